@@ -1,0 +1,77 @@
+package radiod.cluster.etcd;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.ClientBuilder;
+import io.grpc.netty.GrpcSslContexts;
+import io.netty.handler.ssl.SslContextBuilder;
+
+/** Builds jetcd clients from {@link EtcdOptions} and waits on jetcd futures with a timeout, always. */
+public final class EtcdClients {
+    private EtcdClients() {
+    }
+
+    /** A new client; connections are made lazily, so this does not fail when etcd is down. */
+    public static Client connect(EtcdOptions options) {
+        ClientBuilder builder = Client.builder()
+                .endpoints(options.endpoints().toArray(String[]::new))
+                .connectTimeout(options.callTimeout())
+                .retryMaxDuration(options.callTimeout())
+                .keepaliveTime(java.time.Duration.ofSeconds(5))
+                .keepaliveTimeout(java.time.Duration.ofSeconds(3))
+                .keepaliveWithoutCalls(true);
+        if (options.username() != null) {
+            builder.user(Keys.bytes(options.username())).password(Keys.bytes(options.password()));
+        }
+        if (options.usesTls()) {
+            try {
+                SslContextBuilder ssl = GrpcSslContexts.forClient();
+                if (options.caFile() != null) {
+                    ssl.trustManager(options.caFile().toFile());
+                }
+                if (options.certFile() != null) {
+                    ssl.keyManager(options.certFile().toFile(), options.keyFile().toFile());
+                }
+                builder.sslContext(ssl.build());
+            } catch (IOException e) {
+                throw new UncheckedIOException("etcd TLS: " + e.getMessage(), e);
+            }
+        }
+        return builder.build();
+    }
+
+    /**
+     * Waits for a jetcd future for at most the options' call timeout.
+     *
+     * @throws EtcdUnavailableException when etcd does not answer in time or the call fails
+     */
+    public static <T> T await(CompletableFuture<T> future, EtcdOptions options, String what) {
+        return await(future, options.callTimeout().toMillis(), what);
+    }
+
+    public static <T> T await(CompletableFuture<T> future, long timeoutMillis, String what) {
+        try {
+            return future.get(timeoutMillis, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            future.cancel(true);
+            throw new EtcdUnavailableException(what + ": etcd did not answer within " + timeoutMillis + " ms", e);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            throw new EtcdUnavailableException(what + ": " + describe(cause), cause);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new EtcdUnavailableException(what + ": interrupted", e);
+        }
+    }
+
+    static String describe(Throwable t) {
+        String m = t.getMessage();
+        return t.getClass().getSimpleName() + (m == null ? "" : ": " + m.lines().findFirst().orElse(""));
+    }
+}

@@ -1,0 +1,263 @@
+package radiod.cluster.etcd;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.lease.LeaseKeepAliveResponse;
+
+/**
+ * The process's one etcd lease: granted, kept alive, and declared lost in time.
+ *
+ * <p>Invariant (fencing by time): {@link #validLease()} returns a lease only while it is certain that etcd
+ * still holds it. Each keep-alive that succeeds proves the lease lives until at least the moment the request
+ * was <em>sent</em> plus the TTL; the session stops vouching for the lease a safety margin before that, whether
+ * or not its own thread got to run (a paused process sees the lease invalid the instant it wakes). When the
+ * lease is lost (a keep-alive says it expired, or the margin passed without a successful keep-alive),
+ * every listener is told at once, then a new lease is granted as soon as etcd answers.
+ *
+ * <p>Keep-alives are sent one at a time with {@code keepAliveOnce} rather than through jetcd's streaming
+ * keep-alive, so the send time of each success is known exactly.
+ */
+public final class EtcdSession implements AutoCloseable {
+    /** Told on the session's thread; keep it quick. */
+    public interface Listener {
+        /** A new lease is held: rewrite whatever was bound to the old one. */
+        void leaseGranted(long leaseId);
+
+        /** The lease can no longer be vouched for: stop acting on anything bound to it. */
+        void leaseLost(long leaseId);
+    }
+
+    private static final Logger log = LoggerFactory.getLogger(EtcdSession.class);
+
+    private final Client client;
+    private final long ttlSeconds;
+    private final long periodNanos;
+    private final long marginNanos;
+    private final long callTimeoutMillis;
+    private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+    private final Thread thread;
+
+    private volatile long leaseId;
+    /** Local nanoTime until which the lease is vouched for; 0 when no lease is held. */
+    private volatile long validUntilNanos;
+    private volatile boolean closed;
+    private volatile long leasesGranted;
+
+    /**
+     * @param ttl the lease TTL (whole seconds, at least 2); keep-alives go every TTL/5 and the lease is
+     *            given up 2×TTL/5 before it could expire
+     */
+    public EtcdSession(Client client, Duration ttl) {
+        if (ttl.toSeconds() < 2) {
+            throw new IllegalArgumentException("lease TTL must be at least 2 seconds, got " + ttl);
+        }
+        this.client = client;
+        this.ttlSeconds = ttl.toSeconds();
+        this.periodNanos = TimeUnit.SECONDS.toNanos(ttlSeconds) / 5;
+        this.marginNanos = 2 * periodNanos;
+        this.callTimeoutMillis = TimeUnit.NANOSECONDS.toMillis(periodNanos);
+        this.thread = new Thread(this::run, "radiod-lease");
+        this.thread.setDaemon(true);
+    }
+
+    public Client client() {
+        return client;
+    }
+
+    public Duration ttl() {
+        return Duration.ofSeconds(ttlSeconds);
+    }
+
+    /** Listeners added before {@link #start()} hear about the first lease. */
+    public void addListener(Listener listener) {
+        listeners.add(listener);
+        OptionalLong current = validLease();
+        if (current.isPresent() && thread.isAlive()) {
+            listener.leaseGranted(current.getAsLong());
+        }
+    }
+
+    public void removeListener(Listener listener) {
+        listeners.remove(listener);
+    }
+
+    public EtcdSession start() {
+        thread.start();
+        return this;
+    }
+
+    /** The lease, if it can be vouched for right now (checked against the clock at each call). */
+    public OptionalLong validLease() {
+        long id = leaseId;
+        long until = validUntilNanos;
+        if (id == 0 || until == 0 || System.nanoTime() - until >= 0) {
+            return OptionalLong.empty();
+        }
+        return OptionalLong.of(id);
+    }
+
+    /** Whether {@code id} is the current lease and can be vouched for right now. */
+    public boolean isValid(long id) {
+        OptionalLong l = validLease();
+        return l.isPresent() && l.getAsLong() == id;
+    }
+
+    /** How many leases this session has been granted (1 in a calm life). */
+    public long leasesGranted() {
+        return leasesGranted;
+    }
+
+    private void run() {
+        while (!closed) {
+            try {
+                if (leaseId == 0) {
+                    grant();
+                } else {
+                    keepAlive();
+                }
+            } catch (RuntimeException e) {
+                log.error("lease loop: unexpected failure", e);
+                pause(periodNanos);
+            }
+        }
+    }
+
+    private void grant() {
+        long sent = System.nanoTime();
+        long id;
+        try {
+            id = EtcdClients.await(client.getLeaseClient().grant(ttlSeconds), Math.max(callTimeoutMillis, 1000),
+                    "granting a lease").getID();
+        } catch (EtcdUnavailableException e) {
+            log.warn("{}; retrying", e.getMessage());
+            pause(periodNanos);
+            return;
+        }
+        if (closed) {
+            revokeQuietly(id);
+            return;
+        }
+        leaseId = id;
+        validUntilNanos = sent + TimeUnit.SECONDS.toNanos(ttlSeconds) - marginNanos;
+        leasesGranted++;
+        log.info("holding etcd lease {} (TTL {} s)", Long.toHexString(id), ttlSeconds);
+        for (Listener l : listeners) {
+            try {
+                l.leaseGranted(id);
+            } catch (RuntimeException e) {
+                log.error("lease listener failed", e);
+            }
+        }
+    }
+
+    private void keepAlive() {
+        long id = leaseId;
+        long sent = System.nanoTime();
+        try {
+            // Never wait past the moment the lease stops being vouched for: that moment must be noticed.
+            long untilDeadline = TimeUnit.NANOSECONDS.toMillis(validUntilNanos - sent);
+            LeaseKeepAliveResponse r = EtcdClients.await(client.getLeaseClient().keepAliveOnce(id),
+                    Math.max(20, Math.min(callTimeoutMillis, untilDeadline)), "keeping lease alive");
+            if (r.getTTL() <= 0) {
+                lost(id, "etcd says it expired");
+                return;
+            }
+            long until = sent + TimeUnit.SECONDS.toNanos(r.getTTL()) - marginNanos;
+            if (validLease().isPresent()) {
+                validUntilNanos = until;
+            } else {
+                // The margin passed (e.g. the process was paused) even though the lease lives: it is too
+                // late to trust it again without telling everyone; start over with a new lease.
+                lost(id, "the safety margin passed before the keep-alive came back");
+                return;
+            }
+        } catch (EtcdUnavailableException e) {
+            if (e.getMessage() != null && e.getMessage().contains("NOT_FOUND")) {
+                lost(id, "etcd no longer knows it");
+                return;
+            }
+            log.warn("{}", e.getMessage());
+        }
+        if (!validLease().isPresent()) {
+            lost(id, "no keep-alive succeeded within the TTL less the safety margin");
+            return;
+        }
+        long next = sent + periodNanos;
+        long wait = Math.min(next, validUntilNanos) - System.nanoTime();
+        if (wait > 0) {
+            pause(wait);
+        }
+    }
+
+    private void lost(long id, String why) {
+        if (leaseId != id) {
+            return;
+        }
+        validUntilNanos = 0;
+        leaseId = 0;
+        log.warn("etcd lease {} lost: {}", Long.toHexString(id), why);
+        for (Listener l : listeners) {
+            try {
+                l.leaseLost(id);
+            } catch (RuntimeException e) {
+                log.error("lease listener failed", e);
+            }
+        }
+        // Whatever is still bound to it on the server should go now rather than at expiry.
+        client.getLeaseClient().revoke(id).exceptionally(t -> null);
+    }
+
+    private void revokeQuietly(long id) {
+        try {
+            EtcdClients.await(client.getLeaseClient().revoke(id), 1000, "revoking lease");
+        } catch (EtcdUnavailableException e) {
+            log.debug("revoke of {} failed: {}", Long.toHexString(id), e.getMessage());
+        }
+    }
+
+    private void pause(long nanos) {
+        try {
+            TimeUnit.NANOSECONDS.sleep(nanos);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            closed = true;
+        }
+    }
+
+    /** Stops keep-alives and revokes the lease, so every key bound to it goes at once. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        thread.interrupt();
+        try {
+            thread.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        long id = leaseId;
+        leaseId = 0;
+        validUntilNanos = 0;
+        if (id != 0) {
+            for (Listener l : listeners) {
+                try {
+                    l.leaseLost(id);
+                } catch (RuntimeException e) {
+                    log.error("lease listener failed", e);
+                }
+            }
+            revokeQuietly(id);
+            log.info("revoked etcd lease {}", Long.toHexString(id));
+        }
+    }
+}

@@ -1,0 +1,58 @@
+package radiod.cluster.view;
+
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+
+import radiod.cluster.model.Drain;
+import radiod.cluster.model.MasterInfo;
+import radiod.cluster.model.Mount;
+import radiod.cluster.model.NodeStatus;
+
+/**
+ * An immutable picture of the cluster at one etcd revision: what the redirector, DNS and transcoders
+ * read on their hot paths.
+ *
+ * @param revision    etcd revision the picture reflects (0 before the first read)
+ * @param nodes       live nodes by name
+ * @param master      the current master, if any
+ * @param mounts      mounts by path
+ * @param transcoders node name running each transcoded mount, by mount path
+ * @param drains      drained nodes by name
+ */
+public record ClusterSnapshot(long revision, Map<String, NodeStatus> nodes, Optional<MasterInfo> master,
+                              Map<String, Mount> mounts, Map<String, String> transcoders,
+                              Map<String, Drain> drains) {
+    public static final ClusterSnapshot EMPTY =
+            new ClusterSnapshot(0, Map.of(), Optional.empty(), Map.of(), Map.of(), Map.of());
+
+    public ClusterSnapshot {
+        nodes = Map.copyOf(nodes);
+        master = Objects.requireNonNull(master);
+        mounts = Map.copyOf(mounts);
+        transcoders = Map.copyOf(transcoders);
+        drains = Map.copyOf(drains);
+    }
+
+    public Optional<NodeStatus> node(String name) {
+        return Optional.ofNullable(nodes.get(name));
+    }
+
+    public Optional<Mount> mount(String path) {
+        return Optional.ofNullable(mounts.get(path));
+    }
+
+    public boolean isDrained(String node) {
+        return drains.containsKey(node);
+    }
+
+    public Set<String> drainedNodes() {
+        return drains.keySet();
+    }
+
+    /** Whether the named node holds the {@code master} key. */
+    public boolean isMaster(String node) {
+        return master.map(m -> m.name().equals(node)).orElse(false);
+    }
+}

@@ -1,0 +1,34 @@
+package radiod.cluster.view;
+
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.kv.GetResponse;
+import io.etcd.jetcd.options.GetOption;
+import radiod.cluster.etcd.EtcdClients;
+import radiod.cluster.etcd.Keys;
+
+/** One-shot reads of the whole cluster picture, for tools such as radioctl that do not keep a view. */
+public final class Snapshots {
+    private Snapshots() {
+    }
+
+    /**
+     * Reads every key under the prefix in one GET and decodes it; corrupt values are logged and skipped.
+     *
+     * @throws radiod.cluster.etcd.EtcdUnavailableException if etcd does not answer within the timeout
+     */
+    public static ClusterSnapshot read(Client client, Keys keys, long timeoutMillis) {
+        GetResponse response = EtcdClients.await(
+                client.getKVClient().get(keys.all(), GetOption.builder().isPrefix(true).build()),
+                timeoutMillis, "reading " + keys.prefix());
+        ViewState state = new ViewState();
+        fold(state, keys, response);
+        return state.snapshot(response.getHeader().getRevision());
+    }
+
+    static void fold(ViewState state, Keys keys, GetResponse response) {
+        for (KeyValue kv : response.getKvs()) {
+            keys.relative(kv.getKey()).ifPresent(rel -> state.put(rel, kv.getValue().getBytes()));
+        }
+    }
+}

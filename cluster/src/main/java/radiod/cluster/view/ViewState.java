@@ -1,0 +1,93 @@
+package radiod.cluster.view;
+
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import radiod.cluster.etcd.Keys;
+import radiod.cluster.model.Drain;
+import radiod.cluster.model.Json;
+import radiod.cluster.model.MasterInfo;
+import radiod.cluster.model.Mount;
+import radiod.cluster.model.NodeStatus;
+import radiod.cluster.model.TranscoderOwner;
+
+/**
+ * The mutable picture of radiod's keys that a view folds etcd's keys and events into, one thread at a time.
+ * Every value is decoded as it arrives; a corrupt one is logged and treated as absent.
+ */
+final class ViewState {
+    private static final Logger log = LoggerFactory.getLogger(ViewState.class);
+
+    private final Map<String, NodeStatus> nodes = new HashMap<>();
+    private MasterInfo master;
+    private final Map<String, Mount> mounts = new HashMap<>();
+    private final Map<String, String> transcoders = new HashMap<>();
+    private final Map<String, Drain> drains = new HashMap<>();
+
+    void clear() {
+        nodes.clear();
+        master = null;
+        mounts.clear();
+        transcoders.clear();
+        drains.clear();
+    }
+
+    /** Applies a put of {@code relative} (a key relative to the prefix). */
+    void put(String relative, byte[] value) {
+        String key = relative;
+        if (key.startsWith(Keys.NODES)) {
+            String name = key.substring(Keys.NODES.length());
+            Optional<NodeStatus> s = Json.decode(key, value, NodeStatus.class);
+            if (s.isPresent() && !s.get().name().equals(name)) {
+                log.warn("skipping node status at {}: it names node {}", key, s.get().name());
+                s = Optional.empty();
+            }
+            s.ifPresentOrElse(v -> nodes.put(name, v), () -> nodes.remove(name));
+        } else if (key.equals(Keys.MASTER)) {
+            master = Json.decode(key, value, MasterInfo.class).orElse(null);
+        } else if (key.startsWith(Keys.MOUNTS)) {
+            String path = "/" + key.substring(Keys.MOUNTS.length());
+            Optional<Mount> m = Json.decode(key, value, Mount.class);
+            if (m.isPresent() && !m.get().path().equals(path)) {
+                log.warn("skipping mount at {}: it names mount {}", key, m.get().path());
+                m = Optional.empty();
+            }
+            m.ifPresentOrElse(v -> mounts.put(path, v), () -> mounts.remove(path));
+        } else if (key.startsWith(Keys.TRANSCODERS)) {
+            String path = "/" + key.substring(Keys.TRANSCODERS.length());
+            Json.decode(key, value, TranscoderOwner.class)
+                    .ifPresentOrElse(o -> transcoders.put(path, o.node()), () -> transcoders.remove(path));
+        } else if (key.startsWith(Keys.DRAIN)) {
+            String name = key.substring(Keys.DRAIN.length());
+            Json.decode(key, value, Drain.class)
+                    .ifPresentOrElse(d -> drains.put(name, d), () -> drains.put(name, new Drain("", 0)));
+        }
+    }
+
+    void delete(String relative) {
+        if (relative.startsWith(Keys.NODES)) {
+            nodes.remove(relative.substring(Keys.NODES.length()));
+        } else if (relative.equals(Keys.MASTER)) {
+            master = null;
+        } else if (relative.startsWith(Keys.MOUNTS)) {
+            mounts.remove("/" + relative.substring(Keys.MOUNTS.length()));
+        } else if (relative.startsWith(Keys.TRANSCODERS)) {
+            transcoders.remove("/" + relative.substring(Keys.TRANSCODERS.length()));
+        } else if (relative.startsWith(Keys.DRAIN)) {
+            drains.remove(relative.substring(Keys.DRAIN.length()));
+        }
+    }
+
+    ClusterSnapshot snapshot(long revision) {
+        return new ClusterSnapshot(revision, nodes, Optional.ofNullable(master), mounts, transcoders, drains);
+    }
+
+    static String utf8(byte[] b) {
+        return new String(b, StandardCharsets.UTF_8);
+    }
+}

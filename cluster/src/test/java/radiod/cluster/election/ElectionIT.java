@@ -1,0 +1,222 @@
+package radiod.cluster.election;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import io.etcd.jetcd.Client;
+import radiod.cluster.etcd.EtcdClients;
+import radiod.cluster.etcd.EtcdOptions;
+import radiod.cluster.etcd.EtcdSession;
+import radiod.testkit.EtcdCluster;
+
+/** The master election against a real etcd, with contenders in their own processes where they must die. */
+class ElectionIT {
+    private static final int TTL = 3;
+
+    @RegisterExtension
+    static final EtcdCluster etcd = EtcdCluster.single();
+
+    private final List<ContenderProcess> contenders = new ArrayList<>();
+
+    @AfterEach
+    void killAll() {
+        contenders.forEach(c -> c.process.destroyForcibly());
+        await().atMost(Duration.ofSeconds(TTL + 2)).until(() -> masterHolder().isEmpty());
+    }
+
+    @Test
+    void ofThreeContendersExactlyOneIsMasterAndAKilledMasterIsReplacedWithinTheTtlPlusOneSecond() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            contenders.add(ContenderProcess.start("node" + i));
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> contenders.stream().filter(ContenderProcess::isMaster).count() == 1);
+        Thread.sleep(1500); // a calm second and a half: still exactly one
+        assertEquals(1, contenders.stream().filter(ContenderProcess::isMaster).count());
+        ContenderProcess master = contenders.stream().filter(ContenderProcess::isMaster).findFirst().orElseThrow();
+        assertEquals(master.name, masterHolder());
+
+        long killedAt = System.currentTimeMillis();
+        master.process.destroyForcibly();
+        master.process.waitFor();
+        await().atMost(Duration.ofSeconds(TTL + 1)).pollInterval(Duration.ofMillis(50))
+                .until(() -> contenders.stream().filter(c -> c != master).anyMatch(ContenderProcess::isMaster));
+        ContenderProcess next = contenders.stream().filter(c -> c != master && c.isMaster()).findFirst().orElseThrow();
+        long failover = next.electedAt.get() - killedAt;
+        System.out.printf("failover after kill -9: %d ms (TTL %d s)%n", failover, TTL);
+        assertTrue(failover <= (TTL + 1) * 1000L, "failover took " + failover + " ms");
+        assertEquals(1, contenders.stream().filter(c -> c != master).filter(ContenderProcess::isMaster).count());
+    }
+
+    @Test
+    void aCleanlyClosedMasterIsReplacedWithinOneSecond() throws Exception {
+        for (int i = 0; i < 2; i++) {
+            contenders.add(ContenderProcess.start("clean" + i));
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> contenders.stream().filter(ContenderProcess::isMaster).count() == 1);
+        ContenderProcess master = contenders.stream().filter(ContenderProcess::isMaster).findFirst().orElseThrow();
+        ContenderProcess other = contenders.stream().filter(c -> c != master).findFirst().orElseThrow();
+        long closedAt = System.currentTimeMillis();
+        master.send("close");
+        await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(20)).until(other::isMaster);
+        System.out.printf("failover after clean close: %d ms%n", other.electedAt.get() - closedAt);
+    }
+
+    @Test
+    void aMasterWhoseKeepAlivesStopStepsDownBeforeItsLeaseCanExpire() throws Exception {
+        EtcdOptions options = EtcdOptions.of(etcd.endpoints());
+        try (Client client = EtcdClients.connect(options)) {
+            EtcdSession session = new EtcdSession(client, Duration.ofSeconds(5)).start();
+            AtomicLong deposedAt = new AtomicLong();
+            Election election = new Election(session, options.keys().master(), () -> "fenced".getBytes(StandardCharsets.UTF_8),
+                    new Election.Listener() {
+                        @Override
+                        public void elected() {
+                        }
+
+                        @Override
+                        public void deposed() {
+                            deposedAt.set(System.nanoTime());
+                        }
+                    }).start();
+            await().atMost(Duration.ofSeconds(5)).until(election::isLeader);
+            Thread.sleep(1200); // let a keep-alive or two succeed
+            long pausedAt = System.nanoTime();
+            etcd.member(0).pause();
+            try {
+                // The last successful keep-alive was sent before the pause, so the lease can expire no earlier
+                // than (that send + TTL) >= pausedAt - one keep-alive period (1 s) + TTL (5 s) = pausedAt + 4 s.
+                await().atMost(Duration.ofSeconds(4)).pollInterval(Duration.ofMillis(20)).until(() -> !election.isLeader());
+                long steppedDown = Duration.ofNanos(System.nanoTime() - pausedAt).toMillis();
+                await().atMost(Duration.ofSeconds(1)).until(() -> deposedAt.get() != 0);
+                long told = Duration.ofNanos(deposedAt.get() - pausedAt).toMillis();
+                System.out.printf("stepped down %d ms after etcd paused; listener told after %d ms; earliest expiry 4000 ms%n",
+                        steppedDown, told);
+                assertTrue(told < 4000, "deposed() came " + told + " ms after the pause");
+            } finally {
+                etcd.member(0).resume();
+            }
+            // etcd back: the election is won again under a new lease.
+            await().atMost(Duration.ofSeconds(10)).until(election::isLeader);
+            assertTrue(session.leasesGranted() >= 2);
+            election.close();
+            session.close();
+        }
+    }
+
+    @Test
+    void aDrainedContenderGivesUpTheKeyAndAnotherTakesIt() throws Exception {
+        EtcdOptions options = EtcdOptions.of(etcd.endpoints());
+        try (Client c1 = EtcdClients.connect(options); Client c2 = EtcdClients.connect(options)) {
+            EtcdSession s1 = new EtcdSession(c1, Duration.ofSeconds(TTL)).start();
+            EtcdSession s2 = new EtcdSession(c2, Duration.ofSeconds(TTL)).start();
+            Election e1 = new Election(s1, options.keys().master(), () -> "a".getBytes(StandardCharsets.UTF_8), quiet()).start();
+            await().atMost(Duration.ofSeconds(5)).until(e1::isLeader);
+            Election e2 = new Election(s2, options.keys().master(), () -> "b".getBytes(StandardCharsets.UTF_8), quiet()).start();
+            Thread.sleep(500);
+            assertFalse(e2.isLeader());
+            e1.setEligible(false);
+            await().atMost(Duration.ofSeconds(2)).until(e2::isLeader);
+            assertFalse(e1.isLeader());
+            e2.close();
+            e1.close();
+            s1.close();
+            s2.close();
+        }
+    }
+
+    private static Election.Listener quiet() {
+        return new Election.Listener() {
+            @Override
+            public void elected() {
+            }
+
+            @Override
+            public void deposed() {
+            }
+        };
+    }
+
+    private static String masterHolder() throws Exception {
+        EtcdOptions options = EtcdOptions.of(etcd.endpoints());
+        try (Client client = EtcdClients.connect(options)) {
+            var r = EtcdClients.await(client.getKVClient().get(options.keys().master()), options, "get");
+            return r.getKvs().isEmpty() ? "" : r.getKvs().get(0).getValue().toString();
+        }
+    }
+
+    /** A {@link Contender} JVM and what it printed. */
+    static final class ContenderProcess {
+        final String name;
+        final Process process;
+        final ConcurrentLinkedQueue<String> lines = new ConcurrentLinkedQueue<>();
+        final AtomicLong electedAt = new AtomicLong();
+        volatile boolean master;
+        volatile boolean ready;
+
+        private ContenderProcess(String name, Process process) {
+            this.name = name;
+            this.process = process;
+            Thread reader = new Thread(() -> {
+                try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                    String line;
+                    while ((line = r.readLine()) != null) {
+                        lines.add(line);
+                        if (line.startsWith("ELECTED ")) {
+                            electedAt.set(Long.parseLong(line.substring(line.lastIndexOf(' ') + 1)));
+                            master = true;
+                        } else if (line.startsWith("DEPOSED ")) {
+                            master = false;
+                        } else if (line.startsWith("READY ")) {
+                            ready = true;
+                        }
+                    }
+                } catch (IOException e) {
+                    // process gone
+                }
+            }, "contender-" + name);
+            reader.setDaemon(true);
+            reader.start();
+        }
+
+        static ContenderProcess start(String name) throws IOException {
+            String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            Process p = new ProcessBuilder(java, "-cp", cp, "-Dlogback.configurationFile=logback-test.xml",
+                    Contender.class.getName(), etcd.endpointsCsv(), name, Integer.toString(TTL))
+                    .redirectError(ProcessBuilder.Redirect.DISCARD)
+                    .start();
+            ContenderProcess c = new ContenderProcess(name, p);
+            await().atMost(Duration.ofSeconds(20)).until(() -> c.ready);
+            return c;
+        }
+
+        boolean isMaster() {
+            return master && process.isAlive();
+        }
+
+        void send(String line) throws IOException {
+            Writer w = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
+            w.write(line + "\n");
+            w.flush();
+        }
+    }
+}

@@ -1,0 +1,80 @@
+package radiod.cluster.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+class ModelTest {
+    @Test
+    void mountPathsAreValidatedWithTheReasonAndWhatIsAllowed() {
+        assertEquals("/live.mp3", MountPath.validate("/live.mp3"));
+        assertEquals("/a/b-c_d.ogg", MountPath.validate("/a/b-c_d.ogg"));
+        for (String bad : List.of("live.mp3", "/", "//x", "/../x", "/x/../y", "/a b", "/.hidden", "/admin/stats",
+                "/x.m3u", "/ü.mp3", "/" + "a".repeat(100), "/metrics")) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> MountPath.validate(bad), bad);
+            assertTrue(e.getMessage().contains("mount path"), e.getMessage());
+        }
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> MountPath.validate("x")).getMessage()
+                .contains("leading '/'"));
+    }
+
+    @Test
+    void transcodingRejectsUnknownCodecsAndImpossibleBitrates() {
+        var t = new Transcoding("/live.mp3", "MP3", 64, 0, 0, null);
+        assertEquals("mp3", t.codec());
+        assertEquals(44100, t.sampleRate());
+        assertEquals(2, t.channels());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new Transcoding("/live.mp3", "flac", 64, 0, 0, null))
+                .getMessage().contains("mp3, opus, vorbis"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new Transcoding("/live.mp3", "mp3", 999, 0, 0, null))
+                .getMessage().contains("8 to 320"));
+        assertThrows(IllegalArgumentException.class, () -> new Transcoding("/live.mp3", "opus", 64, 44100, 2, null));
+        assertThrows(IllegalArgumentException.class, () -> new Transcoding("/live.mp3", "mp3", 64, 44100, 3, null));
+        assertThrows(IllegalArgumentException.class, () -> new Transcoding("/live.mp3", "mp3", 64, 44100, 2, 0.5));
+        assertEquals(48000, new Transcoding("/live.mp3", "opus", 64, 0, 1, null).sampleRate());
+    }
+
+    @Test
+    void mountsValidateTheirFields() {
+        Mount m = new Mount("/live.mp3", null, "secret", null, null, 0, 0, null);
+        assertEquals("source", m.sourceUser());
+        assertEquals(128_000, m.bitsPerSecond());
+        assertThrows(IllegalArgumentException.class, () -> new Mount("/live.mp3", null, "", null, null, 0, 0, null));
+        assertThrows(IllegalArgumentException.class, () -> new Mount("/live.mp3", null, "a b", null, null, 0, 0, null));
+        assertThrows(IllegalArgumentException.class, () -> new Mount("/live.mp3", null, "pw", "ftp://x/y", null, 0, 0, null));
+        assertThrows(IllegalArgumentException.class, () -> new Mount("/live.mp3", null, "pw", null, "/live.mp3", 0, 0, null));
+        assertThrows(IllegalArgumentException.class, () -> new Mount("/live.mp3", null, "pw", null, null, -1, 0, null));
+        Mount t = new Mount("/live-64.mp3", null, "pw", null, null, 0, 0, new Transcoding("/live.mp3", "mp3", 64, 0, 0, null));
+        assertEquals(64, t.bitrateKbps());
+        assertTrue(t.isTranscoded());
+    }
+
+    @Test
+    void jsonToleratesUnknownFieldsAndSkipsCorruptValues() {
+        String json = "{\"path\":\"/live.mp3\",\"sourcePassword\":\"pw\",\"someFutureField\":42,\"maxListeners\":0,\"bitrateKbps\":0}";
+        Mount m = Json.decode("mounts/live.mp3", json.getBytes(StandardCharsets.UTF_8), Mount.class).orElseThrow();
+        assertEquals("/live.mp3", m.path());
+        assertNull(m.upstreamUrl());
+        assertTrue(Json.decode("k", "{broken".getBytes(StandardCharsets.UTF_8), Mount.class).isEmpty());
+        assertTrue(Json.decode("k", "null".getBytes(StandardCharsets.UTF_8), Mount.class).isEmpty());
+        assertTrue(Json.decode("k", "{\"path\":\"nope\",\"sourcePassword\":\"pw\"}".getBytes(StandardCharsets.UTF_8), Mount.class).isEmpty());
+    }
+
+    @Test
+    void nodeStatusRoundTripsThroughJson() {
+        NodeStatus s = new NodeStatus("node1", List.of("127.0.0.11"), 8080, 8000, 8100, 5353, true, false, true, 3,
+                Map.of("/live.mp3", 3), 384_000, 0, 0, List.of("/live-64.mp3"), "0.1", 1234);
+        NodeStatus back = Json.decodeStrict(Json.encode(s), NodeStatus.class);
+        assertEquals(s, back);
+        assertTrue(back.hasMount("/live.mp3"));
+        assertThrows(IllegalArgumentException.class, () -> new NodeStatus("Node_1", List.of("127.0.0.1"), 8080, 8000,
+                8100, 53, true, false, false, 0, Map.of(), 0, 0, 0, List.of(), "", 0));
+    }
+}

@@ -1,0 +1,245 @@
+package radiod.testkit;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+/**
+ * A real etcd (Debian's {@code etcd-server}) of one or more members on free loopback ports,
+ * with temporary data directories, for integration tests.
+ *
+ * <pre>
+ * &#64;RegisterExtension static final EtcdCluster etcd = EtcdCluster.single();
+ * </pre>
+ *
+ * Members can be stopped, killed, paused (SIGSTOP) and started again on the same ports and data,
+ * so tests can exercise etcd restarts and outages.
+ */
+public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, AutoCloseable {
+    private static final String HOST = "127.0.0.1";
+
+    private final List<Member> members = new ArrayList<>();
+    private final String token = "radiod-test-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
+    private Path baseDir;
+
+    private EtcdCluster(int size) {
+        if (size < 1) {
+            throw new IllegalArgumentException("an etcd cluster needs at least one member, got " + size);
+        }
+        for (int i = 0; i < size; i++) {
+            members.add(new Member(this, "etcd" + i, Ports.free(HOST), Ports.free(HOST)));
+        }
+    }
+
+    public static EtcdCluster single() {
+        return new EtcdCluster(1);
+    }
+
+    public static EtcdCluster ofSize(int size) {
+        return new EtcdCluster(size);
+    }
+
+    @Override
+    public void beforeAll(ExtensionContext context) {
+        start();
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) {
+        close();
+    }
+
+    /** Starts every member and waits until each answers on its client port. */
+    public synchronized void start() {
+        try {
+            if (baseDir == null) {
+                baseDir = Files.createTempDirectory("radiod-etcd-");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        for (Member m : members) {
+            if (!m.running()) {
+                m.start();
+            }
+        }
+        for (Member m : members) {
+            m.awaitReady(Duration.ofSeconds(20));
+        }
+    }
+
+    public List<Member> members() {
+        return List.copyOf(members);
+    }
+
+    public Member member(int i) {
+        return members.get(i);
+    }
+
+    /** Client endpoints of every member, e.g. {@code http://127.0.0.1:23791}. */
+    public List<String> endpoints() {
+        return members.stream().map(Member::endpoint).collect(Collectors.toList());
+    }
+
+    public String endpointsCsv() {
+        return String.join(",", endpoints());
+    }
+
+    String initialCluster() {
+        return members.stream().map(m -> m.name + "=http://" + HOST + ":" + m.peerPort)
+                .collect(Collectors.joining(","));
+    }
+
+    Path baseDir() {
+        return baseDir;
+    }
+
+    String token() {
+        return token;
+    }
+
+    @Override
+    public synchronized void close() {
+        for (Member m : members) {
+            m.kill();
+        }
+        if (baseDir != null) {
+            Files2.deleteRecursively(baseDir);
+            baseDir = null;
+        }
+    }
+
+    /** One etcd member process. */
+    public static final class Member {
+        private final EtcdCluster cluster;
+        private final String name;
+        private final int clientPort;
+        private final int peerPort;
+        private Process process;
+        private boolean started;
+
+        Member(EtcdCluster cluster, String name, int clientPort, int peerPort) {
+            this.cluster = cluster;
+            this.name = name;
+            this.clientPort = clientPort;
+            this.peerPort = peerPort;
+        }
+
+        public String name() {
+            return name;
+        }
+
+        public String endpoint() {
+            return "http://" + HOST + ":" + clientPort;
+        }
+
+        public int clientPort() {
+            return clientPort;
+        }
+
+        public synchronized boolean running() {
+            return process != null && process.isAlive();
+        }
+
+        public synchronized long pid() {
+            if (process == null) {
+                throw new IllegalStateException(name + " is not running");
+            }
+            return process.pid();
+        }
+
+        /** Starts (or restarts) this member on the same ports and data directory. */
+        public synchronized void start() {
+            if (running()) {
+                return;
+            }
+            Path data = cluster.baseDir().resolve(name);
+            List<String> cmd = new ArrayList<>(List.of(
+                    "etcd",
+                    "--name", name,
+                    "--data-dir", data.toString(),
+                    "--listen-client-urls", endpoint(),
+                    "--advertise-client-urls", endpoint(),
+                    "--listen-peer-urls", "http://" + HOST + ":" + peerPort,
+                    "--initial-advertise-peer-urls", "http://" + HOST + ":" + peerPort,
+                    "--initial-cluster", cluster.initialCluster(),
+                    "--initial-cluster-token", cluster.token(),
+                    "--initial-cluster-state", started ? "existing" : "new",
+                    "--heartbeat-interval", "50",
+                    "--election-timeout", "500",
+                    "--logger", "zap",
+                    "--log-level", "warn"));
+            try {
+                Path log = cluster.baseDir().resolve(name + ".log");
+                process = new ProcessBuilder(cmd)
+                        .redirectErrorStream(true)
+                        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                        .start();
+                started = true;
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot start etcd (install Debian's etcd-server): " + e.getMessage(), e);
+            }
+        }
+
+        void awaitReady(Duration timeout) {
+            Instant deadline = Instant.now().plus(timeout);
+            while (Instant.now().isBefore(deadline)) {
+                if (!running()) {
+                    throw new IllegalStateException("etcd member " + name + " exited; see its log in " + cluster.baseDir());
+                }
+                if (Ports.answersHttp(HOST, clientPort, "/health")) {
+                    return;
+                }
+                Ports.pause(50);
+            }
+            throw new IllegalStateException("etcd member " + name + " not healthy within " + timeout);
+        }
+
+        /** Starts this member and waits until it answers. */
+        public void restart() {
+            stop();
+            start();
+            awaitReady(Duration.ofSeconds(20));
+        }
+
+        /** SIGTERM and wait. */
+        public synchronized void stop() {
+            if (process != null) {
+                process.destroy();
+                Processes.await(process, Duration.ofSeconds(10));
+                process = null;
+            }
+        }
+
+        /** SIGKILL and wait. */
+        public synchronized void kill() {
+            if (process != null) {
+                process.destroyForcibly();
+                Processes.await(process, Duration.ofSeconds(10));
+                process = null;
+            }
+        }
+
+        /** SIGSTOP: the member stops answering but keeps its sockets open. */
+        public void pause() {
+            Processes.signal(pid(), "STOP");
+        }
+
+        /** SIGCONT after {@link #pause()}. */
+        public void resume() {
+            Processes.signal(pid(), "CONT");
+        }
+    }
+}
