@@ -31,6 +31,8 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
     private static final String HOST = "127.0.0.1";
 
     private final List<Member> members = new ArrayList<>();
+    private boolean tls;
+    private TestCertificates certificates;
     private final String token = "radiod-test-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
     private Path baseDir;
 
@@ -51,6 +53,28 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
         return new EtcdCluster(size);
     }
 
+    /** One member whose client port speaks TLS and requires a client certificate signed by {@link #certificates()}. */
+    public static EtcdCluster singleWithClientCertificates() {
+        EtcdCluster c = new EtcdCluster(1);
+        c.tls = true;
+        return c;
+    }
+
+    /** The CA, server and client certificates of a TLS cluster (null otherwise). */
+    public TestCertificates certificates() {
+        return certificates;
+    }
+
+    /**
+     * Turns on etcd's authentication with a root user and the given password (etcdctl, as an operator
+     * would). Clients need that user from then on.
+     */
+    public void enableAuth(String rootPassword) {
+        String ep = endpointsCsv();
+        Etcdctl.run(ep, "user", "add", "root:" + rootPassword);
+        Etcdctl.run(ep, "auth", "enable");
+    }
+
     @Override
     public void beforeAll(ExtensionContext context) {
         start();
@@ -66,6 +90,9 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
         try {
             if (baseDir == null) {
                 baseDir = Files.createTempDirectory("radiod-etcd-");
+                if (tls) {
+                    certificates = TestCertificates.create(baseDir.resolve("certs"));
+                }
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -142,7 +169,7 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
         }
 
         public String endpoint() {
-            return "http://" + HOST + ":" + clientPort;
+            return (cluster.tls ? "https://" : "http://") + HOST + ":" + clientPort;
         }
 
         public int clientPort() {
@@ -181,6 +208,11 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
                     "--election-timeout", "500",
                     "--logger", "zap",
                     "--log-level", "warn"));
+            if (cluster.tls) {
+                TestCertificates c = cluster.certificates;
+                cmd.addAll(List.of("--client-cert-auth", "--trusted-ca-file", c.ca().toString(),
+                        "--cert-file", c.serverCert().toString(), "--key-file", c.serverKey().toString()));
+            }
             try {
                 Path log = cluster.baseDir().resolve(name + ".log");
                 process = new ProcessBuilder(cmd)
@@ -199,7 +231,7 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
                 if (!running()) {
                     throw new IllegalStateException("etcd member " + name + " exited; see its log in " + cluster.baseDir());
                 }
-                if (Ports.answersHttp(HOST, clientPort, "/health")) {
+                if (cluster.tls ? Ports.accepts(HOST, clientPort) : Ports.answersHttp(HOST, clientPort, "/health")) {
                     return;
                 }
                 Ports.pause(50);

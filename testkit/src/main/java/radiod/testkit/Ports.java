@@ -39,6 +39,20 @@ public final class Ports {
         throw new IllegalStateException("no free port on " + host);
     }
 
+    /** Whether host:port can be bound now, for TCP and UDP. */
+    public static boolean isFree(String host, int port) {
+        try (ServerSocket s = new ServerSocket()) {
+            s.bind(new InetSocketAddress(InetAddress.getByName(host), port));
+        } catch (IOException e) {
+            return false;
+        }
+        try (java.net.DatagramSocket d = new java.net.DatagramSocket(new InetSocketAddress(InetAddress.getByName(host), port))) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /** Whether something accepts TCP connections on host:port. */
     public static boolean accepts(String host, int port) {
         try (Socket s = new Socket()) {

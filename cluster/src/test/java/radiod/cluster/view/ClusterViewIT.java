@@ -82,6 +82,17 @@ class ClusterViewIT {
     }
 
     @Test
+    void anIdleWatchIsKeptAliveByProgressRequestsWithoutRereadingThePrefix() throws Exception {
+        ClusterView v = view(client(etcd.endpoints()), "/idle/");
+        await().atMost(Duration.ofSeconds(2)).until(() -> v.resyncs() == 1);
+        Thread.sleep(6000); // longer than the watchdog's silence limit
+        assertEquals(1, v.resyncs(), "an idle but healthy watch was replaced");
+        Client writer = client(etcd.endpoints());
+        put(writer, "/idle/mounts/late.mp3", mountJson("/late.mp3"));
+        await().atMost(Duration.ofSeconds(1)).until(() -> v.current().mounts().containsKey("/late.mp3"));
+    }
+
+    @Test
     void changesMadeWhileTheViewsMemberIsDownAndCompactedAwayAreNotLost() {
         String prefix = "/compact/";
         ClusterView v = view(client(List.of(etcd.member(0).endpoint())), prefix);
