@@ -1,0 +1,77 @@
+package radiod.controller.config;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.stream.Collectors;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+
+/** Reads {@link RadiodConfig} from YAML; every failure is one line naming the file and the field. */
+public final class ConfigLoader {
+    private static final ObjectMapper YAML = YAMLMapper.builder(new YAMLFactory())
+            .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .build();
+
+    private ConfigLoader() {
+    }
+
+    /** A configuration problem, already worded for the operator. */
+    public static final class ConfigException extends Exception {
+        public ConfigException(String message) {
+            super(message);
+        }
+    }
+
+    public static RadiodConfig load(Path file) throws ConfigException {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (NoSuchFileException e) {
+            throw new ConfigException("config " + file + ": no such file");
+        } catch (IOException e) {
+            throw new ConfigException("config " + file + ": cannot read: " + e.getMessage());
+        }
+        return parse(file.toString(), text);
+    }
+
+    public static RadiodConfig parse(String origin, String yaml) throws ConfigException {
+        try {
+            RadiodConfig config = YAML.readValue(yaml, RadiodConfig.class);
+            if (config == null) {
+                throw new ConfigException("config " + origin + ": empty; node.name and node.addresses are required");
+            }
+            config.etcd().options(); // checks endpoints, TLS files, prefix
+            return config;
+        } catch (UnrecognizedPropertyException e) {
+            throw new ConfigException("config " + origin + ": " + path(e) + " is not a known setting (known here: "
+                    + e.getKnownPropertyIds().stream().map(Object::toString).sorted().collect(Collectors.joining(", ")) + ")");
+        } catch (JsonMappingException e) {
+            Throwable cause = e.getCause();
+            String field = path(e);
+            if (cause instanceof IllegalArgumentException iae) {
+                throw new ConfigException("config " + origin + ": " + iae.getMessage());
+            }
+            throw new ConfigException("config " + origin + ": " + (field.isEmpty() ? "" : field + ": ")
+                    + e.getOriginalMessage().lines().findFirst().orElse("invalid value"));
+        } catch (IOException e) {
+            throw new ConfigException("config " + origin + ": not valid YAML: " + e.getMessage().lines().findFirst().orElse(""));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("config " + origin + ": " + e.getMessage());
+        }
+    }
+
+    private static String path(JsonMappingException e) {
+        return e.getPath().stream()
+                .map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
+                .collect(Collectors.joining(".")).replace(".[", "[");
+    }
+}

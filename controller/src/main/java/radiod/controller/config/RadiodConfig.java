@@ -1,0 +1,167 @@
+package radiod.controller.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+
+import radiod.cluster.etcd.EtcdOptions;
+import radiod.cluster.etcd.Keys;
+import radiod.cluster.model.NodeName;
+
+/**
+ * One node's configuration, read from YAML ({@code /etc/radiod/radiod.yml}). Every section has defaults;
+ * each record checks its own fields and names the field when one is wrong.
+ */
+public record RadiodConfig(Node node, Etcd etcd, Http http, Source source, Dns dns, Icecast icecast, Limits limits,
+                           Balancer balancer, Transcoder transcoder) {
+    public RadiodConfig {
+        if (node == null) {
+            throw new IllegalArgumentException("node: the section is required (node.name and node.addresses)");
+        }
+        etcd = Objects.requireNonNullElseGet(etcd, () -> new Etcd(null, null, 0, null, null, null));
+        http = Objects.requireNonNullElseGet(http, () -> new Http(0));
+        source = Objects.requireNonNullElseGet(source, () -> new Source(0));
+        dns = Objects.requireNonNullElseGet(dns, () -> new Dns(null, 0, null, null, 0, 0, null));
+        icecast = Objects.requireNonNullElseGet(icecast, () -> new Icecast(null, 0, null, null));
+        limits = Objects.requireNonNullElseGet(limits, () -> new Limits(0, 0));
+        balancer = Objects.requireNonNullElseGet(balancer, () -> new Balancer(null, null));
+        transcoder = Objects.requireNonNullElseGet(transcoder, () -> new Transcoder(null));
+        int[] ports = {http.port(), source.port(), icecast.port()};
+        String[] names = {"http.port", "source.port", "icecast.port"};
+        for (int i = 0; i < ports.length; i++) {
+            for (int j = i + 1; j < ports.length; j++) {
+                if (ports[i] == ports[j]) {
+                    throw new IllegalArgumentException(names[j] + ": " + ports[j] + " is already used by " + names[i]);
+                }
+            }
+        }
+    }
+
+    /** The node's identity and where it listens. */
+    public record Node(String name, List<String> addresses, String bind) {
+        public Node {
+            try {
+                NodeName.validate(name);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("node.name: " + e.getMessage());
+            }
+            addresses = List.copyOf(Objects.requireNonNullElse(addresses, List.of()));
+            if (addresses.isEmpty()) {
+                throw new IllegalArgumentException("node.addresses: at least one address is needed, e.g. [203.0.113.10]");
+            }
+            for (String a : addresses) {
+                if (!IpLiterals.isIp(a)) {
+                    throw new IllegalArgumentException("node.addresses: '" + a + "' is not an IPv4 or IPv6 address");
+                }
+            }
+            bind = Objects.requireNonNullElse(bind, addresses.get(0));
+            if (!IpLiterals.isIp(bind)) {
+                throw new IllegalArgumentException("node.bind: '" + bind + "' is not an IPv4 or IPv6 address");
+            }
+        }
+    }
+
+    /** How to reach etcd. */
+    public record Etcd(List<String> endpoints, String prefix, int leaseTtl, String username, String password, Tls tls) {
+        public Etcd {
+            endpoints = List.copyOf(Objects.requireNonNullElse(endpoints, List.of("http://127.0.0.1:2379")));
+            prefix = Objects.requireNonNullElse(prefix, Keys.DEFAULT_PREFIX);
+            if (leaseTtl == 0) {
+                leaseTtl = 5;
+            }
+            if (leaseTtl < 2 || leaseTtl > 60) {
+                throw new IllegalArgumentException("etcd.lease_ttl must be between 2 and 60 seconds, got " + leaseTtl);
+            }
+            tls = Objects.requireNonNullElseGet(tls, () -> new Tls(null, null, null));
+        }
+
+        public EtcdOptions options() {
+            try {
+                return new EtcdOptions(endpoints, prefix, username, password, tls.caFile(), tls.certFile(),
+                        tls.keyFile(), null);
+            } catch (IllegalArgumentException e) {
+                String m = e.getMessage();
+                throw new IllegalArgumentException(m.startsWith("etcd") ? m : "etcd: " + m);
+            }
+        }
+    }
+
+    public record Tls(Path caFile, Path certFile, Path keyFile) {
+    }
+
+    public record Http(int port) {
+        public Http {
+            port = Ports.orDefault("http.port", port, 80);
+        }
+    }
+
+    public record Source(int port) {
+        public Source {
+            port = Ports.orDefault("source.port", port, 8000);
+        }
+    }
+
+    /** The authoritative DNS server. */
+    public record Dns(Boolean enabled, int port, String zone, List<String> nameservers, int ttl, int maxAnswers,
+                      String alias) {
+        public Dns {
+            enabled = Objects.requireNonNullElse(enabled, Boolean.TRUE);
+            port = Ports.orDefault("dns.port", port, 53);
+            zone = Objects.requireNonNullElse(zone, "radio.example.org");
+            nameservers = List.copyOf(Objects.requireNonNullElse(nameservers, List.of()));
+            if (ttl == 0) {
+                ttl = 5;
+            }
+            if (ttl < 1 || ttl > 3600) {
+                throw new IllegalArgumentException("dns.ttl must be between 1 and 3600 seconds, got " + ttl);
+            }
+            if (maxAnswers == 0) {
+                maxAnswers = 8;
+            }
+            if (maxAnswers < 1 || maxAnswers > 64) {
+                throw new IllegalArgumentException("dns.max_answers must be between 1 and 64, got " + maxAnswers);
+            }
+        }
+    }
+
+    /** The node's own Icecast, supervised by radiod. */
+    public record Icecast(Path binary, int port, Path dir, String user) {
+        public Icecast {
+            binary = Objects.requireNonNullElse(binary, Path.of("/usr/bin/icecast2"));
+            port = Ports.orDefault("icecast.port", port, 8100);
+            dir = Objects.requireNonNullElse(dir, Path.of("/var/lib/radiod/icecast"));
+            user = Objects.requireNonNullElse(user, "icecast2");
+        }
+    }
+
+    public record Limits(int maxListeners, long maxBandwidthMbps) {
+        public Limits {
+            if (maxListeners < 0) {
+                throw new IllegalArgumentException("limits.max_listeners must be 0 (no limit) or more, got " + maxListeners);
+            }
+            if (maxBandwidthMbps < 0) {
+                throw new IllegalArgumentException("limits.max_bandwidth_mbps must be 0 (no limit) or more, got " + maxBandwidthMbps);
+            }
+        }
+    }
+
+    public record Balancer(String pipeline, List<String> proxyUserAgents) {
+        public static final String DEFAULT_PIPELINE =
+                "icecast_active,not_drained,listeners_available,bandwidth_available,has_mount,listeners_score,weighted";
+
+        public Balancer {
+            pipeline = Objects.requireNonNullElse(pipeline, DEFAULT_PIPELINE);
+        }
+    }
+
+    public record Transcoder(Path liquidsoap) {
+        public Transcoder {
+            liquidsoap = Objects.requireNonNullElse(liquidsoap, Path.of("/usr/bin/liquidsoap"));
+        }
+    }
+
+    public Duration leaseTtl() {
+        return Duration.ofSeconds(etcd.leaseTtl());
+    }
+}

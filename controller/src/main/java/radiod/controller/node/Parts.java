@@ -1,0 +1,81 @@
+package radiod.controller.node;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import radiod.cluster.etcd.EtcdSession;
+import radiod.cluster.etcd.Keys;
+import radiod.cluster.model.Mount;
+import radiod.cluster.view.ClusterSnapshot;
+import radiod.cluster.view.ClusterView;
+import radiod.controller.config.RadiodConfig;
+import radiod.controller.icecast.IcecastPlan;
+import radiod.controller.icecast.IcecastSettings;
+import radiod.controller.icecast.IcecastStats;
+import radiod.controller.icecast.IcecastSupervisor;
+
+/**
+ * The node's working parts around the coordination core: the local Icecast and, once the cluster is
+ * reachable, the public fronts. Started and stopped by {@link RadiodNode}.
+ */
+final class Parts {
+    /** What the node publishes about its load. */
+    record Usage(boolean icecastUp, int listeners, Map<String, Integer> listenersByMount, long bandwidthBps) {
+    }
+
+    private final RadiodConfig config;
+    private final RadiodNode node;
+    private IcecastSupervisor icecast;
+
+    Parts(RadiodConfig config, RadiodNode node) {
+        this.config = config;
+        this.node = node;
+    }
+
+    /** Parts that need nothing from etcd: the local Icecast (standby until there is a master). */
+    void startLocal() {
+        boolean root = "root".equals(System.getProperty("user.name"));
+        IcecastSettings settings = new IcecastSettings(config.icecast().binary(), config.icecast().dir(),
+                config.node().bind(), config.icecast().port(), config.node().addresses().get(0),
+                IcecastSettings.randomPassword(), root ? config.icecast().user() : null,
+                root ? groupOf(config.icecast().user()) : null, config.node().bind(), 20_000);
+        icecast = new IcecastSupervisor(settings, node::statusChanged).start();
+    }
+
+    private static String groupOf(String user) {
+        return "icecast2".equals(user) ? "icecast" : user;
+    }
+
+    void startCluster(EtcdSession session, ClusterView view, Keys keys) {
+    }
+
+    /** On the control thread: bring every part in line with the actionable view. */
+    void reconcile(ClusterSnapshot view, boolean master) {
+        icecast.apply(IcecastPlan.of(view, node.name()));
+    }
+
+    Usage usage() {
+        IcecastStats s = icecast.stats();
+        ClusterSnapshot v = node.view();
+        long bps = 0;
+        Map<String, Integer> byMount = new HashMap<>(s.listenersByMount());
+        for (Map.Entry<String, Integer> e : byMount.entrySet()) {
+            bps += e.getValue() * v.mount(e.getKey()).map(Mount::bitsPerSecond).orElse(Mount.DEFAULT_BITRATE_KBPS * 1000L);
+        }
+        return new Usage(s.up(), s.listeners(), byMount, bps);
+    }
+
+    List<String> transcoders() {
+        return List.of();
+    }
+
+    void closeCluster() {
+    }
+
+    void closeLocal() {
+        if (icecast != null) {
+            icecast.close();
+        }
+    }
+}

@@ -1,0 +1,196 @@
+package radiod.controller.node;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.etcd.jetcd.Client;
+import radiod.cluster.election.Election;
+import radiod.cluster.etcd.EtcdClients;
+import radiod.cluster.etcd.EtcdOptions;
+import radiod.cluster.etcd.EtcdSession;
+import radiod.cluster.etcd.Keys;
+import radiod.cluster.model.Json;
+import radiod.cluster.model.MasterInfo;
+import radiod.cluster.model.NodeStatus;
+import radiod.cluster.presence.Presence;
+import radiod.cluster.view.ClusterSnapshot;
+import radiod.cluster.view.ClusterView;
+import radiod.controller.config.RadiodConfig;
+
+/**
+ * One radiod node: wires the etcd session, the cluster view, presence, the master election, the local
+ * Icecast and the public fronts together, and takes them down in the reverse order.
+ *
+ * <p>Invariant: this node acts as master (its Icecast takes sources) only while its election says it is
+ * leader; the moment it is not, the Icecast plan falls back to relaying (or standby), whatever the view
+ * still shows.
+ */
+public final class RadiodNode implements AutoCloseable {
+    public static final String VERSION = Optional.ofNullable(RadiodNode.class.getPackage().getImplementationVersion())
+            .orElse("dev");
+    private static final Logger log = LoggerFactory.getLogger(RadiodNode.class);
+
+    private final RadiodConfig config;
+    private final String name;
+    private final EtcdOptions etcdOptions;
+    private final Keys keys;
+    private final ScheduledExecutorService control;
+    private final List<AutoCloseable> closeInOrder = new ArrayList<>();
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private Client client;
+    private EtcdSession session;
+    private ClusterView view;
+    private volatile Presence presence;
+    private Election election;
+    private final Parts parts;
+
+    public RadiodNode(RadiodConfig config) {
+        this.config = config;
+        this.name = config.node().name();
+        this.etcdOptions = config.etcd().options();
+        this.keys = etcdOptions.keys();
+        this.control = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "radiod-control");
+            t.setDaemon(true);
+            return t;
+        });
+        this.parts = new Parts(config, this);
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public RadiodConfig config() {
+        return config;
+    }
+
+    /** Whether this node acts as master right now (fenced by the lease's validity). */
+    public boolean isMaster() {
+        return election != null && election.isLeader();
+    }
+
+    public ClusterSnapshot view() {
+        return view == null ? ClusterSnapshot.EMPTY : view.current();
+    }
+
+    /**
+     * The view as this node must act on it: if the view still names this node master while the election
+     * says otherwise (fenced, or the key not yet expired), there is no master as far as this node goes.
+     */
+    public ClusterSnapshot actionableView() {
+        ClusterSnapshot v = view();
+        if (v.isMaster(name) && !isMaster()) {
+            return new ClusterSnapshot(v.revision(), v.nodes(), Optional.empty(), v.mounts(), v.transcoders(), v.drains());
+        }
+        return v;
+    }
+
+    public void start() {
+        client = EtcdClients.connect(etcdOptions);
+        session = new EtcdSession(client, config.leaseTtl());
+        view = new ClusterView(client, keys, etcdOptions.callTimeout());
+        parts.startLocal();
+        election = new Election(session, keys.master(), () -> Json.encode(masterInfo()), new Election.Listener() {
+            @Override
+            public void elected() {
+                log.info("this node is now the master");
+                control.execute(RadiodNode.this::reconcile);
+                statusChanged();
+            }
+
+            @Override
+            public void deposed() {
+                log.warn("this node is no longer the master");
+                control.execute(RadiodNode.this::reconcile);
+                statusChanged();
+            }
+        });
+        presence = new Presence(session, keys, name, this::status, Duration.ofSeconds(1));
+        view.addListener(s -> control.execute(this::reconcile));
+        parts.startCluster(session, view, keys);
+        view.start();
+        session.start();
+        presence.start();
+        election.start();
+        control.scheduleWithFixedDelay(this::reconcile, 1, 1, TimeUnit.SECONDS);
+        log.info("radiod {} node {} started (etcd {}, prefix {})", VERSION, name, etcdOptions.endpoints(), keys.prefix());
+    }
+
+    /** Brings the local parts in line with the view and this node's role; runs on the control thread. */
+    private void reconcile() {
+        if (closed.get()) {
+            return;
+        }
+        try {
+            ClusterSnapshot v = view.current();
+            boolean drained = v.isDrained(name);
+            election.setEligible(!drained);
+            parts.reconcile(actionableView(), isMaster());
+        } catch (RuntimeException e) {
+            log.error("reconcile failed", e);
+        }
+    }
+
+    /** Something others act on changed (role, live mounts, Icecast up/down): publish now, not at the next tick. */
+    void statusChanged() {
+        Presence p = presence;
+        if (p != null) {
+            p.publishSoon();
+        }
+    }
+
+    private MasterInfo masterInfo() {
+        return new MasterInfo(name, config.node().addresses(), config.icecast().port(), config.source().port(),
+                config.http().port(), System.currentTimeMillis());
+    }
+
+    /** What this node publishes under {@code nodes/<name>}. */
+    NodeStatus status() {
+        ClusterSnapshot v = view();
+        Parts.Usage usage = parts.usage();
+        return new NodeStatus(name, config.node().addresses(), config.http().port(), config.source().port(),
+                config.icecast().port(), config.dns().port(), usage.icecastUp(), v.isDrained(name), isMaster(),
+                usage.listeners(), usage.listenersByMount(), usage.bandwidthBps(),
+                config.limits().maxBandwidthMbps() * 1_000_000L, config.limits().maxListeners(), parts.transcoders(),
+                VERSION, System.currentTimeMillis());
+    }
+
+    /** Resigns mastership, stops transcoders and fronts, revokes the lease and stops Icecast. */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        closeQuietly(election);
+        parts.closeCluster();
+        closeQuietly(presence);
+        closeQuietly(session);
+        parts.closeLocal();
+        closeQuietly(view);
+        control.shutdownNow();
+        closeQuietly(client);
+        log.info("node {} stopped", name);
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (Exception e) {
+            log.warn("while stopping: {}", e.toString());
+        }
+    }
+}

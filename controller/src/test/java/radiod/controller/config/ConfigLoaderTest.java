@@ -1,0 +1,106 @@
+package radiod.controller.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+    private static final String MINIMAL = "node:\n  name: node1\n  addresses: [127.0.0.11]\n";
+
+    @Test
+    void aMinimalConfigGetsTheDocumentedDefaults() throws Exception {
+        RadiodConfig c = ConfigLoader.parse("t", MINIMAL);
+        assertEquals("127.0.0.11", c.node().bind());
+        assertEquals(80, c.http().port());
+        assertEquals(8000, c.source().port());
+        assertEquals(53, c.dns().port());
+        assertEquals(8100, c.icecast().port());
+        assertEquals(5, c.etcd().leaseTtl());
+        assertEquals("/radiod/", c.etcd().prefix());
+        assertEquals(RadiodConfig.Balancer.DEFAULT_PIPELINE, c.balancer().pipeline());
+    }
+
+    @Test
+    void theFullDocumentedShapeIsAccepted() throws Exception {
+        String yaml = """
+                node:
+                  name: node1
+                  addresses: [203.0.113.10, "2001:db8::10"]
+                  bind: 0.0.0.0
+                etcd:
+                  endpoints: [http://127.0.0.1:2379, http://127.0.0.2:2379]
+                  prefix: /radio/
+                  lease_ttl: 3
+                  username: radiod
+                  password: secret
+                  tls: {ca_file: null, cert_file: null, key_file: null}
+                http: {port: 8080}
+                source: {port: 8001}
+                dns:
+                  enabled: true
+                  port: 5353
+                  zone: radio.example.org
+                  nameservers: [ns1.radio.example.org]
+                  ttl: 5
+                  max_answers: 8
+                  alias: stream
+                icecast: {binary: /usr/bin/icecast2, port: 8100, dir: /var/lib/radiod/icecast, user: icecast2}
+                limits: {max_listeners: 500, max_bandwidth_mbps: 100}
+                balancer: {pipeline: "icecast_active,weighted"}
+                transcoder: {liquidsoap: /usr/bin/liquidsoap}
+                """;
+        RadiodConfig c = ConfigLoader.parse("t", yaml);
+        assertEquals(3, c.etcd().leaseTtl());
+        assertEquals(100, c.limits().maxBandwidthMbps());
+        assertEquals("2001:db8::10", c.node().addresses().get(1));
+    }
+
+    @Test
+    void aBadFieldIsNamedInTheError() {
+        assertMessage(MINIMAL + "dns: {ttl: 0}\n", "dns.ttl"); // 0 means default: fine
+        assertError(MINIMAL + "dns: {ttl: 99999}\n", "dns.ttl must be between 1 and 3600 seconds, got 99999");
+        assertError(MINIMAL + "http: {port: 70000}\n", "http.port must be between 1 and 65535, got 70000");
+        assertError(MINIMAL + "http: {port: nope}\n", "http.port");
+        assertError(MINIMAL + "etcd: {lease_ttl: 1}\n", "etcd.lease_ttl must be between 2 and 60");
+        assertError(MINIMAL + "etcd: {endpoints: [localhost]}\n", "etcd.endpoints: 'localhost'");
+        assertError(MINIMAL + "htp: {port: 80}\n", "htp is not a known setting");
+        assertError(MINIMAL + "http: {prot: 80}\n", "http.prot is not a known setting");
+        assertError("node:\n  name: Node_1\n  addresses: [127.0.0.1]\n", "node.name");
+        assertError("node:\n  name: n1\n  addresses: [example.org]\n", "node.addresses: 'example.org'");
+        assertError("node:\n  name: n1\n", "node.addresses");
+        assertError("http: {port: 80}\n", "node: the section is required");
+        assertError(MINIMAL + "source: {port: 8100}\n", "icecast.port: 8100 is already used by source.port");
+        assertError("node: [\n", "not valid YAML");
+        assertError("", "empty");
+    }
+
+    @Test
+    void aMissingFileIsReportedByName(@TempDir Path dir) throws Exception {
+        Path missing = dir.resolve("nope.yml");
+        var e = assertThrows(ConfigLoader.ConfigException.class, () -> ConfigLoader.load(missing));
+        assertTrue(e.getMessage().contains(missing + ": no such file"), e.getMessage());
+        Path ok = dir.resolve("ok.yml");
+        Files.writeString(ok, MINIMAL);
+        assertEquals("node1", ConfigLoader.load(ok).node().name());
+    }
+
+    private static void assertMessage(String yaml, String unused) {
+        try {
+            ConfigLoader.parse("t", yaml);
+        } catch (ConfigLoader.ConfigException e) {
+            throw new AssertionError("should be valid: " + e.getMessage());
+        }
+    }
+
+    private static void assertError(String yaml, String expected) {
+        var e = assertThrows(ConfigLoader.ConfigException.class, () -> ConfigLoader.parse("radiod.yml", yaml));
+        assertTrue(e.getMessage().contains(expected), "'" + e.getMessage() + "' should contain '" + expected + "'");
+        assertTrue(e.getMessage().startsWith("config radiod.yml: "), e.getMessage());
+    }
+}

@@ -1,0 +1,173 @@
+package radiod.tests.harness;
+
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import io.etcd.jetcd.Client;
+import radiod.cluster.etcd.EtcdClients;
+import radiod.cluster.etcd.EtcdOptions;
+import radiod.cluster.etcd.Keys;
+import radiod.cluster.model.Json;
+import radiod.cluster.model.Mount;
+import radiod.cluster.view.ClusterSnapshot;
+import radiod.cluster.view.Snapshots;
+import radiod.testkit.EtcdCluster;
+import radiod.testkit.Ports;
+
+/**
+ * A real radiod cluster for end-to-end tests: N radiod processes (each supervising its own Icecast) on
+ * 127.0.0.11, .12, … with the same ports on every address, coordinated through a real etcd.
+ */
+public final class RadiodCluster implements AutoCloseable {
+    private final EtcdCluster etcd;
+    private final Path dir;
+    private final int ttl;
+    private final String prefix;
+    private final List<RadiodProcess> nodes = new ArrayList<>();
+    private final Client client;
+    private final EtcdOptions options;
+    public final int httpPort;
+    public final int sourcePort;
+    public final int icecastPort;
+    public final int dnsPort;
+
+    public RadiodCluster(EtcdCluster etcd, int size, int leaseTtl) {
+        this.etcd = etcd;
+        this.ttl = leaseTtl;
+        this.prefix = "/radiod-" + Long.toString(System.nanoTime(), 36) + "/";
+        try {
+            this.dir = Files.createTempDirectory("radiod-cluster-");
+            // Icecast drops root and must still reach its files.
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        List<String> hosts = new ArrayList<>();
+        for (int i = 0; i < size; i++) {
+            hosts.add(address(i));
+        }
+        int[] ports = freeOnAll(hosts, 4);
+        httpPort = ports[0];
+        sourcePort = ports[1];
+        icecastPort = ports[2];
+        dnsPort = ports[3];
+        for (int i = 0; i < size; i++) {
+            nodes.add(new RadiodProcess(this, "node" + (i + 1), hosts.get(i)));
+        }
+        options = EtcdOptions.of(etcd.endpoints()).withPrefix(prefix);
+        client = EtcdClients.connect(options);
+    }
+
+    public static String address(int index) {
+        return "127.0.0." + (11 + index);
+    }
+
+    private static int[] freeOnAll(List<String> hosts, int count) {
+        int[] ports = new int[count];
+        outer:
+        for (int i = 0; i < count; ) {
+            int p = Ports.free(hosts.get(0));
+            for (String h : hosts) {
+                if (!Ports.isFree(h, p)) {
+                    continue outer;
+                }
+            }
+            for (int j = 0; j < i; j++) {
+                if (ports[j] == p) {
+                    continue outer;
+                }
+            }
+            ports[i++] = p;
+        }
+        return ports;
+    }
+
+    public RadiodCluster start() {
+        nodes.forEach(RadiodProcess::start);
+        return this;
+    }
+
+    public List<RadiodProcess> nodes() {
+        return List.copyOf(nodes);
+    }
+
+    public RadiodProcess node(int i) {
+        return nodes.get(i);
+    }
+
+    public RadiodProcess node(String name) {
+        return nodes.stream().filter(n -> n.name().equals(name)).findFirst().orElseThrow();
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    public int ttl() {
+        return ttl;
+    }
+
+    public String prefix() {
+        return prefix;
+    }
+
+    public EtcdCluster etcd() {
+        return etcd;
+    }
+
+    public EtcdOptions etcdOptions() {
+        return options;
+    }
+
+    public Client etcdClient() {
+        return client;
+    }
+
+    /** One GET of the cluster's keys, as radioctl sees them. */
+    public ClusterSnapshot snapshot() {
+        return Snapshots.read(client, options.keys(), 3000);
+    }
+
+    public Optional<RadiodProcess> master() {
+        return snapshot().master().map(m -> node(m.name()));
+    }
+
+    /** Waits until a master is elected and every running node has published its status with Icecast up. */
+    public RadiodProcess awaitReady(Duration timeout) {
+        await().atMost(timeout).pollInterval(Duration.ofMillis(100)).until(() -> {
+            ClusterSnapshot s = snapshot();
+            return s.master().isPresent() && nodes.stream().filter(RadiodProcess::running)
+                    .allMatch(n -> s.node(n.name()).map(st -> st.icecastUp()).orElse(false));
+        });
+        return master().orElseThrow();
+    }
+
+    public void putMount(Mount mount) {
+        EtcdClients.await(client.getKVClient().put(options.keys().mount(mount.path()),
+                io.etcd.jetcd.ByteSequence.from(Json.encode(mount))), options, "put mount");
+    }
+
+    public void putRaw(String relativeKey, String value) {
+        EtcdClients.await(client.getKVClient().put(Keys.bytes(prefix + relativeKey), Keys.bytes(value)), options,
+                "put " + relativeKey);
+    }
+
+    public void deleteRaw(String relativeKey) {
+        EtcdClients.await(client.getKVClient().delete(Keys.bytes(prefix + relativeKey)), options, "delete " + relativeKey);
+    }
+
+    @Override
+    public void close() {
+        nodes.forEach(RadiodProcess::kill);
+        client.close();
+    }
+}

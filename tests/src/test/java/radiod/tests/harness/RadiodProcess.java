@@ -1,0 +1,163 @@
+package radiod.tests.harness;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+import radiod.testkit.Processes;
+
+/** One radiod process of a {@link RadiodCluster}, started from the test class path with its own YAML config. */
+public final class RadiodProcess {
+    private final RadiodCluster cluster;
+    private final String name;
+    private final String address;
+    private final Path config;
+    private final Path log;
+    private Process process;
+
+    RadiodProcess(RadiodCluster cluster, String name, String address) {
+        this.cluster = cluster;
+        this.name = name;
+        this.address = address;
+        this.config = cluster.dir().resolve(name + ".yml");
+        this.log = cluster.dir().resolve(name + ".log");
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public String address() {
+        return address;
+    }
+
+    public Path log() {
+        return log;
+    }
+
+    public String httpUrl(String path) {
+        return "http://" + address + ":" + cluster.httpPort + path;
+    }
+
+    public String icecastUrl(String path) {
+        return "http://" + address + ":" + cluster.icecastPort + path;
+    }
+
+    public String yaml() {
+        return """
+                node:
+                  name: %s
+                  addresses: [%s]
+                etcd:
+                  endpoints: [%s]
+                  prefix: %s
+                  lease_ttl: %d
+                http: {port: %d}
+                source: {port: %d}
+                dns:
+                  port: %d
+                  zone: radio.test
+                  nameservers: [ns1.radio.test]
+                  ttl: %d
+                icecast:
+                  port: %d
+                  dir: %s
+                """.formatted(name, address, String.join(", ", cluster.etcd().endpoints()), cluster.prefix(),
+                cluster.ttl(), cluster.httpPort, cluster.sourcePort, cluster.dnsPort, cluster.ttl(), cluster.icecastPort,
+                cluster.dir().resolve(name + "-icecast"));
+    }
+
+    public synchronized void start() {
+        if (running()) {
+            return;
+        }
+        try {
+            Files.writeString(config, yaml());
+            String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            process = new ProcessBuilder(List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-cp", cp,
+                    "-Dlogback.configurationFile=" + logbackConfig(), "radiod.controller.Main", "--config", config.toString()))
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                    .start();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private Path logbackConfig() throws IOException {
+        Path f = cluster.dir().resolve("logback-radiod.xml");
+        if (!Files.exists(f)) {
+            Files.writeString(f, """
+                    <configuration>
+                      <appender name="OUT" class="ch.qos.logback.core.ConsoleAppender">
+                        <encoder><pattern>%d{HH:mm:ss.SSS} %-5level [%thread] %logger{0} - %msg%n</pattern></encoder>
+                      </appender>
+                      <logger name="io.grpc" level="WARN"/>
+                      <logger name="io.netty" level="WARN"/>
+                      <logger name="io.etcd.jetcd" level="ERROR"/>
+                      <logger name="io.vertx" level="WARN"/>
+                      <root level="INFO"><appender-ref ref="OUT"/></root>
+                    </configuration>
+                    """);
+        }
+        return f;
+    }
+
+    public synchronized boolean running() {
+        return process != null && process.isAlive();
+    }
+
+    public synchronized long pid() {
+        return process.pid();
+    }
+
+    /** The node's Icecast child process, if one runs. */
+    public Optional<ProcessHandle> icecast() {
+        if (process == null) {
+            return Optional.empty();
+        }
+        return process.toHandle().descendants()
+                .filter(p -> p.info().command().map(c -> c.contains("icecast")).orElse(false))
+                .findFirst();
+    }
+
+    /** kill -9 of radiod and its children (Icecast, liquidsoap), as a machine dying would. */
+    public synchronized void kill() {
+        if (process == null) {
+            return;
+        }
+        Processes.killTree(process.toHandle());
+        try {
+            process.waitFor(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        process = null;
+    }
+
+    /** SIGTERM and wait for a clean stop. */
+    public synchronized void stop() {
+        if (process == null) {
+            return;
+        }
+        process.destroy();
+        if (!Processes.await(process, Duration.ofSeconds(15))) {
+            Processes.killTree(process.toHandle());
+        }
+        process = null;
+    }
+
+    public String logText() {
+        try {
+            return Files.exists(log) ? Files.readString(log) : "";
+        } catch (IOException e) {
+            return "";
+        }
+    }
+}
