@@ -6,6 +6,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.stream.Collectors;
 
+import com.fasterxml.jackson.core.exc.StreamReadException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -44,6 +45,9 @@ public final class ConfigLoader {
     }
 
     public static RadiodConfig parse(String origin, String yaml) throws ConfigException {
+        if (yaml.isBlank()) {
+            throw new ConfigException("config " + origin + ": empty; node.name and node.addresses are required");
+        }
         try {
             RadiodConfig config = YAML.readValue(yaml, RadiodConfig.class);
             if (config == null) {
@@ -56,17 +60,28 @@ public final class ConfigLoader {
                     + e.getKnownPropertyIds().stream().map(Object::toString).sorted().collect(Collectors.joining(", ")) + ")");
         } catch (JsonMappingException e) {
             Throwable cause = e.getCause();
+            if (cause instanceof StreamReadException syntax) {
+                throw new ConfigException("config " + origin + ": not valid YAML: "
+                        + syntax.getOriginalMessage().lines().findFirst().orElse("") + location(syntax));
+            }
             String field = path(e);
             if (cause instanceof IllegalArgumentException iae) {
                 throw new ConfigException("config " + origin + ": " + iae.getMessage());
             }
             throw new ConfigException("config " + origin + ": " + (field.isEmpty() ? "" : field + ": ")
                     + e.getOriginalMessage().lines().findFirst().orElse("invalid value"));
+        } catch (StreamReadException e) {
+            throw new ConfigException("config " + origin + ": not valid YAML: "
+                    + e.getOriginalMessage().lines().findFirst().orElse("") + location(e));
         } catch (IOException e) {
-            throw new ConfigException("config " + origin + ": not valid YAML: " + e.getMessage().lines().findFirst().orElse(""));
+            throw new ConfigException("config " + origin + ": cannot read: " + e.getMessage().lines().findFirst().orElse(""));
         } catch (IllegalArgumentException e) {
             throw new ConfigException("config " + origin + ": " + e.getMessage());
         }
+    }
+
+    private static String location(StreamReadException e) {
+        return e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")";
     }
 
     private static String path(JsonMappingException e) {

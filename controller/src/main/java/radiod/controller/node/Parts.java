@@ -4,6 +4,18 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import java.util.ArrayList;
+import java.util.concurrent.TimeUnit;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.micrometer.MicrometerMetricsOptions;
 import radiod.cluster.etcd.EtcdSession;
 import radiod.cluster.etcd.Keys;
 import radiod.cluster.model.Mount;
@@ -14,6 +26,8 @@ import radiod.controller.icecast.IcecastPlan;
 import radiod.controller.icecast.IcecastSettings;
 import radiod.controller.icecast.IcecastStats;
 import radiod.controller.icecast.IcecastSupervisor;
+import radiod.dns.server.DnsServer;
+import radiod.dns.zone.DnsSettings;
 
 /**
  * The node's working parts around the coordination core: the local Icecast and, once the cluster is
@@ -24,9 +38,14 @@ final class Parts {
     record Usage(boolean icecastUp, int listeners, Map<String, Integer> listenersByMount, long bandwidthBps) {
     }
 
+    private static final Logger log = LoggerFactory.getLogger(Parts.class);
+
     private final RadiodConfig config;
     private final RadiodNode node;
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final List<AutoCloseable> fronts = new ArrayList<>();
     private IcecastSupervisor icecast;
+    private Vertx vertx;
 
     Parts(RadiodConfig config, RadiodNode node) {
         this.config = config;
@@ -47,7 +66,28 @@ final class Parts {
         return "icecast2".equals(user) ? "icecast" : user;
     }
 
+    /** The public fronts; they read the view, never etcd. A port that cannot be bound stops radiod at start. */
     void startCluster(EtcdSession session, ClusterView view, Keys keys) {
+        vertx = Vertx.vertx(new VertxOptions().setMetricsOptions(
+                new MicrometerMetricsOptions().setEnabled(true).setMicrometerRegistry(registry)));
+        List<Future<?>> started = new ArrayList<>();
+        if (config.dns().enabled()) {
+            RadiodConfig.Dns d = config.dns();
+            DnsServer dns = new DnsServer(vertx, config.node().bind(), d.port(),
+                    DnsSettings.of(d.zone(), d.nameservers(), d.ttl(), d.maxAnswers(), d.alias()), view::current, registry);
+            fronts.add(dns);
+            started.add(dns.start());
+        }
+        try {
+            Future.all(started).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            throw new IllegalStateException("cannot open the public ports on " + config.node().bind() + ": " + cause.getMessage(), cause);
+        }
+    }
+
+    PrometheusMeterRegistry registry() {
+        return registry;
     }
 
     /** On the control thread: bring every part in line with the actionable view. */
@@ -71,6 +111,16 @@ final class Parts {
     }
 
     void closeCluster() {
+        for (int i = fronts.size() - 1; i >= 0; i--) {
+            try {
+                fronts.get(i).close();
+            } catch (Exception e) {
+                log.warn("while stopping: {}", e.toString());
+            }
+        }
+        if (vertx != null) {
+            vertx.close();
+        }
     }
 
     void closeLocal() {

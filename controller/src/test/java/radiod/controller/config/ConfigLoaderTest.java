@@ -76,7 +76,7 @@ class ConfigLoaderTest {
         assertError("node:\n  name: n1\n", "node.addresses");
         assertError("http: {port: 80}\n", "node: the section is required");
         assertError(MINIMAL + "source: {port: 8100}\n", "icecast.port: 8100 is already used by source.port");
-        assertError("node: [\n", "not valid YAML");
+        assertError("node:\n  name: \"unterminated\n", "not valid YAML");
         assertError("", "empty");
     }
 
