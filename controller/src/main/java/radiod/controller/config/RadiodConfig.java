@@ -25,7 +25,7 @@ public record RadiodConfig(Node node, Etcd etcd, Http http, Source source, Dns d
         dns = Objects.requireNonNullElseGet(dns, () -> new Dns(null, 0, null, null, 0, 0, null));
         icecast = Objects.requireNonNullElseGet(icecast, () -> new Icecast(null, 0, null, null));
         limits = Objects.requireNonNullElseGet(limits, () -> new Limits(0, 0));
-        balancer = Objects.requireNonNullElseGet(balancer, () -> new Balancer(null, null));
+        balancer = Objects.requireNonNullElseGet(balancer, () -> new Balancer(null, null, null));
         transcoder = Objects.requireNonNullElseGet(transcoder, () -> new Transcoder(null));
         int[] ports = {http.port(), source.port(), icecast.port()};
         String[] names = {"http.port", "source.port", "icecast.port"};
@@ -146,12 +146,22 @@ public record RadiodConfig(Node node, Etcd etcd, Http http, Source source, Dns d
         }
     }
 
-    public record Balancer(String pipeline, List<String> proxyUserAgents) {
+    /**
+     * @param pipeline        load-balancing stages, comma-separated
+     * @param proxyUserAgents players (regexes) that do not follow redirects; null for the built-in list
+     * @param clusterUrl      the URL listeners use, for playlists (e.g. http://radio.example.org); null: the request's host
+     */
+    public record Balancer(String pipeline, List<String> proxyUserAgents, String clusterUrl) {
         public static final String DEFAULT_PIPELINE =
                 "icecast_active,not_drained,listeners_available,bandwidth_available,has_mount,listeners_score,weighted";
 
         public Balancer {
             pipeline = Objects.requireNonNullElse(pipeline, DEFAULT_PIPELINE);
+            try {
+                radiod.redirector.balance.Pipeline.parse(pipeline);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(e.getMessage());
+            }
         }
     }
 

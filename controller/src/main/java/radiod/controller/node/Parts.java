@@ -26,7 +26,15 @@ import radiod.controller.icecast.IcecastPlan;
 import radiod.controller.icecast.IcecastSettings;
 import radiod.controller.icecast.IcecastStats;
 import radiod.controller.icecast.IcecastSupervisor;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import radiod.dns.server.DnsServer;
+import radiod.redirector.HttpFront;
+import radiod.redirector.listen.HttpFrontSettings;
+import radiod.redirector.source.SourceFront;
+import radiod.redirector.source.SourceFrontSettings;
+import radiod.redirector.stream.Passthrough;
 import radiod.dns.zone.DnsSettings;
 
 /**
@@ -46,6 +54,8 @@ final class Parts {
     private final List<AutoCloseable> fronts = new ArrayList<>();
     private IcecastSupervisor icecast;
     private Vertx vertx;
+    private SourceFront sourceFront;
+    private Passthrough passthrough;
 
     Parts(RadiodConfig config, RadiodNode node) {
         this.config = config;
@@ -70,7 +80,22 @@ final class Parts {
     void startCluster(EtcdSession session, ClusterView view, Keys keys) {
         vertx = Vertx.vertx(new VertxOptions().setMetricsOptions(
                 new MicrometerMetricsOptions().setEnabled(true).setMicrometerRegistry(registry)));
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
         List<Future<?>> started = new ArrayList<>();
+        String bind = config.node().bind();
+        String localIcecast = bind.equals("0.0.0.0") || bind.equals("::") ? "127.0.0.1" : bind;
+        passthrough = new Passthrough(vertx, registry, 20_000);
+        HttpFront http = new HttpFront(vertx, new HttpFrontSettings(node.name(), bind, config.http().port(),
+                config.balancer().pipeline(), config.balancer().proxyUserAgents(), config.balancer().clusterUrl(), 5,
+                localIcecast, config.icecast().port()), view::current, node::isMaster, passthrough, registry);
+        fronts.add(http);
+        started.add(http.start());
+        sourceFront = new SourceFront(vertx, SourceFrontSettings.of(bind, config.source().port(),
+                config.node().addresses().get(0), config.http().port()), view::current, registry);
+        fronts.add(sourceFront);
+        started.add(sourceFront.start());
         if (config.dns().enabled()) {
             RadiodConfig.Dns d = config.dns();
             DnsServer dns = new DnsServer(vertx, config.node().bind(), d.port(),
@@ -93,6 +118,10 @@ final class Parts {
     /** On the control thread: bring every part in line with the actionable view. */
     void reconcile(ClusterSnapshot view, boolean master) {
         icecast.apply(IcecastPlan.of(view, node.name()));
+        if (sourceFront != null) {
+            SourceFront front = sourceFront;
+            vertx.runOnContext(v -> front.viewChanged(view));
+        }
     }
 
     Usage usage() {
@@ -117,6 +146,9 @@ final class Parts {
             } catch (Exception e) {
                 log.warn("while stopping: {}", e.toString());
             }
+        }
+        if (passthrough != null) {
+            passthrough.close();
         }
         if (vertx != null) {
             vertx.close();
