@@ -65,6 +65,8 @@ public final class RadiodCluster implements AutoCloseable {
         }
         options = EtcdOptions.of(etcd.endpoints()).withPrefix(prefix);
         client = EtcdClients.connect(options);
+        // Never leave radiod (and its Icecast) running when the test JVM goes, however it goes.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> nodes.forEach(RadiodProcess::kill)));
     }
 
     public static String address(int index) {

@@ -1,0 +1,169 @@
+package radiod.tests.traffic;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import radiod.cluster.model.Mount;
+import radiod.tests.harness.RadiodCluster;
+import radiod.tests.harness.RadiodProcess;
+import radiod.tests.harness.Streams;
+import radiod.testkit.EtcdCluster;
+
+/** Listeners as real players behave: HTTP/1.0, ICY metadata, a player that stops reading, a browser on the status page. */
+class ListenerIT {
+    @RegisterExtension
+    static final EtcdCluster etcd = EtcdCluster.single();
+
+    static RadiodCluster cluster;
+    static Process encoder;
+    static final Mount LIVE = new Mount("/live.mp3", "source", "listen-pw", null, null, 0, 128, null);
+
+    @BeforeAll
+    static void start() {
+        cluster = new RadiodCluster(etcd, 3, 3).start();
+        cluster.awaitReady(Duration.ofSeconds(30));
+        cluster.putMount(LIVE);
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(300)).until(() -> {
+            RadiodProcess master = cluster.master().orElseThrow();
+            if (encoder == null || !encoder.isAlive()) {
+                encoder = Streams.tone("icecast://source:listen-pw@" + master.address() + ":" + cluster.sourcePort + "/live.mp3", false);
+            }
+            // every node has the mount live, so every node's /_stream serves it
+            return cluster.snapshot().nodes().values().stream().allMatch(n -> n.hasMount("/live.mp3"));
+        });
+    }
+
+    @AfterAll
+    static void stop() {
+        Streams.stop(encoder);
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    static double metric(RadiodProcess node, String regex) {
+        String text = new String(Streams.read(node.httpUrl("/metrics"), 1 << 20, 3000), StandardCharsets.UTF_8);
+        Matcher m = Pattern.compile(regex + " ([0-9.eE+]+)").matcher(text);
+        double sum = 0;
+        while (m.find()) {
+            sum += Double.parseDouble(m.group(1));
+        }
+        return sum;
+    }
+
+    /** An HTTP/1.0 player streams for 30 s (close-delimited body) while another stops reading for 30 s on the same node. */
+    @Test
+    void anHttp10ListenerStreamsAndAStalledListenerCostsTheNodeABoundedBuffer() throws Exception {
+        RadiodProcess node = cluster.node(1);
+        double before = metric(node, "radiod_bytes_proxied_bytes_total\\{direction=\"listener\"}");
+        CompletableFuture<long[]> http10 = CompletableFuture.supplyAsync(() -> {
+            try (Socket s = new Socket(node.address(), cluster.httpPort)) {
+                s.setSoTimeout(5000);
+                s.getOutputStream().write("GET /_stream/live.mp3 HTTP/1.0\r\nUser-Agent: test/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                InputStream in = s.getInputStream();
+                byte[] head = new byte[1024];
+                int n = in.read(head);
+                String h = new String(head, 0, n, StandardCharsets.ISO_8859_1);
+                if (!h.startsWith("HTTP/1.0 200") || h.toLowerCase().contains("transfer-encoding")) {
+                    return new long[] {-1, 0};
+                }
+                long total = 0;
+                long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                byte[] buf = new byte[8192];
+                while (System.nanoTime() < end) {
+                    int r = in.read(buf);
+                    if (r < 0) {
+                        return new long[] {-2, total};
+                    }
+                    total += r;
+                }
+                return new long[] {1, total};
+            } catch (Exception e) {
+                return new long[] {-3, 0};
+            }
+        });
+        long proxiedToStalled;
+        try (Socket stalled = new Socket()) {
+            stalled.setReceiveBufferSize(4096);
+            stalled.connect(new InetSocketAddress(node.address(), cluster.httpPort));
+            OutputStream out = stalled.getOutputStream();
+            out.write("GET /_stream/live.mp3 HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            long[] result = http10.get(60, TimeUnit.SECONDS); // the stalled listener reads nothing meanwhile
+            assertEquals(1, result[0], "HTTP/1.0 stream broke: " + result[0]);
+            // 30 s of a 128 kbit/s stream is 480 kB, plus Icecast's 64 kB burst
+            assertTrue(result[1] > 400_000, "HTTP/1.0 listener got only " + result[1] + " bytes in 30 s");
+            double after = metric(node, "radiod_bytes_proxied_bytes_total\\{direction=\"listener\"}");
+            proxiedToStalled = (long) (after - before) - result[1];
+            System.out.printf("HTTP/1.0 listener: %d bytes in 30 s; stalled listener: %d bytes taken from Icecast for it%n",
+                    result[1], proxiedToStalled);
+        }
+        // Without back-pressure the stalled listener would hold everything Icecast sent in 30 s (~540 kB) in the
+        // node's heap; with it, only the 64 kB write queue and the kernel's socket buffers.
+        assertTrue(proxiedToStalled < 300_000, "a stalled listener made the node take " + proxiedToStalled + " bytes");
+    }
+
+    @Test
+    void icyMetadataIsPassedThrough() throws Exception {
+        RadiodProcess node = cluster.node(2);
+        try (Socket s = new Socket(node.address(), cluster.httpPort)) {
+            s.setSoTimeout(5000);
+            s.getOutputStream().write("GET /_stream/live.mp3 HTTP/1.1\r\nHost: x\r\nIcy-MetaData: 1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            byte[] head = new byte[2048];
+            int n = s.getInputStream().read(head);
+            String h = new String(head, 0, n, StandardCharsets.ISO_8859_1).toLowerCase();
+            assertTrue(h.startsWith("http/1.1 200"), h);
+            assertTrue(h.contains("icy-metaint:"), h);
+        }
+    }
+
+    @Test
+    void theStatusPageRendersInHeadlessChromiumWithTheClustersNodesAndMounts() throws Exception {
+        String chromium = "/usr/bin/chromium";
+        assertTrue(Files.isExecutable(Path.of(chromium)), "Debian's chromium is needed (bin/test installs it)");
+        Path artifacts = Path.of("target", "artifacts");
+        Files.createDirectories(artifacts);
+        Path shot = artifacts.resolve("status-page.png");
+        Files.deleteIfExists(shot);
+        String url = cluster.node(0).httpUrl("/");
+        List<String> base = List.of(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--user-data-dir=" + Files.createTempDirectory("radiod-chromium-"));
+        List<String> dump = new ArrayList<>(base);
+        dump.addAll(List.of("--dump-dom", url));
+        Process p = new ProcessBuilder(dump).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String dom = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        for (String expected : List.of("node1", "node2", "node3", "/live.mp3", "master")) {
+            assertTrue(dom.contains(expected), "status page lacks " + expected + ":\n" + dom);
+        }
+        List<String> screenshot = new ArrayList<>(base);
+        screenshot.addAll(List.of("--window-size=1200,900", "--screenshot=" + shot.toAbsolutePath(), url));
+        Process q = new ProcessBuilder(screenshot).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        assertTrue(q.waitFor(60, TimeUnit.SECONDS));
+        assertTrue(Files.exists(shot) && Files.size(shot) > 10_000, "no screenshot at " + shot.toAbsolutePath());
+        String json = new String(Streams.read(cluster.node(0).httpUrl("/status.json"), 1 << 20, 3000), StandardCharsets.UTF_8);
+        assertTrue(json.contains("\"self\":\"node1\"") && json.contains("\"selfIsMaster\""), json);
+    }
+}
