@@ -1,0 +1,114 @@
+package radiod.tests.ops;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.HttpURLConnection;
+import java.net.URI;
+import java.time.Duration;
+import java.util.Set;
+import java.util.TreeSet;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.Section;
+import org.xbill.DNS.SimpleResolver;
+import org.xbill.DNS.Type;
+
+import radiod.cluster.model.Drain;
+import radiod.cluster.model.Json;
+import radiod.cluster.model.Mount;
+import radiod.tests.harness.RadiodCluster;
+import radiod.tests.harness.RadiodProcess;
+import radiod.tests.harness.Streams;
+import radiod.testkit.EtcdCluster;
+
+/** Draining a node (the {@code drain/<node>} key radioctl writes): no mastership, no listeners, no DNS; undrain restores it. */
+class DrainIT {
+    @RegisterExtension
+    static final EtcdCluster etcd = EtcdCluster.single();
+
+    static RadiodCluster cluster;
+    static Process encoder;
+
+    @BeforeAll
+    static void start() {
+        cluster = new RadiodCluster(etcd, 3, 3).start();
+        cluster.awaitReady(Duration.ofSeconds(30));
+        cluster.putMount(new Mount("/live.mp3", "source", "drain-pw", null, null, 0, 128, null));
+    }
+
+    @AfterAll
+    static void stop() {
+        Streams.stop(encoder);
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    static Set<String> apex() throws Exception {
+        SimpleResolver r = new SimpleResolver(cluster.node(0).address());
+        r.setPort(cluster.dnsPort);
+        r.setTimeout(Duration.ofSeconds(2));
+        Message m = r.send(Message.newQuery(Record.newRecord(Name.fromString("radio.test."), Type.A, DClass.IN)));
+        Set<String> out = new TreeSet<>();
+        m.getSection(Section.ANSWER).forEach(rec -> out.add(rec.rdataToString()));
+        return out;
+    }
+
+    @Test
+    void aDrainedMasterHandsOverTakesNoListenersAndLeavesDnsUntilUndrained() throws Exception {
+        RadiodProcess drained = cluster.master().orElseThrow();
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(300)).until(() -> {
+            RadiodProcess master = cluster.master().orElseThrow();
+            if (encoder == null || !encoder.isAlive()) {
+                encoder = Streams.tone("icecast://source:drain-pw@" + master.address() + ":" + cluster.sourcePort + "/live.mp3", false);
+            }
+            return cluster.snapshot().nodes().values().stream().allMatch(n -> n.hasMount("/live.mp3"));
+        });
+
+        cluster.putRaw("drain/" + drained.name(), Json.encodeString(new Drain("maintenance", System.currentTimeMillis())));
+        await().atMost(Duration.ofSeconds(5)).until(() -> cluster.master().filter(m -> m != drained).isPresent());
+        assertNotEquals(drained, cluster.master().orElseThrow());
+        await().atMost(Duration.ofSeconds(5)).until(() -> cluster.snapshot().node(drained.name()).map(n -> n.drained()).orElse(false));
+        await().atMost(Duration.ofSeconds(5)).until(() -> !apex().contains(drained.address()));
+        assertEquals(2, apex().size());
+        // The encoder was on the old master's Icecast; like a real one it reconnects (through a source port).
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(300)).until(() -> {
+            if (!encoder.isAlive()) {
+                encoder = Streams.tone("icecast://source:drain-pw@" + drained.address() + ":" + cluster.sourcePort + "/live.mp3", false);
+            }
+            return cluster.snapshot().nodes().values().stream().allMatch(n -> n.hasMount("/live.mp3"));
+        });
+
+        // 60 listeners asking three nodes: none is sent to the drained node
+        for (int i = 0; i < 60; i++) {
+            RadiodProcess via = cluster.node(i % 3);
+            HttpURLConnection c = (HttpURLConnection) URI.create(via.httpUrl("/live.mp3")).toURL().openConnection();
+            c.setInstanceFollowRedirects(false);
+            int status = c.getResponseCode();
+            if (status == 302) {
+                assertFalse(c.getHeaderField("Location").contains("//" + drained.address() + ":"), c.getHeaderField("Location"));
+            } else {
+                assertEquals(200, status);
+                assertNotEquals(drained, via, "the drained node served a listener itself");
+            }
+            c.disconnect();
+        }
+        String page = new String(Streams.read(drained.httpUrl("/"), 1 << 20, 3000));
+        assertTrue(page.contains("drained"), page);
+
+        cluster.deleteRaw("drain/" + drained.name());
+        await().atMost(Duration.ofSeconds(5)).until(() -> apex().contains(drained.address()));
+        assertFalse(cluster.snapshot().node(drained.name()).orElseThrow().drained());
+    }
+}
