@@ -1,40 +1,111 @@
 package radiod.controller.icecast;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.Objects;
 
 /**
- * How to run the local Icecast.
+ * How to run this node's Icecast. Everything here is local to the node; nothing comes from etcd.
  *
  * @param binary         the icecast2 executable
- * @param dir            working directory: config, logs, pid file
- * @param bind           listen address
- * @param port           listen port (peers only; never exposed to listeners directly)
- * @param hostname       Icecast's {@code <hostname>}
- * @param adminPassword  random per process; Icecast's admin is reachable only by radiod
- * @param runAs          user for {@code <changeowner>} when radiod runs as root; null otherwise
- * @param runAsGroup     group for {@code <changeowner>}
- * @param trustedProxy   address whose X-Forwarded-For Icecast honours (this node's passthrough proxy)
- * @param maxClients     Icecast's client limit
+ * @param dir            working directory: config, pid file and {@code log/}
+ * @param bind           listen address (peers and this node's proxies reach it; listeners never do directly)
+ * @param port           listen port
+ * @param hostname       Icecast's {@code <hostname>}, used in the {@code listenurl} it reports
+ * @param adminPassword  random per process: Icecast's admin is reachable only by this radiod
+ * @param sourcePassword random per process: the password of any mount not in the plan, so no unknown
+ *                       source (and no slave using {@code <relay-password>}) can connect
+ * @param maxClients     Icecast's client limit (listeners, relays, sources and status requests together)
+ * @param maxSources     Icecast's source limit; raised to the plan's mount count when that is higher
+ * @param runAsUser      user for {@code <changeowner>} when radiod runs as root, else null
+ * @param runAsGroup     group for {@code <changeowner>}; set exactly when {@code runAsUser} is
+ * @param location       Icecast's {@code <location>}
+ * @param adminContact   Icecast's {@code <admin>}
  */
-public record IcecastSettings(Path binary, Path dir, String bind, int port, String hostname, String adminPassword,
-                              String runAs, String runAsGroup, String trustedProxy, int maxClients) {
+public record IcecastSettings(Path binary, Path dir, String bind, int port, String hostname,
+                              String adminPassword, String sourcePassword, int maxClients, int maxSources,
+                              String runAsUser, String runAsGroup, String location, String adminContact) {
+    public static final Path DEFAULT_BINARY = Path.of("/usr/bin/icecast2");
+    /** Debian's icecast2 package creates this user and group. */
+    public static final String DEBIAN_USER = "icecast2";
+    public static final String DEBIAN_GROUP = "icecast";
+
     private static final SecureRandom RANDOM = new SecureRandom();
 
     public IcecastSettings {
-        Objects.requireNonNull(binary, "binary");
-        Objects.requireNonNull(dir, "dir");
-        Objects.requireNonNull(bind, "bind");
-        Objects.requireNonNull(adminPassword, "adminPassword");
+        Objects.requireNonNull(binary, "icecast binary");
+        Objects.requireNonNull(dir, "icecast working dir");
+        if (bind == null || bind.isBlank()) {
+            throw new IllegalArgumentException("icecast bind address must be an IP literal, got '" + bind + "'");
+        }
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException("icecast port must be between 1 and 65535, got " + port);
+        }
+        hostname = hostname == null || hostname.isBlank() ? bind : hostname;
+        requirePassword("admin password", adminPassword);
+        requirePassword("default source password", sourcePassword);
+        if (maxClients < 1) {
+            throw new IllegalArgumentException("icecast max clients must be at least 1, got " + maxClients);
+        }
+        if (maxSources < 1) {
+            throw new IllegalArgumentException("icecast max sources must be at least 1, got " + maxSources);
+        }
+        if ((runAsUser == null) != (runAsGroup == null)) {
+            throw new IllegalArgumentException("icecast run-as user and group go together: got user " + runAsUser
+                    + ", group " + runAsGroup);
+        }
+        location = Objects.requireNonNullElse(location, "radiod");
+        adminContact = Objects.requireNonNullElse(adminContact, "radiod@localhost");
     }
 
-    /** A password no one can guess or needs to know. */
+    /**
+     * Settings with fresh random passwords and Debian's defaults: {@code /usr/bin/icecast2}, and when this process
+     * runs as root, Debian's {@code icecast2:icecast} for {@code <changeowner>} (Icecast refuses to run as root).
+     */
+    public static IcecastSettings of(Path dir, String bind, int port, String hostname) {
+        boolean root = runningAsRoot();
+        return new IcecastSettings(DEFAULT_BINARY, dir, bind, port, hostname, randomPassword(), randomPassword(),
+                10_000, 100, root ? DEBIAN_USER : null, root ? DEBIAN_GROUP : null, null, null);
+    }
+
+    /** 144 random bits, URL-safe, no XML metacharacters. */
     public static String randomPassword() {
-        byte[] b = new byte[24];
+        byte[] b = new byte[18];
         RANDOM.nextBytes(b);
         return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+    }
+
+    /** Whether this process runs with uid 0, so Icecast needs {@code <changeowner>}. */
+    public static boolean runningAsRoot() {
+        try {
+            return Integer.valueOf(0).equals(Files.getAttribute(Path.of("/proc/self"), "unix:uid"));
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return "root".equals(System.getProperty("user.name"));
+        }
+    }
+
+    public IcecastSettings withBinary(Path newBinary) {
+        return new IcecastSettings(newBinary, dir, bind, port, hostname, adminPassword, sourcePassword, maxClients,
+                maxSources, runAsUser, runAsGroup, location, adminContact);
+    }
+
+    public IcecastSettings withLimits(int newMaxClients, int newMaxSources) {
+        return new IcecastSettings(binary, dir, bind, port, hostname, adminPassword, sourcePassword, newMaxClients,
+                newMaxSources, runAsUser, runAsGroup, location, adminContact);
+    }
+
+    /** {@code user == null} runs Icecast as this process's user. */
+    public IcecastSettings withRunAs(String user, String group) {
+        return new IcecastSettings(binary, dir, bind, port, hostname, adminPassword, sourcePassword, maxClients,
+                maxSources, user, group, location, adminContact);
+    }
+
+    public IcecastSettings withDescription(String newLocation, String newAdminContact) {
+        return new IcecastSettings(binary, dir, bind, port, hostname, adminPassword, sourcePassword, maxClients,
+                maxSources, runAsUser, runAsGroup, newLocation, newAdminContact);
     }
 
     public Path configFile() {
@@ -47,5 +118,33 @@ public record IcecastSettings(Path binary, Path dir, String bind, int port, Stri
 
     public Path logDir() {
         return dir.resolve("log");
+    }
+
+    /** The address to reach Icecast at from this host (a wildcard bind is reached on loopback). */
+    public String localHost() {
+        if (bind.equals("0.0.0.0")) {
+            return "127.0.0.1";
+        }
+        if (bind.equals("::")) {
+            return "::1";
+        }
+        return bind;
+    }
+
+    /** {@code http://host:port} for {@link #localHost()}, IPv6 literals bracketed. */
+    public String localUrl() {
+        String host = localHost();
+        return "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+    }
+
+    @Override
+    public String toString() {
+        return "IcecastSettings[" + bind + ":" + port + ", dir " + dir + ", passwords hidden]";
+    }
+
+    private static void requirePassword(String what, String value) {
+        if (value == null || value.length() < 8) {
+            throw new IllegalArgumentException("icecast " + what + " must have at least 8 characters");
+        }
     }
 }

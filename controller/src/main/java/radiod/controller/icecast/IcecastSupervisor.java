@@ -4,114 +4,165 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.GroupPrincipal;
 import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipalLookupService;
-import java.time.Duration;
-import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs the node's Icecast: writes its config from the current plan, starts it, reloads it with SIGHUP when the
- * plan changes (never a restart), restarts it with backoff when it dies, and polls its status every second.
+ * Runs this node's Icecast: writes icecast.xml for the current plan, starts Icecast, reloads it with SIGHUP when
+ * the rendered config changes (never a restart: sources and listeners stay connected), restarts it with backoff
+ * (0.5 s doubling to 10 s, back to 0.5 s once it has stayed up 10 s) when it dies, and polls its status.
  *
- * <p>Invariant: the config file on disk is always the rendering of the last applied plan, and Icecast has been
- * sent SIGHUP after every change of it.
+ * <p>Invariant: once the running Icecast has answered (so its SIGHUP handler is installed), it has loaded or been
+ * sent SIGHUP for the config file on disk, and that file is the rendering of the last applied plan. Process and
+ * file work happen on the supervisor's own thread; status polls on another; callers never block on either.
  */
 public final class IcecastSupervisor implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(IcecastSupervisor.class);
     private static final long MIN_BACKOFF_MILLIS = 500;
     private static final long MAX_BACKOFF_MILLIS = 10_000;
-    /** Local and cheap; fast enough that a new source reaches the relays well within a second. */
-    private static final long POLL_MILLIS = 250;
+    private static final long STABLE_NANOS = TimeUnit.SECONDS.toNanos(10);
+    private static final long POLL_MILLIS = 500;
+    private static final long TERM_WAIT_MILLIS = 5_000;
 
     private final IcecastSettings settings;
-    private final Runnable liveMountsChanged;
-    private final String unknownSourcePassword = IcecastSettings.randomPassword();
-    private final ScheduledExecutorService thread;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(800)).build();
+    private final IcecastStatusReader reader;
+    private final Runnable statusChanged;
+    private final String where;
+    private final ScheduledExecutorService control;
+    private final ScheduledExecutorService poller;
+    private final AtomicLong starts = new AtomicLong();
+    private final AtomicLong reloads = new AtomicLong();
+    private final Object publishLock = new Object();
 
     private volatile Process process;
+    private volatile long readyPid = -1;
     private volatile IcecastStats stats = IcecastStats.DOWN;
+    private volatile IcecastPlan plan = IcecastPlan.STANDBY;
+    private volatile boolean started;
     private volatile boolean closed;
+    // Confined to the control thread:
     private String renderedConfig;
-    private IcecastPlan plan = IcecastPlan.STANDBY;
+    private String loadedConfig;
     private long backoffMillis = MIN_BACKOFF_MILLIS;
     private long startedAtNanos;
-    private long restartAtNanos;
-    private long starts;
 
-    /**
-     * @param liveMountsChanged told (on the supervisor's thread) when the set of live mounts or Icecast's
-     *                          up/down state changes, so the node can publish it at once
-     */
-    public IcecastSupervisor(IcecastSettings settings, Runnable liveMountsChanged) {
-        this.settings = settings;
-        this.liveMountsChanged = liveMountsChanged;
-        this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "radiod-icecast");
-            t.setDaemon(true);
-            return t;
-        });
+    public IcecastSupervisor(IcecastSettings settings) {
+        this(settings, () -> { });
     }
 
-    /** Prepares the working directory, starts Icecast with a standby config, and begins supervising it. */
-    public IcecastSupervisor start() {
-        try {
-            Files.createDirectories(settings.logDir());
-            killLeftover();
-            writeConfig(IcecastConfig.render(settings, plan, unknownSourcePassword));
-            handOver(settings.dir());
-            handOver(settings.logDir());
-        } catch (IOException e) {
-            throw new UncheckedIOException("icecast: cannot prepare " + settings.dir() + ": " + e.getMessage(), e);
+    /** @param statusChanged see {@link #IcecastSupervisor(IcecastSettings, IcecastStatusReader, Runnable)} */
+    public IcecastSupervisor(IcecastSettings settings, Runnable statusChanged) {
+        this(settings, new IcecastStatusReader(settings), statusChanged);
+    }
+
+    /**
+     * @param reader        how status is read (for example with the cluster's mount bitrates)
+     * @param statusChanged told, on the poller thread, when Icecast goes up or down or its set of live mounts
+     *                      changes, so the node can publish at once rather than at its next tick; must not block
+     */
+    public IcecastSupervisor(IcecastSettings settings, IcecastStatusReader reader, Runnable statusChanged) {
+        this.settings = settings;
+        this.reader = reader;
+        this.statusChanged = statusChanged;
+        this.where = settings.bind() + ":" + settings.port();
+        this.control = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "icecast-" + where));
+        this.poller = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "icecast-status-" + where));
+    }
+
+    /**
+     * Prepares the working directory, writes the config for the current plan (STANDBY unless {@link #apply} came
+     * first), starts Icecast and begins supervising and polling it.
+     *
+     * @throws UncheckedIOException when the working directory cannot be prepared
+     */
+    public synchronized IcecastSupervisor start() {
+        if (started || closed) {
+            throw new IllegalStateException("icecast supervisor for " + where + " was already started");
         }
-        thread.execute(this::launch);
-        thread.scheduleWithFixedDelay(this::watch, 200, 200, TimeUnit.MILLISECONDS);
-        thread.scheduleWithFixedDelay(this::poll, 300, POLL_MILLIS, TimeUnit.MILLISECONDS);
+        started = true;
+        try {
+            control.submit(() -> {
+                prepare();
+                launch();
+                return null;
+            }).get();
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof UncheckedIOException u) {
+                throw u;
+            }
+            throw new IllegalStateException("icecast " + where + ": cannot start: " + cause, cause);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while starting icecast " + where, e);
+        }
+        poller.scheduleWithFixedDelay(this::poll, 100, POLL_MILLIS, TimeUnit.MILLISECONDS);
         return this;
     }
 
-    /** Applies a plan: rewrites the config and reloads Icecast with SIGHUP, only if the config changes. */
-    public void apply(IcecastPlan next) {
-        thread.execute(() -> {
-            if (closed || next.equals(plan)) {
-                return;
-            }
-            plan = next;
-            String config = IcecastConfig.render(settings, next, unknownSourcePassword);
-            if (config.equals(renderedConfig)) {
-                return;
-            }
-            try {
-                writeConfig(config);
-            } catch (IOException e) {
-                log.error("icecast: cannot write {}: {}", settings.configFile(), e.getMessage());
-                return;
-            }
-            Process p = process;
-            if (p != null && p.isAlive()) {
-                signal(p.pid(), "HUP");
-                log.info("icecast reloaded (SIGHUP) as {} with {} mount(s){}", next.role(), next.mounts().size(),
-                        next.role() == IcecastPlan.Role.RELAY ? " from " + next.masterHost() + ":" + next.masterPort() : "");
-            }
-        });
+    /**
+     * Makes Icecast serve {@code next}: rewrites the config atomically and sends SIGHUP, but only when the
+     * rendered config differs from the one on disk. Returns at once; the future tells whether the config changed.
+     */
+    public CompletableFuture<Boolean> apply(IcecastPlan next) {
+        CompletableFuture<Boolean> done = new CompletableFuture<>();
+        if (!onControl(() -> done.complete(applyNow(next)))) {
+            done.complete(false);
+        }
+        return done;
     }
 
+    private boolean applyNow(IcecastPlan next) {
+        if (closed) {
+            return false;
+        }
+        plan = next;
+        if (renderedConfig == null) {
+            return true; // not started yet: start() writes this plan's config
+        }
+        String config = IcecastConfig.render(settings, next);
+        if (config.equals(renderedConfig)) {
+            return false;
+        }
+        try {
+            writeConfig(config);
+        } catch (IOException e) {
+            log.error("icecast {}: cannot write {}: {}; keeping the previous config", where, settings.configFile(),
+                    e.getMessage());
+            return false;
+        }
+        log.info("icecast {}: config now {}", where, next);
+        reloadIfNeeded();
+        return true;
+    }
+
+    /** The last plan given to {@link #apply}. */
+    public IcecastPlan plan() {
+        return plan;
+    }
+
+    /** The last status poll; {@link IcecastStats#DOWN} while Icecast is not running or not answering. */
     public IcecastStats stats() {
         return stats;
     }
@@ -121,18 +172,43 @@ public final class IcecastSupervisor implements AutoCloseable {
         return p != null && p.isAlive();
     }
 
-    public Optional<Long> pid() {
+    /** The running Icecast's pid. */
+    public OptionalLong pid() {
         Process p = process;
-        return p != null && p.isAlive() ? Optional.of(p.pid()) : Optional.empty();
+        return p != null && p.isAlive() ? OptionalLong.of(p.pid()) : OptionalLong.empty();
     }
 
-    /** How many times Icecast was started (1 in a calm life). */
+    /** How many times Icecast was started: 1 in a calm life. */
     public long starts() {
-        return starts;
+        return starts.get();
+    }
+
+    /** How many times Icecast was sent SIGHUP. */
+    public long reloads() {
+        return reloads.get();
     }
 
     public IcecastSettings settings() {
         return settings;
+    }
+
+    private void prepare() {
+        try {
+            Files.createDirectories(settings.logDir());
+            handOver(settings.dir());
+            handOver(settings.logDir());
+            try (Stream<Path> logs = Files.list(settings.logDir())) {
+                for (Path p : logs.toList()) {
+                    handOver(p);
+                }
+            }
+            warnIfUnreachable();
+            stopLeftover();
+            writeConfig(IcecastConfig.render(settings, plan));
+        } catch (IOException e) {
+            throw new UncheckedIOException("icecast " + where + ": cannot prepare working dir " + settings.dir()
+                    + ": " + e.getMessage(), e);
+        }
     }
 
     private void launch() {
@@ -141,18 +217,92 @@ public final class IcecastSupervisor implements AutoCloseable {
         }
         try {
             Process p = new ProcessBuilder(settings.binary().toString(), "-c", settings.configFile().toString())
+                    .directory(settings.dir().toFile())
                     .redirectErrorStream(true)
                     .start();
+            loadedConfig = renderedConfig;
+            readyPid = -1;
             process = p;
-            starts++;
+            starts.incrementAndGet();
             startedAtNanos = System.nanoTime();
-            log.info("icecast started (pid {}) on {}:{}", p.pid(), settings.bind(), settings.port());
-            Thread out = new Thread(() -> pipeOutput(p), "icecast-output");
-            out.setDaemon(true);
-            out.start();
+            log.info("icecast {}: started (pid {}) as {}", where, p.pid(), plan);
+            daemon(() -> pipeOutput(p), "icecast-output-" + p.pid()).start();
+            p.onExit().thenRun(() -> onControl(() -> exited(p)));
         } catch (IOException e) {
-            log.error("icecast: cannot start {}: {}", settings.binary(), e.getMessage());
-            scheduleRestart();
+            log.error("icecast {}: cannot start {}: {}", where, settings.binary(), e.getMessage());
+            scheduleLaunch(false);
+        }
+    }
+
+    private void exited(Process p) {
+        if (closed || p != process) {
+            return;
+        }
+        process = null;
+        readyPid = -1;
+        long upNanos = System.nanoTime() - startedAtNanos;
+        boolean stable = upNanos >= STABLE_NANOS;
+        log.warn("icecast {}: pid {} exited with status {} after {} ms; restarting in {} ms", where, p.pid(),
+                p.exitValue(), TimeUnit.NANOSECONDS.toMillis(upNanos), stable ? MIN_BACKOFF_MILLIS : backoffMillis);
+        scheduleLaunch(stable);
+        publish(IcecastStats.DOWN);
+    }
+
+    private void scheduleLaunch(boolean stable) {
+        long delay = stable ? MIN_BACKOFF_MILLIS : backoffMillis;
+        backoffMillis = Math.min(MAX_BACKOFF_MILLIS, delay * 2);
+        try {
+            control.schedule(this::launch, delay, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            // closing
+        }
+    }
+
+    /** SIGHUP when the running Icecast has not loaded the config on disk and can take the signal. */
+    private void reloadIfNeeded() {
+        Process p = process;
+        if (closed || p == null || !p.isAlive() || readyPid != p.pid() || renderedConfig.equals(loadedConfig)) {
+            return;
+        }
+        loadedConfig = renderedConfig;
+        if (signal(p.pid(), "HUP")) {
+            reloads.incrementAndGet();
+            log.info("icecast {}: reloaded (SIGHUP to pid {})", where, p.pid());
+        }
+    }
+
+    private void poll() {
+        Process p = process;
+        IcecastStats next = p != null && p.isAlive() ? reader.read() : IcecastStats.DOWN;
+        if (p == null || p != process || !p.isAlive()) {
+            next = IcecastStats.DOWN; // it died while we asked: do not publish the old process's answer
+        }
+        if (next.up() && p != null && readyPid != p.pid()) {
+            // Answering HTTP means Icecast's main loop runs, so its SIGHUP handler is in place (before that, a
+            // SIGHUP would kill it): a config written meanwhile can be sent now.
+            readyPid = p.pid();
+            onControl(this::reloadIfNeeded);
+        }
+        publish(next);
+    }
+
+    private void publish(IcecastStats next) {
+        synchronized (publishLock) {
+            publishLocked(next);
+        }
+    }
+
+    private void publishLocked(IcecastStats next) {
+        IcecastStats before = stats;
+        stats = next;
+        if (before.up() != next.up() || !before.listenersByMount().keySet().equals(next.listenersByMount().keySet())) {
+            log.info("icecast {}: {}; live mounts {}", where, next.up() ? "up" : "down",
+                    new TreeSet<>(next.listenersByMount().keySet()));
+            try {
+                statusChanged.run();
+            } catch (RuntimeException e) {
+                log.warn("icecast {}: status listener failed: {}", where, e.toString());
+            }
         }
     }
 
@@ -161,73 +311,24 @@ public final class IcecastSupervisor implements AutoCloseable {
             String line;
             while ((line = r.readLine()) != null) {
                 if (!line.isBlank()) {
-                    log.info("icecast: {}", line);
+                    // Icecast writes to its own log files; what it prints is rare: mostly why it cannot start.
+                    if (line.startsWith("Changed ")) {
+                        log.info("icecast {} (pid {}) says: {}", where, p.pid(), line.strip());
+                    } else {
+                        log.warn("icecast {} (pid {}) says: {}", where, p.pid(), line.strip());
+                    }
                 }
             }
         } catch (IOException e) {
-            // process gone
+            // the process is gone
         }
-    }
-
-    private void watch() {
-        if (closed) {
-            return;
-        }
-        Process p = process;
-        if (p != null && !p.isAlive()) {
-            process = null;
-            stats = IcecastStats.DOWN;
-            long upFor = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startedAtNanos);
-            if (upFor > 30_000) {
-                backoffMillis = MIN_BACKOFF_MILLIS;
-            }
-            log.warn("icecast exited with status {} after {} ms; restarting in {} ms", p.exitValue(), upFor, backoffMillis);
-            scheduleRestart();
-        } else if (p == null && restartAtNanos != 0 && System.nanoTime() - restartAtNanos >= 0) {
-            restartAtNanos = 0;
-            launch();
-        }
-    }
-
-    private void scheduleRestart() {
-        restartAtNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoffMillis);
-        backoffMillis = Math.min(MAX_BACKOFF_MILLIS, backoffMillis * 2);
-    }
-
-    private void poll() {
-        IcecastStats next = IcecastStats.DOWN;
-        if (!closed && isRunning()) {
-            try {
-                HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create(
-                                "http://" + hostForUrl(settings.bind()) + ":" + settings.port() + "/status-json.xsl"))
-                        .timeout(Duration.ofMillis(900)).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
-                next = r.statusCode() == 200 ? IcecastStatusParser.parse(r.body()) : IcecastStats.DOWN;
-            } catch (IOException | IllegalArgumentException e) {
-                next = IcecastStats.DOWN;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-        IcecastStats before = stats;
-        stats = next;
-        if (before.up() != next.up() || !before.listenersByMount().keySet().equals(next.listenersByMount().keySet())) {
-            log.info("icecast {}; live mounts: {}", next.up() ? "up" : "down", new java.util.TreeSet<>(next.listenersByMount().keySet()));
-            liveMountsChanged.run();
-        }
-    }
-
-    private static String hostForUrl(String bind) {
-        if (bind.equals("0.0.0.0")) {
-            return "127.0.0.1";
-        }
-        if (bind.equals("::")) {
-            return "[::1]";
-        }
-        return bind.contains(":") ? "[" + bind + "]" : bind;
     }
 
     private void writeConfig(String config) throws IOException {
-        Path tmp = settings.configFile().resolveSibling("icecast.xml.new");
+        Path tmp = settings.configFile().resolveSibling(settings.configFile().getFileName() + ".new");
+        Files.deleteIfExists(tmp);
+        // Holds passwords: readable by Icecast's user only.
+        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         Files.writeString(tmp, config);
         handOver(tmp);
         try {
@@ -238,20 +339,36 @@ public final class IcecastSupervisor implements AutoCloseable {
         renderedConfig = config;
     }
 
-    /** When Icecast drops root, it must still read its config on reload and write its logs. */
+    /** After {@code <changeowner>}, Icecast must still read its config on SIGHUP and write its logs. */
     private void handOver(Path p) throws IOException {
-        if (settings.runAs() == null) {
+        if (settings.runAsUser() == null) {
             return;
         }
         UserPrincipalLookupService users = p.getFileSystem().getUserPrincipalLookupService();
         PosixFileAttributeView view = Files.getFileAttributeView(p, PosixFileAttributeView.class);
-        view.setOwner(users.lookupPrincipalByName(settings.runAs()));
-        GroupPrincipal group = users.lookupPrincipalByGroupName(settings.runAsGroup());
-        view.setGroup(group);
+        view.setOwner(users.lookupPrincipalByName(settings.runAsUser()));
+        view.setGroup(users.lookupPrincipalByGroupName(settings.runAsGroup()));
     }
 
-    /** An Icecast left running by a radiod that died (kill -9) still holds the port: stop it. */
-    private void killLeftover() {
+    /** After {@code <changeowner>}, Icecast opens its logs as that user: every parent must let it through. */
+    private void warnIfUnreachable() throws IOException {
+        if (settings.runAsUser() == null) {
+            return;
+        }
+        for (Path p = settings.dir().toAbsolutePath().getParent(); p != null; p = p.getParent()) {
+            PosixFileAttributes a = Files.readAttributes(p, PosixFileAttributes.class);
+            boolean through = a.permissions().contains(PosixFilePermission.OTHERS_EXECUTE)
+                    || a.owner().getName().equals(settings.runAsUser()) && a.permissions().contains(PosixFilePermission.OWNER_EXECUTE)
+                    || a.group().getName().equals(settings.runAsGroup()) && a.permissions().contains(PosixFilePermission.GROUP_EXECUTE);
+            if (!through) {
+                log.error("icecast {}: {} does not let user {} through to {}, so Icecast cannot open its logs: "
+                        + "chmod o+x {} or move the icecast dir", where, p, settings.runAsUser(), settings.dir(), p);
+            }
+        }
+    }
+
+    /** An Icecast left behind by a radiod that was killed still holds the port: stop it before starting ours. */
+    private void stopLeftover() {
         Path pidFile = settings.pidFile();
         try {
             if (!Files.exists(pidFile)) {
@@ -261,44 +378,77 @@ public final class IcecastSupervisor implements AutoCloseable {
             ProcessHandle.of(pid)
                     .filter(h -> h.info().commandLine().map(c -> c.contains(settings.configFile().toString())).orElse(false))
                     .ifPresent(h -> {
-                        log.warn("icecast: stopping a leftover Icecast (pid {}) from an earlier run", pid);
+                        log.warn("icecast {}: stopping Icecast pid {} left from an earlier run", where, pid);
                         h.destroyForcibly();
                         h.onExit().orTimeout(5, TimeUnit.SECONDS).exceptionally(t -> null).join();
                     });
             Files.deleteIfExists(pidFile);
         } catch (IOException | NumberFormatException e) {
-            log.debug("icecast: no usable pid file: {}", e.toString());
+            log.debug("icecast {}: no usable pid file: {}", where, e.toString());
         }
     }
 
-    private static void signal(long pid, String sig) {
+    private boolean signal(long pid, String sig) {
         try {
             Process kill = new ProcessBuilder("kill", "-" + sig, Long.toString(pid)).redirectErrorStream(true).start();
-            kill.waitFor(2, TimeUnit.SECONDS);
+            if (kill.waitFor(2, TimeUnit.SECONDS) && kill.exitValue() == 0) {
+                return true;
+            }
+            log.error("icecast {}: kill -{} {} failed", where, sig, pid);
         } catch (IOException e) {
-            log.error("icecast: cannot send SIG{}: {}", sig, e.getMessage());
+            log.error("icecast {}: cannot send SIG{}: {}", where, sig, e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        return false;
     }
 
-    /** Stops Icecast: SIGTERM, then SIGKILL if it lingers. */
+    private boolean onControl(Runnable task) {
+        try {
+            control.execute(task);
+            return true;
+        } catch (RejectedExecutionException e) {
+            return false;
+        }
+    }
+
+    private static Thread daemon(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+    }
+
+    /** Stops supervising and stops Icecast: SIGTERM, then SIGKILL if it is still there after 5 s. */
     @Override
     public void close() {
-        closed = true;
-        thread.shutdownNow();
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        poller.shutdownNow();
+        // Drops a pending restart; a launch already under way finishes, so its process is seen below.
+        control.shutdownNow();
+        try {
+            control.awaitTermination(3, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         Process p = process;
-        if (p != null) {
+        if (p != null && p.isAlive()) {
             p.destroy();
             try {
-                if (!p.waitFor(3, TimeUnit.SECONDS)) {
+                if (!p.waitFor(TERM_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
+                    log.warn("icecast {}: pid {} ignored SIGTERM for {} ms; killing it", where, p.pid(), TERM_WAIT_MILLIS);
                     p.destroyForcibly();
-                    p.waitFor(3, TimeUnit.SECONDS);
+                    p.waitFor(2, TimeUnit.SECONDS);
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 p.destroyForcibly();
             }
+            log.info("icecast {}: stopped", where);
         }
         stats = IcecastStats.DOWN;
     }

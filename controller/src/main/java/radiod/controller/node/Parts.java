@@ -1,6 +1,5 @@
 package radiod.controller.node;
 
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -25,6 +24,7 @@ import radiod.controller.config.RadiodConfig;
 import radiod.controller.icecast.IcecastPlan;
 import radiod.controller.icecast.IcecastSettings;
 import radiod.controller.icecast.IcecastStats;
+import radiod.controller.icecast.IcecastStatusReader;
 import radiod.controller.icecast.IcecastSupervisor;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -64,16 +64,18 @@ final class Parts {
 
     /** Parts that need nothing from etcd: the local Icecast (standby until there is a master). */
     void startLocal() {
-        boolean root = "root".equals(System.getProperty("user.name"));
-        IcecastSettings settings = new IcecastSettings(config.icecast().binary(), config.icecast().dir(),
-                config.node().bind(), config.icecast().port(), config.node().addresses().get(0),
-                IcecastSettings.randomPassword(), root ? config.icecast().user() : null,
-                root ? groupOf(config.icecast().user()) : null, config.node().bind(), 20_000);
-        icecast = new IcecastSupervisor(settings, node::statusChanged).start();
+        RadiodConfig.Icecast ic = config.icecast();
+        boolean root = IcecastSettings.runningAsRoot();
+        IcecastSettings settings = IcecastSettings.of(ic.dir(), config.node().bind(), ic.port(), config.node().addresses().get(0))
+                .withBinary(ic.binary())
+                .withLimits(20_000, 100)
+                .withRunAs(root ? ic.user() : null, root ? groupOf(ic.user()) : null);
+        icecast = new IcecastSupervisor(settings, new IcecastStatusReader(settings,
+                path -> node.view().mount(path).map(Mount::bitsPerSecond).orElse(0L)), node::statusChanged).start();
     }
 
     private static String groupOf(String user) {
-        return "icecast2".equals(user) ? "icecast" : user;
+        return IcecastSettings.DEBIAN_USER.equals(user) ? IcecastSettings.DEBIAN_GROUP : user;
     }
 
     /** The public fronts; they read the view, never etcd. A port that cannot be bound stops radiod at start. */
@@ -126,13 +128,7 @@ final class Parts {
 
     Usage usage() {
         IcecastStats s = icecast.stats();
-        ClusterSnapshot v = node.view();
-        long bps = 0;
-        Map<String, Integer> byMount = new HashMap<>(s.listenersByMount());
-        for (Map.Entry<String, Integer> e : byMount.entrySet()) {
-            bps += e.getValue() * v.mount(e.getKey()).map(Mount::bitsPerSecond).orElse(Mount.DEFAULT_BITRATE_KBPS * 1000L);
-        }
-        return new Usage(s.up(), s.listeners(), byMount, bps);
+        return new Usage(s.up(), s.listeners(), s.listenersByMount(), s.bandwidthBps());
     }
 
     List<String> transcoders() {

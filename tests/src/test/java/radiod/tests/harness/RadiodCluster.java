@@ -28,6 +28,11 @@ import radiod.testkit.Ports;
  * 127.0.0.11, .12, … with the same ports on every address, coordinated through a real etcd.
  */
 public final class RadiodCluster implements AutoCloseable {
+    static {
+        // Conditions poll etcd and HTTP; one slow answer on a loaded machine is a reason to poll again, not to fail.
+        org.awaitility.Awaitility.ignoreExceptionsByDefault();
+    }
+
     private final EtcdCluster etcd;
     private final Path dir;
     private final int ttl;
@@ -136,7 +141,7 @@ public final class RadiodCluster implements AutoCloseable {
 
     /** One GET of the cluster's keys, as radioctl sees them. */
     public ClusterSnapshot snapshot() {
-        return Snapshots.read(client, options.keys(), 3000);
+        return Snapshots.read(client, options.keys(), 5000);
     }
 
     public Optional<RadiodProcess> master() {

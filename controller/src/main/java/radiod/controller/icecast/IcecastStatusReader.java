@@ -1,0 +1,274 @@
+package radiod.controller.icecast;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.ToLongFunction;
+
+import javax.xml.stream.XMLInputFactory;
+import javax.xml.stream.XMLStreamConstants;
+import javax.xml.stream.XMLStreamException;
+import javax.xml.stream.XMLStreamReader;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+/**
+ * Reads the local Icecast's utilization. {@link #read()} blocks for at most about a second per request, so it
+ * runs on a plain thread (the supervisor's poller), never on an event loop.
+ *
+ * <p>Listeners and live mounts come from {@code /status-json.xsl}, whose {@code icestats.source} is absent (no
+ * live mount), an object (one) or an array (several). Bandwidth is the larger of two measures:
+ * <ul>
+ *   <li>the estimate: listeners of each mount times its bitrate (the mount's configured bitrate when the caller
+ *       knows it, else the bitrate the stream announces, else 128 kbit/s). It moves the instant a listener comes
+ *       or goes, which keeps the balancer's prediction and the published figure in step;</li>
+ *   <li>the measurement: the rate of Icecast's per-source {@code total_bytes_sent} counters from
+ *       {@code /admin/stats} (read with the random admin password). It is the truth, including connect bursts,
+ *       relays pulling from the master and streams running above their declared bitrate, but Icecast updates
+ *       those counters only every 5 s, so it lags.</li>
+ * </ul>
+ * Taking the larger never under-reports what a node sends, which is what a bandwidth limit needs.
+ */
+public final class IcecastStatusReader {
+    private static final Logger log = LoggerFactory.getLogger(IcecastStatusReader.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final long UNKNOWN_BITRATE_BPS = 128_000;
+    private static final long ADMIN_STATS_EVERY_NANOS = TimeUnit.MILLISECONDS.toNanos(900);
+
+    /** One live source from status-json. */
+    record Source(String path, int listeners, int bitrateKbps) {
+    }
+
+    private final IcecastSettings settings;
+    private final ToLongFunction<String> bitsPerSecondOfMount;
+    private final HttpClient http = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofMillis(500))
+            .build();
+    private final URI statusUri;
+    private final URI adminStatsUri;
+    private final String adminAuthorization;
+    private final SentBytesRate sentBytes = new SentBytesRate();
+    private long adminReadAt;
+    private long measuredBps;
+    private boolean adminFailureLogged;
+
+    /** Bitrates from the streams themselves. */
+    public IcecastStatusReader(IcecastSettings settings) {
+        this(settings, path -> 0);
+    }
+
+    /**
+     * @param bitsPerSecondOfMount the configured bitrate of a mount path in bit/s, 0 if unknown (for example
+     *                             {@code path -> view.current().mount(path).map(Mount::bitsPerSecond).orElse(0L)})
+     */
+    public IcecastStatusReader(IcecastSettings settings, ToLongFunction<String> bitsPerSecondOfMount) {
+        this.settings = settings;
+        this.bitsPerSecondOfMount = bitsPerSecondOfMount;
+        this.statusUri = URI.create(settings.localUrl() + "/status-json.xsl");
+        this.adminStatsUri = URI.create(settings.localUrl() + "/admin/stats");
+        this.adminAuthorization = "Basic " + Base64.getEncoder()
+                .encodeToString(("admin:" + settings.adminPassword()).getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** One status read; {@link IcecastStats#DOWN} when Icecast does not answer with its status. */
+    public synchronized IcecastStats read() {
+        List<Source> sources;
+        try {
+            HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(statusUri).timeout(Duration.ofSeconds(1))
+                    .GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+            if (r.statusCode() != 200) {
+                return down();
+            }
+            sources = parseStatusJson(r.body());
+        } catch (IOException | IllegalArgumentException e) {
+            return down();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return down();
+        }
+        long now = System.nanoTime();
+        if (now - adminReadAt >= ADMIN_STATS_EVERY_NANOS) {
+            adminReadAt = now;
+            measuredBps = measure(now);
+        }
+        return stats(sources, bitsPerSecondOfMount, measuredBps);
+    }
+
+    private IcecastStats down() {
+        sentBytes.reset();
+        measuredBps = 0;
+        return IcecastStats.DOWN;
+    }
+
+    private long measure(long now) {
+        try {
+            HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(adminStatsUri).timeout(Duration.ofSeconds(1))
+                    .header("Authorization", adminAuthorization).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+            if (r.statusCode() != 200) {
+                throw new IOException("HTTP " + r.statusCode());
+            }
+            adminFailureLogged = false;
+            return sentBytes.update(parseAdminStats(r.body()), now);
+        } catch (IOException | IllegalArgumentException e) {
+            if (!adminFailureLogged) {
+                adminFailureLogged = true;
+                log.warn("icecast {}: cannot read /admin/stats ({}); bandwidth is estimated from listeners only",
+                        settings.localUrl(), e.getMessage());
+            }
+            return 0;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 0;
+        }
+    }
+
+    /** Combines the live sources with the measured rate; see the class comment. */
+    static IcecastStats stats(List<Source> sources, ToLongFunction<String> bitsPerSecondOfMount, long measuredBps) {
+        Map<String, Integer> byMount = new HashMap<>();
+        int total = 0;
+        long estimate = 0;
+        for (Source s : sources) {
+            byMount.merge(s.path(), s.listeners(), Integer::sum);
+            total += s.listeners();
+            long bps = bitsPerSecondOfMount.applyAsLong(s.path());
+            if (bps <= 0) {
+                bps = s.bitrateKbps() > 0 ? s.bitrateKbps() * 1000L : UNKNOWN_BITRATE_BPS;
+            }
+            estimate += s.listeners() * bps;
+        }
+        return new IcecastStats(true, total, byMount, Math.max(estimate, measuredBps));
+    }
+
+    /**
+     * The live sources in a {@code status-json.xsl} body. An entry counts when it has a {@code listenurl} with a
+     * path and a {@code stream_start} (Icecast sets that when a source or relay actually starts streaming).
+     *
+     * @throws IllegalArgumentException when the body is not Icecast's status JSON
+     */
+    static List<Source> parseStatusJson(byte[] body) {
+        JsonNode root;
+        try {
+            root = JSON.readTree(body);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("status-json is not JSON: " + e.getOriginalMessage(), e);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("status-json is not readable: " + e.getMessage(), e);
+        }
+        JsonNode stats = root == null ? null : root.get("icestats");
+        if (stats == null || !stats.isObject()) {
+            throw new IllegalArgumentException("status-json has no icestats object");
+        }
+        JsonNode source = stats.get("source");
+        List<Source> sources = new ArrayList<>();
+        if (source != null && source.isArray()) {
+            source.forEach(s -> addLive(sources, s));
+        } else if (source != null && source.isObject()) {
+            addLive(sources, source);
+        }
+        return sources;
+    }
+
+    private static void addLive(List<Source> sources, JsonNode s) {
+        if (!s.isObject() || !(s.hasNonNull("stream_start") || s.hasNonNull("stream_start_iso8601"))) {
+            return;
+        }
+        String path = pathOf(s.path("listenurl").asText(""));
+        if (path == null) {
+            return;
+        }
+        int listeners = Math.max(0, s.path("listeners").asInt(0));
+        int bitrate = Math.max(0, s.path("bitrate").asInt(0));
+        sources.add(new Source(path, listeners, bitrate));
+    }
+
+    /**
+     * The path of a listenurl such as {@code http://host:8100/live.mp3}; Icecast puts its {@code <hostname>} there
+     * unbracketed, so an IPv6 host is not a valid URI: take everything from the first slash after the scheme.
+     */
+    static String pathOf(String listenUrl) {
+        int scheme = listenUrl.indexOf("://");
+        int slash = listenUrl.indexOf('/', scheme < 0 ? 0 : scheme + 3);
+        if (slash < 0) {
+            return null;
+        }
+        String path = listenUrl.substring(slash);
+        int end = path.indexOf('?');
+        if (end >= 0) {
+            path = path.substring(0, end);
+        }
+        return path.length() > 1 ? path : null;
+    }
+
+    /**
+     * The per-source byte counters in an {@code /admin/stats} body.
+     *
+     * @throws IllegalArgumentException when the body is not XML
+     */
+    static Map<String, SentBytesRate.Counter> parseAdminStats(byte[] body) {
+        XMLInputFactory factory = XMLInputFactory.newFactory();
+        factory.setProperty(XMLInputFactory.SUPPORT_DTD, false);
+        factory.setProperty(XMLInputFactory.IS_SUPPORTING_EXTERNAL_ENTITIES, false);
+        Map<String, SentBytesRate.Counter> counters = new HashMap<>();
+        try {
+            XMLStreamReader r = factory.createXMLStreamReader(new ByteArrayInputStream(body));
+            String mount = null;
+            String streamStart = "";
+            long sent = -1;
+            int depth = 0;
+            while (r.hasNext()) {
+                int event = r.next();
+                if (event == XMLStreamConstants.START_ELEMENT) {
+                    depth++;
+                    String name = r.getLocalName();
+                    if (depth == 2 && name.equals("source")) {
+                        mount = r.getAttributeValue(null, "mount");
+                        streamStart = "";
+                        sent = -1;
+                    } else if (depth == 3 && mount != null && name.equals("total_bytes_sent")) {
+                        sent = parseLong(r.getElementText());
+                        depth--;
+                    } else if (depth == 3 && mount != null && name.equals("stream_start")) {
+                        streamStart = r.getElementText();
+                        depth--;
+                    }
+                } else if (event == XMLStreamConstants.END_ELEMENT) {
+                    if (depth == 2 && mount != null) {
+                        if (sent >= 0) {
+                            counters.put(mount, new SentBytesRate.Counter(streamStart, sent));
+                        }
+                        mount = null;
+                    }
+                    depth--;
+                }
+            }
+        } catch (XMLStreamException e) {
+            throw new IllegalArgumentException("/admin/stats is not XML: " + e.getMessage(), e);
+        }
+        return counters;
+    }
+
+    private static long parseLong(String text) {
+        try {
+            return Long.parseLong(text.trim());
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+}

@@ -1,0 +1,133 @@
+package radiod.controller.icecast;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import org.slf4j.LoggerFactory;
+
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import radiod.cluster.model.Mount;
+import radiod.controller.icecast.IcecastPlan.MountPlan;
+import radiod.testkit.Ports;
+import radiod.testkit.Processes;
+
+/** The supervisor keeps one Icecast alive and in line with the latest plan, whatever happens to the process. */
+class IcecastRestartIT {
+    static final String HOST = "127.0.0.1";
+    static final Mount LIVE = new Mount("/live.mp3", "source", "live-Pw-1", null, null, 0, 128, null);
+
+    @TempDir
+    Path tmp;
+
+    @BeforeEach
+    void reachableByIcecastsUser() throws IOException {
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+
+    IcecastSettings settings() {
+        return IcecastSettings.of(tmp.resolve("icecast"), HOST, Ports.free(HOST), HOST);
+    }
+
+    static boolean answers(IcecastSettings s) {
+        return Ports.answersHttp(HOST, s.port(), "/status-json.xsl");
+    }
+
+    @Test
+    void aKilledIcecastIsRestartedAndAnswersAgainWithTheSamePlan() {
+        IcecastSettings s = settings();
+        AtomicInteger changes = new AtomicInteger();
+        try (IcecastSupervisor icecast = new IcecastSupervisor(s, changes::incrementAndGet)) {
+            icecast.apply(IcecastPlan.master(List.of(MountPlan.onMaster(LIVE))));
+            icecast.start();
+            await().atMost(Duration.ofSeconds(5)).until(() -> icecast.stats().up());
+            long first = icecast.pid().orElseThrow();
+
+            Processes.signal(first, "KILL");
+
+            await().atMost(Duration.ofSeconds(3)).until(() -> !icecast.stats().up());
+            await().atMost(Duration.ofSeconds(5)).until(() -> icecast.stats().up());
+            assertNotEquals(first, icecast.pid().orElseThrow());
+            assertTrue(answers(s));
+            assertEquals(2, icecast.starts());
+            assertTrue(changes.get() >= 3, "told of up, down and up again, got " + changes.get());
+            assertEquals(401, IcecastClient.status(HOST, s.port(), "/admin/stats", "admin", "wrong"));
+            assertEquals(200, IcecastClient.status(HOST, s.port(), "/admin/stats", "admin", s.adminPassword()));
+            assertEquals(401, IcecastClient.sourcePut(HOST, s.port(), LIVE.path(), "source", "wrong"));
+        }
+    }
+
+    @Test
+    void aPlanAppliedWhileIcecastStartsIsLoadedWithoutARestart() {
+        IcecastSettings s = settings();
+        try (IcecastSupervisor icecast = new IcecastSupervisor(s).start();
+             Tone tone = Tone.push(HOST, s.port(), LIVE.path(), LIVE.sourceUser(), LIVE.sourcePassword(), 440)) {
+            // Right after the start: a SIGHUP before Icecast installs its handler would kill it.
+            icecast.apply(IcecastPlan.master(List.of(MountPlan.onMaster(LIVE))));
+
+            await().atMost(Duration.ofSeconds(10)).until(() -> icecast.stats().listenersByMount().containsKey(LIVE.path()));
+            assertEquals(1, icecast.starts());
+        }
+    }
+
+    @Test
+    void closingStopsIcecastAndFreesItsPort() {
+        IcecastSettings s = settings();
+        IcecastSupervisor icecast = new IcecastSupervisor(s).start();
+        await().atMost(Duration.ofSeconds(5)).until(() -> answers(s));
+        long pid = icecast.pid().orElseThrow();
+
+        icecast.close();
+
+        assertTrue(ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true));
+        assertTrue(!answers(s) && !icecast.isRunning());
+        assertEquals(IcecastStats.DOWN, icecast.stats());
+    }
+
+    @Test
+    void whyIcecastCannotStartReachesOurLogWithTheRemedy() throws IOException {
+        Path locked = Files.createDirectory(tmp.resolve("locked"));
+        Files.setPosixFilePermissions(locked, PosixFilePermissions.fromString("rwx------"));
+        IcecastSettings s = IcecastSettings.of(locked.resolve("icecast"), HOST, Ports.free(HOST), HOST);
+        Logger logger = (Logger) LoggerFactory.getLogger(IcecastSupervisor.class);
+        ListAppender<ILoggingEvent> events = new ListAppender<>();
+        events.start();
+        logger.addAppender(events);
+        try (IcecastSupervisor icecast = new IcecastSupervisor(s).start()) {
+            await().atMost(Duration.ofSeconds(5)).until(() -> List.copyOf(events.list).stream()
+                    .anyMatch(e -> e.getFormattedMessage().contains("could not open error logging")));
+            assertTrue(List.copyOf(events.list).stream().anyMatch(e -> e.getFormattedMessage()
+                    .contains(locked + " does not let user icecast2 through")), "and we say what to do");
+        } finally {
+            logger.detachAppender(events);
+        }
+    }
+
+    @Test
+    void anIcecastThatCannotStartIsRetriedWithBackoffAndNotSpun() throws IOException {
+        IcecastSettings s = settings().withBinary(Path.of("/bin/false"));
+        try (IcecastSupervisor icecast = new IcecastSupervisor(s).start()) {
+            // 0.5 s, then 1 s: three starts take at least 1.5 s.
+            long t0 = System.nanoTime();
+            await().atMost(Duration.ofSeconds(4)).until(() -> icecast.starts() >= 3);
+            long elapsedMillis = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(elapsedMillis >= 1400, "backoff between restarts, took " + elapsedMillis + " ms");
+            assertTrue(!icecast.stats().up());
+        }
+    }
+}
