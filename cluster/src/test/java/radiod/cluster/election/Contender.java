@@ -49,6 +49,8 @@ public final class Contender {
             }
         }
         election.close();
+        System.out.println("RESIGNED " + name + " " + System.currentTimeMillis());
+        System.out.flush();
         session.close();
         client.close();
         System.out.println("CLOSED " + name);

@@ -1,116 +1,155 @@
 package radiod.dns.server;
 
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.datagram.DatagramPacket;
 import io.vertx.core.datagram.DatagramSocket;
 import io.vertx.core.datagram.DatagramSocketOptions;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.net.NetSocket;
+import io.vertx.core.net.SocketAddress;
 import radiod.cluster.view.ClusterSnapshot;
 import radiod.dns.zone.DnsSettings;
 import radiod.dns.zone.ZoneAnswerer;
+import radiod.dns.zone.ZoneAnswerer.Answer;
+import radiod.dns.zone.ZoneAnswerer.Transport;
 
 /**
- * The authoritative DNS server of a node: UDP and TCP (length-prefixed) on Vert.x sockets, answering from the
- * cluster snapshot through {@link ZoneAnswerer}. No input can make it throw out of a handler.
+ * A node's authoritative DNS server: UDP and TCP (RFC 7766: 2-byte length prefix, several queries per
+ * connection) on Vert.x sockets, answering from the current cluster snapshot through {@link ZoneAnswerer}.
+ * Handlers run on event loops and never block; no packet, frame or connection can make one throw.
  */
 public final class DnsServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(DnsServer.class);
-    private static final int TCP_IDLE_SECONDS = 10;
-    private static final int TCP_MAX_PENDING = 2 + 65535;
+    /** RFC 7766 suggests seconds, not minutes, for idle connections. */
+    static final int TCP_IDLE_SECONDS = 10;
+    static final int TCP_MAX_CONNECTIONS = 512;
 
     private final Vertx vertx;
-    private final String host;
-    private final int port;
+    private final DnsSettings settings;
+    private final Supplier<ClusterSnapshot> view;
     private final ZoneAnswerer answerer;
     private final DnsMetrics metrics;
+    private final AtomicInteger connections = new AtomicInteger();
+    private final AtomicLong failures = new AtomicLong();
     private DatagramSocket udp;
     private NetServer tcp;
+    private volatile int port;
 
+    /**
+     * A server for {@code settings}, answering from {@code view} (read on every query: a volatile read, no
+     * locks, never a call to etcd).
+     */
+    public DnsServer(Vertx vertx, DnsSettings settings, Supplier<ClusterSnapshot> view, MeterRegistry registry) {
+        this.vertx = Objects.requireNonNull(vertx, "vertx");
+        this.settings = Objects.requireNonNull(settings, "settings");
+        this.view = Objects.requireNonNull(view, "view");
+        this.answerer = new ZoneAnswerer(settings);
+        this.metrics = new DnsMetrics(registry);
+        this.port = settings.port();
+        Gauge.builder("radiod.dns.tcp.connections", connections, AtomicInteger::get)
+                .description("open DNS-over-TCP connections").register(registry);
+    }
+
+    /**
+     * The controller's original constructor.
+     *
+     * @deprecated put the address and port in the settings ({@link DnsSettings#withListen}) and use
+     * {@link #DnsServer(Vertx, DnsSettings, Supplier, MeterRegistry)}
+     */
+    @Deprecated
     public DnsServer(Vertx vertx, String host, int port, DnsSettings settings, Supplier<ClusterSnapshot> view,
                      MeterRegistry registry) {
-        this.vertx = vertx;
-        this.host = host;
-        this.port = port;
-        this.answerer = new ZoneAnswerer(settings, view);
-        this.metrics = new DnsMetrics(registry);
+        this(vertx, settings.withListen(host, port), view, registry);
     }
 
+    /** Binds UDP then TCP on the settings' address and port; fails if either cannot be bound. */
     public Future<Void> start() {
-        udp = vertx.createDatagramSocket(new DatagramSocketOptions().setReceiveBufferSize(1 << 20).setSendBufferSize(1 << 20));
-        udp.handler(packet -> {
-            try {
-                ZoneAnswerer.Answer a = answerer.answer(packet.data().getBytes(), ZoneAnswerer.Transport.UDP);
-                if (a == null) {
-                    metrics.dropped();
-                    return;
-                }
-                metrics.count(a, ZoneAnswerer.Transport.UDP);
-                udp.send(Buffer.buffer(a.wire()), packet.sender().port(), packet.sender().host());
-            } catch (RuntimeException e) {
-                log.warn("dns: unexpected failure on a UDP query: {}", e.toString());
-            }
-        });
-        udp.exceptionHandler(e -> log.debug("dns udp: {}", e.toString()));
+        // No receive buffer size here: Vert.x would also allocate a read buffer of that size for every datagram.
+        udp = vertx.createDatagramSocket(new DatagramSocketOptions().setIpV6(settings.bindAddress().contains(":")));
+        udp.handler(this::onDatagram);
+        udp.exceptionHandler(e -> log.debug("dns: udp socket: {}", e.toString()));
         tcp = vertx.createNetServer(new NetServerOptions().setIdleTimeout(TCP_IDLE_SECONDS).setTcpNoDelay(true));
-        tcp.connectHandler(this::tcpConnection);
-        Future<DatagramSocket> u = udp.listen(port, host);
-        Future<NetServer> t = tcp.listen(port, host);
-        return Future.all(u, t).<Void>mapEmpty()
-                .onSuccess(v -> log.info("dns: answering for {} on {}:{} (udp, tcp)", answerer.zone(), host, port));
+        tcp.connectHandler(this::onConnection);
+        tcp.exceptionHandler(e -> log.debug("dns: tcp: {}", e.toString()));
+        String host = settings.bindAddress();
+        return udp.listen(settings.port(), host)
+                .compose(u -> tcp.listen(u.localAddress().port(), host))
+                .map(t -> {
+                    port = t.actualPort();
+                    log.info("dns: answering for {} on {}:{} (udp, tcp)", settings.zone(), host, port);
+                    return (Void) null;
+                })
+                .onFailure(e -> close());
     }
 
-    private void tcpConnection(NetSocket socket) {
-        Buffer[] pending = {Buffer.buffer()};
-        socket.exceptionHandler(e -> socket.close());
-        socket.handler(chunk -> {
-            try {
-                Buffer buf = pending[0].appendBuffer(chunk);
-                if (buf.length() > TCP_MAX_PENDING + 2) {
-                    socket.close();
-                    return;
-                }
-                int pos = 0;
-                while (buf.length() - pos >= 2) {
-                    int len = buf.getUnsignedShort(pos);
-                    if (buf.length() - pos - 2 < len) {
-                        break;
-                    }
-                    byte[] query = buf.getBytes(pos + 2, pos + 2 + len);
-                    pos += 2 + len;
-                    ZoneAnswerer.Answer a = answerer.answer(query, ZoneAnswerer.Transport.TCP);
-                    if (a == null) {
-                        metrics.dropped();
-                        continue;
-                    }
-                    metrics.count(a, ZoneAnswerer.Transport.TCP);
-                    Buffer out = Buffer.buffer(2 + a.wire().length).appendUnsignedShort(a.wire().length).appendBytes(a.wire());
-                    socket.write(out);
-                    if (socket.writeQueueFull()) {
-                        socket.pause();
-                        socket.drainHandler(v -> socket.resume());
-                    }
-                }
-                pending[0] = pos == 0 ? buf : buf.getBuffer(pos, buf.length());
-            } catch (RuntimeException e) {
-                log.warn("dns: unexpected failure on a TCP query: {}", e.toString());
-                socket.close();
-            }
-        });
-    }
-
+    /** The bound port (the settings' port, or the one taken when it was 0). */
     public int port() {
         return port;
     }
 
+    private void onDatagram(DatagramPacket packet) {
+        try {
+            byte[] query = packet.data().getBytes();
+            Answer a = answer(query, Transport.UDP);
+            if (a != null) {
+                SocketAddress sender = packet.sender();
+                udp.send(Buffer.buffer(a.wire()), sender.port(), sender.host());
+            }
+        } catch (RuntimeException e) {
+            failed(e);
+        }
+    }
+
+    /** The answer, counted; a SERVFAIL if answering failed; null when nothing is to be sent. */
+    private Answer answer(byte[] query, Transport transport) {
+        Answer a;
+        try {
+            a = answerer.answer(query, query.length, view.get(), ZoneAnswerer.EDNS_UDP_SIZE, transport);
+        } catch (RuntimeException e) {
+            failed(e);
+            metrics.error();
+            a = answerer.serverFailure(query, query.length);
+        }
+        if (a == null) {
+            metrics.dropped();
+        } else {
+            metrics.count(a, transport);
+        }
+        return a;
+    }
+
+    private void failed(RuntimeException e) {
+        long n = failures.incrementAndGet();
+        if (n <= 10 || Long.bitCount(n) == 1) {
+            log.warn("dns: failure #{} while answering: {}", n, e.toString(), e);
+        }
+    }
+
+    private void onConnection(NetSocket socket) {
+        if (connections.incrementAndGet() > TCP_MAX_CONNECTIONS) {
+            connections.decrementAndGet();
+            socket.close();
+            return;
+        }
+        socket.closeHandler(v -> connections.decrementAndGet());
+        socket.exceptionHandler(e -> socket.close());
+        new TcpFrames(socket, query -> answer(query, Transport.TCP)).start();
+    }
+
+    /** Stops answering at once; safe to call more than once. */
     @Override
     public void close() {
         if (udp != null) {

@@ -1,268 +1,207 @@
 package radiod.dns.zone;
 
 import java.io.IOException;
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.function.Supplier;
+import java.util.Objects;
 
-import org.xbill.DNS.CNAMERecord;
 import org.xbill.DNS.DClass;
-import org.xbill.DNS.Flags;
-import org.xbill.DNS.Header;
 import org.xbill.DNS.Message;
-import org.xbill.DNS.Name;
-import org.xbill.DNS.OPTRecord;
-import org.xbill.DNS.Opcode;
 import org.xbill.DNS.Rcode;
-import org.xbill.DNS.Record;
-import org.xbill.DNS.Section;
-import org.xbill.DNS.TextParseException;
 import org.xbill.DNS.Type;
 
 import radiod.cluster.view.ClusterSnapshot;
 
 /**
- * Answers DNS queries for the cluster's zone from the current cluster snapshot, authoritatively and never
- * recursively. Pure: bytes in, bytes out, no I/O; safe to call from many threads at once.
+ * Answers queries for the cluster's zone from a cluster snapshot, authoritatively and never recursively. Pure:
+ * bytes in, bytes out, no I/O; safe to call from many threads at once. The records of a snapshot are rendered
+ * once, on its first query, and reused while the snapshot is current.
  *
- * <p>Rules: the apex's A/AAAA are the addresses of live nodes whose Icecast is up and that are not drained,
- * shuffled, at most N; {@code <node>.<zone>} is that node; in-zone nameserver names and the alias answer like
- * the apex (the alias as a CNAME to it); NS with glue and SOA at the apex; unknown names in the zone get
- * NXDOMAIN with the SOA, known names with another type NODATA with the SOA; names outside the zone REFUSED;
- * other opcodes NOTIMP; unparseable queries FORMERR.
+ * <ul>
+ * <li>The apex's A/AAAA: the addresses of the nodes whose Icecast is up and that are not drained, a fresh random
+ * pick of at most {@code maxAnswers} per answer; none live: NODATA. {@code <node>.<zone>}: that node's
+ * addresses, whatever its state. NS (with glue for in-zone nameservers, see {@link DnsSettings}) and SOA at the
+ * apex. The alias: a CNAME to the apex, followed by the apex's records of the asked type.</li>
+ * <li>A name of the zone that does not exist: NXDOMAIN; an existing name without the asked type: NODATA; both
+ * with the SOA in the authority section. Names outside the zone, other classes, zone transfers: REFUSED.</li>
+ * <li>AA on in-zone answers; ID, opcode, RD and CD copied; RA never. Opcodes other than QUERY: NOTIMP.
+ * Unreadable queries: FORMERR, with the question when it can be read. Responses and packets shorter than a
+ * header: no answer at all. ANY: one synthesized HINFO (RFC 8482).</li>
+ * <li>EDNS: an OPT in the query gets one in the answer (DO copied, advertising {@code maxUdpSize}); version
+ * other than 0: BADVERS. UDP answers fit the client's size (512 without EDNS, its payload size capped at
+ * {@code maxUdpSize} with it): glue is dropped first, then the records, with TC set. TCP answers up to 64 KiB.</li>
+ * <li>Names match ignoring case; the question is copied as asked and answers point at it, so the asker's
+ * letter case (0x20) comes back.</li>
+ * </ul>
  */
 public final class ZoneAnswerer {
     /** The transport a query came over; it bounds the answer's size. */
     public enum Transport { UDP, TCP }
 
-    /** An answer and what it was, for metrics. */
+    /**
+     * A response and what it was, for metrics.
+     *
+     * @param wire      the response's bytes
+     * @param qtype     the question's type, 0 when it could not be read
+     * @param rcode     the response code, extended (BADVERS is 16)
+     * @param truncated whether TC is set
+     */
     public record Answer(byte[] wire, int qtype, int rcode, boolean truncated) {
+        /** The response parsed by dnsjava. */
+        public Message message() {
+            try {
+                return new Message(wire);
+            } catch (IOException e) {
+                throw new IllegalStateException("a response that dnsjava cannot read: " + e.getMessage(), e);
+            }
+        }
     }
 
-    public static final int MAX_UDP = 1232;
-    private static final int MAX_TCP = 65535;
+    /** The largest UDP payload advertised and accepted: avoids IP fragmentation (DNS flag day 2020). */
+    public static final int EDNS_UDP_SIZE = 1232;
+    public static final int PLAIN_UDP_SIZE = 512;
+    public static final int TCP_SIZE = 65535;
+
+    private static final ThreadLocal<ResponseWriter> WRITERS = ThreadLocal.withInitial(ResponseWriter::new);
 
     private final DnsSettings settings;
-    private final Supplier<ClusterSnapshot> view;
-    private final Name zone;
-    private final Name alias;
-    private final List<Name> nsNames = new ArrayList<>();
-    private final List<Name> inZoneNs = new ArrayList<>();
-    private final Name hostmaster;
-    private volatile ZoneData data;
+    private volatile ZoneRecords records;
 
-    public ZoneAnswerer(DnsSettings settings, Supplier<ClusterSnapshot> view) {
-        this.settings = settings;
-        this.view = view;
-        try {
-            this.zone = Name.fromString(settings.zone() + ".");
-            this.alias = settings.alias() == null ? null : ZoneData.lower(Name.fromString(settings.alias(), zone));
-            for (String ns : settings.nameservers()) {
-                Name n = Name.fromString(ns + ".");
-                nsNames.add(n);
-                if (n.subdomain(zone) && !n.equals(zone)) {
-                    inZoneNs.add(ZoneData.lower(n));
-                }
-            }
-            this.hostmaster = Name.fromString(settings.hostmaster() + ".");
-        } catch (TextParseException e) {
-            throw new IllegalArgumentException("dns: " + e.getMessage(), e);
-        }
+    public ZoneAnswerer(DnsSettings settings) {
+        this.settings = Objects.requireNonNull(settings, "settings");
+        this.records = new ZoneRecords(settings, ClusterSnapshot.EMPTY);
     }
 
-    public Name zone() {
-        return zone;
+    public DnsSettings settings() {
+        return settings;
     }
 
-    private ZoneData data() {
-        ClusterSnapshot s = view.get();
-        ZoneData d = data;
-        if (d == null || d.snapshot != s) {
-            d = new ZoneData(s, settings, zone, nsNames, hostmaster);
-            data = d;
-        }
-        return d;
+    /** The answer to a dnsjava query, as {@link #answer(byte[], int, ClusterSnapshot, int, Transport)}. */
+    public Answer answer(Message query, ClusterSnapshot view, int maxUdpSize, Transport transport) {
+        byte[] wire = query.toWire();
+        return answer(wire, wire.length, view, maxUdpSize, transport);
     }
 
     /**
-     * The answer to one query, or null when nothing should be sent back (a response, or fewer bytes than a
-     * DNS header).
+     * The answer to the query in {@code query[0, length)}, or null when nothing may be sent back (a response, or
+     * fewer bytes than a header).
+     *
+     * @param view       the cluster snapshot to answer from
+     * @param maxUdpSize the largest UDP answer this server sends, 512 to 65535 (normally {@link #EDNS_UDP_SIZE})
      */
-    public Answer answer(byte[] query, Transport transport) {
-        Message q;
-        try {
-            q = new Message(query);
-        } catch (IOException | RuntimeException e) {
-            return formerr(query);
+    public Answer answer(byte[] query, int length, ClusterSnapshot view, int maxUdpSize, Transport transport) {
+        if (maxUdpSize < PLAIN_UDP_SIZE || maxUdpSize > TCP_SIZE) {
+            throw new IllegalArgumentException("maxUdpSize must be between 512 and 65535, got " + maxUdpSize);
         }
-        Header qh = q.getHeader();
-        if (qh.getFlag(Flags.QR)) {
+        Query q = Query.parse(query, Math.min(length, query.length));
+        if (q == null) {
             return null;
         }
-        Message r = new Message(qh.getID());
-        Header rh = r.getHeader();
-        rh.setFlag(Flags.QR);
-        if (qh.getFlag(Flags.RD)) {
-            rh.setFlag(Flags.RD);
+        ResponseWriter w = WRITERS.get();
+        w.begin(q);
+        if (q.status == Query.Status.NOTIMP) {
+            return finish(w, q, Rcode.NOTIMP, PLAIN_UDP_SIZE, maxUdpSize, false);
         }
-        rh.setOpcode(qh.getOpcode());
-        Record question = q.getQuestion();
-        if (question != null) {
-            r.addRecord(question, Section.QUESTION);
+        if (q.status == Query.Status.FORMERR) {
+            return finish(w, q, Rcode.FORMERR, PLAIN_UDP_SIZE, maxUdpSize, false);
         }
-        int qtype = question == null ? 0 : question.getType();
-        if (qh.getOpcode() != Opcode.QUERY) {
-            rh.setRcode(Rcode.NOTIMP);
-            return finish(r, q, qtype, transport);
+        int limit = transport == Transport.TCP ? TCP_SIZE
+                : q.edns ? Math.max(PLAIN_UDP_SIZE, Math.min(q.udpPayload, maxUdpSize)) : PLAIN_UDP_SIZE;
+        if (q.edns && q.ednsVersion != 0) {
+            return finish(w, q, Rcode.BADVERS, limit, maxUdpSize, true);
         }
-        if (question == null || qh.getCount(Section.QUESTION) != 1 || qh.getCount(Section.ANSWER) != 0
-                || qh.getCount(Section.AUTHORITY) != 0) {
-            rh.setRcode(Rcode.FORMERR);
-            return finish(r, q, qtype, transport);
+        ZoneRecords z = records(view == null ? ClusterSnapshot.EMPTY : view);
+        int apex = apexOffset(q, z.zoneWire);
+        if (apex < 0 || (q.qclass != DClass.IN && q.qclass != DClass.ANY)
+                || q.qtype == Type.AXFR || q.qtype == Type.IXFR) {
+            return finish(w, q, Rcode.REFUSED, limit, maxUdpSize, q.edns);
         }
-        OPTRecord opt = q.getOPT();
-        if (opt != null && opt.getVersion() != 0) {
-            rh.setRcode(Rcode.BADVERS & 0xf);
-            r.addRecord(new OPTRecord(MAX_UDP, Rcode.BADVERS >> 4, 0, 0), Section.ADDITIONAL);
-            return new Answer(r.toWire(512), qtype, Rcode.BADVERS, false);
+        w.authoritative();
+        ZoneRecords.Entry entry = z.lookup(q.wire, Query.HEADER, q.nameEnd);
+        if (entry == null) {
+            w.record(ResponseWriter.AUTHORITY, apex, z.soaNegative);
+            return finish(w, q, Rcode.NXDOMAIN, limit, maxUdpSize, q.edns);
         }
-        Name qname = question.getName();
-        int qclass = question.getDClass();
-        if (!qname.subdomain(zone) || (qclass != DClass.IN && qclass != DClass.ANY)) {
-            rh.setRcode(Rcode.REFUSED);
-            return finish(r, q, qtype, transport);
+        if (entry.kind == ZoneRecords.ALIAS) {
+            w.record(ResponseWriter.ANSWER, Query.HEADER, z.cname);
+            if (q.qtype != Type.CNAME && q.qtype != Type.ANY) {
+                answerAt(w, z, z.apex, apex, q.qtype, apex);
+            }
+        } else {
+            answerAt(w, z, entry, Query.HEADER, q.qtype, apex);
         }
-        rh.setFlag(Flags.AA);
-        resolve(r, ZoneData.lower(qname), qtype, data());
-        return finish(r, q, qtype, transport);
+        return finish(w, q, Rcode.NOERROR, limit, maxUdpSize, q.edns);
     }
 
-    private void resolve(Message r, Name name, int qtype, ZoneData d) {
-        Name lowerZone = ZoneData.lower(zone);
-        if (name.equals(lowerZone)) {
-            switch (qtype) {
-                case Type.A -> addShuffled(r, d.apexA);
-                case Type.AAAA -> addShuffled(r, d.apexAAAA);
-                case Type.NS -> {
-                    d.ns.forEach(rec -> r.addRecord(rec, Section.ANSWER));
-                    glue(r, d);
-                    return;
+    /** The records of type {@code qtype} at the name at {@code owner}, or the SOA that says there are none. */
+    private static void answerAt(ResponseWriter w, ZoneRecords z, ZoneRecords.Entry e, int owner, int qtype, int apex) {
+        int before = w.count(ResponseWriter.ANSWER);
+        if (qtype == Type.ANY) {
+            if (e.kind != ZoneRecords.EMPTY) {
+                w.record(ResponseWriter.ANSWER, owner, z.hinfo);
+            }
+        } else if (qtype == Type.A || qtype == Type.AAAA) {
+            byte[][] set = qtype == Type.A ? e.a : e.aaaa;
+            if (e.kind == ZoneRecords.APEX || e.kind == ZoneRecords.POOL) {
+                w.shuffled(ResponseWriter.ANSWER, owner, set, z.maxAnswers);
+            } else {
+                for (byte[] r : set) {
+                    w.record(ResponseWriter.ANSWER, owner, r);
                 }
-                case Type.SOA, Type.ANY -> r.addRecord(d.soa, Section.ANSWER); // ANY: a minimal answer (RFC 8482)
-                default -> { }
             }
-            if (r.getSection(Section.ANSWER).isEmpty()) {
-                r.addRecord(d.soa, Section.AUTHORITY);
+        } else if (e.kind == ZoneRecords.APEX && qtype == Type.SOA) {
+            w.record(ResponseWriter.ANSWER, owner, z.soa);
+        } else if (e.kind == ZoneRecords.APEX && qtype == Type.NS) {
+            for (byte[] r : z.ns) {
+                w.record(ResponseWriter.ANSWER, owner, r);
             }
-            return;
+            w.glue(z.glue, z.glueCount);
         }
-        if (alias != null && name.equals(alias)) {
-            r.addRecord(new CNAMERecord(alias, DClass.IN, settings.nodeTtl(), zone), Section.ANSWER);
-            if (qtype == Type.A) {
-                addShuffled(r, d.apexA);
-            } else if (qtype == Type.AAAA) {
-                addShuffled(r, d.apexAAAA);
-            }
-            return;
-        }
-        List<Record> a = d.nodeA.get(name);
-        List<Record> aaaa = d.nodeAAAA.get(name);
-        if (a == null && inZoneNs.contains(name)) {
-            a = renamed(d.apexA, name);
-            aaaa = renamed(d.apexAAAA, name);
-        }
-        if (a == null) {
-            r.getHeader().setRcode(Rcode.NXDOMAIN);
-            r.addRecord(d.soa, Section.AUTHORITY);
-            return;
-        }
-        List<Record> answer = switch (qtype) {
-            case Type.A -> a;
-            case Type.AAAA -> aaaa;
-            case Type.ANY -> a.isEmpty() ? aaaa : a;
-            default -> List.of();
-        };
-        if (answer.isEmpty()) {
-            r.addRecord(d.soa, Section.AUTHORITY);
-        }
-        answer.forEach(rec -> r.addRecord(rec, Section.ANSWER));
-    }
-
-    private void glue(Message r, ZoneData d) {
-        for (Name ns : inZoneNs) {
-            renamed(d.apexA, ns).forEach(rec -> r.addRecord(rec, Section.ADDITIONAL));
-            renamed(d.apexAAAA, ns).forEach(rec -> r.addRecord(rec, Section.ADDITIONAL));
+        if (w.count(ResponseWriter.ANSWER) == before) {
+            w.record(ResponseWriter.AUTHORITY, apex, z.soaNegative);
         }
     }
 
-    private static List<Record> renamed(List<? extends Record> records, Name name) {
-        List<Record> out = new ArrayList<>(records.size());
-        for (Record rec : records) {
-            out.add(rec.withName(name));
+    /**
+     * Where the zone's name starts inside the question's name, or -1 when the question is not in the zone.
+     * Walking the labels keeps the match on a label boundary ({@code xradio.example.org} is not in the zone).
+     */
+    private static int apexOffset(Query q, byte[] zoneWire) {
+        byte[] b = q.wire;
+        int p = Query.HEADER;
+        while (q.nameEnd - p > zoneWire.length) {
+            p += (b[p] & 0xff) + 1;
         }
-        return out;
+        if (q.nameEnd - p != zoneWire.length) {
+            return -1;
+        }
+        return ZoneRecords.equalsIgnoreCase(zoneWire, b, p, q.nameEnd) ? p : -1;
     }
 
-    private void addShuffled(Message r, List<? extends Record> records) {
-        int n = records.size();
-        if (n == 0) {
-            return;
-        }
-        List<Record> copy = new ArrayList<>(records);
-        Collections.shuffle(copy, ThreadLocalRandom.current());
-        for (int i = 0; i < Math.min(n, settings.maxAnswers()); i++) {
-            r.addRecord(copy.get(i), Section.ANSWER);
-        }
+    private static Answer finish(ResponseWriter w, Query q, int rcode, int limit, int maxUdpSize, boolean opt) {
+        w.rcode(rcode);
+        byte[] wire = w.finish(limit, opt, maxUdpSize, rcode >> 4, q.dnssecOk);
+        return new Answer(wire, q.hasQuestion() ? q.qtype : 0, rcode, w.truncated());
     }
 
-    private Answer finish(Message r, Message q, int qtype, Transport transport) {
-        int limit = MAX_TCP;
-        OPTRecord opt = q.getOPT();
-        if (opt != null) {
-            r.addRecord(new OPTRecord(MAX_UDP, 0, 0), Section.ADDITIONAL);
-        }
-        if (transport == Transport.UDP) {
-            limit = opt == null ? 512 : Math.max(512, Math.min(opt.getPayloadSize(), MAX_UDP));
-        }
-        byte[] wire = r.toWire(limit);
-        boolean truncated = transport == Transport.UDP && (wire[2] & 0x02) != 0;
-        return new Answer(wire, qtype, r.getHeader().getRcode(), truncated);
-    }
-
-    /** FORMERR for a query dnsjava cannot parse: the ID and, if it can be read, the question are echoed. */
-    private static Answer formerr(byte[] query) {
-        if (query.length < Header.LENGTH) {
+    /**
+     * SERVFAIL for a query this class failed on, so that the asker is not left waiting; null when nothing may be
+     * sent back.
+     */
+    public Answer serverFailure(byte[] query, int length) {
+        Query q = Query.parse(query, Math.min(length, query.length));
+        if (q == null) {
             return null;
         }
-        if ((query[2] & 0x80) != 0) {
-            return null; // a response: never answer it
+        ResponseWriter w = new ResponseWriter();
+        w.begin(q);
+        return finish(w, q, Rcode.SERVFAIL, PLAIN_UDP_SIZE, EDNS_UDP_SIZE, false);
+    }
+
+    private ZoneRecords records(ClusterSnapshot view) {
+        ZoneRecords r = records;
+        if (r.snapshot != view) {
+            r = new ZoneRecords(settings, view);
+            records = r;
         }
-        byte[] head = new byte[Header.LENGTH];
-        System.arraycopy(query, 0, head, 0, Header.LENGTH);
-        Header h;
-        try {
-            h = new Header(head);
-        } catch (IOException e) {
-            return null;
-        }
-        Message r = new Message(h.getID());
-        r.getHeader().setFlag(Flags.QR);
-        r.getHeader().setOpcode(h.getOpcode());
-        r.getHeader().setRcode(Rcode.FORMERR);
-        int qtype = 0;
-        if (h.getCount(Section.QUESTION) >= 1 && query.length > Header.LENGTH) {
-            try {
-                byte[] rest = new byte[query.length - Header.LENGTH];
-                System.arraycopy(query, Header.LENGTH, rest, 0, rest.length);
-                Record question = Record.fromWire(rest, Section.QUESTION);
-                r.addRecord(question, Section.QUESTION);
-                qtype = question.getType();
-            } catch (IOException | RuntimeException e) {
-                // the question itself is unreadable: answer without it
-            }
-        }
-        return new Answer(r.toWire(512), qtype, Rcode.FORMERR, false);
+        return r;
     }
 }

@@ -1,0 +1,323 @@
+package radiod.dns.zone;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.xbill.DNS.Address;
+import org.xbill.DNS.CNAMERecord;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.HINFORecord;
+import org.xbill.DNS.NSRecord;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.SOARecord;
+import org.xbill.DNS.Section;
+import org.xbill.DNS.TextParseException;
+import org.xbill.DNS.Type;
+
+import radiod.cluster.model.NodeStatus;
+import radiod.cluster.view.ClusterSnapshot;
+
+/**
+ * The zone's records for one cluster snapshot, rendered once so that answering a query only copies bytes.
+ * Records are kept as "tails" (type, class, TTL, length, data) and get their owner name at answer time, as a
+ * compression pointer into the question: that keeps the asker's letter case (0x20) in the answer.
+ * Names are looked up by their wire form, ignoring ASCII case.
+ */
+final class ZoneRecords {
+    static final int APEX = 0;
+    static final int ALIAS = 1;
+    /** A name with fixed records: a node, a nameserver with fixed addresses. */
+    static final int HOST = 2;
+    /** A nameserver name that answers with every node: shuffled and capped like the apex. */
+    static final int POOL = 3;
+    /** An empty non-terminal: exists (NODATA), has no records. */
+    static final int EMPTY = 4;
+
+    private static final byte[][] NONE = new byte[0][];
+
+    /** A name of the zone and its address records. */
+    static final class Entry {
+        final int kind;
+        final byte[][] a;
+        final byte[][] aaaa;
+
+        Entry(int kind, byte[][] a, byte[][] aaaa) {
+            this.kind = kind;
+            this.a = a;
+            this.aaaa = aaaa;
+        }
+    }
+
+    final ClusterSnapshot snapshot;
+    /** The zone's name in lower-case wire form. */
+    final byte[] zoneWire;
+    final Entry apex;
+    final byte[][] ns;
+    final byte[] soa;
+    final byte[] soaNegative;
+    final byte[] cname;
+    final byte[] hinfo;
+    /** Complete A/AAAA records (owner included) of the in-zone nameservers, and how many. */
+    final byte[] glue;
+    final int glueCount;
+    final int maxAnswers;
+    private final byte[][] keys;
+    private final Entry[] entries;
+    private final int mask;
+
+    ZoneRecords(DnsSettings settings, ClusterSnapshot snapshot) {
+        this.snapshot = snapshot;
+        this.maxAnswers = settings.maxAnswers();
+        Name zone = name(settings.zone());
+        this.zoneWire = zone.toWire();
+        int nodeTtl = settings.nodeTtl();
+        int zoneTtl = settings.zoneTtl();
+
+        Set<Ip> live = new LinkedHashSet<>();
+        Set<Ip> all = new LinkedHashSet<>();
+        Map<String, Set<Ip>> byNode = new LinkedHashMap<>();
+        for (NodeStatus node : snapshot.nodes().values()) {
+            Set<Ip> ips = new LinkedHashSet<>();
+            for (String literal : node.addresses()) {
+                Ip ip = Ip.parse(literal);
+                if (ip != null) {
+                    ips.add(ip);
+                }
+            }
+            byNode.put(node.name(), ips);
+            all.addAll(ips);
+            if (node.icecastUp() && !node.drained() && !snapshot.isDrained(node.name())) {
+                live.addAll(ips);
+            }
+        }
+
+        Map<Key, Entry> names = new LinkedHashMap<>();
+        apex = new Entry(APEX, tails(live, 4, nodeTtl), tails(live, 16, nodeTtl));
+        names.put(new Key(zoneWire), apex);
+        if (settings.alias() != null) {
+            names.put(new Key(name(settings.alias() + "." + settings.zone()).toWire()), new Entry(ALIAS, NONE, NONE));
+        }
+        List<byte[]> nsTails = new ArrayList<>();
+        ByteList glueBytes = new ByteList();
+        int glued = 0;
+        for (DnsSettings.NameServer server : settings.nameservers()) {
+            Name nsName = name(server.name());
+            nsTails.add(tail(new NSRecord(zone, DClass.IN, zoneTtl, nsName), zone));
+            if (!DnsSettings.inZone(server.name(), settings.zone())) {
+                continue;
+            }
+            Entry entry;
+            if (server.addresses().isEmpty()) {
+                entry = new Entry(POOL, tails(all, 4, nodeTtl), tails(all, 16, nodeTtl));
+            } else {
+                Set<Ip> fixed = new LinkedHashSet<>();
+                server.addresses().forEach(literal -> fixed.add(Ip.parse(literal)));
+                entry = new Entry(HOST, tails(fixed, 4, zoneTtl), tails(fixed, 16, zoneTtl));
+            }
+            byte[] owner = nsName.toWire();
+            if (names.putIfAbsent(new Key(owner), entry) == null) {
+                glued += glue(glueBytes, owner, entry.a, maxAnswers);
+                glued += glue(glueBytes, owner, entry.aaaa, maxAnswers);
+            }
+        }
+        ns = nsTails.toArray(NONE);
+        glue = glueBytes.toArray();
+        glueCount = glued;
+        for (Map.Entry<String, Set<Ip>> node : byNode.entrySet()) {
+            byte[] key = wireOrNull(node.getKey() + "." + settings.zone());
+            if (key != null) { // null: a node label too long for this zone (over 255 bytes); it only has no name
+                names.putIfAbsent(new Key(key),
+                        new Entry(HOST, tails(node.getValue(), 4, nodeTtl), tails(node.getValue(), 16, nodeTtl)));
+            }
+        }
+        for (Key key : List.copyOf(names.keySet())) {
+            int p = 0;
+            while (key.wire.length - p > zoneWire.length) {
+                if (p > 0) {
+                    byte[] ancestor = new byte[key.wire.length - p];
+                    System.arraycopy(key.wire, p, ancestor, 0, ancestor.length);
+                    names.putIfAbsent(new Key(ancestor), new Entry(EMPTY, NONE, NONE));
+                }
+                p += (key.wire[p] & 0xff) + 1;
+            }
+        }
+
+        DnsSettings.Soa s = settings.soa();
+        long serial = s.serial() == DnsSettings.Soa.SERIAL_FROM_REVISION ? snapshot.revision() & 0xffffffffL : s.serial();
+        soa = tail(new SOARecord(zone, DClass.IN, zoneTtl, name(s.mname()), name(s.rname()), serial, s.refresh(),
+                s.retry(), s.expire(), s.minimum()), zone);
+        soaNegative = tail(new SOARecord(zone, DClass.IN, Math.min(zoneTtl, s.minimum()), name(s.mname()),
+                name(s.rname()), serial, s.refresh(), s.retry(), s.expire(), s.minimum()), zone);
+        cname = tail(new CNAMERecord(zone, DClass.IN, zoneTtl, zone), zone);
+        hinfo = tail(new HINFORecord(zone, DClass.IN, zoneTtl, "RFC8482", ""), zone);
+
+        int size = Integer.highestOneBit(Math.max(4, names.size() * 2 - 1)) << 1;
+        keys = new byte[size][];
+        entries = new Entry[size];
+        mask = size - 1;
+        for (Map.Entry<Key, Entry> e : names.entrySet()) {
+            byte[] k = e.getKey().wire;
+            int i = hash(k, 0, k.length) & mask;
+            while (keys[i] != null) {
+                i = (i + 1) & mask;
+            }
+            keys[i] = k;
+            entries[i] = e.getValue();
+        }
+    }
+
+    /** The entry for the name at {@code wire[start, end)}, ignoring ASCII case; null if the zone has no such name. */
+    Entry lookup(byte[] wire, int start, int end) {
+        int i = hash(wire, start, end) & mask;
+        byte[] k;
+        while ((k = keys[i]) != null) {
+            if (equalsIgnoreCase(k, wire, start, end)) {
+                return entries[i];
+            }
+            i = (i + 1) & mask;
+        }
+        return null;
+    }
+
+    static boolean equalsIgnoreCase(byte[] key, byte[] wire, int start, int end) {
+        if (key.length != end - start) {
+            return false;
+        }
+        for (int i = 0; i < key.length; i++) {
+            if (key[i] != lower(wire[start + i])) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Label lengths are at most 63, below 'A', so lowering a whole wire name never changes one. */
+    static byte lower(byte b) {
+        return b >= 'A' && b <= 'Z' ? (byte) (b + 32) : b;
+    }
+
+    private static int hash(byte[] b, int start, int end) {
+        int h = 0x811c9dc5;
+        for (int i = start; i < end; i++) {
+            h = (h ^ (lower(b[i]) & 0xff)) * 16777619;
+        }
+        return h ^ (h >>> 15);
+    }
+
+    private static int glue(ByteList out, byte[] owner, byte[][] tails, int max) {
+        int n = Math.min(max, tails.length);
+        for (int i = 0; i < n; i++) {
+            out.add(owner);
+            out.add(tails[i]);
+        }
+        return n;
+    }
+
+    /** A/AAAA tails for the addresses of one family (4 or 16 bytes). */
+    private static byte[][] tails(Set<Ip> ips, int family, int ttl) {
+        List<byte[]> out = new ArrayList<>();
+        for (Ip ip : ips) {
+            if (ip.bytes.length != family) {
+                continue;
+            }
+            byte[] t = new byte[10 + family];
+            int type = family == 4 ? Type.A : Type.AAAA;
+            t[0] = (byte) (type >> 8);
+            t[1] = (byte) type;
+            t[3] = DClass.IN;
+            t[4] = (byte) (ttl >>> 24);
+            t[5] = (byte) (ttl >>> 16);
+            t[6] = (byte) (ttl >>> 8);
+            t[7] = (byte) ttl;
+            t[9] = (byte) family;
+            System.arraycopy(ip.bytes, 0, t, 10, family);
+            out.add(t);
+        }
+        return out.toArray(NONE);
+    }
+
+    /** The record without its owner name, rendered by dnsjava without compression. */
+    private static byte[] tail(Record r, Name owner) {
+        byte[] full = r.toWire(Section.ANSWER);
+        int ownerLength = owner.length();
+        byte[] t = new byte[full.length - ownerLength];
+        System.arraycopy(full, ownerLength, t, 0, t.length);
+        return t;
+    }
+
+    private static byte[] wireOrNull(String dotted) {
+        try {
+            return Name.fromString(dotted + ".").toWire();
+        } catch (TextParseException e) {
+            return null;
+        }
+    }
+
+    private static Name name(String dotted) {
+        try {
+            return Name.fromString(dotted + ".");
+        } catch (TextParseException e) {
+            throw new IllegalArgumentException("not a domain name: " + dotted, e);
+        }
+    }
+
+    /** An address in network byte order, compared by value. */
+    private record Ip(byte[] bytes) {
+        /** Literals only: a host name here is skipped, never looked up. */
+        static Ip parse(String literal) {
+            if (literal == null) {
+                return null;
+            }
+            byte[] b = Address.toByteArray(literal, Address.IPv4);
+            if (b == null) {
+                b = Address.toByteArray(literal, Address.IPv6);
+            }
+            return b == null ? null : new Ip(b);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Ip other && java.util.Arrays.equals(bytes, other.bytes);
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Arrays.hashCode(bytes);
+        }
+    }
+
+    /** A wire name as a map key, compared by value. */
+    private record Key(byte[] wire) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key other && java.util.Arrays.equals(wire, other.wire);
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Arrays.hashCode(wire);
+        }
+    }
+
+    private static final class ByteList {
+        private byte[] buf = new byte[64];
+        private int size;
+
+        void add(byte[] b) {
+            if (size + b.length > buf.length) {
+                buf = java.util.Arrays.copyOf(buf, Math.max(buf.length * 2, size + b.length));
+            }
+            System.arraycopy(b, 0, buf, size, b.length);
+            size += b.length;
+        }
+
+        byte[] toArray() {
+            return java.util.Arrays.copyOf(buf, size);
+        }
+    }
+}

@@ -1,0 +1,68 @@
+package radiod.radioctl;
+
+import java.util.List;
+import java.util.Locale;
+
+import radiod.cluster.etcd.EtcdUnavailableException;
+import radiod.cluster.mounts.CorruptMountException;
+import radiod.cluster.mounts.MountChangedException;
+import radiod.cluster.mounts.MountExistsException;
+import radiod.cluster.mounts.MountNotFoundException;
+import radiod.radioctl.connect.Settings;
+import radiod.radioctl.output.Printer;
+
+/** Turns what went wrong into one line on standard error and radioctl's {@link ExitCode}. */
+public final class Errors {
+    /** How the stores name their writes: a timeout there leaves the outcome unknown (etcd may apply it later). */
+    /** How etcd (through gRPC) says that it was reached but did not accept radioctl's credentials. */
+    private static final List<String> AUTH_FAILURES = List.of("unauthenticated", "permission_denied",
+            "permission denied", "authentication", "invalid user", "user name is empty");
+    private static final List<String> WRITES = List.of("creating ", "updating ", "deleting ", "draining ", "undraining ");
+
+    private Errors() {
+    }
+
+    /**
+     * @param settings the resolved settings, or null if resolving them failed
+     * @return the exit code
+     */
+    public static int report(RuntimeException e, Printer printer, Settings settings) {
+        if (e instanceof Failure f) {
+            printer.error(f.getMessage());
+            return f.exitCode();
+        }
+        if (e instanceof MountExistsException || e instanceof MountChangedException) {
+            printer.error(e.getMessage());
+            return ExitCode.CONFLICT;
+        }
+        if (e instanceof MountNotFoundException) {
+            printer.error(e.getMessage());
+            return ExitCode.NOT_FOUND;
+        }
+        if (e instanceof CorruptMountException) {
+            printer.error(e.getMessage());
+            return ExitCode.OTHER;
+        }
+        if (e instanceof EtcdUnavailableException u) {
+            String where = settings == null ? "" : " at " + String.join(",", settings.etcd().endpoints());
+            String m = u.getMessage() == null ? "" : u.getMessage();
+            String lower = m.toLowerCase(Locale.ROOT);
+            if (AUTH_FAILURES.stream().anyMatch(lower::contains)) {
+                printer.error("etcd" + where + " refused radioctl (" + m
+                        + "); check --etcd-user/--etcd-password or the config file");
+                return ExitCode.OTHER;
+            }
+            boolean write = WRITES.stream().anyMatch(m::startsWith);
+            printer.error("etcd" + where + " is unreachable (" + m + "); "
+                    + (write ? "the change may or may not have been made, look once etcd answers; " : "")
+                    + "check --endpoints, RADIOCTL_ENDPOINTS or the config file");
+            return ExitCode.ETCD_UNAVAILABLE;
+        }
+        if (e instanceof IllegalArgumentException) {
+            printer.error(e.getMessage());
+            return ExitCode.USAGE;
+        }
+        printer.error("unexpected error: " + e);
+        return ExitCode.OTHER;
+    }
+}

@@ -1,0 +1,20 @@
+package radiod.radioctl;
+
+/** radioctl's exit codes, so that scripts can tell what went wrong without reading the message. */
+public final class ExitCode {
+    /** Done. */
+    public static final int OK = 0;
+    /** Anything not covered below (e.g. a corrupt value in etcd). */
+    public static final int OTHER = 1;
+    /** A bad command line or an invalid value; nothing was written. */
+    public static final int USAGE = 2;
+    /** The mount (or node) named does not exist. */
+    public static final int NOT_FOUND = 3;
+    /** The mount exists already, someone else changed it meanwhile, or other mounts depend on it. */
+    public static final int CONFLICT = 4;
+    /** etcd did not answer within the timeout. */
+    public static final int ETCD_UNAVAILABLE = 5;
+
+    private ExitCode() {
+    }
+}

@@ -1,0 +1,166 @@
+package radiod.radioctl;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import org.slf4j.bridge.SLF4JBridgeHandler;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.HelpCommand;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.Spec;
+import radiod.radioctl.command.Completion;
+import radiod.radioctl.command.CreateMount;
+import radiod.radioctl.command.CreateTranscodingMount;
+import radiod.radioctl.command.DeleteMount;
+import radiod.radioctl.command.DrainNode;
+import radiod.radioctl.command.EditMount;
+import radiod.radioctl.command.ListMounts;
+import radiod.radioctl.command.ShowMount;
+import radiod.radioctl.command.Status;
+import radiod.radioctl.command.UndrainNode;
+import radiod.radioctl.connect.Durations;
+import radiod.radioctl.connect.Flags;
+import radiod.radioctl.connect.Settings;
+
+/**
+ * radioctl, the operator's command line: it changes and shows a radiod cluster by talking to etcd directly.
+ * The options declared here apply to every command and may be given before or after the command's name.
+ *
+ * <p>In-process use (tests): {@code new CommandLine(new Main(env, null)).setOut(..).setErr(..).execute(args)}.
+ */
+@Command(name = "radioctl", mixinStandardHelpOptions = true, versionProvider = Version.class,
+        description = {"Operates a radiod cluster of Icecast nodes through etcd: mounts, status, drains.", ""},
+        subcommands = {CreateMount.class, CreateTranscodingMount.class, EditMount.class, DeleteMount.class,
+                ListMounts.class, ShowMount.class, Status.class, DrainNode.class, UndrainNode.class, Completion.class,
+                HelpCommand.class},
+        footerHeading = "%nSettings%n",
+        footer = {"Each connection setting is taken from its flag, else its environment variable (RADIOCTL_ENDPOINTS, "
+                + "RADIOCTL_PREFIX, RADIOCTL_ETCD_USER, RADIOCTL_ETCD_PASSWORD, RADIOCTL_CACERT, RADIOCTL_CERT, "
+                + "RADIOCTL_KEY, RADIOCTL_TIMEOUT, RADIOCTL_CLUSTER_URL), else the config file (--config, "
+                + "RADIOCTL_CONFIG, or /etc/radiod/radioctl.yml if present), else the default. "
+                + "The options above work before or after the command's name.",
+                "",
+                "Exit codes: 0 done, 1 other error, 2 bad usage or invalid value, 3 not found, "
+                + "4 conflict (exists already, changed meanwhile, has dependents), 5 etcd unreachable "
+                + "(each etcd request gives up after --timeout)."})
+public final class Main implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--endpoints", split = ",", paramLabel = "URL", scope = ScopeType.INHERIT, order = 100,
+            description = "etcd endpoints, comma-separated (default: " + Settings.DEFAULT_ENDPOINT + ")")
+    List<String> endpoints;
+
+    @Option(names = "--prefix", paramLabel = "PREFIX", scope = ScopeType.INHERIT, order = 101,
+            description = "radiod's etcd key prefix (default: /radiod/)")
+    String prefix;
+
+    @Option(names = "--etcd-user", paramLabel = "USER", scope = ScopeType.INHERIT, order = 102,
+            description = "etcd user name, with --etcd-password")
+    String etcdUser;
+
+    @Option(names = "--etcd-password", paramLabel = "PASSWORD", scope = ScopeType.INHERIT, order = 103,
+            description = "etcd password (prefer RADIOCTL_ETCD_PASSWORD or the config file)")
+    String etcdPassword;
+
+    @Option(names = "--cacert", paramLabel = "FILE", scope = ScopeType.INHERIT, order = 104,
+            description = "PEM CA certificate that signed etcd's server certificate")
+    Path caFile;
+
+    @Option(names = "--cert", paramLabel = "FILE", scope = ScopeType.INHERIT, order = 105,
+            description = "PEM client certificate for etcd, with --key")
+    Path certFile;
+
+    @Option(names = "--key", paramLabel = "FILE", scope = ScopeType.INHERIT, order = 106,
+            description = "PEM (PKCS#8) client key for etcd")
+    Path keyFile;
+
+    @Option(names = "--timeout", paramLabel = "DURATION", scope = ScopeType.INHERIT, order = 107,
+            converter = DurationConverter.class,
+            description = "how long each etcd request may take, e.g. 5s, 500ms (default: 5s)")
+    Duration timeout;
+
+    @Option(names = "--config", paramLabel = "FILE", scope = ScopeType.INHERIT, order = 108,
+            description = "YAML config file (default: /etc/radiod/radioctl.yml if present)")
+    Path config;
+
+    @Option(names = "--cluster-url", paramLabel = "URL", scope = ScopeType.INHERIT, order = 109,
+            description = "the URL listeners use, e.g. http://radio.example.org (default: live nodes' addresses)")
+    String clusterUrl;
+
+    @Option(names = "--json", scope = ScopeType.INHERIT, order = 110,
+            description = "print one JSON document instead of text, for scripts")
+    boolean json;
+
+    private final Map<String, String> env;
+    private final Path defaultConfig;
+
+    /** The real thing: the process environment and /etc/radiod/radioctl.yml. */
+    public Main() {
+        this(System.getenv(), Settings.DEFAULT_CONFIG);
+    }
+
+    /**
+     * @param env           stands in for the process environment
+     * @param defaultConfig config file read when present and none is named; null for none
+     */
+    public Main(Map<String, String> env, Path defaultConfig) {
+        this.env = Map.copyOf(env);
+        this.defaultConfig = defaultConfig;
+    }
+
+    public static void main(String[] args) {
+        SLF4JBridgeHandler.removeHandlersForRootLogger();
+        SLF4JBridgeHandler.install();
+        System.exit(commandLine(new Main()).execute(args));
+    }
+
+    /** A command line whose usage errors are one line plus a pointer to --help, instead of the whole help. */
+    public static CommandLine commandLine(Main main) {
+        CommandLine cl = new CommandLine(main);
+        cl.setParameterExceptionHandler((e, args) -> {
+            CommandLine c = e.getCommandLine();
+            c.getErr().println("radioctl: " + e.getMessage());
+            c.getErr().println("radioctl: see `" + c.getCommandSpec().qualifiedName() + " --help`");
+            c.getErr().flush();
+            return ExitCode.USAGE;
+        });
+        return cl;
+    }
+
+    /** Without a command: the help, and a usage error. */
+    @Override
+    public Integer call() {
+        spec.commandLine().usage(spec.commandLine().getErr());
+        return ExitCode.USAGE;
+    }
+
+    /** Resolves flags, environment, config file and defaults; throws {@link IllegalArgumentException} on a bad one. */
+    public Settings settings() {
+        return Settings.resolve(new Flags(endpoints, prefix, etcdUser, etcdPassword, caFile, certFile, keyFile, timeout,
+                config, clusterUrl), env, defaultConfig);
+    }
+
+    public boolean json() {
+        return json;
+    }
+
+    /** Converts {@code --timeout}. */
+    static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String value) {
+            try {
+                return Durations.parse("--timeout", value);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
+}

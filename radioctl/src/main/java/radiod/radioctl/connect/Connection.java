@@ -1,0 +1,53 @@
+package radiod.radioctl.connect;
+
+import io.etcd.jetcd.Client;
+import radiod.cluster.etcd.EtcdClients;
+import radiod.cluster.etcd.EtcdOptions;
+import radiod.cluster.mounts.DrainStore;
+import radiod.cluster.mounts.MountStore;
+import radiod.cluster.view.ClusterSnapshot;
+import radiod.cluster.view.Snapshots;
+
+/**
+ * One command's link to etcd. The client connects lazily, so opening this never fails or waits; each request
+ * through it waits at most the settings' timeout.
+ */
+public final class Connection implements AutoCloseable {
+    private final Settings settings;
+    private final Client client;
+    private final MountStore mounts;
+    private final DrainStore drains;
+
+    public Connection(Settings settings) {
+        this.settings = settings;
+        this.client = EtcdClients.connect(settings.etcd());
+        this.mounts = new MountStore(client, settings.etcd());
+        this.drains = new DrainStore(client, settings.etcd());
+    }
+
+    public Settings settings() {
+        return settings;
+    }
+
+    public EtcdOptions options() {
+        return settings.etcd();
+    }
+
+    public MountStore mounts() {
+        return mounts;
+    }
+
+    public DrainStore drains() {
+        return drains;
+    }
+
+    /** Everything under the prefix, read in one request. */
+    public ClusterSnapshot snapshot() {
+        return Snapshots.read(client, settings.etcd().keys(), settings.timeout().toMillis());
+    }
+
+    @Override
+    public void close() {
+        client.close();
+    }
+}

@@ -1,0 +1,64 @@
+package radiod.radioctl;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import picocli.CommandLine;
+
+/** Runs radioctl in-process, as an operator would from a shell, and keeps what it printed. */
+final class Radioctl {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final List<String> globalArgs;
+    private final Map<String, String> env;
+
+    Radioctl(List<String> globalArgs, Map<String, String> env) {
+        this.globalArgs = List.copyOf(globalArgs);
+        this.env = Map.copyOf(env);
+    }
+
+    /** radioctl against the given endpoints and prefix, with a timeout that a busy CI machine does not hit. */
+    static Radioctl at(String endpoints, String prefix) {
+        return new Radioctl(List.of("--endpoints", endpoints, "--prefix", prefix, "--timeout", "10s"), Map.of());
+    }
+
+    Result run(String... args) {
+        List<String> all = new ArrayList<>(globalArgs);
+        all.addAll(List.of(args));
+        return runExactly(all.toArray(String[]::new));
+    }
+
+    /** Without the global arguments. */
+    Result runExactly(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = Main.commandLine(new Main(env, null));
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        long start = System.nanoTime();
+        int code = cl.execute(args);
+        return new Result(code, out.toString(), err.toString(), Duration.ofNanos(System.nanoTime() - start));
+    }
+
+    record Result(int exitCode, String out, String err, Duration took) {
+        JsonNode json() {
+            try {
+                return JSON.readTree(out);
+            } catch (Exception e) {
+                throw new AssertionError("not JSON: " + e.getMessage() + "\n" + out, e);
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "exit " + exitCode + " after " + took.toMillis() + " ms\n--- out\n" + out + "--- err\n" + err;
+        }
+    }
+}

@@ -1,0 +1,201 @@
+package radiod.radioctl;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import io.etcd.jetcd.Client;
+import radiod.cluster.etcd.EtcdClients;
+import radiod.cluster.etcd.EtcdOptions;
+import radiod.cluster.etcd.Keys;
+import radiod.cluster.model.Drain;
+import radiod.cluster.model.Json;
+import radiod.cluster.model.MasterInfo;
+import radiod.cluster.model.Mount;
+import radiod.cluster.model.NodeStatus;
+import radiod.cluster.model.TranscoderOwner;
+import radiod.cluster.model.Transcoding;
+import radiod.testkit.EtcdCluster;
+
+/** status, drain and undrain against hand-written node, master, mount and transcoder keys in a real etcd. */
+class StatusAndDrainIT {
+    @RegisterExtension
+    static final EtcdCluster etcd = EtcdCluster.single();
+    private static final AtomicInteger PREFIXES = new AtomicInteger();
+
+    private String prefix;
+    private Radioctl radioctl;
+    private Client client;
+    private EtcdOptions options;
+
+    @BeforeEach
+    void setUp() {
+        prefix = "/status-it-" + PREFIXES.incrementAndGet() + "/";
+        radioctl = Radioctl.at(etcd.endpointsCsv(), prefix);
+        options = EtcdOptions.of(etcd.endpoints()).withPrefix(prefix);
+        client = EtcdClients.connect(options);
+    }
+
+    @AfterEach
+    void tearDown() {
+        client.close();
+    }
+
+    private void put(String relativeKey, Object value) {
+        String json = value instanceof String s ? s : Json.encodeString(value);
+        EtcdClients.await(client.getKVClient().put(Keys.bytes(prefix + relativeKey), Keys.bytes(json)), options, "put");
+    }
+
+    private static NodeStatus node(String name, String address, boolean icecastUp, int listeners,
+                                   Map<String, Integer> byMount, long bps, long maxBps, int maxListeners,
+                                   List<String> transcoders) {
+        return new NodeStatus(name, List.of(address), 8080, 8000, 8100, 5353, icecastUp, false, false, listeners, byMount,
+                bps, maxBps, maxListeners, transcoders, "0.1.0", 1_700_000_000_000L);
+    }
+
+    /** Three live nodes (node1 master, node3 drained), node4 drained and down, two mounts, one transcoder. */
+    private void cluster() {
+        put("nodes/node1", node("node1", "127.0.0.11", true, 7, Map.of("/live.mp3", 5, "/live-64.mp3", 2),
+                7 * 128_000L, 100_000_000L, 1000, List.of("/live-64.mp3")));
+        put("nodes/node2", node("node2", "127.0.0.12", true, 3, Map.of("/live.mp3", 3, "/live-64.mp3", 0),
+                384_000L, 0, 0, List.of()));
+        put("nodes/node3", node("node3", "127.0.0.13", false, 0, Map.of(), 0, 50_000_000L, 200, List.of()));
+        put("master", new MasterInfo("node1", List.of("127.0.0.11"), 8100, 8000, 8080, 1_700_000_000_000L));
+        put("mounts/live.mp3", new Mount("/live.mp3", null, "pw", null, null, 0, 128, null));
+        put("mounts/live-64.mp3", new Mount("/live-64.mp3", null, "pw", null, null, 0, 0,
+                new Transcoding("/live.mp3", "mp3", 64, 0, 0, null)));
+        put("transcoders/live-64.mp3", new TranscoderOwner("node1", 1_700_000_000_000L));
+        put("drain/node3", new Drain("new disk", 1_700_000_000_000L));
+        put("drain/node4", new Drain("", 1_700_000_000_000L));
+        put("nodes/corrupt", "{\"name\":");
+    }
+
+    @Test
+    void statusShowsTheMasterEveryNodeAndListenersPerMountAndNode() {
+        cluster();
+        Radioctl.Result r = radioctl.run("status");
+        assertEquals(0, r.exitCode(), r::toString);
+        String expected = """
+                master: node1 (127.0.0.11), elected 2023-11-14T22:13:20Z
+
+                NODE   STATE    ROLE    ADDRESSES   LISTENERS     BANDWIDTH                TRANSCODERS
+                node1  up       master  127.0.0.11  7 / 1000      896 kbit/s / 100 Mbit/s  /live-64.mp3
+                node2  up       relay   127.0.0.12  3 / no limit  384 kbit/s / no limit    -
+                node3  drained  relay   127.0.0.13  0 / 200       0 bit/s / 50.0 Mbit/s    -
+                node4  down     -       -           -             -                        -
+
+                MOUNT         TYPE        ON AIR  node1  node2  node3  TOTAL
+                /live-64.mp3  transcoded  yes     2      0      -      2
+                /live.mp3     live        yes     5      3      -      8
+
+                node3 is drained since 2023-11-14T22:13:20Z: new disk
+                node3: its Icecast does not answer (radiod restarts it)
+                node4 is drained since 2023-11-14T22:13:20Z
+                node4 is not live (no status in etcd)
+                """;
+        assertEquals(expected, r.out());
+    }
+
+    @Test
+    void statusJsonParsesAndCarriesTheSameFacts() {
+        cluster();
+        JsonNode j = radioctl.run("status", "--json").json();
+        assertEquals("node1", j.get("master").get("name").asText());
+        assertEquals(List.of("node1", "node2", "node3", "node4"), j.get("nodes").findValuesAsText("name"));
+        JsonNode node1 = j.get("nodes").get(0);
+        assertEquals("up", node1.get("state").asText());
+        assertEquals("master", node1.get("role").asText());
+        assertEquals(896_000, node1.get("bandwidthBps").asLong());
+        assertEquals("/live-64.mp3", node1.get("transcoders").get(0).asText());
+        JsonNode node3 = j.get("nodes").get(2);
+        assertEquals("drained", node3.get("state").asText());
+        assertEquals("new disk", node3.get("drainReason").asText());
+        assertFalse(node3.get("icecastUp").asBoolean());
+        assertEquals("down", j.get("nodes").get(3).get("state").asText());
+        assertFalse(j.get("nodes").get(3).get("live").asBoolean());
+        JsonNode live = j.get("mounts").get(1);
+        assertEquals("/live.mp3", live.get("path").asText());
+        assertEquals(8, live.get("listeners").asInt());
+        assertEquals(5, live.get("listenersByNode").get("node1").asInt());
+        assertEquals("node1", j.get("mounts").get(0).get("transcoder").asText());
+    }
+
+    @Test
+    void statusOfAnEmptyClusterSaysSo() {
+        Radioctl.Result r = radioctl.run("status");
+        assertEquals(0, r.exitCode(), r::toString);
+        assertTrue(r.out().startsWith("master: none"), r::toString);
+        assertTrue(r.out().contains("no nodes are live"), r::toString);
+        assertTrue(r.out().contains("no mounts yet"), r::toString);
+    }
+
+    @Test
+    void drainWritesTheRequestStatusShowsItAndUndrainRemovesIt() {
+        cluster();
+        Radioctl.Result d = radioctl.run("drain", "node1", "--reason", "kernel update");
+        assertEquals(0, d.exitCode(), d::toString);
+        assertTrue(d.out().startsWith("drained node node1; reason: kernel update"), d::toString);
+        assertTrue(d.out().contains("it is the master: it steps down"), d::toString);
+
+        var stored = EtcdClients.await(client.getKVClient().get(options.keys().drain("node1")), options, "get");
+        Drain drain = Json.decodeStrict(stored.getKvs().get(0).getValue().getBytes(), Drain.class);
+        assertEquals("kernel update", drain.reason());
+        assertTrue(drain.since() > 1_700_000_000_000L);
+        assertTrue(radioctl.run("status").out().contains("node1  drained  master"));
+
+        JsonNode again = radioctl.run("drain", "node1", "--json").json();
+        assertTrue(again.get("wasDrained").asBoolean());
+        assertEquals("kernel update", again.get("reason").asText(), "a repeated drain keeps the reason");
+        assertEquals(drain.since(), again.get("since").asLong(), "and the time");
+
+        Radioctl.Result u = radioctl.run("undrain", "node1");
+        assertEquals(0, u.exitCode(), u::toString);
+        assertEquals("undrained node node1: it takes listeners again\n", u.out());
+        assertTrue(radioctl.run("status").out().contains("node1  up       master"));
+        Radioctl.Result u2 = radioctl.run("undrain", "node1", "--json");
+        assertEquals(0, u2.exitCode());
+        assertFalse(u2.json().get("wasDrained").asBoolean());
+    }
+
+    @Test
+    void drainingANodeThatIsNotLiveNeedsForce() {
+        cluster();
+        Radioctl.Result r = radioctl.run("drain", "node9");
+        assertEquals(3, r.exitCode(), r::toString);
+        assertEquals("radioctl: node node9 is not live (live nodes: node1, node2, node3); use --force to drain it anyway, "
+                + "so that it starts drained\n", r.err());
+        assertEquals(0, EtcdClients.await(client.getKVClient().get(options.keys().drain("node9")), options, "get").getCount());
+
+        Radioctl.Result forced = radioctl.run("drain", "node9", "--force");
+        assertEquals(0, forced.exitCode(), forced::toString);
+        assertTrue(forced.out().contains("it is not live now, and will start drained"), forced::toString);
+        assertEquals(1, EtcdClients.await(client.getKVClient().get(options.keys().drain("node9")), options, "get").getCount());
+    }
+
+    @Test
+    void urlsOfAMountComeFromTheLiveNodesThatAreNotDrained() {
+        cluster();
+        Radioctl.Result r = radioctl.run("show-mount", "/live.mp3");
+        assertEquals(0, r.exitCode(), r::toString);
+        assertTrue(r.out().contains("""
+                broadcasters (Icecast source protocol, any node):
+                  http://127.0.0.11:8000/live.mp3
+                  http://127.0.0.12:8000/live.mp3
+                listeners:
+                  http://127.0.0.11:8080/live.mp3
+                  http://127.0.0.12:8080/live.mp3
+                  http://127.0.0.11:8080/live.mp3.m3u  http://127.0.0.11:8080/live.mp3.pls
+                """), r::toString);
+    }
+}
