@@ -1,33 +1,32 @@
 package radiod.redirector;
 
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import io.micrometer.core.instrument.Gauge;
-import io.micrometer.core.instrument.MultiGauge;
-import io.micrometer.core.instrument.Tags;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.AbstractVerticle;
+import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import radiod.cluster.model.Json;
-import radiod.cluster.model.MountPath;
+import radiod.cluster.model.Mount;
 import radiod.cluster.view.ClusterSnapshot;
 import radiod.redirector.balance.Pipeline;
 import radiod.redirector.listen.HttpFrontSettings;
 import radiod.redirector.listen.ListenerRoutes;
+import radiod.redirector.listen.Responses;
+import radiod.redirector.listen.StreamServer;
+import radiod.redirector.metrics.FrontMetrics;
 import radiod.redirector.status.ClusterStatus;
 import radiod.redirector.status.StatusPage;
 import radiod.redirector.stream.Passthrough;
@@ -35,131 +34,171 @@ import radiod.redirector.stream.Passthrough;
 /**
  * The node's public HTTP port: listener redirects and streams, playlists, the status page, {@code /status.json}
  * and {@code /metrics}. Icecast's own pages and admin are never reachable through it.
+ *
+ * <p>The port is served by one server instance per event loop ({@link HttpFrontSettings#effectiveEventLoops()}).
+ * A request for a known mount — the hot path, thousands per second in a listener rush — is answered before the
+ * Vert.x Web router is consulted: one map lookup in the current snapshot, one pipeline decision, one 302.
  */
 public final class HttpFront implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(HttpFront.class);
+    private static final CharSequence HTML = HttpHeaders.createOptimized("text/html; charset=utf-8");
+    private static final CharSequence JSON = HttpHeaders.createOptimized("application/json");
+    private static final CharSequence PROMETHEUS = HttpHeaders.createOptimized("text/plain; version=0.0.4; charset=utf-8");
+    private static final CharSequence GET_HEAD = HttpHeaders.createOptimized("GET, HEAD");
+    private static final long GAUGE_REFRESH_MS = 5000;
 
     private final Vertx vertx;
     private final HttpFrontSettings settings;
     private final Supplier<ClusterSnapshot> view;
     private final BooleanSupplier selfIsMaster;
     private final PrometheusMeterRegistry registry;
+    private final FrontMetrics metrics;
     private final ListenerRoutes listeners;
-    private final MultiGauge listenersByMount;
-    private HttpServer server;
-    private long timer = -1;
+    private volatile String deployment;
+    private volatile long timer = -1;
 
-    /** @throws IllegalArgumentException if the pipeline names an unknown stage */
+    /**
+     * @param view         the cluster view, read on every request (a volatile read, never etcd)
+     * @param selfIsMaster whether this node acts as master right now
+     * @param streams      serves a mount from an Icecast to a listener (the passthrough)
+     * @param registry     where the front's meters go and what {@code /metrics} shows
+     * @throws IllegalArgumentException if the pipeline names an unknown stage
+     */
     public HttpFront(Vertx vertx, HttpFrontSettings settings, Supplier<ClusterSnapshot> view, BooleanSupplier selfIsMaster,
-                     Passthrough passthrough, PrometheusMeterRegistry registry) {
+                     StreamServer streams, PrometheusMeterRegistry registry) {
         this.vertx = vertx;
         this.settings = settings;
         this.view = view;
         this.selfIsMaster = selfIsMaster;
         this.registry = registry;
-        this.listeners = new ListenerRoutes(settings, view, Pipeline.parse(settings.pipeline()), passthrough, registry);
-        Gauge.builder("radiod.master", () -> selfIsMaster.getAsBoolean() ? 1 : 0)
-                .description("1 while this node acts as master").register(registry);
-        Gauge.builder("radiod.icecast.up", () -> view.get().node(settings.nodeName()).map(n -> n.icecastUp() ? 1 : 0).orElse(0))
-                .description("1 while this node's Icecast answers").register(registry);
-        Gauge.builder("radiod.cluster.nodes", () -> view.get().nodes().size()).description("live nodes in the cluster view")
-                .register(registry);
-        Gauge.builder("radiod.cluster.master.present", () -> view.get().master().isPresent() ? 1 : 0)
-                .description("1 while the cluster has a master").register(registry);
-        this.listenersByMount = MultiGauge.builder("radiod.listeners").description("cluster-wide listeners per mount")
-                .register(registry);
+        Pipeline pipeline = Pipeline.parse(settings.pipeline());
+        this.metrics = new FrontMetrics(registry, view, selfIsMaster);
+        this.listeners = new ListenerRoutes(settings, view, pipeline, streams, metrics);
     }
 
+    /** With the node's passthrough proxy as the stream server. */
+    public HttpFront(Vertx vertx, HttpFrontSettings settings, Supplier<ClusterSnapshot> view, BooleanSupplier selfIsMaster,
+                     Passthrough passthrough, PrometheusMeterRegistry registry) {
+        this(vertx, settings, view, selfIsMaster, (StreamServer) passthrough::serve, registry);
+    }
+
+    /** Binds the port on every event loop; fails if it cannot be bound. */
     public Future<Void> start() {
-        Router router = Router.router(vertx);
-        router.get("/").handler(this::statusPage);
-        router.get("/status.json").handler(this::statusJson);
-        router.get("/metrics").handler(ctx -> ctx.response()
-                .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8").end(registry.scrape()));
-        router.route().handler(this::listener);
-        // A fixed send buffer (the kernel doubles it to 64 kB, 4 s of a 128 kbit/s stream) stops the kernel from
-        // autotuning a stalled listener's buffer up to megabytes: with the 64 kB write queue, a listener costs at
-        // most ~130 kB wherever it stalls.
-        server = vertx.createHttpServer(new HttpServerOptions().setTcpNoDelay(true).setIdleTimeout(60)
-                .setSendBufferSize(32 * 1024)
-                .setMaxInitialLineLength(2048).setMaxHeaderSize(8192).setCompressionSupported(false));
-        server.requestHandler(router);
-        timer = vertx.setPeriodic(1000, t -> updateListenerGauges());
-        return server.listen(settings.port(), settings.bindHost()).<Void>mapEmpty()
-                .onSuccess(v -> log.info("http front on {}:{} (pipeline {})", settings.bindHost(), settings.port(), settings.pipeline()));
+        int instances = settings.effectiveEventLoops();
+        return vertx.deployVerticle(Instance::new, new DeploymentOptions().setInstances(instances))
+                .onSuccess(id -> {
+                    deployment = id;
+                    timer = vertx.setPeriodic(GAUGE_REFRESH_MS, t -> metrics.refreshClusterGauges());
+                    log.info("http front on {}:{} ({} event loops, pipeline {})", settings.bindHost(), settings.port(),
+                            instances, settings.pipeline());
+                })
+                .mapEmpty();
     }
 
-    private void listener(RoutingContext ctx) {
-        HttpServerRequest req = ctx.request();
-        if (req.method() != HttpMethod.GET && req.method() != HttpMethod.HEAD) {
-            ctx.response().putHeader("Allow", "GET, HEAD");
-            text(ctx, 405, "only GET and HEAD are served here");
+    /** One server on one event loop; Vert.x spreads the port's connections over the instances. */
+    private final class Instance extends AbstractVerticle {
+        @Override
+        public void start(Promise<Void> started) {
+            Router router = router();
+            // A fixed send buffer (the kernel doubles it to 64 kB, 4 s of a 128 kbit/s stream) keeps the kernel from
+            // autotuning a stalled listener's buffer up to megabytes: with the 64 kB write queue of the passthrough,
+            // a listener costs at most ~130 kB wherever it stalls (ListenerIT measures it).
+            vertx.createHttpServer(new HttpServerOptions()
+                            .setSendBufferSize(32 * 1024)
+                            .setTcpNoDelay(true)
+                            .setHttp2ClearTextEnabled(false)
+                            .setIdleTimeout(60)
+                            .setMaxInitialLineLength(4096)
+                            .setMaxHeaderSize(8192)
+                            .setCompressionSupported(false))
+                    .requestHandler(req -> handle(req, router))
+                    .listen(settings.port(), settings.bindHost())
+                    .<Void>mapEmpty()
+                    .onComplete(started);
+        }
+    }
+
+    private void handle(HttpServerRequest req, Router router) {
+        HttpMethod method = req.method();
+        if (method != HttpMethod.GET && method != HttpMethod.HEAD) {
+            req.response().putHeader(Responses.ALLOW, GET_HEAD);
+            Responses.text(req, 405, "only GET and HEAD are served here");
             return;
         }
         String path = req.path();
-        if (path == null || path.contains("..") || path.contains("//")) {
-            text(ctx, 400, "bad path");
-            return;
+        if (path != null) {
+            ClusterSnapshot snapshot = view.get();
+            Mount mount = snapshot.mounts().get(path);
+            if (mount != null) {
+                listeners.listen(req, snapshot, mount);
+                return;
+            }
         }
-        String lower = path.toLowerCase(java.util.Locale.ROOT);
-        if (lower.startsWith("/admin") || lower.endsWith(".xsl") || lower.startsWith("/status-json")) {
-            text(ctx, 404, "not found");
-            return;
-        }
-        if (path.startsWith("/_stream/")) {
-            listeners.stream(req, path.substring("/_stream".length()));
-            return;
-        }
-        if (lower.endsWith(".m3u") || lower.endsWith(".pls")) {
-            listeners.playlist(req, path.substring(0, path.length() - 4), lower.endsWith(".m3u"));
-            return;
-        }
-        if (!MountPath.isValid(path)) {
-            text(ctx, 404, "not found");
-            return;
-        }
-        listeners.listen(req, path);
+        router.handle(req);
+    }
+
+    private Router router() {
+        Router router = Router.router(vertx);
+        router.route("/").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(this::statusPage);
+        router.route("/status.json").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(this::statusJson);
+        router.route("/metrics").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(this::metrics);
+        router.route().handler(ctx -> listeners.handle(ctx.request()));
+        router.errorHandler(500, ctx -> {
+            log.warn("http front: {} {} failed: {}", ctx.request().method(), ctx.request().path(), String.valueOf(ctx.failure()));
+            if (!ctx.response().ended()) {
+                Responses.text(ctx.request(), 500, "internal error");
+            }
+        });
+        return router;
     }
 
     private void statusPage(RoutingContext ctx) {
-        ctx.response().putHeader("Content-Type", "text/html; charset=utf-8").putHeader("Cache-Control", "no-cache")
-                .end(StatusPage.render(status()));
+        ctx.response().putHeader(Responses.CONTENT_TYPE, HTML).putHeader(Responses.CACHE_CONTROL, Responses.NO_CACHE)
+                .putHeader("X-Content-Type-Options", "nosniff").end(StatusPage.render(status()));
     }
 
     private void statusJson(RoutingContext ctx) {
-        ctx.response().putHeader("Content-Type", "application/json").putHeader("Cache-Control", "no-cache")
+        ctx.response().putHeader(Responses.CONTENT_TYPE, JSON).putHeader(Responses.CACHE_CONTROL, Responses.NO_CACHE)
                 .end(Json.encodeString(status()));
+    }
+
+    private void metrics(RoutingContext ctx) {
+        metrics.refreshClusterGauges();
+        ctx.response().putHeader(Responses.CONTENT_TYPE, PROMETHEUS).putHeader(Responses.CACHE_CONTROL, Responses.NO_CACHE)
+                .end(registry.scrape());
     }
 
     private ClusterStatus status() {
         return ClusterStatus.of(view.get(), settings.nodeName(), selfIsMaster.getAsBoolean());
     }
 
-    private void updateListenerGauges() {
-        Map<String, Integer> totals = new HashMap<>();
-        ClusterSnapshot s = view.get();
-        s.mounts().keySet().forEach(m -> totals.put(m, 0));
-        s.nodes().values().forEach(n -> n.listenersByMount().forEach((m, c) -> {
-            if (totals.containsKey(m)) {
-                totals.merge(m, c, Integer::sum);
-            }
-        }));
-        List<MultiGauge.Row<?>> rows = new ArrayList<>();
-        totals.forEach((m, c) -> rows.add(MultiGauge.Row.of(Tags.of("mount", m), c)));
-        listenersByMount.register(rows, true);
+    /** Closes the port on every event loop and removes the front's meters. */
+    public Future<Void> stop() {
+        long t = timer;
+        if (t >= 0) {
+            vertx.cancelTimer(t);
+        }
+        metrics.close();
+        String id = deployment;
+        deployment = null;
+        return id == null ? Future.succeededFuture() : vertx.undeploy(id);
     }
 
-    private static void text(RoutingContext ctx, int status, String message) {
-        ctx.response().setStatusCode(status).putHeader("Content-Type", "text/plain; charset=utf-8").end(message + "\n");
-    }
-
+    /**
+     * As {@link #stop()}; off the event loops it also waits (up to 5 s) for the port to be closed, so that closing
+     * Vert.x right after does not race the undeployment.
+     */
     @Override
     public void close() {
-        if (timer >= 0) {
-            vertx.cancelTimer(timer);
-        }
-        if (server != null) {
-            server.close();
+        Future<Void> stopped = stop();
+        if (!io.vertx.core.Context.isOnVertxThread()) {
+            try {
+                stopped.toCompletionStage().toCompletableFuture().get(5, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                log.warn("http front on {}:{}: closing: {}", settings.bindHost(), settings.port(), String.valueOf(e.getCause()));
+            }
         }
     }
 }

@@ -26,7 +26,7 @@ public record RadiodConfig(Node node, Etcd etcd, Http http, Source source, Dns d
         icecast = Objects.requireNonNullElseGet(icecast, () -> new Icecast(null, 0, null, null));
         limits = Objects.requireNonNullElseGet(limits, () -> new Limits(0, 0));
         balancer = Objects.requireNonNullElseGet(balancer, () -> new Balancer(null, null, null));
-        transcoder = Objects.requireNonNullElseGet(transcoder, () -> new Transcoder(null));
+        transcoder = Objects.requireNonNullElseGet(transcoder, () -> new Transcoder(null, null));
         int[] ports = {http.port(), source.port(), icecast.port()};
         String[] names = {"http.port", "source.port", "icecast.port"};
         for (int i = 0; i < ports.length; i++) {
@@ -165,9 +165,11 @@ public record RadiodConfig(Node node, Etcd etcd, Http http, Source source, Dns d
         }
     }
 
-    public record Transcoder(Path liquidsoap) {
+    /** Elected liquidsoap transcoders: the binary and where their generated scripts go. */
+    public record Transcoder(Path liquidsoap, Path dir) {
         public Transcoder {
             liquidsoap = Objects.requireNonNullElse(liquidsoap, Path.of("/usr/bin/liquidsoap"));
+            dir = Objects.requireNonNullElse(dir, Path.of("/var/lib/radiod/transcoders"));
         }
     }
 

@@ -35,6 +35,7 @@ import radiod.redirector.listen.HttpFrontSettings;
 import radiod.redirector.source.SourceFront;
 import radiod.redirector.source.SourceFrontSettings;
 import radiod.redirector.stream.Passthrough;
+import radiod.transcoder.Transcoders;
 import radiod.dns.zone.DnsSettings;
 
 /**
@@ -56,6 +57,7 @@ final class Parts {
     private Vertx vertx;
     private SourceFront sourceFront;
     private Passthrough passthrough;
+    private volatile Transcoders transcoders;
 
     Parts(RadiodConfig config, RadiodNode node) {
         this.config = config;
@@ -82,6 +84,8 @@ final class Parts {
     void startCluster(EtcdSession session, ClusterView view, Keys keys) {
         vertx = Vertx.vertx(new VertxOptions().setMetricsOptions(
                 new MicrometerMetricsOptions().setEnabled(true).setMicrometerRegistry(registry)));
+        NodeMetrics nodeMetrics = new NodeMetrics(registry, this::usage);
+        vertx.setPeriodic(1000, t -> nodeMetrics.refresh());
         new JvmMemoryMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
@@ -105,6 +109,8 @@ final class Parts {
             fronts.add(dns);
             started.add(dns.start());
         }
+        transcoders = new Transcoders(session, keys, node.name(),
+                new Transcoders.Settings(config.transcoder().liquidsoap(), config.transcoder().dir()), registry);
         try {
             Future.all(started).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         } catch (Exception e) {
@@ -120,6 +126,10 @@ final class Parts {
     /** On the control thread: bring every part in line with the actionable view. */
     void reconcile(ClusterSnapshot view, boolean master) {
         icecast.apply(IcecastPlan.of(view, node.name()));
+        Transcoders t = transcoders;
+        if (t != null) {
+            t.viewChanged(view);
+        }
         if (sourceFront != null) {
             SourceFront front = sourceFront;
             vertx.runOnContext(v -> front.viewChanged(view));
@@ -132,10 +142,14 @@ final class Parts {
     }
 
     List<String> transcoders() {
-        return List.of();
+        Transcoders t = transcoders;
+        return t == null ? List.of() : t.running();
     }
 
     void closeCluster() {
+        if (transcoders != null) {
+            transcoders.close();
+        }
         for (int i = fronts.size() - 1; i >= 0; i--) {
             try {
                 fronts.get(i).close();

@@ -1,9 +1,12 @@
 package radiod.redirector.balance;
 
 import java.util.ArrayList;
-import java.util.Collection;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.random.RandomGenerator;
@@ -15,17 +18,43 @@ import radiod.cluster.view.ClusterSnapshot;
 /**
  * The load-balancing pipeline: filters drop nodes, scorers weigh the rest, one policy picks. Built from a
  * comma-separated list of stage names, e.g. {@code icecast_active,listeners_available,listeners_score,weighted}.
- * Every pick is added to the {@link Predictions}, so the next pick already sees it.
+ *
+ * <p>Every decision is added to the pipeline's {@link Predictions} before it is returned, so the next decision
+ * already sees it; a newer status of the node replaces the estimate. Thread-safe and lock-free: concurrent
+ * decisions reserve capacity with one atomic add each, and a decision that loses the race for a node's last slot
+ * takes its reservation back and decides again.
  */
 public final class Pipeline {
+    /** Every filter, free listener slots as the weight, a weighted random pick. */
     public static final String DEFAULT =
             "icecast_active,not_drained,listeners_available,bandwidth_available,has_mount,listeners_score,weighted";
+
+    private static final Map<String, Stage> STAGES = new LinkedHashMap<>();
+    /** Races lost for a last slot before giving up on this request (each loss means capacity is running out). */
+    private static final int ATTEMPTS = 8;
+
+    static {
+        for (Stage s : Filters.values()) {
+            STAGES.put(s.id(), s);
+        }
+        for (Stage s : Scorers.values()) {
+            STAGES.put(s.id(), s);
+        }
+        for (Stage s : Policies.values()) {
+            STAGES.put(s.id(), s);
+        }
+    }
+
+    /** The nodes of one snapshot's node map, in name order so that seeded decisions are reproducible. */
+    private record Nodes(Map<String, NodeStatus> source, NodeStatus[] sorted) {
+    }
 
     private final String spec;
     private final Stage.Filter[] filters;
     private final Stage.Scorer[] scorers;
     private final Stage.Policy policy;
     private final Predictions predictions = new Predictions();
+    private volatile Nodes nodes = new Nodes(Map.of(), new NodeStatus[0]);
 
     private Pipeline(String spec, List<Stage.Filter> filters, List<Stage.Scorer> scorers, Stage.Policy policy) {
         this.spec = spec;
@@ -34,25 +63,31 @@ public final class Pipeline {
         this.policy = policy;
     }
 
-    /** @throws IllegalArgumentException naming an unknown stage and listing the valid ones */
+    /**
+     * @throws IllegalArgumentException naming the bad stage and listing the valid ones, or saying where the policy
+     *                                  goes
+     */
     public static Pipeline parse(String spec) {
         if (spec == null || spec.isBlank()) {
-            throw new IllegalArgumentException("balancer.pipeline is empty: use stages from " + valid());
+            throw new IllegalArgumentException("pipeline is empty: list stages separated by commas, ending with a policy, "
+                    + "e.g. " + DEFAULT + " (valid stages: " + String.join(", ", stageNames()) + ")");
         }
         List<Stage.Filter> filters = new ArrayList<>();
         List<Stage.Scorer> scorers = new ArrayList<>();
         Stage.Policy policy = null;
-        String[] names = spec.split(",");
-        for (int i = 0; i < names.length; i++) {
-            String name = names[i].trim().toLowerCase(Locale.ROOT);
-            Stage stage = Stages.ALL.get(name);
+        List<String> names = new ArrayList<>();
+        for (String raw : spec.split(",", -1)) {
+            String name = raw.trim().toLowerCase(Locale.ROOT);
+            Stage stage = STAGES.get(name);
             if (stage == null) {
-                throw new IllegalArgumentException("balancer.pipeline: unknown stage '" + name + "'; valid stages: " + valid());
+                throw new IllegalArgumentException("pipeline '" + spec + "': " + (name.isEmpty() ? "empty stage name"
+                        : "unknown stage '" + name + "'") + "; valid stages: " + String.join(", ", stageNames()));
             }
             if (policy != null) {
-                throw new IllegalArgumentException("balancer.pipeline: '" + policy.name()
-                        + "' is a policy and must come last (found '" + name + "' after it)");
+                throw new IllegalArgumentException("pipeline '" + spec + "': the policy '" + policy.id()
+                        + "' must be the last stage, found '" + name + "' after it");
             }
+            names.add(name);
             if (stage instanceof Stage.Filter f) {
                 filters.add(f);
             } else if (stage instanceof Stage.Scorer s) {
@@ -62,54 +97,117 @@ public final class Pipeline {
             }
         }
         if (policy == null) {
-            throw new IllegalArgumentException("balancer.pipeline must end with a policy: weighted, best or random");
+            throw new IllegalArgumentException("pipeline '" + spec + "' must end with a policy: one of "
+                    + String.join(", ", ids(Policies.values())));
         }
-        return new Pipeline(spec, filters, scorers, policy);
+        return new Pipeline(String.join(",", names), filters, scorers, policy);
     }
 
-    public static String valid() {
-        return String.join(", ", Stages.ALL.keySet());
+    /** Every stage name, filters first, then scorers, then policies. */
+    public static List<String> stageNames() {
+        return List.copyOf(STAGES.keySet());
     }
 
+    /** The stages, normalised: lower case, comma-separated, no blanks. */
     public String spec() {
         return spec;
     }
 
-    public Predictions predictions() {
-        return predictions;
-    }
-
-    /** Picks the node for one listener of {@code mount}, or empty if no node passes the filters. */
+    /** Picks the node for one listener of {@code mount} and counts it there, or empty if no node passes the filters. */
     public Optional<NodeStatus> choose(ClusterSnapshot view, Mount mount) {
         return choose(view, mount, ThreadLocalRandom.current());
     }
 
+    /** As {@link #choose(ClusterSnapshot, Mount)}, drawing from {@code random} (for reproducible tests). */
     public Optional<NodeStatus> choose(ClusterSnapshot view, Mount mount, RandomGenerator random) {
-        Collection<NodeStatus> nodes = view.nodes().values();
-        int n = nodes.size();
-        NodeStatus[] candidates = new NodeStatus[n];
-        double[] scores = new double[n];
-        int count = 0;
-        outer:
-        for (NodeStatus node : nodes) {
-            for (Stage.Filter f : filters) {
-                if (!f.accepts(node, view, mount, predictions)) {
-                    continue outer;
-                }
-            }
-            double score = 1.0;
-            for (Stage.Scorer s : scorers) {
-                score *= s.score(node, mount, predictions);
-            }
-            candidates[count] = node;
-            scores[count] = score;
-            count++;
-        }
-        if (count == 0) {
+        return decide(view, mount, random, true);
+    }
+
+    /** The same decision as {@link #choose}, counted nowhere: for a HEAD, which brings no listener. */
+    public Optional<NodeStatus> preview(ClusterSnapshot view, Mount mount) {
+        return decide(view, mount, ThreadLocalRandom.current(), false);
+    }
+
+    private Optional<NodeStatus> decide(ClusterSnapshot view, Mount mount, RandomGenerator random, boolean reserve) {
+        NodeStatus[] all = nodesOf(view);
+        int n = all.length;
+        if (n == 0) {
             return Optional.empty();
         }
-        NodeStatus chosen = candidates[count == 1 ? 0 : policy.pick(scores, count, random)];
-        predictions.add(chosen, mount.bitsPerSecond());
-        return Optional.of(chosen);
+        long unitBps = mount.bitsPerSecond();
+        int[] index = new int[n];
+        double[] scores = new double[n];
+        long[] seen = new long[n];
+        for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+            int count = 0;
+            for (int i = 0; i < n; i++) {
+                NodeStatus node = all[i];
+                long extra = predictions.extra(node);
+                int listeners = node.listeners() + Predictions.listeners(extra);
+                long bps = node.bandwidthBps() + Predictions.bps(extra);
+                if (!accepts(node, listeners, bps, mount, view)) {
+                    continue;
+                }
+                double score = 1.0;
+                for (Stage.Scorer s : scorers) {
+                    score *= s.score(node, listeners, bps, mount);
+                }
+                index[count] = i;
+                scores[count] = score;
+                seen[count] = extra;
+                count++;
+            }
+            if (count == 0) {
+                return Optional.empty();
+            }
+            int k = count == 1 ? 0 : policy.pick(scores, count, random);
+            NodeStatus chosen = all[index[k]];
+            if (!reserve) {
+                return Optional.of(chosen);
+            }
+            Predictions.Estimate estimate = predictions.estimateFor(chosen);
+            long before = estimate.reserve(unitBps);
+            if (before == seen[k] || accepts(chosen, chosen.listeners() + Predictions.listeners(before),
+                    chosen.bandwidthBps() + Predictions.bps(before), mount, view)) {
+                return Optional.of(chosen);
+            }
+            estimate.release(unitBps);
+        }
+        return Optional.empty();
+    }
+
+    private boolean accepts(NodeStatus node, int listeners, long bps, Mount mount, ClusterSnapshot view) {
+        for (Stage.Filter f : filters) {
+            if (!f.accepts(node, listeners, bps, mount, view)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private NodeStatus[] nodesOf(ClusterSnapshot view) {
+        Map<String, NodeStatus> source = view.nodes();
+        Nodes cached = nodes;
+        if (cached.source != source) {
+            NodeStatus[] sorted = source.values().toArray(NodeStatus[]::new);
+            Arrays.sort(sorted, Comparator.comparing(NodeStatus::name));
+            predictions.retain(source);
+            cached = new Nodes(source, sorted);
+            nodes = cached;
+        }
+        return cached.sorted;
+    }
+
+    private static List<String> ids(Stage[] stages) {
+        List<String> ids = new ArrayList<>();
+        for (Stage s : stages) {
+            ids.add(s.id());
+        }
+        return ids;
+    }
+
+    @Override
+    public String toString() {
+        return spec;
     }
 }

@@ -1,43 +1,96 @@
 package radiod.redirector.listen;
 
+import java.net.URI;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
-import java.util.regex.Pattern;
+
+import radiod.cluster.model.NodeName;
+import radiod.redirector.balance.Pipeline;
 
 /**
- * @param nodeName          this node
+ * How the node's public HTTP front behaves.
+ *
+ * @param nodeName          this node, as the cluster knows it
  * @param bindHost          listen address
  * @param port              HTTP port
- * @param pipeline          load-balancing pipeline spec
- * @param proxyUserAgents   regexes (case-insensitive, "find") of players that do not follow redirects: they are
- *                          proxied instead
- * @param clusterUrl        base URL listeners use (e.g. {@code http://radio.example.org}) for playlists; null to use
- *                          the request's Host header
- * @param retryAfterSeconds Retry-After on a 503
+ * @param pipeline          load-balancing pipeline, e.g. {@link Pipeline#DEFAULT}; null for the default
+ * @param proxyUserAgents   regular expressions (case-insensitive, matched anywhere) of players that do not follow
+ *                          redirects: they are proxied instead; null for {@link PlayerAgents#DEFAULTS}
+ * @param clusterUrl        base URL listeners use, e.g. {@code http://radio.example.org}, for playlists; null to
+ *                          derive it from the request's Host header
+ * @param retryAfterSeconds Retry-After of a 503 when no node can take a listener
  * @param icecastHost       the local Icecast's address
  * @param icecastPort       the local Icecast's port
+ * @param eventLoops        event loops serving the port (one server instance each); 0 for one per CPU core
  */
 public record HttpFrontSettings(String nodeName, String bindHost, int port, String pipeline, List<String> proxyUserAgents,
-                                String clusterUrl, int retryAfterSeconds, String icecastHost, int icecastPort) {
-    /**
-     * Players known to mishandle 302 on streams: old Winamp and its SHOUTcast-era relatives, Windows Media
-     * Player, some hardware/smart-speaker stacks and streaming boxes that speak bare HTTP/1.0.
-     */
-    public static final List<String> DEFAULT_PROXY_USER_AGENTS = List.of(
-            "^WinampMPEG/", "^NSPlayer/", "Windows-Media-Player", "^RMA/", "^Roku/", "^Sonos", "^Shoutcast", "^iTunes/[0-9]\\.",
-            "^FreeAmp/", "^xmms/", "^Squeezebox", "^Frontier Silicon", "^Reciva");
-
+                                String clusterUrl, int retryAfterSeconds, String icecastHost, int icecastPort,
+                                int eventLoops) {
     public HttpFrontSettings {
-        proxyUserAgents = List.copyOf(Objects.requireNonNullElse(proxyUserAgents, DEFAULT_PROXY_USER_AGENTS));
-        for (String p : proxyUserAgents) {
-            try {
-                Pattern.compile(p);
-            } catch (java.util.regex.PatternSyntaxException e) {
-                throw new IllegalArgumentException("balancer.proxy_user_agents: '" + p + "' is not a valid regular expression");
-            }
+        NodeName.validate(nodeName);
+        if (bindHost == null || bindHost.isBlank()) {
+            throw new IllegalArgumentException("http bind address is missing: use an IP literal such as 0.0.0.0");
         }
-        if (clusterUrl != null && clusterUrl.endsWith("/")) {
-            clusterUrl = clusterUrl.substring(0, clusterUrl.length() - 1);
+        checkPort("http port", port);
+        pipeline = pipeline == null ? Pipeline.DEFAULT : pipeline;
+        Pipeline.parse(pipeline);
+        proxyUserAgents = List.copyOf(Objects.requireNonNullElse(proxyUserAgents, PlayerAgents.DEFAULTS));
+        PlayerAgents.of(proxyUserAgents);
+        if (clusterUrl != null) {
+            clusterUrl = clusterUrl.strip();
+            while (clusterUrl.endsWith("/")) {
+                clusterUrl = clusterUrl.substring(0, clusterUrl.length() - 1);
+            }
+            checkClusterUrl(clusterUrl);
+        }
+        if (retryAfterSeconds < 1 || retryAfterSeconds > 3600) {
+            throw new IllegalArgumentException("retry-after must be between 1 and 3600 seconds, got " + retryAfterSeconds);
+        }
+        if (icecastHost == null || icecastHost.isBlank()) {
+            throw new IllegalArgumentException("the local Icecast's address is missing");
+        }
+        checkPort("icecast port", icecastPort);
+        if (eventLoops < 0 || eventLoops > 256) {
+            throw new IllegalArgumentException("http event loops must be 0 (one per CPU core) to 256, got " + eventLoops);
+        }
+    }
+
+    /** One event loop per CPU core. */
+    public HttpFrontSettings(String nodeName, String bindHost, int port, String pipeline, List<String> proxyUserAgents,
+                             String clusterUrl, int retryAfterSeconds, String icecastHost, int icecastPort) {
+        this(nodeName, bindHost, port, pipeline, proxyUserAgents, clusterUrl, retryAfterSeconds, icecastHost, icecastPort, 0);
+    }
+
+    /** {@link #eventLoops} with 0 resolved. */
+    public int effectiveEventLoops() {
+        return eventLoops == 0 ? Runtime.getRuntime().availableProcessors() : eventLoops;
+    }
+
+    private static void checkPort(String what, int port) {
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException(what + " must be between 1 and 65535, got " + port);
+        }
+    }
+
+    private static void checkClusterUrl(String url) {
+        String problem = null;
+        try {
+            URI uri = new URI(url);
+            String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+            if (!scheme.equals("http") && !scheme.equals("https")) {
+                problem = "its scheme must be http or https";
+            } else if (uri.getHost() == null) {
+                problem = "it has no host";
+            } else if (uri.getRawQuery() != null || uri.getRawFragment() != null) {
+                problem = "it must not have a query or fragment";
+            }
+        } catch (java.net.URISyntaxException e) {
+            problem = e.getReason();
+        }
+        if (problem != null) {
+            throw new IllegalArgumentException("cluster URL '" + url + "' is not valid (" + problem
+                    + "): use e.g. http://radio.example.org");
         }
     }
 }

@@ -1,53 +1,154 @@
 package radiod.redirector.listen;
 
+import java.util.Locale;
+import java.util.Optional;
 import java.util.function.Supplier;
 
-import io.micrometer.core.instrument.MeterRegistry;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
+import radiod.cluster.model.Mount;
+import radiod.cluster.model.MountPath;
+import radiod.cluster.model.NodeStatus;
 import radiod.cluster.view.ClusterSnapshot;
 import radiod.redirector.balance.Pipeline;
-import radiod.redirector.stream.Passthrough;
+import radiod.redirector.metrics.FrontMetrics;
+import radiod.redirector.metrics.FrontMetrics.Outcome;
 
-/** What a listener can ask for: a mount (redirected or served), a mount's stream on this node, a playlist. */
+/**
+ * What a listener can ask for, top to bottom: a mount (redirected to the node the pipeline picks, served here when
+ * that is this node, proxied for players that do not follow redirects, 503 when no node can take it), a mount's
+ * stream from this node's Icecast ({@code /_stream/<mount>}), and playlists. Anything else is 404 — in particular
+ * Icecast's own pages and {@code /admin/}, which are never proxied: only known mount paths reach an Icecast.
+ *
+ * <p>A player that does not follow redirects is proxied straight from the chosen node's Icecast port, not through
+ * that node's {@code /_stream/}: peers already reach each other's Icecast (relays pull from the master's), it is one
+ * hop and one proxy less, and the chosen Icecast counts the listener against its own limits. That Icecast sees this
+ * node as the client, with the listener in {@code X-Forwarded-For}.
+ */
 public final class ListenerRoutes {
+    /** Prefix of the passthrough URL that redirects point at. */
+    public static final String STREAM_PREFIX = "/_stream";
+
+    private static final CharSequence ZERO = HttpHeaders.createOptimized("0");
+
     private final HttpFrontSettings settings;
     private final Supplier<ClusterSnapshot> view;
-    private final Passthrough passthrough;
-    private final Redirects redirects;
+    private final Pipeline pipeline;
+    private final StreamServer streams;
+    private final FrontMetrics metrics;
+    private final PlayerAgents agents;
     private final Playlists playlists;
+    private final String self;
+    private final CharSequence retryAfter;
 
     public ListenerRoutes(HttpFrontSettings settings, Supplier<ClusterSnapshot> view, Pipeline pipeline,
-                          Passthrough passthrough, MeterRegistry registry) {
+                          StreamServer streams, FrontMetrics metrics) {
         this.settings = settings;
         this.view = view;
-        this.passthrough = passthrough;
-        this.redirects = new Redirects(settings, view, pipeline, passthrough, registry);
+        this.pipeline = pipeline;
+        this.streams = streams;
+        this.metrics = metrics;
+        this.agents = PlayerAgents.of(settings.proxyUserAgents());
         this.playlists = new Playlists(settings);
+        this.self = settings.nodeName();
+        this.retryAfter = HttpHeaders.createOptimized(Integer.toString(settings.retryAfterSeconds()));
     }
 
-    /** {@code GET /<mount>}. */
-    public void listen(HttpServerRequest req, String mount) {
-        redirects.handle(req, mount);
-    }
-
-    /** {@code GET /_stream/<mount>}: the mount from this node's Icecast. */
-    public void stream(HttpServerRequest req, String mount) {
-        if (view.get().mount(mount).isEmpty()) {
-            Responses.text(req, 404, "no such mount: " + mount);
+    /** Any GET or HEAD that is not one of the front's own pages. */
+    public void handle(HttpServerRequest req) {
+        String path = req.path();
+        if (isMalformed(path)) {
+            Responses.text(req, 400, "bad request path");
             return;
         }
-        passthrough.serve(req, mount, settings.icecastHost(), settings.icecastPort());
-    }
-
-    public void playlist(HttpServerRequest req, String mount, boolean m3u) {
-        if (view.get().mount(mount).isEmpty()) {
-            Responses.text(req, 404, "no such mount: " + mount);
+        ClusterSnapshot snapshot = view.get();
+        Mount mount = snapshot.mounts().get(path);
+        if (mount != null) {
+            listen(req, snapshot, mount);
             return;
         }
-        if (m3u) {
-            playlists.m3u(req, mount);
+        if (path.startsWith(STREAM_PREFIX + "/")) {
+            stream(req, snapshot, path.substring(STREAM_PREFIX.length()));
+            return;
+        }
+        String lower = path.toLowerCase(Locale.ROOT);
+        if (lower.endsWith(Playlists.M3U) || lower.endsWith(Playlists.PLS)) {
+            String mountPath = path.substring(0, path.length() - 4);
+            if (snapshot.mounts().containsKey(mountPath)) {
+                playlists.serve(req, snapshot, mountPath, lower.substring(lower.length() - 4));
+                return;
+            }
+        }
+        if (MountPath.isValid(path)) {
+            metrics.count(Outcome.NOT_FOUND, null);
+            Responses.text(req, 404, "no such mount: " + path);
         } else {
-            playlists.pls(req, mount);
+            Responses.text(req, 404, "not found");
         }
+    }
+
+    /**
+     * A listener's GET or HEAD of a known mount. A HEAD gets the same answer as a GET would, without counting a
+     * listener in the predictions.
+     */
+    public void listen(HttpServerRequest req, ClusterSnapshot snapshot, Mount mount) {
+        boolean head = req.method() == HttpMethod.HEAD;
+        Optional<NodeStatus> chosen = head ? pipeline.preview(snapshot, mount) : pipeline.choose(snapshot, mount);
+        if (chosen.isEmpty()) {
+            metrics.count(Outcome.UNAVAILABLE, null);
+            req.response().putHeader(Responses.RETRY_AFTER, retryAfter);
+            Responses.text(req, 503, "no node can take a listener for " + mount.path() + " right now; retry in "
+                    + settings.retryAfterSeconds() + " s");
+            return;
+        }
+        NodeStatus node = chosen.get();
+        String path = mount.path();
+        if (node.name().equals(self)) {
+            metrics.count(Outcome.LOCAL, self);
+            streams.serve(req, path, settings.icecastHost(), settings.icecastPort());
+        } else if (agents.needsProxy(req.getHeader(HttpHeaders.USER_AGENT))) {
+            metrics.count(Outcome.PROXY, node.name());
+            streams.serve(req, path, node.address(), node.icecastPort());
+        } else {
+            metrics.count(Outcome.REDIRECT, node.name());
+            String query = req.query();
+            String location = "http://" + Responses.hostForUrl(node.address()) + ':' + node.httpPort() + STREAM_PREFIX + path
+                    + (query == null ? "" : "?" + query);
+            req.response().setStatusCode(302).putHeader(Responses.LOCATION, location)
+                    .putHeader(Responses.CACHE_CONTROL, Responses.NO_CACHE).putHeader(Responses.CONTENT_LENGTH, ZERO).end();
+        }
+    }
+
+    /** {@code /_stream/<mount>}: the mount from this node's own Icecast, whatever the balancer would say. */
+    private void stream(HttpServerRequest req, ClusterSnapshot snapshot, String mountPath) {
+        if (!snapshot.mounts().containsKey(mountPath)) {
+            Responses.text(req, 404, "no such mount: " + mountPath);
+            return;
+        }
+        streams.serve(req, mountPath, settings.icecastHost(), settings.icecastPort());
+    }
+
+    /**
+     * Paths no client has a reason to send: relative, dot segments (also percent-encoded), backslashes, encoded
+     * slashes or NULs, control characters.
+     */
+    static boolean isMalformed(String path) {
+        if (path == null || path.isEmpty() || path.charAt(0) != '/' || path.contains("..") || path.contains("//")) {
+            return true;
+        }
+        for (int i = 0; i < path.length(); i++) {
+            char c = path.charAt(i);
+            if (c < 0x20 || c == 0x7f || c == '\\') {
+                return true;
+            }
+            if (c == '%' && i + 2 < path.length()) {
+                String code = path.substring(i + 1, i + 3).toLowerCase(Locale.ROOT);
+                if (code.equals("2e") || code.equals("2f") || code.equals("5c") || code.equals("00")) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 }

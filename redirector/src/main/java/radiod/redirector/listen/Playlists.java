@@ -1,32 +1,58 @@
 package radiod.redirector.listen;
 
-import io.vertx.core.http.HttpServerRequest;
+import java.util.regex.Pattern;
 
-/** {@code /<mount>.m3u} and {@code /<mount>.pls}, pointing at the mount's cluster URL. */
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.net.HostAndPort;
+import radiod.cluster.model.NodeStatus;
+import radiod.cluster.view.ClusterSnapshot;
+
+/**
+ * {@code /<mount>.m3u} and {@code /<mount>.pls}: one entry, the mount's cluster URL, so that the player comes back
+ * through a redirect and the load balancer each time it (re)connects.
+ */
 final class Playlists {
+    /** Extensions, as they end a request path. */
+    static final String M3U = ".m3u";
+    static final String PLS = ".pls";
+
+    private static final CharSequence M3U_TYPE = HttpHeaders.createOptimized("audio/x-mpegurl");
+    private static final CharSequence PLS_TYPE = HttpHeaders.createOptimized("audio/x-scpls");
+    /** A Host header we are willing to write into a playlist: a name or IP literal, optional port. */
+    private static final Pattern HOST = Pattern.compile("([A-Za-z0-9][A-Za-z0-9.-]{0,252}|\\[[0-9A-Fa-f:.]{2,45}\\])(:[0-9]{1,5})?");
+
     private final HttpFrontSettings settings;
 
     Playlists(HttpFrontSettings settings) {
         this.settings = settings;
     }
 
-    String streamUrl(HttpServerRequest req, String mount) {
+    void serve(HttpServerRequest req, ClusterSnapshot view, String mount, String extension) {
+        String url = streamUrl(req, view, mount);
+        String title = mount.substring(1);
+        if (extension.equals(M3U)) {
+            req.response().putHeader(Responses.CONTENT_TYPE, M3U_TYPE).putHeader(Responses.CACHE_CONTROL, Responses.NO_CACHE)
+                    .end("#EXTM3U\n#EXTINF:-1," + title + "\n" + url + "\n");
+        } else {
+            req.response().putHeader(Responses.CONTENT_TYPE, PLS_TYPE).putHeader(Responses.CACHE_CONTROL, Responses.NO_CACHE)
+                    .end("[playlist]\nNumberOfEntries=1\nFile1=" + url + "\nTitle1=" + title + "\nLength1=-1\nVersion=2\n");
+        }
+    }
+
+    /** The mount's URL on the cluster (configured, else as the listener reached us), query string kept. */
+    String streamUrl(HttpServerRequest req, ClusterSnapshot view, String mount) {
         String base = settings.clusterUrl();
         if (base == null) {
-            String host = req.authority() == null ? null : req.authority().toString();
-            base = "http://" + (host == null ? Responses.hostForUrl(settings.bindHost()) + ":" + settings.port() : host);
+            HostAndPort authority = req.authority();
+            String host = authority == null ? null : authority.host() + (authority.port() < 0 ? "" : ":" + authority.port());
+            if (host == null || !HOST.matcher(host).matches()) {
+                String address = view.node(settings.nodeName()).map(NodeStatus::address).orElse(settings.bindHost());
+                host = Responses.hostForUrl(address) + (settings.port() == 80 ? "" : ":" + settings.port());
+            }
+            base = "http://" + host;
         }
-        return base + mount;
-    }
-
-    void m3u(HttpServerRequest req, String mount) {
-        String body = "#EXTM3U\n" + streamUrl(req, mount) + "\n";
-        req.response().putHeader("Content-Type", "audio/x-mpegurl").putHeader("Cache-Control", "no-cache").end(body);
-    }
-
-    void pls(HttpServerRequest req, String mount) {
-        String body = "[playlist]\nNumberOfEntries=1\nFile1=" + streamUrl(req, mount) + "\nTitle1=" + mount.substring(1)
-                + "\nLength1=-1\nVersion=2\n";
-        req.response().putHeader("Content-Type", "audio/x-scpls").putHeader("Cache-Control", "no-cache").end(body);
+        String query = req.query();
+        return base + mount + (query == null || query.isEmpty() ? "" : "?" + query);
     }
 }

@@ -6,30 +6,63 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Pattern;
+
+import io.vertx.core.buffer.Buffer;
 
 /**
  * The head of a request on the source port: {@code PUT /m HTTP/1.1}, {@code SOURCE /m HTTP/1.0},
- * {@code SOURCE /m ICE/1.0}, or anything else, with its headers. Parsed leniently, as Icecast does.
+ * {@code SOURCE /m ICE/1.0}, or a probe ({@code OPTIONS *}, {@code GET /admin/!POKE}), with its headers.
+ * Header names are lower-cased; the bytes themselves are replayed verbatim to Icecast, never re-rendered.
  */
 record RequestHead(String method, String target, String version, Map<String, String> headers) {
+    private static final Pattern METHOD = Pattern.compile("[A-Z]{1,16}");
+    private static final Pattern VERSION = Pattern.compile("(HTTP|ICE)/\\d\\.\\d");
 
-    /** @throws IllegalArgumentException when the request line is not METHOD TARGET VERSION */
-    static RequestHead parse(byte[] head) {
-        String text = new String(head, StandardCharsets.ISO_8859_1);
+    record Credentials(String user, String password) {
+    }
+
+    RequestHead {
+        headers = Map.copyOf(headers);
+    }
+
+    /**
+     * Parses a complete head (request line, header lines, blank line).
+     *
+     * @throws IllegalArgumentException when the request line is not {@code METHOD TARGET VERSION}
+     */
+    static RequestHead parse(Buffer head) {
+        String text = head.toString(StandardCharsets.ISO_8859_1);
         String[] lines = text.split("\r?\n");
-        String[] parts = lines[0].split(" ");
-        if (parts.length != 3 || parts[0].isEmpty() || parts[1].isEmpty()
-                || !(parts[2].startsWith("HTTP/") || parts[2].startsWith("ICE/"))) {
-            throw new IllegalArgumentException("bad request line");
-        }
+        String[] line = requestLine(lines[0]);
         Map<String, String> headers = new LinkedHashMap<>();
         for (int i = 1; i < lines.length; i++) {
             int colon = lines[i].indexOf(':');
             if (colon > 0) {
-                headers.put(lines[i].substring(0, colon).trim().toLowerCase(Locale.ROOT), lines[i].substring(colon + 1).trim());
+                headers.putIfAbsent(lines[i].substring(0, colon).trim().toLowerCase(Locale.ROOT),
+                        lines[i].substring(colon + 1).trim());
             }
         }
-        return new RequestHead(parts[0], parts[1], parts[2], headers);
+        return new RequestHead(line[0], line[1], line[2], headers);
+    }
+
+    /**
+     * Splits and checks a request line, so that a client sending something else is refused at its first line.
+     *
+     * @throws IllegalArgumentException when the line is not {@code METHOD TARGET VERSION}, with a target that is
+     *                                  {@code *} or starts with {@code /}
+     */
+    static String[] requestLine(String line) {
+        String[] parts = line.split(" ", -1);
+        if (parts.length != 3 || !METHOD.matcher(parts[0]).matches() || !VERSION.matcher(parts[2]).matches()
+                || !(parts[1].equals("*") || parts[1].startsWith("/")) || parts[1].length() > 1024) {
+            throw new IllegalArgumentException("not a request line");
+        }
+        return parts;
+    }
+
+    String header(String lowerCaseName) {
+        return headers.get(lowerCaseName);
     }
 
     /** The target without its query string. */
@@ -38,8 +71,8 @@ record RequestHead(String method, String target, String version, Map<String, Str
         return q < 0 ? target : target.substring(0, q);
     }
 
-    /** user:password from a Basic Authorization header, if there is one. */
-    Optional<String[]> basicCredentials() {
+    /** User and password of a Basic Authorization header, if there is a well-formed one. */
+    Optional<Credentials> credentials() {
         String auth = headers.get("authorization");
         if (auth == null || !auth.regionMatches(true, 0, "Basic ", 0, 6)) {
             return Optional.empty();
@@ -47,22 +80,39 @@ record RequestHead(String method, String target, String version, Map<String, Str
         try {
             String decoded = new String(Base64.getDecoder().decode(auth.substring(6).trim()), StandardCharsets.UTF_8);
             int colon = decoded.indexOf(':');
-            return colon < 0 ? Optional.empty() : Optional.of(new String[] {decoded.substring(0, colon), decoded.substring(colon + 1)});
+            return colon < 0 ? Optional.empty()
+                    : Optional.of(new Credentials(decoded.substring(0, colon), decoded.substring(colon + 1)));
         } catch (IllegalArgumentException e) {
             return Optional.empty();
         }
     }
 
-    /** Where the head ends (index after the blank line), or -1 if not yet complete. */
-    static int end(byte[] buf, int len) {
-        for (int i = 0; i + 1 < len; i++) {
-            if (buf[i] == '\n') {
-                if (buf[i + 1] == '\n') {
-                    return i + 2;
-                }
-                if (buf[i + 1] == '\r' && i + 2 < len && buf[i + 2] == '\n') {
-                    return i + 3;
-                }
+    /**
+     * Where the head ends in {@code buf} (the index after its blank line, which may be bare LFs as old encoders
+     * send), or -1 if it has not ended yet. Scanning starts at {@code from}, so a head arriving in pieces is
+     * scanned once.
+     */
+    static int end(Buffer buf, int from) {
+        int len = buf.length();
+        for (int i = Math.max(0, from); i < len; i++) {
+            if (buf.getByte(i) != '\n') {
+                continue;
+            }
+            if (i + 1 < len && buf.getByte(i + 1) == '\n') {
+                return i + 2;
+            }
+            if (i + 2 < len && buf.getByte(i + 1) == '\r' && buf.getByte(i + 2) == '\n') {
+                return i + 3;
+            }
+        }
+        return -1;
+    }
+
+    /** Index of the first LF, or -1. */
+    static int firstLineEnd(Buffer buf) {
+        for (int i = 0; i < buf.length(); i++) {
+            if (buf.getByte(i) == '\n') {
+                return i;
             }
         }
         return -1;

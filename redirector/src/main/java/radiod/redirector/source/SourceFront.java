@@ -2,6 +2,7 @@ package radiod.redirector.source;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -15,6 +16,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.NetClient;
@@ -28,27 +30,38 @@ import radiod.cluster.view.ClusterSnapshot;
 
 /**
  * The source port: takes encoders the way Icecast 2.4 does ({@code PUT} with {@code Expect: 100-continue},
- * {@code SOURCE … HTTP/1.0}, {@code SOURCE … ICE/1.0}), checks the mount and its credentials against the
- * cluster view, and only then connects to the master's Icecast, replays the request and pipes bytes both
- * ways. The bodies have no framing, so this is raw TCP.
+ * {@code SOURCE … HTTP/1.0}, {@code SOURCE … ICE/1.0}), checks the mount and its Basic credentials against the
+ * cluster view, and only then connects to the master's Icecast, replays the request head verbatim and pipes
+ * bytes both ways with back-pressure. Source bodies have no framing, so this is raw TCP, not an HTTP server.
  *
- * <p>Invariant: nothing reaches Icecast before the mount and credentials are checked; a source is always
- * connected to the master of the view it was checked against, and is closed when the master changes so the
- * encoder reconnects to the new one.
+ * <p>Invariant: nothing reaches Icecast before the mount and credentials are checked, and a source is closed
+ * as soon as the view names a master other than the one it was connected to. The node calls
+ * {@link #viewChanged} on every view change; a once-a-second check of the supplied view backs that up, so a
+ * source never outlives its master by more than a second even if a call is missed.
+ *
+ * <p>Probes get what Icecast 2.4.4 gives (see shared/notes/source-clients.md): libshout's {@code OPTIONS *}
+ * TLS-upgrade probe is closed without an answer, {@code GET /admin/…} gets 400, a {@code SOURCE} without
+ * credentials gets 401 with {@code WWW-Authenticate}. A listener's {@code GET /mount} on this port is
+ * redirected to the HTTP port.
  */
 public final class SourceFront implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SourceFront.class);
-    private static final Set<String> SOURCE_METHODS = Set.of("SOURCE", "PUT");
+    static final String BYTES_DESCRIPTION = "stream bytes proxied through this node, by direction";
+    private static final long CHECK_MASTER_EVERY_MS = 1000;
+    /** A request line is METHOD, a target of at most 1024 characters, a version. */
+    private static final int MAX_REQUEST_LINE = 1100;
 
     private final Vertx vertx;
     private final SourceFrontSettings settings;
     private final Supplier<ClusterSnapshot> view;
     private final NetClient client;
-    /** Open source connections and the master each was connected to. */
-    private final Map<NetSocket, MasterInfo> sources = new ConcurrentHashMap<>();
-    private final MeterRegistry registry;
+    private final Set<Piped> sources = ConcurrentHashMap.newKeySet();
     private final Counter bytes;
+    private final Map<String, Counter> authFailures = new ConcurrentHashMap<>();
+    private final Map<String, Counter> rejections = new ConcurrentHashMap<>();
+    private final MeterRegistry registry;
     private NetServer server;
+    private long checkTimer = -1;
 
     public SourceFront(Vertx vertx, SourceFrontSettings settings, Supplier<ClusterSnapshot> view, MeterRegistry registry) {
         this.vertx = vertx;
@@ -56,190 +69,311 @@ public final class SourceFront implements AutoCloseable {
         this.view = view;
         this.registry = registry;
         this.client = vertx.createNetClient(new NetClientOptions().setConnectTimeout(3000).setTcpNoDelay(true));
-        Gauge.builder("radiod.sources.active", sources, Map::size).description("encoders connected through this node")
-                .register(registry);
+        Gauge.builder("radiod.sources.active", sources, Set::size)
+                .description("encoders connected to the master through this node").register(registry);
         this.bytes = Counter.builder("radiod.bytes.proxied").tag("direction", "source").baseUnit("bytes")
-                .description("stream bytes received from encoders through this node").register(registry);
+                .description(BYTES_DESCRIPTION).register(registry);
+        for (String reason : new String[] {"unknown_mount", "no_credentials", "wrong_credentials"}) {
+            authFailure(reason, false);
+        }
+        for (String reason : new String[] {"head_timeout", "head_too_large", "bad_request", "method_not_allowed",
+                "no_master", "master_unreachable"}) {
+            rejected(reason, false);
+        }
     }
 
     public Future<Void> start() {
-        server = vertx.createNetServer(new NetServerOptions().setTcpNoDelay(true).setIdleTimeout(0));
-        server.connectHandler(this::accept);
+        server = vertx.createNetServer(new NetServerOptions().setTcpNoDelay(true));
+        server.connectHandler(socket -> new Admission(socket).begin());
+        checkTimer = vertx.setPeriodic(CHECK_MASTER_EVERY_MS, t -> viewChanged(view.get()));
         return server.listen(settings.port(), settings.bindHost()).<Void>mapEmpty()
-                .onSuccess(v -> log.info("source front on {}:{}", settings.bindHost(), settings.port()));
+                .onSuccess(v -> log.info("source front on {}:{}", settings.bindHost(), port()));
     }
 
-    /** Closes every source connected to a master other than the view's, so its encoder reconnects. */
+    /** The bound port (differs from the settings' when they asked for port 0). */
+    public int port() {
+        return server == null ? settings.port() : server.actualPort();
+    }
+
+    /**
+     * Closes every source connected to a master other than the snapshot's, so its encoder reconnects and lands on
+     * the new master. A snapshot without a master closes nothing: the old master's Icecast may still hold the
+     * source, and if the same node wins again nothing needed to change. Safe to call from any thread, as often as
+     * the view changes.
+     */
     public void viewChanged(ClusterSnapshot snapshot) {
         Optional<MasterInfo> master = snapshot.master();
-        sources.forEach((socket, connectedTo) -> {
-            if (master.isEmpty() || !sameMaster(master.get(), connectedTo)) {
-                log.info("master changed from {}: closing a source so its encoder reconnects", connectedTo.name());
-                sources.remove(socket);
-                socket.close();
+        if (master.isEmpty()) {
+            return;
+        }
+        for (Piped p : sources) {
+            if (!sameMaster(master.get(), p.master)) {
+                log.info("source for {} was connected to master {}, which is now {}: closing it so the encoder reconnects",
+                        p.mount, p.master.name(), master.get().name());
+                p.close();
             }
-        });
+        }
     }
 
+    /** Encoders currently piped to a master through this node. */
     public int activeSources() {
         return sources.size();
     }
 
-    private static boolean sameMaster(MasterInfo a, MasterInfo b) {
+    static boolean sameMaster(MasterInfo a, MasterInfo b) {
         return a.name().equals(b.name()) && a.address().equals(b.address()) && a.icecastPort() == b.icecastPort();
     }
 
-    private void accept(NetSocket socket) {
-        Buffer[] head = {Buffer.buffer()};
-        long timer = vertx.setTimer(settings.headTimeoutMillis(), t -> {
-            failure("head_timeout");
-            socket.close();
-        });
-        socket.exceptionHandler(e -> socket.close());
-        socket.handler(chunk -> {
-            Buffer buf = head[0].appendBuffer(chunk);
-            byte[] bytes = buf.getBytes();
-            int end = RequestHead.end(bytes, bytes.length);
-            if (end < 0) {
-                if (buf.length() > settings.maxHeadBytes()) {
-                    vertx.cancelTimer(timer);
-                    failure("head_too_large");
-                    reply(socket, "HTTP/1.0 400 Bad Request", "request head too large");
-                }
-                return;
-            }
-            vertx.cancelTimer(timer);
-            socket.pause();
-            socket.handler(null);
-            byte[] headBytes = java.util.Arrays.copyOf(bytes, end);
-            Buffer rest = buf.getBuffer(end, buf.length());
-            handle(socket, headBytes, rest);
-        });
-    }
+    /** Reads one request head within the size and time bounds, then decides what the connection gets. */
+    private final class Admission implements Handler<Buffer> {
+        private final NetSocket socket;
+        private Buffer head = Buffer.buffer(512);
+        private boolean lineChecked;
+        private boolean over;
+        private boolean closed;
+        private long timer;
 
-    private void handle(NetSocket socket, byte[] headBytes, Buffer rest) {
-        RequestHead head;
-        try {
-            head = RequestHead.parse(headBytes);
-        } catch (IllegalArgumentException e) {
-            failure("bad_request");
-            reply(socket, "HTTP/1.0 400 Bad Request", "bad request");
-            return;
+        Admission(NetSocket socket) {
+            this.socket = socket;
         }
-        String method = head.method();
-        if (method.equals("OPTIONS")) {
-            socket.close(); // what Icecast 2.4.4 does with libshout's TLS-upgrade probe
-            return;
-        }
-        if (method.equals("GET") || method.equals("HEAD")) {
-            if (head.path().startsWith("/admin")) {
-                reply(socket, "HTTP/1.0 400 Bad Request", "");
-            } else {
-                String location = "http://" + hostForUrl(settings.nodeAddress()) + ":" + settings.httpPort() + head.target();
-                String r = "HTTP/1.0 302 Found\r\nLocation: " + location + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-                socket.write(Buffer.buffer(r.getBytes(StandardCharsets.ISO_8859_1))).onComplete(v -> socket.close());
-            }
-            return;
-        }
-        if (!SOURCE_METHODS.contains(method)) {
-            failure("bad_method");
-            reply(socket, "HTTP/1.0 405 Method Not Allowed", "use SOURCE or PUT to send a stream");
-            return;
-        }
-        ClusterSnapshot snapshot = view.get();
-        Optional<Mount> mount = snapshot.mount(head.path());
-        if (mount.isEmpty()) {
-            failure("unknown_mount");
-            reply(socket, "HTTP/1.0 404 File Not Found", "no such mount: " + head.path());
-            return;
-        }
-        Optional<String[]> creds = head.basicCredentials();
-        if (creds.isEmpty()) {
-            failure("no_credentials");
-            reply401(socket);
-            return;
-        }
-        if (!matches(creds.get()[0], mount.get().sourceUser()) | !matches(creds.get()[1], mount.get().sourcePassword())) {
-            failure("wrong_credentials");
-            log.warn("source for {} from {} refused: wrong credentials", head.path(), socket.remoteAddress());
-            reply401(socket);
-            return;
-        }
-        Optional<MasterInfo> master = snapshot.master();
-        if (master.isEmpty()) {
-            failure("no_master");
-            reply(socket, "HTTP/1.0 503 Service Unavailable", "no master elected yet; retry in a few seconds");
-            return;
-        }
-        MasterInfo m = master.get();
-        client.connect(m.icecastPort(), m.address()).onComplete(ar -> {
-            if (ar.failed()) {
-                log.warn("source for {}: cannot reach the master's Icecast {}:{}: {}", head.path(), m.address(),
-                        m.icecastPort(), ar.cause().getMessage());
-                reply(socket, "HTTP/1.0 503 Service Unavailable", "the master is not reachable; retry in a few seconds");
-                return;
-            }
-            NetSocket upstream = ar.result();
-            if (!sameMaster(view.get().master().orElse(m), m)) {
-                upstream.close();
+
+        void begin() {
+            timer = vertx.setTimer(settings.headTimeout().toMillis(), t -> {
+                rejected("head_timeout", true);
+                log.debug("source port: {} did not send a request head within {}", socket.remoteAddress(),
+                        settings.headTimeout());
+                finish();
                 socket.close();
-                return;
-            }
-            sources.put(socket, m);
-            log.info("source for {} from {} connected to master {}", head.path(), socket.remoteAddress(), m.name());
-            upstream.write(Buffer.buffer(headBytes));
-            if (rest.length() > 0) {
-                upstream.write(rest);
-                bytes.increment(rest.length());
-            }
-            socket.handler(chunk -> {
-                bytes.increment(chunk.length());
-                upstream.write(chunk);
-                if (upstream.writeQueueFull()) {
-                    socket.pause();
-                    upstream.drainHandler(v -> socket.resume());
-                }
             });
-            upstream.handler(chunk -> {
-                socket.write(chunk);
-                if (socket.writeQueueFull()) {
-                    upstream.pause();
-                    socket.drainHandler(v -> upstream.resume());
-                }
-            });
+            socket.exceptionHandler(e -> socket.close());
             socket.closeHandler(v -> {
-                sources.remove(socket);
-                upstream.close();
+                closed = true;
+                finish();
             });
-            upstream.closeHandler(v -> {
-                sources.remove(socket);
-                socket.close();
+            socket.handler(this);
+        }
+
+        /** No more head reading: bytes arriving from now on are ignored until the connection is handed on. */
+        private void finish() {
+            over = true;
+            vertx.cancelTimer(timer);
+        }
+
+        @Override
+        public void handle(Buffer chunk) {
+            if (over) {
+                return;
+            }
+            int scanFrom = head.length() - 3;
+            head.appendBuffer(chunk);
+            if (!lineChecked) {
+                // Judge the request line as soon as it is complete, so garbage is refused at once.
+                int nl = RequestHead.firstLineEnd(head);
+                if (nl < 0 && head.length() <= MAX_REQUEST_LINE) {
+                    return;
+                }
+                try {
+                    if (nl < 0) {
+                        throw new IllegalArgumentException("request line too long");
+                    }
+                    String line = head.getString(0, nl, StandardCharsets.ISO_8859_1.name());
+                    RequestHead.requestLine(line.endsWith("\r") ? line.substring(0, line.length() - 1) : line);
+                    lineChecked = true;
+                } catch (IllegalArgumentException e) {
+                    finish();
+                    rejected("bad_request", true);
+                    log.debug("source port: {} sent no request line", socket.remoteAddress());
+                    reply(socket, "400 Bad Request", "", "not an Icecast source request");
+                    return;
+                }
+            }
+            int end = RequestHead.end(head, scanFrom);
+            if (end < 0 ? head.length() > settings.maxHeadBytes() : end > settings.maxHeadBytes()) {
+                finish();
+                rejected("head_too_large", true);
+                reply(socket, "400 Bad Request", "", "request head longer than " + settings.maxHeadBytes() + " bytes");
+                return;
+            }
+            if (end < 0) {
+                return;
+            }
+            finish();
+            socket.pause();
+            Buffer raw = head.getBuffer(0, end);
+            Buffer rest = head.getBuffer(end, head.length());
+            head = null;
+            RequestHead parsed;
+            try {
+                parsed = RequestHead.parse(raw);
+            } catch (IllegalArgumentException e) {
+                rejected("bad_request", true);
+                reply(socket, "400 Bad Request", "", "not an Icecast source request");
+                return;
+            }
+            judge(parsed, raw, rest);
+        }
+
+        private void judge(RequestHead req, Buffer raw, Buffer rest) {
+            switch (req.method()) {
+                case "OPTIONS" -> {
+                    // libshout's TLS-upgrade probe: Icecast 2.4.4 closes without an answer and libshout goes on.
+                    socket.close();
+                    return;
+                }
+                case "GET", "HEAD" -> {
+                    if (req.path().startsWith("/admin")) {
+                        reply(socket, "400 Bad Request", "", ""); // libshout's /admin/!POKE probe, as Icecast answers it
+                    } else {
+                        String location = "http://" + hostForUrl(settings.nodeAddress()) + ":" + settings.httpPort()
+                                + req.target();
+                        reply(socket, "302 Found", "Location: " + location + "\r\n", "listen on " + location);
+                    }
+                    return;
+                }
+                case "SOURCE", "PUT" -> {
+                }
+                default -> {
+                    rejected("method_not_allowed", true);
+                    reply(socket, "405 Method Not Allowed", "Allow: SOURCE, PUT\r\n", "send a stream with SOURCE or PUT");
+                    return;
+                }
+            }
+            ClusterSnapshot snapshot = view.get();
+            Optional<Mount> mount = snapshot.mount(req.path());
+            if (mount.isEmpty()) {
+                authFailure("unknown_mount", true);
+                log.info("source from {} refused: no mount {}", socket.remoteAddress(), req.path());
+                reply(socket, "404 File Not Found", "", "no mount " + req.path());
+                return;
+            }
+            Optional<RequestHead.Credentials> given = req.credentials();
+            if (given.isEmpty()) {
+                authFailure("no_credentials", true); // libshout's first attempt: it retries with them
+                reply(socket, "401 Authentication Required", "WWW-Authenticate: Basic realm=\"Icecast2 Server\"\r\n",
+                        "You need to authenticate");
+                return;
+            }
+            if (!credentialsMatch(given.get(), mount.get())) {
+                authFailure("wrong_credentials", true);
+                log.warn("source for {} from {} refused: wrong credentials", req.path(), socket.remoteAddress());
+                reply(socket, "401 Authentication Required", "WWW-Authenticate: Basic realm=\"Icecast2 Server\"\r\n",
+                        "You need to authenticate");
+                return;
+            }
+            Optional<MasterInfo> master = snapshot.master();
+            if (master.isEmpty()) {
+                rejected("no_master", true);
+                log.info("source for {} from {} refused: no master elected", req.path(), socket.remoteAddress());
+                reply(socket, "503 Service Unavailable", "Retry-After: 2\r\n", "no master elected yet; retry in a few seconds");
+                return;
+            }
+            connect(req.path(), master.get(), raw, rest);
+        }
+
+        private void connect(String mount, MasterInfo master, Buffer raw, Buffer rest) {
+            client.connect(master.icecastPort(), master.address()).onComplete(ar -> {
+                if (ar.failed()) {
+                    rejected("master_unreachable", true);
+                    log.warn("source for {}: master {}'s Icecast at {}:{} is not reachable: {}", mount, master.name(),
+                            master.address(), master.icecastPort(), ar.cause().getMessage());
+                    reply(socket, "503 Service Unavailable", "Retry-After: 2\r\n", "the master is not reachable; retry in a few seconds");
+                    return;
+                }
+                NetSocket upstream = ar.result();
+                Optional<MasterInfo> now = view.get().master();
+                if (closed || now.isEmpty() || !sameMaster(now.get(), master)) {
+                    upstream.close();
+                    socket.close();
+                    return;
+                }
+                new Piped(socket, upstream, mount, master).start(raw, rest);
             });
-            upstream.exceptionHandler(e -> upstream.close());
-            socket.resume();
-        });
+        }
     }
 
-    private void failure(String reason) {
-        Counter.builder("radiod.source.auth.failures").tag("reason", reason)
-                .description("source connections refused before reaching Icecast").register(registry).increment();
+    /** An encoder's connection piped to the master's Icecast; either side closing closes the other. */
+    private final class Piped {
+        private final NetSocket encoder;
+        private final NetSocket icecast;
+        private final String mount;
+        private final MasterInfo master;
+
+        Piped(NetSocket encoder, NetSocket icecast, String mount, MasterInfo master) {
+            this.encoder = encoder;
+            this.icecast = icecast;
+            this.mount = mount;
+            this.master = master;
+        }
+
+        void start(Buffer head, Buffer rest) {
+            sources.add(this);
+            log.info("source for {} from {} connected to master {} at {}:{}", mount, encoder.remoteAddress(),
+                    master.name(), master.address(), master.icecastPort());
+            icecast.write(head, null);
+            if (rest.length() > 0) {
+                bytes.increment(rest.length());
+                icecast.write(rest, null);
+            }
+            encoder.handler(chunk -> {
+                bytes.increment(chunk.length());
+                icecast.write(chunk, null);
+                if (icecast.writeQueueFull()) {
+                    encoder.pause();
+                }
+            });
+            icecast.drainHandler(v -> encoder.resume());
+            icecast.handler(chunk -> {
+                encoder.write(chunk, null);
+                if (encoder.writeQueueFull()) {
+                    icecast.pause();
+                }
+            });
+            encoder.drainHandler(v -> icecast.resume());
+            encoder.closeHandler(v -> closed());
+            icecast.closeHandler(v -> closed());
+            encoder.exceptionHandler(e -> encoder.close());
+            icecast.exceptionHandler(e -> icecast.close());
+            encoder.resume();
+        }
+
+        private void closed() {
+            if (sources.remove(this)) {
+                log.info("source for {} from {} disconnected", mount, encoder.remoteAddress());
+            }
+            encoder.close();
+            icecast.close();
+        }
+
+        void close() {
+            sources.remove(this);
+            encoder.close();
+            icecast.close();
+        }
     }
 
-    /** Constant-time comparison, so timing says nothing about the password. */
-    private static boolean matches(String given, String expected) {
-        return MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), expected.getBytes(StandardCharsets.UTF_8));
+    private static boolean credentialsMatch(RequestHead.Credentials given, Mount mount) {
+        // Both compared, without short-circuit, on digests: the time taken says nothing about either value.
+        boolean user = MessageDigest.isEqual(sha256(given.user()), sha256(mount.sourceUser()));
+        boolean password = MessageDigest.isEqual(sha256(given.password()), sha256(mount.sourcePassword()));
+        return user & password;
     }
 
-    private static void reply401(NetSocket socket) {
-        String body = "authentication required\n";
-        String r = "HTTP/1.0 401 Authentication Required\r\nWWW-Authenticate: Basic realm=\"Icecast2 Server\"\r\n"
-                + "Content-Type: text/plain\r\nContent-Length: " + body.length() + "\r\n\r\n" + body;
-        socket.write(Buffer.buffer(r.getBytes(StandardCharsets.ISO_8859_1))).onComplete(v -> socket.close());
+    private static byte[] sha256(String s) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK has no SHA-256", e);
+        }
     }
 
-    private static void reply(NetSocket socket, String status, String message) {
+    /** Answers like Icecast (HTTP/1.0, a short body) and closes once the answer is written. */
+    private static void reply(NetSocket socket, String status, String extraHeaders, String message) {
+        socket.handler(b -> { }); // drain what the client still sends, so closing does not reset the answer away
         String body = message.isEmpty() ? "" : message + "\n";
-        String r = status + "\r\nContent-Type: text/plain\r\nContent-Length: " + body.length() + "\r\nConnection: close\r\n\r\n" + body;
+        String r = "HTTP/1.0 " + status + "\r\nServer: radiod\r\n" + extraHeaders
+                + "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " + body.length()
+                + "\r\nConnection: close\r\n\r\n" + body;
+        socket.resume();
         socket.write(Buffer.buffer(r.getBytes(StandardCharsets.ISO_8859_1))).onComplete(v -> socket.close());
     }
 
@@ -247,9 +381,31 @@ public final class SourceFront implements AutoCloseable {
         return address.contains(":") ? "[" + address + "]" : address;
     }
 
+    private void authFailure(String reason, boolean count) {
+        Counter c = authFailures.computeIfAbsent(reason, r -> Counter.builder("radiod.source.auth.failures").tag("reason", r)
+                .description("source connections refused for their mount or credentials, before reaching Icecast")
+                .register(registry));
+        if (count) {
+            c.increment();
+        }
+    }
+
+    private void rejected(String reason, boolean count) {
+        Counter c = rejections.computeIfAbsent(reason, r -> Counter.builder("radiod.source.rejected").tag("reason", r)
+                .description("source-port connections dropped for their request or the cluster's state")
+                .register(registry));
+        if (count) {
+            c.increment();
+        }
+    }
+
+    /** Stops accepting, and closes every piped source. */
     @Override
     public void close() {
-        sources.keySet().forEach(NetSocket::close);
+        if (checkTimer >= 0) {
+            vertx.cancelTimer(checkTimer);
+        }
+        sources.forEach(Piped::close);
         if (server != null) {
             server.close();
         }

@@ -11,46 +11,72 @@ import radiod.cluster.model.NodeStatus;
 import radiod.cluster.view.ClusterSnapshot;
 
 /**
- * The cluster as the status page and {@code /status.json} show it, built from one snapshot and this node's
- * own account of its role.
+ * The cluster as the status page and {@code /status.json} show it: one snapshot, seen from one node, which also
+ * says whether it believes itself master (so a test harness or an operator can compare every node's belief).
+ *
+ * @param self           the node answering
+ * @param selfIsMaster   whether the node answering acts as master right now, by its own account
+ * @param master         the holder of the {@code master} key in the view, or null when there is none
+ * @param revision       etcd revision of the view
+ * @param totalListeners listeners across the cluster, all mounts
+ * @param nodes          live nodes, by name
+ * @param mounts         defined mounts, by path
  */
-public record ClusterStatus(String self, boolean selfIsMaster, String master, long revision, List<Node> nodes,
-                            List<MountRow> mounts) {
+public record ClusterStatus(String self, boolean selfIsMaster, String master, long revision, int totalListeners,
+                            List<Node> nodes, List<MountRow> mounts) {
 
-    public record Node(String name, String role, String state, List<String> addresses, int listeners, long bandwidthBps,
-                       long maxBandwidthBps, int maxListeners, boolean icecastUp, boolean drained, boolean master,
-                       List<String> transcoders) {
+    /**
+     * @param role          {@code master} for the holder of the master key, else {@code relay}
+     * @param state         {@code up}, {@code down} (its Icecast does not answer) or {@code drained}
+     * @param master        whether it holds the master key in the view
+     * @param reportsMaster whether it says, in its own published status, that it acts as master
+     */
+    public record Node(String name, String role, String state, boolean master, boolean reportsMaster, List<String> addresses,
+                       int httpPort, int listeners, int maxListeners, long bandwidthBps, long maxBandwidthBps,
+                       boolean icecastUp, boolean drained, List<String> transcoders, String version, long updatedAt) {
     }
 
-    public record MountRow(String path, Map<String, Integer> listenersByNode, int total, String transcodedFrom,
-                           boolean live) {
+    /**
+     * @param live            whether any node has the mount live
+     * @param listenersByNode listeners per node on which the mount is live
+     * @param total           listeners of the mount across the cluster
+     * @param transcodedFrom  the source mount of a transcoded mount, else null
+     */
+    public record MountRow(String path, boolean live, Map<String, Integer> listenersByNode, int total, int bitrateKbps,
+                           String transcodedFrom) {
     }
 
     public static ClusterStatus of(ClusterSnapshot s, String self, boolean selfIsMaster) {
-        List<Node> nodes = new ArrayList<>();
-        s.nodes().values().stream().sorted(Comparator.comparing(NodeStatus::name)).forEach(n -> {
+        List<NodeStatus> sorted = new ArrayList<>(s.nodes().values());
+        sorted.sort(Comparator.comparing(NodeStatus::name));
+        List<Node> nodes = new ArrayList<>(sorted.size());
+        int totalListeners = 0;
+        for (NodeStatus n : sorted) {
             boolean drained = n.drained() || s.isDrained(n.name());
-            String state = !n.icecastUp() ? "icecast down" : drained ? "drained" : "up";
             boolean master = s.isMaster(n.name());
-            nodes.add(new Node(n.name(), master ? "master" : "relay", state, n.addresses(), n.listeners(), n.bandwidthBps(),
-                    n.maxBandwidthBps(), n.maxListeners(), n.icecastUp(), drained, master, n.transcoders()));
-        });
-        List<MountRow> mounts = new ArrayList<>();
-        s.mounts().values().stream().sorted(Comparator.comparing(Mount::path)).forEach(m -> {
+            String state = !n.icecastUp() ? "down" : drained ? "drained" : "up";
+            nodes.add(new Node(n.name(), master ? "master" : "relay", state, master, n.master(), n.addresses(), n.httpPort(),
+                    n.listeners(), n.maxListeners(), n.bandwidthBps(), n.maxBandwidthBps(), n.icecastUp(), drained,
+                    n.transcoders(), n.version(), n.updatedAt()));
+            totalListeners += n.listeners();
+        }
+        List<Mount> defined = new ArrayList<>(s.mounts().values());
+        defined.sort(Comparator.comparing(Mount::path));
+        List<MountRow> mounts = new ArrayList<>(defined.size());
+        for (Mount m : defined) {
             Map<String, Integer> byNode = new LinkedHashMap<>();
             int total = 0;
-            boolean live = false;
-            for (Node n : nodes) {
-                NodeStatus st = s.nodes().get(n.name());
-                Integer count = st.listenersByMount().get(m.path());
+            for (NodeStatus n : sorted) {
+                Integer count = n.listenersByMount().get(m.path());
                 if (count != null) {
-                    live = true;
                     byNode.put(n.name(), count);
                     total += count;
                 }
             }
-            mounts.add(new MountRow(m.path(), byNode, total, m.isTranscoded() ? m.transcoding().sourceMount() : null, live));
-        });
-        return new ClusterStatus(self, selfIsMaster, s.master().map(mi -> mi.name()).orElse(null), s.revision(), nodes, mounts);
+            mounts.add(new MountRow(m.path(), !byNode.isEmpty(), byNode, total, (int) (m.bitsPerSecond() / 1000),
+                    m.isTranscoded() ? m.transcoding().sourceMount() : null));
+        }
+        return new ClusterStatus(self, selfIsMaster, s.master().map(mi -> mi.name()).orElse(null), s.revision(),
+                totalListeners, nodes, mounts);
     }
 }

@@ -1,7 +1,12 @@
 package radiod.redirector.stream;
 
+import java.net.ConnectException;
+import java.time.Duration;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.slf4j.Logger;
@@ -10,8 +15,11 @@ import org.slf4j.LoggerFactory;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.vertx.core.Handler;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.ConnectionPoolTooBusyException;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientResponse;
@@ -23,138 +31,272 @@ import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 
 /**
- * Streams a mount from an Icecast to a listener with back-pressure: when the listener's socket cannot take
- * more, the upstream connection is paused, so a slow listener costs at most one write queue of memory.
- * HTTP/1.0 listeners get a close-delimited body, HTTP/1.1 listeners a chunked one; ICY metadata passes
- * through untouched; the listener's address goes to Icecast as X-Forwarded-For. Either side closing closes
- * the other.
+ * Streams a mount from an Icecast (normally this node's) to a listener. One upstream connection per listener,
+ * never reused (streams are endless); the body is relayed chunk by chunk with back-pressure: when the listener's
+ * socket cannot take more, the upstream connection is paused, so a slow listener costs at most one write queue
+ * ({@value #WRITE_QUEUE_BYTES} bytes) of this node's memory (plus the kernel's socket buffers), and a listener that
+ * takes nothing for the stall limit (default 30 s) is dropped; Icecast would drop it too once its queue is full.
+ *
+ * <p>HTTP/1.0 listeners get a close-delimited body (as from Icecast), HTTP/1.1 listeners a chunked one. ICY
+ * metadata passes through untouched ({@code Icy-MetaData} forwarded, {@code icy-*} headers returned). The
+ * listener's address is sent as {@code X-Forwarded-For}; note that Icecast 2.4.4 ignores that header (it has no
+ * trusted-proxy setting), so its logs and stats show this node's address. Either side closing closes the other.
  */
 public final class Passthrough {
     private static final Logger log = LoggerFactory.getLogger(Passthrough.class);
-    /** Per listener: enough for a few seconds of a 128 kbit/s stream, bounded whatever the listener does. */
+    /** Per listener: a few seconds of a 128 kbit/s stream, whatever the listener does. */
     static final int WRITE_QUEUE_BYTES = 64 * 1024;
+    /** A listener that takes nothing for this long is dropped. */
+    public static final Duration DEFAULT_STALL_LIMIT = Duration.ofSeconds(30);
+    static final String BYTES_DESCRIPTION = "stream bytes proxied through this node, by direction";
     private static final Set<String> FORWARDED = Set.of("icy-metadata", "user-agent", "range", "accept", "referer",
-            "accept-encoding");
-    private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "transfer-encoding",
-            "content-length", "proxy-authenticate", "upgrade", "te", "trailer");
+            "accept-language");
+    private static final Set<String> NOT_RETURNED = Set.of("connection", "keep-alive", "transfer-encoding",
+            "content-length", "proxy-authenticate", "proxy-connection", "upgrade", "te", "trailer", "server");
 
     private final HttpClient client;
     private final AtomicInteger active = new AtomicInteger();
+    private final AtomicInteger stalled = new AtomicInteger();
     private final Counter bytes;
+    private final Counter unreachableFailures;
+    private final Counter notLive;
+    private final Counter badAnswers;
 
+    /**
+     * @param maxStreams most concurrent streams to one upstream Icecast; more wait up to the connect timeout, then
+     *                   get 503
+     */
     public Passthrough(Vertx vertx, MeterRegistry registry, int maxStreams) {
+        this(vertx, registry, maxStreams, DEFAULT_STALL_LIMIT);
+    }
+
+    /**
+     * @param stallLimit a stream whose upstream has been paused (or silent) this long is closed: a listener that
+     *                   stopped reading, or an Icecast that stopped sending
+     */
+    public Passthrough(Vertx vertx, MeterRegistry registry, int maxStreams, Duration stallLimit) {
+        if (maxStreams < 1) {
+            throw new IllegalArgumentException("maxStreams must be at least 1, got " + maxStreams);
+        }
+        if (stallLimit == null || stallLimit.toMillis() < 100) {
+            throw new IllegalArgumentException("stallLimit must be at least 100 ms, got " + stallLimit);
+        }
         this.client = vertx.createHttpClient(new HttpClientOptions()
                         .setKeepAlive(false)
                         .setConnectTimeout(2000)
-                        .setTcpNoDelay(true),
+                        .setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
+                        .setReadIdleTimeout((int) Math.min(Integer.MAX_VALUE, stallLimit.toMillis()))
+                        .setTcpNoDelay(true)
+                        .setMaxInitialLineLength(1024)
+                        .setMaxHeaderSize(16 * 1024),
                 new PoolOptions().setHttp1MaxSize(maxStreams).setMaxWaitQueueSize(maxStreams));
         Gauge.builder("radiod.passthrough.streams", active, AtomicInteger::get)
                 .description("listener streams being proxied").register(registry);
-        this.bytes = Counter.builder("radiod.bytes.proxied").tag("direction", "listener")
-                .description("stream bytes sent to listeners through this node").baseUnit("bytes").register(registry);
+        Gauge.builder("radiod.passthrough.stalled", stalled, AtomicInteger::get)
+                .description("proxied streams paused because their listener is not reading").register(registry);
+        this.bytes = Counter.builder("radiod.bytes.proxied").tag("direction", "listener").baseUnit("bytes")
+                .description(BYTES_DESCRIPTION).register(registry);
+        this.unreachableFailures = failures(registry, "unreachable");
+        this.notLive = failures(registry, "not_live");
+        this.badAnswers = failures(registry, "bad_answer");
     }
 
+    private static Counter failures(MeterRegistry registry, String reason) {
+        return Counter.builder("radiod.passthrough.failures").tag("reason", reason)
+                .description("listener streams that could not be started: Icecast unreachable, mount not live, other answer")
+                .register(registry);
+    }
+
+    /** Streams being proxied now. */
     public int active() {
         return active.get();
     }
 
+    /** Streams whose upstream is paused because their listener's socket is full. */
+    public int stalled() {
+        return stalled.get();
+    }
+
     /**
-     * Proxies {@code req} to {@code http://host:port<mountPath>} (query string kept).
+     * Proxies {@code req} ({@code GET} or {@code HEAD}) to {@code http://host:port<mountPath>}, query string
+     * kept. Call it on the request's event loop, before the request has been read further.
      */
     public void serve(HttpServerRequest req, String mountPath, String host, int port) {
         HttpServerResponse resp = req.response();
-        boolean head = req.method() == HttpMethod.HEAD;
-        String uri = mountPath + (req.query() == null ? "" : "?" + req.query());
-        RequestOptions options = new RequestOptions().setHost(host).setPort(port).setURI(uri).setMethod(HttpMethod.GET)
-                .setTimeout(0).setIdleTimeout(0);
+        String query = req.query();
+        RequestOptions options = new RequestOptions().setHost(host).setPort(port).setMethod(HttpMethod.GET)
+                .setURI(query == null ? mountPath : mountPath + "?" + query);
         MultiMap in = req.headers();
-        for (String name : in.names()) {
-            if (FORWARDED.contains(name.toLowerCase(Locale.ROOT))) {
-                options.putHeader(name, in.get(name));
+        for (Map.Entry<String, String> h : in) {
+            if (FORWARDED.contains(h.getKey().toLowerCase(Locale.ROOT))) {
+                options.addHeader(h.getKey(), h.getValue());
             }
         }
-        String listener = req.remoteAddress() == null ? null : req.remoteAddress().hostAddress();
-        if (listener != null) {
+        if (req.remoteAddress() != null) {
             String prior = in.get("X-Forwarded-For");
+            String listener = req.remoteAddress().hostAddress();
             options.putHeader("X-Forwarded-For", prior == null ? listener : prior + ", " + listener);
         }
-        req.pause();
-        client.request(options).compose(up -> up.send()).onComplete(ar -> {
-            if (ar.failed()) {
-                if (!resp.ended() && !resp.closed()) {
-                    resp.setStatusCode(502).putHeader("Content-Type", "text/plain").end("stream unavailable on this node\n");
-                }
-                return;
-            }
-            HttpClientResponse upstream = ar.result();
-            if (resp.closed()) {
-                upstream.request().reset();
-                return;
-            }
-            resp.setStatusCode(upstream.statusCode());
-            resp.setStatusMessage(upstream.statusMessage());
-            for (String name : upstream.headers().names()) {
-                if (!HOP_BY_HOP.contains(name.toLowerCase(Locale.ROOT))) {
-                    resp.putHeader(name, upstream.headers().getAll(name));
-                }
-            }
-            if (head || upstream.statusCode() != 200) {
-                String len = upstream.getHeader("Content-Length");
-                if (head || len == null) {
-                    upstream.request().reset();
-                    resp.end();
-                } else {
-                    upstream.body().onSuccess(resp::end).onFailure(e -> resp.reset());
-                }
-                return;
-            }
-            if (req.version() != HttpVersion.HTTP_1_0) {
-                resp.setChunked(true);
+        Relay relay = new Relay(req, resp);
+        resp.closeHandler(v -> relay.listenerClosed());
+        client.request(options).compose(r -> r.send()).onComplete(ar -> {
+            if (ar.succeeded()) {
+                relay.start(ar.result());
             } else {
+                relay.failed(host, port, mountPath, ar.cause());
+            }
+        });
+    }
+
+    /** One listener's stream; runs on the listener's event loop (the upstream connection is opened from it). */
+    private final class Relay implements Handler<Buffer> {
+        private final HttpServerRequest req;
+        private final HttpServerResponse resp;
+        private HttpClientResponse upstream;
+        private boolean listenerGone;
+        private boolean counted;
+        private boolean paused;
+
+        Relay(HttpServerRequest req, HttpServerResponse resp) {
+            this.req = req;
+            this.resp = resp;
+        }
+
+        void failed(String host, int port, String mount, Throwable cause) {
+            if (listenerGone || resp.ended()) {
+                return;
+            }
+            // Refused, timed out, or no pooled connection free in time: worth retrying; anything else is a bad answer.
+            boolean unreachable = cause instanceof ConnectException || cause instanceof TimeoutException
+                    || cause instanceof ConnectionPoolTooBusyException;
+            log.debug("stream {} from {}:{} failed: {}", mount, host, port, cause.toString());
+            (unreachable ? unreachableFailures : badAnswers).increment();
+            if (unreachable) {
+                resp.putHeader("Retry-After", "2");
+                text(503, "stream unavailable on this node; retry shortly");
+            } else {
+                text(502, "stream unavailable on this node");
+            }
+        }
+
+        void start(HttpClientResponse up) {
+            upstream = up;
+            if (listenerGone) {
+                closeUpstream();
+                return;
+            }
+            int status = up.statusCode();
+            if (status != 200) {
+                closeUpstream();
+                (status == 404 ? notLive : badAnswers).increment();
+                if (status >= 500 || status == 403) {
+                    resp.putHeader("Retry-After", "2");
+                }
+                text(status, status == 404 ? "this mount is not live on this node" : "stream unavailable (" + status + ")");
+                return;
+            }
+            resp.setStatusCode(200);
+            for (Map.Entry<String, String> h : up.headers()) {
+                if (!NOT_RETURNED.contains(h.getKey().toLowerCase(Locale.ROOT))) {
+                    resp.headers().add(h.getKey(), h.getValue());
+                }
+            }
+            if (req.method() == HttpMethod.HEAD) {
+                closeUpstream();
+                resp.end();
+                return;
+            }
+            if (req.version() == HttpVersion.HTTP_1_0) {
                 resp.putHeader("Connection", "close");
+            } else {
+                resp.setChunked(true);
             }
             resp.setWriteQueueMaxSize(WRITE_QUEUE_BYTES);
+            counted = true;
             active.incrementAndGet();
-            boolean[] done = {false};
-            Runnable finish = () -> {
-                if (!done[0]) {
-                    done[0] = true;
-                    active.decrementAndGet();
+            resp.drainHandler(v -> drained());
+            // A paused response holds back its end and errors until resumed; a stalled listener never resumes it,
+            // so the connection closing (stall limit, or Icecast dropping a client that fell behind) drops it here.
+            up.request().connection().closeHandler(v -> {
+                if (paused) {
+                    finish();
+                    resp.reset();
                 }
-            };
-            resp.closeHandler(v -> {
-                finish.run();
-                upstream.request().connection().close();
             });
-            upstream.exceptionHandler(e -> {
-                finish.run();
+            up.exceptionHandler(e -> {
+                log.debug("stream upstream failed: {}", e.toString());
+                finish();
                 resp.reset();
             });
-            upstream.handler(chunk -> {
-                bytes.increment(chunk.length());
-                resp.write(chunk);
-                if (resp.writeQueueFull()) {
-                    upstream.pause();
-                    resp.drainHandler(v -> upstream.resume());
+            up.endHandler(v -> {
+                finish();
+                if (!resp.ended() && !listenerGone) {
+                    // The stream is over: close an HTTP/1 connection so the player reconnects at once. (An h2c
+                    // connection may carry other streams, and ending this one is enough.)
+                    resp.end().onComplete(x -> {
+                        if (req.version() != HttpVersion.HTTP_2) {
+                            req.connection().close();
+                        }
+                    });
                 }
             });
-            upstream.endHandler(v -> {
-                finish.run();
-                if (!resp.ended()) {
-                    resp.end();
-                }
-                if (req.version() == HttpVersion.HTTP_1_0) {
-                    req.connection().close();
-                }
-            });
-        });
+            up.handler(this);
+        }
+
+        /** A chunk from Icecast: hand it on, and stop reading upstream while the listener's socket is full. */
+        @Override
+        public void handle(Buffer chunk) {
+            if (listenerGone) {
+                return;
+            }
+            int n = chunk.length();
+            bytes.increment(n);
+            resp.write(chunk, null);
+            if (!paused && resp.writeQueueFull()) {
+                paused = true;
+                stalled.incrementAndGet();
+                upstream.pause();
+            }
+        }
+
+        private void drained() {
+            if (paused) {
+                paused = false;
+                stalled.decrementAndGet();
+                upstream.resume();
+            }
+        }
+
+        void listenerClosed() {
+            listenerGone = true;
+            finish();
+            if (upstream != null) {
+                closeUpstream();
+            }
+        }
+
+        private void finish() {
+            if (paused) {
+                paused = false;
+                stalled.decrementAndGet();
+            }
+            if (counted) {
+                counted = false;
+                active.decrementAndGet();
+            }
+        }
+
+        private void closeUpstream() {
+            upstream.request().connection().close();
+        }
+
+        private void text(int status, String message) {
+            resp.setStatusCode(status).putHeader("Content-Type", "text/plain; charset=utf-8")
+                    .putHeader("Cache-Control", "no-cache").end(message + "\n");
+        }
     }
 
     public void close() {
         client.close();
-    }
-
-    static void debug(String m, Object... a) {
-        log.debug(m, a);
     }
 }

@@ -67,9 +67,11 @@ public final class RadiodProcess {
                 icecast:
                   port: %d
                   dir: %s
+                transcoder:
+                  dir: %s
                 """.formatted(name, address, String.join(", ", cluster.etcd().endpoints()), cluster.prefix(),
                 cluster.ttl(), cluster.httpPort, cluster.sourcePort, cluster.dnsPort, cluster.ttl(), cluster.icecastPort,
-                cluster.dir().resolve(name + "-icecast"));
+                cluster.dir().resolve(name + "-icecast"), cluster.dir().resolve(name + "-transcoders"));
     }
 
     public synchronized void start() {

@@ -1,0 +1,71 @@
+package radiod.redirector.listen;
+
+import java.util.List;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/**
+ * Recognises players that do not follow an HTTP redirect for a stream, by User-Agent; they are proxied instead.
+ * Patterns are compiled into two alternations: those anchored with {@code ^} are only tried at the start of the
+ * header (cheap, and every default is one), the others searched anywhere.
+ */
+public final class PlayerAgents {
+    /**
+     * Players with a long record of not following (or mishandling) a 302 on a stream URL: the Winamp/SHOUTcast-era
+     * stacks (Winamp's in_mp3 "WinampMPEG", SHOUTcast DNAS relays, XMMS, FreeAmp), Windows Media Player's network
+     * engine (NSPlayer), RealPlayer, iTunes before version 10, and the internet-radio firmware of hardware radios
+     * (Reciva and Frontier Silicon modules, Roku SoundBridge). Players built on FFmpeg ("Lavf"), GStreamer, VLC,
+     * mpv, mpg123, browsers and the mainstream smart speakers follow redirects and are redirected.
+     */
+    public static final List<String> DEFAULTS = List.of(
+            "^WinampMPEG/", "^Shoutcast", "^xmms/", "^FreeAmp/", "^NSPlayer/", "^Windows-Media-Player/",
+            "^RMA/", "^RealMedia Player", "^iTunes/[1-9]\\.", "^Reciva", "^Frontier[ _]Silicon", "^FSL IR",
+            "^Roku SoundBridge");
+
+    /** Patterns that start with {@code ^} (and have no top-level choice), tried at the start only. */
+    private final Pattern prefixes;
+    /** The other patterns, searched anywhere. */
+    private final Pattern anywhere;
+
+    private PlayerAgents(Pattern prefixes, Pattern anywhere) {
+        this.prefixes = prefixes;
+        this.anywhere = anywhere;
+    }
+
+    /** @throws IllegalArgumentException naming the first pattern that does not compile */
+    public static PlayerAgents of(List<String> patterns) {
+        StringBuilder prefixes = new StringBuilder();
+        StringBuilder anywhere = new StringBuilder();
+        for (String p : patterns) {
+            try {
+                Pattern.compile(p);
+            } catch (PatternSyntaxException e) {
+                throw new IllegalArgumentException("proxy user agent pattern '" + p + "' is not a valid regular expression: "
+                        + e.getDescription());
+            }
+            if (p.startsWith("^") && p.indexOf('|') < 0) {
+                append(prefixes, p.substring(1));
+            } else {
+                append(anywhere, p);
+            }
+        }
+        return new PlayerAgents(compile(prefixes), compile(anywhere));
+    }
+
+    private static void append(StringBuilder alternation, String pattern) {
+        alternation.append(alternation.length() == 0 ? "" : "|").append("(?:").append(pattern).append(')');
+    }
+
+    private static Pattern compile(StringBuilder alternation) {
+        return alternation.length() == 0 ? null : Pattern.compile(alternation.toString(), Pattern.CASE_INSENSITIVE);
+    }
+
+    /** Whether a player sending this User-Agent (may be null) needs to be proxied rather than redirected. */
+    public boolean needsProxy(String userAgent) {
+        if (userAgent == null || userAgent.isEmpty()) {
+            return false;
+        }
+        return prefixes != null && prefixes.matcher(userAgent).lookingAt()
+                || anywhere != null && anywhere.matcher(userAgent).find();
+    }
+}

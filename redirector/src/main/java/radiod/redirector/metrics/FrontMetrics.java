@@ -1,0 +1,128 @@
+package radiod.redirector.metrics;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
+import radiod.cluster.view.ClusterSnapshot;
+
+/**
+ * The HTTP front's meters: listener requests by outcome and target node, this node's role, and the cluster's
+ * listeners per mount (from the cluster view). Labels are bounded: outcomes, node names and mount paths, never
+ * client addresses or URLs.
+ */
+public final class FrontMetrics implements AutoCloseable {
+    /** What became of a listener's request for a mount. */
+    public enum Outcome {
+        /** 302 to another node's passthrough. */
+        REDIRECT("redirect"),
+        /** Served by this node from its own Icecast. */
+        LOCAL("local"),
+        /** Proxied from the chosen node's Icecast, for a player that does not follow redirects. */
+        PROXY("proxy"),
+        /** A mount path nobody defined. */
+        NOT_FOUND("not_found"),
+        /** No node could take the listener: 503. */
+        UNAVAILABLE("unavailable");
+
+        private final String tag;
+
+        Outcome(String tag) {
+            this.tag = tag;
+        }
+
+        public String tag() {
+            return tag;
+        }
+    }
+
+    /** The node tag of outcomes that have no target node. */
+    public static final String NO_NODE = "none";
+
+    private final MeterRegistry registry;
+    private final Supplier<ClusterSnapshot> view;
+    @SuppressWarnings("unchecked")
+    private final ConcurrentHashMap<String, Counter>[] redirects = new ConcurrentHashMap[Outcome.values().length];
+    private final List<Meter> meters = new ArrayList<>();
+    private final MultiGauge listenersByMount;
+
+    public FrontMetrics(MeterRegistry registry, Supplier<ClusterSnapshot> view, BooleanSupplier selfIsMaster) {
+        this.registry = registry;
+        this.view = view;
+        for (int i = 0; i < redirects.length; i++) {
+            redirects[i] = new ConcurrentHashMap<>();
+        }
+        meters.add(Gauge.builder("radiod.master", () -> selfIsMaster.getAsBoolean() ? 1 : 0)
+                .description("this node's role: 1 while it acts as master, 0 as a relay").register(registry));
+        meters.add(Gauge.builder("radiod.cluster.nodes", () -> view.get().nodes().size())
+                .description("live nodes in this node's cluster view").register(registry));
+        meters.add(Gauge.builder("radiod.cluster.master.present", () -> view.get().master().isPresent() ? 1 : 0)
+                .description("1 while the cluster view has a master").register(registry));
+        listenersByMount = MultiGauge.builder("radiod.cluster.listeners")
+                .description("listeners per mount across the cluster, as the nodes last published them").register(registry);
+        refreshClusterGauges();
+    }
+
+    /** Counts one listener request; {@code node} is the chosen node's name, or null for none. */
+    public void count(Outcome outcome, String node) {
+        String tag = node == null ? NO_NODE : node;
+        ConcurrentHashMap<String, Counter> byNode = redirects[outcome.ordinal()];
+        Counter c = byNode.get(tag);
+        if (c == null) {
+            c = byNode.computeIfAbsent(tag, n -> {
+                Counter counter = Counter.builder("radiod.redirects")
+                        .description("listener requests for a mount, by outcome and target node")
+                        .tag("outcome", outcome.tag()).tag("node", n).register(registry);
+                synchronized (meters) {
+                    meters.add(counter);
+                }
+                return counter;
+            });
+        }
+        c.increment();
+    }
+
+    /** Recomputes the per-mount listener totals from the current view (mounts that went away disappear). */
+    public void refreshClusterGauges() {
+        ClusterSnapshot s = view.get();
+        Map<String, Integer> totals = new HashMap<>();
+        for (String mount : s.mounts().keySet()) {
+            totals.put(mount, 0);
+        }
+        s.nodes().values().forEach(n -> n.listenersByMount().forEach((mount, count) -> {
+            if (totals.containsKey(mount)) {
+                totals.merge(mount, count, Integer::sum);
+            }
+        }));
+        List<MultiGauge.Row<?>> rows = new ArrayList<>(totals.size());
+        totals.forEach((mount, count) -> rows.add(MultiGauge.Row.of(Tags.of("mount", mount), count)));
+        synchronized (listenersByMount) {
+            listenersByMount.register(rows, true);
+        }
+    }
+
+    /** Removes this front's meters from the registry, so that a new front can register them again. */
+    @Override
+    public void close() {
+        synchronized (listenersByMount) {
+            listenersByMount.register(List.of(), true);
+        }
+        synchronized (meters) {
+            meters.forEach(registry::remove);
+            meters.clear();
+        }
+        for (ConcurrentHashMap<String, Counter> byNode : redirects) {
+            byNode.clear();
+        }
+    }
+}

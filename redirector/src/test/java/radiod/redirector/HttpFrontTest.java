@@ -1,0 +1,298 @@
+package radiod.redirector;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import io.vertx.core.http.HttpMethod;
+import radiod.cluster.model.Json;
+import radiod.redirector.FrontFixture.Served;
+
+class HttpFrontTest {
+    static FrontFixture front;
+    static final HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER)
+            .connectTimeout(Duration.ofSeconds(2)).build();
+
+    @BeforeAll
+    static void start() throws Exception {
+        front = new FrontFixture(FrontFixture.cluster(true, true, true), null);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        front.close();
+    }
+
+    @BeforeEach
+    void reset() {
+        front.served.clear();
+        front.master.set(false);
+    }
+
+    static HttpResponse<String> get(String pathAndQuery, String... headers) throws Exception {
+        return send("GET", pathAndQuery, headers);
+    }
+
+    static HttpResponse<String> send(String method, String pathAndQuery, String... headers) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(front.url(pathAndQuery))).timeout(Duration.ofSeconds(5))
+                .method(method, HttpRequest.BodyPublishers.noBody());
+        for (int i = 0; i < headers.length; i += 2) {
+            b.header(headers[i], headers[i + 1]);
+        }
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void aRemoteChoiceIsRedirectedToItsPassthroughKeepingTheQueryString() throws Exception {
+        front.view.set(FrontFixture.cluster(false, true, false));
+        HttpResponse<String> r = get("/live.mp3?token=a%20b&x=1", "User-Agent", "VLC/3.0.20 LibVLC/3.0.20");
+        assertEquals(302, r.statusCode());
+        assertEquals("http://192.0.2.12:8080/_stream/live.mp3?token=a%20b&x=1", r.headers().firstValue("Location").orElseThrow());
+        assertEquals("", r.body());
+        assertEquals("no-cache", r.headers().firstValue("Cache-Control").orElseThrow());
+        assertTrue(front.served.isEmpty());
+        // Header names as nginx and Icecast write them, for simple HTTP stacks; HTTP/1.0 clients too.
+        String raw = front.raw("GET /live.mp3 HTTP/1.0\r\n\r\n");
+        assertTrue(raw.startsWith("HTTP/1.0 302 Found\r\n") && raw.contains("\r\nLocation: http://192.0.2.12:8080/_stream/live.mp3\r\n"),
+                raw);
+        // Mounts below a folder too, without a query string.
+        r = get("/jazz/other.ogg");
+        assertEquals(302, r.statusCode());
+        assertEquals("http://192.0.2.12:8080/_stream/jazz/other.ogg", r.headers().firstValue("Location").orElseThrow());
+    }
+
+    @Test
+    void whenThisNodeIsChosenItServesTheStreamFromItsOwnIcecast() throws Exception {
+        front.view.set(FrontFixture.cluster(true, false, false));
+        HttpResponse<String> r = get("/live.mp3?x=1");
+        assertEquals(200, r.statusCode());
+        assertEquals("audio of /live.mp3 from 127.0.0.1:8100", r.body());
+        assertEquals(List.of(new Served(HttpMethod.GET, "/live.mp3", FrontFixture.ICECAST_HOST, FrontFixture.ICECAST_PORT, "x=1")),
+                List.copyOf(front.served));
+    }
+
+    @Test
+    void playersThatDoNotFollowRedirectsAreProxiedFromTheChosenNodesIcecast() throws Exception {
+        front.view.set(FrontFixture.cluster(false, false, true));
+        for (String agent : List.of("WinampMPEG/5.66, Ultravox/2.1", "NSPlayer/12.00.19041.3636 WMFSDK/12.00.19041.3636",
+                "Reciva/1.0 (Frontier)")) {
+            front.served.clear();
+            HttpResponse<String> r = get("/live.mp3", "User-Agent", agent);
+            assertEquals(200, r.statusCode(), agent);
+            assertEquals("192.0.2.13:8103", r.headers().firstValue("X-Fake-Upstream").orElseThrow(), agent);
+            assertEquals("/live.mp3", front.served.peek().mount());
+        }
+        for (String agent : List.of("Lavf/59.27.100", "mpv 0.35.1", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Firefox/128.0")) {
+            assertEquals(302, get("/live.mp3", "User-Agent", agent).statusCode(), agent);
+        }
+    }
+
+    @Test
+    void unknownMountsAre404AndNoNodeAvailableIs503WithRetryAfter() throws Exception {
+        front.view.set(FrontFixture.cluster(true, true, true));
+        HttpResponse<String> r = get("/nope.mp3");
+        assertEquals(404, r.statusCode());
+        assertTrue(r.body().contains("no such mount"), r.body());
+        front.view.set(FrontFixture.cluster(false, false, false));
+        r = get("/live.mp3");
+        assertEquals(503, r.statusCode());
+        assertEquals("7", r.headers().firstValue("Retry-After").orElseThrow());
+        assertTrue(front.served.isEmpty());
+        r = send("HEAD", "/live.mp3");
+        assertEquals(503, r.statusCode());
+        assertEquals("7", r.headers().firstValue("Retry-After").orElseThrow());
+    }
+
+    @Test
+    void headGetsTheSameAnswersWithoutABody() throws Exception {
+        front.view.set(FrontFixture.cluster(false, true, false));
+        HttpResponse<String> r = send("HEAD", "/live.mp3?a=b");
+        assertEquals(302, r.statusCode());
+        assertEquals("http://192.0.2.12:8080/_stream/live.mp3?a=b", r.headers().firstValue("Location").orElseThrow());
+        front.view.set(FrontFixture.cluster(true, false, false));
+        r = send("HEAD", "/live.mp3");
+        assertEquals(200, r.statusCode());
+        assertEquals(HttpMethod.HEAD, front.served.poll().method());
+        for (String path : List.of("/", "/status.json", "/live.mp3.m3u", "/live.mp3.pls", "/metrics")) {
+            String answer = front.raw("HEAD " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            assertTrue(answer.startsWith("HTTP/1.1 200"), path + ": " + answer);
+            assertTrue(answer.endsWith("\r\n\r\n"), path + " has a body: " + answer);
+        }
+        assertTrue(front.raw("HEAD /nope.mp3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").startsWith("HTTP/1.1 404"));
+    }
+
+    @Test
+    void streamPathsServeTheLocalIcecastForKnownMountsOnly() throws Exception {
+        front.view.set(FrontFixture.cluster(false, true, false)); // whatever the balancer says
+        HttpResponse<String> r = get("/_stream/live.mp3?token=1");
+        assertEquals(200, r.statusCode());
+        assertEquals(new Served(HttpMethod.GET, "/live.mp3", FrontFixture.ICECAST_HOST, FrontFixture.ICECAST_PORT, "token=1"),
+                front.served.poll());
+        assertEquals(404, get("/_stream/nope.mp3").statusCode());
+        assertEquals(404, get("/_stream/").statusCode());
+        assertTrue(front.served.isEmpty());
+    }
+
+    @Test
+    void playlistsPointAtTheMountsClusterUrl() throws Exception {
+        HttpResponse<String> m3u = get("/live.mp3.m3u");
+        assertEquals(200, m3u.statusCode());
+        assertEquals("audio/x-mpegurl", m3u.headers().firstValue("Content-Type").orElseThrow());
+        assertEquals("#EXTM3U\n#EXTINF:-1,live.mp3\nhttp://127.0.0.1:" + front.port + "/live.mp3\n", m3u.body());
+        HttpResponse<String> pls = get("/jazz/other.ogg.pls?token=x");
+        assertEquals("audio/x-scpls", pls.headers().firstValue("Content-Type").orElseThrow());
+        assertEquals("[playlist]\nNumberOfEntries=1\nFile1=http://127.0.0.1:" + front.port + "/jazz/other.ogg?token=x\n"
+                + "Title1=jazz/other.ogg\nLength1=-1\nVersion=2\n", pls.body());
+        // Without a Host header (HTTP/1.0), this node's address; a Host that is no host name is refused outright.
+        String noHost = front.raw("GET /live.mp3.m3u HTTP/1.0\r\n\r\n");
+        assertTrue(noHost.contains("\nhttp://192.0.2.11:" + front.port + "/live.mp3\n"), noHost);
+        String evil = front.raw("GET /live.mp3.m3u HTTP/1.1\r\nHost: evil\"<x>/\r\nConnection: close\r\n\r\n");
+        assertTrue(evil.startsWith("HTTP/1.1 400") && !evil.contains("evil"), evil);
+        assertEquals(404, get("/nope.mp3.m3u").statusCode());
+        try (FrontFixture configured = new FrontFixture(FrontFixture.cluster(true, true, true), "http://radio.example.org/")) {
+            String body = http.send(HttpRequest.newBuilder(URI.create(configured.url("/live.mp3.pls"))).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            assertTrue(body.contains("File1=http://radio.example.org/live.mp3\n"), body);
+        }
+    }
+
+    @Test
+    void icecastInternalsAreNeverProxied() throws Exception {
+        for (String path : List.of("/admin/stats", "/admin/listclients?mount=/live.mp3", "/admin/metadata?mode=updinfo",
+                "/status-json.xsl", "/status.xsl", "/server_version.xsl", "/style.css", "/icecast.png", "/favicon.ico",
+                "/_stream/admin/stats", "/_stream/status-json.xsl")) {
+            HttpResponse<String> r = get(path);
+            assertEquals(404, r.statusCode(), path);
+            assertFalse(r.headers().map().toString().toLowerCase().contains("icecast"), path);
+            assertTrue(r.body().startsWith("no such mount") || r.body().startsWith("not found"), path + ": " + r.body());
+        }
+        assertTrue(front.served.isEmpty(), "nothing reached an Icecast: " + front.served);
+    }
+
+    @Test
+    void badRequestsGetTheRight4xx() throws Exception {
+        for (String path : List.of("/_stream/../admin/stats", "/..%2fadmin/stats", "/%2e%2e/admin", "/live.mp3%00", "//admin",
+                "/a\\b")) {
+            String answer = front.raw("GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            assertTrue(answer.startsWith("HTTP/1.1 400"), path + ": " + answer);
+        }
+        String longUri = front.raw("GET /" + "a".repeat(5000) + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        assertTrue(longUri.matches("(?s)HTTP/1\\.[01] 414 .*"), longUri);
+        HttpResponse<String> post = send("POST", "/live.mp3");
+        assertEquals(405, post.statusCode());
+        assertEquals("GET, HEAD", post.headers().firstValue("Allow").orElseThrow());
+        assertEquals(405, send("PUT", "/live.mp3").statusCode());
+        assertEquals(405, send("DELETE", "/").statusCode());
+        assertTrue(front.served.isEmpty());
+    }
+
+    @Test
+    void statusJsonShowsNodesRolesMountsAndThisNodesOwnView() throws Exception {
+        front.view.set(FrontFixture.cluster(true, true, false));
+        front.master.set(true);
+        HttpResponse<String> r = get("/status.json");
+        assertEquals("application/json", r.headers().firstValue("Content-Type").orElseThrow());
+        JsonNode s = Json.MAPPER.readTree(r.body());
+        assertEquals("node1", s.get("self").asText());
+        assertTrue(s.get("selfIsMaster").asBoolean());
+        assertEquals("node1", s.get("master").asText());
+        assertEquals(15, s.get("totalListeners").asInt());
+        JsonNode nodes = s.get("nodes");
+        assertEquals(3, nodes.size());
+        assertEquals("node1", nodes.get(0).get("name").asText());
+        assertEquals("master", nodes.get(0).get("role").asText());
+        assertTrue(nodes.get(0).get("master").asBoolean());
+        assertTrue(nodes.get(0).get("reportsMaster").asBoolean());
+        assertEquals("relay", nodes.get(1).get("role").asText());
+        assertFalse(nodes.get(1).get("master").asBoolean());
+        assertEquals("up", nodes.get(1).get("state").asText());
+        assertEquals("down", nodes.get(2).get("state").asText());
+        assertEquals(100, nodes.get(1).get("maxListeners").asInt());
+        JsonNode live = s.get("mounts").get(1);
+        assertEquals("/live.mp3", live.get("path").asText());
+        assertEquals(12, live.get("total").asInt());
+        assertEquals(7, live.get("listenersByNode").get("node1").asInt());
+        assertEquals(0, live.get("listenersByNode").get("node3").asInt());
+        assertNull(s.get("mounts").get(0).get("listenersByNode").get("node3"), "not live on node3");
+        front.master.set(false);
+        assertFalse(Json.MAPPER.readTree(get("/status.json").body()).get("selfIsMaster").asBoolean());
+    }
+
+    @Test
+    void statusPageIsEscapedHtml() throws Exception {
+        HttpResponse<String> r = get("/");
+        assertEquals(200, r.statusCode());
+        assertEquals("text/html; charset=utf-8", r.headers().firstValue("Content-Type").orElseThrow());
+        for (String expected : List.of("node1", "node2", "node3", "/live.mp3", "/jazz/other.ogg", "master", "relay")) {
+            assertTrue(r.body().contains(expected), expected);
+        }
+        assertFalse(r.body().contains("<script"));
+        assertFalse(r.body().contains("src=\"http"));
+    }
+
+    static final Pattern SAMPLE = Pattern.compile(
+            "([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{(?:[a-zA-Z_][a-zA-Z0-9_]*=\"(?:[^\"\\\\]|\\\\.)*\",?)*\\})? "
+                    + "(-?[0-9.]+(?:[eE][-+]?[0-9]+)?|NaN|[+-]Inf)( -?[0-9]+)?");
+
+    /** Every sample of a Prometheus text exposition, as "name{labels}" → value; fails on a line that is not one. */
+    static Map<String, Double> parsePrometheus(String text) {
+        Map<String, Double> samples = new HashMap<>();
+        for (String line : text.split("\n")) {
+            if (line.isBlank() || line.startsWith("#")) {
+                continue;
+            }
+            Matcher m = SAMPLE.matcher(line);
+            assertTrue(m.matches(), "not a Prometheus sample: " + line);
+            double v = switch (m.group(3)) {
+                case "NaN" -> Double.NaN;
+                case "+Inf" -> Double.POSITIVE_INFINITY;
+                case "-Inf" -> Double.NEGATIVE_INFINITY;
+                default -> Double.parseDouble(m.group(3));
+            };
+            samples.put(m.group(1) + (m.group(2) == null ? "" : m.group(2)), v);
+        }
+        return samples;
+    }
+
+    @Test
+    void metricsAreValidPrometheusTextAndCountRedirects() throws Exception {
+        front.view.set(FrontFixture.cluster(false, false, true));
+        String key = "radiod_redirects_total{node=\"node3\",outcome=\"redirect\"}";
+        double before = parsePrometheus(get("/metrics").body()).getOrDefault(key, 0.0);
+        assertEquals(302, get("/live.mp3").statusCode());
+        assertEquals(302, get("/live.mp3").statusCode());
+        assertEquals(404, get("/nope.mp3").statusCode());
+        front.master.set(true);
+        HttpResponse<String> r = get("/metrics");
+        assertTrue(r.headers().firstValue("Content-Type").orElseThrow().startsWith("text/plain; version=0.0.4"));
+        Map<String, Double> samples = parsePrometheus(r.body());
+        assertEquals(before + 2, samples.get(key), r.body());
+        assertTrue(samples.get("radiod_redirects_total{node=\"none\",outcome=\"not_found\"}") >= 1);
+        assertEquals(1.0, samples.get("radiod_master"));
+        assertEquals(12.0, samples.get("radiod_cluster_listeners{mount=\"/live.mp3\"}"));
+        assertEquals(3.0, samples.get("radiod_cluster_listeners{mount=\"/jazz/other.ogg\"}"));
+        assertTrue(samples.keySet().stream().anyMatch(k -> k.startsWith("vertx_http_server_requests_total")),
+                "Vert.x HTTP server metrics are on");
+        assertFalse(r.body().contains("127.0.0.1"), "no client address in labels");
+        assertFalse(r.body().contains("token="), "no URL in labels");
+    }
+}

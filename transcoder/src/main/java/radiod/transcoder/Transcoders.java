@@ -1,0 +1,296 @@
+package radiod.transcoder;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import radiod.cluster.election.Election;
+import radiod.cluster.etcd.EtcdSession;
+import radiod.cluster.etcd.Keys;
+import radiod.cluster.model.Json;
+import radiod.cluster.model.MasterInfo;
+import radiod.cluster.model.Mount;
+import radiod.cluster.model.TranscoderOwner;
+import radiod.cluster.view.ClusterSnapshot;
+import radiod.transcoder.process.RestartPolicy;
+import radiod.transcoder.process.TranscoderProcess;
+import radiod.transcoder.script.LiquidsoapScript;
+
+/**
+ * The node's transcoders: for every transcoded mount in the view, an {@link Election} on
+ * {@code transcoders/<mount>}; while this node wins it and there is a master, one liquidsoap runs here for that
+ * mount, pulling from and pushing to the master's Icecast.
+ *
+ * <p>Invariant: liquidsoap runs here only while this node holds that mount's election (its lease vouched for)
+ * and the view names a master. Losing the election or the lease sends SIGTERM at once, on the thread that
+ * learns it; an election is released only after its liquidsoap has exited.
+ *
+ * <p>Callers never block: {@link #viewChanged} hands the snapshot to the transcoders' own thread.
+ */
+public final class Transcoders implements AutoCloseable {
+    /**
+     * @param liquidsoap the liquidsoap binary
+     * @param dir        where the generated scripts go (one file per transcoded mount)
+     * @param restarts   when a crashed liquidsoap is restarted, and when this node gives up on it
+     */
+    public record Settings(Path liquidsoap, Path dir, RestartPolicy restarts) {
+        public Settings {
+            Objects.requireNonNull(liquidsoap, "transcoder: the liquidsoap binary is missing (e.g. /usr/bin/liquidsoap)");
+            Objects.requireNonNull(dir, "transcoder: the scripts directory is missing (e.g. /var/lib/radiod/transcoders)");
+            restarts = Objects.requireNonNullElse(restarts, RestartPolicy.DEFAULT);
+        }
+
+        public Settings(Path liquidsoap, Path dir) {
+            this(liquidsoap, dir, RestartPolicy.DEFAULT);
+        }
+    }
+
+    private static final Logger log = LoggerFactory.getLogger(Transcoders.class);
+    /** After giving up on a transcoder, leave it to the other nodes for this long. */
+    static final Duration GIVE_UP_HOLD_OFF = Duration.ofSeconds(30);
+    /** A deposed transcoder gets this long after SIGTERM: the lease it ran under is about to expire. */
+    static final Duration FENCE_GRACE = Duration.ofMillis(300);
+    /** Re-check elections and processes this often, besides reacting to events. */
+    private static final long TICK_MILLIS = 500;
+
+    /** One transcoded mount as this node sees it. Fields other than the finals are touched on the executor only. */
+    private final class Slot {
+        final String path;
+        final Election election;
+        final TranscoderProcess process;
+        final Counter restarts;
+        final Gauge running;
+        Mount definition;
+        long heldOffUntilNanos;
+        boolean heldOff;
+
+        Slot(Mount mount) {
+            this.path = mount.path();
+            this.definition = mount;
+            this.restarts = Counter.builder("radiod.transcoder.restarts").tag("mount", path)
+                    .description("Restarts of this mount's liquidsoap on this node after it crashed")
+                    .register(registry);
+            this.process = new TranscoderProcess(settings.liquidsoap(), LiquidsoapScript.OPTIONS,
+                    settings.dir().resolve(scriptFileName(path)), path, settings.restarts(), executor,
+                    new TranscoderProcess.Listener() {
+                        @Override
+                        public void restarted() {
+                            restarts.increment();
+                        }
+
+                        @Override
+                        public void gaveUp() {
+                            giveUp(Slot.this);
+                        }
+                    });
+            this.running = Gauge.builder("radiod.transcoder.running", process, p -> p.isRunning() ? 1 : 0)
+                    .tag("mount", path)
+                    .description("1 while this mount's liquidsoap runs on this node")
+                    .register(registry);
+            this.election = new Election(session, keys.transcoder(path),
+                    () -> Json.encode(new TranscoderOwner(nodeName, System.currentTimeMillis())), new Election.Listener() {
+                        @Override
+                        public void elected() {
+                            log.info("transcoder {}: elected; liquidsoap runs on this node while there is a master", path);
+                            requestSync();
+                        }
+
+                        @Override
+                        public void deposed() {
+                            // At once, on the thread that learnt it: the lease may be about to expire.
+                            if (process.isWanted() || process.isRunning()) {
+                                log.warn("transcoder {}: deposed; stopping liquidsoap", path);
+                            }
+                            process.stop(FENCE_GRACE);
+                            requestSync();
+                        }
+                    });
+        }
+    }
+
+    private final EtcdSession session;
+    private final Keys keys;
+    private final String nodeName;
+    private final Settings settings;
+    private final MeterRegistry registry;
+    private final ScheduledExecutorService executor;
+    private final long pid = ProcessHandle.current().pid();
+    /** Changed on the executor only; read by {@link #running()} from any thread. */
+    private final Map<String, Slot> slots = new ConcurrentHashMap<>();
+    private final AtomicBoolean syncQueued = new AtomicBoolean();
+    private volatile ClusterSnapshot view = ClusterSnapshot.EMPTY;
+    private volatile boolean closed;
+
+    public Transcoders(EtcdSession session, Keys keys, String nodeName, Settings settings, MeterRegistry registry) {
+        this.session = session;
+        this.keys = keys;
+        this.nodeName = nodeName;
+        this.settings = settings;
+        this.registry = registry;
+        this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "radiod-transcoders");
+            t.setDaemon(true);
+            return t;
+        });
+        executor.scheduleWithFixedDelay(this::sync, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    /** Tell it about each new view; returns at once (cheap when nothing relevant changed). */
+    public void viewChanged(ClusterSnapshot snapshot) {
+        view = Objects.requireNonNull(snapshot);
+        requestSync();
+    }
+
+    /** Mounts whose liquidsoap runs on this node right now, sorted. */
+    public List<String> running() {
+        return slots.values().stream()
+                .filter(s -> s.process.isRunning() && s.election.isLeader())
+                .map(s -> s.path)
+                .sorted()
+                .toList();
+    }
+
+    /** The file the script of a transcoded mount is written to, under the settings' directory. */
+    public static String scriptFileName(String mountPath) {
+        // '+' cannot occur in a mount path, so the name is unique and still readable: /a/b.mp3 -> a+b.mp3.liq
+        return mountPath.substring(1).replace('/', '+') + ".liq";
+    }
+
+    private void requestSync() {
+        if (closed || !syncQueued.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            executor.execute(() -> {
+                syncQueued.set(false);
+                sync();
+            });
+        } catch (RejectedExecutionException e) {
+            syncQueued.set(false); // closing
+        }
+    }
+
+    private void sync() {
+        if (closed) {
+            return;
+        }
+        try {
+            ClusterSnapshot v = view;
+            Map<String, Mount> wanted = new LinkedHashMap<>();
+            v.mounts().values().stream().filter(Mount::isTranscoded).forEach(m -> wanted.put(m.path(), m));
+            for (Iterator<Slot> it = slots.values().iterator(); it.hasNext(); ) {
+                Slot slot = it.next();
+                if (!wanted.containsKey(slot.path)) {
+                    log.info("transcoder {}: the mount is gone or no longer transcoded; stopping and leaving its election", slot.path);
+                    it.remove();
+                    retire(List.of(slot));
+                }
+            }
+            for (Mount m : wanted.values()) {
+                Slot slot = slots.get(m.path());
+                if (slot == null) {
+                    slot = new Slot(m);
+                    slots.put(m.path(), slot);
+                    slot.election.start();
+                }
+                slot.definition = m;
+                reconcile(slot, v.master());
+            }
+        } catch (RuntimeException e) {
+            log.error("transcoders: sync failed", e);
+        }
+    }
+
+    private void reconcile(Slot slot, Optional<MasterInfo> master) {
+        String why = null;
+        if (!slot.election.isLeader()) {
+            why = "this node no longer holds " + slot.election.key();
+        } else if (master.isEmpty()) {
+            why = "there is no master";
+        } else if (slot.heldOff && System.nanoTime() - slot.heldOffUntilNanos < 0) {
+            why = "this node gave up on it";
+        }
+        if (why != null) {
+            if (slot.process.isWanted()) {
+                log.info("transcoder {}: stopping liquidsoap: {}", slot.path, why);
+            }
+            slot.process.stop();
+            return;
+        }
+        slot.heldOff = false;
+        try {
+            slot.process.run(LiquidsoapScript.render(slot.definition, master.get(), pid));
+        } catch (IllegalArgumentException e) {
+            log.error("transcoder {}: cannot run: {}", slot.path, e.getMessage());
+        }
+    }
+
+    /** On the executor: liquidsoap keeps failing here, so let another node try. */
+    private void giveUp(Slot slot) {
+        if (slots.get(slot.path) != slot) {
+            return;
+        }
+        log.warn("transcoder {}: resigning {} for {} s so that another node can try", slot.path, slot.election.key(),
+                GIVE_UP_HOLD_OFF.toSeconds());
+        slot.heldOff = true;
+        slot.heldOffUntilNanos = System.nanoTime() + GIVE_UP_HOLD_OFF.toNanos();
+        slot.election.resign(GIVE_UP_HOLD_OFF.toMillis());
+    }
+
+    /** Stops the slots' liquidsoaps, waits for them to exit, then releases their elections (so no two ever overlap). */
+    private void retire(List<Slot> retired) {
+        List<CompletableFuture<Void>> stopped = retired.stream().map(s -> s.process.stop()).toList();
+        try {
+            CompletableFuture.allOf(stopped.toArray(CompletableFuture[]::new))
+                    .get(settings.restarts().stopGrace().toMillis() + 2000, TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            log.warn("transcoders: liquidsoap did not exit in time ({}); releasing the elections anyway: the lease "
+                    + "still fences them", e.toString());
+        }
+        List<CompletableFuture<Void>> released = new ArrayList<>();
+        for (Slot s : retired) {
+            released.add(CompletableFuture.runAsync(s.election::close));
+            registry.remove(s.restarts);
+            registry.remove(s.running);
+        }
+        released.forEach(CompletableFuture::join);
+    }
+
+    /** Stops every liquidsoap, waits for them to exit, and releases every election. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            executor.submit(() -> {
+                List<Slot> all = new ArrayList<>(slots.values());
+                slots.clear();
+                retire(all);
+            }).get(settings.restarts().stopGrace().toMillis() + 10_000, TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            log.warn("transcoders: close: {}", e.toString());
+        }
+        executor.shutdownNow();
+    }
+}

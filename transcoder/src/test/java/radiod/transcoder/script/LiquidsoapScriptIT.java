@@ -1,0 +1,112 @@
+package radiod.transcoder.script;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import radiod.cluster.model.MasterInfo;
+import radiod.cluster.model.Mount;
+import radiod.cluster.model.Transcoding;
+
+/** The generated scripts against Debian's real liquidsoap 2.1, run the way radiod runs them ({@code --no-stdlib}). */
+class LiquidsoapScriptIT {
+    private static final String LIQUIDSOAP = "/usr/bin/liquidsoap";
+    private static final MasterInfo MASTER = new MasterInfo("node1", List.of("127.0.0.1"), 1, 8000, 8080, 1);
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void escapedStringsReachLiquidsoapExactlyAsTheyWere() throws Exception {
+        List<String> values = List.of("p\"a\\ss#{x}", "#{#{shutdown()}", "plain", "trailing#", "{#}", "a'b$c%d é");
+        StringBuilder script = new StringBuilder();
+        for (String v : values) {
+            script.append("print(").append(LiquidsoapScript.string(v)).append(")\n");
+        }
+        Result r = liquidsoap(script.toString(), List.of());
+        List<String> printed = r.output.lines().filter(l -> !l.startsWith("No output defined")).toList();
+        assertEquals(values, printed, r.output);
+    }
+
+    @Test
+    void everyCodecsScriptIsAcceptedByLiquidsoapWithoutTheStandardLibrary() throws Exception {
+        List<Transcoding> variants = List.of(
+                new Transcoding("/live.mp3", "mp3", 64, 44100, 2, null),
+                new Transcoding("/live.mp3", "mp3", 32, 22050, 1, null),
+                new Transcoding("/live.mp3", "opus", 48, 48000, 2, null),
+                new Transcoding("/live.mp3", "opus", 16, 16000, 1, null),
+                new Transcoding("/live.mp3", "vorbis", 96, 44100, 2, null),
+                new Transcoding("/live.mp3", "vorbis", 96, 22050, 1, 0.2));
+        for (Transcoding t : variants) {
+            Mount m = new Mount("/out", "transcoder", "pa\"ss#{1}", null, null, 0, 0, t);
+            Result r = liquidsoap(LiquidsoapScript.render(m, MASTER, ProcessHandle.current().pid()), List.of("--check"));
+            assertEquals(0, r.status, t + ":\n" + r.output);
+        }
+    }
+
+    @Test
+    void theAacEncoderIsAcceptedByDebiansLiquidsoap() throws Exception {
+        String script = "settings.init.allow_root.set(true)\n"
+                + "output.icecast(" + LiquidsoapScript.encoder("aac", 64, 44100, 2, null) + ", format="
+                + LiquidsoapScript.string(LiquidsoapScript.mime("aac")) + ", host=\"127.0.0.1\", port=1, password=\"x\", "
+                + "mount=\"/x.aac\", blank())\n";
+        Result r = liquidsoap(script, List.of("--check"));
+        assertEquals(0, r.status, r.output);
+    }
+
+    @Test
+    void aTranscoderWhoseRadiodIsGoneStopsByItself() throws Exception {
+        Process radiod = new ProcessBuilder("sleep", "60").start();
+        Mount m = new Mount("/out.mp3", "transcoder", "secret", null, null, 0, 0,
+                new Transcoding("/live.mp3", "mp3", 64, 44100, 2, null));
+        Path file = dir.resolve("orphan.liq");
+        Files.writeString(file, LiquidsoapScript.render(m, MASTER, radiod.pid()));
+        List<String> command = new ArrayList<>(List.of(LIQUIDSOAP));
+        command.addAll(LiquidsoapScript.OPTIONS);
+        command.add(file.toString());
+        Process liquidsoap = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("orphan.log").toFile()).start();
+        try {
+            await().atMost(Duration.ofSeconds(10)).until(() -> Files.readString(dir.resolve("orphan.log")).contains("Streaming loop starts"));
+            assertTrue(liquidsoap.isAlive());
+            radiod.destroyForcibly().waitFor();
+            long gone = System.nanoTime();
+            assertTrue(liquidsoap.waitFor(3, TimeUnit.SECONDS), "liquidsoap outlived its radiod by 3 s");
+            System.out.printf("liquidsoap stopped %d ms after its radiod was killed%n",
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - gone));
+            assertTrue(Files.readString(dir.resolve("orphan.log")).contains("radiod is gone: stopping"));
+        } finally {
+            liquidsoap.destroyForcibly();
+            radiod.destroyForcibly();
+        }
+    }
+
+    private record Result(int status, String output) {
+    }
+
+    private Result liquidsoap(String script, List<String> extra) throws IOException, InterruptedException {
+        Path file = Files.createTempFile(dir, "t", ".liq");
+        Files.writeString(file, "settings.log.stdout.set(false)\n" + script);
+        List<String> command = new ArrayList<>(List.of(LIQUIDSOAP));
+        command.addAll(LiquidsoapScript.OPTIONS);
+        command.addAll(extra);
+        command.add(file.toString());
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(20, TimeUnit.SECONDS), "liquidsoap did not finish: " + out);
+        return new Result(p.exitValue(), out.lines().filter(l -> !l.isBlank()).collect(Collectors.joining("\n")));
+    }
+}

@@ -1,0 +1,112 @@
+package radiod.transcoder.script;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+import radiod.cluster.model.MasterInfo;
+import radiod.cluster.model.Mount;
+import radiod.cluster.model.Transcoding;
+
+class LiquidsoapScriptTest {
+    private static final MasterInfo MASTER = new MasterInfo("node2", List.of("127.0.0.12"), 8100, 8000, 8080, 1);
+
+    private static Mount transcoded(String path, String password, Transcoding t) {
+        return new Mount(path, "transcoder", password, null, null, 0, 0, t);
+    }
+
+    @Test
+    void quotesAndBackslashesAreEscaped() {
+        assertEquals("\"a\\\"b\\\\c\"", LiquidsoapScript.string("a\"b\\c"));
+    }
+
+    @Test
+    void anInterpolationIsSplitAcrossTwoLiteralsSoItIsNeverEvaluated() {
+        assertEquals("(\"pass#\" ^ \"{shutdown()}\")", LiquidsoapScript.string("pass#{shutdown()}"));
+        assertEquals("(\"#\" ^ \"{#\" ^ \"{\")", LiquidsoapScript.string("#{#{"));
+        assertEquals("\"# {} #\"", LiquidsoapScript.string("# {} #"));
+    }
+
+    @Test
+    void controlCharactersBecomeHexEscapesAndOtherTextStaysAsItIs() {
+        assertEquals("\"a\\x0ab\\x09c\\x7f\"", LiquidsoapScript.string("a\nb\tc\u007f"));
+        assertEquals("\"é'ü $x\"", LiquidsoapScript.string("é'ü $x"));
+    }
+
+    @Test
+    void mp3EncoderCarriesBitrateSampleRateAndStereo() {
+        assertEquals("%mp3(bitrate=64, samplerate=44100, stereo=true)",
+                LiquidsoapScript.encoder("mp3", 64, 44100, 2, null));
+        assertEquals("%mp3(bitrate=32, samplerate=22050, stereo=false)",
+                LiquidsoapScript.encoder("mp3", 32, 22050, 1, null));
+    }
+
+    @Test
+    void opusEncoderCarriesBitrateSampleRateAndChannels() {
+        assertEquals("%opus(bitrate=48, samplerate=48000, channels=2)", LiquidsoapScript.encoder("opus", 48, 48000, 2, null));
+    }
+
+    @Test
+    void vorbisUsesQualityWhenGivenAndAverageBitrateOtherwise() {
+        assertEquals("%vorbis(quality=0.30, samplerate=44100, channels=1)",
+                LiquidsoapScript.encoder("vorbis", 96, 44100, 1, 0.3));
+        assertEquals("%vorbis(quality=-0.10, samplerate=8000, channels=2)",
+                LiquidsoapScript.encoder("vorbis", 96, 8000, 2, -0.1));
+        assertEquals("%vorbis.abr(bitrate=96, samplerate=44100, channels=2)",
+                LiquidsoapScript.encoder("vorbis", 96, 44100, 2, null));
+    }
+
+    @Test
+    void aacGoesThroughFfmpegAsAdtsAndIsAnnouncedAsAudioAac() {
+        assertEquals("%ffmpeg(format=\"adts\", %audio(codec=\"aac\", b=\"64k\", ar=44100, channels=2))",
+                LiquidsoapScript.encoder("aac", 64, 44100, 2, null));
+        assertEquals("audio/aac", LiquidsoapScript.mime("aac"));
+        assertEquals("", LiquidsoapScript.mime("mp3"));
+    }
+
+    @Test
+    void anUnknownCodecIsRefusedByName() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> LiquidsoapScript.encoder("flac", 64, 44100, 2, null));
+        assertTrue(e.getMessage().contains("'flac'"), e.getMessage());
+    }
+
+    @Test
+    void scriptPullsTheSourceFromTheMasterAndPushesTheTranscodedMountWithItsCredentials() {
+        Mount m = transcoded("/live-64.mp3", "p\"a\\ss#{x}", new Transcoding("/live.mp3", "mp3", 64, 44100, 2, null));
+        String script = LiquidsoapScript.render(m, MASTER, 4242);
+
+        assertTrue(script.contains("settings.init.allow_root.set(true)"), script);
+        assertTrue(script.contains("settings.log.stdout.set(true)"), script);
+        assertTrue(script.contains("input.http(id=\"source\", poll_delay=1.0, \"http://127.0.0.12:8100/live.mp3\")"), script);
+        assertTrue(script.contains("[({true}, source), ({true}, blank(id=\"silence\"))]"), script);
+        assertTrue(script.contains("output.icecast(id=\"output\", %mp3(bitrate=64, samplerate=44100, stereo=true),"), script);
+        assertTrue(script.contains("host=\"127.0.0.12\", port=8100,"), script);
+        assertTrue(script.contains("user=\"transcoder\", password=(\"p\\\"a\\\\ss#\" ^ \"{x}\"),"), script);
+        assertTrue(script.contains("mount=\"/live-64.mp3\""), script);
+        assertTrue(script.contains("file.exists(\"/proc/4242\")"), script);
+        assertTrue(script.contains("shutdown()"), script);
+        assertFalse(script.contains("format="), "mp3 needs no explicit content type: " + script);
+    }
+
+    @Test
+    void anIpv6MasterIsBracketedInTheSourceUrlOnly() {
+        MasterInfo v6 = new MasterInfo("node3", List.of("::1"), 8100, 8000, 8080, 1);
+        Mount m = transcoded("/live.opus", "secret", new Transcoding("/live.mp3", "opus", 48, 48000, 2, null));
+        String script = LiquidsoapScript.render(m, v6, 1);
+        assertTrue(script.contains("\"http://[::1]:8100/live.mp3\""), script);
+        assertTrue(script.contains("host=\"::1\""), script);
+    }
+
+    @Test
+    void aMountWithoutTranscodingIsRefused() {
+        Mount plain = new Mount("/live.mp3", "source", "secret", null, null, 0, 0, null);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LiquidsoapScript.render(plain, MASTER, 1));
+        assertTrue(e.getMessage().contains("/live.mp3"), e.getMessage());
+    }
+}
