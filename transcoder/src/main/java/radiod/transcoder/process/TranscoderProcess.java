@@ -12,9 +12,12 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -26,6 +29,7 @@ import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
+import org.slf4j.event.Level;
 
 /**
  * Runs one liquidsoap for one transcoded mount: started with a script, its output logged with the mount as
@@ -50,6 +54,14 @@ public final class TranscoderProcess {
     private static final Pattern LIQUIDSOAP_LINE = Pattern.compile("^\\d{4}/\\d\\d/\\d\\d \\d\\d:\\d\\d:\\d\\d \\[([^\\]]+):(\\d)\\] (.*)$");
     /** {@code [tcp @ 0x7fc7e8007dc0] Connection to … refused}: FFmpeg's, repeated at each poll of an absent source. */
     private static final Pattern FFMPEG_LINE = Pattern.compile("^\\[[^\\]]+ @ 0x[0-9a-f]+\\] .*");
+
+    /**
+     * Labels whose level-3 lines are events worth a line in the node's log (source found or lost, connected to
+     * Icecast, radiod gone); liquidsoap's other level-3 lines are start-up chatter.
+     */
+    private static final Set<String> EVENT_LABELS = Set.of("source", "safe", "output", "radiod", "lang");
+
+    private static final long REPEAT_QUIET_NANOS = TimeUnit.SECONDS.toNanos(60);
 
     private final List<String> command;
     private final Path scriptFile;
@@ -267,10 +279,11 @@ public final class TranscoderProcess {
 
     private void pipe(Process p) {
         MDC.put("mount", mount);
+        Map<String, Long> lastLogged = new HashMap<>();
         try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
             String line;
             while ((line = r.readLine()) != null) {
-                logLine(line);
+                logLine(line, lastLogged);
             }
         } catch (IOException e) {
             // the process is gone
@@ -279,23 +292,40 @@ public final class TranscoderProcess {
         }
     }
 
-    private void logLine(String line) {
+    /**
+     * One of liquidsoap's lines at the level it gave it. A line repeated within {@link #REPEAT_QUIET_NANOS} (an
+     * Icecast that keeps refusing us, retried every second) goes to debug, except source switches.
+     */
+    private void logLine(String line, Map<String, Long> lastLogged) {
         if (line.isBlank()) {
             return;
         }
         Matcher m = LIQUIDSOAP_LINE.matcher(line);
+        String label = m.matches() ? m.group(1) : "";
+        String text = m.matches() ? "[" + label + "] " + m.group(3) : line;
+        Level level;
         if (m.matches()) {
-            String text = "transcoder {}: [{}] {}";
-            switch (m.group(2).charAt(0)) {
-                case '1' -> log.error(text, mount, m.group(1), m.group(3));
-                case '2' -> log.warn(text, mount, m.group(1), m.group(3));
-                case '3' -> log.info(text, mount, m.group(1), m.group(3));
-                default -> log.debug(text, mount, m.group(1), m.group(3));
-            }
-        } else if (FFMPEG_LINE.matcher(line).matches()) {
-            log.debug("transcoder {}: {}", mount, line);
+            level = switch (m.group(2).charAt(0)) {
+                case '1' -> Level.ERROR;
+                case '2' -> Level.WARN;
+                case '3' -> EVENT_LABELS.contains(label) ? Level.INFO : Level.DEBUG; // the rest is start-up chatter
+                default -> Level.DEBUG;
+            };
         } else {
-            log.info("transcoder {}: {}", mount, line);
+            level = FFMPEG_LINE.matcher(line).matches() ? Level.DEBUG : Level.INFO;
         }
+        if (level != Level.DEBUG && !label.equals("safe")) {
+            long now = System.nanoTime();
+            Long last = lastLogged.get(text);
+            if (last != null && now - last < REPEAT_QUIET_NANOS) {
+                level = Level.DEBUG;
+            } else {
+                if (lastLogged.size() > 200) {
+                    lastLogged.clear();
+                }
+                lastLogged.put(text, now);
+            }
+        }
+        log.atLevel(level).log("transcoder {}: {}", mount, text);
     }
 }

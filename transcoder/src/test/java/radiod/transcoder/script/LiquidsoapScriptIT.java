@@ -4,7 +4,9 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,6 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 import radiod.cluster.model.MasterInfo;
 import radiod.cluster.model.Mount;
 import radiod.cluster.model.Transcoding;
+import radiod.testkit.Processes;
 
 /** The generated scripts against Debian's real liquidsoap 2.1, run the way radiod runs them ({@code --no-stdlib}). */
 class LiquidsoapScriptIT {
@@ -70,27 +73,54 @@ class LiquidsoapScriptIT {
     @Test
     void aTranscoderWhoseRadiodIsGoneStopsByItself() throws Exception {
         Process radiod = new ProcessBuilder("sleep", "60").start();
+        try {
+            assertStopsOnceGone(radiod.pid(), () -> radiod.destroyForcibly().waitFor());
+        } finally {
+            radiod.destroyForcibly();
+        }
+    }
+
+    @Test
+    void aTranscoderWhoseRadiodDiedButWasNotReapedStopsToo() throws Exception {
+        // The shell becomes a `sleep` that never reaps its child: once killed, the child stays a zombie.
+        Process parent = new ProcessBuilder("sh", "-c", "sleep 60 & echo $!; exec sleep 60").start();
+        try {
+            long radiod = Long.parseLong(new BufferedReader(new InputStreamReader(parent.getInputStream(), StandardCharsets.US_ASCII))
+                    .readLine().trim());
+            assertStopsOnceGone(radiod, () -> {
+                Processes.signal(radiod, "KILL");
+                await().atMost(Duration.ofSeconds(2)).until(() -> Files.readString(Path.of("/proc/" + radiod + "/stat")).contains(") Z "));
+            });
+        } finally {
+            parent.destroyForcibly();
+        }
+    }
+
+    private interface Kill {
+        void run() throws Exception;
+    }
+
+    private void assertStopsOnceGone(long radiodPid, Kill kill) throws Exception {
         Mount m = new Mount("/out.mp3", "transcoder", "secret", null, null, 0, 0,
                 new Transcoding("/live.mp3", "mp3", 64, 44100, 2, null));
         Path file = dir.resolve("orphan.liq");
-        Files.writeString(file, LiquidsoapScript.render(m, MASTER, radiod.pid()));
+        Files.writeString(file, LiquidsoapScript.render(m, MASTER, radiodPid));
         List<String> command = new ArrayList<>(List.of(LIQUIDSOAP));
         command.addAll(LiquidsoapScript.OPTIONS);
         command.add(file.toString());
-        Process liquidsoap = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(dir.resolve("orphan.log").toFile()).start();
+        Path log = dir.resolve("orphan.log");
+        Process liquidsoap = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         try {
-            await().atMost(Duration.ofSeconds(10)).until(() -> Files.readString(dir.resolve("orphan.log")).contains("Streaming loop starts"));
-            assertTrue(liquidsoap.isAlive());
-            radiod.destroyForcibly().waitFor();
+            await().atMost(Duration.ofSeconds(10)).until(() -> Files.readString(log).contains("Streaming loop starts"));
+            await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(1)).until(liquidsoap::isAlive);
+            kill.run();
             long gone = System.nanoTime();
             assertTrue(liquidsoap.waitFor(3, TimeUnit.SECONDS), "liquidsoap outlived its radiod by 3 s");
             System.out.printf("liquidsoap stopped %d ms after its radiod was killed%n",
                     TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - gone));
-            assertTrue(Files.readString(dir.resolve("orphan.log")).contains("radiod is gone: stopping"));
+            assertTrue(Files.readString(log).contains("radiod is gone: stopping"));
         } finally {
             liquidsoap.destroyForcibly();
-            radiod.destroyForcibly();
         }
     }
 

@@ -83,12 +83,14 @@ class LiquidsoapScriptTest {
 
         assertTrue(script.contains("settings.init.allow_root.set(true)"), script);
         assertTrue(script.contains("settings.log.stdout.set(true)"), script);
-        assertTrue(script.contains("input.http(id=\"source\", poll_delay=1.0, \"http://127.0.0.12:8100/live.mp3\")"), script);
+        assertTrue(script.contains("input.http(id=\"source\", poll_delay=1.0,"), script);
+        assertTrue(script.contains("  \"http://127.0.0.12:8100/live.mp3\")"), script);
         assertTrue(script.contains("[({true}, source), ({true}, blank(id=\"silence\"))]"), script);
         assertTrue(script.contains("output.icecast(id=\"output\", %mp3(bitrate=64, samplerate=44100, stereo=true),"), script);
         assertTrue(script.contains("host=\"127.0.0.12\", port=8100,"), script);
         assertTrue(script.contains("user=\"transcoder\", password=(\"p\\\"a\\\\ss#\" ^ \"{x}\"),"), script);
         assertTrue(script.contains("mount=\"/live-64.mp3\""), script);
+        assertTrue(script.contains("file.exists(\"/proc/4242/exe\")"), script);
         assertTrue(script.contains("file.exists(\"/proc/4242\")"), script);
         assertTrue(script.contains("shutdown()"), script);
         assertFalse(script.contains("format="), "mp3 needs no explicit content type: " + script);

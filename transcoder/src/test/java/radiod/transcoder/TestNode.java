@@ -1,0 +1,67 @@
+package radiod.transcoder;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import io.etcd.jetcd.Client;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import radiod.cluster.etcd.EtcdClients;
+import radiod.cluster.etcd.EtcdOptions;
+import radiod.cluster.etcd.EtcdSession;
+import radiod.cluster.view.ClusterView;
+import radiod.transcoder.process.RestartPolicy;
+
+/** One "node" as far as transcoders go: its own etcd client, lease, cluster view and {@link Transcoders}. */
+final class TestNode implements AutoCloseable {
+    final String name;
+    final Path dir;
+    final Client client;
+    final EtcdSession session;
+    final ClusterView view;
+    final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    final Transcoders transcoders;
+
+    private TestNode(List<String> endpoints, String prefix, String name, Path dir, Path liquidsoap, RestartPolicy policy, int ttl) {
+        this.name = name;
+        this.dir = dir;
+        EtcdOptions options = EtcdOptions.of(endpoints).withPrefix(prefix);
+        client = EtcdClients.connect(options);
+        session = new EtcdSession(client, Duration.ofSeconds(ttl));
+        view = new ClusterView(client, options.keys(), options.callTimeout());
+        transcoders = new Transcoders(session, options.keys(), name, new Transcoders.Settings(liquidsoap, dir, policy), registry);
+        view.addListener(transcoders::viewChanged);
+        session.start();
+        view.start();
+    }
+
+    static TestNode start(List<String> endpoints, String prefix, String name, Path root, int ttl) {
+        return start(endpoints, prefix, name, root, Path.of("/usr/bin/liquidsoap"), RestartPolicy.DEFAULT, ttl);
+    }
+
+    static TestNode start(List<String> endpoints, String prefix, String name, Path root, Path liquidsoap, RestartPolicy policy,
+                          int ttl) {
+        return new TestNode(endpoints, prefix, name, root.resolve(name), liquidsoap, policy, ttl);
+    }
+
+    /** The {@code radiod.transcoder.running} gauge of a mount on this node (NaN if it has none). */
+    double runningGauge(String mount) {
+        Gauge g = registry.find("radiod.transcoder.running").tag("mount", mount).gauge();
+        return g == null ? Double.NaN : g.value();
+    }
+
+    double restarts(String mount) {
+        var c = registry.find("radiod.transcoder.restarts").tag("mount", mount).counter();
+        return c == null ? Double.NaN : c.count();
+    }
+
+    /** Clean shutdown: liquidsoap stopped, elections released, lease revoked. */
+    @Override
+    public void close() {
+        transcoders.close();
+        view.close();
+        session.close();
+        client.close();
+    }
+}

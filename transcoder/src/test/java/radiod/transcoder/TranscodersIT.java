@@ -1,0 +1,414 @@
+package radiod.transcoder;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import radiod.cluster.etcd.EtcdClients;
+import radiod.cluster.etcd.EtcdOptions;
+import radiod.cluster.etcd.Keys;
+import radiod.cluster.model.Json;
+import radiod.cluster.model.MasterInfo;
+import radiod.cluster.model.Mount;
+import radiod.cluster.model.TranscoderOwner;
+import radiod.cluster.model.Transcoding;
+import radiod.testkit.EtcdCluster;
+import radiod.testkit.Icecast;
+import radiod.transcoder.process.RestartPolicy;
+
+/**
+ * Elected transcoders against real etcd, Icecast, liquidsoap and ffmpeg. The master's Icecast is a plain Icecast
+ * on a loopback address, {@code master} and {@code mounts/} are written by hand; each test has its own key prefix
+ * and its own "nodes" (three sessions in this JVM, or a node in a child JVM where it must die with SIGKILL).
+ */
+class TranscodersIT {
+    private static final int TTL = 3;
+    private static final String TONE_PASSWORD = "tone-secret";
+    private static final Mount LIVE = new Mount("/live.mp3", "source", TONE_PASSWORD, null, null, 0, 128, null);
+    /** Its password needs every escape liquidsoap strings have. */
+    private static final Mount MP3_64 = new Mount("/live-64.mp3", "transcoder", "p\"a\\ss#{x}", null, null, 0, 0,
+            new Transcoding("/live.mp3", "mp3", 64, 44100, 2, null));
+    private static final Mount OPUS = new Mount("/live.opus", "transcoder", "opus-secret", null, null, 0, 0,
+            new Transcoding("/live.mp3", "opus", 48, 48000, 2, null));
+    private static final Mount VORBIS = new Mount("/live.ogg", "transcoder", "vorbis-secret", null, null, 0, 0,
+            new Transcoding("/live.mp3", "vorbis", 96, 44100, 2, null));
+    private static final List<Mount> ALL = List.of(LIVE, MP3_64, OPUS, VORBIS);
+
+    @RegisterExtension
+    static final EtcdCluster etcd = EtcdCluster.single();
+
+    private static Icecast masterA;
+    private static Process toneA;
+    private static Client client;
+
+    @TempDir
+    Path root;
+
+    private final List<AutoCloseable> cleanup = new ArrayList<>();
+
+    @BeforeAll
+    static void startMaster() {
+        masterA = Icecast.start("127.0.0.41", sources(ALL));
+        toneA = Audio.tone(masterA, LIVE.path(), TONE_PASSWORD);
+        client = EtcdClients.connect(EtcdOptions.of(etcd.endpoints()));
+        await().atMost(Duration.ofSeconds(10)).until(() -> masterA.hasSource(LIVE.path()));
+    }
+
+    @AfterAll
+    static void stopMaster() {
+        if (toneA != null) {
+            toneA.destroyForcibly();
+        }
+        if (masterA != null) {
+            masterA.close();
+        }
+        if (client != null) {
+            client.close();
+        }
+    }
+
+    @AfterEach
+    void closeNodes() throws Exception {
+        for (int i = cleanup.size() - 1; i >= 0; i--) {
+            cleanup.get(i).close();
+        }
+        // Nothing a test started survives it.
+        await().atMost(Duration.ofSeconds(5)).until(() -> liquidsoaps(root, null).isEmpty());
+    }
+
+    @Test
+    void exactlyOneLiquidsoapRunsEachTranscodedMountAndListenersGetTheRequestedFormats() throws Exception {
+        Keys keys = new Keys("/t1/");
+        putMaster(keys, "master-a", masterA);
+        for (Mount m : ALL) {
+            put(keys.mount(m.path()), m);
+        }
+        List<TestNode> nodes = new ArrayList<>();
+        for (String name : List.of("node1", "node2", "node3")) {
+            nodes.add(node(keys, name));
+        }
+        Sampler sampler = sampler(List.of(MP3_64, OPUS, VORBIS));
+
+        for (Mount m : List.of(MP3_64, OPUS, VORBIS)) {
+            await().atMost(Duration.ofSeconds(20)).until(() -> liquidsoaps(root, m.path()).size() == 1 && masterA.hasSource(m.path()));
+        }
+        for (Mount m : List.of(MP3_64, OPUS, VORBIS)) {
+            List<TestNode> owners = nodes.stream().filter(n -> n.transcoders.running().contains(m.path())).toList();
+            assertEquals(1, owners.size(), m.path() + " runs on " + owners.stream().map(n -> n.name).toList());
+            TestNode owner = owners.get(0);
+            assertEquals(Optional.of(owner.name), owner(keys, m.path()));
+            assertTrue(liquidsoaps(root, m.path()).get(0).info().commandLine().orElse("").contains(owner.dir.toString()));
+            for (TestNode n : nodes) {
+                assertEquals(n == owner ? 1.0 : 0.0, n.runningGauge(m.path()), m.path() + " gauge on " + n.name);
+            }
+        }
+
+        Map<String, String> mp3 = awaitTone(masterA, MP3_64.path());
+        assertEquals("mp3", mp3.get("codec_name"), mp3.toString());
+        assertEquals("64000", mp3.get("bit_rate"), mp3.toString());
+        assertEquals("44100", mp3.get("sample_rate"), mp3.toString());
+        assertEquals("2", mp3.get("channels"), mp3.toString());
+
+        Map<String, String> opus = awaitTone(masterA, OPUS.path());
+        assertEquals("opus", opus.get("codec_name"), opus.toString());
+        assertEquals("48000", opus.get("sample_rate"), opus.toString());
+        assertEquals("2", opus.get("channels"), opus.toString());
+
+        Map<String, String> vorbis = awaitTone(masterA, VORBIS.path());
+        assertEquals("vorbis", vorbis.get("codec_name"), vorbis.toString());
+        assertEquals("96000", vorbis.get("bit_rate"), vorbis.toString());
+        assertEquals("44100", vorbis.get("sample_rate"), vorbis.toString());
+        assertEquals("2", vorbis.get("channels"), vorbis.toString());
+
+        // New parameters: the transcoder is restarted with them.
+        long before = liquidsoaps(root, VORBIS.path()).get(0).pid();
+        Mount mono = new Mount(VORBIS.path(), VORBIS.sourceUser(), VORBIS.sourcePassword(), null, null, 0, 0,
+                new Transcoding("/live.mp3", "vorbis", 64, 22050, 1, 0.2));
+        put(keys.mount(mono.path()), mono);
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            List<ProcessHandle> now = liquidsoaps(root, VORBIS.path());
+            return now.size() == 1 && now.get(0).pid() != before;
+        });
+        await().atMost(Duration.ofSeconds(15)).until(() -> {
+            Map<String, String> p = Audio.probe(Audio.capture(root, masterA.url(VORBIS.path()), 16_000, Duration.ofSeconds(3)));
+            return "22050".equals(p.get("sample_rate")) && "1".equals(p.get("channels"));
+        });
+
+        // Deleted: its liquidsoap stops everywhere, its election key goes; the others go on.
+        delete(keys.mount(MP3_64.path()));
+        await().atMost(Duration.ofSeconds(10)).until(() -> liquidsoaps(root, MP3_64.path()).isEmpty()
+                && !masterA.hasSource(MP3_64.path()) && owner(keys, MP3_64.path()).isEmpty());
+        assertTrue(nodes.stream().noneMatch(n -> n.transcoders.running().contains(MP3_64.path())));
+        assertEquals(1, liquidsoaps(root, OPUS.path()).size());
+        assertEquals(1, liquidsoaps(root, VORBIS.path()).size());
+
+        // Shut down cleanly: every liquidsoap stopped, every election released.
+        for (TestNode n : nodes) {
+            n.close();
+        }
+        cleanup.clear();
+        assertTrue(liquidsoaps(root, null).isEmpty());
+        assertEquals(Optional.empty(), owner(keys, OPUS.path()));
+        assertEquals(Optional.empty(), owner(keys, VORBIS.path()));
+        sampler.assertNeverTwo();
+    }
+
+    @Test
+    void whenTheNodeRunningATranscoderIsKilledAnotherNodeRunsItWithinTheTtlPlusFiveSeconds() throws Exception {
+        Keys keys = new Keys("/t2/");
+        putMaster(keys, "master-a", masterA);
+        put(keys.mount(LIVE.path()), LIVE);
+        put(keys.mount(MP3_64.path()), MP3_64);
+
+        Process victim = childNode(keys, "victim");
+        await().atMost(Duration.ofSeconds(30)).until(() -> liquidsoaps(root, MP3_64.path()).size() == 1
+                && masterA.hasSource(MP3_64.path()));
+        ProcessHandle victimsLiquidsoap = liquidsoaps(root, MP3_64.path()).get(0);
+        assertEquals(Optional.of(victim.pid()), victimsLiquidsoap.parent().map(ProcessHandle::pid));
+        assertEquals(Optional.of("victim"), owner(keys, MP3_64.path()));
+
+        List<TestNode> others = List.of(node(keys, "node1"), node(keys, "node2"));
+        awaitTone(masterA, MP3_64.path());
+        Sampler sampler = sampler(List.of(MP3_64));
+        await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2))
+                .until(() -> liquidsoaps(root, MP3_64.path()).equals(List.of(victimsLiquidsoap)));
+
+        long killed = System.nanoTime();
+        victim.destroyForcibly(); // SIGKILL: no revoke, no resign; its liquidsoap must not linger as an orphan
+        await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(20)).until(() -> !running(victimsLiquidsoap));
+        long orphanGone = System.nanoTime();
+        await().atMost(Duration.ofSeconds(TTL + 5)).pollInterval(Duration.ofMillis(50))
+                .until(() -> others.stream().anyMatch(n -> n.transcoders.running().contains(MP3_64.path())));
+        long takenOver = System.nanoTime();
+        await().atMost(Duration.ofSeconds(TTL + 5)).pollInterval(Duration.ofMillis(50))
+                .until(() -> masterA.hasSource(MP3_64.path())
+                        && Files.size(Audio.capture(root, masterA.url(MP3_64.path()), 4_000, Duration.ofSeconds(2))) >= 4_000);
+        long playing = System.nanoTime();
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100))
+                .until(() -> Audio.maxVolume(Audio.capture(root, masterA.url(MP3_64.path()), 8_000, Duration.ofSeconds(2))) > -30);
+        long tone = System.nanoTime();
+
+        long toPlaying = TimeUnit.NANOSECONDS.toMillis(playing - killed);
+        System.out.printf("transcoder failover after kill -9 (TTL %d s): orphan liquidsoap gone after %d ms, another node "
+                        + "runs it after %d ms, the mount plays again after %d ms, the tone is back after %d ms%n", TTL,
+                TimeUnit.NANOSECONDS.toMillis(orphanGone - killed), TimeUnit.NANOSECONDS.toMillis(takenOver - killed),
+                toPlaying, TimeUnit.NANOSECONDS.toMillis(tone - killed));
+        assertTrue(toPlaying <= (TTL + 5) * 1000L, "played again after " + toPlaying + " ms");
+        assertEquals(1, others.stream().filter(n -> n.transcoders.running().contains(MP3_64.path())).count());
+        sampler.assertNeverTwo();
+    }
+
+    @Test
+    void whenTheMasterChangesTheTranscoderIsRestartedAgainstTheNewMasterAndWithoutAMasterItStops() throws Exception {
+        Keys keys = new Keys("/t3/");
+        putMaster(keys, "master-a", masterA);
+        put(keys.mount(LIVE.path()), LIVE);
+        put(keys.mount(MP3_64.path()), MP3_64);
+        Icecast masterB = Icecast.start("127.0.0.42", sources(List.of(LIVE, MP3_64)));
+        cleanup.add(masterB);
+        TestNode node = node(keys, "node1");
+        await().atMost(Duration.ofSeconds(20)).until(() -> liquidsoaps(root, MP3_64.path()).size() == 1 && masterA.hasSource(MP3_64.path()));
+        long first = liquidsoaps(root, MP3_64.path()).get(0).pid();
+
+        putMaster(keys, "master-b", masterB);
+        await().atMost(Duration.ofSeconds(10)).until(() -> masterB.hasSource(MP3_64.path()) && !masterA.hasSource(MP3_64.path()));
+        List<ProcessHandle> now = liquidsoaps(root, MP3_64.path());
+        assertEquals(1, now.size());
+        assertTrue(now.get(0).pid() != first, "liquidsoap was restarted");
+        assertTrue(Files.readString(node.dir.resolve(Transcoders.scriptFileName(MP3_64.path()))).contains("127.0.0.42"));
+
+        // The new master has no source for /live.mp3 yet: the transcoded mount stays up, with silence.
+        Path silence = Audio.capture(root, masterB.url(MP3_64.path()), 16_000, Duration.ofSeconds(3));
+        assertEquals("mp3", Audio.probe(silence).get("codec_name"));
+        assertTrue(Audio.maxVolume(silence) < -60, "silence expected, got " + Audio.maxVolume(silence) + " dB");
+        Process toneB = Audio.tone(masterB, LIVE.path(), TONE_PASSWORD);
+        cleanup.add(toneB::destroyForcibly);
+        awaitTone(masterB, MP3_64.path());
+
+        delete(keys.master());
+        await().atMost(Duration.ofSeconds(10)).until(() -> liquidsoaps(root, MP3_64.path()).isEmpty()
+                && !masterB.hasSource(MP3_64.path()));
+        assertEquals(List.of(), node.transcoders.running());
+        assertEquals(Optional.of("node1"), owner(keys, MP3_64.path()), "still elected, just nothing to transcode to");
+    }
+
+    @Test
+    void aNodeWhoseLiquidsoapKeepsFailingResignsAndAnotherNodeRunsTheTranscoder() throws Exception {
+        Keys keys = new Keys("/t4/");
+        putMaster(keys, "master-a", masterA);
+        put(keys.mount(LIVE.path()), LIVE);
+        put(keys.mount(MP3_64.path()), MP3_64);
+        Path broken = root.resolve("broken-liquidsoap");
+        Files.writeString(broken, "#!/bin/sh\necho 'Error 0: broken on purpose'\nexit 1\n");
+        Files.setPosixFilePermissions(broken, PosixFilePermissions.fromString("rwx------"));
+        RestartPolicy quick = new RestartPolicy(3, Duration.ofSeconds(60), Duration.ofSeconds(1), Duration.ofSeconds(1),
+                Duration.ofSeconds(1));
+
+        TestNode bad = TestNode.start(etcd.endpoints(), keys.prefix(), "bad", root, broken, quick, TTL);
+        cleanup.add(bad);
+        await().atMost(Duration.ofSeconds(10)).until(() -> owner(keys, MP3_64.path()).equals(Optional.of("bad")));
+        TestNode good = node(keys, "good");
+
+        await().atMost(Duration.ofSeconds(15)).until(() -> good.transcoders.running().contains(MP3_64.path())
+                && masterA.hasSource(MP3_64.path()));
+        assertEquals(Optional.of("good"), owner(keys, MP3_64.path()));
+        assertEquals(2.0, bad.restarts(MP3_64.path()), "three failures: two restarts, then it gave up");
+        assertEquals(List.of(), bad.transcoders.running());
+    }
+
+    // --- helpers
+
+    private TestNode node(Keys keys, String name) {
+        TestNode n = TestNode.start(etcd.endpoints(), keys.prefix(), name, root, TTL);
+        cleanup.add(n);
+        return n;
+    }
+
+    private Process childNode(Keys keys, String name) throws IOException {
+        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(java, "-cp", cp, "-Dlogback.configurationFile=logback-test.xml",
+                TranscoderNode.class.getName(), etcd.endpointsCsv(), keys.prefix(), name, root.toString(), Integer.toString(TTL))
+                .redirectErrorStream(true)
+                .redirectOutput(root.resolve(name + ".log").toFile())
+                .start();
+        cleanup.add(() -> {
+            p.destroyForcibly();
+            p.waitFor();
+        });
+        return p;
+    }
+
+    private static List<Icecast.Source> sources(List<Mount> mounts) {
+        return mounts.stream().map(m -> new Icecast.Source(m.path(), m.sourceUser(), m.sourcePassword())).toList();
+    }
+
+    /** Live liquidsoap processes started for scripts under {@code root}, for one mount or (null) any. */
+    static List<ProcessHandle> liquidsoaps(Path root, String mount) {
+        String suffix = mount == null ? ".liq" : "/" + Transcoders.scriptFileName(mount);
+        return ProcessHandle.allProcesses()
+                .filter(p -> p.info().command().map(c -> c.endsWith("liquidsoap")).orElse(false))
+                .filter(p -> p.info().arguments().map(a -> a.length > 0 && a[a.length - 1].startsWith(root.toString())
+                        && a[a.length - 1].endsWith(suffix)).orElse(false))
+                .filter(TranscodersIT::running)
+                .toList();
+    }
+
+    /**
+     * Whether a process runs: unlike {@link ProcessHandle#isAlive()}, a zombie (exited, not yet reaped by the
+     * init that adopted it) does not.
+     */
+    static boolean running(ProcessHandle p) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + p.pid() + "/stat"));
+            return !stat.substring(stat.lastIndexOf(')') + 1).trim().startsWith("Z");
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Waits until a listener of the mount hears the tone (not the silence fallback); returns ffprobe's view. */
+    private Map<String, String> awaitTone(Icecast icecast, String mount) {
+        Map<String, String> probe = new ConcurrentHashMap<>();
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(500)).until(() -> {
+            // Past Icecast's burst (64 kB of older audio), so that the newest audio is in it too.
+            Path capture = Audio.capture(root, icecast.url(mount), 80_000, Duration.ofSeconds(3));
+            if (Audio.maxVolume(capture) < -30) {
+                return false;
+            }
+            probe.putAll(Audio.probe(capture));
+            return true;
+        });
+        return probe;
+    }
+
+    private static void putMaster(Keys keys, String name, Icecast icecast) throws Exception {
+        put(keys.master(), new MasterInfo(name, List.of(icecast.host()), icecast.port(), 8000, 8080, System.currentTimeMillis()));
+    }
+
+    private static void put(ByteSequence key, Object value) throws Exception {
+        client.getKVClient().put(key, ByteSequence.from(Json.encode(value))).get(5, TimeUnit.SECONDS);
+    }
+
+    private static void delete(ByteSequence key) throws Exception {
+        client.getKVClient().delete(key).get(5, TimeUnit.SECONDS);
+    }
+
+    private static Optional<String> owner(Keys keys, String mount) throws Exception {
+        var kvs = client.getKVClient().get(keys.transcoder(mount)).get(5, TimeUnit.SECONDS).getKvs();
+        if (kvs.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(Json.decodeStrict(kvs.get(0).getValue().getBytes(), TranscoderOwner.class).node());
+    }
+
+    private Sampler sampler(List<Mount> mounts) {
+        Sampler s = new Sampler(root, mounts);
+        cleanup.add(s);
+        return s;
+    }
+
+    /** Counts each mount's liquidsoap processes every 50 ms, for "never two at once". */
+    static final class Sampler implements AutoCloseable {
+        private final Map<String, Integer> max = new ConcurrentHashMap<>();
+        private final Thread thread;
+        private volatile boolean stop;
+        private volatile int samples;
+
+        Sampler(Path root, List<Mount> mounts) {
+            thread = new Thread(() -> {
+                while (!stop) {
+                    for (Mount m : mounts) {
+                        max.merge(m.path(), liquidsoaps(root, m.path()).size(), Math::max);
+                    }
+                    samples++;
+                    try {
+                        Thread.sleep(50);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }, "liquidsoap-sampler");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        void assertNeverTwo() {
+            close();
+            assertTrue(samples > 10, "only " + samples + " samples");
+            max.forEach((mount, n) -> assertTrue(n <= 1, n + " liquidsoaps ran " + mount + " at once"));
+            System.out.printf("process samples: %d, most liquidsoaps at once per mount: %s%n", samples, max);
+        }
+
+        @Override
+        public void close() {
+            stop = true;
+            try {
+                thread.join(2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}
