@@ -104,8 +104,9 @@ final class Parts {
         started.add(sourceFront.start());
         if (config.dns().enabled()) {
             RadiodConfig.Dns d = config.dns();
-            DnsServer dns = new DnsServer(vertx, config.node().bind(), d.port(),
-                    DnsSettings.of(d.zone(), d.nameservers(), d.ttl(), d.maxAnswers(), d.alias()), view::current, registry);
+            DnsSettings settings = DnsSettings.defaults(d.zone()).withNameservers(d.nameservers()).withNodeTtl(d.ttl())
+                    .withMaxAnswers(d.maxAnswers()).withAlias(d.alias()).withListen(config.node().bind(), d.port());
+            DnsServer dns = new DnsServer(vertx, settings, view::current, registry);
             fronts.add(dns);
             started.add(dns.start());
         }

@@ -1,8 +1,6 @@
 package radiod.controller.node;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -44,7 +42,6 @@ public final class RadiodNode implements AutoCloseable {
     private final EtcdOptions etcdOptions;
     private final Keys keys;
     private final ScheduledExecutorService control;
-    private final List<AutoCloseable> closeInOrder = new ArrayList<>();
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private Client client;

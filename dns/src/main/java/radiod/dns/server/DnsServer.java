@@ -63,18 +63,6 @@ public final class DnsServer implements AutoCloseable {
                 .description("open DNS-over-TCP connections").register(registry);
     }
 
-    /**
-     * The controller's original constructor.
-     *
-     * @deprecated put the address and port in the settings ({@link DnsSettings#withListen}) and use
-     * {@link #DnsServer(Vertx, DnsSettings, Supplier, MeterRegistry)}
-     */
-    @Deprecated
-    public DnsServer(Vertx vertx, String host, int port, DnsSettings settings, Supplier<ClusterSnapshot> view,
-                     MeterRegistry registry) {
-        this(vertx, settings.withListen(host, port), view, registry);
-    }
-
     /** Binds UDP then TCP on the settings' address and port; fails if either cannot be bound. */
     public Future<Void> start() {
         // No receive buffer size here: Vert.x would also allocate a read buffer of that size for every datagram.

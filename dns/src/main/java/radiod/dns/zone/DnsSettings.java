@@ -101,18 +101,6 @@ public record DnsSettings(String zone, List<NameServer> nameservers, Soa soa, in
                 DEFAULT_MAX_ANSWERS, null, "0.0.0.0", 53);
     }
 
-    /**
-     * The controller's original way of building settings; the address and port then come from
-     * {@link radiod.dns.server.DnsServer}'s older constructor.
-     *
-     * @deprecated use {@link #defaults(String)} and the {@code with…} methods
-     */
-    @Deprecated
-    public static DnsSettings of(String zone, List<String> nameservers, int nodeTtl, int maxAnswers, String alias) {
-        return defaults(zone).withNameservers(nameservers).withNodeTtl(nodeTtl).withMaxAnswers(maxAnswers)
-                .withAlias(alias);
-    }
-
     /** Nameservers from their specs, {@code name} or {@code name=address[,address…]}; empty means the default. */
     public DnsSettings withNameservers(List<String> specs) {
         List<NameServer> parsed = new ArrayList<>();

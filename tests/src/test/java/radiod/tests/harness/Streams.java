@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.HttpURLConnection;
 import java.net.URI;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -94,9 +93,5 @@ public final class Streams {
         if (p != null) {
             p.destroyForcibly();
         }
-    }
-
-    public static Path tmp(String name) throws IOException {
-        return java.nio.file.Files.createTempFile("radiod-", name);
     }
 }
