@@ -40,7 +40,15 @@ import io.vertx.core.http.RequestOptions;
  * <p>HTTP/1.0 listeners get a close-delimited body (as from Icecast), HTTP/1.1 listeners a chunked one. ICY
  * metadata passes through untouched ({@code Icy-MetaData} forwarded, {@code icy-*} headers returned). The
  * listener's address is sent as {@code X-Forwarded-For}; note that Icecast 2.4.4 ignores that header (it has no
- * trusted-proxy setting), so its logs and stats show this node's address. Either side closing closes the other.
+ * trusted-proxy setting), so its logs and stats show this node's address.
+ *
+ * <p>The listener closing closes the upstream. The upstream ending does not end the listener's stream at once: a
+ * relay Icecast drops its listeners whenever its own upstream (the master) goes, for a master failover, a rolling
+ * restart or an Icecast restart, and a player that reconnects then risks landing on a node that has not caught up
+ * yet. So the stream is <em>held</em>: the listener's response stays open, silent, while the mount is asked for
+ * again every {@value #REDIAL_MILLIS} ms, and the first answer with audio continues the same response (ICY
+ * metadata re-framed by {@link IcyFramer}). Only when nothing comes back within the hold limit (default 15 s)
+ * does the listener's stream end. A listener whose socket is full (stalled) is not held but dropped.
  */
 public final class Passthrough {
     private static final Logger log = LoggerFactory.getLogger(Passthrough.class);
@@ -48,13 +56,20 @@ public final class Passthrough {
     static final int WRITE_QUEUE_BYTES = 64 * 1024;
     /** A listener that takes nothing for this long is dropped. */
     public static final Duration DEFAULT_STALL_LIMIT = Duration.ofSeconds(30);
+    /** How long a listener's stream is held open, silent, while its upstream is asked for again. */
+    public static final Duration DEFAULT_HOLD_LIMIT = Duration.ofSeconds(15);
+    static final long REDIAL_MILLIS = 250;
     static final String BYTES_DESCRIPTION = "stream bytes proxied through this node, by direction";
     private static final Set<String> FORWARDED = Set.of("icy-metadata", "user-agent", "range", "accept", "referer",
             "accept-language");
     private static final Set<String> NOT_RETURNED = Set.of("connection", "keep-alive", "transfer-encoding",
             "content-length", "proxy-authenticate", "proxy-connection", "upgrade", "te", "trailer", "server");
 
+    private final Vertx vertx;
     private final HttpClient client;
+    private final long holdMillis;
+    private final AtomicInteger held = new AtomicInteger();
+    private final Counter resumed;
     private final AtomicInteger active = new AtomicInteger();
     private final AtomicInteger stalled = new AtomicInteger();
     private final Counter bytes;
@@ -65,22 +80,29 @@ public final class Passthrough {
     /**
      * @param maxStreams most concurrent streams to one upstream Icecast; more wait up to the connect timeout, then
      *                   get 503
+     * @param holdLimit  how long a listener's stream is held open while its ended upstream is asked for again;
+     *                   {@link Duration#ZERO} ends the listener's stream with the upstream's
      */
     public Passthrough(Vertx vertx, MeterRegistry registry, int maxStreams) {
-        this(vertx, registry, maxStreams, DEFAULT_STALL_LIMIT);
+        this(vertx, registry, maxStreams, DEFAULT_STALL_LIMIT, DEFAULT_HOLD_LIMIT);
     }
 
     /**
      * @param stallLimit a stream whose upstream has been paused (or silent) this long is closed: a listener that
      *                   stopped reading, or an Icecast that stopped sending
      */
-    public Passthrough(Vertx vertx, MeterRegistry registry, int maxStreams, Duration stallLimit) {
+    public Passthrough(Vertx vertx, MeterRegistry registry, int maxStreams, Duration stallLimit, Duration holdLimit) {
         if (maxStreams < 1) {
             throw new IllegalArgumentException("maxStreams must be at least 1, got " + maxStreams);
         }
         if (stallLimit == null || stallLimit.toMillis() < 100) {
             throw new IllegalArgumentException("stallLimit must be at least 100 ms, got " + stallLimit);
         }
+        if (holdLimit == null || holdLimit.isNegative()) {
+            throw new IllegalArgumentException("holdLimit must be zero or positive, got " + holdLimit);
+        }
+        this.vertx = vertx;
+        this.holdMillis = holdLimit.toMillis();
         this.client = vertx.createHttpClient(new HttpClientOptions()
                         .setKeepAlive(false)
                         .setConnectTimeout(2000)
@@ -96,6 +118,10 @@ public final class Passthrough {
                 .description("proxied streams paused because their listener is not reading").register(registry);
         this.bytes = Counter.builder("radiod.bytes.proxied").tag("direction", "listener").baseUnit("bytes")
                 .description(BYTES_DESCRIPTION).register(registry);
+        Gauge.builder("radiod.passthrough.held", held, AtomicInteger::get)
+                .description("listener streams held open while their ended upstream is asked for again").register(registry);
+        this.resumed = Counter.builder("radiod.passthrough.resumed")
+                .description("held listener streams that got audio again without reconnecting").register(registry);
         this.unreachableFailures = failures(registry, "unreachable");
         this.notLive = failures(registry, "not_live");
         this.badAnswers = failures(registry, "bad_answer");
@@ -110,6 +136,11 @@ public final class Passthrough {
     /** Streams being proxied now. */
     public int active() {
         return active.get();
+    }
+
+    /** Streams held open, silent, while their ended upstream is asked for again. */
+    public int held() {
+        return held.get();
     }
 
     /** Streams whose upstream is paused because their listener's socket is full. */
@@ -137,7 +168,7 @@ public final class Passthrough {
             String listener = req.remoteAddress().hostAddress();
             options.putHeader("X-Forwarded-For", prior == null ? listener : prior + ", " + listener);
         }
-        Relay relay = new Relay(req, resp);
+        Relay relay = new Relay(req, resp, options);
         resp.closeHandler(v -> relay.listenerClosed());
         client.request(options).compose(r -> r.send()).onComplete(ar -> {
             if (ar.succeeded()) {
@@ -152,14 +183,20 @@ public final class Passthrough {
     private final class Relay implements Handler<Buffer> {
         private final HttpServerRequest req;
         private final HttpServerResponse resp;
+        private final RequestOptions options;
         private HttpClientResponse upstream;
+        private IcyFramer framer;
+        private String contentType;
         private boolean listenerGone;
         private boolean counted;
         private boolean paused;
+        /** When the current hold began (ms, monotonic), or -1 while streaming. */
+        private long heldSince = -1;
 
-        Relay(HttpServerRequest req, HttpServerResponse resp) {
+        Relay(HttpServerRequest req, HttpServerResponse resp, RequestOptions options) {
             this.req = req;
             this.resp = resp;
+            this.options = options;
         }
 
         void failed(String host, int port, String mount, Throwable cause) {
@@ -215,32 +252,107 @@ public final class Passthrough {
             counted = true;
             active.incrementAndGet();
             resp.drainHandler(v -> drained());
+            contentType = up.getHeader("Content-Type");
+            int metaint = metaint(up);
+            if (metaint > 0 && holdMillis > 0) {
+                framer = new IcyFramer(metaint, this::write);
+            }
+            attach(up);
+        }
+
+        private void attach(HttpClientResponse up) {
+            upstream = up;
             // A paused response holds back its end and errors until resumed; a stalled listener never resumes it,
             // so the connection closing (stall limit, or Icecast dropping a client that fell behind) drops it here.
             up.request().connection().closeHandler(v -> {
-                if (paused) {
+                if (upstream == up && paused) {
                     finish();
                     resp.reset();
                 }
             });
             up.exceptionHandler(e -> {
                 log.debug("stream upstream failed: {}", e.toString());
+                upstreamEnded(up);
+            });
+            up.endHandler(v -> upstreamEnded(up));
+            up.handler(this);
+        }
+
+        private void upstreamEnded(HttpClientResponse up) {
+            if (upstream != up || listenerGone || resp.ended() || heldSince >= 0) {
+                return;
+            }
+            if (paused) {
                 finish();
                 resp.reset();
-            });
-            up.endHandler(v -> {
-                finish();
-                if (!resp.ended() && !listenerGone) {
-                    // The stream is over: close an HTTP/1 connection so the player reconnects at once. (An h2c
-                    // connection may carry other streams, and ending this one is enough.)
-                    resp.end().onComplete(x -> {
-                        if (req.version() != HttpVersion.HTTP_2) {
-                            req.connection().close();
-                        }
-                    });
+                return;
+            }
+            if (holdMillis == 0) {
+                endListener();
+                return;
+            }
+            heldSince = System.nanoTime() / 1_000_000;
+            held.incrementAndGet();
+            vertx.setTimer(REDIAL_MILLIS, t -> redial());
+        }
+
+        /** Asks the upstream for the mount again; the first answer with audio continues the listener's stream. */
+        private void redial() {
+            if (listenerGone || resp.ended()) {
+                return;
+            }
+            client.request(options).compose(r -> r.send()).onComplete(ar -> {
+                if (listenerGone || resp.ended()) {
+                    if (ar.succeeded()) {
+                        ar.result().request().connection().close();
+                    }
+                    return;
+                }
+                HttpClientResponse up = ar.succeeded() ? ar.result() : null;
+                if (up != null && up.statusCode() == 200 && sameContent(up)) {
+                    unhold();
+                    resumed.increment();
+                    if (framer != null) {
+                        framer.upstream(metaint(up));
+                    }
+                    attach(up);
+                    return;
+                }
+                if (up != null) {
+                    up.request().connection().close();
+                }
+                if (System.nanoTime() / 1_000_000 - heldSince >= holdMillis) {
+                    unhold();
+                    endListener();
+                } else {
+                    vertx.setTimer(REDIAL_MILLIS, t -> redial());
                 }
             });
-            up.handler(this);
+        }
+
+        private boolean sameContent(HttpClientResponse up) {
+            String type = up.getHeader("Content-Type");
+            return contentType == null ? type == null : contentType.equalsIgnoreCase(type);
+        }
+
+        private void unhold() {
+            if (heldSince >= 0) {
+                heldSince = -1;
+                held.decrementAndGet();
+            }
+        }
+
+        /** The stream is over: close an HTTP/1 connection so the player reconnects at once. */
+        private void endListener() {
+            finish();
+            if (!resp.ended() && !listenerGone) {
+                // (An h2c connection may carry other streams, and ending this one is enough.)
+                resp.end().onComplete(x -> {
+                    if (req.version() != HttpVersion.HTTP_2) {
+                        req.connection().close();
+                    }
+                });
+            }
         }
 
         /** A chunk from Icecast: hand it on, and stop reading upstream while the listener's socket is full. */
@@ -249,14 +361,21 @@ public final class Passthrough {
             if (listenerGone) {
                 return;
             }
-            int n = chunk.length();
-            bytes.increment(n);
-            resp.write(chunk, null);
+            bytes.increment(chunk.length());
+            if (framer != null) {
+                framer.accept(chunk);
+            } else {
+                write(chunk);
+            }
             if (!paused && resp.writeQueueFull()) {
                 paused = true;
                 stalled.incrementAndGet();
                 upstream.pause();
             }
+        }
+
+        private void write(Buffer data) {
+            resp.write(data, null);
         }
 
         private void drained() {
@@ -269,6 +388,7 @@ public final class Passthrough {
 
         void listenerClosed() {
             listenerGone = true;
+            unhold();
             finish();
             if (upstream != null) {
                 closeUpstream();
@@ -293,6 +413,18 @@ public final class Passthrough {
         private void text(int status, String message) {
             resp.setStatusCode(status).putHeader("Content-Type", "text/plain; charset=utf-8")
                     .putHeader("Cache-Control", "no-cache").end(message + "\n");
+        }
+    }
+
+    private static int metaint(HttpClientResponse up) {
+        String v = up.getHeader("icy-metaint");
+        if (v == null) {
+            return 0;
+        }
+        try {
+            return Math.max(0, Integer.parseInt(v.trim()));
+        } catch (NumberFormatException e) {
+            return 0;
         }
     }
 

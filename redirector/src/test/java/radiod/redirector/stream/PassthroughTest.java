@@ -48,7 +48,7 @@ class PassthroughTest {
     @BeforeAll
     static void start() throws Exception {
         vertx = Vertx.vertx();
-        passthrough = new Passthrough(vertx, registry, 100);
+        passthrough = new Passthrough(vertx, registry, 100, Passthrough.DEFAULT_STALL_LIMIT, Duration.ZERO);
         server = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
                 .requestHandler(req -> passthrough.serve(req, req.path().substring("/_stream".length()), "127.0.0.1",
                         upstreamPort.get()));
@@ -192,7 +192,7 @@ class PassthroughTest {
     @Test
     void listenerThatStopsReadingIsDroppedAfterTheStallLimit() throws Exception {
         SimpleMeterRegistry own = new SimpleMeterRegistry();
-        Passthrough strict = new Passthrough(vertx, own, 10, Duration.ofSeconds(1));
+        Passthrough strict = new Passthrough(vertx, own, 10, Duration.ofSeconds(1), Passthrough.DEFAULT_HOLD_LIMIT);
         HttpServer small = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0).setSendBufferSize(32 * 1024))
                 .requestHandler(req -> strict.serve(req, "/live.mp3", "127.0.0.1", upstreamPort.get()));
         small.listen().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
