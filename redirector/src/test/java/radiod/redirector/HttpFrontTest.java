@@ -81,9 +81,15 @@ class HttpFrontTest {
     }
 
     @Test
-    void whenThisNodeIsChosenItServesTheStreamFromItsOwnIcecast() throws Exception {
+    void whenThisNodeIsChosenThePlayerIsRedirectedToItsPassthroughAndOnlyProxiedPlayersAreServedDirectly() throws Exception {
         front.view.set(FrontFixture.cluster(true, false, false));
-        HttpResponse<String> r = get("/live.mp3?x=1");
+        // A URL of this node, so that the player reconnects here rather than asking the balancer again.
+        HttpResponse<String> redirected = get("/live.mp3?x=1");
+        assertEquals(302, redirected.statusCode());
+        assertEquals("http://192.0.2.11:8080/_stream/live.mp3?x=1",
+                redirected.headers().firstValue("Location").orElseThrow());
+        assertTrue(front.served.isEmpty());
+        HttpResponse<String> r = get("/live.mp3?x=1", "User-Agent", "WinampMPEG/5.66, Ultravox/2.1");
         assertEquals(200, r.statusCode());
         assertEquals("audio of /live.mp3 from 127.0.0.1:8100", r.body());
         assertEquals(List.of(new Served(HttpMethod.GET, "/live.mp3", FrontFixture.ICECAST_HOST, FrontFixture.ICECAST_PORT, "x=1")),
@@ -129,7 +135,7 @@ class HttpFrontTest {
         assertEquals(302, r.statusCode());
         assertEquals("http://192.0.2.12:8080/_stream/live.mp3?a=b", r.headers().firstValue("Location").orElseThrow());
         front.view.set(FrontFixture.cluster(true, false, false));
-        r = send("HEAD", "/live.mp3");
+        r = send("HEAD", "/live.mp3", "User-Agent", "WinampMPEG/5.66");
         assertEquals(200, r.statusCode());
         assertEquals(HttpMethod.HEAD, front.served.poll().method());
         for (String path : List.of("/", "/status.json", "/live.mp3.m3u", "/live.mp3.pls", "/metrics")) {

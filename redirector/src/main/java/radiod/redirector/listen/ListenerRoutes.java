@@ -16,9 +16,9 @@ import radiod.redirector.metrics.FrontMetrics;
 import radiod.redirector.metrics.FrontMetrics.Outcome;
 
 /**
- * What a listener can ask for, top to bottom: a mount (redirected to the node the pipeline picks, served here when
- * that is this node, proxied for players that do not follow redirects, 503 when no node can take it), a mount's
- * stream from this node's Icecast ({@code /_stream/<mount>}), and playlists. Anything else is 404 — in particular
+ * What a listener can ask for, top to bottom: a mount (redirected to the node the pipeline picks, this one included;
+ * proxied for players that do not follow redirects, or served here when that is this node; 503 when no node can
+ * take it), a mount's stream from this node's Icecast ({@code /_stream/<mount>}), and playlists. Anything else is 404 — in particular
  * Icecast's own pages and {@code /admin/}, which are never proxied: only known mount paths reach an Icecast.
  *
  * <p>A player that does not follow redirects is proxied straight from the chosen node's Icecast port, not through
@@ -104,13 +104,16 @@ public final class ListenerRoutes {
         }
         NodeStatus node = chosen.get();
         String path = mount.path();
-        if (node.name().equals(self)) {
+        boolean proxied = agents.needsProxy(req.getHeader(HttpHeaders.USER_AGENT));
+        if (proxied && node.name().equals(self)) {
             metrics.count(Outcome.LOCAL, self);
             streams.serve(req, path, settings.icecastHost(), settings.icecastPort());
-        } else if (agents.needsProxy(req.getHeader(HttpHeaders.USER_AGENT))) {
+        } else if (proxied) {
             metrics.count(Outcome.PROXY, node.name());
             streams.serve(req, path, node.address(), node.icecastPort());
         } else {
+            // Redirected even when the chosen node is this one: the player then holds a URL of its node, and
+            // reconnects there (after a restart, say) instead of asking the balancer again and moving around.
             metrics.count(Outcome.REDIRECT, node.name());
             String query = req.query();
             String location = "http://" + Responses.hostForUrl(node.address()) + ':' + node.httpPort() + STREAM_PREFIX + path

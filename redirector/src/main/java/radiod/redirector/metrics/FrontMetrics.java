@@ -24,9 +24,9 @@ import radiod.cluster.view.ClusterSnapshot;
 public final class FrontMetrics implements AutoCloseable {
     /** What became of a listener's request for a mount. */
     public enum Outcome {
-        /** 302 to another node's passthrough. */
+        /** 302 to a node's passthrough (this node's too, so that the player reconnects to the same node). */
         REDIRECT("redirect"),
-        /** Served by this node from its own Icecast. */
+        /** Served by this node from its own Icecast, for a player that does not follow redirects. */
         LOCAL("local"),
         /** Proxied from the chosen node's Icecast, for a player that does not follow redirects. */
         PROXY("proxy"),
