@@ -5,6 +5,7 @@ import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
@@ -48,6 +49,7 @@ public final class Election implements AutoCloseable, EtcdSession.Listener {
     private static final Logger log = LoggerFactory.getLogger(Election.class);
     /** Backup to the watch: a campaign is a compare-only transaction, cheap enough to try four times a second. */
     private static final long TICK_MILLIS = 250;
+    private static final long MAX_REWATCH_MILLIS = 5000;
 
     private final EtcdSession session;
     private final ByteSequence key;
@@ -63,6 +65,9 @@ public final class Election implements AutoCloseable, EtcdSession.Listener {
     private volatile long holdOffUntilNanos;
     private volatile boolean closed;
     private Watch.Watcher watcher;
+    /** Owned by the election thread: which watch is current, and how many in a row ended early. */
+    private long watchGeneration;
+    private int watchFailures;
 
     public Election(EtcdSession session, ByteSequence key, Supplier<byte[]> value, Listener listener) {
         this.session = session;
@@ -209,6 +214,13 @@ public final class Election implements AutoCloseable, EtcdSession.Listener {
         }
     }
 
+    /**
+     * (Re)creates the watch on the key; on the election thread. A watch that ends is replaced once, by the current
+     * generation only (an error and a completion of the same watch, or of an older one, must not each start a new
+     * watch: with etcd down they would double every time), after a delay that grows while watches keep failing
+     * (etcd without a leader cancels every watch at once), up to {@value #MAX_REWATCH_MILLIS} ms. The campaign
+     * poll goes on meanwhile, so a slow re-watch only costs speed, never correctness.
+     */
     private void watchKey() {
         if (closed) {
             return;
@@ -216,6 +228,23 @@ public final class Election implements AutoCloseable, EtcdSession.Listener {
         if (watcher != null) {
             watcher.close();
         }
+        long gen = ++watchGeneration;
+        long started = System.nanoTime();
+        AtomicBoolean ended = new AtomicBoolean();
+        Runnable rewatch = () -> {
+            if (!ended.compareAndSet(false, true)) {
+                return;
+            }
+            thread.execute(() -> {
+                if (gen != watchGeneration || closed) {
+                    return;
+                }
+                boolean lived = System.nanoTime() - started > TimeUnit.MILLISECONDS.toNanos(MAX_REWATCH_MILLIS);
+                watchFailures = lived ? 0 : watchFailures + 1;
+                long delay = Math.min(MAX_REWATCH_MILLIS, TICK_MILLIS << Math.min(watchFailures, 5));
+                thread.schedule(this::watchKey, delay, TimeUnit.MILLISECONDS);
+            });
+        };
         watcher = session.client().getWatchClient().watch(key,
                 WatchOption.builder().withNoPut(true).withRequireLeader(true).build(),
                 Watch.listener(
@@ -224,8 +253,8 @@ public final class Election implements AutoCloseable, EtcdSession.Listener {
                                 thread.execute(this::tick);
                             }
                         },
-                        e -> thread.schedule(this::watchKey, TICK_MILLIS, TimeUnit.MILLISECONDS),
-                        () -> thread.schedule(this::watchKey, TICK_MILLIS, TimeUnit.MILLISECONDS)));
+                        e -> rewatch.run(),
+                        rewatch));
     }
 
     /** Resigns at once (the key is deleted, not left to expire) and stops campaigning. */

@@ -157,6 +157,78 @@ class FireIT {
         Fire.report("rolling restart reconnects per listener: " + diff(before, after));
     }
 
+    @Test
+    @Order(7)
+    void anEtcdMemberKilledAndRestarted() {
+        RadiodProcess master = fire.master();
+        long at = System.currentTimeMillis();
+        fire.etcd.member(0).kill();
+        Fire.sleep(3000);
+        fire.etcd.member(0).restart();
+        fire.recovered("etcd member kill -9, back after 3 s", at);
+        fire.settle(Duration.ofSeconds(30));
+        Fire.report("etcd member kill: master " + (master == fire.master() ? "unchanged" : "moved to " + fire.master().name()));
+    }
+
+    @Test
+    @Order(8)
+    void etcdQuorumLostFor30Seconds() {
+        RadiodProcess master = fire.master();
+        long at = System.currentTimeMillis();
+        fire.etcd.member(1).kill();
+        fire.etcd.member(2).kill();
+        int redirects = 0;
+        int asked = 0;
+        long end = at + 30_000;
+        while (System.currentTimeMillis() < end) {
+            for (RadiodProcess n : fire.cluster.nodes()) {
+                asked++;
+                try {
+                    HttpURLConnection c = (HttpURLConnection) URI.create(n.httpUrl("/live.mp3")).toURL().openConnection();
+                    c.setInstanceFollowRedirects(false);
+                    c.setConnectTimeout(1000);
+                    c.setReadTimeout(2000);
+                    if (c.getResponseCode() == 302) {
+                        redirects++;
+                    }
+                    c.disconnect();
+                } catch (java.io.IOException e) {
+                    // counted as not redirected
+                }
+            }
+            Fire.sleep(1000);
+        }
+        long lossEnded = System.currentTimeMillis();
+        // The old master stops claiming mastership once it cannot renew its lease; nobody else can be elected.
+        long fenced = at + Fire.TTL * 1000L;
+        List<String> claimed = fire.watch.mastersBetween(fenced, lossEnded);
+        Map<String, Long> silence = new java.util.TreeMap<>();
+        fire.players.forEach(p -> silence.put(p.name() + p.mount(), p.longestSilence(at, lossEnded)));
+        Fire.report("etcd quorum lost 30 s: " + redirects + "/" + asked + " redirects answered, masters claimed after "
+                + Fire.TTL + " s: " + claimed + ", longest silence during the loss " + silence);
+        fire.etcd.member(1).restart();
+        fire.etcd.member(2).restart();
+        long back = System.currentTimeMillis();
+        fire.settle(Duration.ofSeconds(40));
+        // After quorum is back: the longest silence of the mount's listeners, and when the transcoded mount (which
+        // stops with its holder's lease, see the note in Transcoders) is heard again.
+        Map<String, Long> after = new java.util.TreeMap<>();
+        fire.players.forEach(p -> after.put(p.name() + p.mount(), p.mount().equals(Fire.LIVE.path())
+                ? p.longestSilence(back, System.currentTimeMillis()) : p.firstAudioAfter(back) - back));
+        Fire.report(new Fire.Gaps("etcd quorum back (from the restart)", after).toString());
+        after.forEach((p, ms) -> assertTrue(ms >= 0 && ms <= Fire.AUDIO_BOUND.toMillis(), p + ": " + ms + " ms after quorum came back"));
+        fire.checkInvariants();
+        fire.oneTranscoder();
+        assertEquals(List.of(), claimed, "a node claimed mastership while etcd had no quorum");
+        assertEquals(asked, redirects, "every node redirects from its last view while etcd has no quorum");
+        silence.forEach((p, ms) -> {
+            if (p.endsWith("/live.mp3")) {
+                assertTrue(ms < 2000, p + " was silent " + ms + " ms while etcd had no quorum");
+            }
+        });
+        Fire.report("after quorum loss: master " + fire.master().name() + " (was " + master.name() + ")");
+    }
+
     static Map<String, Integer> diff(Map<String, Integer> before, Map<String, Integer> after) {
         Map<String, Integer> d = new java.util.TreeMap<>();
         before.forEach((k, v) -> d.put(k, after.get(k) - v));

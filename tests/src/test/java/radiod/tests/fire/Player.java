@@ -169,6 +169,16 @@ final class Player implements AutoCloseable {
         arrivals[count++] = t;
     }
 
+    /** The first audio at or after {@code t} (ms since the epoch), or -1 if none yet. */
+    synchronized long firstAudioAfter(long t) {
+        for (int i = 0; i < count; i++) {
+            if (arrivals[i] >= t) {
+                return arrivals[i];
+            }
+        }
+        return -1;
+    }
+
     /** When audio last arrived (ms since the epoch), or 0. */
     synchronized long lastAudio() {
         return count == 0 ? 0 : arrivals[count - 1];
