@@ -35,6 +35,8 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
     private TestCertificates certificates;
     private final String token = "radiod-test-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
     private Path baseDir;
+    /** A second address the members' client ports listen on (a test host in a network namespace's reach), or null. */
+    private String extraClientHost;
 
     private EtcdCluster(int size) {
         if (size < 1) {
@@ -51,6 +53,26 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
 
     public static EtcdCluster ofSize(int size) {
         return new EtcdCluster(size);
+    }
+
+    /**
+     * Makes every member's client port listen on {@code address} too (same port; plain HTTP only), for radiod nodes
+     * in a network namespace that reach this one through a veth pair. Call before {@link #start()}.
+     */
+    public EtcdCluster alsoListeningOn(String address) {
+        if (tls) {
+            throw new IllegalStateException("a second client address is for plain-HTTP clusters");
+        }
+        this.extraClientHost = address;
+        return this;
+    }
+
+    /** The client endpoints on the second address given to {@link #alsoListeningOn}. */
+    public List<String> endpointsOn(String address) {
+        if (!address.equals(extraClientHost)) {
+            throw new IllegalArgumentException("etcd does not listen on " + address);
+        }
+        return members.stream().map(m -> "http://" + address + ":" + m.clientPort).collect(Collectors.toList());
     }
 
     /** One member whose client port speaks TLS and requires a client certificate signed by {@link #certificates()}. */
@@ -200,7 +222,8 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
                     "etcd",
                     "--name", name,
                     "--data-dir", data.toString(),
-                    "--listen-client-urls", endpoint(),
+                    "--listen-client-urls", cluster.extraClientHost == null ? endpoint()
+                            : endpoint() + ",http://" + cluster.extraClientHost + ":" + clientPort,
                     "--advertise-client-urls", endpoint(),
                     "--listen-peer-urls", "http://" + HOST + ":" + peerPort,
                     "--initial-advertise-peer-urls", "http://" + HOST + ":" + peerPort,

@@ -45,7 +45,31 @@ public final class RadiodCluster implements AutoCloseable {
     public final int icecastPort;
     public final int dnsPort;
 
+    /**
+     * Where a node runs: its address, a command prefix that starts it (e.g. {@code ip netns exec <ns>}) and the etcd
+     * endpoints it uses.
+     */
+    public record Placement(String address, List<String> commandPrefix, List<String> etcdEndpoints) {
+        public Placement {
+            commandPrefix = List.copyOf(commandPrefix);
+            etcdEndpoints = List.copyOf(etcdEndpoints);
+        }
+    }
+
     public RadiodCluster(EtcdCluster etcd, int size, int leaseTtl) {
+        this(etcd, leaseTtl, defaultPlacements(etcd, size));
+    }
+
+    public static List<Placement> defaultPlacements(EtcdCluster etcd, int size) {
+        List<Placement> p = new ArrayList<>();
+        for (int i = 0; i < size; i++) {
+            p.add(new Placement(address(i), List.of(), etcd.endpoints()));
+        }
+        return p;
+    }
+
+    public RadiodCluster(EtcdCluster etcd, int leaseTtl, List<Placement> placements) {
+        int size = placements.size();
         this.etcd = etcd;
         this.ttl = leaseTtl;
         this.prefix = "/radiod-" + Long.toString(System.nanoTime(), 36) + "/";
@@ -57,8 +81,10 @@ public final class RadiodCluster implements AutoCloseable {
             throw new UncheckedIOException(e);
         }
         List<String> hosts = new ArrayList<>();
-        for (int i = 0; i < size; i++) {
-            hosts.add(address(i));
+        for (Placement p : placements) {
+            if (p.address().startsWith("127.")) { // an address in another namespace has every port free
+                hosts.add(p.address());
+            }
         }
         int[] ports = freeOnAll(hosts, 4);
         httpPort = ports[0];
@@ -66,7 +92,7 @@ public final class RadiodCluster implements AutoCloseable {
         icecastPort = ports[2];
         dnsPort = ports[3];
         for (int i = 0; i < size; i++) {
-            nodes.add(new RadiodProcess(this, "node" + (i + 1), hosts.get(i)));
+            nodes.add(new RadiodProcess(this, "node" + (i + 1), placements.get(i)));
         }
         options = EtcdOptions.of(etcd.endpoints()).withPrefix(prefix);
         client = EtcdClients.connect(options);

@@ -16,14 +16,18 @@ public final class RadiodProcess {
     private final RadiodCluster cluster;
     private final String name;
     private final String address;
+    private final List<String> commandPrefix;
+    private final List<String> etcdEndpoints;
     private final Path config;
     private final Path log;
     private Process process;
 
-    RadiodProcess(RadiodCluster cluster, String name, String address) {
+    RadiodProcess(RadiodCluster cluster, String name, RadiodCluster.Placement placement) {
         this.cluster = cluster;
         this.name = name;
-        this.address = address;
+        this.address = placement.address();
+        this.commandPrefix = placement.commandPrefix();
+        this.etcdEndpoints = placement.etcdEndpoints();
         this.config = cluster.dir().resolve(name + ".yml");
         this.log = cluster.dir().resolve(name + ".log");
     }
@@ -69,7 +73,7 @@ public final class RadiodProcess {
                   dir: %s
                 transcoder:
                   dir: %s
-                """.formatted(name, address, String.join(", ", cluster.etcd().endpoints()), cluster.prefix(),
+                """.formatted(name, address, String.join(", ", etcdEndpoints), cluster.prefix(),
                 cluster.ttl(), cluster.httpPort, cluster.sourcePort, cluster.dnsPort, cluster.ttl(), cluster.icecastPort,
                 cluster.dir().resolve(name + "-icecast"), cluster.dir().resolve(name + "-transcoders"));
     }
@@ -82,8 +86,10 @@ public final class RadiodProcess {
             Files.writeString(config, yaml());
             String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            process = new ProcessBuilder(List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-cp", cp,
-                    "-Dlogback.configurationFile=" + logbackConfig(), "radiod.controller.Main", "--config", config.toString()))
+            List<String> cmd = new java.util.ArrayList<>(commandPrefix);
+            cmd.addAll(List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-cp", cp,
+                    "-Dlogback.configurationFile=" + logbackConfig(), "radiod.controller.Main", "--config", config.toString()));
+            process = new ProcessBuilder(cmd)
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                     .start();
