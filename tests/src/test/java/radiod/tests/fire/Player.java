@@ -108,7 +108,7 @@ final class Player implements AutoCloseable {
     }
 
     private static final long SAME_NODE_MS = 10_000;
-    private static final long REFUSED_MS = 3_000;
+    private static final long REFUSED_MS = 6_000;
     private boolean refused;
 
     /** One stream, start to end: the URL it finally came from, or null if it could not start. */
