@@ -125,6 +125,11 @@ public final class HttpFront implements AutoCloseable {
             Responses.text(req, 405, "only GET and HEAD are served here");
             return;
         }
+        String uri = req.uri();
+        if (uri.isEmpty() || uri.charAt(0) != '/' && !absoluteHttpUrl(uri)) {
+            Responses.text(req, 400, "the request target must be a path or an http URL");
+            return;
+        }
         String path = req.path();
         if (path != null) {
             ClusterSnapshot snapshot = view.get();
@@ -135,6 +140,16 @@ public final class HttpFront implements AutoCloseable {
             }
         }
         router.handle(req);
+    }
+
+    /** An absolute-form request target, as a proxy sends: an http(s) URL with a host. */
+    private static boolean absoluteHttpUrl(String target) {
+        try {
+            java.net.URI u = new java.net.URI(target);
+            return u.getHost() != null && ("http".equalsIgnoreCase(u.getScheme()) || "https".equalsIgnoreCase(u.getScheme()));
+        } catch (java.net.URISyntaxException e) {
+            return false;
+        }
     }
 
     private Router router() {

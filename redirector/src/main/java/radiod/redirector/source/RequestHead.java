@@ -17,7 +17,7 @@ import io.vertx.core.buffer.Buffer;
  */
 record RequestHead(String method, String target, String version, Map<String, String> headers) {
     private static final Pattern METHOD = Pattern.compile("[A-Z]{1,16}");
-    private static final Pattern VERSION = Pattern.compile("(HTTP|ICE)/\\d\\.\\d");
+    private static final Pattern VERSION = Pattern.compile("HTTP/1\\.[01]|ICE/1\\.0");
 
     record Credentials(String user, String password) {
     }
