@@ -22,6 +22,7 @@ import radiod.cluster.view.ClusterSnapshot;
 import radiod.cluster.view.Snapshots;
 import radiod.testkit.EtcdCluster;
 import radiod.testkit.Ports;
+import radiod.testkit.TestCertificates;
 
 /**
  * A real radiod cluster for end-to-end tests: N radiod processes (each supervising its own Icecast) on
@@ -56,8 +57,40 @@ public final class RadiodCluster implements AutoCloseable {
         }
     }
 
+    /**
+     * How radiod and the harness authenticate to etcd: a user and password, a client certificate, both or neither
+     * (the TLS files also switch the endpoints to https, as {@link EtcdCluster#singleWithClientCertificates} serves).
+     */
+    public record EtcdAccess(String user, String password, TestCertificates tls) {
+        public static final EtcdAccess OPEN = new EtcdAccess(null, null, null);
+
+        EtcdOptions options(List<String> endpoints) {
+            return new EtcdOptions(endpoints, null, user, password, tls == null ? null : tls.ca(),
+                    tls == null ? null : tls.clientCert(), tls == null ? null : tls.clientKey(), null);
+        }
+
+        /** The lines under {@code etcd:} of radiod's config. */
+        String yaml() {
+            StringBuilder y = new StringBuilder();
+            if (user != null) {
+                y.append("  username: ").append(user).append('\n').append("  password: ").append(password).append('\n');
+            }
+            if (tls != null) {
+                y.append("  tls: {ca_file: ").append(tls.ca()).append(", cert_file: ").append(tls.clientCert())
+                        .append(", key_file: ").append(tls.clientKey()).append("}\n");
+            }
+            return y.toString();
+        }
+    }
+
+    private final EtcdAccess access;
+
     public RadiodCluster(EtcdCluster etcd, int size, int leaseTtl) {
-        this(etcd, leaseTtl, defaultPlacements(etcd, size));
+        this(etcd, leaseTtl, defaultPlacements(etcd, size), EtcdAccess.OPEN);
+    }
+
+    public RadiodCluster(EtcdCluster etcd, int size, int leaseTtl, EtcdAccess access) {
+        this(etcd, leaseTtl, defaultPlacements(etcd, size), access);
     }
 
     public static List<Placement> defaultPlacements(EtcdCluster etcd, int size) {
@@ -69,7 +102,12 @@ public final class RadiodCluster implements AutoCloseable {
     }
 
     public RadiodCluster(EtcdCluster etcd, int leaseTtl, List<Placement> placements) {
+        this(etcd, leaseTtl, placements, EtcdAccess.OPEN);
+    }
+
+    public RadiodCluster(EtcdCluster etcd, int leaseTtl, List<Placement> placements, EtcdAccess access) {
         int size = placements.size();
+        this.access = access;
         this.etcd = etcd;
         this.ttl = leaseTtl;
         this.prefix = "/radiod-" + Long.toString(System.nanoTime(), 36) + "/";
@@ -94,7 +132,7 @@ public final class RadiodCluster implements AutoCloseable {
         for (int i = 0; i < size; i++) {
             nodes.add(new RadiodProcess(this, "node" + (i + 1), placements.get(i)));
         }
-        options = EtcdOptions.of(etcd.endpoints()).withPrefix(prefix);
+        options = access.options(etcd.endpoints()).withPrefix(prefix);
         client = EtcdClients.connect(options);
         // Never leave radiod (and its Icecast) running when the test JVM goes, however it goes.
         Runtime.getRuntime().addShutdownHook(new Thread(() -> nodes.forEach(RadiodProcess::kill)));
@@ -155,6 +193,10 @@ public final class RadiodCluster implements AutoCloseable {
 
     public EtcdCluster etcd() {
         return etcd;
+    }
+
+    public EtcdAccess access() {
+        return access;
     }
 
     public EtcdOptions etcdOptions() {

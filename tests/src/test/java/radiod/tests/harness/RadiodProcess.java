@@ -61,7 +61,7 @@ public final class RadiodProcess {
                   endpoints: [%s]
                   prefix: %s
                   lease_ttl: %d
-                http: {port: %d}
+                %shttp: {port: %d}
                 source: {port: %d}
                 dns:
                   port: %d
@@ -74,7 +74,7 @@ public final class RadiodProcess {
                 transcoder:
                   dir: %s
                 """.formatted(name, address, String.join(", ", etcdEndpoints), cluster.prefix(),
-                cluster.ttl(), cluster.httpPort, cluster.sourcePort, cluster.dnsPort, cluster.ttl(), cluster.icecastPort,
+                cluster.ttl(), cluster.access().yaml(), cluster.httpPort, cluster.sourcePort, cluster.dnsPort, cluster.ttl(), cluster.icecastPort,
                 cluster.dir().resolve(name + "-icecast"), cluster.dir().resolve(name + "-transcoders"));
     }
 
