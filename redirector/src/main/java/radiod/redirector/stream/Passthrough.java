@@ -59,6 +59,13 @@ public final class Passthrough {
     /** How long a listener's stream is held open, silent, while its upstream is asked for again. */
     public static final Duration DEFAULT_HOLD_LIMIT = Duration.ofSeconds(15);
     static final long REDIAL_MILLIS = 250;
+    /**
+     * How often a listener's upstream socket is read. Icecast sends a 128 kbit/s stream in about seven packets a
+     * second; reading each as it comes costs an event, a read and a write per packet and per listener. Reading on
+     * this tick lets the kernel gather them, so each listener costs about one read and one write per tick (the
+     * bench/stream figures in bench/RESULTS.md). Players buffer seconds of audio; this adds at most one tick.
+     */
+    static final long PACE_MILLIS = 500;
     static final String BYTES_DESCRIPTION = "stream bytes proxied through this node, by direction";
     private static final Set<String> FORWARDED = Set.of("icy-metadata", "user-agent", "range", "accept", "referer",
             "accept-language");
@@ -73,6 +80,8 @@ public final class Passthrough {
     private final AtomicInteger active = new AtomicInteger();
     private final AtomicInteger stalled = new AtomicInteger();
     private final Counter bytes;
+    /** Chunks read from upstreams (each one read event, and a write to the listener). */
+    private final java.util.concurrent.atomic.LongAdder upstreamChunks = new java.util.concurrent.atomic.LongAdder();
     private final Counter unreachableFailures;
     private final Counter notLive;
     private final Counter badAnswers;
@@ -134,6 +143,11 @@ public final class Passthrough {
     }
 
     /** Streams being proxied now. */
+    /** Chunks read from upstreams so far. */
+    long upstreamChunks() {
+        return upstreamChunks.sum();
+    }
+
     public int active() {
         return active.get();
     }
@@ -192,6 +206,9 @@ public final class Passthrough {
         private boolean paused;
         /** When the current hold began (ms, monotonic), or -1 while streaming. */
         private long heldSince = -1;
+        /** The upstream channel read on the pacing tick, and the tick's timer. */
+        private io.netty.channel.Channel paced;
+        private long paceTimer = -1;
 
         Relay(HttpServerRequest req, HttpServerResponse resp, RequestOptions options) {
             this.req = req;
@@ -276,12 +293,48 @@ public final class Passthrough {
             });
             up.endHandler(v -> upstreamEnded(up));
             up.handler(this);
+            pace(up);
+        }
+
+        /** Reads the upstream on a {@link #PACE_MILLIS} tick from now on, starting with what has arrived already. */
+        private void pace(HttpClientResponse up) {
+            stopPacing();
+            // Vert.x's public API reads a connection whenever bytes arrive; its Netty channel can be read on demand.
+            if (!(up.request().connection() instanceof io.vertx.core.net.impl.ConnectionBase connection)) {
+                return;
+            }
+            io.netty.channel.Channel ch = connection.channel();
+            ch.config().setAutoRead(false);
+            ch.read();
+            paced = ch;
+            paceTimer = vertx.setPeriodic(PACE_MILLIS, t -> tick());
+        }
+
+        private void tick() {
+            io.netty.channel.Channel ch = paced;
+            if (ch == null || !ch.isActive()) {
+                stopPacing();
+                return;
+            }
+            if (!paused) { // a listener that cannot take more is not read for: the kernel and Icecast hold the rest
+                ch.config().setAutoRead(false); // Vert.x turns it back on after its own back-pressure pause
+                ch.read();
+            }
+        }
+
+        private void stopPacing() {
+            if (paceTimer >= 0) {
+                vertx.cancelTimer(paceTimer);
+                paceTimer = -1;
+            }
+            paced = null;
         }
 
         private void upstreamEnded(HttpClientResponse up) {
             if (upstream != up || listenerGone || resp.ended() || heldSince >= 0) {
                 return;
             }
+            stopPacing();
             if (paused) {
                 finish();
                 resp.reset();
@@ -362,6 +415,7 @@ public final class Passthrough {
                 return;
             }
             bytes.increment(chunk.length());
+            upstreamChunks.increment();
             if (framer != null) {
                 framer.accept(chunk);
             } else {
@@ -396,6 +450,7 @@ public final class Passthrough {
         }
 
         private void finish() {
+            stopPacing();
             if (paused) {
                 paused = false;
                 stalled.decrementAndGet();

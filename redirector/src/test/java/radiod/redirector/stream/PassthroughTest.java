@@ -150,6 +150,28 @@ class PassthroughTest {
     }
 
     @Test
+    void theUpstreamIsReadOnThePacingTickNotOnEveryPacket() throws Exception {
+        // The stub sends 256 bytes about every 50 ms: some 60 packets in 3 s, read as 6 or 7 chunks.
+        try (StubUpstream up = new StubUpstream(ICECAST_HEAD, 1000, true)) {
+            upstreamPort.set(up.port());
+            try (Socket s = raw("GET /_stream/live.mp3 HTTP/1.1\r\nHost: x\r\n\r\n")) {
+                InputStream in = s.getInputStream();
+                assertEquals(1000, in.readNBytes(1000).length); // the head and the first bytes came at once
+                long chunksBefore = passthrough.upstreamChunks();
+                long start = System.nanoTime();
+                int got = 0;
+                byte[] buf = new byte[8192];
+                while (System.nanoTime() - start < 3_000_000_000L) {
+                    got += Math.max(0, in.read(buf));
+                }
+                long chunks = passthrough.upstreamChunks() - chunksBefore;
+                assertTrue(got > 20 * 256, "only " + got + " bytes in 3 s");
+                assertTrue(chunks <= 3000 / Passthrough.PACE_MILLIS + 3, chunks + " upstream reads in 3 s");
+            }
+        }
+    }
+
+    @Test
     void listenerLeavingClosesTheUpstream() throws Exception {
         try (StubUpstream up = new StubUpstream(ICECAST_HEAD, 1000, true)) {
             upstreamPort.set(up.port());
