@@ -16,6 +16,7 @@ import radiod.cluster.etcd.EtcdClients;
 import radiod.cluster.etcd.EtcdOptions;
 import radiod.cluster.etcd.EtcdSession;
 import radiod.cluster.etcd.Keys;
+import radiod.cluster.liveness.RefusedPeers;
 import radiod.cluster.model.Json;
 import radiod.cluster.model.MasterInfo;
 import radiod.cluster.model.NodeStatus;
@@ -48,6 +49,7 @@ public final class RadiodNode implements AutoCloseable {
     private EtcdSession session;
     private ClusterView view;
     private volatile Presence presence;
+    private RefusedPeers refusedPeers;
     private Election election;
     private final Parts parts;
 
@@ -120,6 +122,8 @@ public final class RadiodNode implements AutoCloseable {
         session.start();
         presence.start();
         election.start();
+        // A killed peer's roles move as soon as its host refuses its port, not when its lease expires.
+        refusedPeers = new RefusedPeers(client, etcdOptions, view::current, name).start();
         control.scheduleWithFixedDelay(this::reconcile, 1, 1, TimeUnit.SECONDS);
         log.info("radiod {} node {} started (etcd {}, prefix {})", VERSION, name, etcdOptions.endpoints(), keys.prefix());
     }
@@ -169,6 +173,7 @@ public final class RadiodNode implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
+        closeQuietly(refusedPeers);
         closeQuietly(election);
         parts.closeCluster();
         closeQuietly(presence);

@@ -1,0 +1,171 @@
+package radiod.cluster.liveness;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.kv.GetResponse;
+import radiod.cluster.etcd.EtcdClients;
+import radiod.cluster.etcd.EtcdOptions;
+import radiod.cluster.etcd.Keys;
+import radiod.cluster.model.NodeStatus;
+import radiod.cluster.view.ClusterSnapshot;
+
+/**
+ * Notices a dead peer before its lease runs out. A radiod killed or crashed on a host that is still up leaves its
+ * lease (and with it its node key, the master key if it held it, and its transcoders) alive for up to the TTL, while
+ * that host's kernel refuses connections to its HTTP port at once. Every {@link #PROBE_MILLIS} this connects to each
+ * peer's HTTP port; a peer that has refused for {@link #REFUSED_FOR_MILLIS} and has not published its status in that
+ * time (a live radiod publishes every second, even while starting) has the lease of its node key revoked. Its keys go
+ * at once, and the others elect a master and take over its transcoders without waiting for the TTL.
+ *
+ * <p>A frozen peer (its kernel still accepts), a partitioned one or a dead host (nothing answers) is not refused: it
+ * is left to its lease as before, so fencing is unchanged. A firewall that rejects with a TCP reset between nodes
+ * would make a live peer look dead; radiod's ports must be open between the nodes in any case.
+ */
+public final class RefusedPeers implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(RefusedPeers.class);
+    static final long PROBE_MILLIS = 500;
+    static final long REFUSED_FOR_MILLIS = 1500;
+    private static final int CONNECT_TIMEOUT_MILLIS = 300;
+
+    /** How a peer's port answered. */
+    enum Probe { ACCEPTED, REFUSED, OTHER }
+
+    /** Probes one address and port; a test stands in for the network with its own. */
+    interface Prober {
+        Probe probe(String address, int port);
+    }
+
+    private final Client client;
+    private final EtcdOptions options;
+    private final Keys keys;
+    private final Supplier<ClusterSnapshot> view;
+    private final String self;
+    private final Prober prober;
+    private final ScheduledExecutorService thread;
+    /** Peers refusing right now: since when, and their status time when the refusals began. Probe thread only. */
+    private final Map<String, long[]> refusing = new HashMap<>();
+    private final Set<Long> revoked = new HashSet<>();
+    private volatile long revocations;
+
+    public RefusedPeers(Client client, EtcdOptions options, Supplier<ClusterSnapshot> view, String self) {
+        this(client, options, view, self, RefusedPeers::connect);
+    }
+
+    RefusedPeers(Client client, EtcdOptions options, Supplier<ClusterSnapshot> view, String self, Prober prober) {
+        this.client = client;
+        this.options = options;
+        this.keys = options.keys();
+        this.view = view;
+        this.self = self;
+        this.prober = prober;
+        this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "radiod-peer-probe");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    public RefusedPeers start() {
+        thread.scheduleWithFixedDelay(this::probeAll, PROBE_MILLIS, PROBE_MILLIS, TimeUnit.MILLISECONDS);
+        return this;
+    }
+
+    /** Leases revoked so far. */
+    public long revocations() {
+        return revocations;
+    }
+
+    static Probe connect(String address, int port) {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress(address, port), CONNECT_TIMEOUT_MILLIS);
+            return Probe.ACCEPTED;
+        } catch (ConnectException e) {
+            // "Connection refused": the host is up and nothing listens there. A timeout is not a refusal.
+            return e.getMessage() != null && e.getMessage().contains("refused") ? Probe.REFUSED : Probe.OTHER;
+        } catch (IOException | RuntimeException e) {
+            return Probe.OTHER;
+        }
+    }
+
+    void probeAll() {
+        try {
+            ClusterSnapshot snapshot = view.get();
+            Set<String> seen = new HashSet<>();
+            for (NodeStatus peer : snapshot.nodes().values()) {
+                if (peer.name().equals(self) || peer.addresses().isEmpty()) {
+                    continue;
+                }
+                seen.add(peer.name());
+                probe(peer, System.nanoTime() / 1_000_000);
+            }
+            refusing.keySet().retainAll(seen);
+        } catch (RuntimeException e) {
+            log.warn("peer probe failed: {}", e.toString());
+        }
+    }
+
+    private void probe(NodeStatus peer, long nowMillis) {
+        if (prober.probe(peer.addresses().get(0), peer.httpPort()) != Probe.REFUSED) {
+            refusing.remove(peer.name());
+            return;
+        }
+        long[] since = refusing.get(peer.name());
+        if (since == null || since[1] != peer.updatedAt()) {
+            // First refusal, or the peer published since the refusals began: it is alive (starting, say).
+            refusing.put(peer.name(), new long[] {nowMillis, peer.updatedAt()});
+            return;
+        }
+        if (nowMillis - since[0] >= REFUSED_FOR_MILLIS) {
+            revoke(peer.name(), nowMillis - since[0]);
+            refusing.remove(peer.name());
+        }
+    }
+
+    /** Revokes the lease under which the peer's node key is held now, if any. */
+    private void revoke(String peer, long refusedMillis) {
+        try {
+            GetResponse r = EtcdClients.await(client.getKVClient().get(keys.node(peer)), options, "get node " + peer);
+            if (r.getKvs().isEmpty()) {
+                return;
+            }
+            KeyValue kv = r.getKvs().get(0);
+            long lease = kv.getLease();
+            if (lease == 0 || !revoked.add(lease)) {
+                return;
+            }
+            log.warn("peer {}: its HTTP port has refused connections for {} ms and it has not published since: revoking its"
+                    + " lease {} so that its roles move now, not when the lease expires", peer, refusedMillis, Long.toHexString(lease));
+            EtcdClients.await(client.getLeaseClient().revoke(lease), options, "revoke lease of " + peer);
+            revocations++;
+        } catch (RuntimeException e) {
+            // Unreachable etcd, or the lease already gone (expired, or revoked by another peer): nothing to do.
+            log.info("peer {}: could not revoke its lease: {}", peer, e.toString());
+        }
+    }
+
+    @Override
+    public void close() {
+        thread.shutdownNow();
+        try {
+            thread.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
