@@ -40,7 +40,7 @@ public final class DnsBenchServer {
         int nodes = args.length > 3 ? Integer.parseInt(args[3]) : 3;
         DnsSettings settings = DnsSettings.defaults(args[0]).withListen(args[1], Integer.parseInt(args[2]));
         ClusterSnapshot view = snapshot(nodes);
-        Vertx vertx = Vertx.vertx();
+        Vertx vertx = Vertx.vertx(new io.vertx.core.VertxOptions().setPreferNativeTransport(true)); // as radiod
         DnsServer server = new DnsServer(vertx, settings, () -> view, new SimpleMeterRegistry());
         server.start().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         System.out.println("ready " + server.port());

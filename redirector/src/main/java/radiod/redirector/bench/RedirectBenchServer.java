@@ -25,7 +25,7 @@ import radiod.redirector.listen.HttpFrontSettings;
  * (this node, {@code bench}, is not one of them). As in a node, Vert.x HTTP server metrics are on, and each node
  * republishes its status every second (which resets the predictions).
  *
- * <p>Usage: {@code RedirectBenchServer <host> <port> [event loops, 0 = one per core] [--no-vertx-metrics] [--native-transport]}
+ * <p>Usage: {@code RedirectBenchServer <host> <port> [event loops, 0 = one per core] [--no-vertx-metrics] [--nio]}
  */
 public final class RedirectBenchServer {
     private RedirectBenchServer() {
@@ -34,14 +34,14 @@ public final class RedirectBenchServer {
     public static void main(String[] args) throws Exception {
         if (args.length < 2) {
             System.err.println("usage: RedirectBenchServer <host> <port> [event loops, 0 = one per core] [--no-vertx-metrics] "
-                    + "[--native-transport]");
+                    + "[--nio]");
             System.exit(2);
         }
         String host = args[0];
         int port = Integer.parseInt(args[1]);
         int loops = args.length > 2 ? Integer.parseInt(args[2]) : 0;
         boolean vertxMetrics = !List.of(args).contains("--no-vertx-metrics");
-        boolean nativeTransport = List.of(args).contains("--native-transport");
+        boolean nativeTransport = !List.of(args).contains("--nio"); // as radiod: epoll where Linux has it
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         VertxOptions options = new VertxOptions().setPreferNativeTransport(nativeTransport);
         if (vertxMetrics) {

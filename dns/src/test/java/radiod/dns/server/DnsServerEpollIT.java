@@ -1,0 +1,56 @@
+package radiod.dns.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Rcode;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.SimpleResolver;
+import org.xbill.DNS.Type;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import radiod.dns.bench.DnsBenchServer;
+import radiod.dns.zone.DnsSettings;
+
+/**
+ * As radiod runs it: Vert.x on Linux's epoll transport (the native library is a runtime dependency), UDP served by
+ * one SO_REUSEPORT socket per core on one port, every query answered whichever socket the kernel gives it to.
+ */
+class DnsServerEpollIT {
+    @Test
+    void withEpollEveryCoreHasASocketOnThePortAndEveryQueryIsAnswered() throws Exception {
+        Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
+        try {
+            assertTrue(vertx.isNativeTransportEnabled(), "epoll did not load: " + vertx.unavailableNativeTransportCause());
+            DnsServer server = new DnsServer(vertx, DnsSettings.defaults("radio.test").withListen("127.0.0.1", 0),
+                    () -> DnsBenchServer.snapshot(3), new SimpleMeterRegistry());
+            server.start().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+            Process ss = new ProcessBuilder("ss", "-Hunl", "sport = :" + server.port()).redirectErrorStream(true).start();
+            String sockets = new String(ss.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(ss.waitFor(10, TimeUnit.SECONDS));
+            assertEquals(Runtime.getRuntime().availableProcessors(), sockets.lines().filter(l -> !l.isBlank()).count(), sockets);
+            // Each resolver has its own source port, so the kernel's hash spreads them over the sockets.
+            for (int i = 0; i < 64; i++) {
+                SimpleResolver r = new SimpleResolver("127.0.0.1");
+                r.setPort(server.port());
+                r.setTimeout(Duration.ofSeconds(2));
+                Message m = r.send(Message.newQuery(Record.newRecord(Name.fromString("radio.test."), Type.A, DClass.IN)));
+                assertEquals(Rcode.NOERROR, m.getRcode());
+                assertEquals(3, m.getSection(org.xbill.DNS.Section.ANSWER).size());
+            }
+            server.close();
+        } finally {
+            vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        }
+    }
+}
