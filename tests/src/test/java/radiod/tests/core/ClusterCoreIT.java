@@ -80,6 +80,11 @@ class ClusterCoreIT {
     @Test
     @Order(1)
     void exactlyOneNodeIsMasterAndEveryNodePublishesItsStatus() {
+        // A node publishes its status at once when elected, but the key can be read a moment before that.
+        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(100)).until(() -> {
+            ClusterSnapshot v = cluster.snapshot();
+            return v.master().isPresent() && v.node(v.master().get().name()).map(n -> n.master()).orElse(false);
+        });
         ClusterSnapshot s = cluster.snapshot();
         assertEquals(3, s.nodes().size(), "nodes: " + s.nodes().keySet());
         List<String> masters = s.nodes().values().stream().filter(n -> n.master()).map(n -> n.name()).collect(Collectors.toList());
