@@ -66,6 +66,12 @@ public final class Passthrough {
      * bench/stream figures in bench/RESULTS.md). Players buffer seconds of audio; this adds at most one tick.
      */
     static final long PACE_MILLIS = 500;
+    /**
+     * A stream that brings more than this between two ticks (after the burst on connect) is read as it comes
+     * instead: the kernel's buffer for a rarely read socket stays small, and a stream above ~1 Mbit/s (FLAC, say)
+     * would fall behind at one read per tick.
+     */
+    static final int UNPACED_ABOVE_BYTES_PER_TICK = 40 * 1024;
     static final String BYTES_DESCRIPTION = "stream bytes proxied through this node, by direction";
     private static final Set<String> FORWARDED = Set.of("icy-metadata", "user-agent", "range", "accept", "referer",
             "accept-language");
@@ -212,6 +218,8 @@ public final class Passthrough {
         /** The upstream channel read on the pacing tick, and the tick's timer. */
         private io.netty.channel.Channel paced;
         private long paceTimer = -1;
+        private long bytesSinceTick;
+        private int ticks;
 
         Relay(HttpServerRequest req, HttpServerResponse resp, RequestOptions options) {
             this.req = req;
@@ -307,6 +315,10 @@ public final class Passthrough {
                 return;
             }
             io.netty.channel.Channel ch = connection.channel();
+            bytesSinceTick = 0;
+            ticks = 0;
+            // One read per tick, large enough for Icecast's 64 kB burst on connect in one go.
+            ch.config().setRecvByteBufAllocator(new io.netty.channel.AdaptiveRecvByteBufAllocator(64, 128 * 1024, 256 * 1024));
             ch.config().setAutoRead(false);
             ch.read();
             paced = ch;
@@ -317,6 +329,13 @@ public final class Passthrough {
             io.netty.channel.Channel ch = paced;
             if (ch == null || !ch.isActive()) {
                 stopPacing();
+                return;
+            }
+            long got = bytesSinceTick;
+            bytesSinceTick = 0;
+            if (++ticks > 2 && got > UNPACED_ABOVE_BYTES_PER_TICK) {
+                stopPacing();
+                ch.config().setAutoRead(!paused); // a paused upstream is resumed by drained(), through Vert.x
                 return;
             }
             if (!paused) { // a listener that cannot take more is not read for: the kernel and Icecast hold the rest
@@ -419,6 +438,7 @@ public final class Passthrough {
             }
             bytes.increment(chunk.length());
             upstreamChunks.increment();
+            bytesSinceTick += chunk.length();
             if (framer != null) {
                 framer.accept(chunk);
             } else {

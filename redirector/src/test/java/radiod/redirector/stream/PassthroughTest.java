@@ -172,6 +172,20 @@ class PassthroughTest {
     }
 
     @Test
+    void aFastStreamIsNotThrottledByTheReadTick() throws Exception {
+        // 2 MB waiting upstream: at one read (~64 kB) per tick, 1 MB would take 8 s; such a stream is read as it comes.
+        try (StubUpstream up = new StubUpstream(ICECAST_HEAD, 2_000_000, true)) {
+            upstreamPort.set(up.port());
+            try (Socket s = raw("GET /_stream/live.mp3 HTTP/1.1\r\nHost: x\r\n\r\n")) {
+                long start = System.nanoTime();
+                assertEquals(1_000_000, s.getInputStream().readNBytes(1_000_000).length);
+                long ms = (System.nanoTime() - start) / 1_000_000;
+                assertTrue(ms < 4000, "1 MB took " + ms + " ms through the read tick");
+            }
+        }
+    }
+
+    @Test
     void listenerLeavingClosesTheUpstream() throws Exception {
         try (StubUpstream up = new StubUpstream(ICECAST_HEAD, 1000, true)) {
             upstreamPort.set(up.port());
