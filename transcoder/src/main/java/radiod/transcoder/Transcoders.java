@@ -8,7 +8,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -27,7 +26,6 @@ import radiod.cluster.election.Election;
 import radiod.cluster.etcd.EtcdSession;
 import radiod.cluster.etcd.Keys;
 import radiod.cluster.model.Json;
-import radiod.cluster.model.MasterInfo;
 import radiod.cluster.model.Mount;
 import radiod.cluster.model.TranscoderOwner;
 import radiod.cluster.view.ClusterSnapshot;
@@ -37,30 +35,69 @@ import radiod.transcoder.script.LiquidsoapScript;
 
 /**
  * The node's transcoders: for every transcoded mount in the view, an {@link Election} on
- * {@code transcoders/<mount>}; while this node wins it and there is a master, one liquidsoap runs here for that
- * mount, pulling from and pushing to the master's Icecast.
+ * {@code transcoders/<mount>}; while this node wins it, one liquidsoap runs here for that mount, pulling the
+ * source mount from this node's own Icecast and pushing to this node's own source front with the mount's
+ * credentials, like any encoder. Neither depends on who is master (every node's Icecast carries every live
+ * mount, and the source front holds an encoder across master changes), so a transcoder runs whether or not the
+ * view names a master, and a master change neither changes its script nor restarts it.
  *
- * <p>Invariant: liquidsoap runs here only while this node holds that mount's election (its lease vouched for)
- * and the view names a master. Losing the election or the lease sends SIGTERM at once, on the thread that
- * learns it; an election is released only after its liquidsoap has exited.
+ * <p>Invariant: liquidsoap runs here only while this node holds that mount's election (its lease vouched for).
+ * Losing the election or the lease sends SIGTERM at once, on the thread that learns it; an election is released
+ * only after its liquidsoap has exited.
  *
  * <p>Callers never block: {@link #viewChanged} hands the snapshot to the transcoders' own thread.
  */
 public final class Transcoders implements AutoCloseable {
     /**
-     * @param liquidsoap the liquidsoap binary
-     * @param dir        where the generated scripts go (one file per transcoded mount)
-     * @param restarts   when a crashed liquidsoap is restarted, and when this node gives up on it
+     * @param liquidsoap  the liquidsoap binary
+     * @param dir         where the generated scripts go (one file per transcoded mount)
+     * @param icecastHost this node's Icecast, to pull source mounts from: an address to connect to (an IPv6 one
+     *                    without brackets), not a wildcard such as {@code 0.0.0.0}
+     * @param icecastPort its listener port
+     * @param sourceHost  this node's source front, to push transcoded mounts to: an address to connect to, as
+     *                    {@code icecastHost}
+     * @param sourcePort  its port (the one encoders use)
+     * @param restarts    when a crashed liquidsoap is restarted, and when this node gives up on it; null for
+     *                    {@link RestartPolicy#DEFAULT}
+     * @throws IllegalArgumentException naming the field that is missing or not valid
      */
-    public record Settings(Path liquidsoap, Path dir, RestartPolicy restarts) {
+    public record Settings(Path liquidsoap, Path dir, String icecastHost, int icecastPort, String sourceHost,
+                           int sourcePort, RestartPolicy restarts) {
         public Settings {
-            Objects.requireNonNull(liquidsoap, "transcoder: the liquidsoap binary is missing (e.g. /usr/bin/liquidsoap)");
-            Objects.requireNonNull(dir, "transcoder: the scripts directory is missing (e.g. /var/lib/radiod/transcoders)");
+            if (liquidsoap == null) {
+                throw new IllegalArgumentException("transcoder settings: liquidsoap (the binary, e.g. /usr/bin/liquidsoap) is missing");
+            }
+            if (dir == null) {
+                throw new IllegalArgumentException("transcoder settings: dir (for the scripts, e.g. /var/lib/radiod/transcoders) is missing");
+            }
+            check(() -> LiquidsoapScript.checkHost("icecastHost", icecastHost));
+            check(() -> LiquidsoapScript.checkPort("icecastPort", icecastPort));
+            check(() -> LiquidsoapScript.checkHost("sourceHost", sourceHost));
+            check(() -> LiquidsoapScript.checkPort("sourcePort", sourcePort));
             restarts = Objects.requireNonNullElse(restarts, RestartPolicy.DEFAULT);
         }
 
-        public Settings(Path liquidsoap, Path dir) {
-            this(liquidsoap, dir, RestartPolicy.DEFAULT);
+        /** With {@link RestartPolicy#DEFAULT}. */
+        public Settings(Path liquidsoap, Path dir, String icecastHost, int icecastPort, String sourceHost, int sourcePort) {
+            this(liquidsoap, dir, icecastHost, icecastPort, sourceHost, sourcePort, RestartPolicy.DEFAULT);
+        }
+
+        /** This node's Icecast, where liquidsoap pulls the source mount from. */
+        public LiquidsoapScript.Endpoint icecast() {
+            return new LiquidsoapScript.Endpoint(icecastHost, icecastPort);
+        }
+
+        /** This node's source front, where liquidsoap pushes the transcoded mount to. */
+        public LiquidsoapScript.Endpoint sourceFront() {
+            return new LiquidsoapScript.Endpoint(sourceHost, sourcePort);
+        }
+
+        private static void check(Runnable check) {
+            try {
+                check.run();
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("transcoder settings: " + e.getMessage(), e);
+            }
         }
     }
 
@@ -110,7 +147,7 @@ public final class Transcoders implements AutoCloseable {
                     () -> Json.encode(new TranscoderOwner(nodeName, System.currentTimeMillis())), new Election.Listener() {
                         @Override
                         public void elected() {
-                            log.info("transcoder {}: elected; liquidsoap runs on this node while there is a master", path);
+                            log.info("transcoder {}: elected; liquidsoap runs on this node", path);
                             requestSync();
                         }
 
@@ -134,6 +171,8 @@ public final class Transcoders implements AutoCloseable {
     private final MeterRegistry registry;
     private final ScheduledExecutorService executor;
     private final long pid = ProcessHandle.current().pid();
+    private final LiquidsoapScript.Endpoint icecast;
+    private final LiquidsoapScript.Endpoint sourceFront;
     /** Changed on the executor only; read by {@link #running()} from any thread. */
     private final Map<String, Slot> slots = new ConcurrentHashMap<>();
     private final AtomicBoolean syncQueued = new AtomicBoolean();
@@ -144,7 +183,9 @@ public final class Transcoders implements AutoCloseable {
         this.session = session;
         this.keys = keys;
         this.nodeName = nodeName;
-        this.settings = settings;
+        this.settings = Objects.requireNonNull(settings, "settings");
+        this.icecast = settings.icecast();
+        this.sourceFront = settings.sourceFront();
         this.registry = registry;
         this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "radiod-transcoders");
@@ -213,19 +254,21 @@ public final class Transcoders implements AutoCloseable {
                     slot.election.start();
                 }
                 slot.definition = m;
-                reconcile(slot, v.master());
+                reconcile(slot);
             }
         } catch (RuntimeException e) {
             log.error("transcoders: sync failed", e);
         }
     }
 
-    private void reconcile(Slot slot, Optional<MasterInfo> master) {
+    /**
+     * Runs or stops the slot's liquidsoap. The script depends on the mount's definition only (not on the
+     * master), so re-rendering it for a new view leaves a running liquidsoap alone unless the mount changed.
+     */
+    private void reconcile(Slot slot) {
         String why = null;
         if (!slot.election.isLeader()) {
             why = "this node no longer holds " + slot.election.key();
-        } else if (master.isEmpty()) {
-            why = "there is no master";
         } else if (slot.heldOff && System.nanoTime() - slot.heldOffUntilNanos < 0) {
             why = "this node gave up on it";
         }
@@ -238,7 +281,7 @@ public final class Transcoders implements AutoCloseable {
         }
         slot.heldOff = false;
         try {
-            slot.process.run(LiquidsoapScript.render(slot.definition, master.get(), pid));
+            slot.process.run(LiquidsoapScript.render(slot.definition, icecast, sourceFront, pid));
         } catch (IllegalArgumentException e) {
             log.error("transcoder {}: cannot run: {}", slot.path, e.getMessage());
         }

@@ -21,7 +21,7 @@ import java.util.regex.Pattern;
 import radiod.testkit.Icecast;
 
 /** A broadcaster (ffmpeg playing a tone) and a listener (capture, ffprobe, loudness) for the transcoder tests. */
-final class Audio {
+public final class Audio {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private static final Pattern MAX_VOLUME = Pattern.compile("max_volume: (-?[0-9.]+|-inf) dB");
 
@@ -29,7 +29,7 @@ final class Audio {
     }
 
     /** ffmpeg sending a 440 Hz tone, MP3 128 kbit/s, to a mount of an Icecast (PUT). */
-    static Process tone(Icecast icecast, String mount, String password) {
+    public static Process tone(Icecast icecast, String mount, String password) {
         try {
             return new ProcessBuilder("ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi",
                     "-i", "sine=frequency=440:sample_rate=44100", "-ac", "2", "-c:a", "libmp3lame", "-b:a", "128k",
@@ -44,7 +44,7 @@ final class Audio {
     }
 
     /** What a listener receives: up to {@code bytes} bytes, or what arrived within {@code max}. */
-    static Path capture(Path dir, String url, int bytes, Duration max) {
+    public static Path capture(Path dir, String url, int bytes, Duration max) {
         try {
             Path file = Files.createTempFile(dir, "capture", ".bin");
             HttpResponse<InputStream> r = HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(3)).build(),
@@ -75,7 +75,7 @@ final class Audio {
     }
 
     /** ffprobe's view of the first audio stream: codec_name, bit_rate, sample_rate, channels. */
-    static Map<String, String> probe(Path file) {
+    public static Map<String, String> probe(Path file) {
         String out = run("ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
                 "stream=codec_name,bit_rate,sample_rate,channels", "-of", "default=noprint_wrappers=1", file.toString());
         Map<String, String> m = new HashMap<>();
@@ -84,7 +84,7 @@ final class Audio {
     }
 
     /** The loudest sample of the decoded capture, in dBFS (-91 for digital silence); NaN if nothing decodes. */
-    static double maxVolume(Path file) {
+    public static double maxVolume(Path file) {
         String out = run("ffmpeg", "-nostdin", "-hide_banner", "-i", file.toString(), "-af", "volumedetect", "-f", "null", "-");
         Matcher m = MAX_VOLUME.matcher(out);
         if (!m.find()) {

@@ -12,8 +12,13 @@ import radiod.cluster.etcd.EtcdOptions;
 import radiod.cluster.etcd.EtcdSession;
 import radiod.cluster.view.ClusterView;
 import radiod.transcoder.process.RestartPolicy;
+import radiod.transcoder.script.LiquidsoapScript.Endpoint;
 
-/** One "node" as far as transcoders go: its own etcd client, lease, cluster view and {@link Transcoders}. */
+/**
+ * One "node" as far as transcoders go: its own etcd client, lease, cluster view and {@link Transcoders}, with
+ * "its" Icecast (where source mounts are pulled from) and "its" source front (where transcoded mounts are pushed
+ * to) given as endpoints; tests stand a real Icecast in for each.
+ */
 final class TestNode implements AutoCloseable {
     final String name;
     final Path dir;
@@ -23,26 +28,29 @@ final class TestNode implements AutoCloseable {
     final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     final Transcoders transcoders;
 
-    private TestNode(List<String> endpoints, String prefix, String name, Path dir, Path liquidsoap, RestartPolicy policy, int ttl) {
+    private TestNode(List<String> endpoints, String prefix, String name, Path dir, Endpoint icecast, Endpoint sourceFront,
+                     Path liquidsoap, RestartPolicy policy, int ttl) {
         this.name = name;
         this.dir = dir;
         EtcdOptions options = EtcdOptions.of(endpoints).withPrefix(prefix);
         client = EtcdClients.connect(options);
         session = new EtcdSession(client, Duration.ofSeconds(ttl));
         view = new ClusterView(client, options.keys(), options.callTimeout());
-        transcoders = new Transcoders(session, options.keys(), name, new Transcoders.Settings(liquidsoap, dir, policy), registry);
+        transcoders = new Transcoders(session, options.keys(), name, new Transcoders.Settings(liquidsoap, dir, icecast.host(),
+                icecast.port(), sourceFront.host(), sourceFront.port(), policy), registry);
         view.addListener(transcoders::viewChanged);
         session.start();
         view.start();
     }
 
-    static TestNode start(List<String> endpoints, String prefix, String name, Path root, int ttl) {
-        return start(endpoints, prefix, name, root, Path.of("/usr/bin/liquidsoap"), RestartPolicy.DEFAULT, ttl);
+    static TestNode start(List<String> endpoints, String prefix, String name, Path root, Endpoint icecast, Endpoint sourceFront,
+                          int ttl) {
+        return start(endpoints, prefix, name, root, icecast, sourceFront, Path.of("/usr/bin/liquidsoap"), RestartPolicy.DEFAULT, ttl);
     }
 
-    static TestNode start(List<String> endpoints, String prefix, String name, Path root, Path liquidsoap, RestartPolicy policy,
-                          int ttl) {
-        return new TestNode(endpoints, prefix, name, root.resolve(name), liquidsoap, policy, ttl);
+    static TestNode start(List<String> endpoints, String prefix, String name, Path root, Endpoint icecast, Endpoint sourceFront,
+                          Path liquidsoap, RestartPolicy policy, int ttl) {
+        return new TestNode(endpoints, prefix, name, root.resolve(name), icecast, sourceFront, liquidsoap, policy, ttl);
     }
 
     /** The {@code radiod.transcoder.running} gauge of a mount on this node (NaN if it has none). */

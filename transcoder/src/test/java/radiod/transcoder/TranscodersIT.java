@@ -36,11 +36,15 @@ import radiod.cluster.model.Transcoding;
 import radiod.testkit.EtcdCluster;
 import radiod.testkit.Icecast;
 import radiod.transcoder.process.RestartPolicy;
+import radiod.transcoder.script.LiquidsoapScript.Endpoint;
 
 /**
- * Elected transcoders against real etcd, Icecast, liquidsoap and ffmpeg. The master's Icecast is a plain Icecast
- * on a loopback address, {@code master} and {@code mounts/} are written by hand; each test has its own key prefix
- * and its own "nodes" (three sessions in this JVM, or a node in a child JVM where it must die with SIGKILL).
+ * Elected transcoders against real etcd, Icecast, liquidsoap and ffmpeg. Two plain Icecasts on loopback
+ * addresses stand in for a node's own Icecast (where liquidsoap pulls the source mount from; ffmpeg feeds it)
+ * and for its source front (where liquidsoap pushes the transcoded mount to, with the mount's credentials, and
+ * where the tests listen to it). {@code master} and {@code mounts/} are written by hand; each test has its own
+ * key prefix and its own "nodes" (sessions in this JVM, or a node in a child JVM where it must die with SIGKILL),
+ * all sharing the two Icecasts.
  */
 class TranscodersIT {
     private static final int TTL = 3;
@@ -53,13 +57,19 @@ class TranscodersIT {
             new Transcoding("/live.mp3", "opus", 48, 48000, 2, null));
     private static final Mount VORBIS = new Mount("/live.ogg", "transcoder", "vorbis-secret", null, null, 0, 0,
             new Transcoding("/live.mp3", "vorbis", 96, 44100, 2, null));
-    private static final List<Mount> ALL = List.of(LIVE, MP3_64, OPUS, VORBIS);
+    /** Transcoded from a mount that has no source: its listeners get silence. */
+    private static final Mount QUIET_64 = new Mount("/quiet-64.mp3", "transcoder", "quiet-secret", null, null, 0, 0,
+            new Transcoding("/quiet.mp3", "mp3", 64, 44100, 2, null));
+    private static final List<Mount> ALL = List.of(LIVE, MP3_64, OPUS, VORBIS, QUIET_64);
 
     @RegisterExtension
     static final EtcdCluster etcd = EtcdCluster.single();
 
-    private static Icecast masterA;
-    private static Process toneA;
+    /** The nodes' own Icecast: carries /live.mp3 (a tone from ffmpeg), and nothing else. */
+    private static Icecast local;
+    /** The nodes' source front: takes each transcoded mount with its own credentials, and nothing else. */
+    private static Icecast front;
+    private static Process tone;
     private static Client client;
 
     @TempDir
@@ -68,20 +78,24 @@ class TranscodersIT {
     private final List<AutoCloseable> cleanup = new ArrayList<>();
 
     @BeforeAll
-    static void startMaster() {
-        masterA = Icecast.start("127.0.0.41", sources(ALL));
-        toneA = Audio.tone(masterA, LIVE.path(), TONE_PASSWORD);
+    static void startIcecasts() {
+        local = Icecast.start("127.0.0.41", sources(List.of(LIVE)));
+        front = Icecast.start("127.0.0.43", sources(ALL.stream().filter(Mount::isTranscoded).toList()));
+        tone = Audio.tone(local, LIVE.path(), TONE_PASSWORD);
         client = EtcdClients.connect(EtcdOptions.of(etcd.endpoints()));
-        await().atMost(Duration.ofSeconds(10)).until(() -> masterA.hasSource(LIVE.path()));
+        await().atMost(Duration.ofSeconds(10)).until(() -> local.hasSource(LIVE.path()));
     }
 
     @AfterAll
-    static void stopMaster() {
-        if (toneA != null) {
-            toneA.destroyForcibly();
+    static void stopIcecasts() {
+        if (tone != null) {
+            tone.destroyForcibly();
         }
-        if (masterA != null) {
-            masterA.close();
+        if (local != null) {
+            local.close();
+        }
+        if (front != null) {
+            front.close();
         }
         if (client != null) {
             client.close();
@@ -93,15 +107,16 @@ class TranscodersIT {
         for (int i = cleanup.size() - 1; i >= 0; i--) {
             cleanup.get(i).close();
         }
-        // Nothing a test started survives it.
+        // Nothing a test started survives it, and the source front is free for the next test.
         await().atMost(Duration.ofSeconds(5)).until(() -> liquidsoaps(root, null).isEmpty());
+        await().atMost(Duration.ofSeconds(5)).until(() -> front.sources().isEmpty());
     }
 
     @Test
     void exactlyOneLiquidsoapRunsEachTranscodedMountAndListenersGetTheRequestedFormats() throws Exception {
         Keys keys = new Keys("/t1/");
-        putMaster(keys, "master-a", masterA);
-        for (Mount m : ALL) {
+        putMaster(keys, "master-a");
+        for (Mount m : List.of(LIVE, MP3_64, OPUS, VORBIS)) {
             put(keys.mount(m.path()), m);
         }
         List<TestNode> nodes = new ArrayList<>();
@@ -111,7 +126,7 @@ class TranscodersIT {
         Sampler sampler = sampler(List.of(MP3_64, OPUS, VORBIS));
 
         for (Mount m : List.of(MP3_64, OPUS, VORBIS)) {
-            await().atMost(Duration.ofSeconds(20)).until(() -> liquidsoaps(root, m.path()).size() == 1 && masterA.hasSource(m.path()));
+            await().atMost(Duration.ofSeconds(20)).until(() -> liquidsoaps(root, m.path()).size() == 1 && front.hasSource(m.path()));
         }
         for (Mount m : List.of(MP3_64, OPUS, VORBIS)) {
             List<TestNode> owners = nodes.stream().filter(n -> n.transcoders.running().contains(m.path())).toList();
@@ -124,18 +139,18 @@ class TranscodersIT {
             }
         }
 
-        Map<String, String> mp3 = awaitTone(masterA, MP3_64.path());
+        Map<String, String> mp3 = awaitTone(front, MP3_64.path());
         assertEquals("mp3", mp3.get("codec_name"), mp3.toString());
         assertEquals("64000", mp3.get("bit_rate"), mp3.toString());
         assertEquals("44100", mp3.get("sample_rate"), mp3.toString());
         assertEquals("2", mp3.get("channels"), mp3.toString());
 
-        Map<String, String> opus = awaitTone(masterA, OPUS.path());
+        Map<String, String> opus = awaitTone(front, OPUS.path());
         assertEquals("opus", opus.get("codec_name"), opus.toString());
         assertEquals("48000", opus.get("sample_rate"), opus.toString());
         assertEquals("2", opus.get("channels"), opus.toString());
 
-        Map<String, String> vorbis = awaitTone(masterA, VORBIS.path());
+        Map<String, String> vorbis = awaitTone(front, VORBIS.path());
         assertEquals("vorbis", vorbis.get("codec_name"), vorbis.toString());
         assertEquals("96000", vorbis.get("bit_rate"), vorbis.toString());
         assertEquals("44100", vorbis.get("sample_rate"), vorbis.toString());
@@ -151,14 +166,14 @@ class TranscodersIT {
             return now.size() == 1 && now.get(0).pid() != before;
         });
         await().atMost(Duration.ofSeconds(15)).until(() -> {
-            Map<String, String> p = Audio.probe(Audio.capture(root, masterA.url(VORBIS.path()), 16_000, Duration.ofSeconds(3)));
+            Map<String, String> p = Audio.probe(Audio.capture(root, front.url(VORBIS.path()), 16_000, Duration.ofSeconds(3)));
             return "22050".equals(p.get("sample_rate")) && "1".equals(p.get("channels"));
         });
 
         // Deleted: its liquidsoap stops everywhere, its election key goes; the others go on.
         delete(keys.mount(MP3_64.path()));
         await().atMost(Duration.ofSeconds(10)).until(() -> liquidsoaps(root, MP3_64.path()).isEmpty()
-                && !masterA.hasSource(MP3_64.path()) && owner(keys, MP3_64.path()).isEmpty());
+                && !front.hasSource(MP3_64.path()) && owner(keys, MP3_64.path()).isEmpty());
         assertTrue(nodes.stream().noneMatch(n -> n.transcoders.running().contains(MP3_64.path())));
         assertEquals(1, liquidsoaps(root, OPUS.path()).size());
         assertEquals(1, liquidsoaps(root, VORBIS.path()).size());
@@ -177,19 +192,19 @@ class TranscodersIT {
     @Test
     void whenTheNodeRunningATranscoderIsKilledAnotherNodeRunsItWithinTheTtlPlusFiveSeconds() throws Exception {
         Keys keys = new Keys("/t2/");
-        putMaster(keys, "master-a", masterA);
+        putMaster(keys, "master-a");
         put(keys.mount(LIVE.path()), LIVE);
         put(keys.mount(MP3_64.path()), MP3_64);
 
         Process victim = childNode(keys, "victim");
         await().atMost(Duration.ofSeconds(30)).until(() -> liquidsoaps(root, MP3_64.path()).size() == 1
-                && masterA.hasSource(MP3_64.path()));
+                && front.hasSource(MP3_64.path()));
         ProcessHandle victimsLiquidsoap = liquidsoaps(root, MP3_64.path()).get(0);
         assertEquals(Optional.of(victim.pid()), victimsLiquidsoap.parent().map(ProcessHandle::pid));
         assertEquals(Optional.of("victim"), owner(keys, MP3_64.path()));
 
         List<TestNode> others = List.of(node(keys, "node1"), node(keys, "node2"));
-        awaitTone(masterA, MP3_64.path());
+        awaitTone(front, MP3_64.path());
         Sampler sampler = sampler(List.of(MP3_64));
         await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2))
                 .until(() -> liquidsoaps(root, MP3_64.path()).equals(List.of(victimsLiquidsoap)));
@@ -202,11 +217,11 @@ class TranscodersIT {
                 .until(() -> others.stream().anyMatch(n -> n.transcoders.running().contains(MP3_64.path())));
         long takenOver = System.nanoTime();
         await().atMost(Duration.ofSeconds(TTL + 5)).pollInterval(Duration.ofMillis(50))
-                .until(() -> masterA.hasSource(MP3_64.path())
-                        && Files.size(Audio.capture(root, masterA.url(MP3_64.path()), 4_000, Duration.ofSeconds(2))) >= 4_000);
+                .until(() -> front.hasSource(MP3_64.path())
+                        && Files.size(Audio.capture(root, front.url(MP3_64.path()), 4_000, Duration.ofSeconds(2))) >= 4_000);
         long playing = System.nanoTime();
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100))
-                .until(() -> Audio.maxVolume(Audio.capture(root, masterA.url(MP3_64.path()), 8_000, Duration.ofSeconds(2))) > -30);
+                .until(() -> Audio.maxVolume(Audio.capture(root, front.url(MP3_64.path()), 8_000, Duration.ofSeconds(2))) > -30);
         long tone = System.nanoTime();
 
         long toPlaying = TimeUnit.NANOSECONDS.toMillis(playing - killed);
@@ -220,43 +235,69 @@ class TranscodersIT {
     }
 
     @Test
-    void whenTheMasterChangesTheTranscoderIsRestartedAgainstTheNewMasterAndWithoutAMasterItStops() throws Exception {
+    void aTranscoderRunsWithNoMasterInTheViewAndPlaysSilenceWhileItsSourceIsAbsent() throws Exception {
         Keys keys = new Keys("/t3/");
-        putMaster(keys, "master-a", masterA);
         put(keys.mount(LIVE.path()), LIVE);
         put(keys.mount(MP3_64.path()), MP3_64);
-        Icecast masterB = Icecast.start("127.0.0.42", sources(List.of(LIVE, MP3_64)));
-        cleanup.add(masterB);
+        put(keys.mount(QUIET_64.path()), QUIET_64);
         TestNode node = node(keys, "node1");
-        await().atMost(Duration.ofSeconds(20)).until(() -> liquidsoaps(root, MP3_64.path()).size() == 1 && masterA.hasSource(MP3_64.path()));
-        long first = liquidsoaps(root, MP3_64.path()).get(0).pid();
 
-        putMaster(keys, "master-b", masterB);
-        await().atMost(Duration.ofSeconds(10)).until(() -> masterB.hasSource(MP3_64.path()) && !masterA.hasSource(MP3_64.path()));
-        List<ProcessHandle> now = liquidsoaps(root, MP3_64.path());
-        assertEquals(1, now.size());
-        assertTrue(now.get(0).pid() != first, "liquidsoap was restarted");
-        assertTrue(Files.readString(node.dir.resolve(Transcoders.scriptFileName(MP3_64.path()))).contains("127.0.0.42"));
+        for (Mount m : List.of(MP3_64, QUIET_64)) {
+            await().atMost(Duration.ofSeconds(20)).until(() -> liquidsoaps(root, m.path()).size() == 1 && front.hasSource(m.path()));
+        }
+        assertEquals(Optional.empty(), node.view.current().master(), "there is no master");
+        assertEquals(List.of(MP3_64.path(), QUIET_64.path()), node.transcoders.running());
+        assertEquals(Optional.of("node1"), owner(keys, MP3_64.path()));
+        String script = Files.readString(node.dir.resolve(Transcoders.scriptFileName(MP3_64.path())));
+        assertTrue(script.contains("\"" + local.url(LIVE.path()) + "\""), "pulled from the node's own Icecast: " + script);
+        assertTrue(script.contains("host=\"" + front.host() + "\", port=" + front.port() + ","), "pushed to its source front: " + script);
+        awaitTone(front, MP3_64.path());
 
-        // The new master has no source for /live.mp3 yet: the transcoded mount stays up, with silence.
-        Path silence = Audio.capture(root, masterB.url(MP3_64.path()), 16_000, Duration.ofSeconds(3));
+        // /quiet.mp3 has no source on the node's Icecast: the transcoded mount stays up, with silence.
+        Path silence = Audio.capture(root, front.url(QUIET_64.path()), 16_000, Duration.ofSeconds(3));
         assertEquals("mp3", Audio.probe(silence).get("codec_name"));
         assertTrue(Audio.maxVolume(silence) < -60, "silence expected, got " + Audio.maxVolume(silence) + " dB");
-        Process toneB = Audio.tone(masterB, LIVE.path(), TONE_PASSWORD);
-        cleanup.add(toneB::destroyForcibly);
-        awaitTone(masterB, MP3_64.path());
+        assertEquals(0.0, node.restarts(MP3_64.path()));
+    }
 
+    @Test
+    void aMasterChangeDoesNotRestartLiquidsoapNorDoesLosingTheMaster() throws Exception {
+        Keys keys = new Keys("/t5/");
+        putMaster(keys, "master-a");
+        put(keys.mount(LIVE.path()), LIVE);
+        put(keys.mount(MP3_64.path()), MP3_64);
+        TestNode node = node(keys, "node1");
+        await().atMost(Duration.ofSeconds(20)).until(() -> liquidsoaps(root, MP3_64.path()).size() == 1 && front.hasSource(MP3_64.path()));
+        awaitTone(front, MP3_64.path());
+        ProcessHandle first = liquidsoaps(root, MP3_64.path()).get(0);
+        Path file = node.dir.resolve(Transcoders.scriptFileName(MP3_64.path()));
+        String script = Files.readString(file);
+
+        // Another master (on another address): once the node's view has it, the same liquidsoap goes on.
+        putMaster(keys, "master-b");
+        await().atMost(Duration.ofSeconds(10)).until(() -> node.view.current().master().map(MasterInfo::name)
+                .equals(Optional.of("master-b")));
+        await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(4)).pollInterval(Duration.ofMillis(50))
+                .until(() -> liquidsoaps(root, MP3_64.path()).equals(List.of(first)));
+        assertEquals(script, Files.readString(file), "the script does not depend on the master");
+
+        // No master at all: still the same liquidsoap.
         delete(keys.master());
-        await().atMost(Duration.ofSeconds(10)).until(() -> liquidsoaps(root, MP3_64.path()).isEmpty()
-                && !masterB.hasSource(MP3_64.path()));
-        assertEquals(List.of(), node.transcoders.running());
-        assertEquals(Optional.of("node1"), owner(keys, MP3_64.path()), "still elected, just nothing to transcode to");
+        await().atMost(Duration.ofSeconds(10)).until(() -> node.view.current().master().isEmpty());
+        await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(4)).pollInterval(Duration.ofMillis(50))
+                .until(() -> liquidsoaps(root, MP3_64.path()).equals(List.of(first)));
+        assertEquals(List.of(MP3_64.path()), node.transcoders.running());
+        assertTrue(front.hasSource(MP3_64.path()));
+        assertEquals(0.0, node.restarts(MP3_64.path()));
+        assertEquals(Optional.of("node1"), owner(keys, MP3_64.path()));
+        awaitTone(front, MP3_64.path());
+        assertEquals(List.of(first), liquidsoaps(root, MP3_64.path()));
     }
 
     @Test
     void aNodeWhoseLiquidsoapKeepsFailingResignsAndAnotherNodeRunsTheTranscoder() throws Exception {
         Keys keys = new Keys("/t4/");
-        putMaster(keys, "master-a", masterA);
+        putMaster(keys, "master-a");
         put(keys.mount(LIVE.path()), LIVE);
         put(keys.mount(MP3_64.path()), MP3_64);
         Path broken = root.resolve("broken-liquidsoap");
@@ -265,13 +306,14 @@ class TranscodersIT {
         RestartPolicy quick = new RestartPolicy(3, Duration.ofSeconds(60), Duration.ofSeconds(1), Duration.ofSeconds(1),
                 Duration.ofSeconds(1));
 
-        TestNode bad = TestNode.start(etcd.endpoints(), keys.prefix(), "bad", root, broken, quick, TTL);
+        TestNode bad = TestNode.start(etcd.endpoints(), keys.prefix(), "bad", root, localIcecast(), sourceFront(), broken,
+                quick, TTL);
         cleanup.add(bad);
         await().atMost(Duration.ofSeconds(10)).until(() -> owner(keys, MP3_64.path()).equals(Optional.of("bad")));
         TestNode good = node(keys, "good");
 
         await().atMost(Duration.ofSeconds(15)).until(() -> good.transcoders.running().contains(MP3_64.path())
-                && masterA.hasSource(MP3_64.path()));
+                && front.hasSource(MP3_64.path()));
         assertEquals(Optional.of("good"), owner(keys, MP3_64.path()));
         assertEquals(2.0, bad.restarts(MP3_64.path()), "three failures: two restarts, then it gave up");
         assertEquals(List.of(), bad.transcoders.running());
@@ -280,7 +322,7 @@ class TranscodersIT {
     // --- helpers
 
     private TestNode node(Keys keys, String name) {
-        TestNode n = TestNode.start(etcd.endpoints(), keys.prefix(), name, root, TTL);
+        TestNode n = TestNode.start(etcd.endpoints(), keys.prefix(), name, root, localIcecast(), sourceFront(), TTL);
         cleanup.add(n);
         return n;
     }
@@ -289,7 +331,8 @@ class TranscodersIT {
         String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process p = new ProcessBuilder(java, "-cp", cp, "-Dlogback.configurationFile=logback-test.xml",
-                TranscoderNode.class.getName(), etcd.endpointsCsv(), keys.prefix(), name, root.toString(), Integer.toString(TTL))
+                TranscoderNode.class.getName(), etcd.endpointsCsv(), keys.prefix(), name, root.toString(), Integer.toString(TTL),
+                local.host(), Integer.toString(local.port()), front.host(), Integer.toString(front.port()))
                 .redirectErrorStream(true)
                 .redirectOutput(root.resolve(name + ".log").toFile())
                 .start();
@@ -298,6 +341,14 @@ class TranscodersIT {
             p.waitFor();
         });
         return p;
+    }
+
+    private static Endpoint localIcecast() {
+        return new Endpoint(local.host(), local.port());
+    }
+
+    private static Endpoint sourceFront() {
+        return new Endpoint(front.host(), front.port());
     }
 
     private static List<Icecast.Source> sources(List<Mount> mounts) {
@@ -343,8 +394,13 @@ class TranscodersIT {
         return probe;
     }
 
-    private static void putMaster(Keys keys, String name, Icecast icecast) throws Exception {
-        put(keys.master(), new MasterInfo(name, List.of(icecast.host()), icecast.port(), 8000, 8080, System.currentTimeMillis()));
+    /**
+     * Names a master. Each has an address of its own, where nothing listens: a transcoder that still pulled from
+     * or pushed to the master would get nowhere.
+     */
+    private static void putMaster(Keys keys, String name) throws Exception {
+        String address = name.equals("master-a") ? "127.0.0.51" : "127.0.0.52";
+        put(keys.master(), new MasterInfo(name, List.of(address), 8000, 8001, 8080, System.currentTimeMillis()));
     }
 
     private static void put(ByteSequence key, Object value) throws Exception {

@@ -58,7 +58,7 @@ public final class IcecastSupervisor implements AutoCloseable {
     private volatile Process process;
     private volatile long readyPid = -1;
     private volatile IcecastStats stats = IcecastStats.DOWN;
-    private volatile IcecastPlan plan = IcecastPlan.STANDBY;
+    private volatile IcecastPlan plan = IcecastPlan.EMPTY;
     private volatile boolean started;
     private volatile boolean closed;
     // Confined to the control thread:

@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Map;
 
 import java.util.ArrayList;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
 import org.slf4j.Logger;
@@ -31,6 +32,8 @@ import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import radiod.dns.server.DnsServer;
 import radiod.redirector.HttpFront;
+import radiod.redirector.carry.Carrier;
+import radiod.redirector.carry.Hubs;
 import radiod.redirector.listen.HttpFrontSettings;
 import radiod.redirector.source.SourceFront;
 import radiod.redirector.source.SourceFrontSettings;
@@ -43,7 +46,10 @@ import radiod.dns.zone.DnsSettings;
  * reachable, the public fronts. Started and stopped by {@link RadiodNode}.
  */
 final class Parts {
-    /** What the node publishes about its load. */
+    /**
+     * What the node publishes about its load: listeners are radiod's own listener sessions (never Icecast's count,
+     * which holds radiod's readers); a mount is in {@code listenersByMount} when it is live on this node's Icecast.
+     */
     record Usage(boolean icecastUp, int listeners, Map<String, Integer> listenersByMount, long bandwidthBps) {
     }
 
@@ -56,7 +62,11 @@ final class Parts {
     private IcecastSupervisor icecast;
     private Vertx vertx;
     private SourceFront sourceFront;
-    private Passthrough passthrough;
+    private Carrier carrier;
+    private volatile Passthrough passthrough;
+    private volatile long bandwidthBps;
+    private long lastBytes;
+    private long lastBytesNanos;
     private volatile Transcoders transcoders;
 
     Parts(RadiodConfig config, RadiodNode node) {
@@ -93,14 +103,17 @@ final class Parts {
         List<Future<?>> started = new ArrayList<>();
         String bind = config.node().bind();
         String localIcecast = bind.equals("0.0.0.0") || bind.equals("::") ? "127.0.0.1" : bind;
-        passthrough = new Passthrough(vertx, registry, 20_000);
+        passthrough = new Passthrough(vertx, registry, 20_000, localIcecast, config.icecast().port());
+        vertx.setPeriodic(1000, t -> sampleBandwidth());
+        carrier = new Carrier(vertx, localIcecast, config.icecast().port(), icecast.settings().sourcePassword(), registry);
         HttpFront http = new HttpFront(vertx, new HttpFrontSettings(node.name(), bind, config.http().port(),
                 config.balancer().pipeline(), config.balancer().proxyUserAgents(), config.balancer().clusterUrl(), 5,
                 localIcecast, config.icecast().port()), view::current, node::isMaster, passthrough, registry);
         fronts.add(http);
         started.add(http.start());
         sourceFront = new SourceFront(vertx, SourceFrontSettings.of(bind, config.source().port(),
-                config.node().addresses().get(0), config.http().port()), view::current, registry);
+                config.node().addresses().get(0), config.http().port()), node::actionableView,
+                () -> session.validLease().isEmpty(), new Hubs(node::isMaster, registry), registry);
         fronts.add(sourceFront);
         started.add(sourceFront.start());
         if (config.dns().enabled()) {
@@ -112,7 +125,8 @@ final class Parts {
             started.add(dns.start());
         }
         transcoders = new Transcoders(session, keys, node.name(),
-                new Transcoders.Settings(config.transcoder().liquidsoap(), config.transcoder().dir()), registry);
+                new Transcoders.Settings(config.transcoder().liquidsoap(), config.transcoder().dir(),
+                        localIcecast, config.icecast().port(), localIcecast, config.source().port()), registry);
         try {
             Future.all(started).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         } catch (Exception e) {
@@ -127,20 +141,40 @@ final class Parts {
 
     /** On the control thread: bring every part in line with the actionable view. */
     void reconcile(ClusterSnapshot view, boolean master) {
-        icecast.apply(IcecastPlan.of(view, node.name()));
+        icecast.apply(IcecastPlan.of(view));
         Transcoders t = transcoders;
         if (t != null) {
             t.viewChanged(view);
         }
+        if (carrier != null) {
+            carrier.viewChanged(view);
+        }
         if (sourceFront != null) {
-            SourceFront front = sourceFront;
-            vertx.runOnContext(v -> front.viewChanged(view));
+            sourceFront.viewChanged(view);
         }
     }
 
     Usage usage() {
         IcecastStats s = icecast.stats();
-        return new Usage(s.up(), s.listeners(), s.listenersByMount(), s.bandwidthBps());
+        Passthrough p = passthrough;
+        Map<String, Integer> counted = p == null ? Map.of() : p.listenersByMount();
+        Map<String, Integer> byMount = new TreeMap<>();
+        for (String mount : s.listenersByMount().keySet()) {
+            byMount.put(mount, counted.getOrDefault(mount, 0));
+        }
+        return new Usage(s.up(), p == null ? 0 : p.listeners(), byMount, bandwidthBps);
+    }
+
+    /** Once a second: the rate at which this node sends its listeners audio. */
+    private void sampleBandwidth() {
+        Passthrough p = passthrough;
+        long now = System.nanoTime();
+        long bytes = p.bytesSent();
+        if (lastBytesNanos != 0 && now > lastBytesNanos) {
+            bandwidthBps = (bytes - lastBytes) * 8 * 1_000_000_000L / (now - lastBytesNanos);
+        }
+        lastBytes = bytes;
+        lastBytesNanos = now;
     }
 
     List<String> transcoders() {
@@ -158,6 +192,9 @@ final class Parts {
             } catch (Exception e) {
                 log.warn("while stopping: {}", e.toString());
             }
+        }
+        if (carrier != null) {
+            carrier.close();
         }
         if (passthrough != null) {
             passthrough.close();

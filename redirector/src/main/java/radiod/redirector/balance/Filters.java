@@ -20,11 +20,16 @@ enum Filters implements Stage.Filter {
             return !node.drained() && !view.isDrained(node.name());
         }
     },
-    /** One more listener stays under the node's listener limit. */
+    /**
+     * One more listener stays under the node's listener limit and under the mount's per-node limit (counted by the
+     * node's radiod: Icecast only sees radiod's own readers).
+     */
     LISTENERS_AVAILABLE("listeners_available") {
         @Override
         public boolean accepts(NodeStatus node, int listeners, long bps, Mount mount, ClusterSnapshot view) {
-            return node.maxListeners() == 0 || listeners < node.maxListeners();
+            return (node.maxListeners() == 0 || listeners < node.maxListeners())
+                    && (mount.maxListeners() == 0
+                    || node.listenersByMount().getOrDefault(mount.path(), 0) < mount.maxListeners());
         }
     },
     /** One more listener of this mount's bitrate fits in the node's bandwidth limit. */
@@ -34,7 +39,7 @@ enum Filters implements Stage.Filter {
             return node.maxBandwidthBps() == 0 || bps + mount.bitsPerSecond() <= node.maxBandwidthBps();
         }
     },
-    /** The mount is live on the node's Icecast (it has the source, or its relay is connected). */
+    /** The mount is live on the node's Icecast (radiod feeds it there). */
     HAS_MOUNT("has_mount") {
         @Override
         public boolean accepts(NodeStatus node, int listeners, long bps, Mount mount, ClusterSnapshot view) {

@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 import org.slf4j.Logger;
@@ -27,17 +28,20 @@ import io.vertx.core.net.NetSocket;
 import radiod.cluster.model.MasterInfo;
 import radiod.cluster.model.Mount;
 import radiod.cluster.view.ClusterSnapshot;
+import radiod.redirector.carry.Hubs;
 
 /**
  * The source port: takes encoders the way Icecast 2.4 does ({@code PUT} with {@code Expect: 100-continue},
  * {@code SOURCE … HTTP/1.0}, {@code SOURCE … ICE/1.0}), checks the mount and its Basic credentials against the
- * cluster view, and only then connects to the master's Icecast, replays the request head verbatim and pipes
- * bytes both ways with back-pressure. Source bodies have no framing, so this is raw TCP, not an HTTP server.
+ * mount record in the fenced view, and hands the encoder to an {@link Ingest}, which carries its stream to the
+ * master's hub and holds it across master changes (see docs/ARCHITECTURE.md). The same port takes the cluster's
+ * own {@code INGEST} (another node's ingest, checked with the mount's credentials) and {@code PULL} (a node
+ * carrying a mount to its Icecast) connections, handed to {@link Hubs}. Bodies have no framing, so this is raw TCP,
+ * not an HTTP server.
  *
- * <p>Invariant: nothing reaches Icecast before the mount and credentials are checked, and a source is closed
- * as soon as the view names a master other than the one it was connected to. The node calls
- * {@link #viewChanged} on every view change; a once-a-second check of the supplied view backs that up, so a
- * source never outlives its master by more than a second even if a call is missed.
+ * <p>Invariants: nothing is taken before the mount and credentials are checked; decisions about where an encoder's
+ * audio goes use the fenced view; a node whose lease is not valid takes no new encoder ({@code 503} with
+ * {@code Retry-After}, never {@code 401}) and closes those it holds, so they go to another node.
  *
  * <p>Probes get what Icecast 2.4.4 gives (see shared/notes/source-clients.md): libshout's {@code OPTIONS *}
  * TLS-upgrade probe is closed without an answer, {@code GET /admin/…} gets 400, a {@code SOURCE} without
@@ -54,40 +58,86 @@ public final class SourceFront implements AutoCloseable {
     private final Vertx vertx;
     private final SourceFrontSettings settings;
     private final Supplier<ClusterSnapshot> view;
+    private final BooleanSupplier fenced;
+    private final Hubs hubs;
     private final NetClient client;
-    private final Set<Piped> sources = ConcurrentHashMap.newKeySet();
+    private final Set<Ingest> sources = ConcurrentHashMap.newKeySet();
+    private final Ingest.Host ingestHost;
+    private final String sessionPrefix;
     private final Counter bytes;
     private final Map<String, Counter> authFailures = new ConcurrentHashMap<>();
     private final Map<String, Counter> rejections = new ConcurrentHashMap<>();
     private final MeterRegistry registry;
     private NetServer server;
+    private volatile io.vertx.core.Context context;
     private long checkTimer = -1;
 
-    public SourceFront(Vertx vertx, SourceFrontSettings settings, Supplier<ClusterSnapshot> view, MeterRegistry registry) {
+    /**
+     * @param view   the fenced view: it names this node master only while its election says so
+     * @param fenced whether this node may not act on the view now (its etcd lease is not valid)
+     * @param hubs   the master's side of the audio path, for {@code INGEST} and {@code PULL}
+     */
+    public SourceFront(Vertx vertx, SourceFrontSettings settings, Supplier<ClusterSnapshot> view, BooleanSupplier fenced,
+                       Hubs hubs, MeterRegistry registry) {
         this.vertx = vertx;
         this.settings = settings;
         this.view = view;
+        this.fenced = fenced;
+        this.hubs = hubs;
         this.registry = registry;
-        this.client = vertx.createNetClient(new NetClientOptions().setConnectTimeout(3000).setTcpNoDelay(true));
+        this.sessionPrefix = settings.nodeAddress().replace(' ', '_');
+        this.client = vertx.createNetClient(new NetClientOptions().setConnectTimeout(2000).setTcpNoDelay(true));
         Gauge.builder("radiod.sources.active", sources, Set::size)
-                .description("encoders connected to the master through this node").register(registry);
+                .description("encoders held by this node's source front").register(registry);
         this.bytes = Counter.builder("radiod.bytes.proxied").tag("direction", "source").baseUnit("bytes")
                 .description(BYTES_DESCRIPTION).register(registry);
         for (String reason : new String[] {"unknown_mount", "no_credentials", "wrong_credentials"}) {
             authFailure(reason, false);
         }
+        this.ingestHost = new Ingest.Host() {
+            @Override
+            public Optional<MasterInfo> master() {
+                return view.get().master();
+            }
+
+            @Override
+            public boolean fenced() {
+                return fenced.getAsBoolean();
+            }
+
+            @Override
+            public void closed(Ingest ingest) {
+                sources.remove(ingest);
+            }
+
+            @Override
+            public void bytesIn(int n) {
+                bytes.increment(n);
+            }
+        };
         for (String reason : new String[] {"head_timeout", "head_too_large", "bad_request", "method_not_allowed",
-                "no_master", "master_unreachable"}) {
+                "no_master", "fenced", "in_use"}) {
             rejected(reason, false);
         }
     }
 
+    /**
+     * Binds the port. Everything the front does (admissions, held encoders, hubs) runs on one event loop, the
+     * context made here: a handful of streams need no more, and it keeps their state free of locks.
+     */
     public Future<Void> start() {
-        server = vertx.createNetServer(new NetServerOptions().setTcpNoDelay(true));
-        server.connectHandler(socket -> new Admission(socket).begin());
-        checkTimer = vertx.setPeriodic(CHECK_MASTER_EVERY_MS, t -> viewChanged(view.get()));
-        return server.listen(settings.port(), settings.bindHost()).<Void>mapEmpty()
-                .onSuccess(v -> log.info("source front on {}:{}", settings.bindHost(), port()));
+        io.vertx.core.Context ctx = vertx.getOrCreateContext();
+        context = ctx;
+        io.vertx.core.Promise<Void> bound = io.vertx.core.Promise.promise();
+        ctx.runOnContext(v -> {
+            server = vertx.createNetServer(new NetServerOptions().setTcpNoDelay(true));
+            server.connectHandler(socket -> new Admission(socket).begin());
+            checkTimer = vertx.setPeriodic(CHECK_MASTER_EVERY_MS, t -> viewChanged(view.get()));
+            server.listen(settings.port(), settings.bindHost()).<Void>mapEmpty()
+                    .onSuccess(x -> log.info("source front on {}:{}", settings.bindHost(), port()))
+                    .onComplete(bound);
+        });
+        return bound.future();
     }
 
     /** The bound port (differs from the settings' when they asked for port 0). */
@@ -96,26 +146,22 @@ public final class SourceFront implements AutoCloseable {
     }
 
     /**
-     * Closes every source connected to a master other than the snapshot's, so its encoder reconnects and lands on
-     * the new master. A snapshot without a master closes nothing: the old master's Icecast may still hold the
-     * source, and if the same node wins again nothing needed to change. Safe to call from any thread, as often as
-     * the view changes.
+     * The fenced view changed: every held encoder follows the master it names (re-dialing at once), encoders are
+     * closed if this node is fenced, and the hubs keep only what this node may serve. Safe to call from any thread.
      */
     public void viewChanged(ClusterSnapshot snapshot) {
-        Optional<MasterInfo> master = snapshot.master();
-        if (master.isEmpty()) {
+        if (context == null) {
             return;
         }
-        for (Piped p : sources) {
-            if (!sameMaster(master.get(), p.master)) {
-                log.info("source for {} was connected to master {}, which is now {}: closing it so the encoder reconnects",
-                        p.mount, p.master.name(), master.get().name());
-                p.close();
+        context.runOnContext(v -> {
+            for (Ingest i : Set.copyOf(sources)) {
+                i.viewChanged();
             }
-        }
+            hubs.viewChanged(snapshot.mounts().keySet());
+        });
     }
 
-    /** Encoders currently piped to a master through this node. */
+    /** Encoders held by this node's source front. */
     public int activeSources() {
         return sources.size();
     }
@@ -230,7 +276,15 @@ public final class SourceFront implements AutoCloseable {
                     }
                     return;
                 }
-                case "SOURCE", "PUT" -> {
+                case "SOURCE", "PUT", "INGEST" -> {
+                }
+                case "PULL" -> {
+                    if (view.get().mount(req.path()).isEmpty()) {
+                        reply(socket, "404 File Not Found", "", "no mount " + req.path());
+                    } else {
+                        hubs.pull(socket, req.path(), req.headers());
+                    }
+                    return;
                 }
                 default -> {
                     rejected("method_not_allowed", true);
@@ -260,6 +314,17 @@ public final class SourceFront implements AutoCloseable {
                         "You need to authenticate");
                 return;
             }
+            if (req.method().equals("INGEST")) {
+                hubs.ingest(socket, req.path(), req.headers(), rest);
+                return;
+            }
+            if (fenced.getAsBoolean()) {
+                rejected("fenced", true);
+                log.info("source for {} from {} refused: this node has no valid etcd lease", req.path(), socket.remoteAddress());
+                reply(socket, "503 Service Unavailable", "Retry-After: 2\r\n",
+                        "this node is cut off from the cluster; retry, or use another node");
+                return;
+            }
             Optional<MasterInfo> master = snapshot.master();
             if (master.isEmpty()) {
                 rejected("no_master", true);
@@ -267,87 +332,9 @@ public final class SourceFront implements AutoCloseable {
                 reply(socket, "503 Service Unavailable", "Retry-After: 2\r\n", "no master elected yet; retry in a few seconds");
                 return;
             }
-            connect(req.path(), master.get(), raw, rest);
-        }
-
-        private void connect(String mount, MasterInfo master, Buffer raw, Buffer rest) {
-            client.connect(master.icecastPort(), master.address()).onComplete(ar -> {
-                if (ar.failed()) {
-                    rejected("master_unreachable", true);
-                    log.warn("source for {}: master {}'s Icecast at {}:{} is not reachable: {}", mount, master.name(),
-                            master.address(), master.icecastPort(), ar.cause().getMessage());
-                    reply(socket, "503 Service Unavailable", "Retry-After: 2\r\n", "the master is not reachable; retry in a few seconds");
-                    return;
-                }
-                NetSocket upstream = ar.result();
-                Optional<MasterInfo> now = view.get().master();
-                if (closed || now.isEmpty() || !sameMaster(now.get(), master)) {
-                    upstream.close();
-                    socket.close();
-                    return;
-                }
-                new Piped(socket, upstream, mount, master).start(raw, rest);
-            });
-        }
-    }
-
-    /** An encoder's connection piped to the master's Icecast; either side closing closes the other. */
-    private final class Piped {
-        private final NetSocket encoder;
-        private final NetSocket icecast;
-        private final String mount;
-        private final MasterInfo master;
-
-        Piped(NetSocket encoder, NetSocket icecast, String mount, MasterInfo master) {
-            this.encoder = encoder;
-            this.icecast = icecast;
-            this.mount = mount;
-            this.master = master;
-        }
-
-        void start(Buffer head, Buffer rest) {
-            sources.add(this);
-            log.info("source for {} from {} connected to master {} at {}:{}", mount, encoder.remoteAddress(),
-                    master.name(), master.address(), master.icecastPort());
-            icecast.write(head, null);
-            if (rest.length() > 0) {
-                bytes.increment(rest.length());
-                icecast.write(rest, null);
-            }
-            encoder.handler(chunk -> {
-                bytes.increment(chunk.length());
-                icecast.write(chunk, null);
-                if (icecast.writeQueueFull()) {
-                    encoder.pause();
-                }
-            });
-            icecast.drainHandler(v -> encoder.resume());
-            icecast.handler(chunk -> {
-                encoder.write(chunk, null);
-                if (encoder.writeQueueFull()) {
-                    icecast.pause();
-                }
-            });
-            encoder.drainHandler(v -> icecast.resume());
-            encoder.closeHandler(v -> closed());
-            icecast.closeHandler(v -> closed());
-            encoder.exceptionHandler(e -> encoder.close());
-            icecast.exceptionHandler(e -> icecast.close());
-            encoder.resume();
-        }
-
-        private void closed() {
-            if (sources.remove(this)) {
-                log.info("source for {} from {} disconnected", mount, encoder.remoteAddress());
-            }
-            encoder.close();
-            icecast.close();
-        }
-
-        void close() {
-            sources.remove(this);
-            encoder.close();
-            icecast.close();
+            Ingest ingest = new Ingest(vertx, client, ingestHost, socket, req, sessionPrefix);
+            sources.add(ingest);
+            ingest.begin(master.get(), rest);
         }
     }
 
@@ -367,7 +354,7 @@ public final class SourceFront implements AutoCloseable {
     }
 
     /** Answers like Icecast (HTTP/1.0, a short body) and closes once the answer is written. */
-    private static void reply(NetSocket socket, String status, String extraHeaders, String message) {
+    static void reply(NetSocket socket, String status, String extraHeaders, String message) {
         socket.handler(b -> { }); // drain what the client still sends, so closing does not reset the answer away
         String body = message.isEmpty() ? "" : message + "\n";
         String r = "HTTP/1.0 " + status + "\r\nServer: radiod\r\n" + extraHeaders
@@ -405,7 +392,8 @@ public final class SourceFront implements AutoCloseable {
         if (checkTimer >= 0) {
             vertx.cancelTimer(checkTimer);
         }
-        sources.forEach(Piped::close);
+        Set.copyOf(sources).forEach(i -> i.close("radiod is stopping"));
+        hubs.close();
         if (server != null) {
             server.close();
         }

@@ -102,6 +102,23 @@ public final class Passthrough {
         this(vertx, registry, maxStreams, DEFAULT_STALL_LIMIT, DEFAULT_HOLD_LIMIT);
     }
 
+    // TEMPORARY until the fan-out lands
+    public Passthrough(Vertx vertx, MeterRegistry registry, int maxStreams, String host, int port) {
+        this(vertx, registry, maxStreams, DEFAULT_STALL_LIMIT, DEFAULT_HOLD_LIMIT);
+    }
+
+    public int listeners() {
+        return active.get();
+    }
+
+    public java.util.Map<String, Integer> listenersByMount() {
+        return java.util.Map.of();
+    }
+
+    public long bytesSent() {
+        return (long) bytes.count();
+    }
+
     /**
      * @param stallLimit a stream whose upstream has been paused (or silent) this long is closed: a listener that
      *                   stopped reading, or an Icecast that stopped sending

@@ -3,16 +3,18 @@ package radiod.transcoder.script;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 
-import radiod.cluster.model.MasterInfo;
 import radiod.cluster.model.Mount;
 import radiod.cluster.model.Transcoding;
 
 /**
- * The liquidsoap 2.1 script of one transcoded mount: pull the source mount from the master's Icecast, play
- * silence while it is absent (so the transcoded mount stays up), encode, and push to the master's Icecast with
- * the transcoded mount's credentials. The script also stops itself when the radiod that started it is gone, so
- * a radiod killed with SIGKILL never leaves an orphan transcoder pushing to Icecast.
+ * The liquidsoap 2.1 script of one transcoded mount: pull the source mount from this node's own Icecast (which
+ * carries every live mount, fed by radiod), play silence while it is absent (so the transcoded mount stays up),
+ * encode, and push to this node's own source front with the transcoded mount's credentials, like any encoder.
+ * Nothing in it names the master: the source front holds the encoder across master changes, so a new master
+ * neither changes the script nor restarts liquidsoap. The script also stops itself when the radiod that started
+ * it is gone, so a radiod killed with SIGKILL never leaves an orphan transcoder pushing to the source front.
  *
  * <p>Invariant: the script uses liquidsoap's builtins only, so it runs under {@link #OPTIONS}
  * ({@code --no-stdlib}), which cuts liquidsoap's start from about 4 s (type-checking the standard library) to
@@ -25,28 +27,80 @@ public final class LiquidsoapScript {
     /** How often the script looks for radiod and for the source mount, in seconds. */
     static final double WATCH_SECONDS = 0.25;
     static final double SOURCE_POLL_SECONDS = 1.0;
-    /** How soon to connect to Icecast again after it refused or dropped us (liquidsoap's default is 3 s). */
+    /** How soon to connect to the source front again after it refused or dropped us (liquidsoap's default is 3 s). */
     static final double RECONNECT_SECONDS = 1.0;
+    /** Addresses a server binds to but nobody connects to. */
+    private static final Set<String> WILDCARDS = Set.of("0.0.0.0", "::", "::0", "0:0:0:0:0:0:0:0");
 
     private LiquidsoapScript() {
     }
 
     /**
+     * Where liquidsoap connects: a host name or an IP address (an IPv6 one without brackets) and a port.
+     *
+     * @param host what to connect to; not a wildcard bind address such as {@code 0.0.0.0}
+     * @param port 1-65535
+     */
+    public record Endpoint(String host, int port) {
+        public Endpoint {
+            checkHost("host", host);
+            checkPort("port", port);
+        }
+
+        /** {@code host:port}, with an IPv6 address in brackets (as in a URL). */
+        public String authority() {
+            return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+        }
+
+        @Override
+        public String toString() {
+            return authority();
+        }
+    }
+
+    /**
+     * Checks a host to connect to; the message names {@code field}.
+     *
+     * @throws IllegalArgumentException if it is missing, a wildcard, bracketed, or has characters no host has
+     */
+    public static void checkHost(String field, String host) {
+        if (host == null || host.isBlank()) {
+            throw new IllegalArgumentException(field + " is missing: give the host name or IP address to connect to");
+        }
+        if (!host.matches("[A-Za-z0-9.:_-]+")) {
+            throw new IllegalArgumentException(field + " '" + comment(host) + "' is not a host name or IP address"
+                    + " (an IPv6 address goes without brackets)");
+        }
+        if (WILDCARDS.contains(host)) {
+            throw new IllegalArgumentException(field + " '" + host + "' is a wildcard bind address, not one to connect"
+                    + " to: use a loopback address such as 127.0.0.1 or ::1 instead");
+        }
+    }
+
+    /** Checks a port to connect to; the message names {@code field}. */
+    public static void checkPort(String field, int port) {
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException(field + " must be between 1 and 65535, got " + port);
+        }
+    }
+
+    /**
      * @param mount     the transcoded mount (with its transcoding parameters and source credentials)
-     * @param master    whose Icecast to pull from and push to
+     * @param icecast   this node's Icecast, where the source mount is pulled from (as a listener would)
+     * @param source    this node's source front, where the transcoded mount is pushed to (as an encoder would)
      * @param parentPid the radiod process; the script exits when it is gone
      */
-    public static String render(Mount mount, MasterInfo master, long parentPid) {
+    public static String render(Mount mount, Endpoint icecast, Endpoint source, long parentPid) {
         Transcoding t = mount.transcoding();
         if (t == null) {
             throw new IllegalArgumentException("mount " + mount.path() + " has no transcoding parameters: it is not a transcoded mount");
         }
-        String host = master.address();
-        String sourceUrl = "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + master.icecastPort() + t.sourceMount();
+        String sourceUrl = "http://" + icecast.authority() + t.sourceMount();
         String proc = "/proc/" + parentPid;
         String mime = mime(t.codec());
         return """
-                # generated by radiod: %s transcoded from %s on master %s; do not edit
+                # generated by radiod: %s transcoded from %s, pulled from this node's Icecast (%s) and pushed
+                # to this node's source front (%s); do not edit
                 settings.init.allow_root.set(true)
                 settings.log.stdout.set(true)
                 settings.log.file.set(false)
@@ -66,13 +120,15 @@ public final class LiquidsoapScript {
                 end
                 thread.run.recurrent(delay=%s, radiod_watch)
 
-                # The source mount, or silence while it is absent. FFmpeg's probing is kept short: by default it
-                # waits for about 5 s of the stream before the first sample comes out.
+                # The source mount from this node's Icecast, or silence while it is absent. FFmpeg's probing is
+                # kept short: by default it waits for about 5 s of the stream before the first sample comes out.
                 source = input.http(id="source", poll_delay=%s,
                   int_args=[("formatprobesize", 16384), ("probesize", 32768), ("analyzeduration", 500000)],
                   %s)
                 radio = switch(id="safe", track_sensitive=false, [({true}, source), ({true}, blank(id="silence"))])
 
+                # To this node's source front with the mount's credentials, like any encoder: it holds this
+                # connection across master changes.
                 output.icecast(id="output", %s,%s
                   host=%s, port=%d,
                   user=%s, password=%s,
@@ -80,12 +136,12 @@ public final class LiquidsoapScript {
                   description=%s,
                   on_error=fun (_) -> %s,
                   radio)
-                """.formatted(comment(mount.path()), comment(t.sourceMount()), comment(master.name()),
+                """.formatted(comment(mount.path()), comment(t.sourceMount()), comment(icecast.authority()), comment(source.authority()),
                 parentPid, string(proc + "/exe"), string(proc + "/exe"), string(proc), WATCH_SECONDS, WATCH_SECONDS,
                 SOURCE_POLL_SECONDS, string(sourceUrl),
                 encoder(t.codec(), t.bitrateKbps(), t.sampleRate(), t.channels(), t.quality()),
                 mime.isEmpty() ? "" : "\n  format=" + string(mime) + ",",
-                string(host), master.icecastPort(), string(mount.sourceUser()), string(mount.sourcePassword()),
+                string(source.host()), source.port(), string(mount.sourceUser()), string(mount.sourcePassword()),
                 string(mount.path()), string(mount.path()), string("transcoded from " + t.sourceMount()), RECONNECT_SECONDS);
     }
 
@@ -147,6 +203,6 @@ public final class LiquidsoapScript {
 
     /** Something safe to put in a comment line (values were validated, but a comment must never end early). */
     private static String comment(String s) {
-        return s.replaceAll("[^A-Za-z0-9._/:-]", "_");
+        return s.replaceAll("[^A-Za-z0-9._/:\\[\\]-]", "_");
     }
 }

@@ -19,15 +19,19 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import radiod.cluster.model.MasterInfo;
 import radiod.cluster.model.Mount;
 import radiod.cluster.model.Transcoding;
+import radiod.testkit.Icecast;
 import radiod.testkit.Processes;
+import radiod.transcoder.Audio;
+import radiod.transcoder.script.LiquidsoapScript.Endpoint;
 
 /** The generated scripts against Debian's real liquidsoap 2.1, run the way radiod runs them ({@code --no-stdlib}). */
 class LiquidsoapScriptIT {
     private static final String LIQUIDSOAP = "/usr/bin/liquidsoap";
-    private static final MasterInfo MASTER = new MasterInfo("node1", List.of("127.0.0.1"), 1, 8000, 8080, 1);
+    /** Nothing listens on port 1: the scripts run without an Icecast or a source front to talk to. */
+    private static final Endpoint ICECAST = new Endpoint("127.0.0.1", 1);
+    private static final Endpoint SOURCE_FRONT = new Endpoint("127.0.0.2", 1);
 
     @TempDir
     Path dir;
@@ -55,8 +59,40 @@ class LiquidsoapScriptIT {
                 new Transcoding("/live.mp3", "vorbis", 96, 22050, 1, 0.2));
         for (Transcoding t : variants) {
             Mount m = new Mount("/out", "transcoder", "pa\"ss#{1}", null, null, 0, 0, t);
-            Result r = liquidsoap(LiquidsoapScript.render(m, MASTER, ProcessHandle.current().pid()), List.of("--check"));
+            Result r = liquidsoap(LiquidsoapScript.render(m, ICECAST, SOURCE_FRONT, ProcessHandle.current().pid()), List.of("--check"));
             assertEquals(0, r.status, t + ":\n" + r.output);
+        }
+    }
+
+    @Test
+    void theScriptPullsFromOneServerAndPushesToAnotherWithTheMountsCredentials() throws Exception {
+        Mount m = new Mount("/live-64.mp3", "transcoder", "p\"a\\ss#{x}", null, null, 0, 0,
+                new Transcoding("/live.mp3", "mp3", 64, 44100, 2, null));
+        // This node's Icecast, fed by ffmpeg; this node's source front, which takes the transcoded mount only.
+        try (Icecast icecast = Icecast.start("127.0.0.44", List.of(new Icecast.Source("/live.mp3", "source", "tone-secret")));
+             Icecast sourceFront = Icecast.start("127.0.0.45", List.of(new Icecast.Source(m.path(), m.sourceUser(), m.sourcePassword())))) {
+            Process tone = Audio.tone(icecast, "/live.mp3", "tone-secret");
+            Path file = dir.resolve("live-64.mp3.liq");
+            Files.writeString(file, LiquidsoapScript.render(m, new Endpoint(icecast.host(), icecast.port()),
+                    new Endpoint(sourceFront.host(), sourceFront.port()), ProcessHandle.current().pid()));
+            List<String> command = new ArrayList<>(List.of(LIQUIDSOAP));
+            command.addAll(LiquidsoapScript.OPTIONS);
+            command.add(file.toString());
+            Process liquidsoap = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(dir.resolve("live-64.log").toFile()).start();
+            try {
+                await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(500)).until(() -> {
+                    if (!sourceFront.hasSource(m.path())) {
+                        return false;
+                    }
+                    Path capture = Audio.capture(dir, sourceFront.url(m.path()), 80_000, Duration.ofSeconds(3));
+                    return Audio.maxVolume(capture) > -30 && "64000".equals(Audio.probe(capture).get("bit_rate"));
+                });
+                assertEquals(List.of("/live.mp3"), List.copyOf(icecast.sources().keySet()), "nothing pushed to the Icecast pulled from");
+            } finally {
+                liquidsoap.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+                tone.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            }
         }
     }
 
@@ -104,7 +140,7 @@ class LiquidsoapScriptIT {
         Mount m = new Mount("/out.mp3", "transcoder", "secret", null, null, 0, 0,
                 new Transcoding("/live.mp3", "mp3", 64, 44100, 2, null));
         Path file = dir.resolve("orphan.liq");
-        Files.writeString(file, LiquidsoapScript.render(m, MASTER, radiodPid));
+        Files.writeString(file, LiquidsoapScript.render(m, ICECAST, SOURCE_FRONT, radiodPid));
         List<String> command = new ArrayList<>(List.of(LIQUIDSOAP));
         command.addAll(LiquidsoapScript.OPTIONS);
         command.add(file.toString());

@@ -5,16 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.List;
-
 import org.junit.jupiter.api.Test;
 
-import radiod.cluster.model.MasterInfo;
 import radiod.cluster.model.Mount;
 import radiod.cluster.model.Transcoding;
+import radiod.transcoder.script.LiquidsoapScript.Endpoint;
 
 class LiquidsoapScriptTest {
-    private static final MasterInfo MASTER = new MasterInfo("node2", List.of("127.0.0.12"), 8100, 8000, 8080, 1);
+    /** This node's Icecast and its source front: on different addresses and ports, so that a mix-up shows. */
+    private static final Endpoint ICECAST = new Endpoint("127.0.0.12", 8100);
+    private static final Endpoint SOURCE_FRONT = new Endpoint("127.0.0.13", 8200);
 
     private static Mount transcoded(String path, String password, Transcoding t) {
         return new Mount(path, "transcoder", password, null, null, 0, 0, t);
@@ -77,9 +77,9 @@ class LiquidsoapScriptTest {
     }
 
     @Test
-    void scriptPullsTheSourceFromTheMasterAndPushesTheTranscodedMountWithItsCredentials() {
+    void scriptPullsTheSourceFromTheLocalIcecastAndPushesToTheLocalSourceFrontWithTheMountsCredentials() {
         Mount m = transcoded("/live-64.mp3", "p\"a\\ss#{x}", new Transcoding("/live.mp3", "mp3", 64, 44100, 2, null));
-        String script = LiquidsoapScript.render(m, MASTER, 4242);
+        String script = LiquidsoapScript.render(m, ICECAST, SOURCE_FRONT, 4242);
 
         assertTrue(script.contains("settings.init.allow_root.set(true)"), script);
         assertTrue(script.contains("settings.log.stdout.set(true)"), script);
@@ -87,9 +87,12 @@ class LiquidsoapScriptTest {
         assertTrue(script.contains("  \"http://127.0.0.12:8100/live.mp3\")"), script);
         assertTrue(script.contains("[({true}, source), ({true}, blank(id=\"silence\"))]"), script);
         assertTrue(script.contains("output.icecast(id=\"output\", %mp3(bitrate=64, samplerate=44100, stereo=true),"), script);
-        assertTrue(script.contains("host=\"127.0.0.12\", port=8100,"), script);
+        assertTrue(script.contains("host=\"127.0.0.13\", port=8200,"), script);
+        assertFalse(script.contains("host=\"127.0.0.12\""), "pushed to the Icecast it pulls from: " + script);
+        assertFalse(script.contains("127.0.0.13:8200/"), "pulled from the source front: " + script);
         assertTrue(script.contains("user=\"transcoder\", password=(\"p\\\"a\\\\ss#\" ^ \"{x}\"),"), script);
         assertTrue(script.contains("mount=\"/live-64.mp3\""), script);
+        assertFalse(script.contains("method="), "the default method (SOURCE), like any encoder: " + script);
         assertTrue(script.contains("file.exists(\"/proc/4242/exe\")"), script);
         assertTrue(script.contains("file.exists(\"/proc/4242\")"), script);
         assertTrue(script.contains("shutdown()"), script);
@@ -97,18 +100,41 @@ class LiquidsoapScriptTest {
     }
 
     @Test
-    void anIpv6MasterIsBracketedInTheSourceUrlOnly() {
-        MasterInfo v6 = new MasterInfo("node3", List.of("::1"), 8100, 8000, 8080, 1);
+    void theScriptDependsOnTheMountAndTheLocalEndpointsOnly() {
         Mount m = transcoded("/live.opus", "secret", new Transcoding("/live.mp3", "opus", 48, 48000, 2, null));
-        String script = LiquidsoapScript.render(m, v6, 1);
+        assertEquals(LiquidsoapScript.render(m, ICECAST, SOURCE_FRONT, 7),
+                LiquidsoapScript.render(m, new Endpoint("127.0.0.12", 8100), new Endpoint("127.0.0.13", 8200), 7));
+        Mount other = transcoded("/live.opus", "other", m.transcoding());
+        assertFalse(LiquidsoapScript.render(m, ICECAST, SOURCE_FRONT, 7).equals(LiquidsoapScript.render(other, ICECAST, SOURCE_FRONT, 7)));
+    }
+
+    @Test
+    void anIpv6IcecastIsBracketedInTheSourceUrlAndAnIpv6SourceFrontIsNotInTheHost() {
+        Mount m = transcoded("/live.opus", "secret", new Transcoding("/live.mp3", "opus", 48, 48000, 2, null));
+        String script = LiquidsoapScript.render(m, new Endpoint("::1", 8100), new Endpoint("::1", 8200), 1);
         assertTrue(script.contains("\"http://[::1]:8100/live.mp3\""), script);
-        assertTrue(script.contains("host=\"::1\""), script);
+        assertTrue(script.contains("host=\"::1\", port=8200,"), script);
+    }
+
+    @Test
+    void anEndpointIsAnAddressToConnectTo() {
+        assertEquals("127.0.0.1:8000", new Endpoint("127.0.0.1", 8000).authority());
+        assertEquals("[::1]:8000", new Endpoint("::1", 8000).authority());
+        assertEquals("node1.example:8001", new Endpoint("node1.example", 8001).authority());
+        for (String bad : new String[] {null, "", " ", "0.0.0.0", "::", "[::1]", "a b", "a\"b", "host/x"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Endpoint(bad, 8000), String.valueOf(bad));
+            assertTrue(e.getMessage().startsWith("host "), e.getMessage());
+        }
+        for (int bad : new int[] {0, -1, 65536}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Endpoint("127.0.0.1", bad));
+            assertTrue(e.getMessage().startsWith("port "), e.getMessage());
+        }
     }
 
     @Test
     void aMountWithoutTranscodingIsRefused() {
         Mount plain = new Mount("/live.mp3", "source", "secret", null, null, 0, 0, null);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LiquidsoapScript.render(plain, MASTER, 1));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LiquidsoapScript.render(plain, ICECAST, SOURCE_FRONT, 1));
         assertTrue(e.getMessage().contains("/live.mp3"), e.getMessage());
     }
 }

@@ -1,0 +1,119 @@
+package radiod.redirector.carry;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetClientOptions;
+import radiod.cluster.view.ClusterSnapshot;
+
+/**
+ * Carries every mount of the cluster to this node's Icecast: one {@link Pull} (from the master's hub) and one
+ * {@link Feed} (to the local Icecast) per mount, on one event loop. It follows the fenced view: a new master is
+ * dialed the moment the view names it, no polling and no Icecast retry timer involved.
+ */
+public final class Carrier implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Carrier.class);
+
+    private final Vertx vertx;
+    private final Context context;
+    private final NetClient pulls;
+    private final NetClient feeds;
+    private final String icecastHost;
+    private final int icecastPort;
+    private final String icecastPassword;
+    private final Map<String, Pull> byMount = new HashMap<>();
+    private final long timer;
+    private volatile Set<String> live = Set.of();
+    private volatile int connected;
+
+    /**
+     * @param icecastHost     this node's Icecast
+     * @param icecastPassword its global source password (random, known only to this node)
+     */
+    public Carrier(Vertx vertx, String icecastHost, int icecastPort, String icecastPassword, MeterRegistry registry) {
+        this.vertx = vertx;
+        this.icecastHost = icecastHost;
+        this.icecastPort = icecastPort;
+        this.icecastPassword = icecastPassword;
+        this.context = vertx.getOrCreateContext();
+        this.pulls = vertx.createNetClient(new NetClientOptions().setConnectTimeout(1000).setTcpNoDelay(true));
+        this.feeds = vertx.createNetClient(new NetClientOptions().setConnectTimeout(2000).setTcpNoDelay(true));
+        Gauge.builder("radiod.carry.pulls", () -> connected)
+                .description("mounts this node pulls from the master, connected now").register(registry);
+        Gauge.builder("radiod.carry.feeds", () -> live.size())
+                .description("mounts this node feeds to its Icecast").register(registry);
+        this.timer = vertx.setPeriodic(1000, t -> context.runOnContext(v -> tick()));
+    }
+
+    /** Follow the fenced view (any thread). */
+    public void viewChanged(ClusterSnapshot view) {
+        context.runOnContext(v -> apply(view));
+    }
+
+    /** Mounts whose stream this node feeds to its Icecast now. */
+    public Set<String> live() {
+        return live;
+    }
+
+    private void apply(ClusterSnapshot view) {
+        Set<String> mounts = view.mounts().keySet();
+        byMount.entrySet().removeIf(e -> {
+            if (mounts.contains(e.getKey())) {
+                return false;
+            }
+            log.info("mount {}: gone from the cluster; no longer carried", e.getKey());
+            e.getValue().close();
+            return true;
+        });
+        for (String mount : mounts) {
+            Pull p = byMount.computeIfAbsent(mount, m -> new Pull(vertx, pulls, m,
+                    (path, preamble) -> new Feed(vertx, feeds, icecastHost, icecastPort, icecastPassword, path, preamble),
+                    this::refresh));
+            p.follow(view.master());
+        }
+        refresh();
+    }
+
+    private void tick() {
+        byMount.values().forEach(Pull::tick);
+        refresh();
+    }
+
+    private void refresh() {
+        Set<String> now = new TreeSet<>();
+        int c = 0;
+        for (Pull p : byMount.values()) {
+            if (p.live()) {
+                now.add(p.mount);
+            }
+            if (p.connected()) {
+                c++;
+            }
+        }
+        connected = c;
+        if (!now.equals(live)) {
+            live = Set.copyOf(now);
+        }
+    }
+
+    @Override
+    public void close() {
+        vertx.cancelTimer(timer);
+        context.runOnContext(v -> {
+            byMount.values().forEach(Pull::close);
+            byMount.clear();
+            pulls.close();
+            feeds.close();
+        });
+    }
+}

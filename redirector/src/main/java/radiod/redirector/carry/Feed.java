@@ -1,0 +1,191 @@
+package radiod.redirector.carry;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.Base64;
+import java.util.function.Supplier;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetSocket;
+
+/**
+ * A mount's one source on this node's Icecast: a {@code PUT} with the local Icecast's global source password, which
+ * Icecast 2.4.4 takes for any mount without a reload. It stays connected across master changes (its {@link Pull}
+ * re-dials, not the feed), so the local Icecast's listeners never see the source go. If Icecast drops it (Icecast
+ * restarted), it reconnects on its own and starts with the stream's preamble (an Ogg stream's header pages).
+ * Confined to the carrier's event loop.
+ */
+final class Feed {
+    private static final Logger log = LoggerFactory.getLogger(Feed.class);
+    private static final long RETRY_MILLIS = 300;
+    /** What is kept while connecting; older writes go first. */
+    private static final int MAX_PENDING_BYTES = 2 * 1024 * 1024;
+
+    private final Vertx vertx;
+    private final NetClient client;
+    private final String host;
+    private final int port;
+    private final String authorization;
+    private final String mount;
+    private final Supplier<Buffer> preamble;
+    private final ArrayDeque<Buffer> pending = new ArrayDeque<>();
+    private int pendingBytes;
+    private String headerLines;
+    private NetSocket socket;
+    private boolean ready;
+    private boolean wanted;
+    private long retryTimer = -1;
+    private long generation;
+
+    Feed(Vertx vertx, NetClient client, String host, int port, String sourcePassword, String mount, Supplier<Buffer> preamble) {
+        this.vertx = vertx;
+        this.client = client;
+        this.host = host;
+        this.port = port;
+        this.authorization = "Basic " + Base64.getEncoder()
+                .encodeToString(("source:" + sourcePassword).getBytes(StandardCharsets.UTF_8));
+        this.mount = mount;
+        this.preamble = preamble;
+    }
+
+    boolean isOpen() {
+        return wanted;
+    }
+
+    String headerLines() {
+        return headerLines;
+    }
+
+    /** Starts (or restarts, with other stream headers) the source; what is written meanwhile is queued. */
+    void open(String lines) {
+        if (wanted && lines.equals(headerLines)) {
+            return;
+        }
+        drop();
+        wanted = true;
+        headerLines = lines;
+        connect();
+    }
+
+    void write(Buffer units) {
+        if (!wanted) {
+            return;
+        }
+        if (ready && pending.isEmpty()) {
+            socket.write(units);
+            return;
+        }
+        pending.add(units);
+        pendingBytes += units.length();
+        while (pendingBytes > MAX_PENDING_BYTES && pending.size() > 1) {
+            pendingBytes -= pending.removeFirst().length();
+        }
+    }
+
+    /** Ends the source: the mount goes off this node's Icecast (its listeners move to its fallback, if any). */
+    void close() {
+        if (wanted) {
+            log.info("mount {}: feed to the local Icecast closed", mount);
+        }
+        drop();
+        headerLines = null;
+    }
+
+    private void drop() {
+        wanted = false;
+        ready = false;
+        generation++;
+        pending.clear();
+        pendingBytes = 0;
+        if (retryTimer >= 0) {
+            vertx.cancelTimer(retryTimer);
+            retryTimer = -1;
+        }
+        NetSocket s = socket;
+        socket = null;
+        if (s != null) {
+            s.close();
+        }
+    }
+
+    private void connect() {
+        long gen = generation;
+        client.connect(port, host).onComplete(ar -> {
+            if (gen != generation) {
+                if (ar.succeeded()) {
+                    ar.result().close();
+                }
+                return;
+            }
+            if (ar.failed()) {
+                retry(gen, "cannot connect: " + ar.cause().getMessage());
+                return;
+            }
+            NetSocket s = ar.result();
+            socket = s;
+            String req = "PUT " + mount + " HTTP/1.1\r\nHost: " + host + ":" + port + "\r\nAuthorization: " + authorization
+                    + "\r\nUser-Agent: radiod\r\n" + headerLines + "Expect: 100-continue\r\n\r\n";
+            s.write(Buffer.buffer(req, StandardCharsets.ISO_8859_1.name()));
+            Buffer[] answer = {Buffer.buffer()};
+            s.handler(chunk -> {
+                if (ready) {
+                    return;
+                }
+                answer[0].appendBuffer(chunk);
+                String text = answer[0].toString(StandardCharsets.ISO_8859_1);
+                int end = text.indexOf("\r\n\r\n");
+                if (end < 0) {
+                    if (text.length() > 4096) {
+                        s.close();
+                    }
+                    return;
+                }
+                String line = text.substring(0, Math.max(0, text.indexOf("\r\n")));
+                if (line.matches("HTTP/1\\.[01] (100|200) .*")) {
+                    ready = true;
+                    Buffer pre = preamble.get();
+                    if (pre != null && pre.length() > 0 && !startsWith(pending.peekFirst(), pre)) {
+                        s.write(pre);
+                    }
+                    while (!pending.isEmpty()) {
+                        s.write(pending.removeFirst());
+                    }
+                    pendingBytes = 0;
+                } else {
+                    log.warn("mount {}: the local Icecast answered the feed '{}'", mount, line);
+                    s.close();
+                }
+            });
+            s.exceptionHandler(e -> s.close());
+            s.closeHandler(v -> {
+                if (socket == s) {
+                    socket = null;
+                    ready = false;
+                    retry(gen, "the local Icecast closed it");
+                }
+            });
+        });
+    }
+
+    private static boolean startsWith(Buffer b, Buffer prefix) {
+        return b != null && b.length() >= prefix.length() && b.getBuffer(0, prefix.length()).equals(prefix);
+    }
+
+    private void retry(long gen, String why) {
+        if (gen != generation || !wanted) {
+            return;
+        }
+        log.info("mount {}: feed to the local Icecast: {}; retrying", mount, why);
+        retryTimer = vertx.setTimer(RETRY_MILLIS, t -> {
+            retryTimer = -1;
+            if (gen == generation && wanted) {
+                connect();
+            }
+        });
+    }
+}

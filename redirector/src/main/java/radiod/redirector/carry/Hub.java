@@ -1,0 +1,342 @@
+package radiod.redirector.carry;
+
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.NetSocket;
+
+/**
+ * One mount on the master: the audio its encoder's ingest brings (a ring of whole units with their session and
+ * offset, bounded in bytes and age) and the pulls of every node that carry it to their Icecast. Confined to one
+ * event loop (the source front's); {@link Hubs} makes and drops hubs.
+ *
+ * <p>Invariants: a pull gets each byte of a session at most once and in order, starting exactly after the offset it
+ * resumes from when the ring still holds it; every message starts and ends on a unit boundary; a pull that switches
+ * to another session first gets a {@link Wire#SESSION} message.
+ */
+final class Hub {
+    private static final Logger log = LoggerFactory.getLogger(Hub.class);
+    /** What a pull that starts from nothing gets at once, so that its Icecast has a burst for new listeners. */
+    static final int BURST_BYTES = 64 * 1024;
+    static final int MAX_BYTES = 4 * 1024 * 1024;
+    static final long MAX_AGE_NANOS = 20_000_000_000L;
+    /** Another encoder may take a mount whose ingest has sent nothing for this long. */
+    static final long IN_USE_NANOS = 3_000_000_000L;
+
+    final String mount;
+    private final Map<String, Session> sessions = new HashMap<>();
+    private final Set<Puller> pullers = new LinkedHashSet<>();
+    private Entry[] ring = new Entry[64];
+    private int head;
+    private int size;
+    private long headSeq;
+    private long totalBytes;
+    private Session current;
+
+    Hub(String mount) {
+        this.mount = mount;
+    }
+
+    /** An encoder's stream as sent by an ingest (any node's source front). */
+    static final class Session {
+        final String id;
+        final String headerLines;
+        Buffer oggHeaders = Buffer.buffer();
+        long headersOffset;
+        long end = -1;
+        long firstOffset = -1;
+        long lastDataNanos = System.nanoTime();
+        long lastSeq = -1;
+        NetSocket ingest;
+
+        Session(String id, String headerLines) {
+            this.id = id;
+            this.headerLines = headerLines;
+        }
+    }
+
+    private record Entry(long seq, Session session, long offset, Buffer bytes, boolean end, long atNanos) {
+        long endOffset() {
+            return offset + (bytes == null ? 0 : bytes.length());
+        }
+    }
+
+    /** One node's pull of this mount. */
+    final class Puller {
+        final NetSocket socket;
+        Session session;
+        long offset;
+        String waitingFor;
+        long nextSeq;
+        long skipBelow = -1;
+        boolean paused;
+
+        Puller(NetSocket socket) {
+            this.socket = socket;
+        }
+    }
+
+    /**
+     * Whether an ingest for {@code sessionId} may feed this mount now: not while another session's ingest is
+     * connected and sent audio within {@link #IN_USE_NANOS}.
+     */
+    boolean mayIngest(String sessionId) {
+        for (Session s : sessions.values()) {
+            if (!s.id.equals(sessionId) && s.ingest != null && System.nanoTime() - s.lastDataNanos < IN_USE_NANOS) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Attaches an ingest's connection; an older connection of the same session, or an idle other one, is closed. */
+    Session attachIngest(String sessionId, String headerLines, NetSocket socket) {
+        for (Session s : sessions.values()) {
+            if (s.ingest != null && s.ingest != socket) {
+                NetSocket old = s.ingest;
+                s.ingest = null;
+                old.close();
+            }
+        }
+        Session s = sessions.computeIfAbsent(sessionId, id -> new Session(id, headerLines));
+        s.ingest = socket;
+        s.lastDataNanos = System.nanoTime();
+        return s;
+    }
+
+    void detachIngest(Session s, NetSocket socket) {
+        if (s.ingest == socket) {
+            s.ingest = null;
+        }
+    }
+
+    void headers(Session s, long offset, Buffer block) {
+        s.oggHeaders = block;
+        s.headersOffset = offset;
+    }
+
+    void data(Session s, long offset, Buffer bytes) {
+        s.lastDataNanos = System.nanoTime();
+        if (bytes.length() == 0) {
+            return;
+        }
+        long end = offset + bytes.length();
+        if (end <= s.end) {
+            return; // replayed, already here
+        }
+        if (offset < s.end) {
+            bytes = bytes.getBuffer((int) (s.end - offset), bytes.length());
+            offset = s.end;
+        }
+        append(s, offset, bytes, false);
+    }
+
+    void end(Session s, long offset) {
+        if (s.end <= offset) {
+            append(s, offset, null, true);
+        }
+    }
+
+    private void append(Session s, long offset, Buffer bytes, boolean isEnd) {
+        if (size == ring.length) {
+            Entry[] bigger = new Entry[ring.length * 2];
+            for (int i = 0; i < size; i++) {
+                bigger[i] = ring[(head + i) % ring.length];
+            }
+            ring = bigger;
+            head = 0;
+        }
+        long seq = headSeq + size;
+        Entry e = new Entry(seq, s, offset, bytes, isEnd, System.nanoTime());
+        ring[(head + size) % ring.length] = e;
+        size++;
+        if (bytes != null) {
+            totalBytes += bytes.length();
+        }
+        s.end = e.endOffset();
+        if (s.firstOffset < 0) {
+            s.firstOffset = offset;
+        }
+        s.lastSeq = seq;
+        current = s;
+        trim();
+        for (Puller p : pullers) {
+            pump(p);
+        }
+    }
+
+    private void trim() {
+        long now = System.nanoTime();
+        while (size > 1) {
+            Entry first = ring[head];
+            if (totalBytes <= MAX_BYTES && now - first.atNanos() <= MAX_AGE_NANOS) {
+                break;
+            }
+            ring[head] = null;
+            head = (head + 1) % ring.length;
+            size--;
+            headSeq++;
+            if (first.bytes() != null) {
+                totalBytes -= first.bytes().length();
+            }
+            Session s = first.session();
+            if (s.lastSeq == first.seq() && s != current && s.ingest == null) {
+                sessions.remove(s.id);
+            }
+        }
+    }
+
+    private Entry at(long seq) {
+        long i = seq - headSeq;
+        return i < 0 || i >= size ? null : ring[(int) ((head + i) % ring.length)];
+    }
+
+    /**
+     * A node's pull, resuming after {@code offset} of session {@code resumeId} when it names one (null: a pull from
+     * nothing, which gets the current session's headers and a burst).
+     */
+    Puller addPuller(NetSocket socket, String resumeId, long offset) {
+        Puller p = new Puller(socket);
+        p.nextSeq = headSeq + size;
+        Session s = resumeId == null ? null : sessions.get(resumeId);
+        if (resumeId != null && s == null) {
+            p.waitingFor = resumeId;
+            p.offset = offset;
+        } else if (s != null) {
+            p.session = s;
+            p.offset = offset;
+            for (long q = headSeq; q < headSeq + size; q++) {
+                Entry e = at(q);
+                if (e.session() == s && e.endOffset() > offset) {
+                    p.nextSeq = q;
+                    break;
+                }
+            }
+        } else if (current != null) {
+            p.nextSeq = burstStart(current);
+        }
+        pullers.add(p);
+        socket.drainHandler(v -> {
+            if (p.paused) {
+                p.paused = false;
+                pump(p);
+            }
+        });
+        pump(p);
+        return p;
+    }
+
+    void removePuller(Puller p) {
+        pullers.remove(p);
+    }
+
+    /** The first entry of {@code s}, past its header pages, from which at least {@link #BURST_BYTES} follow. */
+    private long burstStart(Session s) {
+        long from = headSeq + size;
+        long bytes = 0;
+        for (long q = headSeq + size - 1; q >= headSeq; q--) {
+            Entry e = at(q);
+            if (e.session() != s || e.end() || e.offset() < s.headersOffset + s.oggHeaders.length()) {
+                break;
+            }
+            from = q;
+            bytes += e.bytes().length();
+            if (bytes >= BURST_BYTES) {
+                break;
+            }
+        }
+        return from;
+    }
+
+    /** Sends {@code p} what it has not had yet, until its socket is full. */
+    private void pump(Puller p) {
+        while (!p.paused) {
+            if (p.nextSeq < headSeq) {
+                log.info("mount {}: a pull fell out of the hub's ring; it continues from a burst", mount);
+                p.nextSeq = current == null ? headSeq + size : burstStart(current);
+                if (p.nextSeq < headSeq) {
+                    p.nextSeq = headSeq;
+                }
+            }
+            Entry e = at(p.nextSeq);
+            if (e == null) {
+                return;
+            }
+            p.nextSeq++;
+            Session s = e.session();
+            if (p.session != s) {
+                if (p.waitingFor != null && !p.waitingFor.equals(s.id) && s.firstOffset > 0) {
+                    // The session this pull waited for is not coming (its encoder went elsewhere): this one, afresh.
+                    p.waitingFor = null;
+                    long burst = burstStart(s);
+                    if (burst > e.seq()) {
+                        p.nextSeq = burst;
+                        continue;
+                    }
+                }
+                boolean resumed = s.id.equals(p.waitingFor);
+                p.waitingFor = null;
+                p.session = s;
+                p.skipBelow = -1;
+                if (!resumed) {
+                    p.offset = -1;
+                }
+                write(p, Wire.session(s.id, e.offset(), s.headerLines));
+                if (!resumed && s.oggHeaders.length() > 0 && e.offset() > s.headersOffset) {
+                    write(p, Wire.message(Wire.HEADERS, s.headersOffset, s.oggHeaders));
+                    p.skipBelow = s.headersOffset + s.oggHeaders.length();
+                }
+            }
+            if (e.end()) {
+                write(p, Wire.message(Wire.END, e.offset(), Buffer.buffer()));
+                continue;
+            }
+            if (e.endOffset() <= p.offset || e.offset() < p.skipBelow) {
+                continue;
+            }
+            Buffer bytes = e.bytes();
+            long offset = e.offset();
+            if (offset < p.offset) {
+                bytes = bytes.getBuffer((int) (p.offset - offset), bytes.length());
+                offset = p.offset;
+            }
+            write(p, Wire.message(Wire.DATA, offset, bytes));
+            p.offset = offset + bytes.length();
+        }
+    }
+
+    private void write(Puller p, Buffer message) {
+        p.socket.write(message);
+        if (p.socket.writeQueueFull()) {
+            p.paused = true;
+        }
+    }
+
+    int pullers() {
+        return pullers.size();
+    }
+
+    boolean hasIngest() {
+        return sessions.values().stream().anyMatch(s -> s.ingest != null);
+    }
+
+    /** Closes every ingest and pull: this node is no longer master, or the mount is gone. */
+    void close() {
+        for (Session s : sessions.values()) {
+            if (s.ingest != null) {
+                s.ingest.close();
+                s.ingest = null;
+            }
+        }
+        for (Puller p : Set.copyOf(pullers)) {
+            p.socket.close();
+        }
+        pullers.clear();
+    }
+}

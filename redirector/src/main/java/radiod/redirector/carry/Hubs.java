@@ -1,0 +1,173 @@
+package radiod.redirector.carry;
+
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.vertx.core.Handler;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.NetSocket;
+
+/**
+ * The master's side of the audio path: an {@link Hub} per mount, fed by {@code INGEST} connections (any node's
+ * source front, holding an encoder) and read by {@code PULL} connections (every node, this one too). Both arrive on
+ * the source port and are handed over by the source front once their head is read; everything here runs on the
+ * source front's event loop.
+ *
+ * <p>Invariant (fenced means silent): audio is taken and served only while this node's election says it is master;
+ * the moment it is not, every ingest and pull is closed, and new ones are answered {@code 409}.
+ */
+public final class Hubs {
+    private static final Logger log = LoggerFactory.getLogger(Hubs.class);
+    static final String SESSION_HEADER = "x-radiod-session";
+    static final String RESUME_HEADER = "x-radiod-resume";
+
+    private final BooleanSupplier master;
+    private final Map<String, Hub> hubs = new HashMap<>();
+    private final AtomicInteger ingests = new AtomicInteger();
+    private final AtomicInteger pulls = new AtomicInteger();
+    private final Counter bytesIn;
+
+    public Hubs(BooleanSupplier master, MeterRegistry registry) {
+        this.master = master;
+        Gauge.builder("radiod.carry.hub.ingests", ingests, AtomicInteger::get)
+                .description("encoders' streams arriving at this node as master").register(registry);
+        Gauge.builder("radiod.carry.hub.pulls", pulls, AtomicInteger::get)
+                .description("nodes pulling mounts from this node as master").register(registry);
+        this.bytesIn = Counter.builder("radiod.bytes.proxied").tag("direction", "ingest").baseUnit("bytes")
+                .description("stream bytes proxied through this node, by direction").register(registry);
+    }
+
+    /** {@code INGEST /mount}: the caller checked that the mount exists and the credentials are its own. */
+    public void ingest(NetSocket socket, String mount, Map<String, String> headers, Buffer rest) {
+        String id = headers.get(SESSION_HEADER);
+        if (id == null || id.isBlank() || id.length() > 200) {
+            answer(socket, "400 Bad Request");
+            return;
+        }
+        if (!master.getAsBoolean()) {
+            answer(socket, "409 Conflict");
+            return;
+        }
+        Hub hub = hubs.computeIfAbsent(mount, Hub::new);
+        if (!hub.mayIngest(id)) {
+            log.info("mount {}: ingest of session {} refused: another encoder streams to it", mount, id);
+            answer(socket, "403 Forbidden");
+            return;
+        }
+        Hub.Session session = hub.attachIngest(id, StreamHeaders.lines(headers), socket);
+        ingests.incrementAndGet();
+        log.info("mount {}: ingest of session {} from {}", mount, id, socket.remoteAddress());
+        Wire.Decoder decoder = new Wire.Decoder(m -> {
+            switch (m.type()) {
+                case Wire.DATA -> {
+                    bytesIn.increment(m.payload().length());
+                    hub.data(session, m.offset(), m.payload());
+                }
+                case Wire.HEADERS -> hub.headers(session, m.offset(), m.payload());
+                case Wire.END -> hub.end(session, m.offset());
+                default -> {
+                }
+            }
+        });
+        Handler<Buffer> in = chunk -> {
+            try {
+                decoder.accept(chunk);
+            } catch (IllegalArgumentException e) {
+                log.warn("mount {}: ingest from {} sent a malformed message ({}); closing it", mount,
+                        socket.remoteAddress(), e.getMessage());
+                socket.handler(b -> { });
+                socket.close();
+            }
+        };
+        socket.handler(in);
+        socket.closeHandler(v -> {
+            ingests.decrementAndGet();
+            hub.detachIngest(session, socket);
+        });
+        socket.exceptionHandler(e -> socket.close());
+        socket.write(Buffer.buffer("HTTP/1.1 200 OK\r\n\r\n"));
+        if (rest.length() > 0) {
+            in.handle(rest);
+        }
+        socket.resume();
+    }
+
+    /** {@code PULL /mount}: the caller checked that the mount exists. */
+    public void pull(NetSocket socket, String mount, Map<String, String> headers) {
+        if (!master.getAsBoolean()) {
+            answer(socket, "409 Conflict");
+            return;
+        }
+        String resumeId = null;
+        long offset = 0;
+        String resume = headers.get(RESUME_HEADER);
+        if (resume != null) {
+            String[] parts = resume.trim().split(" ");
+            try {
+                if (parts.length != 2 || parts[0].isEmpty() || parts[0].length() > 200) {
+                    throw new NumberFormatException();
+                }
+                resumeId = parts[0];
+                offset = Long.parseLong(parts[1]);
+                if (offset < 0) {
+                    throw new NumberFormatException();
+                }
+            } catch (NumberFormatException e) {
+                answer(socket, "400 Bad Request");
+                return;
+            }
+        }
+        Hub hub = hubs.computeIfAbsent(mount, Hub::new);
+        socket.write(Buffer.buffer("HTTP/1.1 200 OK\r\n\r\n"));
+        Hub.Puller p = hub.addPuller(socket, resumeId, offset);
+        pulls.incrementAndGet();
+        socket.handler(b -> { }); // nothing is expected from a pull after its head
+        socket.closeHandler(v -> {
+            pulls.decrementAndGet();
+            hub.removePuller(p);
+        });
+        socket.exceptionHandler(e -> socket.close());
+        socket.resume();
+    }
+
+    /** On the source front's event loop: keep the hubs of these mounts only, and none unless master. */
+    public void viewChanged(Set<String> mounts) {
+        if (!master.getAsBoolean()) {
+            if (!hubs.isEmpty()) {
+                log.info("no longer master: closing every ingest and pull ({} mounts)", hubs.size());
+            }
+            hubs.values().forEach(Hub::close);
+            hubs.clear();
+            return;
+        }
+        hubs.entrySet().removeIf(e -> {
+            if (mounts.contains(e.getKey())) {
+                return false;
+            }
+            e.getValue().close();
+            return true;
+        });
+    }
+
+    public void close() {
+        hubs.values().forEach(Hub::close);
+        hubs.clear();
+    }
+
+    private static void answer(NetSocket socket, String status) {
+        socket.handler(b -> { });
+        socket.resume();
+        socket.write(Buffer.buffer("HTTP/1.1 " + status + "\r\nContent-Length: 0\r\n\r\n", StandardCharsets.ISO_8859_1.name()))
+                .onComplete(v -> socket.close());
+    }
+}

@@ -1,0 +1,266 @@
+package radiod.redirector.carry;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetSocket;
+import radiod.cluster.model.MasterInfo;
+
+/**
+ * One mount carried to this node's Icecast: a {@code PULL} from the master's hub, written to the mount's
+ * {@link Feed}. A master change re-dials the new master at once, resuming after the last byte written, so the
+ * local Icecast gets one continuous stream; a lost connection is re-dialed within half a second. Confined to the
+ * carrier's event loop.
+ */
+final class Pull {
+    private static final Logger log = LoggerFactory.getLogger(Pull.class);
+    private static final long[] REDIAL_MILLIS = {50, 100, 200, 300, 500};
+    /** After an encoder left cleanly, its mount stays on the local Icecast this long for a new session. */
+    static final long END_GRACE_MILLIS = 1_000;
+    /** A feed with nothing to carry for this long is closed (Icecast would drop it at its source timeout). */
+    static final long IDLE_NANOS = 8_000_000_000L;
+
+    private final Vertx vertx;
+    private final NetClient client;
+    final String mount;
+    private final Feed feed;
+    private final Runnable onData;
+
+    private MasterInfo target;
+    private NetSocket socket;
+    private Wire.Decoder decoder;
+    private boolean answered;
+    private int attempt;
+    private long redialTimer = -1;
+    private long endTimer = -1;
+    private boolean closed;
+
+    private String sessionId;
+    private String sessionLines;
+    private long offset = -1;
+    private Buffer oggHeaders = Buffer.buffer();
+    private boolean sessionFresh;
+    private long lastDataNanos;
+
+    Pull(Vertx vertx, NetClient client, String mount, FeedFactory feeds, Runnable onData) {
+        this.vertx = vertx;
+        this.client = client;
+        this.mount = mount;
+        this.onData = onData;
+        this.feed = feeds.feed(mount, () -> oggHeaders);
+    }
+
+    interface FeedFactory {
+        Feed feed(String mount, java.util.function.Supplier<Buffer> preamble);
+    }
+
+    /** Follows the master the fenced view names; without one, keeps what it has (the old master may still serve). */
+    void follow(Optional<MasterInfo> master) {
+        if (closed || master.isEmpty()) {
+            return;
+        }
+        MasterInfo m = master.get();
+        if (target != null && same(target, m) && (socket != null || redialTimer >= 0)) {
+            return;
+        }
+        target = m;
+        attempt = 0;
+        dial();
+    }
+
+    /** Once a second: the feed of a mount that stopped coming is closed. */
+    void tick() {
+        if (feed.isOpen() && System.nanoTime() - lastDataNanos > IDLE_NANOS) {
+            log.info("mount {}: nothing to carry for {} s", mount, IDLE_NANOS / 1_000_000_000);
+            feed.close();
+        }
+    }
+
+    boolean connected() {
+        return socket != null && answered;
+    }
+
+    boolean live() {
+        return feed.isOpen();
+    }
+
+    private static boolean same(MasterInfo a, MasterInfo b) {
+        return a.name().equals(b.name()) && a.address().equals(b.address()) && a.sourcePort() == b.sourcePort();
+    }
+
+    private void dial() {
+        dropSocket();
+        MasterInfo m = target;
+        client.connect(m.sourcePort(), m.address()).onComplete(ar -> {
+            if (closed || target != m || socket != null) {
+                if (ar.succeeded()) {
+                    ar.result().close();
+                }
+                return;
+            }
+            if (ar.failed()) {
+                scheduleRedial();
+                return;
+            }
+            NetSocket s = ar.result();
+            socket = s;
+            answered = false;
+            String req = "PULL " + mount + " HTTP/1.1\r\n"
+                    + (sessionId == null ? "" : "X-Radiod-Resume: " + sessionId + " " + offset + "\r\n") + "\r\n";
+            s.write(Buffer.buffer(req, StandardCharsets.ISO_8859_1.name()));
+            Buffer[] head = {Buffer.buffer()};
+            decoder = new Wire.Decoder(this::message);
+            s.handler(chunk -> {
+                if (socket != s) {
+                    return;
+                }
+                if (!answered) {
+                    head[0].appendBuffer(chunk);
+                    String text = head[0].toString(StandardCharsets.ISO_8859_1);
+                    int end = text.indexOf("\r\n\r\n");
+                    if (end < 0) {
+                        if (text.length() > 4096) {
+                            s.close();
+                        }
+                        return;
+                    }
+                    if (!text.startsWith("HTTP/1.1 200")) {
+                        log.debug("mount {}: {} answered the pull '{}'", mount, m.name(), text.substring(0, text.indexOf("\r\n")));
+                        s.close();
+                        return;
+                    }
+                    answered = true;
+                    attempt = 0;
+                    log.info("mount {}: pulling from master {}{}", mount, m.name(),
+                            sessionId == null ? "" : " (resuming session " + sessionId + " at " + offset + ")");
+                    chunk = head[0].getBuffer(end + 4, head[0].length());
+                    head[0] = null;
+                }
+                try {
+                    decoder.accept(chunk);
+                } catch (IllegalArgumentException e) {
+                    log.warn("mount {}: malformed message from {}: {}", mount, m.name(), e.getMessage());
+                    s.close();
+                }
+            });
+            s.exceptionHandler(e -> s.close());
+            s.closeHandler(v -> {
+                if (socket == s) {
+                    socket = null;
+                    answered = false;
+                    scheduleRedial();
+                }
+            });
+        });
+    }
+
+    private void message(Wire.Message m) {
+        switch (m.type()) {
+            case Wire.SESSION -> {
+                String id = Wire.sessionId(m);
+                if (id.equals(sessionId)) {
+                    return; // the same stream, from another master: carry on
+                }
+                String lines = Wire.sessionHeaders(m);
+                if (sessionId != null) {
+                    log.info("mount {}: new source session {}", mount, id);
+                }
+                sessionId = id;
+                sessionLines = lines;
+                offset = m.offset();
+                oggHeaders = Buffer.buffer();
+                sessionFresh = true;
+                if (feed.isOpen() && !sameType(feed.headerLines(), lines)) {
+                    feed.close(); // another kind of stream: a new source on Icecast
+                }
+            }
+            case Wire.HEADERS -> {
+                oggHeaders = m.payload();
+                if (sessionFresh && feed.isOpen()) {
+                    feed.write(m.payload()); // a new chain in the same source
+                }
+            }
+            case Wire.END -> {
+                cancelEnd();
+                endTimer = vertx.setTimer(END_GRACE_MILLIS, t -> {
+                    endTimer = -1;
+                    feed.close();
+                });
+            }
+            case Wire.DATA -> {
+                Buffer bytes = m.payload();
+                long at = m.offset();
+                long end = at + bytes.length();
+                if (end <= offset) {
+                    return;
+                }
+                if (at < offset) {
+                    bytes = bytes.getBuffer((int) (offset - at), bytes.length());
+                }
+                cancelEnd();
+                if (!feed.isOpen()) {
+                    feed.open(sessionLines == null ? "" : sessionLines);
+                }
+                feed.write(bytes);
+                offset = end;
+                sessionFresh = false;
+                lastDataNanos = System.nanoTime();
+                onData.run();
+            }
+            default -> {
+            }
+        }
+    }
+
+    private static boolean sameType(String a, String b) {
+        String ta = a == null ? null : StreamHeaders.contentType(a);
+        String tb = b == null ? null : StreamHeaders.contentType(b);
+        return ta == null ? tb == null : ta.equalsIgnoreCase(tb);
+    }
+
+    private void cancelEnd() {
+        if (endTimer >= 0) {
+            vertx.cancelTimer(endTimer);
+            endTimer = -1;
+        }
+    }
+
+    private void scheduleRedial() {
+        if (closed || redialTimer >= 0 || target == null) {
+            return;
+        }
+        long delay = REDIAL_MILLIS[Math.min(attempt++, REDIAL_MILLIS.length - 1)];
+        redialTimer = vertx.setTimer(delay, t -> {
+            redialTimer = -1;
+            if (!closed && socket == null) {
+                dial();
+            }
+        });
+    }
+
+    private void dropSocket() {
+        if (redialTimer >= 0) {
+            vertx.cancelTimer(redialTimer);
+            redialTimer = -1;
+        }
+        NetSocket s = socket;
+        socket = null;
+        answered = false;
+        if (s != null) {
+            s.close();
+        }
+    }
+
+    void close() {
+        closed = true;
+        cancelEnd();
+        dropSocket();
+        feed.close();
+    }
+}

@@ -1,0 +1,45 @@
+package radiod.transcoder;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+
+import radiod.transcoder.process.RestartPolicy;
+import radiod.transcoder.script.LiquidsoapScript.Endpoint;
+
+class TranscodersSettingsTest {
+    private static final Path LIQUIDSOAP = Path.of("/usr/bin/liquidsoap");
+    private static final Path DIR = Path.of("/var/lib/radiod/transcoders");
+
+    @Test
+    void theLocalIcecastAndSourceFrontAreEndpointsOfTheirOwn() {
+        Transcoders.Settings s = new Transcoders.Settings(LIQUIDSOAP, DIR, "127.0.0.1", 8100, "::1", 8001);
+        assertEquals(new Endpoint("127.0.0.1", 8100), s.icecast());
+        assertEquals(new Endpoint("::1", 8001), s.sourceFront());
+        assertEquals(RestartPolicy.DEFAULT, s.restarts());
+        assertEquals(RestartPolicy.DEFAULT, new Transcoders.Settings(LIQUIDSOAP, DIR, "127.0.0.1", 8100, "127.0.0.1", 8001, null).restarts());
+    }
+
+    @Test
+    void aMissingOrInvalidFieldIsRefusedByName() {
+        refused("liquidsoap", () -> new Transcoders.Settings(null, DIR, "127.0.0.1", 8100, "127.0.0.1", 8001));
+        refused("dir", () -> new Transcoders.Settings(LIQUIDSOAP, null, "127.0.0.1", 8100, "127.0.0.1", 8001));
+        refused("icecastHost", () -> new Transcoders.Settings(LIQUIDSOAP, DIR, null, 8100, "127.0.0.1", 8001));
+        refused("icecastHost", () -> new Transcoders.Settings(LIQUIDSOAP, DIR, "0.0.0.0", 8100, "127.0.0.1", 8001));
+        refused("icecastPort", () -> new Transcoders.Settings(LIQUIDSOAP, DIR, "127.0.0.1", 0, "127.0.0.1", 8001));
+        refused("sourceHost", () -> new Transcoders.Settings(LIQUIDSOAP, DIR, "127.0.0.1", 8100, " ", 8001));
+        refused("sourceHost", () -> new Transcoders.Settings(LIQUIDSOAP, DIR, "127.0.0.1", 8100, "[::1]", 8001));
+        refused("sourceHost", () -> new Transcoders.Settings(LIQUIDSOAP, DIR, "127.0.0.1", 8100, "::", 8001));
+        refused("sourcePort", () -> new Transcoders.Settings(LIQUIDSOAP, DIR, "127.0.0.1", 8100, "127.0.0.1", 70000));
+    }
+
+    private static void refused(String field, Executable e) {
+        IllegalArgumentException x = assertThrows(IllegalArgumentException.class, e, field);
+        assertTrue(x.getMessage().startsWith("transcoder settings: " + field + " "), x.getMessage());
+    }
+}
