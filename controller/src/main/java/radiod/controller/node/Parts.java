@@ -113,7 +113,7 @@ final class Parts {
         started.add(http.start());
         sourceFront = new SourceFront(vertx, SourceFrontSettings.of(bind, config.source().port(),
                 config.node().addresses().get(0), config.http().port()), node::actionableView,
-                () -> session.validLease().isEmpty(), new Hubs(node::isMaster, registry), registry);
+                () -> session.validLease().isEmpty(), new Hubs(vertx, node::isMaster, node.name(), registry), registry);
         fronts.add(sourceFront);
         started.add(sourceFront.start());
         if (config.dns().enabled()) {

@@ -110,6 +110,11 @@ final class Hub {
         return s;
     }
 
+    /** A session fed by the master itself (a relayed mount's upstream), not by an ingest connection. */
+    Session attachUpstream(String sessionId, String headerLines) {
+        return sessions.computeIfAbsent(sessionId, id -> new Session(id, headerLines));
+    }
+
     void detachIngest(Session s, NetSocket socket) {
         if (s.ingest == socket) {
             s.ingest = null;

@@ -3,7 +3,6 @@ package radiod.redirector.carry;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
@@ -14,6 +13,10 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import radiod.cluster.model.Mount;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.NetSocket;
 
@@ -31,14 +34,24 @@ public final class Hubs {
     static final String SESSION_HEADER = "x-radiod-session";
     static final String RESUME_HEADER = "x-radiod-resume";
 
+    private final Vertx vertx;
     private final BooleanSupplier master;
+    private final String self;
     private final Map<String, Hub> hubs = new HashMap<>();
+    private final Map<String, Upstream> upstreams = new HashMap<>();
+    private HttpClient upstreamClient;
     private final AtomicInteger ingests = new AtomicInteger();
     private final AtomicInteger pulls = new AtomicInteger();
     private final Counter bytesIn;
 
-    public Hubs(BooleanSupplier master, MeterRegistry registry) {
+    /**
+     * @param master whether this node's election says it is master right now
+     * @param self   this node's name, in the ids of the sessions it makes itself (relayed mounts)
+     */
+    public Hubs(Vertx vertx, BooleanSupplier master, String self, MeterRegistry registry) {
+        this.vertx = vertx;
         this.master = master;
+        this.self = self;
         Gauge.builder("radiod.carry.hub.ingests", ingests, AtomicInteger::get)
                 .description("encoders' streams arriving at this node as master").register(registry);
         Gauge.builder("radiod.carry.hub.pulls", pulls, AtomicInteger::get)
@@ -140,26 +153,50 @@ public final class Hubs {
         socket.resume();
     }
 
-    /** On the source front's event loop: keep the hubs of these mounts only, and none unless master. */
-    public void viewChanged(Set<String> mounts) {
+    /**
+     * On the source front's event loop: keep the hubs of these mounts only, and none unless master; relay the mounts
+     * that name an upstream URL while master.
+     */
+    public void viewChanged(Map<String, Mount> mounts) {
         if (!master.getAsBoolean()) {
             if (!hubs.isEmpty()) {
                 log.info("no longer master: closing every ingest and pull ({} mounts)", hubs.size());
             }
-            hubs.values().forEach(Hub::close);
-            hubs.clear();
+            close();
             return;
         }
-        hubs.entrySet().removeIf(e -> {
-            if (mounts.contains(e.getKey())) {
+        upstreams.entrySet().removeIf(e -> {
+            Mount m = mounts.get(e.getKey());
+            if (m != null && e.getValue().url.equals(m.upstreamUrl())) {
                 return false;
             }
             e.getValue().close();
             return true;
         });
+        hubs.entrySet().removeIf(e -> {
+            if (mounts.containsKey(e.getKey())) {
+                return false;
+            }
+            e.getValue().close();
+            return true;
+        });
+        for (Mount m : mounts.values()) {
+            if (m.upstreamUrl() != null && !upstreams.containsKey(m.path())) {
+                if (upstreamClient == null) {
+                    upstreamClient = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(false)
+                            .setConnectTimeout(5000).setIdleTimeout(30).setMaxInitialLineLength(1024)
+                            .setMaxHeaderSize(16 * 1024));
+                }
+                Upstream u = new Upstream(vertx, upstreamClient, hubs.computeIfAbsent(m.path(), Hub::new), m.upstreamUrl(), self);
+                upstreams.put(m.path(), u);
+                u.start();
+            }
+        }
     }
 
     public void close() {
+        upstreams.values().forEach(Upstream::close);
+        upstreams.clear();
         hubs.values().forEach(Hub::close);
         hubs.clear();
     }

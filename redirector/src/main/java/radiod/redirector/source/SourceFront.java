@@ -157,7 +157,7 @@ public final class SourceFront implements AutoCloseable {
             for (Ingest i : Set.copyOf(sources)) {
                 i.viewChanged();
             }
-            hubs.viewChanged(snapshot.mounts().keySet());
+            hubs.viewChanged(snapshot.mounts());
         });
     }
 
