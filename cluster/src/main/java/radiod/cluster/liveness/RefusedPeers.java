@@ -39,8 +39,8 @@ import radiod.cluster.view.ClusterSnapshot;
  */
 public final class RefusedPeers implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RefusedPeers.class);
-    static final long PROBE_MILLIS = 500;
-    static final long REFUSED_FOR_MILLIS = 1500;
+    static final long PROBE_MILLIS = 250;
+    static final long REFUSED_FOR_MILLIS = 1250;
     private static final int CONNECT_TIMEOUT_MILLIS = 300;
 
     /** How a peer's port answered. */

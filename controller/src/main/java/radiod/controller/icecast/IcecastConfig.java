@@ -38,7 +38,7 @@ public final class IcecastConfig {
         tag(x, 2, "queue-size", QUEUE_BYTES);
         tag(x, 2, "client-timeout", 30);
         tag(x, 2, "header-timeout", 15);
-        // A relay whose master went silent gives up after this; so does a stalled encoder.
+        // A feed that stays silent this long is dropped (radiod closes an idle feed itself after 8 s).
         tag(x, 2, "source-timeout", 10);
         tag(x, 2, "burst-on-connect", 1);
         tag(x, 2, "burst-size", BURST_BYTES);

@@ -16,9 +16,9 @@ import java.util.Objects;
  * @param port           listen port
  * @param hostname       Icecast's {@code <hostname>}, used in the {@code listenurl} it reports
  * @param adminPassword  random per process: Icecast's admin is reachable only by this radiod
- * @param sourcePassword random per process: the password of any mount not in the plan, so no unknown
- *                       source (and no slave using {@code <relay-password>}) can connect
- * @param maxClients     Icecast's client limit (listeners, relays, sources and status requests together)
+ * @param sourcePassword random per process: the one source password of every mount, known only to this radiod,
+ *                       which feeds every mount with it
+ * @param maxClients     Icecast's client limit (radiod's readers and feeds and status requests together)
  * @param maxSources     Icecast's source limit; raised to the plan's mount count when that is higher
  * @param runAsUser      user for {@code <changeowner>} when radiod runs as root, else null
  * @param runAsGroup     group for {@code <changeowner>}; set exactly when {@code runAsUser} is

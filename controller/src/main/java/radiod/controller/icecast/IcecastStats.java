@@ -6,8 +6,8 @@ import java.util.Map;
  * What the local Icecast said in one status read.
  *
  * @param up               whether it answered with its status
- * @param listeners        listeners over all mounts (on the master, connected relays count as listeners)
- * @param listenersByMount listeners per mount path, for mounts whose source (or relay) is live here only
+ * @param listeners        Icecast's listeners over all mounts: radiod's own readers of the mounts, not the node's listeners (radiod counts those)
+ * @param listenersByMount Icecast's listeners per mount path, for mounts whose source (radiod's feed) is live here only
  * @param bandwidthBps     outgoing stream bandwidth, bits per second (see {@link IcecastStatusReader})
  */
 public record IcecastStats(boolean up, int listeners, Map<String, Integer> listenersByMount, long bandwidthBps) {

@@ -39,8 +39,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  *       knows it, else the bitrate the stream announces, else 128 kbit/s). It moves the instant a listener comes
  *       or goes, which keeps the balancer's prediction and the published figure in step;</li>
  *   <li>the measurement: the rate of Icecast's per-source {@code total_bytes_sent} counters from
- *       {@code /admin/stats} (read with the random admin password). It is the truth, including connect bursts,
- *       relays pulling from the master and streams running above their declared bitrate, but Icecast updates
+ *       {@code /admin/stats} (read with the random admin password). It is the truth, including connect bursts
+ *       and streams running above their declared bitrate, but Icecast updates
  *       those counters only every 5 s, so it lags.</li>
  * </ul>
  * Taking the larger never under-reports what a node sends, which is what a bandwidth limit needs.
@@ -158,7 +158,7 @@ public final class IcecastStatusReader {
 
     /**
      * The live sources in a {@code status-json.xsl} body. An entry counts when it has a {@code listenurl} with a
-     * path and a {@code stream_start} (Icecast sets that when a source or relay actually starts streaming).
+     * path and a {@code stream_start} (Icecast sets that when a source actually starts streaming).
      *
      * @throws IllegalArgumentException when the body is not Icecast's status JSON
      */

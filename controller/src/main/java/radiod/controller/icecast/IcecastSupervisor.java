@@ -91,7 +91,7 @@ public final class IcecastSupervisor implements AutoCloseable {
     }
 
     /**
-     * Prepares the working directory, writes the config for the current plan (STANDBY unless {@link #apply} came
+     * Prepares the working directory, writes the config for the current plan (EMPTY unless {@link #apply} came
      * first), starts Icecast and begins supervising and polling it.
      *
      * @throws UncheckedIOException when the working directory cannot be prepared

@@ -2,6 +2,7 @@ package radiod.controller.icecast;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
@@ -32,6 +33,10 @@ class IcecastConfigTest {
     static final Mount JAZZ = new Mount("/jazz.mp3", "dj", "jazzpw", null, "/live.mp3", 0, 0, null);
     static final Mount UPSTREAM = new Mount("/world.mp3", "source", "worldpw",
             "http://user:p%40ss@stream.example.org:8443/world.mp3?token=a&x=1", null, 0, 0, null);
+
+    static IcecastPlan plan(Mount... mounts) {
+        return new IcecastPlan(List.of(mounts).stream().map(MountPlan::of).toList());
+    }
 
     static Element parse(String xml) throws Exception {
         DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
@@ -74,68 +79,55 @@ class IcecastConfigTest {
         return out;
     }
 
-    @Test
-    void masterConfigHasAMountPerPlanMountWithItsCredentialsAndLimits() throws Exception {
-        IcecastPlan plan = IcecastPlan.master(List.of(MountPlan.onMaster(LIVE), MountPlan.onMaster(JAZZ)));
+    static Set<String> tagNames(Element root) {
+        Set<String> out = new java.util.HashSet<>();
+        NodeList all = root.getElementsByTagName("*");
+        for (int i = 0; i < all.getLength(); i++) {
+            out.add(((Element) all.item(i)).getTagName());
+        }
+        return out;
+    }
 
-        Element root = parse(IcecastConfig.render(SETTINGS, plan));
+    @Test
+    void aMountIsDeclaredOnlyForItsFallbackAndCarriesNoCredentialsOrLimit() throws Exception {
+        Element root = parse(IcecastConfig.render(SETTINGS, plan(LIVE, JAZZ, UPSTREAM)));
 
         List<Element> mounts = children(root, "mount");
-        assertEquals(2, mounts.size());
+        assertEquals(1, mounts.size(), "only /jazz.mp3 has a fallback");
         Element jazz = mounts.get(0);
-        Element live = mounts.get(1);
+        assertEquals("normal", jazz.getAttribute("type"));
         assertEquals("/jazz.mp3", text(jazz, "mount-name"));
-        assertEquals("dj", text(jazz, "username"));
-        assertEquals("jazzpw", text(jazz, "password"));
         assertEquals("/live.mp3", text(jazz, "fallback-mount"));
-        assertEquals("1", text(jazz, "fallback-override"));
-        assertEquals(NASTY, text(live, "password"), "escaped and read back unchanged");
-        assertEquals(String.valueOf(100 + IcecastConfig.RELAY_HEADROOM), text(live, "max-listeners"));
-        assertTrue(children(root, "relay").isEmpty());
+        assertEquals("1", text(jazz, "fallback-override"), "listeners move back when the feed returns");
+        assertEquals(List.of("mount-name", "fallback-mount", "fallback-override"), childNames(jazz),
+                "no username, password or max-listeners: the global source password applies");
     }
 
-    @Test
-    void masterRelaysAMountWithAnUpstreamUrlFromThatUrl() throws Exception {
-        Element root = parse(IcecastConfig.render(SETTINGS, IcecastPlan.master(List.of(MountPlan.onMaster(UPSTREAM)))));
-
-        Element relay = children(root, "relay").get(0);
-        assertEquals("stream.example.org", text(relay, "server"));
-        assertEquals("8443", text(relay, "port"));
-        assertEquals("/world.mp3?token=a&x=1", text(relay, "mount"));
-        assertEquals("/world.mp3", text(relay, "local-mount"));
-        assertEquals("user", text(relay, "username"));
-        assertEquals("p@ss", text(relay, "password"));
-        assertEquals("0", text(relay, "on-demand"));
-        assertEquals("worldpw", text(children(root, "mount").get(0), "password"));
-    }
-
-    @Test
-    void relayConfigPullsEveryMountFromTheMasterAlwaysConnectedAndAcceptsNoSource() throws Exception {
-        IcecastPlan plan = IcecastPlan.relay("127.0.0.12", 8101, List.of(MountPlan.onRelay(LIVE), MountPlan.onRelay(JAZZ)));
-
-        Element root = parse(IcecastConfig.render(SETTINGS, plan));
-
-        List<Element> relays = children(root, "relay");
-        assertEquals(2, relays.size());
-        for (Element r : relays) {
-            assertEquals("127.0.0.12", text(r, "server"));
-            assertEquals("8101", text(r, "port"));
-            assertEquals(text(r, "mount"), text(r, "local-mount"));
-            assertEquals("0", text(r, "on-demand"));
+    static List<String> childNames(Element e) {
+        List<String> out = new ArrayList<>();
+        for (Node n = e.getFirstChild(); n != null; n = n.getNextSibling()) {
+            if (n instanceof Element c) {
+                out.add(c.getTagName());
+            }
         }
-        assertEquals(Set.of("/jazz.mp3", "/live.mp3"), Set.of(text(relays.get(0), "mount"), text(relays.get(1), "mount")));
-        for (Element m : children(root, "mount")) {
-            assertEquals(null, text(m, "password"), "a relay's mounts use the random global password");
-        }
-        assertEquals("/live.mp3", text(children(root, "mount").get(0), "fallback-mount"), "jazz falls back to live");
-        assertEquals("100", text(children(root, "mount").get(1), "max-listeners"), "no relay headroom on a relay");
-        assertEquals("1", text(root, "master-update-interval"), "failed relays retry every 2 s, not every 120 s");
-        assertEquals(Set.of("admin-random-1", "source-random-1"), allPasswords(root));
+        return out;
     }
 
     @Test
-    void standbyServesNothingAndEveryConfigCarriesTheNodesOwnSettings() throws Exception {
-        Element root = parse(IcecastConfig.render(SETTINGS, IcecastPlan.STANDBY));
+    void noRelayNoRelayCredentialsAndNoMasterInAnyConfig() throws Exception {
+        String xml = IcecastConfig.render(SETTINGS, plan(LIVE, JAZZ, UPSTREAM));
+        Set<String> tags = tagNames(parse(xml));
+
+        for (String gone : List.of("relay", "relay-user", "relay-password", "master-server", "master-server-port",
+                "master-username", "master-password", "master-update-interval", "username", "password", "max-listeners")) {
+            assertFalse(tags.contains(gone), "<" + gone + "> in\n" + xml);
+        }
+        assertFalse(xml.contains("stream.example.org"), "an upstream URL is pulled by radiod, not by Icecast");
+    }
+
+    @Test
+    void everyConfigCarriesTheNodesOwnSettings() throws Exception {
+        Element root = parse(IcecastConfig.render(SETTINGS, IcecastPlan.EMPTY));
 
         assertTrue(children(root, "mount").isEmpty() && children(root, "relay").isEmpty());
         assertEquals("127.0.0.11", text(root, "listen-socket/bind-address"));
@@ -146,6 +138,7 @@ class IcecastConfigTest {
         assertEquals("admin-random-1", text(root, "authentication/admin-password"));
         assertEquals("source-random-1", text(root, "authentication/source-password"));
         assertEquals("5000", text(root, "limits/clients"));
+        assertEquals("100", text(root, "limits/sources"));
         assertEquals("1", text(root, "limits/burst-on-connect"));
         assertTrue(Integer.parseInt(text(root, "limits/burst-size")) <= Integer.parseInt(text(root, "limits/queue-size")));
         assertEquals("/var/lib/radiod/icecast/log", text(root, "paths/logdir"));
@@ -156,29 +149,41 @@ class IcecastConfigTest {
     }
 
     @Test
-    void noChangeownerWhenNotRunningAsRoot() throws Exception {
-        Element root = parse(IcecastConfig.render(SETTINGS.withRunAs(null, null), IcecastPlan.STANDBY));
+    void theSourceLimitCoversEveryMountDeclaredOrNot() throws Exception {
+        Element root = parse(IcecastConfig.render(SETTINGS.withLimits(5000, 1), plan(LIVE, JAZZ, UPSTREAM)));
 
-        assertEquals(null, text(root, "security/changeowner"));
+        assertEquals("3", text(root, "limits/sources"), "every mount is fed, declared or not");
+    }
+
+    @Test
+    void noChangeownerWhenNotRunningAsRoot() throws Exception {
+        Element root = parse(IcecastConfig.render(SETTINGS.withRunAs(null, null), IcecastPlan.EMPTY));
+
+        assertNull(text(root, "security/changeowner"));
         assertEquals("0", text(root, "security/chroot"));
     }
 
     @Test
-    void theOnlyPasswordsAreTheNodesRandomOnesAndThePlansMountCredentials() throws Exception {
-        IcecastPlan plan = IcecastPlan.master(List.of(MountPlan.onMaster(LIVE), MountPlan.onMaster(JAZZ)));
+    void theOnlyPasswordsAreTheNodesTwoRandomOnes() throws Exception {
+        IcecastPlan plan = plan(LIVE, JAZZ, UPSTREAM);
+        String xml = IcecastConfig.render(SETTINGS, plan);
 
-        Set<String> passwords = allPasswords(parse(IcecastConfig.render(SETTINGS, plan)));
-
-        assertEquals(Set.of("admin-random-1", "source-random-1", NASTY, "jazzpw"), passwords);
-        assertFalse(IcecastConfig.render(SETTINGS, plan).contains("hackme"), "no Debian default password");
+        assertEquals(Set.of("admin-random-1", "source-random-1"), allPasswords(parse(xml)));
+        for (String secret : List.of("jazzpw", "worldpw", "p%40ss", "p@ss", IcecastConfig.escape(NASTY), "hackme")) {
+            assertFalse(xml.contains(secret), "no mount's or upstream's password and no Debian default: " + secret);
+        }
     }
 
     @Test
     void renderingIsAFunctionOfItsInputs() {
-        IcecastPlan a = IcecastPlan.relay("127.0.0.12", 8100, List.of(MountPlan.onRelay(LIVE), MountPlan.onRelay(JAZZ)));
-        IcecastPlan b = IcecastPlan.relay("127.0.0.12", 8100, List.of(MountPlan.onRelay(JAZZ), MountPlan.onRelay(LIVE)));
+        IcecastPlan a = plan(LIVE, JAZZ);
+        IcecastPlan b = plan(JAZZ, LIVE);
+        Mount liveElsewhere = new Mount("/live.mp3", "x", "other", null, null, 3, 64, null);
 
         assertEquals(IcecastConfig.render(SETTINGS, a), IcecastConfig.render(SETTINGS, b));
+        assertEquals(IcecastConfig.render(SETTINGS, a), IcecastConfig.render(SETTINGS, plan(liveElsewhere, JAZZ)),
+                "what Icecast does not use does not change the file");
+        assertFalse(IcecastConfig.render(SETTINGS, a).equals(IcecastConfig.render(SETTINGS, plan(LIVE))));
     }
 
     @Test

@@ -1,6 +1,7 @@
 package radiod.controller.icecast;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -18,7 +19,6 @@ import radiod.cluster.model.NodeStatus;
 import radiod.cluster.model.Transcoding;
 import radiod.cluster.view.ClusterSnapshot;
 import radiod.controller.icecast.IcecastPlan.MountPlan;
-import radiod.controller.icecast.IcecastPlan.Role;
 
 class IcecastPlanTest {
     static final Mount LIVE = new Mount("/live.mp3", "source", "s3cret", null, null, 0, 128, null);
@@ -45,84 +45,83 @@ class IcecastPlanTest {
     }
 
     @Test
-    void withoutAMasterTheNodeStandsBy() {
-        IcecastPlan plan = IcecastPlan.of(view(Optional.empty(), LIVE), "node1");
+    void everyMountIsServedWithItsFallbackAndNothingElseTranscodedOnesIncluded() {
+        IcecastPlan plan = IcecastPlan.of(view(Optional.of(master("node1", "127.0.0.11")), LIVE, JAZZ, LOW));
 
-        assertEquals(IcecastPlan.STANDBY, plan);
-        assertTrue(plan.mounts().isEmpty());
+        assertEquals(List.of(new MountPlan("/jazz.mp3", "/live.mp3"), new MountPlan("/live-64.mp3", null),
+                new MountPlan("/live.mp3", null)), plan.mounts(), "by path, with only the fallback");
+        assertTrue(plan.mounts().get(0).declared(), "a mount with a fallback needs a <mount>");
+        assertFalse(plan.mounts().get(1).declared(), "any other is served by Icecast's defaults");
+        assertFalse(plan.mounts().get(2).declared());
     }
 
     @Test
-    void theMasterServesEveryMountWithItsSourceCredentialsTranscodedOnesIncluded() {
-        IcecastPlan plan = IcecastPlan.of(view(Optional.of(master("node1", "127.0.0.11")), LIVE, JAZZ, LOW), "node1");
+    void aMasterChangeGivesAnEqualPlanSoIcecastIsNotReloaded() {
+        IcecastPlan underNode1 = IcecastPlan.of(view(Optional.of(master("node1", "127.0.0.11")), LIVE, JAZZ));
+        IcecastPlan underNode2 = IcecastPlan.of(view(Optional.of(master("node2", "127.0.0.12")), LIVE, JAZZ));
+        IcecastPlan noMaster = IcecastPlan.of(view(Optional.empty(), LIVE, JAZZ));
 
-        assertEquals(Role.MASTER, plan.role());
-        assertEquals(List.of("/jazz.mp3", "/live-64.mp3", "/live.mp3"), plan.mounts().stream().map(MountPlan::path).toList());
-        MountPlan jazz = plan.mounts().get(0);
-        assertEquals("dj", jazz.sourceUser());
-        assertEquals("jazzpw", jazz.sourcePassword());
-        assertEquals("/live.mp3", jazz.fallbackMount());
-        assertEquals(50, jazz.maxListeners());
-        assertNull(plan.masterHost());
+        assertEquals(underNode1, underNode2);
+        assertEquals(underNode1, noMaster, "no master: mounts are still declared, feeds come back with a master");
+        assertEquals(underNode1.hashCode(), underNode2.hashCode());
+        assertEquals(2, noMaster.mounts().size());
     }
 
     @Test
-    void anotherNodeRelaysEveryMountFromTheMastersIcecastAndTakesNoSource() {
-        IcecastPlan plan = IcecastPlan.of(view(Optional.of(master("node1", "127.0.0.11")), LIVE, JAZZ, LOW), "node2");
-
-        assertEquals(Role.RELAY, plan.role());
-        assertEquals("127.0.0.11", plan.masterHost());
-        assertEquals(8100, plan.masterPort());
-        assertEquals(3, plan.mounts().size());
-        assertTrue(plan.mounts().stream().allMatch(m -> m.sourceUser() == null && m.sourcePassword() == null));
-        assertEquals("/live.mp3", plan.mounts().get(0).fallbackMount());
+    void noMountsGiveTheEmptyPlan() {
+        assertEquals(IcecastPlan.EMPTY, IcecastPlan.of(ClusterSnapshot.EMPTY));
+        assertEquals(IcecastPlan.EMPTY, IcecastPlan.of(view(Optional.of(master("node1", "127.0.0.11")))));
+        assertTrue(IcecastPlan.EMPTY.mounts().isEmpty());
     }
 
     @Test
     void plansAreEqualWhenNothingIcecastUsesChanged() {
         ClusterSnapshot before = view(Optional.of(master("node1", "127.0.0.11")), LIVE, JAZZ);
-        Mount liveAt320 = new Mount("/live.mp3", "source", "s3cret", null, null, 0, 320, null);
+        // Credentials, user, limit, bitrate: all kept by radiod, none by Icecast.
+        Mount liveChanged = new Mount("/live.mp3", "other", "changed", null, null, 500, 320, null);
+        Mount jazzChanged = new Mount("/jazz.mp3", "dj2", "jazzpw2", null, "/live.mp3", 7, 96, null);
         ClusterSnapshot after = new ClusterSnapshot(99,
                 Map.of("node1", node("node1", "127.0.0.11", Map.of("/live.mp3", 40)),
                         "node3", node("node3", "127.0.0.13", Map.of())),
-                Optional.of(new MasterInfo("node1", List.of("127.0.0.11"), 8100, 8000, 8080, 12345)),
-                Map.of("/live.mp3", liveAt320, "/jazz.mp3", JAZZ), Map.of("/x.mp3", "node3"), Map.of());
+                Optional.of(new MasterInfo("node3", List.of("127.0.0.13"), 8100, 8000, 8080, 12345)),
+                Map.of("/live.mp3", liveChanged, "/jazz.mp3", jazzChanged), Map.of("/x.mp3", "node3"), Map.of());
 
-        assertEquals(IcecastPlan.of(before, "node2"), IcecastPlan.of(after, "node2"));
-        assertEquals(IcecastPlan.of(before, "node1"), IcecastPlan.of(after, "node1"));
-        assertEquals(IcecastPlan.of(before, "node2").hashCode(), IcecastPlan.of(after, "node2").hashCode());
+        assertEquals(IcecastPlan.of(before), IcecastPlan.of(after));
+        assertEquals(IcecastPlan.of(before).hashCode(), IcecastPlan.of(after).hashCode());
     }
 
     @Test
-    void plansDifferWhenTheMasterMovesOrAMountChanges() {
-        IcecastPlan relay = IcecastPlan.of(view(Optional.of(master("node1", "127.0.0.11")), LIVE), "node2");
+    void plansDifferWhenAMountComesGoesOrChangesItsFallback() {
+        IcecastPlan plan = IcecastPlan.of(view(Optional.of(master("node1", "127.0.0.11")), LIVE, JAZZ));
 
-        assertNotEquals(relay, IcecastPlan.of(view(Optional.of(master("node3", "127.0.0.13")), LIVE), "node2"));
-        assertNotEquals(relay, IcecastPlan.of(view(Optional.of(master("node1", "127.0.0.11")), LIVE, JAZZ), "node2"));
-        IcecastPlan onMaster = IcecastPlan.of(view(Optional.of(master("node1", "127.0.0.11")), LIVE), "node1");
-        Mount newPassword = new Mount("/live.mp3", "source", "changed", null, null, 0, 128, null);
-        assertNotEquals(onMaster, IcecastPlan.of(view(Optional.of(master("node1", "127.0.0.11")), newPassword), "node1"));
+        assertNotEquals(plan, IcecastPlan.of(view(Optional.of(master("node1", "127.0.0.11")), LIVE, JAZZ, LOW)));
+        assertNotEquals(plan, IcecastPlan.of(view(Optional.of(master("node1", "127.0.0.11")), LIVE)));
+        Mount jazzFallsBackElsewhere = new Mount("/jazz.mp3", "dj", "jazzpw", null, "/live-64.mp3", 50, 0, null);
+        assertNotEquals(plan, IcecastPlan.of(view(Optional.of(master("node1", "127.0.0.11")), LIVE, jazzFallsBackElsewhere)));
+        Mount jazzWithoutFallback = new Mount("/jazz.mp3", "dj", "jazzpw", null, null, 50, 0, null);
+        assertNotEquals(plan, IcecastPlan.of(view(Optional.of(master("node1", "127.0.0.11")), LIVE, jazzWithoutFallback)));
     }
 
     @Test
     void inconsistentPlansAreRefusedNamingTheProblem() {
-        MountPlan withCredentials = MountPlan.onMaster(LIVE);
-        MountPlan bare = MountPlan.onRelay(LIVE);
+        MountPlan live = MountPlan.of(LIVE);
 
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> IcecastPlan.relay("127.0.0.11", 8100, List.of(withCredentials)));
+                () -> new IcecastPlan(List.of(live, new MountPlan("/live.mp3", "/jazz.mp3"))));
         assertTrue(e.getMessage().contains("/live.mp3"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> IcecastPlan.master(List.of(bare)));
-        assertThrows(IllegalArgumentException.class, () -> IcecastPlan.relay("127.0.0.11", 0, List.of(bare)));
-        assertThrows(IllegalArgumentException.class, () -> IcecastPlan.master(List.of(withCredentials, withCredentials)));
-        assertThrows(IllegalArgumentException.class, () -> new IcecastPlan(Role.STANDBY, List.of(bare), null, 0));
+        assertThrows(IllegalArgumentException.class, () -> new MountPlan("live.mp3", null));
+        assertThrows(IllegalArgumentException.class, () -> new MountPlan("/live.mp3", "/<x>.mp3"));
+        assertThrows(IllegalArgumentException.class, () -> new MountPlan("/admin/x.mp3", null));
     }
 
     @Test
-    void aPlanNeverPrintsPasswords() {
-        IcecastPlan plan = IcecastPlan.master(List.of(MountPlan.onMaster(LIVE)));
+    void aPlanCarriesAndPrintsNoCredentials() {
+        IcecastPlan plan = IcecastPlan.of(view(Optional.of(master("node1", "127.0.0.11")), LIVE, JAZZ));
 
-        assertTrue(!plan.toString().contains("s3cret") && !plan.mounts().get(0).toString().contains("s3cret"),
-                plan + " " + plan.mounts());
+        String printed = plan + " " + plan.mounts();
+        assertFalse(printed.contains("s3cret") || printed.contains("jazzpw") || printed.contains("dj"), printed);
+        assertEquals(List.of("path", "fallbackMount"), java.util.Arrays.stream(MountPlan.class.getRecordComponents())
+                .map(java.lang.reflect.RecordComponent::getName).toList(), "nothing but what icecast.xml needs");
+        assertNull(plan.mounts().get(1).fallbackMount());
     }
 }

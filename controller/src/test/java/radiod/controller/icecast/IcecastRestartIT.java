@@ -31,6 +31,9 @@ import radiod.testkit.Processes;
 class IcecastRestartIT {
     static final String HOST = "127.0.0.1";
     static final Mount LIVE = new Mount("/live.mp3", "source", "live-Pw-1", null, null, 0, 128, null);
+    /** Declared in icecast.xml for its fallback to /live.mp3. */
+    static final Mount SHOW = new Mount("/show.mp3", "dj", "show-Pw-2", null, "/live.mp3", 0, 128, null);
+    static final IcecastPlan PLAN = new IcecastPlan(List.of(MountPlan.of(LIVE), MountPlan.of(SHOW)));
 
     @TempDir
     Path tmp;
@@ -53,7 +56,7 @@ class IcecastRestartIT {
         IcecastSettings s = settings();
         AtomicInteger changes = new AtomicInteger();
         try (IcecastSupervisor icecast = new IcecastSupervisor(s, changes::incrementAndGet)) {
-            icecast.apply(IcecastPlan.master(List.of(MountPlan.onMaster(LIVE))));
+            icecast.apply(PLAN);
             icecast.start();
             await().atMost(Duration.ofSeconds(5)).until(() -> icecast.stats().up());
             long first = icecast.pid().orElseThrow();
@@ -69,6 +72,9 @@ class IcecastRestartIT {
             assertEquals(401, IcecastClient.status(HOST, s.port(), "/admin/stats", "admin", "wrong"));
             assertEquals(200, IcecastClient.status(HOST, s.port(), "/admin/stats", "admin", s.adminPassword()));
             assertEquals(401, IcecastClient.sourcePut(HOST, s.port(), LIVE.path(), "source", "wrong"));
+            assertEquals(200, IcecastClient.sourcePut(HOST, s.port(), LIVE.path(), "source", s.sourcePassword()),
+                    "the restarted Icecast takes feeds with the same random password");
+            assertEquals(PLAN, icecast.plan());
         }
     }
 
@@ -76,11 +82,14 @@ class IcecastRestartIT {
     void aPlanAppliedWhileIcecastStartsIsLoadedWithoutARestart() {
         IcecastSettings s = settings();
         try (IcecastSupervisor icecast = new IcecastSupervisor(s).start();
-             Tone tone = Tone.push(HOST, s.port(), LIVE.path(), LIVE.sourceUser(), LIVE.sourcePassword(), 440)) {
+             Tone tone = Tone.push(HOST, s.port(), LIVE.path(), "source", s.sourcePassword(), 440)) {
             // Right after the start: a SIGHUP before Icecast installs its handler would kill it.
-            icecast.apply(IcecastPlan.master(List.of(MountPlan.onMaster(LIVE))));
+            icecast.apply(PLAN);
 
             await().atMost(Duration.ofSeconds(10)).until(() -> icecast.stats().listenersByMount().containsKey(LIVE.path()));
+            // Loaded once /show.mp3, which has no source, sends a listener to its fallback.
+            await().atMost(Duration.ofSeconds(5)).until(() -> icecast.reloads() == 1
+                    && IcecastClient.status(HOST, s.port(), SHOW.path(), null, null) == 200);
             assertEquals(1, icecast.starts());
         }
     }

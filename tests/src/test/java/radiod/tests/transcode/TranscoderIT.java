@@ -91,18 +91,31 @@ class TranscoderIT {
     }
 
     static void probe(String url, String codec, String bitRate, String sampleRate) {
+        java.util.concurrent.atomic.AtomicReference<String> last = new java.util.concurrent.atomic.AtomicReference<>("nothing read");
+        try {
+            probeUntil(url, codec, bitRate, sampleRate, last);
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new AssertionError("ffprobe of " + url + " never showed " + codec + " " + bitRate + " " + sampleRate
+                    + " stereo; last: " + last.get(), e);
+        }
+    }
+
+    static void probeUntil(String url, String codec, String bitRate, String sampleRate,
+                           java.util.concurrent.atomic.AtomicReference<String> last) {
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).until(() -> {
             byte[] audio = Streams.read(url, 40_000, 5000);
             if (audio.length < 20_000) {
                 return false;
             }
-            Path f = Files.createTempFile("radiod-tc-", ".bin");
+            // Named for its codec: a capture that starts mid-frame probes weakly, and ffprobe then goes by the name.
+            Path f = Files.createTempFile("radiod-tc-", "." + codec);
             Files.write(f, audio);
             Process p = new ProcessBuilder("ffprobe", "-v", "error", "-show_entries", "stream=codec_name,bit_rate,sample_rate,channels",
                     "-of", "csv=p=0", f.toString()).redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes()).trim();
             p.waitFor(20, TimeUnit.SECONDS);
             Files.deleteIfExists(f);
+            last.set(audio.length + " bytes: " + out);
             return out.contains(codec) && out.contains(sampleRate) && out.contains(",2") && (bitRate == null || out.contains(bitRate));
         });
     }
