@@ -68,6 +68,8 @@ public final class Icecast implements AutoCloseable {
     private final int port;
     private final Path dir;
     private final String adminPassword = UUID.randomUUID().toString();
+    /** The global source (and relay) password: takes a source for any mount not listed with its own credentials. */
+    private final String sourcePassword = UUID.randomUUID().toString();
     /** Shown in status-json, so that readiness is judged on this Icecast, not on another one holding the port. */
     private final String location = "radiod tests " + UUID.randomUUID();
     private final Process process;
@@ -165,6 +167,11 @@ public final class Icecast implements AutoCloseable {
 
     public String adminPassword() {
         return adminPassword;
+    }
+
+    /** The global source password (user {@code source}), as radiod's feed to its node's Icecast uses it. */
+    public String sourcePassword() {
+        return sourcePassword;
     }
 
     /** Icecast's own error log (connections, sources logging in, listeners leaving). */
@@ -316,7 +323,7 @@ public final class Icecast implements AutoCloseable {
                     <chroot>0</chroot>
                 %8$s  </security>
                 </icecast>
-                """.formatted(escape(host), UUID.randomUUID(), adminPassword, port, body, dir.resolve("log"),
+                """.formatted(escape(host), escape(sourcePassword), adminPassword, port, body, dir.resolve("log"),
                 dir.resolve("icecast.pid"), root ? "    <changeowner><user>" + RUN_AS_USER + "</user><group>"
                         + RUN_AS_GROUP + "</group></changeowner>\n" : "", escape(location));
     }

@@ -36,6 +36,7 @@ final class Pull {
     private NetSocket socket;
     private Wire.Decoder decoder;
     private boolean answered;
+    private boolean connecting;
     private int attempt;
     private long redialTimer = -1;
     private long endTimer = -1;
@@ -66,7 +67,7 @@ final class Pull {
             return;
         }
         MasterInfo m = master.get();
-        if (target != null && same(target, m) && (socket != null || redialTimer >= 0)) {
+        if (target != null && same(target, m) && (socket != null || redialTimer >= 0 || connecting)) {
             return;
         }
         target = m;
@@ -97,7 +98,11 @@ final class Pull {
     private void dial() {
         dropSocket();
         MasterInfo m = target;
+        connecting = true;
         client.connect(m.sourcePort(), m.address()).onComplete(ar -> {
+            if (target == m) {
+                connecting = false;
+            }
             if (closed || target != m || socket != null) {
                 if (ar.succeeded()) {
                     ar.result().close();
@@ -238,7 +243,7 @@ final class Pull {
         long delay = REDIAL_MILLIS[Math.min(attempt++, REDIAL_MILLIS.length - 1)];
         redialTimer = vertx.setTimer(delay, t -> {
             redialTimer = -1;
-            if (!closed && socket == null) {
+            if (!closed && socket == null && !connecting) {
                 dial();
             }
         });

@@ -73,6 +73,10 @@ final class Ingest {
 
     private NetSocket upstream;
     private MasterInfo target;
+    /** Dials made; only the latest one's connection is used. */
+    private long dials;
+    /** The latest dial's connection is being made: the master is being dialed already. */
+    private boolean connecting;
     private boolean upstreamReady;
     private long sendSeq;
     private int dialAttempt;
@@ -147,7 +151,7 @@ final class Ingest {
                 log.info("source for {}: master is now {}; sending the stream there", mount, m.get().name());
             }
             dial(m.get());
-        } else if (m.isPresent() && upstream == null && redialTimer < 0) {
+        } else if (m.isPresent() && upstream == null && !connecting && redialTimer < 0) {
             dial(m.get());
         }
     }
@@ -163,7 +167,7 @@ final class Ingest {
             close("no master took the stream for " + HOLD_NANOS / 1_000_000_000 + " s");
         } else if (answered && now - lastEncoderNanos > ENCODER_IDLE_NANOS) {
             close("the encoder sent nothing for " + ENCODER_IDLE_NANOS / 1_000_000_000 + " s");
-        } else if (upstream == null && redialTimer < 0) {
+        } else if (upstream == null && !connecting && redialTimer < 0) {
             host.master().ifPresent(this::dial);
         }
     }
@@ -174,8 +178,13 @@ final class Ingest {
             unheldSinceNanos = System.nanoTime();
         }
         target = master;
+        long dial = ++dials;
+        connecting = true;
         client.connect(master.sourcePort(), master.address()).onComplete(ar -> {
-            if (closed || target != master || upstream != null) {
+            if (dial == dials) {
+                connecting = false;
+            }
+            if (closed || dial != dials || upstream != null) {
                 if (ar.succeeded()) {
                     ar.result().close();
                 }
@@ -276,7 +285,7 @@ final class Ingest {
         long delay = REDIAL_MILLIS[Math.min(dialAttempt++, REDIAL_MILLIS.length - 1)];
         redialTimer = vertx.setTimer(delay, t -> {
             redialTimer = -1;
-            if (closed || upstream != null || host.fenced()) {
+            if (closed || upstream != null || connecting || host.fenced()) {
                 return;
             }
             host.master().ifPresent(this::dial);

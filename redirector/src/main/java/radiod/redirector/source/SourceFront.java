@@ -167,7 +167,7 @@ public final class SourceFront implements AutoCloseable {
     }
 
     static boolean sameMaster(MasterInfo a, MasterInfo b) {
-        return a.name().equals(b.name()) && a.address().equals(b.address()) && a.icecastPort() == b.icecastPort();
+        return a.name().equals(b.name()) && a.address().equals(b.address()) && a.sourcePort() == b.sourcePort();
     }
 
     /** Reads one request head within the size and time bounds, then decides what the connection gets. */

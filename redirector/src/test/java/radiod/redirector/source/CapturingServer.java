@@ -8,10 +8,18 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
-/** A TCP server standing in for a master's Icecast: records every connection and the bytes it received. */
+import io.vertx.core.buffer.Buffer;
+import radiod.redirector.carry.Wire;
+
+/**
+ * A TCP server standing in for a master's source port (its hub): records every connection and the bytes it
+ * received, answers what the test tells it to, and decodes the {@link Wire} messages that follow the request head.
+ */
 final class CapturingServer implements AutoCloseable {
     private final ServerSocket server;
     private final List<Connection> connections = new CopyOnWriteArrayList<>();
@@ -79,10 +87,74 @@ final class CapturingServer implements AutoCloseable {
             t.start();
         }
 
-        String received() {
+        byte[] bytes() {
             synchronized (received) {
-                return received.toString(StandardCharsets.ISO_8859_1);
+                return received.toByteArray();
             }
+        }
+
+        String received() {
+            return new String(bytes(), StandardCharsets.ISO_8859_1);
+        }
+
+        /** The request head (up to and including its blank line), or null while it is incomplete. */
+        String head() {
+            String r = received();
+            int end = r.indexOf("\r\n\r\n");
+            return end < 0 ? null : r.substring(0, end + 4);
+        }
+
+        /** The head's header lines, lower-cased names: {@code name: value}. */
+        List<String> headerLines() {
+            String h = head();
+            if (h == null) {
+                return List.of();
+            }
+            List<String> out = new ArrayList<>();
+            String[] lines = h.split("\r\n");
+            for (int i = 1; i < lines.length; i++) {
+                int colon = lines[i].indexOf(':');
+                out.add(lines[i].substring(0, colon).toLowerCase(java.util.Locale.ROOT) + ": "
+                        + lines[i].substring(colon + 1).trim());
+            }
+            return out;
+        }
+
+        /** A header's value in the request head, or null. */
+        String header(String lowerCaseName) {
+            for (String line : headerLines()) {
+                if (line.startsWith(lowerCaseName + ": ")) {
+                    return line.substring(lowerCaseName.length() + 2);
+                }
+            }
+            return null;
+        }
+
+        /** The complete Wire messages received after the request head (a trailing partial one is left out). */
+        List<Wire.Message> messages() {
+            byte[] all = bytes();
+            String text = new String(all, StandardCharsets.ISO_8859_1);
+            int end = text.indexOf("\r\n\r\n");
+            List<Wire.Message> out = new ArrayList<>();
+            if (end < 0) {
+                return out;
+            }
+            new Wire.Decoder(out::add).accept(Buffer.buffer(Arrays.copyOfRange(all, end + 4, all.length)));
+            return out;
+        }
+
+        /** The DATA messages only. */
+        List<Wire.Message> data() {
+            return messages().stream().filter(m -> m.type() == Wire.DATA).toList();
+        }
+
+        /** End of the stream this connection carried: the highest offset + length of its DATA messages (0: none). */
+        long dataEnd() {
+            long end = 0;
+            for (Wire.Message m : data()) {
+                end = Math.max(end, m.offset() + m.payload().length());
+            }
+            return end;
         }
 
         boolean peerClosed() {

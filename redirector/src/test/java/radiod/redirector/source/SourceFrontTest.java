@@ -1,20 +1,27 @@
 package radiod.redirector.source;
 
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.AfterAll;
@@ -25,29 +32,40 @@ import org.junit.jupiter.api.Test;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import radiod.cluster.model.MasterInfo;
 import radiod.cluster.model.Mount;
 import radiod.cluster.view.ClusterSnapshot;
+import radiod.redirector.carry.Hubs;
+import radiod.redirector.carry.Wire;
 
 /**
- * The source front's admission rules against a capturing TCP stub standing in for the master's Icecast: what is
- * refused never opens a connection to the master; what is admitted reaches it byte for byte.
+ * The source front's admission rules and its {@link Ingest}, against capturing TCP stubs standing in for the
+ * masters' source ports (their hubs): what is refused never opens a connection to a master; what is admitted reaches
+ * the master as {@code INGEST} and {@link Wire} messages carrying exactly the encoder's bytes, cut on MP3 frames
+ * (real ffmpeg output), and is held and replayed across master changes and lost upstreams.
  */
 class SourceFrontTest {
     static final String HOST = "127.0.0.1";
     static final Mount LIVE = new Mount("/live.mp3", "source", "s3cret", null, null, 0, 128, null);
     static final Mount OTHER_USER = new Mount("/dj.mp3", "dj", "pw-dj", null, null, 0, 128, null);
+    static final String OK = "HTTP/1.1 200 OK\r\n\r\n";
     static Vertx vertx;
+    /** Four seconds of ffmpeg's MP3 (an ID3v2 tag and about 150 frames). */
+    static byte[] mp3;
 
     SimpleMeterRegistry registry;
     CapturingServer masterA;
     CapturingServer masterB;
     AtomicReference<ClusterSnapshot> view;
+    AtomicBoolean fenced;
+    AtomicBoolean master;
     SourceFront front;
 
     @BeforeAll
-    static void vertx() {
+    static void vertx() throws Exception {
         vertx = Vertx.vertx();
+        mp3 = Encoders.mp3(4);
     }
 
     @AfterAll
@@ -61,8 +79,10 @@ class SourceFrontTest {
         masterA = new CapturingServer(HOST);
         masterB = new CapturingServer(HOST);
         view = new AtomicReference<>(snapshot(master("node1", masterA.port())));
+        fenced = new AtomicBoolean();
+        master = new AtomicBoolean();
         front = new SourceFront(vertx, new SourceFrontSettings(HOST, 0, "127.0.0.9", 8080, Duration.ofMillis(400), 1024),
-                view::get, registry);
+                view::get, fenced::get, new Hubs(vertx, master::get, "node1", registry), registry);
         front.start().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
     }
 
@@ -73,8 +93,9 @@ class SourceFrontTest {
         masterB.close();
     }
 
-    static MasterInfo master(String name, int icecastPort) {
-        return new MasterInfo(name, List.of(HOST), icecastPort, 8000, 8080, 1);
+    /** A master whose hub (source port) is at HOST:sourcePort. */
+    static MasterInfo master(String name, int sourcePort) {
+        return new MasterInfo(name, List.of(HOST), 8000, sourcePort, 8080, 1);
     }
 
     static ClusterSnapshot snapshot(MasterInfo master) {
@@ -82,9 +103,18 @@ class SourceFrontTest {
                 Map.of(LIVE.path(), LIVE, OTHER_USER.path(), OTHER_USER), Map.of(), Map.of());
     }
 
+    void moveView(MasterInfo to) {
+        ClusterSnapshot next = snapshot(to);
+        view.set(next);
+        front.viewChanged(next);
+    }
+
     static String basic(String user, String password) {
         return "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
     }
+
+    static final String SOURCE_LIVE = "SOURCE /live.mp3 HTTP/1.0\r\nAuthorization: " + basic("source", "s3cret")
+            + "\r\nContent-Type: audio/mpeg\r\nice-name: Test FM\r\n\r\n";
 
     Socket connect() throws IOException {
         Socket s = new Socket(HOST, front.port());
@@ -95,6 +125,15 @@ class SourceFrontTest {
     static void send(Socket s, String text) throws IOException {
         s.getOutputStream().write(text.getBytes(StandardCharsets.ISO_8859_1));
         s.getOutputStream().flush();
+    }
+
+    /** Sends bytes [from, to) of the MP3 in chunks of at most 1000 bytes, as an encoder would. */
+    static void sendMp3(Socket s, int from, int to) throws IOException {
+        OutputStream out = s.getOutputStream();
+        for (int i = from; i < to; i += 1000) {
+            out.write(mp3, i, Math.min(1000, to - i));
+            out.flush();
+        }
     }
 
     /** Everything the front sends until it closes the connection (fails on the socket timeout if it never does). */
@@ -109,11 +148,57 @@ class SourceFrontTest {
         return out.toString(StandardCharsets.ISO_8859_1);
     }
 
+    static String read(Socket s, String expected) throws IOException {
+        return new String(s.getInputStream().readNBytes(expected.length()), StandardCharsets.ISO_8859_1);
+    }
+
     String exchange(String request) throws IOException {
         try (Socket s = connect()) {
             send(s, request);
             return readUntilClosed(s);
         }
+    }
+
+    /** The index-th connection to the stub once its whole request head has come. */
+    static CapturingServer.Connection awaitHead(CapturingServer server, int index) {
+        await().atMost(Duration.ofSeconds(5)).until(() -> server.connections().size() > index
+                && server.connections().get(index).head() != null);
+        return server.connections().get(index);
+    }
+
+    /** The stream DATA messages describe, checked to be consistent (overlaps equal, no hole from the first offset). */
+    static byte[] assemble(List<Wire.Message> data, long from) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        long end = from;
+        for (Wire.Message m : data) {
+            byte[] p = m.payload().getBytes();
+            assertTrue(m.offset() <= end, "no hole before offset " + m.offset() + " (had up to " + end + ")");
+            assertTrue(m.offset() >= from, "offset " + m.offset() + " before " + from);
+            long skip = end - m.offset();
+            if (skip < p.length) {
+                out.write(p, (int) skip, (int) (p.length - skip));
+                end = m.offset() + p.length;
+            }
+        }
+        return out.toByteArray();
+    }
+
+    /** The MP3's bytes [from, to). */
+    static byte[] mp3(long from, long to) {
+        return Arrays.copyOfRange(mp3, (int) from, (int) to);
+    }
+
+    /** Admits a SOURCE encoder through master A's stub and returns the encoder's socket and the stub's connection. */
+    record Admitted(Socket encoder, CapturingServer.Connection upstream, String session) {
+    }
+
+    Admitted admitAtA() throws IOException {
+        Socket s = connect();
+        send(s, SOURCE_LIVE);
+        CapturingServer.Connection a = awaitHead(masterA, 0);
+        a.send(OK);
+        assertEquals("HTTP/1.0 200 OK\r\n\r\n", read(s, "HTTP/1.0 200 OK\r\n\r\n"));
+        return new Admitted(s, a, a.header("x-radiod-session"));
     }
 
     double failures(String reason) {
@@ -127,7 +212,10 @@ class SourceFrontTest {
     void assertMasterNeverContacted() {
         await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(2))
                 .until(() -> masterA.connections().isEmpty() && masterB.connections().isEmpty());
+        assertEquals(0, front.activeSources());
     }
+
+    // ---- admission ---------------------------------------------------------------------------------------------
 
     @Test
     void wrongPasswordGets401AndNothingReachesTheMaster() throws Exception {
@@ -138,6 +226,7 @@ class SourceFrontTest {
         String wrongUser = exchange("PUT /dj.mp3 HTTP/1.1\r\nExpect: 100-continue\r\nAuthorization: " + basic("source", "pw-dj")
                 + "\r\n\r\n");
         assertTrue(wrongUser.startsWith("HTTP/1.0 401 "), wrongUser);
+        assertTrue(wrongUser.contains("WWW-Authenticate: Basic realm=\"Icecast2 Server\"\r\n"), wrongUser);
         assertEquals(2.0, failures("wrong_credentials"));
         assertMasterNeverContacted();
     }
@@ -216,99 +305,287 @@ class SourceFrontTest {
     }
 
     @Test
-    void noMasterGets503() throws Exception {
-        view.set(snapshot(null));
-        String answer = exchange("SOURCE /live.mp3 HTTP/1.0\r\nAuthorization: " + basic("source", "s3cret") + "\r\n\r\n");
+    void noMasterGets503WithRetryAfterNever401() throws Exception {
+        moveView(null);
+        String answer = exchange(SOURCE_LIVE);
         assertTrue(answer.startsWith("HTTP/1.0 503 "), answer);
-        assertTrue(answer.contains("Retry-After: "), answer);
+        assertTrue(answer.contains("\r\nRetry-After: "), answer);
+        assertEquals(1.0, rejections("no_master"));
         assertMasterNeverContacted();
     }
 
     @Test
-    void admittedSourceIsReplayedVerbatimAndPipedBothWays() throws Exception {
+    void fencedGets503WithRetryAfterNever401() throws Exception {
+        fenced.set(true);
+        String answer = exchange("PUT /live.mp3 HTTP/1.1\r\nExpect: 100-continue\r\nContent-Type: audio/mpeg\r\n"
+                + "Authorization: " + basic("source", "s3cret") + "\r\n\r\n");
+        assertTrue(answer.startsWith("HTTP/1.0 503 "), answer);
+        assertTrue(answer.contains("\r\nRetry-After: "), answer);
+        moveView(null); // fenced and no master: still 503
+        String again = exchange(SOURCE_LIVE);
+        assertTrue(again.startsWith("HTTP/1.0 503 "), again);
+        assertTrue(again.contains("\r\nRetry-After: "), again);
+        assertEquals(2.0, rejections("fenced"));
+        assertMasterNeverContacted();
+    }
+
+    // ---- ingest ------------------------------------------------------------------------------------------------
+
+    @Test
+    void admittedEncoderReachesTheMasterAsIngestWithItsBytesCutIntoFrames() throws Exception {
         String head = "PUT /live.mp3 HTTP/1.1\r\nUser-Agent: Lavf/59.27.100\r\nAccept: */*\r\nExpect: 100-continue\r\n"
                 + "Connection: close\r\nHost: 127.0.0.1\r\nContent-Type: audio/mpeg\r\nIcy-MetaData: 1\r\nIce-Public: 0\r\n"
-                + "Authorization: " + basic("source", "s3cret") + "\r\n\r\n";
+                + "Ice-Name: Test FM\r\nAuthorization: " + basic("source", "s3cret") + "\r\n\r\n";
         try (Socket s = connect()) {
-            send(s, head + "early-bytes");
-            await().atMost(Duration.ofSeconds(5)).until(() -> masterA.connections().size() == 1
-                    && masterA.connections().get(0).received().equals(head + "early-bytes"));
-            CapturingServer.Connection icecast = masterA.connections().get(0);
-            icecast.send("HTTP/1.1 100 Continue\r\nContent-Length: 0\r\n\r\n");
-            byte[] answer = s.getInputStream().readNBytes(42);
-            assertEquals("HTTP/1.1 100 Continue\r\nContent-Length: 0\r\n", new String(answer, 0, 42, StandardCharsets.ISO_8859_1));
+            send(s, head);
+            CapturingServer.Connection hub = awaitHead(masterA, 0);
+            assertTrue(hub.head().startsWith("INGEST /live.mp3 HTTP/1.1\r\n"), hub.head());
+            String session = hub.header("x-radiod-session");
+            assertNotNull(session, hub.head());
+            assertEquals(Set.of("authorization: " + basic("source", "s3cret"), "x-radiod-session: " + session,
+                    "content-type: audio/mpeg", "ice-public: 0", "ice-name: Test FM"), Set.copyOf(hub.headerLines()));
+            assertEquals(0, s.getInputStream().available(), "the encoder is answered once the master took its stream");
+
+            hub.send(OK);
+            String cont = "HTTP/1.1 100 Continue\r\nContent-Length: 0\r\n\r\n";
+            assertEquals(cont, read(s, cont));
             assertEquals(1, front.activeSources());
-            send(s, "MP3-frames");
-            await().atMost(Duration.ofSeconds(5)).until(() -> icecast.received().endsWith("early-bytesMP3-frames"));
-            assertEquals("early-bytesMP3-frames".length(),
-                    registry.get("radiod.bytes.proxied").tag("direction", "source").counter().count());
-            icecast.close();
-            s.getInputStream().readNBytes(2); // the rest of the answer
-            assertEquals(-1, s.getInputStream().read(), "Icecast closing closes the encoder's connection");
+            sendMp3(s, 0, mp3.length);
+            await().atMost(Duration.ofSeconds(5)).until(() -> hub.dataEnd() == mp3.length);
+            List<Wire.Message> data = hub.data();
+            assertEquals(0, data.get(0).offset());
+            assertArrayEquals(mp3, assemble(data, 0), "the DATA payloads, concatenated, are the encoder's bytes");
+            for (Wire.Message m : data) {
+                int at = (int) m.offset();
+                assertTrue(m.offset() == 0 || (mp3[at] & 0xFF) == 0xFF, "DATA at " + at + " starts on a frame");
+            }
+            assertEquals(mp3.length, registry.get("radiod.bytes.proxied").tag("direction", "source").counter().count());
+
+            s.shutdownOutput(); // the encoder leaves cleanly
+            await().atMost(Duration.ofSeconds(5)).until(hub::peerClosed);
+            List<Wire.Message> all = hub.messages();
+            Wire.Message last = all.get(all.size() - 1);
+            assertEquals(Wire.END, last.type());
+            assertEquals(mp3.length, last.offset());
         }
         await().atMost(Duration.ofSeconds(5)).until(() -> front.activeSources() == 0);
         assertEquals(0, registry.get("radiod.sources.active").gauge().value());
     }
 
     @Test
-    void encoderLeavingClosesTheMasterConnection() throws Exception {
+    void masterAnswering403GetsTheEncoderA403() throws Exception {
         try (Socket s = connect()) {
-            send(s, "SOURCE /dj.mp3 ICE/1.0\r\nAuthorization: " + basic("dj", "pw-dj") + "\r\n\r\n");
-            await().atMost(Duration.ofSeconds(5)).until(() -> masterA.connections().size() == 1);
+            send(s, "PUT /live.mp3 HTTP/1.1\r\nExpect: 100-continue\r\nContent-Type: audio/mpeg\r\nAuthorization: "
+                    + basic("source", "s3cret") + "\r\n\r\n");
+            CapturingServer.Connection hub = awaitHead(masterA, 0);
+            hub.send("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+            String answer = readUntilClosed(s);
+            assertTrue(answer.startsWith("HTTP/1.0 403 Forbidden\r\n"), answer);
+            await().atMost(Duration.ofSeconds(5)).until(hub::peerClosed);
         }
-        await().atMost(Duration.ofSeconds(5)).until(() -> masterA.connections().get(0).peerClosed());
         await().atMost(Duration.ofSeconds(5)).until(() -> front.activeSources() == 0);
-    }
-
-    @Test
-    void masterChangeClosesTheSourceAndTheReconnectLandsOnTheNewMaster() throws Exception {
-        String request = "SOURCE /live.mp3 HTTP/1.0\r\nAuthorization: " + basic("source", "s3cret") + "\r\n\r\n";
-        try (Socket s = connect()) {
-            send(s, request);
-            await().atMost(Duration.ofSeconds(5)).until(() -> front.activeSources() == 1);
-            ClusterSnapshot next = snapshot(master("node2", masterB.port()));
-            view.set(next);
-            front.viewChanged(next);
-            assertEquals("", readUntilClosed(s), "the encoder's connection is closed");
-        }
-        await().atMost(Duration.ofSeconds(5)).until(() -> masterA.connections().get(0).peerClosed());
-        try (Socket again = connect()) {
-            send(again, request);
-            await().atMost(Duration.ofSeconds(5)).until(() -> masterB.connections().size() == 1
-                    && masterB.connections().get(0).received().equals(request));
-        }
         assertEquals(1, masterA.connections().size());
     }
 
     @Test
-    void aMissedViewChangeIsCaughtByThePeriodicCheck() throws Exception {
-        try (Socket s = connect()) {
-            send(s, "SOURCE /live.mp3 HTTP/1.0\r\nAuthorization: " + basic("source", "s3cret") + "\r\n\r\n");
-            await().atMost(Duration.ofSeconds(5)).until(() -> front.activeSources() == 1);
-            view.set(snapshot(master("node2", masterB.port()))); // nobody calls viewChanged
-            long started = System.nanoTime();
-            assertEquals("", readUntilClosed(s));
-            assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(3));
+    void masterChangeKeepsTheEncoderAndReplaysTheRingToTheNewMaster() throws Exception {
+        Admitted e = admitAtA();
+        try (Socket s = e.encoder()) {
+            int half = mp3.length / 2;
+            sendMp3(s, 0, half);
+            // Everything but the frame still incomplete at the cut.
+            await().atMost(Duration.ofSeconds(5)).until(() -> e.upstream().dataEnd() > half - 1500);
+            long oldEnd = e.upstream().dataEnd();
+            assertArrayEquals(mp3(0, oldEnd), assemble(e.upstream().data(), 0));
+
+            moveView(master("node2", masterB.port()));
+            CapturingServer.Connection b = awaitHead(masterB, 0);
+            assertTrue(b.head().startsWith("INGEST /live.mp3 HTTP/1.1\r\n"), b.head());
+            assertEquals(e.session(), b.header("x-radiod-session"), "the same session on the new master");
+            assertEquals(basic("source", "s3cret"), b.header("authorization"));
+            await().atMost(Duration.ofSeconds(5)).until(() -> e.upstream().peerClosed());
+            b.send(OK);
+            await().atMost(Duration.ofSeconds(5)).until(() -> b.dataEnd() >= oldEnd);
+            long firstOffset = b.data().get(0).offset();
+            assertEquals(0, firstOffset, "the replay starts at the ring's start (it holds the whole 2 s)");
+
+            sendMp3(s, half, mp3.length); // live data, on the same encoder connection
+            await().atMost(Duration.ofSeconds(5)).until(() -> b.dataEnd() == mp3.length);
+            assertArrayEquals(mp3, assemble(b.data(), 0));
+            assertEquals(oldEnd, e.upstream().dataEnd(), "nothing more went to the old master");
+            assertEquals(1, front.activeSources());
+            assertEquals(1, masterA.connections().size());
+            assertEquals(1, masterB.connections().size());
         }
-        await().atMost(Duration.ofSeconds(5)).until(() -> masterA.connections().get(0).peerClosed());
     }
 
     @Test
-    void aViewWithoutMasterKeepsTheSourceUntilAnotherMasterIsElected() throws Exception {
-        try (Socket s = connect()) {
-            send(s, "SOURCE /live.mp3 HTTP/1.0\r\nAuthorization: " + basic("source", "s3cret") + "\r\n\r\n");
-            await().atMost(Duration.ofSeconds(5)).until(() -> front.activeSources() == 1);
-            ClusterSnapshot none = snapshot(null);
-            view.set(none);
-            front.viewChanged(none);
-            await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(3)).until(() -> front.activeSources() == 1
-                    && !masterA.connections().get(0).peerClosed());
-            ClusterSnapshot same = snapshot(master("node1", masterA.port()));
-            view.set(same);
-            front.viewChanged(same);
-            send(s, "still-streaming");
-            await().atMost(Duration.ofSeconds(5)).until(() -> masterA.connections().get(0).received().endsWith("still-streaming"));
-            assertEquals(1, front.activeSources(), "the same master re-elected: the source never needed to move");
+    void upstreamLostWithoutViewChangeKeepsTheEncoderAndRedialsWithTheReplay() throws Exception {
+        Admitted e = admitAtA();
+        try (Socket s = e.encoder()) {
+            int third = mp3.length / 3;
+            sendMp3(s, 0, third);
+            await().atMost(Duration.ofSeconds(5)).until(() -> e.upstream().dataEnd() > third - 1500);
+            long oldEnd = e.upstream().dataEnd();
+            e.upstream().close(); // the master's hub dropped it (say, its process was killed)
+
+            CapturingServer.Connection again = awaitHead(masterA, 1);
+            assertTrue(again.head().startsWith("INGEST /live.mp3 HTTP/1.1\r\n"), again.head());
+            assertEquals(e.session(), again.header("x-radiod-session"));
+            sendMp3(s, third, 2 * third); // while the master has not answered yet: into the ring
+            again.send(OK);
+            await().atMost(Duration.ofSeconds(5)).until(() -> again.dataEnd() > 2 * third - 1500);
+            assertEquals(0, again.data().get(0).offset(), "replayed from the ring's start");
+            assertTrue(again.data().get(0).offset() <= oldEnd);
+            sendMp3(s, 2 * third, mp3.length);
+            await().atMost(Duration.ofSeconds(5)).until(() -> again.dataEnd() == mp3.length);
+            assertArrayEquals(mp3, assemble(again.data(), 0));
+            assertEquals(1, front.activeSources());
+            assertEquals(2, masterA.connections().size());
+            assertTrue(masterB.connections().isEmpty());
+        }
+    }
+
+    @Test
+    void noMasterForAWhileHoldsTheEncoderAndTheNextMasterGetsTheReplay() throws Exception {
+        Admitted e = admitAtA();
+        try (Socket s = e.encoder()) {
+            sendMp3(s, 0, 20_000);
+            await().atMost(Duration.ofSeconds(5)).until(() -> e.upstream().dataEnd() > 18_500);
+            moveView(null);
+            e.upstream().close();
+            sendMp3(s, 20_000, 40_000); // held: into the ring
+            moveView(master("node2", masterB.port()));
+            CapturingServer.Connection b = awaitHead(masterB, 0);
+            assertEquals(e.session(), b.header("x-radiod-session"));
+            b.send(OK);
+            sendMp3(s, 40_000, mp3.length);
+            await().atMost(Duration.ofSeconds(5)).until(() -> b.dataEnd() == mp3.length);
+            assertEquals(0, b.data().get(0).offset());
+            assertArrayEquals(mp3, assemble(b.data(), 0));
+            assertEquals(1, masterA.connections().size(), "no master in the view: nobody was dialed");
+            assertEquals(1, front.activeSources());
+        }
+    }
+
+    @Test
+    void fencedClosesTheEncoderAtOnce() throws Exception {
+        Admitted e = admitAtA();
+        try (Socket s = e.encoder()) {
+            sendMp3(s, 0, 10_000);
+            await().atMost(Duration.ofSeconds(5)).until(() -> e.upstream().dataEnd() > 8_500);
+            long started = System.nanoTime();
+            fenced.set(true); // nobody calls viewChanged: the ingest's own check sees it
+            assertEquals("", readUntilClosed(s), "the encoder's connection is closed");
+            long tookMs = (System.nanoTime() - started) / 1_000_000;
+            assertTrue(tookMs < 1000, "closed after " + tookMs + " ms");
+            await().atMost(Duration.ofSeconds(5)).until(() -> e.upstream().peerClosed());
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> front.activeSources() == 0);
+        assertEquals(1, masterA.connections().size());
+    }
+
+    @Test
+    void noMasterForLongerThanTheHoldBoundClosesTheEncoder() throws Exception {
+        Admitted e = admitAtA();
+        AtomicBoolean stop = new AtomicBoolean();
+        try (Socket s = e.encoder()) {
+            sendMp3(s, 0, 10_000);
+            await().atMost(Duration.ofSeconds(5)).until(() -> e.upstream().dataEnd() > 8_500);
+            moveView(null);
+            long started = System.nanoTime();
+            e.upstream().close();
+            // The encoder keeps sending (about 8 KB/s) so that it is never idle: only the hold bound applies.
+            Thread encoder = new Thread(() -> {
+                int at = 10_000;
+                try {
+                    while (!stop.get()) {
+                        s.getOutputStream().write(mp3, at, 1000);
+                        at = at + 1000 + 1000 > mp3.length ? 10_000 : at + 1000;
+                        Thread.sleep(125);
+                    }
+                } catch (IOException | InterruptedException x) {
+                    // closed
+                }
+            });
+            encoder.setDaemon(true);
+            encoder.start();
+            s.setSoTimeout(20_000);
+            assertEquals("", readUntilClosed(s));
+            long tookMs = (System.nanoTime() - started) / 1_000_000;
+            long holdMs = Ingest.HOLD_NANOS / 1_000_000;
+            assertTrue(tookMs >= holdMs - 100 && tookMs < holdMs + 1500,
+                    "closed " + tookMs + " ms after the master went; hold bound " + holdMs + " ms");
+        } finally {
+            stop.set(true);
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> front.activeSources() == 0);
+        assertEquals(1, masterA.connections().size());
+        assertTrue(masterB.connections().isEmpty());
+    }
+
+    // ---- INGEST and PULL on the source port (this node as master) ----------------------------------------------
+
+    @Test
+    void ingestAndPullAreCheckedBeforeTheHubsTakeThem() throws Exception {
+        String wrong = exchange("INGEST /live.mp3 HTTP/1.1\r\nAuthorization: " + basic("source", "guess")
+                + "\r\nX-Radiod-Session: x-1\r\n\r\n");
+        assertTrue(wrong.startsWith("HTTP/1.0 401 "), wrong);
+        String unknown = exchange("PULL /nope.mp3 HTTP/1.1\r\n\r\n");
+        assertTrue(unknown.startsWith("HTTP/1.0 404 "), unknown);
+        String notMasterIngest = exchange("INGEST /live.mp3 HTTP/1.1\r\nAuthorization: " + basic("source", "s3cret")
+                + "\r\nX-Radiod-Session: x-1\r\n\r\n");
+        assertTrue(notMasterIngest.startsWith("HTTP/1.1 409 "), notMasterIngest);
+        String notMasterPull = exchange("PULL /live.mp3 HTTP/1.1\r\n\r\n");
+        assertTrue(notMasterPull.startsWith("HTTP/1.1 409 "), notMasterPull);
+        master.set(true);
+        String noSession = exchange("INGEST /live.mp3 HTTP/1.1\r\nAuthorization: " + basic("source", "s3cret") + "\r\n\r\n");
+        assertTrue(noSession.startsWith("HTTP/1.1 400 "), noSession);
+        assertMasterNeverContacted();
+    }
+
+    @Test
+    void asItsOwnMasterTheFrontCarriesTheEncoderToItsPulls() throws Exception {
+        master.set(true);
+        moveView(master("self", front.port()));
+        try (Socket pull = connect(); Socket s = connect()) {
+            send(pull, "PULL /live.mp3 HTTP/1.1\r\n\r\n");
+            assertEquals(OK, read(pull, OK));
+            send(s, SOURCE_LIVE);
+            assertEquals("HTTP/1.0 200 OK\r\n\r\n", read(s, "HTTP/1.0 200 OK\r\n\r\n"));
+            sendMp3(s, 0, mp3.length);
+            List<Wire.Message> got = new ArrayList<>();
+            Wire.Decoder decoder = new Wire.Decoder(got::add);
+            byte[] buf = new byte[8192];
+            while (got.stream().filter(m -> m.type() == Wire.DATA).mapToLong(m -> m.offset() + m.payload().length())
+                    .max().orElse(0) < mp3.length) {
+                int n = pull.getInputStream().read(buf);
+                assertTrue(n > 0, "the pull was closed");
+                decoder.accept(Buffer.buffer(Arrays.copyOf(buf, n)));
+            }
+            assertEquals(Wire.SESSION, got.get(0).type());
+            assertEquals(0, got.get(0).offset());
+            assertTrue(Wire.sessionHeaders(got.get(0)).contains("content-type: audio/mpeg\r\n"), Wire.sessionHeaders(got.get(0)));
+            List<Wire.Message> data = got.stream().filter(m -> m.type() == Wire.DATA).toList();
+            assertArrayEquals(mp3, assemble(data, 0));
+
+            // A pull resuming inside the hub's ring gets exactly the bytes after its offset.
+            try (Socket resume = connect()) {
+                long at = 30_001;
+                send(resume, "PULL /live.mp3 HTTP/1.1\r\nX-Radiod-Resume: " + Wire.sessionId(got.get(0)) + " " + at
+                        + "\r\n\r\n");
+                assertEquals(OK, read(resume, OK));
+                List<Wire.Message> more = new ArrayList<>();
+                Wire.Decoder d2 = new Wire.Decoder(more::add);
+                while (more.stream().mapToLong(m -> m.offset() + m.payload().length()).max().orElse(0) < mp3.length) {
+                    int n = resume.getInputStream().read(buf);
+                    assertTrue(n > 0, "the resumed pull was closed");
+                    d2.accept(Buffer.buffer(Arrays.copyOf(buf, n)));
+                }
+                assertEquals(Wire.DATA, more.get(0).type(), "a resumed pull needs no SESSION");
+                assertEquals(at, more.get(0).offset());
+                assertArrayEquals(mp3(at, mp3.length), assemble(more, at));
+            }
         }
     }
 }

@@ -1,0 +1,391 @@
+package radiod.redirector.carry;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import radiod.cluster.model.MasterInfo;
+import radiod.cluster.model.Mount;
+import radiod.cluster.view.ClusterSnapshot;
+import radiod.redirector.source.Encoders;
+import radiod.testkit.Icecast;
+
+/**
+ * A {@link Carrier} between stub hubs (TCP servers speaking {@link Wire}, standing for the masters) and a real
+ * Icecast 2.4 that knows no mount: the pull resumes exactly after the last byte it wrote, whether the same master's
+ * hub dropped it or the view names another master, and the local Icecast keeps one source throughout and hears one
+ * continuous stream; a session that ends takes the mount off; an Ogg stream pulled from its middle starts with its
+ * header pages.
+ */
+class CarryIT {
+    static final String HOST = "127.0.0.1";
+    static final Mount MP3 = new Mount("/c.mp3", "source", "pw-c", null, null, 0, 128, null);
+    static final Mount OGG = new Mount("/c.ogg", "source", "pw-o", null, null, 0, 96, null);
+    static final String OK = "HTTP/1.1 200 OK\r\n\r\n";
+
+    static Path dir;
+    static Icecast ice;
+    static byte[] mp3;
+    static Vertx vertx;
+
+    StubHub hub1;
+    StubHub hub2;
+    Carrier carrier;
+
+    @BeforeAll
+    static void startIcecast() throws Exception {
+        dir = Files.createTempDirectory("radiod-carry-it-");
+        ice = Icecast.start(HOST, List.of());
+        mp3 = Encoders.mp3(8);
+        vertx = Vertx.vertx();
+    }
+
+    @AfterAll
+    static void stopIcecast() throws Exception {
+        if (vertx != null) {
+            vertx.close();
+        }
+        if (ice != null) {
+            ice.close();
+        }
+        if (dir != null) {
+            try (java.util.stream.Stream<Path> walk = Files.walk(dir)) {
+                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    @BeforeEach
+    void start() throws IOException {
+        hub1 = new StubHub();
+        hub2 = new StubHub();
+        carrier = new Carrier(vertx, HOST, ice.port(), ice.sourcePassword(), new SimpleMeterRegistry());
+    }
+
+    @AfterEach
+    void stop() throws IOException {
+        carrier.close();
+        hub1.close();
+        hub2.close();
+        await().atMost(Duration.ofSeconds(10)).until(() -> ice.sources().isEmpty());
+    }
+
+    static ClusterSnapshot view(StubHub master, Mount mount) {
+        return new ClusterSnapshot(1, Map.of(), Optional.of(new MasterInfo("hub-" + master.port(), List.of(HOST), 8000,
+                master.port(), 8080, 1)), Map.of(mount.path(), mount), Map.of(), Map.of());
+    }
+
+    static Buffer bytes(byte[] b, int from, int to) {
+        return Buffer.buffer(Arrays.copyOfRange(b, from, to));
+    }
+
+    /** How many times a source logged in to the local Icecast for the mount. */
+    static int logins(String mount) {
+        Matcher m = Pattern.compile("Source logging in at mountpoint \"" + Pattern.quote(mount) + "\"").matcher(ice.errorLog());
+        int n = 0;
+        while (m.find()) {
+            n++;
+        }
+        return n;
+    }
+
+    @Test
+    void thePullResumesExactlyAfterWhatItWroteAcrossALostHubAndAMasterChange() throws Exception {
+        int loginsBefore = logins(MP3.path());
+        carrier.viewChanged(view(hub1, MP3));
+        StubHub.Conn c1 = hub1.await(0);
+        assertEquals("PULL /c.mp3 HTTP/1.1\r\n\r\n", c1.head(), "a pull from nothing");
+        c1.send(OK);
+        c1.send(Wire.session("s1", 0, "content-type: audio/mpeg\r\nice-name: Carried\r\n"));
+        int a = 30_001;
+        c1.send(Wire.message(Wire.DATA, 0, bytes(mp3, 0, a)));
+        await().atMost(Duration.ofSeconds(10)).until(() -> ice.hasSource(MP3.path()));
+        await().atMost(Duration.ofSeconds(5)).until(() -> carrier.live().contains(MP3.path()));
+        try (Encoders.Listener listener = new Encoders.Listener(ice.url(MP3.path()))) {
+            await().atMost(Duration.ofSeconds(5)).until(() -> listener.size() > 0);
+
+            c1.close(); // the hub dropped the pull: the same master is dialed again, resuming
+            StubHub.Conn c2 = hub1.await(1);
+            assertEquals("PULL /c.mp3 HTTP/1.1\r\nX-Radiod-Resume: s1 " + a + "\r\n\r\n", c2.head());
+            c2.send(OK);
+            int b = 70_003;
+            c2.send(Wire.message(Wire.DATA, a - 5_000, bytes(mp3, a - 5_000, b))); // overlaps what it has
+            awaitHeardUpTo(listener, mp3, b);
+
+            carrier.viewChanged(view(hub2, MP3)); // another master: dialed at once, resuming
+            StubHub.Conn c3 = hub2.await(0);
+            assertEquals("PULL /c.mp3 HTTP/1.1\r\nX-Radiod-Resume: s1 " + b + "\r\n\r\n", c3.head());
+            await().atMost(Duration.ofSeconds(5)).until(c2::peerClosed);
+            c3.send(OK);
+            c3.send(Wire.session("s1", b - 3_000, "content-type: audio/mpeg\r\nice-name: Carried\r\n"));
+            c3.send(Wire.message(Wire.DATA, b - 3_000, bytes(mp3, b - 3_000, mp3.length)));
+
+            awaitHeardUpTo(listener, mp3, mp3.length);
+            int heard = listener.size();
+            assertTrue(stretchEnd(listener.bytes(), mp3) - heard < a,
+                    "the listener heard one stretch of the stream from before the first drop: " + heard + " bytes");
+        }
+        assertEquals(1, logins(MP3.path()) - loginsBefore, "one source on Icecast throughout: " + ice.errorLog());
+        assertEquals(1, hub2.connections().size());
+        assertEquals(2, hub1.connections().size());
+    }
+
+    @Test
+    void anEndedSessionTakesTheMountOffAfterTheGraceAndANewOneWithinItSplicesIntoTheSameSource() throws Exception {
+        int loginsBefore = logins(MP3.path());
+        carrier.viewChanged(view(hub1, MP3));
+        StubHub.Conn c = hub1.await(0);
+        c.send(OK);
+        c.send(Wire.session("s1", 0, "content-type: audio/mpeg\r\n"));
+        int half = mp3.length / 2;
+        c.send(Wire.message(Wire.DATA, 0, bytes(mp3, 0, half)));
+        await().atMost(Duration.ofSeconds(10)).until(() -> ice.hasSource(MP3.path()));
+        try (Encoders.Listener listener = new Encoders.Listener(ice.url(MP3.path()))) {
+            c.send(Wire.message(Wire.END, half, Buffer.buffer()));
+            // Another encoder's session within the grace: the same source on Icecast goes on with it.
+            c.send(Wire.session("s2", 0, "content-type: audio/mpeg\r\n"));
+            c.send(Wire.message(Wire.DATA, 0, bytes(mp3, half, mp3.length)));
+            awaitHeardUpTo(listener, mp3, mp3.length);
+            assertTrue(stretchEnd(listener.bytes(), mp3) - listener.size() < half,
+                    "one stretch across the two sessions: " + listener.size() + " bytes");
+            assertEquals(1, logins(MP3.path()) - loginsBefore, "one source on Icecast: " + ice.errorLog());
+
+            long ended = System.nanoTime();
+            c.send(Wire.message(Wire.END, mp3.length - half, Buffer.buffer()));
+            await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(50)).until(() -> !ice.hasSource(MP3.path()));
+            long tookMs = (System.nanoTime() - ended) / 1_000_000;
+            assertTrue(tookMs >= Pull.END_GRACE_MILLIS, "the mount went " + tookMs + " ms after the session ended");
+            await().atMost(Duration.ofSeconds(5)).until(listener::ended);
+        }
+        assertTrue(!carrier.live().contains(MP3.path()));
+    }
+
+    @Test
+    void anOggStreamPulledFromItsMiddleStartsWithItsHeaderPagesAndDecodes() throws Exception {
+        byte[] ogg = Files.readAllBytes(Encoders.oggTone(dir, 20));
+        StreamFramer framer = StreamFramer.forContentType("application/ogg");
+        framer.accept(Buffer.buffer(ogg));
+        Buffer headers = framer.headers();
+        assertTrue(headers.length() > 0 && headers.getBytes().length < 10_000, "header pages: " + headers.length());
+        List<Integer> pages = pageStarts(ogg);
+        // A pull from nothing while the session is 10 s in: the hub sends the session, its headers, and a burst
+        // from a page boundary.
+        int from = pages.stream().filter(p -> p >= ogg.length / 2).findFirst().orElseThrow();
+
+        carrier.viewChanged(view(hub1, OGG));
+        StubHub.Conn c = hub1.await(0);
+        c.send(OK);
+        c.send(Wire.session("o1", from, "content-type: application/ogg\r\n"));
+        c.send(Wire.message(Wire.HEADERS, 0, headers));
+        int to = pages.stream().filter(p -> p >= from + 40_000).findFirst().orElseThrow();
+        c.send(Wire.message(Wire.DATA, from, bytes(ogg, from, to)));
+        await().atMost(Duration.ofSeconds(10)).until(() -> ice.hasSource(OGG.path()));
+        try (Encoders.Listener listener = new Encoders.Listener(ice.url(OGG.path()))) {
+            c.send(Wire.message(Wire.DATA, to, bytes(ogg, to, ogg.length)));
+            // Icecast re-muxes a Vorbis stream (new serial, its own pages): what is heard is not the bytes sent.
+            int expected = headers.length() + ogg.length - from;
+            await().atMost(Duration.ofSeconds(10)).until(() -> listener.size() > expected * 9 / 10);
+            byte[] heard = listener.bytes();
+            Encoders.Chain chain = Encoders.chain(heard, "vorbis");
+            assertEquals(0, chain.start(), "the listener's stream starts with a page");
+            assertEquals(List.of(), chain.breaks());
+            assertEquals(2, heard[5] & 0x02, "its first page begins the logical stream (BOS)");
+            assertEquals("\u0001vorbis", new String(heard, 28, 7, StandardCharsets.ISO_8859_1),
+                    "its first packet is the Vorbis identification header");
+            byte[] whole = Arrays.copyOf(heard, chain.end());
+            assertEquals("", Encoders.decodeErrors(whole, dir), "ffmpeg -v error decoding what the listener heard");
+            String probe = Encoders.probe(whole, dir);
+            assertTrue(probe.startsWith("vorbis,"), probe);
+        }
+    }
+
+    static List<Integer> pageStarts(byte[] ogg) {
+        List<Integer> out = new java.util.ArrayList<>();
+        int at = 0;
+        while (at + 27 <= ogg.length) {
+            out.add(at);
+            int segments = ogg[at + 26] & 0xFF;
+            int body = 0;
+            for (int k = 0; k < segments; k++) {
+                body += ogg[at + 27 + k] & 0xFF;
+            }
+            at += 27 + segments + body;
+        }
+        return out;
+    }
+
+    /**
+     * Waits until the listener has heard the source's bytes up to {@code end} but for the last ones Icecast may hold
+     * back (it hands listeners an MP3 stream in buffers of 1400 bytes, and keeps an incomplete one), and checks that
+     * what it heard is one stretch of the source: nothing twice, nothing left out.
+     */
+    static void awaitHeardUpTo(Encoders.Listener listener, byte[] source, int end) {
+        int[] upTo = {-1};
+        try {
+            await().atMost(Duration.ofSeconds(10)).until(() -> {
+                upTo[0] = stretchEnd(listener.bytes(), source);
+                return upTo[0] > end - HELD_BACK;
+            });
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new AssertionError("heard " + listener.size() + " bytes (ended: " + listener.ended()
+                    + "), up to " + upTo[0] + " of the source; waited for " + end, e);
+        }
+        assertTrue(upTo[0] <= end, "heard up to " + upTo[0] + ", only " + end + " were sent");
+    }
+
+    /** Icecast keeps back at most this much of an MP3 source's latest bytes from its listeners. */
+    static final int HELD_BACK = 4096;
+
+    /**
+     * Where what was heard ends in the source, if it is one stretch of it (-1 if not): its first 200 bytes are found
+     * in the source, and everything after them follows on from there.
+     */
+    static int stretchEnd(byte[] heard, byte[] source) {
+        int n = Math.min(200, heard.length);
+        if (n == 0) {
+            return -1;
+        }
+        for (int i = 0; i + heard.length <= source.length; i++) {
+            if (Arrays.equals(source, i, i + n, heard, 0, n)
+                    && Arrays.equals(source, i, i + heard.length, heard, 0, heard.length)) {
+                return i + heard.length;
+            }
+        }
+        return -1;
+    }
+
+    /** A TCP server standing for a master's hub: records each connection's request head and writes what it is told. */
+    static final class StubHub implements AutoCloseable {
+        private final ServerSocket server;
+        private final List<Conn> connections = new CopyOnWriteArrayList<>();
+
+        StubHub() throws IOException {
+            server = new ServerSocket(0, 50, InetAddress.getByName(HOST));
+            Thread t = new Thread(() -> {
+                while (!server.isClosed()) {
+                    try {
+                        Conn c = new Conn(server.accept());
+                        connections.add(c);
+                        c.start();
+                    } catch (IOException e) {
+                        return;
+                    }
+                }
+            }, "stub-hub");
+            t.setDaemon(true);
+            t.start();
+        }
+
+        int port() {
+            return server.getLocalPort();
+        }
+
+        List<Conn> connections() {
+            return List.copyOf(connections);
+        }
+
+        /** The index-th connection, once its request head has come. */
+        Conn await(int index) {
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> connections.size() > index
+                    && connections.get(index).head() != null);
+            return connections.get(index);
+        }
+
+        @Override
+        public void close() throws IOException {
+            server.close();
+            connections.forEach(Conn::close);
+        }
+
+        static final class Conn {
+            private final Socket socket;
+            private final ByteArrayOutputStream received = new ByteArrayOutputStream();
+            private volatile boolean peerClosed;
+
+            Conn(Socket socket) {
+                this.socket = socket;
+            }
+
+            void start() {
+                Thread t = new Thread(() -> {
+                    byte[] buf = new byte[4096];
+                    try (InputStream in = socket.getInputStream()) {
+                        int n;
+                        while ((n = in.read(buf)) >= 0) {
+                            synchronized (received) {
+                                received.write(buf, 0, n);
+                            }
+                        }
+                    } catch (IOException e) {
+                        // closed
+                    }
+                    peerClosed = true;
+                }, "stub-hub-connection");
+                t.setDaemon(true);
+                t.start();
+            }
+
+            String head() {
+                String r;
+                synchronized (received) {
+                    r = received.toString(StandardCharsets.ISO_8859_1);
+                }
+                int end = r.indexOf("\r\n\r\n");
+                return end < 0 ? null : r.substring(0, end + 4);
+            }
+
+            boolean peerClosed() {
+                return peerClosed;
+            }
+
+            void send(String s) {
+                send(Buffer.buffer(s.getBytes(StandardCharsets.ISO_8859_1)));
+            }
+
+            void send(Buffer b) {
+                try {
+                    socket.getOutputStream().write(b.getBytes());
+                    socket.getOutputStream().flush();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+
+            void close() {
+                try {
+                    socket.close();
+                } catch (IOException e) {
+                    // already closed
+                }
+            }
+        }
+    }
+}
