@@ -79,7 +79,7 @@ public final class HttpFront implements AutoCloseable {
     /** With the node's passthrough proxy as the stream server. */
     public HttpFront(Vertx vertx, HttpFrontSettings settings, Supplier<ClusterSnapshot> view, BooleanSupplier selfIsMaster,
                      Passthrough passthrough, PrometheusMeterRegistry registry) {
-        this(vertx, settings, view, selfIsMaster, (StreamServer) passthrough::serve, registry);
+        this(vertx, settings, view, selfIsMaster, (StreamServer) passthrough, registry);
     }
 
     /** Binds the port on every event loop; fails if it cannot be bound. */

@@ -20,6 +20,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import radiod.cluster.model.Drain;
 import radiod.cluster.model.MasterInfo;
@@ -42,8 +43,14 @@ public final class FrontFixture implements AutoCloseable {
     public static final String ICECAST_HOST = "127.0.0.1";
     public static final int ICECAST_PORT = 8100;
 
-    /** What the fake passthrough was asked. */
-    public record Served(HttpMethod method, String mount, String host, int port, String query) {
+    /**
+     * What the fake passthrough was asked: to serve a listener of this node ({@code from} null) or to proxy one
+     * from another node's {@code /_stream/} ({@code from} that node's {@code host:httpPort}).
+     */
+    public record Served(HttpMethod method, String mount, String from, String query) {
+        public static Served local(HttpMethod method, String mount, String query) {
+            return new Served(method, mount, null, query);
+        }
     }
 
     public final AtomicReference<ClusterSnapshot> view = new AtomicReference<>();
@@ -59,10 +66,19 @@ public final class FrontFixture implements AutoCloseable {
         port = Ports.free(HOST);
         vertx = Vertx.vertx(new VertxOptions().setMetricsOptions(
                 new MicrometerMetricsOptions().setEnabled(true).setMicrometerRegistry(registry)));
-        StreamServer fake = (req, mount, host, p) -> {
-            served.add(new Served(req.method(), mount, host, p, req.query()));
-            req.response().putHeader("Content-Type", "audio/mpeg").putHeader("X-Fake-Upstream", host + ":" + p)
-                    .end("audio of " + mount + " from " + host + ":" + p);
+        StreamServer fake = new StreamServer() {
+            @Override
+            public void serve(HttpServerRequest req, String mount) {
+                served.add(Served.local(req.method(), mount, req.query()));
+                req.response().putHeader("Content-Type", "audio/mpeg").end("audio of " + mount + " from this node");
+            }
+
+            @Override
+            public void proxy(HttpServerRequest req, String mount, String host, int httpPort) {
+                served.add(new Served(req.method(), mount, host + ":" + httpPort, req.query()));
+                req.response().putHeader("Content-Type", "audio/mpeg").putHeader("X-Fake-Upstream", host + ":" + httpPort)
+                        .end("audio of " + mount + " from " + host + ":" + httpPort);
+            }
         };
         front = new HttpFront(vertx, new HttpFrontSettings(SELF, HOST, port, null, null, clusterUrl, 7, ICECAST_HOST,
                 ICECAST_PORT, 2), view::get, master::get, fake, registry);

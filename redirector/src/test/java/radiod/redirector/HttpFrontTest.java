@@ -91,21 +91,21 @@ class HttpFrontTest {
         assertTrue(front.served.isEmpty());
         HttpResponse<String> r = get("/live.mp3?x=1", "User-Agent", "WinampMPEG/5.66, Ultravox/2.1");
         assertEquals(200, r.statusCode());
-        assertEquals("audio of /live.mp3 from 127.0.0.1:8100", r.body());
-        assertEquals(List.of(new Served(HttpMethod.GET, "/live.mp3", FrontFixture.ICECAST_HOST, FrontFixture.ICECAST_PORT, "x=1")),
-                List.copyOf(front.served));
+        assertEquals("audio of /live.mp3 from this node", r.body());
+        assertEquals(List.of(Served.local(HttpMethod.GET, "/live.mp3", "x=1")), List.copyOf(front.served));
     }
 
     @Test
-    void playersThatDoNotFollowRedirectsAreProxiedFromTheChosenNodesIcecast() throws Exception {
+    void playersThatDoNotFollowRedirectsAreProxiedFromTheChosenNodesStreamPath() throws Exception {
         front.view.set(FrontFixture.cluster(false, false, true));
         for (String agent : List.of("WinampMPEG/5.66, Ultravox/2.1", "NSPlayer/12.00.19041.3636 WMFSDK/12.00.19041.3636",
                 "Reciva/1.0 (Frontier)")) {
             front.served.clear();
             HttpResponse<String> r = get("/live.mp3", "User-Agent", agent);
             assertEquals(200, r.statusCode(), agent);
-            assertEquals("192.0.2.13:8103", r.headers().firstValue("X-Fake-Upstream").orElseThrow(), agent);
-            assertEquals("/live.mp3", front.served.peek().mount());
+            // That node's own /_stream/ (its passthrough counts the listener there), on its HTTP port.
+            assertEquals("192.0.2.13:8080", r.headers().firstValue("X-Fake-Upstream").orElseThrow(), agent);
+            assertEquals(new Served(HttpMethod.GET, "/live.mp3", "192.0.2.13:8080", null), front.served.peek());
         }
         for (String agent : List.of("Lavf/59.27.100", "mpv 0.35.1", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Firefox/128.0")) {
             assertEquals(302, get("/live.mp3", "User-Agent", agent).statusCode(), agent);
@@ -151,8 +151,7 @@ class HttpFrontTest {
         front.view.set(FrontFixture.cluster(false, true, false)); // whatever the balancer says
         HttpResponse<String> r = get("/_stream/live.mp3?token=1");
         assertEquals(200, r.statusCode());
-        assertEquals(new Served(HttpMethod.GET, "/live.mp3", FrontFixture.ICECAST_HOST, FrontFixture.ICECAST_PORT, "token=1"),
-                front.served.poll());
+        assertEquals(Served.local(HttpMethod.GET, "/live.mp3", "token=1"), front.served.poll());
         assertEquals(404, get("/_stream/nope.mp3").statusCode());
         assertEquals(404, get("/_stream/").statusCode());
         assertTrue(front.served.isEmpty());

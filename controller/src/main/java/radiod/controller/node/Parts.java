@@ -103,7 +103,7 @@ final class Parts {
         List<Future<?>> started = new ArrayList<>();
         String bind = config.node().bind();
         String localIcecast = bind.equals("0.0.0.0") || bind.equals("::") ? "127.0.0.1" : bind;
-        passthrough = new Passthrough(vertx, registry, 20_000, localIcecast, config.icecast().port());
+        passthrough = new Passthrough(vertx, registry, localIcecast, config.icecast().port());
         vertx.setPeriodic(1000, t -> sampleBandwidth());
         carrier = new Carrier(vertx, localIcecast, config.icecast().port(), icecast.settings().sourcePassword(), registry);
         HttpFront http = new HttpFront(vertx, new HttpFrontSettings(node.name(), bind, config.http().port(),

@@ -10,6 +10,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import radiod.cluster.model.MasterInfo;
 import radiod.cluster.model.Mount;
@@ -18,6 +19,7 @@ import radiod.cluster.view.ClusterSnapshot;
 import radiod.redirector.HttpFront;
 import radiod.redirector.balance.Pipeline;
 import radiod.redirector.listen.HttpFrontSettings;
+import radiod.redirector.listen.StreamServer;
 
 /**
  * The HTTP front on a synthetic three-node cluster, for measuring redirect throughput ({@code bench/redirect/run}).
@@ -52,8 +54,7 @@ public final class RedirectBenchServer {
         AtomicReference<ClusterSnapshot> view = new AtomicReference<>(snapshot(live, System.currentTimeMillis()));
         vertx.setPeriodic(1000, t -> view.set(snapshot(live, System.currentTimeMillis())));
         HttpFront front = new HttpFront(vertx, new HttpFrontSettings("bench", host, port, Pipeline.DEFAULT, null, null, 5,
-                "127.0.0.1", 8100, loops), view::get, () -> false,
-                (req, mount, h, p) -> req.response().setStatusCode(500).end("the bench never streams\n"), registry);
+                "127.0.0.1", 8100, loops), view::get, () -> false, new NeverStreams(), registry);
         front.start().toCompletionStage().toCompletableFuture().get();
         System.out.println("ready on http://" + host + ":" + port + "/live.mp3 (vertx metrics " + (vertxMetrics ? "on" : "off")
                 + ", native transport " + (vertx.isNativeTransportEnabled() ? "on" : "off") + ")");
@@ -76,5 +77,18 @@ public final class RedirectBenchServer {
         }
         return new ClusterSnapshot(1, nodes, Optional.of(new MasterInfo("node1", List.of("192.0.2.11"), 8100, 8000, 8080, 0)),
                 Map.of(live.path(), live), Map.of(), Map.of());
+    }
+
+    /** The redirect bench's players all follow redirects: nothing is ever streamed. */
+    private static final class NeverStreams implements StreamServer {
+        @Override
+        public void serve(HttpServerRequest req, String mountPath) {
+            req.response().setStatusCode(500).end("the bench never streams\n");
+        }
+
+        @Override
+        public void proxy(HttpServerRequest req, String mountPath, String host, int httpPort) {
+            serve(req, mountPath);
+        }
     }
 }

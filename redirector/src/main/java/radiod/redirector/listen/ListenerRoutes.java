@@ -21,10 +21,9 @@ import radiod.redirector.metrics.FrontMetrics.Outcome;
  * take it), a mount's stream from this node's Icecast ({@code /_stream/<mount>}), and playlists. Anything else is 404 — in particular
  * Icecast's own pages and {@code /admin/}, which are never proxied: only known mount paths reach an Icecast.
  *
- * <p>A player that does not follow redirects is proxied straight from the chosen node's Icecast port, not through
- * that node's {@code /_stream/}: peers already reach each other's Icecast (relays pull from the master's), it is one
- * hop and one proxy less, and the chosen Icecast counts the listener against its own limits. That Icecast sees this
- * node as the client, with the listener in {@code X-Forwarded-For}.
+ * <p>A player that does not follow redirects is proxied from the chosen node's {@code /_stream/}: that node's radiod
+ * serves it from its own fan-out and counts it as its listener (this node does not), so the counts the balancer
+ * and the operator see stay exact.
  */
 public final class ListenerRoutes {
     /** Prefix of the passthrough URL that redirects point at. */
@@ -107,10 +106,10 @@ public final class ListenerRoutes {
         boolean proxied = agents.needsProxy(req.getHeader(HttpHeaders.USER_AGENT));
         if (proxied && node.name().equals(self)) {
             metrics.count(Outcome.LOCAL, self);
-            streams.serve(req, path, settings.icecastHost(), settings.icecastPort());
+            streams.serve(req, path);
         } else if (proxied) {
             metrics.count(Outcome.PROXY, node.name());
-            streams.serve(req, path, node.address(), node.icecastPort());
+            streams.proxy(req, path, node.address(), node.httpPort());
         } else {
             // Redirected even when the chosen node is this one: the player then holds a URL of its node, and
             // reconnects there (after a restart, say) instead of asking the balancer again and moving around.
@@ -129,7 +128,7 @@ public final class ListenerRoutes {
             Responses.text(req, 404, "no such mount: " + mountPath);
             return;
         }
-        streams.serve(req, mountPath, settings.icecastHost(), settings.icecastPort());
+        streams.serve(req, mountPath);
     }
 
     /**

@@ -3,10 +3,17 @@ package radiod.redirector.listen;
 import io.vertx.core.http.HttpServerRequest;
 
 /**
- * Streams a mount from an Icecast to the listener who sent {@code req} (GET or HEAD), and answers the request.
- * Bound to {@code radiod.redirector.stream.Passthrough::serve} in a node, to a fake in tests.
+ * Streams a mount to the listener who sent {@code req} (GET or HEAD), and answers the request. Implemented by
+ * {@code radiod.redirector.stream.Passthrough} in a node, by a fake in tests. Call it on the request's event loop,
+ * before the request has been read further.
  */
-@FunctionalInterface
 public interface StreamServer {
-    void serve(HttpServerRequest req, String mountPath, String upstreamHost, int upstreamPort);
+    /** A listener of this node: the mount from this node's own Icecast, counted as this node's listener. */
+    void serve(HttpServerRequest req, String mountPath);
+
+    /**
+     * A listener of another node whose player does not follow redirects: that node's {@code /_stream<mountPath>}
+     * at {@code host:httpPort} (which counts the listener there), relayed as it comes; not a listener of this node.
+     */
+    void proxy(HttpServerRequest req, String mountPath, String host, int httpPort);
 }

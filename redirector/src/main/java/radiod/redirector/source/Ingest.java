@@ -23,7 +23,8 @@ import radiod.redirector.carry.Wire;
  * encoder's connection stays open and the ring keeps filling; as soon as the view names a master again, the ingest
  * dials it and sends everything it still holds (the hub drops what it already has), so the audio is late, not lost.
  *
- * <p>The encoder is closed only when this node is fenced (its lease is not valid), when no master takes the stream
+ * <p>The encoder is closed only when this node stays fenced (its lease is not valid) for {@link #FENCED_GRACE_NANOS},
+ * when no master takes the stream
  * within {@link #HOLD_NANOS}, when the master says another encoder holds the mount, or when the encoder sends nothing
  * for {@link #ENCODER_IDLE_NANOS}. Runs on the source front's event loop.
  */
@@ -35,6 +36,12 @@ final class Ingest {
     /** How long the encoder is held with no master taking its stream. */
     static final long HOLD_NANOS = 10_000_000_000L;
     static final long ENCODER_IDLE_NANOS = 10_000_000_000L;
+    /**
+     * How long this node may be fenced before its encoders are closed. A partitioned node is fenced about 3/5 of
+     * the TTL after the cut and the majority elects a master at the TTL: with a 5 s TTL, an encoder closed 2 s after
+     * the fencing reconnects elsewhere just as that master is there. A shorter etcd hiccup keeps the encoder.
+     */
+    static final long FENCED_GRACE_NANOS = 2_000_000_000L;
     private static final long[] REDIAL_MILLIS = {50, 100, 200, 400, 500};
     private static final AtomicLong SESSIONS = new AtomicLong();
 
@@ -83,6 +90,7 @@ final class Ingest {
     private long redialTimer = -1;
     private long checkTimer = -1;
     private long unheldSinceNanos = -1;
+    private long fencedSinceNanos = -1;
     private long lastEncoderNanos = System.nanoTime();
     private boolean answered;
     private boolean closed;
@@ -136,13 +144,9 @@ final class Ingest {
         log.info("source for {} from {} streaming (session {})", mount, encoder.remoteAddress(), session);
     }
 
-    /** The view changed: follow the master it names now (the fenced one), or give up if this node is fenced. */
+    /** The view changed: follow the master it names now (the fenced one), or give up if this node stays fenced. */
     void viewChanged() {
-        if (closed) {
-            return;
-        }
-        if (host.fenced()) {
-            close("this node lost its etcd lease; the encoder goes to another node");
+        if (closed || closedForFencing()) {
             return;
         }
         Optional<MasterInfo> m = host.master();
@@ -161,8 +165,8 @@ final class Ingest {
             return;
         }
         long now = System.nanoTime();
-        if (host.fenced()) {
-            close("this node lost its etcd lease; the encoder goes to another node");
+        if (closedForFencing()) {
+            return;
         } else if (unheldSinceNanos >= 0 && now - unheldSinceNanos > HOLD_NANOS) {
             close("no master took the stream for " + HOLD_NANOS / 1_000_000_000 + " s");
         } else if (answered && now - lastEncoderNanos > ENCODER_IDLE_NANOS) {
@@ -170,6 +174,31 @@ final class Ingest {
         } else if (upstream == null && !connecting && redialTimer < 0) {
             host.master().ifPresent(this::dial);
         }
+    }
+
+    /**
+     * Closes the encoder once this node has been fenced for {@link #FENCED_GRACE_NANOS}: cut off from etcd, it
+     * cannot know where the cluster's master is, and the encoder is better off on another node. A shorter loss (a
+     * slow etcd, a pause) passes: the encoder stays, and its audio is buffered if it cannot be sent meanwhile.
+     */
+    private boolean closedForFencing() {
+        if (!host.fenced()) {
+            fencedSinceNanos = -1;
+            return false;
+        }
+        long now = System.nanoTime();
+        if (fencedSinceNanos < 0) {
+            fencedSinceNanos = now;
+            log.warn("source for {}: this node lost its etcd lease; the encoder goes elsewhere unless it is back within {} ms",
+                    mount, FENCED_GRACE_NANOS / 1_000_000);
+            return false;
+        }
+        if (now - fencedSinceNanos < FENCED_GRACE_NANOS) {
+            return false;
+        }
+        close("this node has had no valid etcd lease for " + FENCED_GRACE_NANOS / 1_000_000
+                + " ms; the encoder goes to another node");
+        return true;
     }
 
     private void dial(MasterInfo master) {

@@ -1,120 +1,81 @@
 package radiod.redirector.stream;
 
-import java.util.function.Consumer;
-
-import io.vertx.core.buffer.Buffer;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 
 /**
- * Keeps a listener's ICY metadata cadence across upstream connections. An ICY stream inserts, after every
- * {@code metaint} audio bytes, one length byte L and 16·L bytes of metadata. When the proxy splices a second
- * upstream connection into the same listener response, the new upstream starts its own count from zero, so its
- * bytes cannot be forwarded as they are: this class splits each upstream into audio and metadata and writes them
- * out again on the listener's own count. While the upstream's cadence matches the listener's (the first
- * connection), the output is byte for byte the input.
+ * Puts ICY metadata into one listener's audio on the listener's own count: after every {@value #METAINT} audio
+ * bytes it has been sent, one metadata block. The block carries the mount's current metadata the first time the
+ * listener reaches a block after it changed (so a new listener learns the title at its first block), and is empty
+ * (a single 0) otherwise, as Icecast does. Whatever the upstream's own interval, and across upstream connections,
+ * the listener's count is never broken.
  */
 final class IcyFramer {
-    private static final Buffer NO_METADATA = Buffer.buffer(new byte[] {0});
-    private final int metaint;
-    private final Consumer<Buffer> out;
-    /** Output side: audio bytes still to write before the next metadata block is due. */
-    private int outAudioLeft;
-    private boolean metadataDue;
-    private Buffer pending;
-    /** Input side (the current upstream): its interval, or 0 for an upstream without metadata. */
-    private int inMetaint;
-    private int inAudioLeft;
-    private int inMetaLeft = -1;
-    private Buffer inMeta;
+    /** The interval every ICY listener is told ({@code icy-metaint}), Icecast's default. */
+    static final int METAINT = 16_000;
+    /** The block of unchanged metadata: one zero byte, shared by every listener, never released. */
+    static final ByteBuf EMPTY_BLOCK = Unpooled.unreleasableBuffer(Unpooled.directBuffer(1, 1).writeByte(0));
 
-    IcyFramer(int metaint, Consumer<Buffer> out) {
+    /** Where the framed bytes go: a slice of a buffer that stays valid for the call only. */
+    interface Out {
+        void write(ByteBuf buf, int index, int length);
+    }
+
+    /** A mount's current metadata block (length byte included) and its version, from its reader. */
+    interface Metadata {
+        /** Null while the mount has sent none. */
+        ByteBuf block();
+
+        long version();
+    }
+
+    private final int metaint;
+    private int audioLeft;
+    private long sentVersion = -1;
+
+    IcyFramer() {
+        this(METAINT);
+    }
+
+    IcyFramer(int metaint) {
         if (metaint < 1) {
             throw new IllegalArgumentException("metaint must be positive, got " + metaint);
         }
         this.metaint = metaint;
-        this.out = out;
-        this.outAudioLeft = metaint;
-        upstream(metaint);
+        this.audioLeft = metaint;
     }
 
-    /** A new upstream connection starts, with its own interval (0 when it sends no metadata). */
-    void upstream(int upstreamMetaint) {
-        inMetaint = Math.max(0, upstreamMetaint);
-        inAudioLeft = inMetaint;
-        inMetaLeft = -1;
-        inMeta = null;
-    }
-
-    /** Bytes from the current upstream. */
-    void accept(Buffer chunk) {
-        int pos = 0;
-        int len = chunk.length();
-        while (pos < len) {
-            if (inMetaint == 0) {
-                audio(pos == 0 ? chunk : chunk.slice(pos, len));
-                return;
-            }
-            if (inMeta != null) {
-                int n = Math.min(inMetaLeft, len - pos);
-                inMeta.appendBuffer(chunk, pos, n);
-                pos += n;
-                inMetaLeft -= n;
-                if (inMetaLeft == 0) {
-                    metadata(inMeta);
-                    inMeta = null;
-                    inMetaLeft = -1;
-                    inAudioLeft = inMetaint;
-                }
-            } else if (inAudioLeft == 0) {
-                int blocks = chunk.getUnsignedByte(pos++);
-                if (blocks == 0) {
-                    metadata(null);
-                    inAudioLeft = inMetaint;
-                } else {
-                    inMeta = Buffer.buffer(1 + 16 * blocks).appendByte((byte) blocks);
-                    inMetaLeft = 16 * blocks;
-                }
-            } else {
-                int n = Math.min(inAudioLeft, len - pos);
-                audio(pos == 0 && n == len ? chunk : chunk.slice(pos, pos + n));
-                pos += n;
-                inAudioLeft -= n;
-            }
+    /**
+     * Counts {@code length} audio bytes the caller writes itself, when no block falls among or right after them
+     * (then it returns true); else it counts nothing and returns false, and {@link #audio} must place the block.
+     */
+    boolean passes(int length) {
+        if (length < audioLeft) {
+            audioLeft -= length;
+            return true;
         }
+        return false;
     }
 
-    private void audio(Buffer data) {
-        int pos = 0;
-        int len = data.length();
-        while (pos < len) {
-            if (metadataDue) {
-                // The upstream did not put a block here (a spliced stream): repeat what we have, or nothing.
-                writeMetadata(pending);
-            }
-            int n = Math.min(outAudioLeft, len - pos);
-            out.accept(pos == 0 && n == len ? data : data.slice(pos, pos + n));
+    /** Writes {@code length} audio bytes of {@code audio} from {@code index}, with blocks where they are due. */
+    void audio(ByteBuf audio, int index, int length, Metadata metadata, Out out) {
+        int pos = index;
+        int end = index + length;
+        while (pos < end) {
+            int n = Math.min(audioLeft, end - pos);
+            out.write(audio, pos, n);
             pos += n;
-            outAudioLeft -= n;
-            if (outAudioLeft == 0) {
-                metadataDue = true;
+            audioLeft -= n;
+            if (audioLeft == 0) {
+                ByteBuf block = metadata.block();
+                if (block != null && metadata.version() != sentVersion) {
+                    sentVersion = metadata.version();
+                    out.write(block, block.readerIndex(), block.readableBytes());
+                } else {
+                    out.write(EMPTY_BLOCK, 0, 1);
+                }
+                audioLeft = metaint;
             }
         }
-    }
-
-    private void metadata(Buffer block) {
-        if (block != null) {
-            pending = block;
-        }
-        if (metadataDue) {
-            writeMetadata(block);
-        }
-    }
-
-    private void writeMetadata(Buffer block) {
-        out.accept(block == null ? NO_METADATA.copy() : block);
-        if (block != null && block == pending) {
-            pending = null;
-        }
-        metadataDue = false;
-        outAudioLeft = metaint;
     }
 }

@@ -434,7 +434,7 @@ class SourceFrontIT {
         assertTrue(encoder.waitFor(5, TimeUnit.SECONDS), "ffmpeg's connection was closed, so it stopped");
         long tookMs = (System.nanoTime() - started) / 1_000_000;
         System.out.println("B fenced: its encoder (ffmpeg) exited " + tookMs + " ms later");
-        assertTrue(tookMs < 1500, "the encoder went " + tookMs + " ms after B was fenced");
+        assertTrue(tookMs < 3500, "the encoder went " + tookMs + " ms after B was fenced (grace 2 s)");
         assertEquals(0, b.front.activeSources());
         try (Socket s = new Socket(b.host, b.front.port())) {
             s.setSoTimeout(5000);

@@ -3,6 +3,7 @@ package radiod.redirector.source;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -469,7 +470,7 @@ class SourceFrontTest {
     }
 
     @Test
-    void fencedClosesTheEncoderAtOnce() throws Exception {
+    void fencedForTheGraceClosesTheEncoder() throws Exception {
         Admitted e = admitAtA();
         try (Socket s = e.encoder()) {
             sendMp3(s, 0, 10_000);
@@ -478,11 +479,33 @@ class SourceFrontTest {
             fenced.set(true); // nobody calls viewChanged: the ingest's own check sees it
             assertEquals("", readUntilClosed(s), "the encoder's connection is closed");
             long tookMs = (System.nanoTime() - started) / 1_000_000;
-            assertTrue(tookMs < 1000, "closed after " + tookMs + " ms");
+            long graceMs = Ingest.FENCED_GRACE_NANOS / 1_000_000;
+            assertTrue(tookMs >= graceMs && tookMs < graceMs + 1000, "closed after " + tookMs + " ms");
             await().atMost(Duration.ofSeconds(5)).until(() -> e.upstream().peerClosed());
         }
         await().atMost(Duration.ofSeconds(5)).until(() -> front.activeSources() == 0);
         assertEquals(1, masterA.connections().size());
+    }
+
+    @Test
+    void aFencingShorterThanTheGraceKeepsTheEncoder() throws Exception {
+        Admitted e = admitAtA();
+        try (Socket s = e.encoder()) {
+            sendMp3(s, 0, 10_000);
+            await().atMost(Duration.ofSeconds(5)).until(() -> e.upstream().dataEnd() > 8_500);
+            fenced.set(true); // an etcd hiccup on this node
+            long until = System.nanoTime() + Ingest.FENCED_GRACE_NANOS / 2;
+            while (System.nanoTime() < until) {
+                Thread.onSpinWait();
+            }
+            fenced.set(false);
+            sendMp3(s, 10_000, 20_000);
+            await().atMost(Duration.ofSeconds(5)).until(() -> e.upstream().dataEnd() > 18_500);
+            long after = System.nanoTime() + Ingest.FENCED_GRACE_NANOS;
+            await().atMost(Duration.ofSeconds(5)).until(() -> System.nanoTime() > after);
+            assertEquals(1, front.activeSources(), "the encoder was kept through a short fencing");
+            assertFalse(e.upstream().peerClosed());
+        }
     }
 
     @Test

@@ -2,6 +2,7 @@ package radiod.redirector.stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -11,8 +12,11 @@ import java.util.Random;
 
 import org.junit.jupiter.api.Test;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.vertx.core.buffer.Buffer;
 
+/** ICY metadata: split off what Icecast sends, and framed again on each listener's own count. */
 class IcyFramerTest {
     /** An ICY stream: {@code audio} with a metadata block after every {@code metaint} bytes ({@code titles} cycled). */
     static byte[] icy(byte[] audio, int metaint, List<String> titles) {
@@ -30,7 +34,7 @@ class IcyFramerTest {
     }
 
     static byte[] metadataBlock(String title) {
-        if (title == null) {
+        if (title == null || title.isEmpty()) {
             return new byte[] {0};
         }
         byte[] text = ("StreamTitle='" + title + "';").getBytes(StandardCharsets.UTF_8);
@@ -62,7 +66,7 @@ class IcyFramerTest {
                 if (!text.startsWith("StreamTitle='")) {
                     throw new AssertionError("metadata block at " + pos + " is not metadata: " + text);
                 }
-                titles.add(text.trim());
+                titles.add(text.replace("\0", ""));
                 pos += len;
             }
         }
@@ -75,63 +79,154 @@ class IcyFramerTest {
         return b;
     }
 
-    static void feed(IcyFramer framer, byte[] stream, Random chunks) {
+    /** What a splitter gives: the audio, and the blocks as texts. */
+    static final class Split implements IcySplitter.Sink {
+        final ByteArrayOutputStream audio = new ByteArrayOutputStream();
+        final List<String> blocks = new ArrayList<>();
+
+        @Override
+        public void audio(Buffer data) {
+            audio.writeBytes(data.getBytes());
+        }
+
+        @Override
+        public void metadata(Buffer block) {
+            assertEquals(16 * block.getUnsignedByte(0) + 1, block.length(), "a whole block, its length byte first");
+            blocks.add(block.getString(1, block.length(), "UTF-8").replace("\0", ""));
+        }
+    }
+
+    static void feed(IcySplitter splitter, byte[] stream, Random chunks) {
         for (int pos = 0; pos < stream.length; ) {
             int n = Math.min(stream.length - pos, 1 + chunks.nextInt(3000));
-            framer.accept(Buffer.buffer().appendBytes(stream, pos, n));
+            splitter.accept(Buffer.buffer().appendBytes(stream, pos, n));
             pos += n;
         }
     }
 
-    @Test
-    void anAlignedUpstreamPassesByteForByteWhateverTheChunking() {
-        byte[] in = icy(audio(100_000, 1), 1000, List.of("a", "", "b"));
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        IcyFramer framer = new IcyFramer(1000, b -> out.writeBytes(b.getBytes()));
-        feed(framer, in, new Random(2));
-        assertArrayEquals(in, out.toByteArray());
+    /** A mount's metadata as a reader holds it. */
+    static final class Current implements IcyFramer.Metadata {
+        ByteBuf block;
+        long version;
+
+        void set(String title) {
+            block = Unpooled.wrappedBuffer(metadataBlock(title));
+            version++;
+        }
+
+        @Override
+        public ByteBuf block() {
+            return block;
+        }
+
+        @Override
+        public long version() {
+            return version;
+        }
+    }
+
+    static final class Collect implements IcyFramer.Out {
+        final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+
+        @Override
+        public void write(ByteBuf buf, int index, int length) {
+            byte[] b = new byte[length];
+            buf.getBytes(index, b);
+            bytes.writeBytes(b);
+        }
     }
 
     @Test
-    void aSplicedUpstreamIsReframedOnTheListenersCount() {
-        byte[] first = audio(25_500, 3);   // ends mid-interval (and the upstream cut mid-block below)
-        byte[] second = audio(40_000, 4);
-        byte[] in1 = icy(first, 1000, List.of("first"));
-        byte[] cut = java.util.Arrays.copyOf(in1, in1.length - 300 + 5); // a partial audio interval survives
-        byte[] in2 = icy(second, 1000, List.of("second"));
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        IcyFramer framer = new IcyFramer(1000, b -> out.writeBytes(b.getBytes()));
-        feed(framer, cut, new Random(5));
-        framer.upstream(1000);
-        feed(framer, in2, new Random(6));
-
-        Parsed listener = parse(out.toByteArray(), 1000);
-        Parsed cutParsed = parse(cut, 1000);
-        ByteArrayOutputStream expectedAudio = new ByteArrayOutputStream();
-        expectedAudio.writeBytes(cutParsed.audio());
-        expectedAudio.writeBytes(second);
-        assertArrayEquals(expectedAudio.toByteArray(), listener.audio(), "every audio byte, in order, none of it metadata");
-        assertEquals("StreamTitle='second';", listener.titles().get(listener.titles().size() - 1));
+    void theSplitterSeparatesAudioFromMetadataWhateverTheChunking() {
+        byte[] sound = audio(100_000, 1);
+        byte[] in = icy(sound, 1000, List.of("a", "", "", "b"));
+        Split split = new Split();
+        feed(new IcySplitter(1000, split), in, new Random(2));
+        assertArrayEquals(sound, split.audio.toByteArray());
+        // 100 blocks, every fourth one empty-titled "a" / "b" alternately, the others empty (not reported)
+        assertEquals(50, split.blocks.size());
+        assertEquals("StreamTitle='a';", split.blocks.get(0));
+        assertEquals("StreamTitle='b';", split.blocks.get(1));
     }
 
     @Test
-    void anUpstreamWithADifferentIntervalOrNoneIsReframedToo() {
-        byte[] first = audio(5_000, 7);
-        byte[] second = audio(9_000, 8);
-        byte[] third = audio(3_000, 9);
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        IcyFramer framer = new IcyFramer(1000, b -> out.writeBytes(b.getBytes()));
-        feed(framer, icy(first, 1000, List.of("one")), new Random(1));
-        framer.upstream(700);
-        feed(framer, icy(second, 700, List.of("two")), new Random(2));
-        framer.upstream(0);
-        feed(framer, third, new Random(3));
-        Parsed listener = parse(out.toByteArray(), 1000);
-        ByteArrayOutputStream expected = new ByteArrayOutputStream();
-        expected.writeBytes(first);
-        expected.writeBytes(second);
-        expected.writeBytes(third);
-        assertArrayEquals(expected.toByteArray(), listener.audio());
-        assertEquals(List.of("StreamTitle='one';", "StreamTitle='two';"), listener.titles().stream().distinct().toList());
+    void anUpstreamWithoutMetadataIsAllAudio() {
+        byte[] sound = audio(10_000, 3);
+        Split split = new Split();
+        feed(new IcySplitter(0, split), sound, new Random(4));
+        assertArrayEquals(sound, split.audio.toByteArray());
+        assertEquals(List.of(), split.blocks);
+    }
+
+    @Test
+    void eachListenerGetsBlocksOnItsOwnCountTheTitleFirstThenOnlyChanges() {
+        Current current = new Current();
+        current.set("first");
+        IcyFramer framer = new IcyFramer(1000);
+        Collect out = new Collect();
+        byte[] sound = audio(10_500, 5);
+        ByteBuf in = Unpooled.wrappedBuffer(sound);
+        Random chunks = new Random(6);
+        int pos = 0;
+        while (pos < sound.length) {
+            int n = Math.min(sound.length - pos, 1 + chunks.nextInt(1500));
+            framer.audio(in, pos, n, current, out);
+            pos += n;
+            if (pos > 5000 && current.version == 1) {
+                current.set("second");
+            }
+        }
+        Parsed parsed = parse(out.bytes.toByteArray(), 1000);
+        assertArrayEquals(sound, parsed.audio(), "every audio byte, in order, a block after every 1000");
+        assertEquals(List.of("StreamTitle='first';", "StreamTitle='second';"), parsed.titles());
+        // ten blocks: two with titles, eight empty (one byte each)
+        assertEquals(sound.length + 8 + 2 * metadataBlock("first").length, out.bytes.size());
+    }
+
+    @Test
+    void twoListenersJoiningAtDifferentTimesHaveTheirOwnCounts() {
+        Current current = new Current();
+        current.set("now playing");
+        byte[] sound = audio(40_000, 7);
+        ByteBuf in = Unpooled.wrappedBuffer(sound);
+        IcyFramer early = new IcyFramer(16_000);
+        IcyFramer late = new IcyFramer(16_000);
+        Collect a = new Collect();
+        Collect b = new Collect();
+        early.audio(in, 0, 40_000, current, a);
+        late.audio(in, 7_000, 33_000, current, b);
+        Parsed pa = parse(a.bytes.toByteArray(), 16_000);
+        Parsed pb = parse(b.bytes.toByteArray(), 16_000);
+        assertArrayEquals(sound, pa.audio());
+        assertArrayEquals(java.util.Arrays.copyOfRange(sound, 7_000, 40_000), pb.audio());
+        assertEquals(List.of("StreamTitle='now playing';"), pa.titles());
+        assertEquals(List.of("StreamTitle='now playing';"), pb.titles());
+    }
+
+    @Test
+    void batchesWithoutABlockCanBeWrittenAsTheyAreTheCountGoesOn() {
+        Current current = new Current();
+        current.set("title");
+        IcyFramer framer = new IcyFramer(16_000);
+        Collect out = new Collect();
+        byte[] sound = audio(100_000, 8);
+        ByteBuf in = Unpooled.wrappedBuffer(sound);
+        Random batches = new Random(9);
+        int pos = 0;
+        int passed = 0;
+        while (pos < sound.length) {
+            int n = Math.min(sound.length - pos, 3000 + batches.nextInt(3000));
+            if (framer.passes(n)) {
+                out.write(in, pos, n); // as a shared batch is written
+                passed++;
+            } else {
+                framer.audio(in, pos, n, current, out);
+            }
+            pos += n;
+        }
+        IcyFramerTest.Parsed parsed = parse(out.bytes.toByteArray(), 16_000);
+        assertArrayEquals(sound, parsed.audio());
+        assertEquals(List.of("StreamTitle='title';"), parsed.titles());
+        assertTrue(passed > 10, passed + " batches passed as they were");
     }
 }

@@ -14,12 +14,13 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -27,7 +28,10 @@ import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 
-/** A listener's stream outlives its upstream: held open while the mount is asked for again, then continued. */
+/**
+ * A mount's listeners outlive its upstream: held open, silent, while the one reader of their event loop asks for
+ * the mount again (not each listener), then continued on the same responses, or ended at the hold limit.
+ */
 class PassthroughHoldTest {
     Vertx vertx;
     SimpleMeterRegistry registry;
@@ -35,39 +39,58 @@ class PassthroughHoldTest {
     HttpServer server;
     Upstreams upstream;
 
-    /** Answers the n-th connection with the n-th reply (head + body, then close), and 404 after the last. */
+    /** One upstream connection's answer: a head and a body, then (once {@code closeWhen} opens) the end. */
+    record Reply(byte[] bytes, CountDownLatch closeWhen) {
+    }
+
+    /** Answers the n-th connection with the n-th reply, and 404 after the last. */
     static final class Upstreams implements AutoCloseable {
         final ServerSocket socket;
-        final List<byte[]> replies;
+        final List<Reply> replies;
         final AtomicInteger connections = new AtomicInteger();
 
-        Upstreams(List<byte[]> replies) throws IOException {
+        Upstreams(List<Reply> replies) throws IOException {
             this.replies = replies;
             socket = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"));
             Thread t = new Thread(() -> {
                 while (!socket.isClosed()) {
-                    try (Socket s = socket.accept()) {
-                        InputStream in = s.getInputStream();
-                        StringBuilder head = new StringBuilder();
-                        while (head.indexOf("\r\n\r\n") < 0) {
-                            int b = in.read();
-                            if (b < 0) {
-                                break;
-                            }
-                            head.append((char) b);
-                        }
+                    try {
+                        Socket s = socket.accept();
                         int n = connections.getAndIncrement();
-                        OutputStream out = s.getOutputStream();
-                        out.write(n < replies.size() ? replies.get(n)
-                                : "HTTP/1.0 404 Not Found\r\nContent-Type: text/html\r\n\r\nno".getBytes(StandardCharsets.ISO_8859_1));
-                        out.flush();
+                        Thread one = new Thread(() -> answer(s, n), "upstream-" + n);
+                        one.setDaemon(true);
+                        one.start();
                     } catch (IOException e) {
-                        // next connection
+                        return;
                     }
                 }
             }, "upstreams");
             t.setDaemon(true);
             t.start();
+        }
+
+        private void answer(Socket s, int n) {
+            try (s) {
+                InputStream in = s.getInputStream();
+                StringBuilder head = new StringBuilder();
+                while (head.indexOf("\r\n\r\n") < 0) {
+                    int b = in.read();
+                    if (b < 0) {
+                        return;
+                    }
+                    head.append((char) b);
+                }
+                OutputStream out = s.getOutputStream();
+                Reply r = n < replies.size() ? replies.get(n) : new Reply(
+                        "HTTP/1.0 404 Not Found\r\nContent-Type: text/html\r\n\r\nno".getBytes(StandardCharsets.ISO_8859_1), null);
+                out.write(r.bytes());
+                out.flush();
+                if (r.closeWhen() != null) {
+                    r.closeWhen().await(30, TimeUnit.SECONDS);
+                }
+            } catch (IOException | InterruptedException e) {
+                // next connection
+            }
         }
 
         @Override
@@ -76,21 +99,24 @@ class PassthroughHoldTest {
         }
     }
 
-    static byte[] reply(String extraHeaders, byte[] body) {
+    static Reply reply(String extraHeaders, byte[] body, CountDownLatch closeWhen) {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
-        b.writeBytes(("HTTP/1.0 200 OK\r\nServer: Icecast 2.4.4\r\nContent-Type: audio/mpeg\r\n" + extraHeaders + "\r\n")
-                .getBytes(StandardCharsets.ISO_8859_1));
+        b.writeBytes(("HTTP/1.0 200 OK\r\nServer: Icecast 2.4.4\r\nContent-Type: application/octet-stream\r\n" + extraHeaders
+                + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
         b.writeBytes(body);
-        return b.toByteArray();
+        return new Reply(b.toByteArray(), closeWhen);
     }
 
-    void start(List<byte[]> replies, Duration hold) throws Exception {
+    static final Reply NOT_YET = new Reply("HTTP/1.0 404 Not Found\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1), null);
+
+    void start(List<Reply> replies, Duration hold) throws Exception {
         vertx = Vertx.vertx();
         registry = new SimpleMeterRegistry();
         upstream = new Upstreams(replies);
-        passthrough = new Passthrough(vertx, registry, 10, Passthrough.DEFAULT_STALL_LIMIT, hold);
+        passthrough = new Passthrough(vertx, registry, "127.0.0.1", upstream.socket.getLocalPort(),
+                PassthroughSettings.DEFAULTS.withHoldLimit(hold).withLinger(Duration.ofMillis(200)));
         server = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
-                .requestHandler(req -> passthrough.serve(req, "/live.mp3", "127.0.0.1", upstream.socket.getLocalPort()));
+                .requestHandler(req -> passthrough.serve(req, "/live.mp3"));
         server.listen().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
     }
 
@@ -101,58 +127,87 @@ class PassthroughHoldTest {
         vertx.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
     }
 
-    byte[] listen(String request) throws IOException {
-        try (Socket s = new Socket("127.0.0.1", server.actualPort())) {
-            s.setSoTimeout(10_000);
-            s.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
-            byte[] all = s.getInputStream().readAllBytes();
-            String text = new String(all, StandardCharsets.ISO_8859_1);
-            int body = text.indexOf("\r\n\r\n") + 4;
-            assertTrue(text.startsWith("HTTP/1.0 200"), text.substring(0, Math.min(200, text.length())));
-            return java.util.Arrays.copyOfRange(all, body, all.length);
+    static byte[] counting(int from, int n) {
+        byte[] b = new byte[n];
+        for (int i = 0; i < n; i++) {
+            b[i] = (byte) (from + i);
+        }
+        return b;
+    }
+
+    @Test
+    void anEndedUpstreamIsAskedForAgainOncePerReaderAndTheListenersContinue() throws Exception {
+        CountDownLatch endFirst = new CountDownLatch(1);
+        byte[] a = counting(0, 30_000);
+        byte[] b = counting(30_000, 20_000);
+        // The mount is gone for two re-dials (404: not back yet), then live again.
+        start(List.of(reply("", a, endFirst), NOT_YET, NOT_YET, reply("", b, null)), Duration.ofSeconds(5));
+        int port = server.actualPort();
+        List<Listening> listeners = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            listeners.add(Listening.open(port, Listening.get("/_stream/live.mp3", "HTTP/1.0")));
+        }
+        try {
+            for (Listening l : listeners) {
+                assertArrayEquals(a, l.read(a.length), "the first upstream's bytes (a burst for the later ones)");
+            }
+            assertEquals(1, upstream.connections.get());
+            long ended = System.nanoTime();
+            endFirst.countDown();
+            await().atMost(Duration.ofSeconds(2)).until(() -> passthrough.held() == 3);
+            for (Listening l : listeners) {
+                assertArrayEquals(b, l.read(b.length), "the same response goes on with the next upstream's bytes");
+            }
+            long ms = (System.nanoTime() - ended) / 1_000_000;
+            assertTrue(ms < 3_000, "back after " + ms + " ms");
+            assertEquals(4, upstream.connections.get(), "one re-dial at a time for all three listeners");
+            assertEquals(3.0, registry.get("radiod.passthrough.resumed").counter().count());
+            assertEquals(3, passthrough.listeners());
+            // That upstream ends too, and then nothing answers: held for the limit, then their streams end.
+            long t0 = System.nanoTime();
+            for (Listening l : listeners) {
+                l.socket.setSoTimeout(10_000);
+                assertEquals(0, l.readToEnd().length);
+            }
+            long tookMs = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(tookMs >= 4_500, "ended after " + tookMs + " ms, before the 5 s hold limit");
+            int redials = upstream.connections.get() - 4;
+            // 250 ms, then 500 ms, then every second: about 6 in 5 s, for all three listeners together.
+            assertTrue(redials >= 3 && redials <= 8, redials + " re-dials in a 5 s hold");
+            await().atMost(Duration.ofSeconds(2)).until(() -> passthrough.listeners() == 0 && passthrough.held() == 0
+                    && passthrough.readers() == 0);
+        } finally {
+            for (Listening l : listeners) {
+                l.close();
+            }
         }
     }
 
     @Test
-    void anEndedUpstreamIsAskedForAgainAndTheSameResponseContinues() throws Exception {
-        byte[] a = IcyFramerTest.audio(30_000, 1);
-        byte[] b = IcyFramerTest.audio(20_000, 2);
-        // The second connection is refused twice (404, mount not back yet) before the mount is live again.
-        byte[] notYet = "HTTP/1.0 404 Not Found\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1);
-        start(List.of(reply("", a), notYet, notYet, reply("", b)), Duration.ofSeconds(5));
-        long t0 = System.nanoTime();
-        byte[] body = listen("GET /_stream/live.mp3 HTTP/1.0\r\n\r\n");
-        long tookMs = (System.nanoTime() - t0) / 1_000_000;
-        ByteArrayOutputStream expected = new ByteArrayOutputStream();
-        expected.writeBytes(a);
-        expected.writeBytes(b);
-        assertArrayEquals(expected.toByteArray(), body, "both upstreams' bytes in one response");
-        assertEquals(1.0, registry.get("radiod.passthrough.resumed").counter().count());
-        // then no upstream answers: held for the limit, then ended
-        assertTrue(tookMs >= 5_000, "ended after " + tookMs + " ms, before the 5 s hold limit");
-        await().atMost(Duration.ofSeconds(2)).until(() -> passthrough.active() == 0 && passthrough.held() == 0);
-    }
-
-    @Test
     void icyMetadataKeepsTheListenersCadenceAcrossTheSplice() throws Exception {
-        byte[] a = IcyFramerTest.audio(25_500, 3);
-        byte[] b = IcyFramerTest.audio(16_000, 4);
-        start(List.of(reply("icy-metaint: 1000\r\n", IcyFramerTest.icy(a, 1000, List.of("first"))),
-                reply("icy-metaint: 1000\r\n", IcyFramerTest.icy(b, 1000, List.of("second")))), Duration.ofMillis(600));
-        byte[] body = listen("GET /_stream/live.mp3 HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n");
-        IcyFramerTest.Parsed parsed = IcyFramerTest.parse(body, 1000);
-        ByteArrayOutputStream expected = new ByteArrayOutputStream();
-        expected.writeBytes(a);
-        expected.writeBytes(b);
-        assertArrayEquals(expected.toByteArray(), parsed.audio(), "audio intact and metadata where the listener expects it");
-        assertEquals("StreamTitle='second';", parsed.titles().get(parsed.titles().size() - 1));
+        byte[] a = counting(0, 25_500);
+        byte[] b = counting(25_500, 20_000);
+        start(List.of(reply("icy-metaint: 1000\r\n", IcyFramerTest.icy(a, 1000, List.of("first")), null),
+                reply("icy-metaint: 700\r\n", IcyFramerTest.icy(b, 700, List.of("second")), null)), Duration.ofMillis(600));
+        try (Listening l = Listening.open(server.actualPort(), Listening.get("/_stream/live.mp3", "HTTP/1.0", "Icy-MetaData: 1"))) {
+            assertEquals("16000", l.header("icy-metaint"));
+            l.socket.setSoTimeout(10_000);
+            IcyFramerTest.Parsed parsed = IcyFramerTest.parse(l.readToEnd(), 16_000);
+            ByteArrayOutputStream expected = new ByteArrayOutputStream();
+            expected.writeBytes(a);
+            expected.writeBytes(b);
+            assertArrayEquals(expected.toByteArray(), parsed.audio(), "audio intact and metadata where the listener expects it");
+            assertEquals(List.of("StreamTitle='first';", "StreamTitle='second';"), parsed.titles());
+        }
     }
 
     @Test
     void withoutAHoldTheListenersStreamEndsWithTheUpstream() throws Exception {
-        byte[] a = IcyFramerTest.audio(10_000, 5);
-        start(List.of(reply("", a), reply("", a)), Duration.ZERO);
-        assertArrayEquals(a, listen("GET /_stream/live.mp3 HTTP/1.0\r\n\r\n"));
+        byte[] a = counting(0, 10_000);
+        start(List.of(reply("", a, null), reply("", a, null)), Duration.ZERO);
+        try (Listening l = Listening.open(server.actualPort(), Listening.get("/_stream/live.mp3", "HTTP/1.0"))) {
+            assertArrayEquals(a, l.readToEnd());
+        }
         assertEquals(1, upstream.connections.get());
     }
 }

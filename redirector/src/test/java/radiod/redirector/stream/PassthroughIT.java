@@ -3,24 +3,16 @@ package radiod.redirector.stream;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.net.InetSocketAddress;
-import java.net.Socket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterAll;
@@ -34,216 +26,203 @@ import io.vertx.core.http.HttpServerOptions;
 import radiod.testkit.Icecast;
 
 /**
- * Listeners through the passthrough proxy to a real Icecast 2.4 fed by ffmpeg: decodable MP3, inline ICY
- * metadata, an HTTP/1.0 listener streaming for ten seconds, a listener that stops reading (the proxy stops
- * reading upstream instead of buffering), and a listener leaving (Icecast loses that listener).
+ * Listeners through the passthrough from a real Icecast 2.4 fed by ffmpeg (an MP3 and an Ogg Vorbis mount): many
+ * listeners are one Icecast listener, real players decode what they get (ICY metadata included, an Ogg listener
+ * joining mid-stream too), titles change, a listener that stops reading is dropped while the others go on.
  */
 class PassthroughIT {
     static final String HOST = "127.0.0.1";
-    static final String MOUNT = "/live.mp3";
-    static final String TITLE = "radiod test tone";
+    static final String MP3 = "/live.mp3";
+    static final String OGG = "/live.ogg";
 
     static Path dir;
     static Icecast icecast;
-    static Process encoder;
+    static List<Process> encoders = new ArrayList<>();
     static Vertx vertx;
     static SimpleMeterRegistry registry = new SimpleMeterRegistry();
     static Passthrough passthrough;
     static HttpServer server;
-    /** HTTP/1.1 like a player: the JDK client would otherwise upgrade to h2c, which Vert.x accepts. */
-    static final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(2)).build();
 
     @BeforeAll
     static void start() throws Exception {
         dir = Files.createTempDirectory("radiod-passthrough-it-");
-        icecast = Icecast.start(HOST, List.of(new Icecast.Source(MOUNT, "source", "pw-live")));
-        encoder = new ProcessBuilder("ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-re", "-f", "lavfi",
-                "-i", "sine=frequency=440:sample_rate=44100", "-ac", "2", "-c:a", "libmp3lame", "-b:a", "128k",
-                "-content_type", "audio/mpeg", "-f", "mp3", "icecast://source:pw-live@" + HOST + ":" + icecast.port() + MOUNT)
-                .redirectErrorStream(true).redirectOutput(dir.resolve("ffmpeg.log").toFile()).start();
+        icecast = Icecast.start(HOST, List.of(new Icecast.Source(MP3, "source", "pw-mp3"), new Icecast.Source(OGG, "source", "pw-ogg")));
+        encoders.add(Audio.mp3(dir, icecast.port(), MP3, "pw-mp3"));
+        encoders.add(Audio.vorbis(dir, icecast.port(), OGG, "pw-ogg"));
         vertx = Vertx.vertx();
-        passthrough = new Passthrough(vertx, registry, 1000);
-        // A fixed, small socket send buffer (as a node should have: see the report) so that a stalled listener fills
-        // the kernel's share within seconds; with loopback autotuning that would take minutes.
+        passthrough = new Passthrough(vertx, registry, HOST, icecast.port(),
+                PassthroughSettings.DEFAULTS.withLinger(Duration.ofSeconds(1)));
+        // A fixed, small socket send buffer, as the node's front has, so that a stalled listener fills the kernel's
+        // share within seconds (loopback autotuning would take minutes).
         server = vertx.createHttpServer(new HttpServerOptions().setHost(HOST).setPort(0).setSendBufferSize(32 * 1024))
-                .requestHandler(req -> passthrough.serve(req, req.path().substring("/_stream".length()), HOST, icecast.port()));
+                .requestHandler(req -> passthrough.serve(req, req.path().substring("/_stream".length())));
         server.listen().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
         await().atMost(Duration.ofSeconds(15)).until(() -> {
-            if (!encoder.isAlive()) {
-                throw new AssertionError("ffmpeg exited: " + Files.readString(dir.resolve("ffmpeg.log")));
-            }
-            return icecast.hasSource(MOUNT);
+            Audio.assertAlive(encoders, dir);
+            return icecast.hasSource(MP3) && icecast.hasSource(OGG);
         });
-        icecast.setTitle(MOUNT, TITLE);
     }
 
     @AfterAll
     static void stop() throws Exception {
-        if (encoder != null) {
-            encoder.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        for (Process p : encoders) {
+            p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
         }
         if (vertx != null) {
             passthrough.close();
-            vertx.close();
+            vertx.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
         }
         if (icecast != null) {
             icecast.close();
         }
-        if (dir != null) {
-            try (java.util.stream.Stream<Path> walk = Files.walk(dir)) {
-                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
+        Audio.delete(dir);
     }
 
-    static String streamUrl() {
-        return "http://" + HOST + ":" + server.actualPort() + "/_stream" + MOUNT;
+    static String url(String mount) {
+        return "http://" + HOST + ":" + server.actualPort() + "/_stream" + mount;
     }
 
-    static double proxiedBytes() {
-        return registry.get("radiod.bytes.proxied").tag("direction", "listener").counter().count();
-    }
-
-    static String probe(byte[] audio) throws Exception {
-        Path file = Files.createTempFile(dir, "heard-", ".mp3");
-        Files.write(file, audio);
-        Process p = new ProcessBuilder("ffprobe", "-v", "error", "-count_frames", "-select_streams", "a:0",
-                "-show_entries", "stream=codec_name,nb_read_frames", "-of", "csv=p=0", file.toString())
-                .redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes()).trim();
-        p.waitFor(20, TimeUnit.SECONDS);
-        // Decoder warnings (a stream joined mid-frame) may come first; the answer is the last line.
-        return out.substring(out.lastIndexOf('\n') + 1);
-    }
-
-    static void assertDecodableMp3(byte[] audio) throws Exception {
-        String probe = probe(audio);
-        assertTrue(probe.startsWith("mp3,") && Integer.parseInt(probe.substring(4)) >= 10, "ffprobe: " + probe);
-    }
-
-    /** Reads a response head byte by byte, leaving the body unread. */
-    static String readHead(InputStream in) throws IOException {
-        ByteArrayOutputStream head = new ByteArrayOutputStream();
-        while (!head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
-            int b = in.read();
-            if (b < 0) {
-                throw new IOException("closed inside the response head: " + head);
-            }
-            head.write(b);
-        }
-        return head.toString(StandardCharsets.ISO_8859_1);
+    static Listening listen(String mount, String version, String... headers) throws Exception {
+        return Listening.open(server.actualPort(), Listening.get("/_stream" + mount, version, headers));
     }
 
     @Test
-    void listenerGetsDecodableMp3ThroughThePassthrough() throws Exception {
-        HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(URI.create(streamUrl())).build(),
-                HttpResponse.BodyHandlers.ofInputStream());
-        assertEquals(200, r.statusCode());
-        assertEquals("audio/mpeg", r.headers().firstValue("content-type").orElseThrow());
-        try (InputStream in = r.body()) {
-            assertDecodableMp3(in.readNBytes(40_000));
+    void tenListenersOnOneEventLoopAreOneIcecastListenerAndDecodeCleanly() throws Exception {
+        await().atMost(Duration.ofSeconds(10)).until(() -> passthrough.readers() == 0);
+        List<Listening> ls = new ArrayList<>();
+        try {
+            for (int i = 0; i < 10; i++) {
+                Listening l = listen(MP3, "HTTP/1.1");
+                assertEquals(200, l.status());
+                assertEquals("audio/mpeg", l.header("Content-Type"));
+                ls.add(l);
+            }
+            for (Listening l : ls) {
+                Audio.assertDecodes(dir, l.read(40_000), "mp3");
+            }
+            assertEquals(Map.of(MP3, 10), passthrough.listenersByMount());
+            assertEquals(10, passthrough.listeners());
+            await().atMost(Duration.ofSeconds(5)).until(() -> icecast.listeners(MP3).orElseThrow() == 1);
+            assertEquals(1, passthrough.readers());
+        } finally {
+            for (Listening l : ls) {
+                l.close();
+            }
         }
-        await().atMost(Duration.ofSeconds(5)).until(() -> passthrough.active() == 0);
+        await().atMost(Duration.ofSeconds(5)).until(() -> passthrough.listeners() == 0);
+        // The read lingers a second for a player coming back, then Icecast has no listener at all.
+        await().atMost(Duration.ofSeconds(10)).until(() -> icecast.listeners(MP3).orElseThrow() == 0);
+        assertEquals(Map.of(), passthrough.listenersByMount());
     }
 
     @Test
-    void icyMetadataIsAnnouncedAndInlined() throws Exception {
-        HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(URI.create(streamUrl())).header("Icy-MetaData", "1").build(),
-                HttpResponse.BodyHandlers.ofInputStream());
-        assertEquals(200, r.statusCode());
-        int metaint = Integer.parseInt(r.headers().firstValue("icy-metaint").orElseThrow());
-        assertTrue(metaint > 0);
-        try (DataInputStream in = new DataInputStream(r.body())) {
-            byte[] audio = new byte[metaint];
-            List<String> seen = new ArrayList<>();
-            // Icecast sends the title with the first block after the burst it starts a listener with; blocks of
-            // unchanged metadata are empty. Every block must sit exactly metaint bytes after the previous one.
-            for (int i = 0; i < 12 && !seen.contains("StreamTitle='" + TITLE + "';"); i++) {
-                in.readFully(audio);
-                byte[] meta = new byte[in.readUnsignedByte() * 16];
-                in.readFully(meta);
-                String text = new String(meta, StandardCharsets.UTF_8).replace("\0", "");
-                if (!text.isEmpty()) {
-                    assertTrue(text.startsWith("StreamTitle='"), "metadata block " + i + ": " + text);
-                    seen.add(text);
+    void playersDecodeTheStreamWithoutAnErrorIcyMetadataIncluded() throws Exception {
+        // ffmpeg asks for ICY metadata (Icy-MetaData: 1) and parses it out; a misplaced block is a decoding error.
+        Audio.assertPlays(url(MP3), 5);
+        // mpg123 does not: plain audio.
+        Audio.assertMpg123Plays(url(MP3), 150);
+    }
+
+    @Test
+    void anOggListenerJoiningMidStreamGetsTheHeadersFirstAndDecodes() throws Exception {
+        try (Listening early = listen(OGG, "HTTP/1.1")) {
+            early.read(10_000);
+            // Let the stream move on well past its headers (and past the first listener's burst).
+            Thread.sleep(4000);
+            try (Listening late = listen(OGG, "HTTP/1.0")) {
+                byte[] got = late.read(60_000);
+                assertEquals("OggS", new String(got, 0, 4, StandardCharsets.ISO_8859_1));
+                assertEquals(0x02, got[5] & 0x02, "the first page begins the logical stream (BOS)");
+                Audio.assertDecodes(dir, got, "ogg");
+            }
+            Audio.assertPlays(url(OGG), 4);
+            assertEquals(1, passthrough.listenersByMount().get(OGG));
+        }
+    }
+
+    @Test
+    void anIcyListenerGetsBlocksEvery16000BytesAndTheNewTitle() throws Exception {
+        icecast.setTitle(MP3, "first song");
+        try (Listening l = listen(MP3, "HTTP/1.1", "Icy-MetaData: 1")) {
+            assertEquals("16000", l.header("icy-metaint"));
+            List<String> titles = new ArrayList<>();
+            java.io.ByteArrayOutputStream audio = new java.io.ByteArrayOutputStream();
+            boolean changed = false;
+            for (int block = 0; block < 30 && !titles.contains("StreamTitle='second song';"); block++) {
+                audio.writeBytes(l.read(16_000));
+                int len = 16 * (l.read(1)[0] & 0xff);
+                if (len > 0) {
+                    String text = new String(l.read(len), StandardCharsets.UTF_8).replace("\0", "");
+                    assertTrue(text.startsWith("StreamTitle='"), "block " + block + ": " + text);
+                    titles.add(text);
+                }
+                if (!changed && titles.contains("StreamTitle='first song';")) {
+                    icecast.setTitle(MP3, "second song");
+                    changed = true;
                 }
             }
-            assertTrue(seen.contains("StreamTitle='" + TITLE + "';"), "metadata blocks: " + seen);
-            assertDecodableMp3(audio);
+            // The first block, inside the burst, names the title the mount had then (the one before, if the read of
+            // the mount had not seen the change yet); each change comes once, in order.
+            assertTrue(titles.get(0).startsWith("StreamTitle='"), "the first block has the current title: " + titles);
+            assertTrue(titles.indexOf("StreamTitle='first song';") >= 0
+                    && titles.indexOf("StreamTitle='first song';") < titles.indexOf("StreamTitle='second song';"),
+                    "titles seen: " + titles);
+            assertEquals(titles.size(), titles.stream().distinct().count(), "a title only when it changes: " + titles);
+            Audio.assertDecodes(dir, audio.toByteArray(), "mp3");
         }
-        await().atMost(Duration.ofSeconds(5)).until(() -> passthrough.active() == 0);
     }
 
     @Test
-    void http10ListenerStreamsForTenSeconds() throws Exception {
-        try (Socket s = new Socket(HOST, server.actualPort())) {
-            s.setSoTimeout(5000);
-            s.getOutputStream().write(("GET /_stream" + MOUNT + " HTTP/1.0\r\nUser-Agent: WinampMPEG/2.9\r\n\r\n")
-                    .getBytes(StandardCharsets.ISO_8859_1));
-            InputStream in = s.getInputStream();
-            String head = readHead(in);
-            assertTrue(head.startsWith("HTTP/1.0 200 OK\r\n"), head);
-            assertFalse(head.toLowerCase().contains("transfer-encoding"), head);
-            byte[] first = in.readNBytes(40_000);
+    void aListenerThatStopsReadingIsDroppedWhileAnotherGoesOn() throws Exception {
+        long droppedBefore = passthrough.dropped();
+        try (Listening reading = listen(MP3, "HTTP/1.1");
+             Listening stopped = Listening.open(server.actualPort(), Listening.get("/_stream" + MP3, "HTTP/1.1"), 4096)) {
+            stopped.read(1000);
+            java.io.ByteArrayOutputStream heard = new java.io.ByteArrayOutputStream();
+            long started = System.nanoTime();
+            byte[] buf = new byte[16384];
+            while (passthrough.dropped() == droppedBefore && System.nanoTime() - started < TimeUnit.SECONDS.toNanos(40)) {
+                int n = reading.read(buf, 0, buf.length);
+                assertTrue(n > 0, "the reading listener's stream ended");
+                if (heard.size() < 400_000) {
+                    heard.write(buf, 0, n);
+                }
+            }
+            long ms = (System.nanoTime() - started) / 1_000_000;
+            assertEquals(droppedBefore + 1, passthrough.dropped(), "not dropped within " + ms + " ms");
+            System.out.printf("a listener that stopped reading was dropped after %d ms%n", ms);
+            heard.writeBytes(reading.read(32_000));
+            Audio.assertDecodes(dir, heard.toByteArray(), "mp3");
+            stopped.socket.setSoTimeout(3000);
+            byte[] rest = stopped.readToEnd();
+            // Its socket buffers and the queue (64 KiB), after the 64 KiB burst: nothing grows with time.
+            assertTrue(rest.length < 300_000, "the dropped listener had " + rest.length + " bytes waiting");
+        }
+    }
+
+    @Test
+    void headAndHttp10() throws Exception {
+        try (Listening head = Listening.open(server.actualPort(), "HEAD /_stream" + MP3 + " HTTP/1.1\r\nHost: x\r\n\r\n")) {
+            assertEquals(200, head.status());
+            assertEquals("audio/mpeg", head.header("Content-Type"));
+            assertNull(head.header("Transfer-Encoding"));
+        }
+        try (Listening l = listen(MP3, "HTTP/1.0", "User-Agent: WinampMPEG/2.9")) {
+            assertTrue(l.head.startsWith("HTTP/1.0 200 OK\r\n"), l.head);
+            assertFalse(l.chunked);
+            byte[] first = l.read(40_000);
             long started = System.nanoTime();
             long bytes = 0;
             byte[] buf = new byte[16384];
-            while (System.nanoTime() - started < TimeUnit.SECONDS.toNanos(10)) {
-                int n = in.read(buf);
+            while (System.nanoTime() - started < TimeUnit.SECONDS.toNanos(8)) {
+                int n = l.read(buf, 0, buf.length);
                 assertTrue(n > 0, "the stream ended after " + bytes + " bytes");
                 bytes += n;
             }
-            // 128 kbit/s is 16,000 bytes a second: ten seconds of real-time audio, give or take.
-            assertTrue(bytes > 130_000 && bytes < 260_000, "bytes in 10 s: " + bytes);
-            assertEquals(1, passthrough.active());
-            assertDecodableMp3(first);
+            // 128 kbit/s is 16,000 bytes a second: eight seconds of real-time audio, give or take a batch.
+            assertTrue(bytes > 100_000 && bytes < 200_000, "bytes in 8 s: " + bytes);
+            Audio.assertDecodes(dir, first, "mp3");
+            assertTrue(passthrough.listeners() >= 1);
         }
-        await().atMost(Duration.ofSeconds(5)).until(() -> passthrough.active() == 0);
-    }
-
-    @Test
-    void listenerThatStopsReadingPausesTheUpstreamInsteadOfBuffering() throws Exception {
-        await().atMost(Duration.ofSeconds(10)).until(() -> passthrough.active() == 0);
-        double start = proxiedBytes();
-        try (Socket s = new Socket()) {
-            s.setReceiveBufferSize(4096);
-            s.connect(new InetSocketAddress(HOST, server.actualPort()));
-            s.setSoTimeout(5000);
-            s.getOutputStream().write(("GET /_stream" + MOUNT + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
-            InputStream in = s.getInputStream();
-            readHead(in);
-            long read = in.readNBytes(1000).length;
-            // From here on the listener reads nothing: the proxy must stop reading from Icecast.
-            await().atMost(Duration.ofSeconds(20)).until(() -> passthrough.stalled() == 1);
-            double atStall = proxiedBytes();
-            await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5))
-                    .until(() -> proxiedBytes() == atStall && passthrough.stalled() == 1);
-            double inFlight = atStall - start - read;
-            // What left Icecast but not reached the listener: the proxy's write queue plus kernel socket buffers.
-            // The proxy's write queue (64 KiB and a chunk), the server socket's send buffer (32 KiB, doubled by
-            // Linux) and the listener's receive buffer: nothing grows with time.
-            assertTrue(inFlight < 256 * 1024, "bytes held between Icecast and the listener: " + inFlight);
-            System.out.printf("stalled listener: %.0f bytes between Icecast and the listener (write queue %d)%n",
-                    inFlight, Passthrough.WRITE_QUEUE_BYTES);
-            // Reading again resumes the stream.
-            in.readNBytes(200_000);
-            await().atMost(Duration.ofSeconds(5)).until(() -> proxiedBytes() > atStall);
-        }
-        await().atMost(Duration.ofSeconds(5)).until(() -> passthrough.active() == 0 && passthrough.stalled() == 0);
-    }
-
-    @Test
-    void listenerLeavingReleasesItsIcecastListener() throws Exception {
-        // Icecast is only ever reached through the proxy here: once earlier tests' listeners are gone it has none.
-        await().atMost(Duration.ofSeconds(10)).until(() -> icecast.listeners(MOUNT).orElseThrow() == 0);
-        try (Socket s = new Socket(HOST, server.actualPort())) {
-            s.setSoTimeout(5000);
-            s.getOutputStream().write(("GET /_stream" + MOUNT + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
-            readHead(s.getInputStream());
-            await().atMost(Duration.ofSeconds(5)).until(() -> icecast.listeners(MOUNT).orElseThrow() == 1);
-        }
-        await().atMost(Duration.ofSeconds(10)).until(() -> icecast.listeners(MOUNT).orElseThrow() == 0);
-        assertEquals(0, passthrough.active());
     }
 }

@@ -100,6 +100,7 @@ class ListenerIT {
                 }
                 return new long[] {1, total};
             } catch (Exception e) {
+                e.printStackTrace();
                 return new long[] {-3, 0};
             }
         });

@@ -1,0 +1,202 @@
+package radiod.redirector.stream;
+
+import java.util.List;
+import java.util.Map;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
+
+/**
+ * One listener's response, fed by its mount's reader on the listener's event loop: the reader queues a batch with
+ * {@link #batch} (or a burst with {@link #audio}) and then calls {@link #flush}, once per batch. ICY metadata, when
+ * the listener asked for it and the mount has some, is framed on the listener's own count ({@link IcyFramer}).
+ *
+ * <p>Bytes are queued as slices of the reader's shared buffers (no copies) on the listener's Netty channel when
+ * {@link ListenerChannels} reaches it, else copied into one Vert.x write per batch.
+ */
+final class ListenerStream implements IcyFramer.Out {
+    private static final Buffer NOTHING = Buffer.buffer(new byte[0]);
+
+    final HttpServerRequest req;
+    final HttpServerResponse resp;
+    private final Channel channel;
+    /** Where to write whole chunks (or, for HTTP/1.0, plain body bytes) that skip the HTTP encoder, or null. */
+    private ChannelHandlerContext framed;
+    private boolean chunked;
+    private final boolean wantsMetadata;
+    private IcyFramer icy;
+    /** Bytes queued since the last flush when written through Vert.x. */
+    private Buffer unflushed;
+    /** Bytes queued for this listener so far. */
+    private long bytes;
+    /** Where the reader keeps this listener in its array, or -1 when it is not one of its listeners. */
+    int index = -1;
+    /** Whether the last batch found bytes of earlier ones still waiting for the socket. */
+    boolean stalled;
+    boolean gone;
+
+    ListenerStream(HttpServerRequest req) {
+        this.req = req;
+        this.resp = req.response();
+        this.channel = ListenerChannels.of(req);
+        String icyHeader = req.getHeader("Icy-MetaData");
+        this.wantsMetadata = icyHeader != null && icyHeader.trim().equals("1");
+    }
+
+    /**
+     * Answers 200 with the mount's headers ({@code upstreamHeaders}, from the local Icecast, already filtered) and
+     * writes the head, so that the body can follow. For a HEAD request the response is ended.
+     *
+     * @param metadata whether the mount's stream carries ICY metadata
+     */
+    static void head(HttpServerRequest req, List<Map.Entry<String, String>> upstreamHeaders, boolean metadata,
+                     boolean wantsMetadata) {
+        HttpServerResponse resp = req.response();
+        resp.setStatusCode(200);
+        for (Map.Entry<String, String> h : upstreamHeaders) {
+            resp.headers().add(h.getKey(), h.getValue());
+        }
+        if (metadata && wantsMetadata) {
+            resp.putHeader("icy-metaint", Integer.toString(IcyFramer.METAINT));
+        }
+        if (req.method() == HttpMethod.HEAD) {
+            resp.end();
+            return;
+        }
+        if (req.version() == HttpVersion.HTTP_1_0) {
+            resp.putHeader("Connection", "close");
+        } else if (req.version() == HttpVersion.HTTP_1_1) {
+            resp.setChunked(true);
+        }
+    }
+
+    boolean wantsMetadata() {
+        return wantsMetadata;
+    }
+
+    /** Starts the response: the head now, the body from the next {@link #flush}. */
+    void start(List<Map.Entry<String, String>> upstreamHeaders, boolean metadata, int queueBytes) {
+        head(req, upstreamHeaders, metadata, wantsMetadata);
+        if (metadata && wantsMetadata) {
+            icy = new IcyFramer();
+        }
+        resp.setWriteQueueMaxSize(queueBytes);
+        resp.write(NOTHING, null);
+        if (channel != null) {
+            ListenerChannels.streaming(channel);
+            framed = ListenerChannels.bodyContext(channel);
+            chunked = resp.isChunked();
+        }
+    }
+
+    /**
+     * Queues a batch: {@code length} stream bytes at {@code dataIndex} of {@code frame}, which holds them framed as
+     * one HTTP chunk (its size line before, CRLF after), shared by every listener of the batch. A listener gets a
+     * slice of it as it is, past the HTTP encoder (one buffer, no copy, no encoding), unless one of its ICY
+     * metadata blocks falls in the batch (about one batch in four at 128 kbit/s): then the bytes go through the
+     * encoder in pieces, the block in its place.
+     */
+    void batch(ByteBuf frame, int dataIndex, int length, IcyFramer.Metadata metadata) {
+        if (framed == null || icy != null && !icy.passes(length)) {
+            audio(frame, dataIndex, length, metadata);
+            return;
+        }
+        bytes += length;
+        framed.write(chunked ? frame.retainedDuplicate() : frame.retainedSlice(dataIndex, length), framed.voidPromise());
+    }
+
+    /** Queues stream bytes (audio, or Ogg header pages), with metadata blocks where this listener's count puts them. */
+    void audio(ByteBuf data, int index, int length, IcyFramer.Metadata metadata) {
+        if (icy != null) {
+            icy.audio(data, index, length, metadata, this);
+        } else {
+            write(data, index, length);
+        }
+    }
+
+    @Override
+    public void write(ByteBuf buf, int index, int length) {
+        if (length == 0) {
+            return;
+        }
+        bytes += length;
+        if (channel != null) {
+            channel.write(buf.retainedSlice(index, length), channel.voidPromise());
+        } else {
+            if (unflushed == null) {
+                unflushed = Buffer.buffer(length);
+            }
+            byte[] copy = new byte[length];
+            buf.getBytes(index, copy);
+            unflushed.appendBytes(copy);
+        }
+    }
+
+    void flush() {
+        if (channel != null) {
+            channel.flush();
+        } else if (unflushed != null) {
+            Buffer b = unflushed;
+            unflushed = null;
+            resp.write(b, null);
+        }
+    }
+
+    /** The connection is still there (its close may not have been handled yet). */
+    boolean open() {
+        return channel != null ? channel.isActive() : !resp.closed();
+    }
+
+    /** More than the queue limit is waiting for the socket: the listener is not keeping up. */
+    boolean full() {
+        return channel != null ? !channel.isWritable() : resp.writeQueueFull();
+    }
+
+    /** Bytes of earlier batches are still waiting for the socket (whose kernel buffer is full). */
+    boolean backlogged() {
+        return channel != null && channel.bytesBeforeUnwritable() < channel.config().getWriteBufferHighWaterMark();
+    }
+
+    long bytes() {
+        return bytes;
+    }
+
+    /**
+     * Closes the listener's connection at once, whatever is still queued for it (it fell behind; a graceful close
+     * would wait for a socket that takes nothing); its close handler does the rest.
+     */
+    void drop() {
+        if (channel != null) {
+            // From the head of the pipeline: Vert.x's own handler would wait for the queue to be written first.
+            channel.pipeline().firstContext().close();
+        } else {
+            resp.reset();
+        }
+    }
+
+    /** Ends the stream so that the player reconnects at once: the end of the body, then the connection closed. */
+    void end() {
+        if (resp.ended() || resp.closed()) {
+            return;
+        }
+        resp.end().onComplete(x -> {
+            if (req.version() != HttpVersion.HTTP_2) {
+                req.connection().close();
+            }
+        });
+    }
+
+    void text(int status, String message) {
+        if (resp.ended() || resp.closed() || resp.headWritten()) {
+            return;
+        }
+        resp.setStatusCode(status).putHeader("Content-Type", "text/plain; charset=utf-8")
+                .putHeader("Cache-Control", "no-cache").end(message + "\n");
+    }
+}

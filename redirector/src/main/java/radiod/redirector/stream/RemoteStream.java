@@ -1,0 +1,151 @@
+package radiod.redirector.stream;
+
+import java.util.Locale;
+import java.util.Map;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.vertx.core.MultiMap;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.RequestOptions;
+
+/**
+ * A listener of another node, for a player that does not follow redirects: that node's {@code /_stream<mount>}
+ * relayed as it comes, over one connection of its own. Back-pressure both ways: while the listener's queue is full
+ * the upstream is not read (so the other node sees a slow listener, and drops it if it stays so); the listener
+ * leaving closes the upstream, the upstream ending ends the listener's stream (its player reconnects here and is
+ * placed anew).
+ */
+final class RemoteStream {
+    private static final Logger log = LoggerFactory.getLogger(RemoteStream.class);
+
+    private final Passthrough owner;
+    private final HttpServerRequest req;
+    private final HttpServerResponse resp;
+    private HttpClientResponse upstream;
+    private boolean listenerGone;
+    private boolean counted;
+
+    private RemoteStream(Passthrough owner, HttpServerRequest req) {
+        this.owner = owner;
+        this.req = req;
+        this.resp = req.response();
+    }
+
+    static void start(Passthrough owner, HttpServerRequest req, String mountPath, String host, int httpPort) {
+        RemoteStream s = new RemoteStream(owner, req);
+        String query = req.query();
+        String uri = "/_stream" + mountPath + (query == null ? "" : "?" + query);
+        RequestOptions options = new RequestOptions().setHost(host).setPort(httpPort).setURI(uri).setMethod(req.method());
+        MultiMap in = req.headers();
+        for (Map.Entry<String, String> h : in) {
+            if (Passthrough.FORWARDED.contains(h.getKey().toLowerCase(Locale.ROOT))) {
+                options.addHeader(h.getKey(), h.getValue());
+            }
+        }
+        if (req.remoteAddress() != null) {
+            String prior = in.get("X-Forwarded-For");
+            String listener = req.remoteAddress().hostAddress();
+            options.putHeader("X-Forwarded-For", prior == null ? listener : prior + ", " + listener);
+        }
+        s.resp.closeHandler(v -> s.listenerClosed());
+        s.resp.exceptionHandler(e -> log.debug("proxied listener: {}", e.toString()));
+        owner.remoteRequest(options).compose(HttpClientRequest::send).onComplete(ar -> {
+            if (ar.succeeded()) {
+                s.answered(ar.result());
+            } else {
+                log.debug("stream {} from {}:{} failed: {}", mountPath, host, httpPort, ar.cause().toString());
+                s.refused(-1, ar.cause());
+            }
+        });
+    }
+
+    private void answered(HttpClientResponse up) {
+        upstream = up;
+        if (listenerGone) {
+            closeUpstream();
+            return;
+        }
+        if (up.statusCode() != 200) {
+            closeUpstream();
+            refused(up.statusCode(), null);
+            return;
+        }
+        resp.setStatusCode(200);
+        for (Map.Entry<String, String> h : up.headers()) {
+            if (!Passthrough.NOT_RETURNED.contains(h.getKey().toLowerCase(Locale.ROOT))) {
+                resp.headers().add(h.getKey(), h.getValue());
+            }
+        }
+        if (req.method() == HttpMethod.HEAD) {
+            closeUpstream();
+            resp.end();
+            return;
+        }
+        if (req.version() == HttpVersion.HTTP_1_0) {
+            resp.putHeader("Connection", "close");
+        } else if (req.version() == HttpVersion.HTTP_1_1) {
+            resp.setChunked(true);
+        }
+        resp.setWriteQueueMaxSize(owner.settings().queueBytes());
+        counted = true;
+        owner.proxiedChanged(1);
+        resp.drainHandler(v -> up.resume());
+        up.handler(chunk -> {
+            owner.proxiedBytes(chunk.length());
+            resp.write(chunk, null);
+            if (resp.writeQueueFull()) {
+                up.pause();
+            }
+        });
+        up.exceptionHandler(e -> upstreamEnded());
+        up.endHandler(v -> upstreamEnded());
+        // A paused response holds back its end; the connection closing (the other node dropped us) ends it here.
+        up.request().connection().closeHandler(v -> upstreamEnded());
+    }
+
+    private void refused(int status, Throwable cause) {
+        if (listenerGone || resp.ended()) {
+            return;
+        }
+        ListenerStream l = new ListenerStream(req);
+        owner.refuse(l, req.path(), status, cause);
+    }
+
+    private void upstreamEnded() {
+        uncount();
+        if (listenerGone || resp.ended() || resp.closed()) {
+            return;
+        }
+        resp.end().onComplete(x -> {
+            if (req.version() != HttpVersion.HTTP_2) {
+                req.connection().close();
+            }
+        });
+    }
+
+    private void listenerClosed() {
+        listenerGone = true;
+        uncount();
+        if (upstream != null) {
+            closeUpstream();
+        }
+    }
+
+    private void uncount() {
+        if (counted) {
+            counted = false;
+            owner.proxiedChanged(-1);
+        }
+    }
+
+    private void closeUpstream() {
+        upstream.request().connection().close();
+    }
+}
