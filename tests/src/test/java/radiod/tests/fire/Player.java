@@ -4,16 +4,20 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.HttpURLConnection;
 import java.net.URI;
-import java.util.Arrays;
 import java.util.List;
 import java.util.function.Supplier;
 
+import radiod.tests.harness.MarkedAudio;
+import radiod.tests.harness.RadiodProcess;
+import radiod.tests.harness.Reception;
 import radiod.tests.harness.Streams;
 
 /**
  * A listener that behaves like a real player: asks a node for the mount, follows the redirect, plays until the
  * stream ends or stalls, then asks again (the next node, as a DNS round robin of the cluster's name would give).
- * Every read of audio is time-stamped, so the longest silence around any instant can be measured afterwards.
+ * Every read of audio is time-stamped, so the longest silence around any instant can be measured afterwards, and
+ * on the encoder's own mount every whole frame is placed on the programme's timeline ({@link Reception}), so the
+ * audio that never reached it can be counted.
  */
 final class Player implements AutoCloseable {
     /** Longer than the proxy's hold, as a player's own buffer-and-wait would be. */
@@ -23,8 +27,8 @@ final class Player implements AutoCloseable {
     private final Supplier<List<String>> entries;
     private final Thread thread;
     private volatile boolean running = true;
-    private long[] arrivals = new long[4096];
-    private int count;
+    private final Reception reception;
+    private final RadiodProcess pinnedTo;
     private volatile int connections;
     private volatile int notAudio;
     private volatile String lastNode = "";
@@ -32,13 +36,16 @@ final class Player implements AutoCloseable {
     private final List<String> history = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     /**
+     * @param pinnedTo the node whose own stream it plays and stays with, or null for one that moves between nodes
      * @param entries the base URLs ({@code http://host:port}) a player could be given for the cluster now; the
      *                player starts at {@code first} and moves to the next one after a failure
      */
-    Player(String name, String mount, Supplier<List<String>> entries, int first) {
+    Player(String name, RadiodProcess pinnedTo, String mount, Supplier<List<String>> entries, int first, MarkedAudio programme) {
         this.name = name;
+        this.pinnedTo = pinnedTo;
         this.mount = mount;
         this.entries = entries;
+        this.reception = new Reception(programme);
         this.thread = new Thread(() -> run(first), "player-" + name);
         thread.setDaemon(true);
         thread.start();
@@ -50,6 +57,11 @@ final class Player implements AutoCloseable {
 
     String mount() {
         return mount;
+    }
+
+    /** The node it stays with, or null. */
+    RadiodProcess pinnedTo() {
+        return pinnedTo;
     }
 
     /** Streams opened so far (the first included). */
@@ -125,6 +137,7 @@ final class Player implements AutoCloseable {
                 return null;
             }
             connections++;
+            reception.reconnected();
             lastNode = c.getURL().getHost();
             history.add((System.currentTimeMillis() % 100_000) + " " + c.getURL());
             from = c.getURL().toString();
@@ -135,7 +148,7 @@ final class Player implements AutoCloseable {
             try (InputStream in = c.getInputStream()) {
                 int n;
                 while (running && (n = in.read(buf)) > 0) {
-                    arrived(System.currentTimeMillis());
+                    reception.received(buf, 0, n, System.currentTimeMillis());
                     if (!checked) {
                         int take = Math.min(n, head.length - headFill);
                         System.arraycopy(buf, 0, head, headFill, take);
@@ -162,53 +175,24 @@ final class Player implements AutoCloseable {
         }
     }
 
-    private synchronized void arrived(long t) {
-        if (count == arrivals.length) {
-            arrivals = Arrays.copyOf(arrivals, count * 2);
-        }
-        arrivals[count++] = t;
-    }
-
-    /** The first audio at or after {@code t} (ms since the epoch), or -1 if none yet. */
-    synchronized long firstAudioAfter(long t) {
-        for (int i = 0; i < count; i++) {
-            if (arrivals[i] >= t) {
-                return arrivals[i];
-            }
-        }
-        return -1;
+    /** What it received, to measure silence and lost audio on. */
+    Reception reception() {
+        return reception;
     }
 
     /** When audio last arrived (ms since the epoch), or 0. */
-    synchronized long lastAudio() {
-        return count == 0 ? 0 : arrivals[count - 1];
+    long lastAudio() {
+        return reception.lastAudio();
     }
 
-    /**
-     * The longest time without audio that overlaps {@code [from, to]}: from the last audio before {@code from} to the
-     * first after it, and so on up to {@code to} (or now, if still silent).
-     */
-    synchronized long longestSilence(long from, long to) {
-        long longest = 0;
-        long previous = -1;
-        for (int i = 0; i < count; i++) {
-            long t = arrivals[i];
-            if (t < from) {
-                previous = t;
-                continue;
-            }
-            if (previous >= 0) {
-                longest = Math.max(longest, t - previous);
-            }
-            previous = t;
-            if (t > to) {
-                break;
-            }
-        }
-        if (previous >= 0 && previous < to) {
-            longest = Math.max(longest, Math.min(to, System.currentTimeMillis()) - previous);
-        }
-        return longest;
+    /** The first audio at or after {@code t} (ms since the epoch), or -1 if none yet. */
+    long firstAudioAfter(long t) {
+        return reception.firstAudioAfter(t);
+    }
+
+    /** The longest time without audio that overlaps {@code [from, to]}. */
+    long longestSilence(long from, long to) {
+        return reception.longestSilence(from, to);
     }
 
     private static void sleep(long ms) {

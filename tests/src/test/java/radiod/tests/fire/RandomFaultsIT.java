@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -15,8 +16,10 @@ import radiod.tests.harness.RadiodProcess;
 import radiod.testkit.Processes;
 
 /**
- * Faults drawn at random from issue 7's list, at random moments, seeded and reproducible: after each, every listener
- * must hear audio again within the bound and the invariants must hold. {@code bin/test} runs a short run (4 faults,
+ * Faults drawn at random (node and Icecast kills, a frozen master, an etcd member's kill, a restart), at random
+ * moments, seeded and reproducible: after each, every listener must hear audio again within
+ * {@link Fire#REJOIN_BOUND}, a plain encoder on a spared node must not have been dropped, and the invariants must
+ * hold. {@code bin/test} runs a short run (4 faults,
  * seed 7); the long one is {@code bin/fire 30 <seed>} (see README). The seed and every fault go to stdout.
  */
 class RandomFaultsIT {
@@ -42,22 +45,51 @@ class RandomFaultsIT {
         int faults = Integer.getInteger("fire.faults", 4);
         Random random = new Random(seed);
         Fire.report("random run: seed " + seed + ", " + faults + " faults");
-        List<Fire.Gaps> all = new ArrayList<>();
+        List<Fire.Outcome> all = new ArrayList<>();
         for (int i = 1; i <= faults; i++) {
             Fault f = Fault.values()[random.nextInt(Fault.values().length)];
             Fire.sleep(random.nextInt(3000));
             long downMs = 500 + random.nextInt(3500);
-            long at = System.currentTimeMillis();
+            Set<RadiodProcess> victims = victims(f, downMs);
+            // A plain encoder where its node is spared; a retrying one where its own node is the victim.
+            if (victims.contains(fire.encoderNode())) {
+                fire.retryingEncoderOn(fire.encoderNode());
+            } else {
+                fire.plainEncoderAwayFrom(victims);
+            }
+            Fire.Before b = fire.before();
             String what = i + "/" + faults + " " + inject(f, downMs);
-            all.add(fire.recovered(what, at));
+            Fire.Outcome o = fire.recovered(what, b, victims);
+            o.assertEveryoneBack();
+            if (!victims.contains(fire.encoderNode())) {
+                o.assertEncoderKept();
+            }
+            all.add(o);
             fire.oneTranscoder();
             fire.settle(Duration.ofSeconds(60));
         }
         List<Long> gaps = new ArrayList<>();
-        all.forEach(g -> gaps.addAll(g.byListener().values()));
+        all.forEach(g -> {
+            gaps.addAll(g.surviving().values());
+            gaps.addAll(g.rejoining().values());
+            gaps.addAll(g.transcoded().values());
+        });
         gaps.sort(null);
         Fire.report(String.format("random run seed %d: %d faults, listener gaps median %.2f s, worst %.2f s", seed, faults,
                 gaps.get(gaps.size() / 2) / 1000.0, gaps.get(gaps.size() - 1) / 1000.0));
+    }
+
+    /** The nodes a fault will take (kill, freeze, restart, or kill its Icecast), as {@link #inject} picks them. */
+    static Set<RadiodProcess> victims(Fault f, long downMs) {
+        RadiodProcess master = fire.master();
+        RadiodProcess relay = fire.cluster.nodes().stream().filter(n -> n != master).findFirst().orElseThrow();
+        return switch (f) {
+            case KILL_MASTER, FREEZE_MASTER -> Set.of(master);
+            case KILL_RELAY, KILL_ICECAST -> Set.of(relay);
+            case KILL_TRANSCODER_NODE -> Set.of(fire.transcoderNode());
+            case KILL_ETCD_MEMBER -> Set.of();
+            case RESTART_NODE -> Set.of(fire.cluster.node((int) (downMs % 3)));
+        };
     }
 
     /** Injects the fault, leaves it for {@code downMs} (the lease TTL and a second for a freeze), and repairs it. */

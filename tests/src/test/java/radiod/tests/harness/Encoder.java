@@ -1,37 +1,63 @@
 package radiod.tests.harness;
 
 import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
 
 /**
- * ffmpeg sending a tone to an Icecast URL and started again 200 ms after it exits, as a broadcaster's encoder
- * retries: a mount created a moment ago may still be refused (Icecast applies its new configuration on its next
- * tick), and a source whose node died is re-sent.
+ * A libshout-style encoder (ices2, butt, liquidsoap's output.icecast): ffmpeg sending the {@link MarkedAudio}
+ * programme, started again {@code retry} after it exits, each time to the URL the supplier gives (the next node, as
+ * an encoder given the cluster's name would). Used only where the encoder's own node is the one that fails, or
+ * where a mount created a moment ago is knocked on until it takes the source.
  */
-public final class Encoder implements AutoCloseable {
+public final class Encoder implements Source {
     private final Thread thread;
+    private final List<String> history = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile boolean running = true;
     private volatile Process process;
+    private volatile String url;
     private volatile int starts;
 
+    /** Retries the same URL every 200 ms. */
     public Encoder(String icecastUrl) {
+        this(() -> icecastUrl, Duration.ofMillis(200), List.of());
+    }
+
+    /**
+     * @param next          the URL to connect to, asked before every connection
+     * @param retry         the wait after ffmpeg exits before the next connection
+     * @param commandPrefix run ffmpeg under this (e.g. {@code ip netns exec <ns>})
+     */
+    public Encoder(Supplier<String> next, Duration retry, List<String> commandPrefix) {
         thread = new Thread(() -> {
             while (running) {
                 Process p = process;
                 if (p == null || !p.isAlive()) {
+                    url = next.get();
                     try {
-                        process = Streams.tone(icecastUrl, false);
+                        List<String> cmd = new ArrayList<>(commandPrefix);
+                        cmd.addAll(Streams.programmeCommand(url));
+                        process = new ProcessBuilder(cmd).redirectErrorStream(true)
+                                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
                         starts++;
+                        history.add(System.currentTimeMillis() % 100_000 + " " + url);
                     } catch (IOException e) {
                         process = null;
                     }
                 }
                 try {
-                    Thread.sleep(200);
+                    Process q = process;
+                    if (q != null) {
+                        q.waitFor();
+                    }
+                    Thread.sleep(retry.toMillis());
                 } catch (InterruptedException e) {
                     return;
                 }
             }
-        }, "encoder " + icecastUrl);
+        }, "encoder");
         thread.setDaemon(true);
         thread.start();
     }
@@ -39,6 +65,32 @@ public final class Encoder implements AutoCloseable {
     /** ffmpeg processes started so far. */
     public int starts() {
         return starts;
+    }
+
+    @Override
+    public String url() {
+        return url;
+    }
+
+    @Override
+    public boolean alive() {
+        return running;
+    }
+
+    @Override
+    public int connections() {
+        return starts;
+    }
+
+    @Override
+    public int drops() {
+        Process p = process;
+        return Math.max(0, starts - (p != null && p.isAlive() ? 1 : 0));
+    }
+
+    @Override
+    public String story() {
+        return "retrying ffmpeg, connections (ms mod 100 s, URL): " + history;
     }
 
     @Override

@@ -24,6 +24,18 @@ public final class Streams {
         return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
     }
 
+    /**
+     * A plain ffmpeg sending the {@link MarkedAudio} programme, from the frame on air now, in real time and frame for
+     * frame ({@code -c copy}), as 128 kbit/s MP3 to an Icecast URL; no Xing frame or ID3 tag in front of it.
+     */
+    public static List<String> programmeCommand(String icecastUrl) {
+        List<String> cmd = new ArrayList<>(List.of("ffmpeg", "-nostdin", "-loglevel", "error"));
+        cmd.addAll(MarkedAudio.get().ffmpegInput());
+        cmd.addAll(List.of("-c:a", "copy", "-content_type", "audio/mpeg", "-write_xing", "0", "-id3v2_version", "0",
+                "-f", "mp3", icecastUrl));
+        return cmd;
+    }
+
     /** Reads up to {@code bytes} of a stream; returns what came (possibly less on EOF or error). */
     public static byte[] read(String url, int bytes, int timeoutMillis) {
         try {
