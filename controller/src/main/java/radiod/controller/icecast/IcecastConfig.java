@@ -38,8 +38,8 @@ public final class IcecastConfig {
         tag(x, 2, "queue-size", QUEUE_BYTES);
         tag(x, 2, "client-timeout", 30);
         tag(x, 2, "header-timeout", 15);
-        // A feed that stays silent this long is dropped (radiod closes an idle feed itself after 8 s).
-        tag(x, 2, "source-timeout", 10);
+        // A feed that stays silent this long is dropped (radiod closes an idle feed itself after 15 s).
+        tag(x, 2, "source-timeout", 20);
         tag(x, 2, "burst-on-connect", 1);
         tag(x, 2, "burst-size", BURST_BYTES);
         x.append("  </limits>\n");

@@ -49,6 +49,8 @@ public final class RadiodNode implements AutoCloseable {
     private EtcdSession session;
     private ClusterView view;
     private volatile Presence presence;
+    /** What this node last wrote as the {@code master} value. */
+    private volatile MasterInfo claimed;
     private RefusedPeers refusedPeers;
     private Election election;
     private final Parts parts;
@@ -85,12 +87,19 @@ public final class RadiodNode implements AutoCloseable {
 
     /**
      * The view as this node must act on it: if the view still names this node master while the election
-     * says otherwise (fenced, or the key not yet expired), there is no master as far as this node goes.
+     * says otherwise (fenced, or the key not yet expired), there is no master as far as this node goes; if the
+     * election says this node is master before the view has seen its key (the watch can lag by seconds while etcd
+     * recovers from a partition), this node is master already, so its encoders and pulls come to it at once.
      */
     public ClusterSnapshot actionableView() {
         ClusterSnapshot v = view();
-        if (v.isMaster(name) && !isMaster()) {
+        boolean leader = isMaster();
+        if (v.isMaster(name) && !leader) {
             return new ClusterSnapshot(v.revision(), v.nodes(), Optional.empty(), v.mounts(), v.transcoders(), v.drains());
+        }
+        MasterInfo mine = claimed;
+        if (leader && !v.isMaster(name) && mine != null) {
+            return new ClusterSnapshot(v.revision(), v.nodes(), Optional.of(mine), v.mounts(), v.transcoders(), v.drains());
         }
         return v;
     }
@@ -100,7 +109,11 @@ public final class RadiodNode implements AutoCloseable {
         session = new EtcdSession(client, config.leaseTtl());
         view = new ClusterView(client, keys, etcdOptions.callTimeout());
         parts.startLocal();
-        election = new Election(session, keys.master(), () -> Json.encode(masterInfo()), new Election.Listener() {
+        election = new Election(session, keys.master(), () -> {
+            MasterInfo info = masterInfo();
+            claimed = info;
+            return Json.encode(info);
+        }, new Election.Listener() {
             @Override
             public void elected() {
                 log.info("this node is now the master");

@@ -23,8 +23,12 @@ final class Pull {
     private static final long[] REDIAL_MILLIS = {50, 100, 200, 300, 500};
     /** After an encoder left cleanly, its mount stays on the local Icecast this long for a new session. */
     static final long END_GRACE_MILLIS = 1_000;
-    /** A feed with nothing to carry for this long is closed (Icecast would drop it at its source timeout). */
-    static final long IDLE_NANOS = 8_000_000_000L;
+    /**
+     * A feed with nothing to carry for this long is closed, so the mount goes off this node (listeners to its
+     * fallback). Longer than any failover (a partition's election can take the TTL plus etcd's own failover), so a
+     * master change never takes the mount off; shorter than Icecast's source timeout.
+     */
+    static final long IDLE_NANOS = 15_000_000_000L;
 
     private final Vertx vertx;
     private final NetClient client;
