@@ -52,6 +52,9 @@ public final class SourceFront implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SourceFront.class);
     static final String BYTES_DESCRIPTION = "stream bytes proxied through this node, by direction";
     private static final long CHECK_MASTER_EVERY_MS = 1000;
+    /** How long a source for a mount this node does not know is kept waiting for the view to bring it. */
+    static final long UNKNOWN_MOUNT_WAIT_NANOS = 1_500_000_000L;
+    private static final long UNKNOWN_MOUNT_RETRY_MILLIS = 25;
     /** A request line is METHOD, a target of at most 1024 characters, a version. */
     private static final int MAX_REQUEST_LINE = 1100;
 
@@ -292,8 +295,24 @@ public final class SourceFront implements AutoCloseable {
                     return;
                 }
             }
+            admit(req, rest, System.nanoTime() + UNKNOWN_MOUNT_WAIT_NANOS);
+        }
+
+        /**
+         * Checks the mount and the credentials, then takes the source. A mount this node does not know yet is looked
+         * for again until {@code deadline}: one created a moment ago reaches this node's view a few milliseconds
+         * after {@code radioctl create-mount} returns, and an encoder started right after it must not be refused.
+         */
+        private void admit(RequestHead req, Buffer rest, long deadline) {
+            if (closed) {
+                return;
+            }
             ClusterSnapshot snapshot = view.get();
             Optional<Mount> mount = snapshot.mount(req.path());
+            if (mount.isEmpty() && System.nanoTime() - deadline < 0) {
+                vertx.setTimer(UNKNOWN_MOUNT_RETRY_MILLIS, t -> admit(req, rest, deadline));
+                return;
+            }
             if (mount.isEmpty()) {
                 authFailure("unknown_mount", true);
                 log.info("source from {} refused: no mount {}", socket.remoteAddress(), req.path());

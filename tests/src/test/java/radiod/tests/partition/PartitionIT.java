@@ -376,9 +376,14 @@ class PartitionIT {
         await().atMost(Duration.ofSeconds(TTL + 10)).pollInterval(Duration.ofMillis(100))
                 .until(() -> Boolean.FALSE.equals(claimsMaster(isolated)));
         long steppedDown = System.currentTimeMillis() - cut;
+        java.util.concurrent.atomic.AtomicReference<String> newMaster = new java.util.concurrent.atomic.AtomicReference<>();
         await().atMost(Duration.ofSeconds(TTL + 15)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
-                .until(() -> master(majority) != null && !old.equals(master(majority)));
-        String elected = master(majority);
+                .until(() -> {
+                    String m = master(majority); // etcdctl can fail now and then just after the cut: read it once
+                    newMaster.set(m);
+                    return m != null && !old.equals(m);
+                });
+        String elected = newMaster.get();
         long electedAfter = System.currentTimeMillis() - cut;
         int electedIndex = Integer.parseInt(elected.substring(4)) - 1;
         await().atMost(Duration.ofSeconds(10)).until(() -> Boolean.TRUE.equals(claimsMaster(electedIndex)));
