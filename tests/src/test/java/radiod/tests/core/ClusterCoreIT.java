@@ -181,7 +181,7 @@ class ClusterCoreIT {
 
     @Test
     @Order(5)
-    void whenTheMasterIsKilledAnotherIsElectedWithinTheTtlPlusOneSecondAndRelaysFollowIt() {
+    void whenTheMasterIsKilledAnotherIsElectedWithinTheTtlPlusOneSecondAndRelaysFollowIt() throws Exception {
         RadiodProcess old = cluster.master().orElseThrow();
         long killed = System.nanoTime();
         old.kill();
