@@ -200,6 +200,7 @@ final class Pull {
                 endTimer = vertx.setTimer(END_GRACE_MILLIS, t -> {
                     endTimer = -1;
                     feed.close();
+                    onData.run(); // the carrier's live set follows at once
                 });
             }
             case Wire.DATA -> {
