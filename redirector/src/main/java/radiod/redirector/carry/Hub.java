@@ -323,14 +323,6 @@ final class Hub {
         }
     }
 
-    int pullers() {
-        return pullers.size();
-    }
-
-    boolean hasIngest() {
-        return sessions.values().stream().anyMatch(s -> s.ingest != null);
-    }
-
     /** Closes every ingest and pull: this node is no longer master, or the mount is gone. */
     void close() {
         for (Session s : sessions.values()) {

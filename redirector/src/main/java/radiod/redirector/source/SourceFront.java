@@ -259,10 +259,10 @@ public final class SourceFront implements AutoCloseable {
                 reply(socket, "400 Bad Request", "", "not an Icecast source request");
                 return;
             }
-            judge(parsed, raw, rest);
+            judge(parsed, rest);
         }
 
-        private void judge(RequestHead req, Buffer raw, Buffer rest) {
+        private void judge(RequestHead req, Buffer rest) {
             switch (req.method()) {
                 case "OPTIONS" -> {
                     // libshout's TLS-upgrade probe: Icecast 2.4.4 closes without an answer and libshout goes on.
