@@ -21,7 +21,9 @@ import radiod.radioctl.command.CreateTranscodingMount;
 import radiod.radioctl.command.DeleteMount;
 import radiod.radioctl.command.DrainNode;
 import radiod.radioctl.command.EditMount;
+import radiod.radioctl.command.KickSource;
 import radiod.radioctl.command.ListMounts;
+import radiod.radioctl.command.SetTitle;
 import radiod.radioctl.command.ShowMount;
 import radiod.radioctl.command.Status;
 import radiod.radioctl.command.UndrainNode;
@@ -38,7 +40,8 @@ import radiod.radioctl.connect.Settings;
 @Command(name = "radioctl", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = {"Operates a radiod cluster of Icecast nodes through etcd: mounts, status, drains.", ""},
         subcommands = {CreateMount.class, CreateTranscodingMount.class, EditMount.class, DeleteMount.class,
-                ListMounts.class, ShowMount.class, Status.class, DrainNode.class, UndrainNode.class, Completion.class,
+                ListMounts.class, ShowMount.class, Status.class, SetTitle.class, KickSource.class, DrainNode.class,
+                UndrainNode.class, Completion.class,
                 HelpCommand.class},
         footerHeading = "%nSettings%n",
         footer = {"Each connection setting is taken from its flag, else its environment variable (RADIOCTL_ENDPOINTS, "

@@ -1,6 +1,10 @@
 package radiod.redirector;
 
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BooleanSupplier;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 import org.slf4j.Logger;
@@ -27,7 +31,9 @@ import radiod.redirector.listen.ListenerRoutes;
 import radiod.redirector.listen.Responses;
 import radiod.redirector.listen.StreamServer;
 import radiod.redirector.metrics.FrontMetrics;
+import radiod.redirector.listen.Playlists;
 import radiod.redirector.status.ClusterStatus;
+import radiod.redirector.status.IcecastStatusJson;
 import radiod.redirector.status.StatusPage;
 import radiod.redirector.stream.Passthrough;
 
@@ -54,6 +60,13 @@ public final class HttpFront implements AutoCloseable {
     private final PrometheusMeterRegistry registry;
     private final FrontMetrics metrics;
     private final ListenerRoutes listeners;
+    private static final CharSequence JSON_UTF8 = HttpHeaders.createOptimized("application/json; charset=utf-8");
+    private static final CharSequence ACCESS_CONTROL_ALLOW_ORIGIN = HttpHeaders.createOptimized("Access-Control-Allow-Origin");
+    private static final CharSequence ANY_ORIGIN = HttpHeaders.createOptimized("*");
+    private final Map<String, Integer> peaks = new ConcurrentHashMap<>();
+    private final long started = System.currentTimeMillis();
+    private volatile Function<String, Optional<IcecastStatusJson.Stream>> streams = m -> Optional.empty();
+    private volatile String version = "";
     private volatile String deployment;
     private volatile long timer = -1;
 
@@ -156,6 +169,7 @@ public final class HttpFront implements AutoCloseable {
         Router router = Router.router(vertx);
         router.route("/").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(this::statusPage);
         router.route("/status.json").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(this::statusJson);
+        router.route("/status-json.xsl").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(this::icecastStatusJson);
         router.route("/metrics").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(this::metrics);
         router.route().handler(ctx -> listeners.handle(ctx.request()));
         router.errorHandler(500, ctx -> {
@@ -174,7 +188,23 @@ public final class HttpFront implements AutoCloseable {
 
     private void statusJson(RoutingContext ctx) {
         ctx.response().putHeader(Responses.CONTENT_TYPE, JSON).putHeader(Responses.CACHE_CONTROL, Responses.NO_CACHE)
-                .end(Json.encodeString(status()));
+                .putHeader(ACCESS_CONTROL_ALLOW_ORIGIN, ANY_ORIGIN).end(Json.encodeString(status()));
+    }
+
+    /** Icecast 2.4's {@code /status-json.xsl}, with the cluster's counts, for widgets written for Icecast. */
+    private void icecastStatusJson(RoutingContext ctx) {
+        ClusterSnapshot snapshot = view.get();
+        ClusterStatus status = status(snapshot);
+        String body = IcecastStatusJson.render(status, snapshot, streams,
+                Playlists.baseUrl(settings, ctx.request(), snapshot), settings.nodeName(), version, started).toString();
+        ctx.response().putHeader(Responses.CONTENT_TYPE, JSON_UTF8).putHeader(Responses.CACHE_CONTROL, Responses.NO_CACHE)
+                .putHeader(ACCESS_CONTROL_ALLOW_ORIGIN, ANY_ORIGIN).end(body);
+    }
+
+    /** Where {@code /status-json.xsl} learns each mount's stream (its encoder's headers, its start). */
+    public void streams(Function<String, Optional<IcecastStatusJson.Stream>> streams, String version) {
+        this.streams = streams;
+        this.version = version;
     }
 
     private void metrics(RoutingContext ctx) {
@@ -184,7 +214,15 @@ public final class HttpFront implements AutoCloseable {
     }
 
     private ClusterStatus status() {
-        return ClusterStatus.of(view.get(), settings.nodeName(), selfIsMaster.getAsBoolean());
+        return status(view.get());
+    }
+
+    private ClusterStatus status(ClusterSnapshot snapshot) {
+        ClusterStatus s = ClusterStatus.of(snapshot, settings.nodeName(), selfIsMaster.getAsBoolean(), peaks);
+        for (ClusterStatus.MountRow m : s.mounts()) {
+            peaks.merge(m.path(), m.total(), Math::max);
+        }
+        return s;
     }
 
     /** Closes the port on every event loop and removes the front's meters. */

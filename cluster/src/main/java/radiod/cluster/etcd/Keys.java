@@ -16,6 +16,8 @@ public final class Keys {
     public static final String MOUNTS = "mounts/";
     public static final String TRANSCODERS = "transcoders/";
     public static final String DRAIN = "drain/";
+    public static final String TITLES = "titles/";
+    public static final String KICKS = "kicks/";
 
     private final String prefix;
 
@@ -56,6 +58,14 @@ public final class Keys {
 
     public ByteSequence transcoder(String mountPath) {
         return bytes(prefix + TRANSCODERS + mountPath.substring(1));
+    }
+
+    public ByteSequence title(String mountPath) {
+        return bytes(prefix + TITLES + mountPath.substring(1));
+    }
+
+    public ByteSequence kick(String mountPath) {
+        return bytes(prefix + KICKS + mountPath.substring(1));
     }
 
     public ByteSequence drain(String node) {

@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 
 /**
@@ -28,11 +29,14 @@ import com.fasterxml.jackson.annotation.JsonIgnore;
  * @param transcoders      transcoded mounts whose liquidsoap runs on this node
  * @param version          radiod version
  * @param updatedAt        publication time, epoch milliseconds
+ * @param sources          encoders this node's source front holds: their source session, by mount path
  */
 public record NodeStatus(String name, List<String> addresses, int httpPort, int sourcePort, int icecastPort,
                          int dnsPort, boolean icecastUp, boolean drained, boolean master, int listeners,
                          Map<String, Integer> listenersByMount, long bandwidthBps, long maxBandwidthBps,
-                         int maxListeners, List<String> transcoders, String version, long updatedAt) {
+                         int maxListeners, List<String> transcoders, String version, long updatedAt,
+                         Map<String, String> sources) {
+    @JsonCreator
     public NodeStatus {
         NodeName.validate(name);
         addresses = List.copyOf(Objects.requireNonNullElse(addresses, List.of()));
@@ -49,6 +53,16 @@ public record NodeStatus(String name, List<String> addresses, int httpPort, int 
             throw new IllegalArgumentException("node " + name + " has a negative count or limit");
         }
         version = Objects.requireNonNullElse(version, "");
+        sources = Map.copyOf(Objects.requireNonNullElse(sources, Map.of()));
+    }
+
+    /** A status that holds no encoder. */
+    public NodeStatus(String name, List<String> addresses, int httpPort, int sourcePort, int icecastPort,
+                      int dnsPort, boolean icecastUp, boolean drained, boolean master, int listeners,
+                      Map<String, Integer> listenersByMount, long bandwidthBps, long maxBandwidthBps,
+                      int maxListeners, List<String> transcoders, String version, long updatedAt) {
+        this(name, addresses, httpPort, sourcePort, icecastPort, dnsPort, icecastUp, drained, master, listeners,
+                listenersByMount, bandwidthBps, maxBandwidthBps, maxListeners, transcoders, version, updatedAt, Map.of());
     }
 
     /** The primary address, the one redirects and relays use. */

@@ -9,6 +9,7 @@ import radiod.cluster.model.Drain;
 import radiod.cluster.model.MasterInfo;
 import radiod.cluster.model.Mount;
 import radiod.cluster.model.NodeStatus;
+import radiod.cluster.model.Title;
 
 /**
  * An immutable picture of the cluster at one etcd revision: what the redirector, DNS and transcoders
@@ -20,12 +21,21 @@ import radiod.cluster.model.NodeStatus;
  * @param mounts      mounts by path
  * @param transcoders node name running each transcoded mount, by mount path
  * @param drains      drained nodes by name
+ * @param titles      current song titles, by mount path
+ * @param kicks       outstanding requests to disconnect a mount's encoder: the etcd revision each was made at, by
+ *                    mount path
  */
 public record ClusterSnapshot(long revision, Map<String, NodeStatus> nodes, Optional<MasterInfo> master,
                               Map<String, Mount> mounts, Map<String, String> transcoders,
-                              Map<String, Drain> drains) {
+                              Map<String, Drain> drains, Map<String, Title> titles, Map<String, Long> kicks) {
     public static final ClusterSnapshot EMPTY =
             new ClusterSnapshot(0, Map.of(), Optional.empty(), Map.of(), Map.of(), Map.of());
+
+    /** A picture without titles or kicks. */
+    public ClusterSnapshot(long revision, Map<String, NodeStatus> nodes, Optional<MasterInfo> master,
+                           Map<String, Mount> mounts, Map<String, String> transcoders, Map<String, Drain> drains) {
+        this(revision, nodes, master, mounts, transcoders, drains, Map.of(), Map.of());
+    }
 
     public ClusterSnapshot {
         nodes = Map.copyOf(nodes);
@@ -33,6 +43,19 @@ public record ClusterSnapshot(long revision, Map<String, NodeStatus> nodes, Opti
         mounts = Map.copyOf(mounts);
         transcoders = Map.copyOf(transcoders);
         drains = Map.copyOf(drains);
+        titles = Map.copyOf(titles);
+        kicks = Map.copyOf(kicks);
+    }
+
+    /** The same picture with another master (or none). */
+    public ClusterSnapshot withMaster(Optional<MasterInfo> other) {
+        return new ClusterSnapshot(revision, nodes, other, mounts, transcoders, drains, titles, kicks);
+    }
+
+    /** The mount's current title, if it has one. */
+    public Optional<String> title(String path) {
+        Title t = titles.get(path);
+        return t == null ? Optional.empty() : Optional.of(t.title());
     }
 
     public Optional<NodeStatus> node(String name) {

@@ -156,7 +156,7 @@ public final class ClusterView implements AutoCloseable {
             revision = Math.max(revision, modRevision);
             keys.relative(event.getKeyValue().getKey()).ifPresent(rel -> {
                 if (event.getEventType() == WatchEvent.EventType.PUT) {
-                    state.put(rel, event.getKeyValue().getValue().getBytes());
+                    state.put(rel, event.getKeyValue().getValue().getBytes(), modRevision);
                 } else if (event.getEventType() == WatchEvent.EventType.DELETE) {
                     state.delete(rel);
                 }

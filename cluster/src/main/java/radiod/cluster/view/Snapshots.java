@@ -28,7 +28,7 @@ public final class Snapshots {
 
     static void fold(ViewState state, Keys keys, GetResponse response) {
         for (KeyValue kv : response.getKvs()) {
-            keys.relative(kv.getKey()).ifPresent(rel -> state.put(rel, kv.getValue().getBytes()));
+            keys.relative(kv.getKey()).ifPresent(rel -> state.put(rel, kv.getValue().getBytes(), kv.getModRevision()));
         }
     }
 }

@@ -11,9 +11,11 @@ import org.slf4j.LoggerFactory;
 import radiod.cluster.etcd.Keys;
 import radiod.cluster.model.Drain;
 import radiod.cluster.model.Json;
+import radiod.cluster.model.Kick;
 import radiod.cluster.model.MasterInfo;
 import radiod.cluster.model.Mount;
 import radiod.cluster.model.NodeStatus;
+import radiod.cluster.model.Title;
 import radiod.cluster.model.TranscoderOwner;
 
 /**
@@ -28,6 +30,8 @@ final class ViewState {
     private final Map<String, Mount> mounts = new HashMap<>();
     private final Map<String, String> transcoders = new HashMap<>();
     private final Map<String, Drain> drains = new HashMap<>();
+    private final Map<String, Title> titles = new HashMap<>();
+    private final Map<String, Long> kicks = new HashMap<>();
 
     void clear() {
         nodes.clear();
@@ -35,10 +39,12 @@ final class ViewState {
         mounts.clear();
         transcoders.clear();
         drains.clear();
+        titles.clear();
+        kicks.clear();
     }
 
-    /** Applies a put of {@code relative} (a key relative to the prefix). */
-    void put(String relative, byte[] value) {
+    /** Applies a put of {@code relative} (a key relative to the prefix) made at etcd revision {@code modRevision}. */
+    void put(String relative, byte[] value, long modRevision) {
         String key = relative;
         if (key.startsWith(Keys.NODES)) {
             String name = key.substring(Keys.NODES.length());
@@ -66,6 +72,13 @@ final class ViewState {
             String name = key.substring(Keys.DRAIN.length());
             Json.decode(key, value, Drain.class)
                     .ifPresentOrElse(d -> drains.put(name, d), () -> drains.put(name, new Drain("", 0)));
+        } else if (key.startsWith(Keys.TITLES)) {
+            String path = "/" + key.substring(Keys.TITLES.length());
+            Json.decode(key, value, Title.class).ifPresentOrElse(t -> titles.put(path, t), () -> titles.remove(path));
+        } else if (key.startsWith(Keys.KICKS)) {
+            String path = "/" + key.substring(Keys.KICKS.length());
+            Json.decode(key, value, Kick.class)
+                    .ifPresentOrElse(k -> kicks.put(path, modRevision), () -> kicks.remove(path));
         }
     }
 
@@ -80,11 +93,16 @@ final class ViewState {
             transcoders.remove("/" + relative.substring(Keys.TRANSCODERS.length()));
         } else if (relative.startsWith(Keys.DRAIN)) {
             drains.remove(relative.substring(Keys.DRAIN.length()));
+        } else if (relative.startsWith(Keys.TITLES)) {
+            titles.remove("/" + relative.substring(Keys.TITLES.length()));
+        } else if (relative.startsWith(Keys.KICKS)) {
+            kicks.remove("/" + relative.substring(Keys.KICKS.length()));
         }
     }
 
     ClusterSnapshot snapshot(long revision) {
-        return new ClusterSnapshot(revision, nodes, Optional.ofNullable(master), mounts, transcoders, drains);
+        return new ClusterSnapshot(revision, nodes, Optional.ofNullable(master), mounts, transcoders, drains, titles,
+                kicks);
     }
 
     static String utf8(byte[] b) {

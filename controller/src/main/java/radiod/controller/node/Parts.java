@@ -2,6 +2,7 @@ package radiod.controller.node;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 import java.util.ArrayList;
 import java.util.TreeMap;
@@ -19,6 +20,7 @@ import io.vertx.micrometer.MicrometerMetricsOptions;
 import radiod.cluster.etcd.EtcdSession;
 import radiod.cluster.etcd.Keys;
 import radiod.cluster.model.Mount;
+import radiod.cluster.mounts.TitleStore;
 import radiod.cluster.view.ClusterSnapshot;
 import radiod.cluster.view.ClusterView;
 import radiod.controller.config.RadiodConfig;
@@ -37,6 +39,8 @@ import radiod.redirector.carry.Hubs;
 import radiod.redirector.listen.HttpFrontSettings;
 import radiod.redirector.source.SourceFront;
 import radiod.redirector.source.SourceFrontSettings;
+import radiod.redirector.status.IcecastStatusJson;
+import radiod.redirector.stream.Catalog;
 import radiod.redirector.stream.Passthrough;
 import radiod.transcoder.Transcoders;
 import radiod.dns.zone.DnsSettings;
@@ -61,7 +65,7 @@ final class Parts {
     private final List<AutoCloseable> fronts = new ArrayList<>();
     private IcecastSupervisor icecast;
     private Vertx vertx;
-    private SourceFront sourceFront;
+    private volatile SourceFront sourceFront;
     private Carrier carrier;
     private volatile Passthrough passthrough;
     private volatile long bandwidthBps;
@@ -104,16 +108,32 @@ final class Parts {
         String bind = config.node().bind();
         String localIcecast = bind.equals("0.0.0.0") || bind.equals("::") ? "127.0.0.1" : bind;
         passthrough = new Passthrough(vertx, registry, localIcecast, config.icecast().port());
+        passthrough.catalog(new Catalog() {
+            @Override
+            public Optional<String> title(String mount) {
+                return view.current().title(mount);
+            }
+
+            @Override
+            public long bitsPerSecond(String mount) {
+                return view.current().mount(mount).map(Mount::bitsPerSecond).orElse(0L);
+            }
+        });
         vertx.setPeriodic(1000, t -> sampleBandwidth());
         carrier = new Carrier(vertx, localIcecast, config.icecast().port(), icecast.settings().sourcePassword(), registry);
         HttpFront http = new HttpFront(vertx, new HttpFrontSettings(node.name(), bind, config.http().port(),
                 config.balancer().pipeline(), config.balancer().proxyUserAgents(), config.balancer().clusterUrl(), 5,
                 localIcecast, config.icecast().port()), view::current, node::isMaster, passthrough, registry);
+        http.streams(m -> carrier.sessionOf(m).map(c -> new IcecastStatusJson.Stream(c.headers(), c.since())),
+                RadiodNode.VERSION);
         fronts.add(http);
         started.add(http.start());
         sourceFront = new SourceFront(vertx, SourceFrontSettings.of(bind, config.source().port(),
                 config.node().addresses().get(0), config.http().port()), node::actionableView,
                 () -> session.validLease().isEmpty(), new Hubs(vertx, node::isMaster, node.name(), registry), registry);
+        Carrier carried = carrier;
+        sourceFront.titles(new NodeTitles(new TitleStore(session.client(), config.etcd().options()), node.name(),
+                carried::session));
         fronts.add(sourceFront);
         started.add(sourceFront.start());
         if (config.dns().enabled()) {
@@ -175,6 +195,12 @@ final class Parts {
         }
         lastBytes = bytes;
         lastBytesNanos = now;
+    }
+
+    /** The encoders this node holds: their session, by mount. */
+    Map<String, String> sources() {
+        SourceFront f = sourceFront;
+        return f == null ? Map.of() : f.sessions();
     }
 
     List<String> transcoders() {

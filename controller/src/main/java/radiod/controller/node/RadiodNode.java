@@ -95,11 +95,11 @@ public final class RadiodNode implements AutoCloseable {
         ClusterSnapshot v = view();
         boolean leader = isMaster();
         if (v.isMaster(name) && !leader) {
-            return new ClusterSnapshot(v.revision(), v.nodes(), Optional.empty(), v.mounts(), v.transcoders(), v.drains());
+            return v.withMaster(Optional.empty());
         }
         MasterInfo mine = claimed;
         if (leader && !v.isMaster(name) && mine != null) {
-            return new ClusterSnapshot(v.revision(), v.nodes(), Optional.of(mine), v.mounts(), v.transcoders(), v.drains());
+            return v.withMaster(Optional.of(mine));
         }
         return v;
     }
@@ -177,7 +177,7 @@ public final class RadiodNode implements AutoCloseable {
                 config.icecast().port(), config.dns().port(), usage.icecastUp(), v.isDrained(name), isMaster(),
                 usage.listeners(), usage.listenersByMount(), usage.bandwidthBps(),
                 config.limits().maxBandwidthMbps() * 1_000_000L, config.limits().maxListeners(), parts.transcoders(),
-                VERSION, System.currentTimeMillis());
+                VERSION, System.currentTimeMillis(), parts.sources());
     }
 
     /** Resigns mastership, stops transcoders and fronts, revokes the lease and stops Icecast. */

@@ -65,6 +65,7 @@ public final class DeleteMount extends EtcdCommand {
                     + path + " anyway (" + (dependents.size() > 1 ? "they go" : "it goes") + " silent)");
         }
         etcd.mounts().delete(path, mount.modRevision());
+        etcd.titles().delete(path);
         all.stream().filter(m -> path.equals(m.fallbackMount())).forEach(m ->
                 out.note(m.path() + " still names " + path + " as its fallback (`radioctl edit-mount " + m.path()
                         + " --no-fallback` removes it)"));

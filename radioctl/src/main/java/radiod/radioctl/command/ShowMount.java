@@ -15,6 +15,7 @@ import radiod.radioctl.connect.Connection;
 import radiod.radioctl.output.MountReport;
 import radiod.radioctl.output.MountText;
 import radiod.radioctl.output.MountUrls;
+import radiod.radioctl.output.StatusReport;
 import radiod.radioctl.output.Printer;
 
 /** {@code radioctl show-mount /live.mp3}: one mount's settings and URLs; the password only when asked. */
@@ -40,7 +41,8 @@ public final class ShowMount extends EtcdCommand {
                 .filter(m -> m.isTranscoded() && m.transcoding().sourceMount().equals(path))
                 .map(Mount::path).sorted().toList();
         MountReport report = MountReport.of(v.value(), v.modRevision(), showPassword, transcoded,
-                MountUrls.of(path, etcd.settings().clusterUrl(), snapshot));
+                MountUrls.of(path, etcd.settings().clusterUrl(), snapshot))
+                .withNowPlaying(snapshot.title(path).orElse(null), StatusReport.encoderNodes(snapshot, path));
         if (out.wantsJson()) {
             out.json(report);
         } else {

@@ -5,6 +5,7 @@ import radiod.cluster.etcd.EtcdClients;
 import radiod.cluster.etcd.EtcdOptions;
 import radiod.cluster.mounts.DrainStore;
 import radiod.cluster.mounts.MountStore;
+import radiod.cluster.mounts.TitleStore;
 import radiod.cluster.view.ClusterSnapshot;
 import radiod.cluster.view.Snapshots;
 
@@ -17,12 +18,14 @@ public final class Connection implements AutoCloseable {
     private final Client client;
     private final MountStore mounts;
     private final DrainStore drains;
+    private final TitleStore titles;
 
     public Connection(Settings settings) {
         this.settings = settings;
         this.client = EtcdClients.connect(settings.etcd());
         this.mounts = new MountStore(client, settings.etcd());
         this.drains = new DrainStore(client, settings.etcd());
+        this.titles = new TitleStore(client, settings.etcd());
     }
 
     public Settings settings() {
@@ -39,6 +42,11 @@ public final class Connection implements AutoCloseable {
 
     public DrainStore drains() {
         return drains;
+    }
+
+    /** Song titles and kick requests. */
+    public TitleStore titles() {
+        return titles;
     }
 
     /** Everything under the prefix, read in one request. */

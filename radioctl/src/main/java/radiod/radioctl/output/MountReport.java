@@ -15,15 +15,24 @@ import radiod.cluster.model.Transcoding;
  *                         compares with
  * @param transcodedMounts mounts made from this one
  * @param urls             where broadcasters and listeners go; null where not shown
+ * @param title            the song title now; null where not shown or when there is none
+ * @param encoderOn        the nodes holding the mount's encoder now; null where not shown
  */
 public record MountReport(String path, String type, String sourceUser, String sourcePassword, String upstreamUrl,
                           String fallbackMount, int maxListeners, int bitrateKbps, Transcoding transcoding,
-                          long modRevision, List<String> transcodedMounts, MountUrls urls) {
+                          long modRevision, List<String> transcodedMounts, MountUrls urls, String title,
+                          List<String> encoderOn) {
     public static MountReport of(Mount m, long modRevision, boolean withPassword, List<String> transcodedMounts,
                                  MountUrls urls) {
         return new MountReport(m.path(), type(m), m.sourceUser(), withPassword ? m.sourcePassword() : null,
                 m.upstreamUrl(), m.fallbackMount(), m.maxListeners(), m.bitrateKbps(), m.transcoding(), modRevision,
-                List.copyOf(transcodedMounts), urls);
+                List.copyOf(transcodedMounts), urls, null, null);
+    }
+
+    /** The same report with what is on air now. */
+    public MountReport withNowPlaying(String nowTitle, List<String> nodes) {
+        return new MountReport(path, type, sourceUser, sourcePassword, upstreamUrl, fallbackMount, maxListeners,
+                bitrateKbps, transcoding, modRevision, transcodedMounts, urls, nowTitle, List.copyOf(nodes));
     }
 
     public static String type(Mount m) {

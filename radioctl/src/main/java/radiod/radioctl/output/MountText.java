@@ -27,6 +27,13 @@ public final class MountText {
                 r.sourcePassword() != null ? r.sourcePassword() : "(hidden; --show-password shows it)"});
         fields.add(new String[] {"bitrate", MountReport.bitrate(mount)});
         fields.add(new String[] {"max listeners", r.maxListeners() == 0 ? "no limit" : r.maxListeners() + " per node"});
+        if (r.encoderOn() != null) {
+            fields.add(new String[] {"encoder", r.encoderOn().isEmpty() ? "none connected"
+                    : "connected to " + String.join(", ", r.encoderOn())});
+        }
+        if (r.title() != null) {
+            fields.add(new String[] {"now playing", r.title()});
+        }
         fields.add(new String[] {"fallback", r.fallbackMount() == null ? "-" : r.fallbackMount()});
         if (!r.transcodedMounts().isEmpty()) {
             fields.add(new String[] {"transcoded to", String.join(", ", r.transcodedMounts())});

@@ -47,9 +47,11 @@ public record StatusReport(long revision, Master master, List<Node> nodes, List<
      * @param onAir           whether the mount is live on the master's Icecast (has its source); null without master
      * @param listenersByNode listeners per live node where the mount is live
      * @param transcoder      the node running the transcoder of a transcoded mount, or null
+     * @param title           the song title now, or null
+     * @param encoderOn       the nodes holding the mount's encoder now
      */
     public record MountListeners(String path, String type, Boolean onAir, Map<String, Integer> listenersByNode,
-                                 int listeners, String transcoder) {
+                                 int listeners, String transcoder, String title, List<String> encoderOn) {
     }
 
     public static StatusReport of(ClusterSnapshot s) {
@@ -96,9 +98,16 @@ public record StatusReport(long revision, Master master, List<Node> nodes, List<
                 }
             }
             mounts.add(new MountListeners(m.path(), MountReport.type(m),
-                    masterNode.map(n -> n.hasMount(m.path())).orElse(null), byNode, total, s.transcoders().get(m.path())));
+                    masterNode.map(n -> n.hasMount(m.path())).orElse(null), byNode, total, s.transcoders().get(m.path()),
+                    s.title(m.path()).orElse(null), encoderNodes(s, m.path())));
         }
         return new StatusReport(s.revision(), master, nodes, mounts);
+    }
+
+    /** The live nodes whose source front holds an encoder of the mount. */
+    public static List<String> encoderNodes(ClusterSnapshot s, String mount) {
+        return s.nodes().values().stream().filter(n -> n.sources().containsKey(mount)).map(NodeStatus::name).sorted()
+                .toList();
     }
 
     private static Master master(MasterInfo m) {
@@ -154,6 +163,11 @@ public record StatusReport(long revision, Master master, List<Node> nodes, List<
             sb.append(t.render());
         }
         List<String> notes = new ArrayList<>();
+        for (MountListeners m : mounts) {
+            if (m.title() != null) {
+                notes.add(m.path() + " now playing: " + m.title());
+            }
+        }
         for (Node n : nodes) {
             if (n.drained()) {
                 notes.add(n.name() + " is drained since " + time(n.drainedSince())

@@ -34,6 +34,18 @@ public final class Carrier implements AutoCloseable {
     private final Map<String, Pull> byMount = new HashMap<>();
     private final long timer;
     private volatile Set<String> live = Set.of();
+    /** The source session each mount carries now. */
+    private volatile Map<String, Session> sessions = Map.of();
+
+    /**
+     * A source session as this node carries it.
+     *
+     * @param id      the session's id
+     * @param headers its stream headers ({@code content-type}, {@code ice-name}, …), lower-case names
+     * @param since   when this node saw it start, epoch milliseconds
+     */
+    public record Session(String id, Map<String, String> headers, long since) {
+    }
     private volatile int connected;
 
     /**
@@ -65,6 +77,17 @@ public final class Carrier implements AutoCloseable {
         return live;
     }
 
+    /** The source session this node carries for the mount now, or empty. */
+    public String session(String mount) {
+        Session s = sessions.get(mount);
+        return s == null ? "" : s.id();
+    }
+
+    /** The session this node carries for the mount now, if any. */
+    public java.util.Optional<Session> sessionOf(String mount) {
+        return java.util.Optional.ofNullable(sessions.get(mount));
+    }
+
     private void apply(ClusterSnapshot view) {
         Set<String> mounts = view.mounts().keySet();
         byMount.entrySet().removeIf(e -> {
@@ -91,16 +114,25 @@ public final class Carrier implements AutoCloseable {
 
     private void refresh() {
         Set<String> now = new TreeSet<>();
+        Map<String, Session> carried = new HashMap<>();
         int c = 0;
         for (Pull p : byMount.values()) {
             if (p.live()) {
                 now.add(p.mount);
+            }
+            if (p.session() != null) {
+                Session old = sessions.get(p.mount);
+                carried.put(p.mount, old != null && old.id().equals(p.session()) ? old : new Session(p.session(),
+                        StreamHeaders.parse(p.sessionLines() == null ? "" : p.sessionLines()), p.sessionSince()));
             }
             if (p.connected()) {
                 c++;
             }
         }
         connected = c;
+        if (!carried.equals(sessions)) {
+            sessions = Map.copyOf(carried);
+        }
         if (!now.equals(live)) {
             live = Set.copyOf(now);
         }

@@ -48,6 +48,7 @@ final class Pull {
 
     private String sessionId;
     private String sessionLines;
+    private long sessionSince;
     private long offset = -1;
     private Buffer oggHeaders = Buffer.buffer();
     private boolean sessionFresh;
@@ -85,6 +86,21 @@ final class Pull {
             log.info("mount {}: nothing to carry for {} s", mount, IDLE_NANOS / 1_000_000_000);
             feed.close();
         }
+    }
+
+    /** The source session being carried, or null before the first. */
+    String session() {
+        return sessionId;
+    }
+
+    /** The carried session's stream header lines ({@code content-type}, {@code ice-*}), or null. */
+    String sessionLines() {
+        return sessionLines;
+    }
+
+    /** When this node saw the carried session start, epoch milliseconds. */
+    long sessionSince() {
+        return sessionSince;
     }
 
     boolean connected() {
@@ -182,6 +198,7 @@ final class Pull {
                 }
                 sessionId = id;
                 sessionLines = lines;
+                sessionSince = System.currentTimeMillis();
                 offset = m.offset();
                 oggHeaders = Buffer.buffer();
                 sessionFresh = true;

@@ -34,6 +34,18 @@ public final class StreamHeaders {
         return b.toString();
     }
 
+    /** Such lines as a map of lower-case names to values. */
+    public static Map<String, String> parse(String lines) {
+        Map<String, String> out = new java.util.LinkedHashMap<>();
+        for (String line : lines.split("\r\n")) {
+            int colon = line.indexOf(':');
+            if (colon > 0) {
+                out.putIfAbsent(line.substring(0, colon).trim().toLowerCase(Locale.ROOT), line.substring(colon + 1).trim());
+            }
+        }
+        return out;
+    }
+
     /** The {@code Content-Type} in such lines, or null. */
     public static String contentType(String lines) {
         for (String line : lines.split("\r\n")) {

@@ -12,7 +12,7 @@ import radiod.cluster.view.ClusterSnapshot;
  * {@code /<mount>.m3u} and {@code /<mount>.pls}: one entry, the mount's cluster URL, so that the player comes back
  * through a redirect and the load balancer each time it (re)connects.
  */
-final class Playlists {
+public final class Playlists {
     /** Extensions, as they end a request path. */
     static final String M3U = ".m3u";
     static final String PLS = ".pls";
@@ -42,6 +42,12 @@ final class Playlists {
 
     /** The mount's URL on the cluster (configured, else as the listener reached us), query string kept. */
     String streamUrl(HttpServerRequest req, ClusterSnapshot view, String mount) {
+        String query = req.query();
+        return baseUrl(settings, req, view) + mount + (query == null || query.isEmpty() ? "" : "?" + query);
+    }
+
+    /** The cluster's base URL: configured, else as the listener reached this node, else this node's address. */
+    public static String baseUrl(HttpFrontSettings settings, HttpServerRequest req, ClusterSnapshot view) {
         String base = settings.clusterUrl();
         if (base == null) {
             HostAndPort authority = req.authority();
@@ -52,7 +58,6 @@ final class Playlists {
             }
             base = "http://" + host;
         }
-        String query = req.query();
-        return base + mount + (query == null || query.isEmpty() ? "" : "?" + query);
+        return base;
     }
 }

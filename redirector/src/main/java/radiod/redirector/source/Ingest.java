@@ -94,6 +94,10 @@ final class Ingest {
     private long lastEncoderNanos = System.nanoTime();
     private boolean answered;
     private boolean closed;
+    /** The encoder left by itself or was kicked: it is gone, not on its way to another node. */
+    private boolean gone;
+    /** The etcd revision of the view this encoder was admitted in (an older kick does not touch it). */
+    private long admittedRevision;
 
     private record Unit(long seq, long offset, Buffer bytes, long atNanos) {
     }
@@ -113,6 +117,27 @@ final class Ingest {
 
     String session() {
         return session;
+    }
+
+    void admittedAt(long revision) {
+        admittedRevision = revision;
+    }
+
+    long admittedRevision() {
+        return admittedRevision;
+    }
+
+    /** Whether the encoder left by itself or was kicked (so its title goes with it). */
+    boolean gone() {
+        return gone;
+    }
+
+    /** An operator kicked this encoder: closed, its title goes with it. */
+    void kick() {
+        if (!closed) {
+            gone = true;
+            close("kicked by the operator");
+        }
     }
 
     /** Dials the master for the first time; the encoder is answered once the master has (or has not) taken it. */
@@ -414,6 +439,7 @@ final class Ingest {
             upstream = null;
         }
         log.info("source for {} from {} disconnected (session {})", mount, encoder.remoteAddress(), session);
+        gone = true;
         finish();
     }
 

@@ -18,6 +18,8 @@ import io.vertx.core.buffer.Buffer;
 record RequestHead(String method, String target, String version, Map<String, String> headers) {
     private static final Pattern METHOD = Pattern.compile("[A-Z]{1,16}");
     private static final Pattern VERSION = Pattern.compile("HTTP/1\\.[01]|ICE/1\\.0");
+    /** The longest target taken: room for a metadata update with a long title, percent-encoded. */
+    static final int MAX_TARGET = 8192;
 
     record Credentials(String user, String password) {
     }
@@ -55,7 +57,7 @@ record RequestHead(String method, String target, String version, Map<String, Str
     static String[] requestLine(String line) {
         String[] parts = line.split(" ", -1);
         if (parts.length != 3 || !METHOD.matcher(parts[0]).matches() || !VERSION.matcher(parts[2]).matches()
-                || !(parts[1].equals("*") || parts[1].startsWith("/")) || parts[1].length() > 1024) {
+                || !(parts[1].equals("*") || parts[1].startsWith("/")) || parts[1].length() > MAX_TARGET) {
             throw new IllegalArgumentException("not a request line");
         }
         return parts;
@@ -106,6 +108,22 @@ record RequestHead(String method, String target, String version, Map<String, Str
             }
         }
         return -1;
+    }
+
+    /** Whether the bytes so far can be the start of a request line (a method, then a space). */
+    static boolean couldStartRequestLine(Buffer buf) {
+        // METHOD (1-16 upper-case letters) then a space: anything else is refused without waiting for a line end.
+        int n = Math.min(buf.length(), 17);
+        for (int i = 0; i < n; i++) {
+            byte b = buf.getByte(i);
+            if (b == ' ') {
+                return i > 0;
+            }
+            if (b < 'A' || b > 'Z') {
+                return false;
+            }
+        }
+        return buf.length() < 17;
     }
 
     /** Index of the first LF, or -1. */

@@ -56,7 +56,10 @@ public final class SourceFront implements AutoCloseable {
     static final long UNKNOWN_MOUNT_WAIT_NANOS = 1_500_000_000L;
     private static final long UNKNOWN_MOUNT_RETRY_MILLIS = 25;
     /** A request line is METHOD, a target of at most 1024 characters, a version. */
-    private static final int MAX_REQUEST_LINE = 1100;
+    private static final int MAX_REQUEST_LINE = RequestHead.MAX_TARGET + 32;
+    /** What Icecast 2.4 answers a successful metadata update with; butt and liquidsoap look for a 200. */
+    static final String METADATA_OK = "<?xml version=\"1.0\"?>\n<iceresponse><message>Metadata update successful"
+            + "</message><return>1</return></iceresponse>";
 
     private final Vertx vertx;
     private final SourceFrontSettings settings;
@@ -68,9 +71,11 @@ public final class SourceFront implements AutoCloseable {
     private final Ingest.Host ingestHost;
     private final String sessionPrefix;
     private final Counter bytes;
+    private final Counter metadataUpdates;
     private final Map<String, Counter> authFailures = new ConcurrentHashMap<>();
     private final Map<String, Counter> rejections = new ConcurrentHashMap<>();
     private final MeterRegistry registry;
+    private volatile TitleDesk titles = TitleDesk.NONE;
     private NetServer server;
     private volatile io.vertx.core.Context context;
     private long checkTimer = -1;
@@ -111,6 +116,9 @@ public final class SourceFront implements AutoCloseable {
             @Override
             public void closed(Ingest ingest) {
                 sources.remove(ingest);
+                if (ingest.gone()) {
+                    titles.gone(ingest.mount, ingest.session());
+                }
             }
 
             @Override
@@ -118,8 +126,10 @@ public final class SourceFront implements AutoCloseable {
                 bytes.increment(n);
             }
         };
+        this.metadataUpdates = Counter.builder("radiod.source.metadata.updates")
+                .description("song titles taken from encoders on this node's source port").register(registry);
         for (String reason : new String[] {"head_timeout", "head_too_large", "bad_request", "method_not_allowed",
-                "no_master", "fenced", "in_use"}) {
+                "no_master", "fenced", "in_use", "bad_metadata"}) {
             rejected(reason, false);
         }
     }
@@ -143,6 +153,11 @@ public final class SourceFront implements AutoCloseable {
         return bound.future();
     }
 
+    /** Where metadata updates go (until set, they are refused with 503). */
+    public void titles(TitleDesk desk) {
+        this.titles = desk;
+    }
+
     /** The bound port (differs from the settings' when they asked for port 0). */
     public int port() {
         return server == null ? settings.port() : server.actualPort();
@@ -158,6 +173,12 @@ public final class SourceFront implements AutoCloseable {
         }
         context.runOnContext(v -> {
             for (Ingest i : Set.copyOf(sources)) {
+                Long kicked = snapshot.kicks().get(i.mount);
+                if (kicked != null && kicked > i.admittedRevision()) {
+                    log.info("source for {}: kicked by the operator (request at revision {})", i.mount, kicked);
+                    i.kick();
+                    continue;
+                }
                 i.viewChanged();
             }
             hubs.viewChanged(snapshot.mounts());
@@ -167,6 +188,15 @@ public final class SourceFront implements AutoCloseable {
     /** Encoders held by this node's source front. */
     public int activeSources() {
         return sources.size();
+    }
+
+    /** The encoders this node holds: their session, by mount. */
+    public Map<String, String> sessions() {
+        Map<String, String> out = new java.util.TreeMap<>();
+        for (Ingest i : sources) {
+            out.put(i.mount, i.session());
+        }
+        return out;
     }
 
     static boolean sameMaster(MasterInfo a, MasterInfo b) {
@@ -218,12 +248,24 @@ public final class SourceFront implements AutoCloseable {
             if (!lineChecked) {
                 // Judge the request line as soon as it is complete, so garbage is refused at once.
                 int nl = RequestHead.firstLineEnd(head);
-                if (nl < 0 && head.length() <= MAX_REQUEST_LINE) {
+                if (nl < 0 && head.length() <= MAX_REQUEST_LINE && RequestHead.couldStartRequestLine(head)) {
                     return;
                 }
                 try {
+                    if (nl < 0 && !RequestHead.couldStartRequestLine(head)) {
+                        throw new IllegalArgumentException("not a request line");
+                    }
                     if (nl < 0) {
-                        throw new IllegalArgumentException("request line too long");
+                        finish();
+                        rejected("bad_request", true);
+                        reply(socket, "414 URI Too Long", "", "request line longer than " + MAX_REQUEST_LINE + " bytes");
+                        return;
+                    }
+                    if (nl > MAX_REQUEST_LINE) {
+                        finish();
+                        rejected("bad_request", true);
+                        reply(socket, "414 URI Too Long", "", "request line longer than " + MAX_REQUEST_LINE + " bytes");
+                        return;
                     }
                     String line = head.getString(0, nl, StandardCharsets.ISO_8859_1.name());
                     RequestHead.requestLine(line.endsWith("\r") ? line.substring(0, line.length() - 1) : line);
@@ -270,7 +312,9 @@ public final class SourceFront implements AutoCloseable {
                     return;
                 }
                 case "GET", "HEAD" -> {
-                    if (req.path().startsWith("/admin")) {
+                    if (MetadataUpdate.isMetadataPath(req.path())) {
+                        metadata(req);
+                    } else if (req.path().startsWith("/admin")) {
                         reply(socket, "400 Bad Request", "", ""); // libshout's /admin/!POKE probe, as Icecast answers it
                     } else {
                         String location = "http://" + hostForUrl(settings.nodeAddress()) + ":" + settings.httpPort()
@@ -296,6 +340,69 @@ public final class SourceFront implements AutoCloseable {
                 }
             }
             admit(req, rest, System.nanoTime() + UNKNOWN_MOUNT_WAIT_NANOS);
+        }
+
+        /**
+         * A metadata update (a song title) for a mount, checked like a source (the mount's credentials), from an
+         * encoder on this node or anywhere else; answered as Icecast does once every node can see the title.
+         */
+        private void metadata(RequestHead req) {
+            String mountPath;
+            MetadataUpdate update;
+            try {
+                mountPath = MetadataUpdate.mountOf(req.target());
+            } catch (MetadataUpdate.Refused e) {
+                metadataRefused(req, e);
+                return;
+            }
+            Optional<Mount> mount = view.get().mount(mountPath);
+            if (mount.isEmpty()) {
+                metadataRefused(req, new MetadataUpdate.Refused("404 File Not Found", "no mount " + mountPath));
+                return;
+            }
+            Optional<RequestHead.Credentials> given = req.credentials();
+            if (given.isEmpty() || !credentialsMatch(given.get(), mount.get())) {
+                authFailure(given.isEmpty() ? "no_credentials" : "wrong_credentials", true);
+                log.warn("title for {} from {} refused: {}", mountPath, socket.remoteAddress(),
+                        given.isEmpty() ? "no credentials" : "wrong credentials");
+                reply(socket, "401 Authentication Required", "WWW-Authenticate: Basic realm=\"Icecast2 Server\"\r\n",
+                        "You need to authenticate");
+                return;
+            }
+            try {
+                update = MetadataUpdate.parse(req.target());
+            } catch (MetadataUpdate.Refused e) {
+                metadataRefused(req, e);
+                return;
+            }
+            if (fenced.getAsBoolean()) {
+                rejected("fenced", true);
+                reply(socket, "503 Service Unavailable", "Retry-After: 2\r\n",
+                        "this node is cut off from the cluster; retry, or use another node");
+                return;
+            }
+            String session = "";
+            for (Ingest i : sources) {
+                if (i.mount.equals(mountPath)) {
+                    session = i.session();
+                }
+            }
+            titles.set(mountPath, update.title(), session).whenComplete((ok, failure) -> context.runOnContext(v -> {
+                if (failure != null) {
+                    log.warn("title for {} not kept: {}", mountPath, failure.toString());
+                    reply(socket, "503 Service Unavailable", "Retry-After: 2\r\n", "the title could not be kept; retry");
+                } else {
+                    metadataUpdates.increment();
+                    log.debug("title for {}: {}", mountPath, update.title());
+                    replyXml(socket, "200 OK", METADATA_OK);
+                }
+            }));
+        }
+
+        private void metadataRefused(RequestHead req, MetadataUpdate.Refused e) {
+            rejected("bad_metadata", true);
+            log.info("title update from {} refused: {}", socket.remoteAddress(), e.getMessage());
+            reply(socket, e.status(), "", e.getMessage());
         }
 
         /**
@@ -352,6 +459,7 @@ public final class SourceFront implements AutoCloseable {
                 return;
             }
             Ingest ingest = new Ingest(vertx, client, ingestHost, socket, req, sessionPrefix);
+            ingest.admittedAt(snapshot.revision());
             sources.add(ingest);
             ingest.begin(master.get(), rest);
         }
@@ -381,6 +489,16 @@ public final class SourceFront implements AutoCloseable {
                 + "\r\nConnection: close\r\n\r\n" + body;
         socket.resume();
         socket.write(Buffer.buffer(r.getBytes(StandardCharsets.ISO_8859_1))).onComplete(v -> socket.close());
+    }
+
+    /** An XML answer (Icecast's for metadata updates), closed once written. */
+    static void replyXml(NetSocket socket, String status, String xml) {
+        socket.handler(b -> { });
+        byte[] body = xml.getBytes(StandardCharsets.UTF_8);
+        String r = "HTTP/1.0 " + status + "\r\nServer: radiod\r\nContent-Type: text/xml\r\nContent-Length: " + body.length
+                + "\r\nConnection: close\r\n\r\n";
+        socket.resume();
+        socket.write(Buffer.buffer(r.getBytes(StandardCharsets.ISO_8859_1)).appendBytes(body)).onComplete(v -> socket.close());
     }
 
     static String hostForUrl(String address) {

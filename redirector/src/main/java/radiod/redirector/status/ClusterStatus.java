@@ -41,12 +41,19 @@ public record ClusterStatus(String self, boolean selfIsMaster, String master, lo
      * @param listenersByNode listeners per node on which the mount is live
      * @param total           listeners of the mount across the cluster
      * @param transcodedFrom  the source mount of a transcoded mount, else null
+     * @param title           the song title now (from the encoder's metadata update or an operator), else null
+     * @param peak            the most listeners of the mount across the cluster this node has seen at once
      */
     public record MountRow(String path, boolean live, Map<String, Integer> listenersByNode, int total, int bitrateKbps,
-                           String transcodedFrom) {
+                           String transcodedFrom, String title, int peak) {
     }
 
     public static ClusterStatus of(ClusterSnapshot s, String self, boolean selfIsMaster) {
+        return of(s, self, selfIsMaster, Map.of());
+    }
+
+    /** @param peaks the most listeners of each mount seen at once so far (the current count counts too) */
+    public static ClusterStatus of(ClusterSnapshot s, String self, boolean selfIsMaster, Map<String, Integer> peaks) {
         List<NodeStatus> sorted = new ArrayList<>(s.nodes().values());
         sorted.sort(Comparator.comparing(NodeStatus::name));
         List<Node> nodes = new ArrayList<>(sorted.size());
@@ -74,7 +81,8 @@ public record ClusterStatus(String self, boolean selfIsMaster, String master, lo
                 }
             }
             mounts.add(new MountRow(m.path(), !byNode.isEmpty(), byNode, total, (int) (m.bitsPerSecond() / 1000),
-                    m.isTranscoded() ? m.transcoding().sourceMount() : null));
+                    m.isTranscoded() ? m.transcoding().sourceMount() : null, s.title(m.path()).orElse(null),
+                    Math.max(total, peaks.getOrDefault(m.path(), 0))));
         }
         return new ClusterStatus(self, selfIsMaster, s.master().map(mi -> mi.name()).orElse(null), s.revision(),
                 totalListeners, nodes, mounts);

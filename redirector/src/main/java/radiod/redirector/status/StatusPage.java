@@ -65,6 +65,9 @@ public final class StatusPage {
                 h.append(" <small>(").append(m.bitrateKbps()).append(" kbit/s from ").append(esc(m.transcodedFrom()))
                         .append(")</small>");
             }
+            if (m.title() != null && !m.title().isEmpty()) {
+                h.append("<br><small class=\"title\">♪ ").append(esc(m.title())).append("</small>");
+            }
             h.append("</td><td>").append(m.live() ? "<span class=\"tag up\">live</span>" : "<span class=\"tag down\">off air</span>")
                     .append("</td>");
             for (ClusterStatus.Node n : s.nodes()) {

@@ -11,8 +11,11 @@ import io.netty.buffer.Unpooled;
  * the listener's count is never broken.
  */
 final class IcyFramer {
-    /** The interval every ICY listener is told ({@code icy-metaint}), Icecast's default. */
+    /** The interval for a mount of unknown bitrate ({@code icy-metaint}), Icecast's default. */
     static final int METAINT = 16_000;
+    /** A title reaches a listener at its next block: a block every half second of audio, within these bounds. */
+    static final int MIN_METAINT = 2048;
+    static final double SECONDS_PER_BLOCK = 0.5;
     /** The block of unchanged metadata: one zero byte, shared by every listener, never released. */
     static final ByteBuf EMPTY_BLOCK = Unpooled.unreleasableBuffer(Unpooled.directBuffer(1, 1).writeByte(0));
 
@@ -35,6 +38,29 @@ final class IcyFramer {
 
     IcyFramer() {
         this(METAINT);
+    }
+
+    /**
+     * The interval for a mount of {@code bitsPerSecond}: half a second of its audio (so a new title is heard within
+     * about that), at least {@value #MIN_METAINT} bytes, at most Icecast's {@value #METAINT}; unknown bitrate
+     * (0): {@value #METAINT}.
+     */
+    static int metaintFor(long bitsPerSecond) {
+        if (bitsPerSecond <= 0) {
+            return METAINT;
+        }
+        long bytes = (long) (bitsPerSecond / 8 * SECONDS_PER_BLOCK);
+        return (int) Math.max(MIN_METAINT, Math.min(METAINT, bytes));
+    }
+
+    /** A block carrying {@code StreamTitle='title';} (length byte first, zero-padded to 16-byte units). */
+    static byte[] titleBlock(String title) {
+        byte[] text = ("StreamTitle='" + title + "';").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        int units = Math.min(255, (text.length + 15) / 16);
+        byte[] block = new byte[1 + units * 16];
+        block[0] = (byte) units;
+        System.arraycopy(text, 0, block, 1, Math.min(text.length, units * 16));
+        return block;
     }
 
     IcyFramer(int metaint) {

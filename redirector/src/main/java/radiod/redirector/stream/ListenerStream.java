@@ -53,17 +53,17 @@ final class ListenerStream implements IcyFramer.Out {
      * Answers 200 with the mount's headers ({@code upstreamHeaders}, from the local Icecast, already filtered) and
      * writes the head, so that the body can follow. For a HEAD request the response is ended.
      *
-     * @param metadata whether the mount's stream carries ICY metadata
+     * @param metaint the ICY interval of the mount, 0 when its stream carries no ICY metadata
      */
-    static void head(HttpServerRequest req, List<Map.Entry<String, String>> upstreamHeaders, boolean metadata,
+    static void head(HttpServerRequest req, List<Map.Entry<String, String>> upstreamHeaders, int metaint,
                      boolean wantsMetadata) {
         HttpServerResponse resp = req.response();
         resp.setStatusCode(200);
         for (Map.Entry<String, String> h : upstreamHeaders) {
             resp.headers().add(h.getKey(), h.getValue());
         }
-        if (metadata && wantsMetadata) {
-            resp.putHeader("icy-metaint", Integer.toString(IcyFramer.METAINT));
+        if (metaint > 0 && wantsMetadata) {
+            resp.putHeader("icy-metaint", Integer.toString(metaint));
         }
         if (req.method() == HttpMethod.HEAD) {
             resp.end();
@@ -81,10 +81,10 @@ final class ListenerStream implements IcyFramer.Out {
     }
 
     /** Starts the response: the head now, the body from the next {@link #flush}. */
-    void start(List<Map.Entry<String, String>> upstreamHeaders, boolean metadata, int queueBytes) {
-        head(req, upstreamHeaders, metadata, wantsMetadata);
-        if (metadata && wantsMetadata) {
-            icy = new IcyFramer();
+    void start(List<Map.Entry<String, String>> upstreamHeaders, int metaint, int queueBytes) {
+        head(req, upstreamHeaders, metaint, wantsMetadata);
+        if (metaint > 0 && wantsMetadata) {
+            icy = new IcyFramer(metaint);
         }
         resp.setWriteQueueMaxSize(queueBytes);
         resp.write(NOTHING, null);

@@ -119,12 +119,12 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
             return false;
         }
         String icy = req.getHeader("Icy-MetaData");
-        ListenerStream.head(req, head, metadataInStream, icy != null && icy.trim().equals("1"));
+        ListenerStream.head(req, head, metadataInStream ? owner.metaint(mount) : 0, icy != null && icy.trim().equals("1"));
         return true;
     }
 
     private void join(ListenerStream l) {
-        l.start(head, metadataInStream, settings.queueBytes());
+        l.start(head, metadataInStream ? owner.metaint(mount) : 0, settings.queueBytes());
         ring.writeTo(l, this);
         l.flush();
         owner.sent(l.bytes());
@@ -280,14 +280,17 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
         metadataVersion++;
     }
 
+    /** The cluster's title of the mount when it has one (an encoder's metadata update), else the stream's own. */
     @Override
     public ByteBuf block() {
-        return metadata;
+        Passthrough.TitleBlock t = owner.titleBlock(mount);
+        return t != null ? t.block() : metadata;
     }
 
     @Override
     public long version() {
-        return metadataVersion;
+        Passthrough.TitleBlock t = owner.titleBlock(mount);
+        return t != null ? t.version() : metadataVersion;
     }
 
     /** Writes what came since the last batch to every listener, and keeps it for the next ones' bursts. */

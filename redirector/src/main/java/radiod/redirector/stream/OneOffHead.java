@@ -28,7 +28,7 @@ final class OneOffHead {
                         return;
                     }
                     if (up != null && up.statusCode() == 200) {
-                        ListenerStream.head(req, owner.listenerHeaders(up.headers()), MountReader.metaint(up) > 0,
+                        ListenerStream.head(req, owner.listenerHeaders(up.headers()), MountReader.metaint(up) > 0 ? owner.metaint(mountPath) : 0,
                                 l.wantsMetadata());
                     } else {
                         owner.refuse(l, mountPath, up == null ? -1 : up.statusCode(), ar.cause());

@@ -17,6 +17,8 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
@@ -85,6 +87,14 @@ public final class Passthrough implements StreamServer {
     private final Counter notLive;
     private final Counter badAnswers;
     private volatile boolean closed;
+    private volatile Catalog catalog = Catalog.NONE;
+    /** The ICY block of each mount's current title, made once per title and shared by every listener. */
+    private final Map<String, TitleBlock> titleBlocks = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final java.util.concurrent.atomic.AtomicLong TITLE_VERSIONS = new java.util.concurrent.atomic.AtomicLong(1L << 62);
+
+    /** A title's ICY block; versions never repeat, and never meet a stream's own block versions. */
+    record TitleBlock(String title, ByteBuf block, long version) {
+    }
 
     /** With {@link PassthroughSettings#DEFAULTS}. */
     public Passthrough(Vertx vertx, MeterRegistry registry, String icecastHost, int icecastPort) {
@@ -134,6 +144,31 @@ public final class Passthrough implements StreamServer {
         this.unreachable = failures(registry, "unreachable");
         this.notLive = failures(registry, "not_live");
         this.badAnswers = failures(registry, "bad_answer");
+    }
+
+    /** Where titles and bitrates come from (the cluster's view); until set, from the streams alone. */
+    public void catalog(Catalog c) {
+        this.catalog = c;
+    }
+
+    /** The ICY interval listeners of the mount get: about half a second of its audio. */
+    int metaint(String mount) {
+        return IcyFramer.metaintFor(catalog.bitsPerSecond(mount));
+    }
+
+    /** The block of the mount's current title from the cluster, or null when it has none. */
+    TitleBlock titleBlock(String mount) {
+        java.util.Optional<String> title = catalog.title(mount);
+        if (title.isEmpty()) {
+            return null;
+        }
+        TitleBlock b = titleBlocks.get(mount);
+        if (b != null && b.title().equals(title.get())) {
+            return b;
+        }
+        return titleBlocks.compute(mount, (m, old) -> old != null && old.title().equals(title.get()) ? old
+                : new TitleBlock(title.get(), Unpooled.unreleasableBuffer(Unpooled.wrappedBuffer(
+                        IcyFramer.titleBlock(title.get()))), TITLE_VERSIONS.incrementAndGet()));
     }
 
     private static HttpClientOptions clientOptions(int connectTimeoutMillis) {

@@ -38,7 +38,7 @@ class RequestHeadTest {
         RequestHead.requestLine("PUT /live.mp3 HTTP/1.1");
         RequestHead.requestLine("OPTIONS * HTTP/1.1");
         for (String bad : new String[] {"", "SOURCE", "SOURCE /a", "GET http://x/a HTTP/1.1", "SOURCE /a SHOUT/1.0",
-                "source /a HTTP/1.0", "SOURCE  /a HTTP/1.0", "GET /a HTTP/9.9", "SOURCE /a ICE/2.0", "SOURCE /a HTTP/2.0", "SOURCE /" + "a".repeat(1100) + " HTTP/1.0"}) {
+                "source /a HTTP/1.0", "SOURCE  /a HTTP/1.0", "GET /a HTTP/9.9", "SOURCE /a ICE/2.0", "SOURCE /a HTTP/2.0", "SOURCE /" + "a".repeat(RequestHead.MAX_TARGET) + " HTTP/1.0"}) {
             assertThrows(IllegalArgumentException.class, () -> RequestHead.requestLine(bad), bad);
         }
     }

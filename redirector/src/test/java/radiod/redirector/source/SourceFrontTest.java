@@ -21,6 +21,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -611,4 +613,169 @@ class SourceFrontTest {
             }
         }
     }
+
+    // --- song titles (Icecast metadata updates) and kicks ---
+
+    record Kept(String mount, String title, String session) {
+    }
+
+    final List<Kept> kept = new CopyOnWriteArrayList<>();
+    final List<String> gone = new CopyOnWriteArrayList<>();
+
+    /** Titles go to the lists above, and encoders that leave are noted there. */
+    void desk() {
+        front.titles(new TitleDesk() {
+            @Override
+            public CompletableFuture<Void> set(String mount, String title, String session) {
+                kept.add(new Kept(mount, title, session));
+                return CompletableFuture.completedFuture(null);
+            }
+
+            @Override
+            public void gone(String mount, String session) {
+                gone.add(mount + " " + session);
+            }
+        });
+    }
+
+    /** Sends raw bytes, as butt does (it writes the request and may close without reading). */
+    String exchangeBytes(byte[] request) throws IOException {
+        try (Socket s = connect()) {
+            s.getOutputStream().write(request);
+            s.getOutputStream().flush();
+            return readUntilClosed(s);
+        }
+    }
+
+    static byte[] concat(String a, byte[] b, String c) {
+        byte[] x = a.getBytes(StandardCharsets.ISO_8859_1);
+        byte[] z = c.getBytes(StandardCharsets.ISO_8859_1);
+        byte[] out = new byte[x.length + b.length + z.length];
+        System.arraycopy(x, 0, out, 0, x.length);
+        System.arraycopy(b, 0, out, x.length, b.length);
+        System.arraycopy(z, 0, out, x.length + b.length, z.length);
+        return out;
+    }
+
+    @Test
+    void buttsUpdateWithRawUtf8IsTakenAndAnsweredAsIcecastDoes() throws Exception {
+        desk();
+        // butt escapes only spaces and ampersands; everything else goes raw, UTF-8 from its text field.
+        byte[] song = "Café%20%26%20Friends%20–%20Ünïcode".getBytes(StandardCharsets.UTF_8);
+        String answer = exchangeBytes(concat("GET /admin/metadata?mode=updinfo&mount=/live.mp3&charset=UTF-8&song=", song,
+                " HTTP/1.0\r\nUser-Agent: butt 0.1.40\r\nAuthorization: " + basic("source", "s3cret")
+                        + "\r\nHost: 127.0.0.9:8000\r\n\r\n"));
+        assertTrue(answer.startsWith("HTTP/1.0 200 OK\r\n"), answer);
+        assertTrue(answer.contains("Content-Type: text/xml"), answer);
+        assertTrue(answer.endsWith(SourceFront.METADATA_OK), answer);
+        assertEquals(List.of(new Kept("/live.mp3", "Café & Friends – Ünïcode", "")), kept);
+    }
+
+    @Test
+    void liquidsoapsPercentEncodedUpdateAndArtistPlusTitleAreTaken() throws Exception {
+        desk();
+        String a = exchange("GET /admin/metadata?mode=updinfo&mount=%2Flive.mp3&song=Caf%C3%A9+del+Mar HTTP/1.0\r\n"
+                + "Authorization: " + basic("source", "s3cret") + "\r\n\r\n");
+        assertTrue(a.startsWith("HTTP/1.0 200 OK"), a);
+        String b = exchange("GET /admin/metadata?mode=updinfo&mount=/live.mp3&artist=Nina%20Simone&title=Sinnerman HTTP/1.1\r\n"
+                + "Host: x\r\nAuthorization: " + basic("source", "s3cret") + "\r\n\r\n");
+        assertTrue(b.startsWith("HTTP/1.0 200 OK"), b);
+        // Latin-1 bytes without a charset: older encoders; read as ISO-8859-1 since they are not UTF-8.
+        String c = exchange("GET /admin/metadata?mode=updinfo&mount=/live.mp3&song=Caf%E9 HTTP/1.0\r\n"
+                + "Authorization: " + basic("source", "s3cret") + "\r\n\r\n");
+        assertTrue(c.startsWith("HTTP/1.0 200 OK"), c);
+        assertEquals(List.of("Café del Mar", "Nina Simone - Sinnerman", "Café"), kept.stream().map(Kept::title).toList());
+    }
+
+    @Test
+    void badUpdatesGetA4xxThatSaysWhyAndChangeNothing() throws Exception {
+        desk();
+        String auth = "\r\nAuthorization: " + basic("source", "s3cret") + "\r\n\r\n";
+        Map<String, String> cases = new java.util.LinkedHashMap<>();
+        cases.put("GET /admin/metadata?mode=updinfo&mount=/live.mp3&song=a HTTP/1.0\r\nAuthorization: "
+                + basic("source", "wrong") + "\r\n\r\n", "401 ");
+        cases.put("GET /admin/metadata?mode=updinfo&mount=/live.mp3&song=a HTTP/1.0\r\n\r\n", "401 ");
+        cases.put("GET /admin/metadata?mode=updinfo&mount=/dj.mp3&song=a HTTP/1.0" + auth, "401 ");
+        cases.put("GET /admin/metadata?mode=updinfo&mount=/nope.mp3&song=a HTTP/1.0" + auth, "404 ");
+        cases.put("GET /admin/metadata?mode=updinfo&song=a HTTP/1.0" + auth, "400 ");
+        cases.put("GET /admin/metadata?mode=updinfo&mount=live&song=a HTTP/1.0" + auth, "400 ");
+        cases.put("GET /admin/metadata?mount=/live.mp3&song=a HTTP/1.0" + auth, "400 ");
+        cases.put("GET /admin/metadata?mode=updinfo&mount=/live.mp3 HTTP/1.0" + auth, "400 ");
+        cases.put("GET /admin/metadata?mode=updinfo&mount=/live.mp3&song=a%00b%01 HTTP/1.0" + auth, "400 ");
+        cases.put("GET /admin/metadata?mode=updinfo&mount=/live.mp3&song=" + "x".repeat(1025) + " HTTP/1.0" + auth, "400 ");
+        cases.put("GET /admin/metadata?mode=updinfo&mount=/live.mp3&song=%FF%FE&charset=UTF-8 HTTP/1.0" + auth, "400 ");
+        cases.put("GET /admin/metadata?mode=updinfo&mount=/live.mp3&song=a&charset=klingon-9 HTTP/1.0" + auth, "400 ");
+        cases.put("GET /admin/metadata?mode=updinfo&mount=/live.mp3&song=%zz HTTP/1.0" + auth, "400 ");
+        for (Map.Entry<String, String> c : cases.entrySet()) {
+            String answer = exchange(c.getKey());
+            assertTrue(answer.startsWith("HTTP/1.0 " + c.getValue()), c.getKey() + " -> " + answer);
+            String body = answer.substring(answer.indexOf("\r\n\r\n") + 4);
+            assertTrue(body.length() > 3, "the answer says why: " + answer);
+        }
+        assertEquals(List.of(), kept, "nothing kept");
+        // Still answering, and a good update after all of that is taken.
+        assertTrue(exchange("GET /admin/metadata?mode=updinfo&mount=/live.mp3&song=ok HTTP/1.0" + auth)
+                .startsWith("HTTP/1.0 200 OK"));
+        assertEquals(1, kept.size());
+    }
+
+    @Test
+    void anUpdateWhileFencedGets503() throws Exception {
+        desk();
+        fenced.set(true);
+        String answer = exchange("GET /admin/metadata?mode=updinfo&mount=/live.mp3&song=a HTTP/1.0\r\nAuthorization: "
+                + basic("source", "s3cret") + "\r\n\r\n");
+        assertTrue(answer.startsWith("HTTP/1.0 503 "), answer);
+        assertEquals(List.of(), kept);
+    }
+
+    @Test
+    void anUpdateFromTheEncodersOwnNodeCarriesItsSession() throws Exception {
+        desk();
+        Admitted a = admitAtA();
+        String answer = exchange("GET /admin/metadata?mode=updinfo&mount=/live.mp3&song=mine HTTP/1.0\r\nAuthorization: "
+                + basic("source", "s3cret") + "\r\n\r\n");
+        assertTrue(answer.startsWith("HTTP/1.0 200 OK"), answer);
+        assertEquals(List.of(new Kept("/live.mp3", "mine", a.session())), kept);
+        a.encoder().close();
+        await().atMost(Duration.ofSeconds(5)).until(() -> gone.contains("/live.mp3 " + a.session()));
+    }
+
+    @Test
+    void aKickClosesTheEncodersTakenBeforeItAndNotTheOnesAfter() throws Exception {
+        desk();
+        Admitted first = admitAtA(); // taken in the view of revision 1
+        assertEquals(Map.of("/live.mp3", first.session()), front.sessions());
+        ClusterSnapshot before = view.get();
+        ClusterSnapshot kicked = new ClusterSnapshot(5, before.nodes(), before.master(), before.mounts(),
+                before.transcoders(), before.drains(), Map.of(), Map.of("/live.mp3", 4L));
+        view.set(kicked);
+        front.viewChanged(kicked);
+        assertEquals(-1, first.encoder().getInputStream().read(), "the kicked encoder is closed");
+        await().atMost(Duration.ofSeconds(5)).until(() -> gone.contains("/live.mp3 " + first.session()));
+        await().atMost(Duration.ofSeconds(5)).until(() -> front.sessions().isEmpty());
+
+        // An encoder that reconnects after the kick (view revision 5 > 4) stays, however often the view repeats it.
+        Socket again = connect();
+        send(again, SOURCE_LIVE);
+        CapturingServer.Connection up = awaitHead(masterA, 1);
+        up.send(OK);
+        assertEquals("HTTP/1.0 200 OK\r\n\r\n", read(again, "HTTP/1.0 200 OK\r\n\r\n"));
+        front.viewChanged(kicked);
+        front.viewChanged(kicked);
+        await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2)).until(() -> front.sessions().size() == 1);
+        again.setSoTimeout(200);
+        assertTrue(readTimesOut(again), "the encoder taken after the kick is still connected");
+        again.close();
+    }
+
+    static boolean readTimesOut(Socket s) throws IOException {
+        try {
+            s.getInputStream().read();
+            return false;
+        } catch (java.net.SocketTimeoutException e) {
+            return true;
+        }
+    }
+
 }

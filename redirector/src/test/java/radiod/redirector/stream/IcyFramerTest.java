@@ -229,4 +229,26 @@ class IcyFramerTest {
         assertEquals(List.of("StreamTitle='title';"), parsed.titles());
         assertTrue(passed > 10, passed + " batches passed as they were");
     }
+
+    @Test
+    void theIntervalIsHalfASecondOfTheMountsAudioWithinIcecastsBounds() {
+        assertEquals(8000, IcyFramer.metaintFor(128_000), "128 kbit/s: 16000 bytes a second, a block every 0.5 s");
+        assertEquals(4000, IcyFramer.metaintFor(64_000));
+        assertEquals(IcyFramer.MIN_METAINT, IcyFramer.metaintFor(16_000));
+        assertEquals(IcyFramer.METAINT, IcyFramer.metaintFor(320_000));
+        assertEquals(IcyFramer.METAINT, IcyFramer.metaintFor(0), "unknown bitrate: Icecast's default");
+    }
+
+    @Test
+    void aTitleBlockIsStreamTitleInUtf8PaddedTo16ByteUnits() {
+        byte[] block = IcyFramer.titleBlock("Café – 'Live'");
+        String text = "StreamTitle='Café – 'Live'';";
+        int length = text.getBytes(StandardCharsets.UTF_8).length;
+        assertEquals((length + 15) / 16, block[0]);
+        assertEquals(1 + 16 * block[0], block.length);
+        assertEquals(text, new String(block, 1, length, StandardCharsets.UTF_8));
+        for (int i = 1 + length; i < block.length; i++) {
+            assertEquals(0, block[i], "zero padding");
+        }
+    }
 }
