@@ -21,6 +21,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import radiod.cluster.view.ClusterSnapshot;
 import radiod.redirector.FrontFixture;
 
 /** The status page as a real browser renders it: headless Chromium reads the DOM and takes a screenshot. */
@@ -110,5 +111,37 @@ class StatusPageChromiumIT {
             }
         }
         assertTrue(colours.size() > 20, "the screenshot is nearly blank: " + colours.size() + " colours");
+    }
+
+    /**
+     * A station's website on another origin fetches the now-playing data in a real browser: both status documents
+     * answer with {@code Access-Control-Allow-Origin: *}, or Chromium would refuse the page the bodies.
+     */
+    @Test
+    void aPageOnAnotherOriginReadsNowPlayingFromBothStatusDocumentsInChromium() throws Exception {
+        ClusterSnapshot v = front.view.get();
+        front.view.set(new ClusterSnapshot(v.revision(), v.nodes(), v.master(), v.mounts(), v.transcoders(), v.drains(),
+                Map.of("/live.mp3", new radiod.cluster.model.Title("Nina Simone – Sinnerman", "", "node2", 1)), Map.of()));
+        String page = "<!doctype html><html><body><pre id=out>waiting</pre><script>"
+                + "Promise.all([fetch('" + front.url("/status-json.xsl") + "').then(r => r.json()),"
+                + " fetch('" + front.url("/status.json") + "').then(r => r.json())])"
+                + ".then(([ice, own]) => { const s = [].concat(ice.icestats.source).find(x => x.listenurl.endsWith('/live.mp3'));"
+                + " const m = own.mounts.find(x => x.path === '/live.mp3');"
+                + " document.getElementById('out').textContent = 'icecast:' + s.title + '|' + s.listeners"
+                + " + ' radiod:' + m.title + '|' + m.total; })"
+                + ".catch(e => document.getElementById('out').textContent = 'failed: ' + e);"
+                + "</script></body></html>";
+        io.vertx.core.http.HttpServer site = front.vertx.createHttpServer()
+                .requestHandler(r -> r.response().putHeader("Content-Type", "text/html; charset=utf-8").end(page));
+        int port = site.listen(0, "127.0.0.2").toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS)
+                .actualPort();
+        try {
+            String dom = run("--virtual-time-budget=10000", "--dump-dom", "http://127.0.0.2:" + port + "/");
+            assertTrue(dom.contains("icecast:Nina Simone – Sinnerman|180 radiod:Nina Simone – Sinnerman|180"),
+                    "the page on another origin could not read the status documents:\n" + dom);
+        } finally {
+            site.close();
+            front.view.set(v);
+        }
     }
 }

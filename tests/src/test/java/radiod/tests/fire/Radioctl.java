@@ -12,15 +12,15 @@ import radiod.radioctl.Main;
 import radiod.tests.harness.RadiodCluster;
 
 /** radioctl, run in this JVM against a test cluster's etcd, as an operator would type it. */
-final class Radioctl {
+public final class Radioctl {
     /** What one command did. */
-    record Result(int exit, String out, String err) {
+    public record Result(int exit, String out, String err) {
     }
 
     private Radioctl() {
     }
 
-    static Result run(RadiodCluster cluster, String... args) {
+    public static Result run(RadiodCluster cluster, String... args) {
         CommandLine cli = Main.commandLine(new Main(Map.of(), Path.of("/nonexistent/radioctl.yml")));
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
