@@ -14,6 +14,8 @@ public final class ExitCode {
     public static final int CONFLICT = 4;
     /** etcd did not answer within the timeout. */
     public static final int ETCD_UNAVAILABLE = 5;
+    /** {@code status}: no node holds the master key (the report is printed all the same). */
+    public static final int NO_MASTER = 6;
 
     private ExitCode() {
     }

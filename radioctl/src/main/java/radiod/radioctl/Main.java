@@ -52,7 +52,7 @@ import radiod.radioctl.connect.Settings;
                 "",
                 "Exit codes: 0 done, 1 other error, 2 bad usage or invalid value, 3 not found, "
                 + "4 conflict (exists already, changed meanwhile, has dependents), 5 etcd unreachable "
-                + "(each etcd request gives up after --timeout)."})
+                + "(each etcd request gives up after --timeout), 6 no master (status)."})
 public final class Main implements Callable<Integer> {
     @Spec
     CommandSpec spec;

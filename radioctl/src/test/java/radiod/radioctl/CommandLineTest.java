@@ -36,6 +36,10 @@ class CommandLineTest {
             assertEquals(0, radioctl.runExactly("help", c).exitCode());
         }
         assertTrue(top.out().contains("Exit codes: 0 done"), top::toString);
+        assertTrue(top.out().contains("6 no master (status)"), top::toString);
+        Radioctl.Result status = radioctl.runExactly("status", "--help");
+        assertTrue(status.out().contains("Exit codes:") && status.out().contains("6   done, but no node is master"),
+                status::toString);
     }
 
     @Test

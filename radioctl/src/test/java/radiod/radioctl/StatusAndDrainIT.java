@@ -134,10 +134,29 @@ class StatusAndDrainIT {
     @Test
     void statusOfAnEmptyClusterSaysSo() {
         Radioctl.Result r = radioctl.run("status");
-        assertEquals(0, r.exitCode(), r::toString);
+        assertEquals(ExitCode.NO_MASTER, r.exitCode(), r::toString);
         assertTrue(r.out().startsWith("master: none"), r::toString);
         assertTrue(r.out().contains("no nodes are live"), r::toString);
         assertTrue(r.out().contains("no mounts yet"), r::toString);
+    }
+
+    @Test
+    void statusExitsNonZeroWhileNoNodeIsMasterAndZeroOnceOneIs() {
+        cluster();
+        EtcdClients.await(client.getKVClient().delete(Keys.bytes(prefix + "master")), options, "delete");
+        Radioctl.Result text = radioctl.run("status");
+        assertEquals(6, text.exitCode(), text::toString);
+        assertTrue(text.out().startsWith("master: none"), text::toString);
+        assertTrue(text.out().contains("node1  up       relay"), "the report is printed all the same: " + text);
+        assertEquals("", text.err(), text::toString);
+        Radioctl.Result json = radioctl.run("status", "--json");
+        assertEquals(6, json.exitCode(), json::toString);
+        assertTrue(json.json().get("master").isNull(), json::toString);
+
+        put("master", new MasterInfo("node2", List.of("127.0.0.12"), 8100, 8000, 8080, 1_700_000_000_000L));
+        Radioctl.Result back = radioctl.run("status");
+        assertEquals(0, back.exitCode(), back::toString);
+        assertTrue(back.out().startsWith("master: node2"), back::toString);
     }
 
     @Test

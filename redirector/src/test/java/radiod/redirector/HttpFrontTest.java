@@ -288,7 +288,7 @@ class HttpFrontTest {
     @Test
     void metricsAreValidPrometheusTextAndCountRedirects() throws Exception {
         front.view.set(FrontFixture.cluster(false, false, true));
-        String key = "radiod_redirects_total{node=\"node3\",outcome=\"redirect\"}";
+        String key = "radiod_redirects_total{node=\"node3\"}";
         double before = parsePrometheus(get("/metrics").body()).getOrDefault(key, 0.0);
         assertEquals(302, get("/live.mp3").statusCode());
         assertEquals(302, get("/live.mp3").statusCode());
@@ -298,7 +298,10 @@ class HttpFrontTest {
         assertTrue(r.headers().firstValue("Content-Type").orElseThrow().startsWith("text/plain; version=0.0.4"));
         Map<String, Double> samples = parsePrometheus(r.body());
         assertEquals(before + 2, samples.get(key), r.body());
-        assertTrue(samples.get("radiod_redirects_total{node=\"none\",outcome=\"not_found\"}") >= 1);
+        assertTrue(samples.get("radiod_requests_refused_total{reason=\"not_found\"}") >= 1);
+        assertTrue(samples.containsKey("radiod_requests_refused_total{reason=\"unavailable\"}"));
+        assertFalse(samples.keySet().stream().anyMatch(k -> k.startsWith("radiod_redirects_total{node=\"none\"")),
+                "refusals are not redirects");
         assertEquals(1.0, samples.get("radiod_master"));
         assertEquals(12.0, samples.get("radiod_cluster_listeners{mount=\"/live.mp3\"}"));
         assertEquals(3.0, samples.get("radiod_cluster_listeners{mount=\"/jazz/other.ogg\"}"));

@@ -5,15 +5,22 @@ import java.util.List;
 import java.util.function.Supplier;
 
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.config.MeterFilter;
 
 /**
- * This node's own gauges: its Icecast up or down, and its listeners per mount (summed over nodes by
- * Prometheus for the cluster total; {@code radiod_cluster_listeners} is each node's view of that total).
+ * This node's own gauges: its Icecast up or down, its outgoing bandwidth, and its listeners per mount (summed over
+ * nodes by Prometheus for the cluster total; {@code radiod_cluster_listeners} is each node's view of that total).
  */
 final class NodeMetrics {
+    /** The stream bytes counter, {@code radiod_proxied_bytes_total{direction}}. */
+    static final String PROXIED = "radiod.proxied";
+    /** Its former name, which exported as {@code radiod_bytes_proxied_bytes_total}. */
+    static final String PROXIED_BEFORE = "radiod.bytes.proxied";
+
     private final Supplier<Parts.Usage> usage;
     private final MultiGauge listeners;
 
@@ -21,10 +28,28 @@ final class NodeMetrics {
         this.usage = usage;
         Gauge.builder("radiod.icecast.up", () -> usage.get().icecastUp() ? 1 : 0)
                 .description("1 while this node's Icecast answers").register(registry);
-        Gauge.builder("radiod.bandwidth", () -> usage.get().bandwidthBps()).baseUnit("bits.per.second")
-                .description("outgoing stream bandwidth of this node's Icecast").register(registry);
-        this.listeners = MultiGauge.builder("radiod.listeners").description("listeners on this node's Icecast per mount")
+        // Bytes, as Prometheus wants base units; the node's status in etcd keeps bits per second (bandwidthBps),
+        // which the balancer compares with limits.max_bandwidth_mbps and the mounts' kbit/s.
+        Gauge.builder("radiod.bandwidth", () -> usage.get().bandwidthBps() / 8.0).baseUnit("bytes.per.second")
+                .description("outgoing stream bandwidth of this node to its listeners, over the last second")
                 .register(registry);
+        this.listeners = MultiGauge.builder("radiod.listeners")
+                .description("listeners streaming from this node (its passthrough sessions), per mount")
+                .register(registry);
+    }
+
+    /**
+     * Gives meters registered under a former name their current one: the master's ingest byte counter of
+     * {@code radiod.redirector.carry.Hubs} still uses {@link #PROXIED_BEFORE}, the other directions {@link #PROXIED}.
+     * Configured on the registry before anything registers.
+     */
+    static void renames(MeterRegistry registry) {
+        registry.config().meterFilter(new MeterFilter() {
+            @Override
+            public Meter.Id map(Meter.Id id) {
+                return id.getName().equals(PROXIED_BEFORE) ? id.withName(PROXIED) : id;
+            }
+        });
     }
 
     /** Refreshes the per-mount rows (mounts come and go). */

@@ -97,7 +97,7 @@ public final class SourceFront implements AutoCloseable {
         this.client = vertx.createNetClient(new NetClientOptions().setConnectTimeout(2000).setTcpNoDelay(true));
         Gauge.builder("radiod.sources.active", sources, Set::size)
                 .description("encoders held by this node's source front").register(registry);
-        this.bytes = Counter.builder("radiod.bytes.proxied").tag("direction", "source").baseUnit("bytes")
+        this.bytes = Counter.builder("radiod.proxied").tag("direction", "source").baseUnit("bytes")
                 .description(BYTES_DESCRIPTION).register(registry);
         for (String reason : new String[] {"unknown_mount", "no_credentials", "wrong_credentials"}) {
             authFailure(reason, false);

@@ -139,7 +139,7 @@ public final class Passthrough implements StreamServer {
                 .description("listeners dropped because their queue was full when a batch came").register(registry);
         this.resumed = Counter.builder("radiod.passthrough.resumed")
                 .description("held listener streams that got audio again without reconnecting").register(registry);
-        FunctionCounter.builder("radiod.bytes.proxied", this, p -> p.bytesSent.sum() + p.bytesProxied.sum())
+        FunctionCounter.builder("radiod.proxied", this, p -> p.bytesSent.sum() + p.bytesProxied.sum())
                 .tag("direction", "listener").baseUnit("bytes").description(BYTES_DESCRIPTION).register(registry);
         this.unreachable = failures(registry, "unreachable");
         this.notLive = failures(registry, "not_live");

@@ -18,16 +18,21 @@ import radiod.redirector.metrics.FrontMetrics.Outcome;
 
 class FrontMetricsTest {
     @Test
-    void countsOutcomesFollowsTheViewAndLeavesNothingBehindWhenClosed() {
+    void countsRedirectsDirectStreamsAndRefusalsApartFollowsTheViewAndLeavesNothingBehindWhenClosed() {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         AtomicReference<ClusterSnapshot> view = new AtomicReference<>(FrontFixture.cluster(true, true, true));
         AtomicBoolean master = new AtomicBoolean(true);
         FrontMetrics metrics = new FrontMetrics(registry, view::get, master::get);
         metrics.count(Outcome.REDIRECT, "node2");
         metrics.count(Outcome.REDIRECT, "node2");
+        metrics.count(Outcome.PROXY, "node3");
         metrics.count(Outcome.UNAVAILABLE, null);
-        assertEquals(2.0, registry.get("radiod.redirects").tags("outcome", "redirect", "node", "node2").counter().count());
-        assertEquals(1.0, registry.get("radiod.redirects").tags("outcome", "unavailable", "node", "none").counter().count());
+        assertEquals(2.0, registry.get("radiod.redirects").tags("node", "node2").counter().count());
+        assertEquals(1.0, registry.get("radiod.direct.streams").tags("via", "proxy", "node", "node3").counter().count());
+        assertEquals(1.0, registry.get("radiod.requests.refused").tags("reason", "unavailable").counter().count());
+        assertEquals(0.0, registry.get("radiod.requests.refused").tags("reason", "not_found").counter().count(),
+                "refusals are there from the start");
+        assertEquals(1, registry.find("radiod.redirects").counters().size(), "a redirect is not counted with refusals");
         assertEquals(1.0, registry.get("radiod.master").gauge().value());
         master.set(false);
         assertEquals(0.0, registry.get("radiod.master").gauge().value());
@@ -41,7 +46,8 @@ class FrontMetricsTest {
         assertEquals(List.of(), registry.getMeters().stream().map(m -> m.getId().getName()).filter(n -> n.startsWith("radiod")).toList());
         FrontMetrics again = new FrontMetrics(registry, view::get, master::get);
         again.count(Outcome.LOCAL, "node1");
-        assertEquals(1.0, registry.get("radiod.redirects").tags("outcome", "local").counter().count());
+        assertEquals(1.0, registry.get("radiod.direct.streams").tags("via", "local", "node", "node1").counter().count());
+        assertNull(registry.find("radiod.redirects").counter());
         assertTrue(registry.find("radiod.master").gauge() != null);
         again.close();
     }

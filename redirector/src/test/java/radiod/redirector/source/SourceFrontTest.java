@@ -362,7 +362,7 @@ class SourceFrontTest {
                 int at = (int) m.offset();
                 assertTrue(m.offset() == 0 || (mp3[at] & 0xFF) == 0xFF, "DATA at " + at + " starts on a frame");
             }
-            assertEquals(mp3.length, registry.get("radiod.bytes.proxied").tag("direction", "source").counter().count());
+            assertEquals(mp3.length, registry.get("radiod.proxied").tag("direction", "source").counter().count());
 
             s.shutdownOutput(); // the encoder leaves cleanly
             await().atMost(Duration.ofSeconds(5)).until(hub::peerClosed);

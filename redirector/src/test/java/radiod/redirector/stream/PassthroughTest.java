@@ -325,7 +325,7 @@ class PassthroughTest {
             a1.read(5_000);
             await().atMost(Duration.ofSeconds(5)).until(() -> passthrough.bytesSent() > sent);
             assertEquals(passthrough.bytesSent(),
-                    registry.get("radiod.bytes.proxied").tag("direction", "listener").functionCounter().count(), 0.0);
+                    registry.get("radiod.proxied").tag("direction", "listener").functionCounter().count(), 0.0);
         }
         await().atMost(Duration.ofSeconds(5)).until(() -> passthrough.listeners() == 0);
     }

@@ -76,7 +76,7 @@ class ListenerIT {
     @Test
     void anHttp10ListenerStreamsAndAStalledListenerCostsTheNodeABoundedBuffer() throws Exception {
         RadiodProcess node = cluster.node(1);
-        double before = metric(node, "radiod_bytes_proxied_bytes_total\\{direction=\"listener\"}");
+        double before = metric(node, "radiod_proxied_bytes_total\\{direction=\"listener\"}");
         CompletableFuture<long[]> http10 = CompletableFuture.supplyAsync(() -> {
             try (Socket s = new Socket(node.address(), cluster.httpPort)) {
                 s.setSoTimeout(5000);
@@ -115,7 +115,7 @@ class ListenerIT {
             assertEquals(1, result[0], "HTTP/1.0 stream broke: " + result[0]);
             // 30 s of a 128 kbit/s stream is 480 kB, plus Icecast's 64 kB burst
             assertTrue(result[1] > 400_000, "HTTP/1.0 listener got only " + result[1] + " bytes in 30 s");
-            double after = metric(node, "radiod_bytes_proxied_bytes_total\\{direction=\"listener\"}");
+            double after = metric(node, "radiod_proxied_bytes_total\\{direction=\"listener\"}");
             proxiedToStalled = (long) (after - before) - result[1];
             System.out.printf("HTTP/1.0 listener: %d bytes in 30 s; stalled listener: %d bytes taken from Icecast for it%n",
                     result[1], proxiedToStalled);

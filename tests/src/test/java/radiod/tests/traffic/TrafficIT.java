@@ -269,7 +269,7 @@ class TrafficIT {
             samples++;
         }
         assertTrue(samples > 20);
-        Matcher redirects = Pattern.compile("radiod_redirects_total\\{node=\"node\\d\",outcome=\"(redirect|local)\"} ([0-9.]+)")
+        Matcher redirects = Pattern.compile("radiod_(redirects|direct_streams)_total\\{node=\"node\\d\"(,via=\"local\")?} ([0-9.]+)")
                 .matcher(metrics + new String(Streams.read(cluster.node(0).httpUrl("/metrics"), 1 << 20, 3000))
                         + new String(Streams.read(cluster.node(1).httpUrl("/metrics"), 1 << 20, 3000)));
         assertTrue(redirects.find(), "no redirect counted");
