@@ -5,11 +5,9 @@ import java.util.List;
 import java.util.function.Supplier;
 
 import io.micrometer.core.instrument.Gauge;
-import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
-import io.micrometer.core.instrument.config.MeterFilter;
 
 /**
  * This node's own gauges: its Icecast up or down, its outgoing bandwidth, and its listeners per mount (summed over
@@ -18,8 +16,6 @@ import io.micrometer.core.instrument.config.MeterFilter;
 final class NodeMetrics {
     /** The stream bytes counter, {@code radiod_proxied_bytes_total{direction}}. */
     static final String PROXIED = "radiod.proxied";
-    /** Its former name, which exported as {@code radiod_bytes_proxied_bytes_total}. */
-    static final String PROXIED_BEFORE = "radiod.bytes.proxied";
 
     private final Supplier<Parts.Usage> usage;
     private final MultiGauge listeners;
@@ -36,20 +32,6 @@ final class NodeMetrics {
         this.listeners = MultiGauge.builder("radiod.listeners")
                 .description("listeners streaming from this node (its passthrough sessions), per mount")
                 .register(registry);
-    }
-
-    /**
-     * Gives meters registered under a former name their current one: the master's ingest byte counter of
-     * {@code radiod.redirector.carry.Hubs} still uses {@link #PROXIED_BEFORE}, the other directions {@link #PROXIED}.
-     * Configured on the registry before anything registers.
-     */
-    static void renames(MeterRegistry registry) {
-        registry.config().meterFilter(new MeterFilter() {
-            @Override
-            public Meter.Id map(Meter.Id id) {
-                return id.getName().equals(PROXIED_BEFORE) ? id.withName(PROXIED) : id;
-            }
-        });
     }
 
     /** Refreshes the per-mount rows (mounts come and go). */

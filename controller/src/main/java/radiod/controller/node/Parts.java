@@ -76,7 +76,6 @@ final class Parts {
     Parts(RadiodConfig config, RadiodNode node) {
         this.config = config;
         this.node = node;
-        NodeMetrics.renames(registry);
     }
 
     /** Parts that need nothing from etcd: the local Icecast (standby until there is a master). */

@@ -56,7 +56,7 @@ public final class Hubs {
                 .description("encoders' streams arriving at this node as master").register(registry);
         Gauge.builder("radiod.carry.hub.pulls", pulls, AtomicInteger::get)
                 .description("nodes pulling mounts from this node as master").register(registry);
-        this.bytesIn = Counter.builder("radiod.bytes.proxied").tag("direction", "ingest").baseUnit("bytes")
+        this.bytesIn = Counter.builder("radiod.proxied").tag("direction", "ingest").baseUnit("bytes")
                 .description("stream bytes proxied through this node, by direction").register(registry);
     }
 
