@@ -21,6 +21,7 @@ import io.vertx.ext.web.RoutingContext;
 import radiod.cluster.model.Json;
 import radiod.cluster.model.Mount;
 import radiod.cluster.view.ClusterSnapshot;
+import radiod.redirector.admin.AdminApi;
 import radiod.redirector.balance.Pipeline;
 import radiod.redirector.listen.HttpFrontSettings;
 import radiod.redirector.listen.ListenerRoutes;
@@ -32,8 +33,8 @@ import radiod.redirector.status.StatusPage;
 import radiod.redirector.stream.Passthrough;
 
 /**
- * The node's public HTTP port: listener redirects and streams, playlists, the status page, {@code /status.json}
- * and {@code /metrics}. Icecast's own pages and admin are never reachable through it.
+ * The node's public HTTP port: listener redirects and streams, playlists, the status page, {@code /status.json},
+ * {@code /metrics} and the token-protected {@code /_admin/} endpoints ({@link AdminApi}). Icecast's own pages and admin are never reachable through it.
  *
  * <p>The port is served by one server instance per event loop ({@link HttpFrontSettings#effectiveEventLoops()}).
  * A request for a known mount — the hot path, thousands per second in a listener rush — is answered before the
@@ -54,6 +55,7 @@ public final class HttpFront implements AutoCloseable {
     private final PrometheusMeterRegistry registry;
     private final FrontMetrics metrics;
     private final ListenerRoutes listeners;
+    private final AdminApi admin;
     private volatile String deployment;
     private volatile long timer = -1;
 
@@ -66,6 +68,14 @@ public final class HttpFront implements AutoCloseable {
      */
     public HttpFront(Vertx vertx, HttpFrontSettings settings, Supplier<ClusterSnapshot> view, BooleanSupplier selfIsMaster,
                      StreamServer streams, PrometheusMeterRegistry registry) {
+        this(vertx, settings, view, selfIsMaster, streams, registry, null);
+    }
+
+    /**
+     * @param admin the {@code /_admin/} endpoints; null for none (404)
+     */
+    public HttpFront(Vertx vertx, HttpFrontSettings settings, Supplier<ClusterSnapshot> view, BooleanSupplier selfIsMaster,
+                     StreamServer streams, PrometheusMeterRegistry registry, AdminApi admin) {
         this.vertx = vertx;
         this.settings = settings;
         this.view = view;
@@ -74,6 +84,7 @@ public final class HttpFront implements AutoCloseable {
         Pipeline pipeline = Pipeline.parse(settings.pipeline());
         this.metrics = new FrontMetrics(registry, view, selfIsMaster);
         this.listeners = new ListenerRoutes(settings, view, pipeline, streams, metrics);
+        this.admin = admin;
     }
 
     /** With the node's passthrough proxy as the stream server. */
@@ -157,6 +168,9 @@ public final class HttpFront implements AutoCloseable {
         router.route("/").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(this::statusPage);
         router.route("/status.json").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(this::statusJson);
         router.route("/metrics").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(this::metrics);
+        if (admin != null) {
+            router.route(AdminApi.LISTENERS).method(HttpMethod.GET).handler(ctx -> admin.listeners(ctx.request()));
+        }
         router.route().handler(ctx -> listeners.handle(ctx.request()));
         router.errorHandler(500, ctx -> {
             log.warn("http front: {} {} failed: {}", ctx.request().method(), ctx.request().path(), String.valueOf(ctx.failure()));
