@@ -32,12 +32,17 @@ import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import radiod.dns.server.DnsServer;
 import radiod.redirector.HttpFront;
+import radiod.redirector.access.AccessLog;
+import radiod.redirector.access.ClientAddresses;
+import radiod.redirector.access.ListenerSessions;
+import radiod.redirector.admin.AdminApi;
 import radiod.redirector.carry.Carrier;
 import radiod.redirector.carry.Hubs;
 import radiod.redirector.listen.HttpFrontSettings;
 import radiod.redirector.source.SourceFront;
 import radiod.redirector.source.SourceFrontSettings;
 import radiod.redirector.stream.Passthrough;
+import radiod.redirector.stream.PassthroughSettings;
 import radiod.transcoder.Transcoders;
 import radiod.dns.zone.DnsSettings;
 
@@ -64,6 +69,7 @@ final class Parts {
     private SourceFront sourceFront;
     private Carrier carrier;
     private volatile Passthrough passthrough;
+    private AccessLog accessLog;
     private volatile long bandwidthBps;
     private long lastBytes;
     private long lastBytesNanos;
@@ -103,12 +109,17 @@ final class Parts {
         List<Future<?>> started = new ArrayList<>();
         String bind = config.node().bind();
         String localIcecast = bind.equals("0.0.0.0") || bind.equals("::") ? "127.0.0.1" : bind;
-        passthrough = new Passthrough(vertx, registry, localIcecast, config.icecast().port());
+        accessLog = config.http().accessLogFile().map(this::openAccessLog).orElse(null);
+        ListenerSessions sessions = new ListenerSessions(node.name(),
+                new ClientAddresses(config.http().trustedProxies(), view::current), accessLog);
+        passthrough = new Passthrough(vertx, registry, localIcecast, config.icecast().port(),
+                PassthroughSettings.DEFAULTS, sessions);
         vertx.setPeriodic(1000, t -> sampleBandwidth());
         carrier = new Carrier(vertx, localIcecast, config.icecast().port(), icecast.settings().sourcePassword(), registry);
         HttpFront http = new HttpFront(vertx, new HttpFrontSettings(node.name(), bind, config.http().port(),
                 config.balancer().pipeline(), config.balancer().proxyUserAgents(), config.balancer().clusterUrl(), 5,
-                localIcecast, config.icecast().port()), view::current, node::isMaster, passthrough, registry);
+                localIcecast, config.icecast().port()), view::current, node::isMaster, passthrough, registry,
+                new AdminApi(node.name(), node::adminToken, sessions));
         fronts.add(http);
         started.add(http.start());
         sourceFront = new SourceFront(vertx, SourceFrontSettings.of(bind, config.source().port(),
@@ -132,6 +143,17 @@ final class Parts {
         } catch (Exception e) {
             Throwable cause = e.getCause() == null ? e : e.getCause();
             throw new IllegalStateException("cannot open the public ports on " + config.node().bind() + ": " + cause.getMessage(), cause);
+        }
+    }
+
+    /** Opens the access log, or stops radiod's start with the reason, naming the setting. */
+    private AccessLog openAccessLog(java.nio.file.Path file) {
+        try {
+            AccessLog l = AccessLog.open(file, registry);
+            log.info("access log: {}", l.path());
+            return l;
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("http.access_log: cannot open " + file + " for writing: " + e, e);
         }
     }
 
@@ -200,7 +222,17 @@ final class Parts {
             passthrough.close();
         }
         if (vertx != null) {
-            vertx.close();
+            // The listeners' connections close with Vert.x: their sessions are logged before the log closes.
+            try {
+                vertx.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (Exception e) {
+                log.warn("while stopping Vert.x: {}", e.toString());
+            }
+        }
+        if (accessLog != null) {
+            accessLog.close();
         }
     }
 
