@@ -14,6 +14,8 @@ public final class ExitCode {
     public static final int CONFLICT = 4;
     /** etcd did not answer within the timeout. */
     public static final int ETCD_UNAVAILABLE = 5;
+    /** Some nodes did not answer (radioctl listeners): what the others answered was printed. */
+    public static final int PARTIAL = 6;
 
     private ExitCode() {
     }

@@ -1,6 +1,7 @@
 package radiod.radioctl.connect;
 
 import io.etcd.jetcd.Client;
+import radiod.cluster.admin.AdminTokens;
 import radiod.cluster.etcd.EtcdClients;
 import radiod.cluster.etcd.EtcdOptions;
 import radiod.cluster.mounts.DrainStore;
@@ -17,12 +18,14 @@ public final class Connection implements AutoCloseable {
     private final Client client;
     private final MountStore mounts;
     private final DrainStore drains;
+    private final AdminTokens adminTokens;
 
     public Connection(Settings settings) {
         this.settings = settings;
         this.client = EtcdClients.connect(settings.etcd());
         this.mounts = new MountStore(client, settings.etcd());
         this.drains = new DrainStore(client, settings.etcd());
+        this.adminTokens = new AdminTokens(client, settings.etcd());
     }
 
     public Settings settings() {
@@ -39,6 +42,11 @@ public final class Connection implements AutoCloseable {
 
     public DrainStore drains() {
         return drains;
+    }
+
+    /** The cluster's admin token, which the nodes' {@code /_admin/} endpoints ask for. */
+    public AdminTokens adminTokens() {
+        return adminTokens;
     }
 
     /** Everything under the prefix, read in one request. */
