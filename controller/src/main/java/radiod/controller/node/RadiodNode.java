@@ -2,6 +2,7 @@ package radiod.controller.node;
 
 import java.time.Duration;
 import java.util.Optional;
+import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -19,6 +20,7 @@ import radiod.cluster.etcd.EtcdOptions;
 import radiod.cluster.etcd.EtcdSession;
 import radiod.cluster.etcd.Keys;
 import radiod.cluster.liveness.RefusedPeers;
+import radiod.cluster.model.Endpoint;
 import radiod.cluster.model.Json;
 import radiod.cluster.model.MasterInfo;
 import radiod.cluster.model.NodeStatus;
@@ -46,6 +48,8 @@ public final class RadiodNode implements AutoCloseable {
     private final Keys keys;
     private final ScheduledExecutorService control;
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Tells this process apart from an earlier or later one under the same name (RefusedPeers). */
+    private final String instance = UUID.randomUUID().toString();
 
     private Client client;
     private EtcdSession session;
@@ -216,7 +220,8 @@ public final class RadiodNode implements AutoCloseable {
                 config.icecast().port(), config.dns().port(), usage.icecastUp(), v.isDrained(name), isMaster(),
                 usage.listeners(), usage.listenersByMount(), usage.bandwidthBps(),
                 config.limits().maxBandwidthMbps() * 1_000_000L, config.limits().maxListeners(), parts.transcoders(),
-                VERSION, System.currentTimeMillis(), parts.sources());
+                VERSION, System.currentTimeMillis(), parts.sources(), Endpoint.listening(config.node().bind(),
+                config.node().addresses(), config.http().port()).map(Endpoint::toString).orElse(""), instance);
     }
 
     /** Resigns mastership, stops transcoders and fronts, revokes the lease and stops Icecast. */
