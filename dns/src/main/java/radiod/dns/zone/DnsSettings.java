@@ -215,16 +215,17 @@ public record DnsSettings(String zone, List<NameServer> nameservers, Soa soa, in
      * @param mname   the primary nameserver; null means the first nameserver
      * @param rname   the zone's contact as a name ({@code hostmaster.radio.example.org}) or a mail address
      *                ({@code hostmaster@radio.example.org}); null means {@code hostmaster.<zone>}
-     * @param serial  {@link #SERIAL_FROM_REVISION} (0, the default): the etcd revision of the cluster view the
-     *                answer comes from, the same on every node and growing with every change; any other value
-     *                (1 to 4294967295) is used as is
+     * @param serial  {@link #SERIAL_FROM_CONTENT} (0, the default): derived from the zone's answers (a hash of
+     *                them), so the same on every node whose view gives the same answers and changed only when an
+     *                answer changes, never by a revision that touched nothing DNS answers (dns/README.md); any
+     *                other value (1 to 4294967295) is used as is
      * @param refresh SOA refresh, seconds
      * @param retry   SOA retry, seconds
      * @param expire  SOA expire, seconds
      * @param minimum SOA minimum: the negative-caching TTL, seconds
      */
     public record Soa(String mname, String rname, long serial, int refresh, int retry, int expire, int minimum) {
-        public static final long SERIAL_FROM_REVISION = 0;
+        public static final long SERIAL_FROM_CONTENT = 0;
 
         public Soa {
             if (mname != null) {
@@ -234,7 +235,7 @@ public record DnsSettings(String zone, List<NameServer> nameservers, Soa soa, in
                 rname = mailbox(rname);
             }
             if (serial < 0 || serial > 0xffffffffL) {
-                throw new IllegalArgumentException("dns.soa.serial must be 0 (the etcd revision) or 1 to 4294967295,"
+                throw new IllegalArgumentException("dns.soa.serial must be 0 (derived from the answers) or 1 to 4294967295,"
                         + " got " + serial);
             }
             positive("dns.soa.refresh", refresh);
@@ -245,9 +246,9 @@ public record DnsSettings(String zone, List<NameServer> nameservers, Soa soa, in
             }
         }
 
-        /** Serial from the etcd revision, refresh 1 h, retry 10 min, expire 2 weeks, negative TTL 5 s. */
+        /** Serial from the answers, refresh 1 h, retry 10 min, expire 2 weeks, negative TTL 5 s. */
         public static Soa defaults() {
-            return new Soa(null, null, SERIAL_FROM_REVISION, 3600, 600, 1209600, 5);
+            return new Soa(null, null, SERIAL_FROM_CONTENT, 3600, 600, 1209600, 5);
         }
 
         Soa completedFor(String zone, String firstNameserver) {

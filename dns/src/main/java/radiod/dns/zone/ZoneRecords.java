@@ -1,6 +1,10 @@
 package radiod.dns.zone;
 
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -147,14 +151,16 @@ final class ZoneRecords {
             }
         }
 
-        DnsSettings.Soa s = settings.soa();
-        long serial = s.serial() == DnsSettings.Soa.SERIAL_FROM_REVISION ? snapshot.revision() & 0xffffffffL : s.serial();
-        soa = tail(new SOARecord(zone, DClass.IN, zoneTtl, name(s.mname()), name(s.rname()), serial, s.refresh(),
-                s.retry(), s.expire(), s.minimum()), zone);
-        soaNegative = tail(new SOARecord(zone, DClass.IN, Math.min(zoneTtl, s.minimum()), name(s.mname()),
-                name(s.rname()), serial, s.refresh(), s.retry(), s.expire(), s.minimum()), zone);
         cname = tail(new CNAMERecord(zone, DClass.IN, zoneTtl, zone), zone);
         hinfo = tail(new HINFORecord(zone, DClass.IN, zoneTtl, "RFC8482", ""), zone);
+        DnsSettings.Soa s = settings.soa();
+        long serial = s.serial();
+        if (serial == DnsSettings.Soa.SERIAL_FROM_CONTENT) {
+            serial = contentSerial(names, ns, soaTail(s, zone, zoneTtl, 0),
+                    soaTail(s, zone, Math.min(zoneTtl, s.minimum()), 0), cname, hinfo, maxAnswers);
+        }
+        soa = soaTail(s, zone, zoneTtl, serial);
+        soaNegative = soaTail(s, zone, Math.min(zoneTtl, s.minimum()), serial);
 
         int size = Integer.highestOneBit(Math.max(4, names.size() * 2 - 1)) << 1;
         keys = new byte[size][];
@@ -169,6 +175,62 @@ final class ZoneRecords {
             keys[i] = k;
             entries[i] = e.getValue();
         }
+    }
+
+    private static byte[] soaTail(DnsSettings.Soa s, Name zone, int ttl, long serial) {
+        return tail(new SOARecord(zone, DClass.IN, ttl, name(s.mname()), name(s.rname()), serial, s.refresh(),
+                s.retry(), s.expire(), s.minimum()), zone);
+    }
+
+    /**
+     * The serial of a zone with these records: the first 32 bits of a SHA-256 of everything an answer can hold
+     * but the serial itself (every name with its kind and its address records, sorted, so that neither the
+     * snapshot's map order nor a node's address order counts; the NS, SOA-without-serial, CNAME and HINFO
+     * records; the answer cap, which decides the glue), 0 mapped to 1. So it is the same on every node whose view
+     * gives the same answers, whatever its etcd revision, and it changes when an answer changes. It does not
+     * increase: see dns/README.md for why that is safe here (no secondaries, no zone transfers).
+     */
+    static long contentSerial(Map<Key, Entry> names, byte[][] ns, byte[] soaWithoutSerial, byte[] soaNegative,
+                              byte[] cname, byte[] hinfo, int maxAnswers) {
+        MessageDigest digest;
+        try {
+            digest = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required of every Java runtime", e);
+        }
+        List<Map.Entry<Key, Entry>> sorted = new ArrayList<>(names.entrySet());
+        sorted.sort((x, y) -> Arrays.compareUnsigned(x.getKey().wire, y.getKey().wire));
+        for (Map.Entry<Key, Entry> e : sorted) {
+            item(digest, e.getKey().wire);
+            digest.update((byte) e.getValue().kind);
+            set(digest, e.getValue().a);
+            set(digest, e.getValue().aaaa);
+        }
+        digest.update((byte) 0xff); // the end of the names
+        set(digest, ns);
+        item(digest, soaWithoutSerial);
+        item(digest, soaNegative);
+        item(digest, cname);
+        item(digest, hinfo);
+        digest.update((byte) maxAnswers);
+        byte[] h = digest.digest();
+        long serial = ((h[0] & 0xffL) << 24) | ((h[1] & 0xffL) << 16) | ((h[2] & 0xffL) << 8) | (h[3] & 0xffL);
+        return serial == 0 ? 1 : serial;
+    }
+
+    /** Records as a set: sorted, each length-prefixed, preceded by their count. */
+    private static void set(MessageDigest digest, byte[][] records) {
+        byte[][] copy = records.clone();
+        Arrays.sort(copy, Arrays::compareUnsigned);
+        digest.update(ByteBuffer.allocate(4).putInt(copy.length).array());
+        for (byte[] r : copy) {
+            item(digest, r);
+        }
+    }
+
+    private static void item(MessageDigest digest, byte[] b) {
+        digest.update(ByteBuffer.allocate(4).putInt(b.length).array());
+        digest.update(b);
     }
 
     /** The entry for the name at {@code wire[start, end)}, ignoring ASCII case; null if the zone has no such name. */

@@ -24,7 +24,7 @@ class DnsSettingsTest {
         assertEquals(List.of(new DnsSettings.NameServer("ns1.radio.example.org", List.of())), s.nameservers());
         assertEquals("ns1.radio.example.org", s.soa().mname());
         assertEquals("hostmaster.radio.example.org", s.soa().rname());
-        assertEquals(DnsSettings.Soa.SERIAL_FROM_REVISION, s.soa().serial());
+        assertEquals(DnsSettings.Soa.SERIAL_FROM_CONTENT, s.soa().serial());
         assertEquals(5, s.nodeTtl());
         assertEquals(3600, s.zoneTtl());
         assertEquals(8, s.maxAnswers());

@@ -3,6 +3,7 @@ package radiod.dns.zone;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -30,6 +31,7 @@ import org.xbill.DNS.SOARecord;
 import org.xbill.DNS.Section;
 import org.xbill.DNS.Type;
 
+import radiod.cluster.model.NodeStatus;
 import radiod.cluster.view.ClusterSnapshot;
 import radiod.dns.zone.ZoneAnswerer.Answer;
 import radiod.dns.zone.ZoneAnswerer.Transport;
@@ -190,12 +192,14 @@ class ZoneAnswererTest {
     }
 
     @Test
-    void soaCarriesTheConfiguredFieldsAndTheRevisionAsSerial() throws IOException {
+    void soaCarriesTheConfiguredFieldsAndASerialFromTheAnswers() throws IOException {
         Message m = ask("radio.test.", Type.SOA);
         SOARecord soa = (SOARecord) m.getSection(Section.ANSWER).get(0);
         assertEquals("ns1.radio.test.", soa.getHost().toString());
         assertEquals("hostmaster.radio.test.", soa.getAdmin().toString());
-        assertEquals(42, soa.getSerial());
+        assertNotEquals(42, soa.getSerial(), "not the snapshot's etcd revision");
+        assertTrue(soa.getSerial() >= 1 && soa.getSerial() <= 0xffffffffL, "a 32-bit serial other than 0");
+        assertEquals(soa.getSerial(), serial(answerer, THREE), "the negative answers' SOA has the same serial");
         assertEquals(3600, soa.getRefresh());
         assertEquals(600, soa.getRetry());
         assertEquals(1209600, soa.getExpire());
@@ -482,8 +486,62 @@ class ZoneAnswererTest {
         assertEquals(Set.of("10.0.0.1", "10.0.0.2"), addresses(ask(query("radio.test.", Type.A), before)));
         assertEquals(Set.of("10.0.0.1"), addresses(ask(query("radio.test.", Type.A), after)));
         assertEquals(Rcode.NXDOMAIN, ask(query("node2.radio.test.", Type.A), after).getRcode());
-        assertEquals(2, ((SOARecord) ask(query("radio.test.", Type.SOA), after).getSection(Section.ANSWER).get(0)).getSerial());
+        assertNotEquals(serial(answerer, before), serial(answerer, after), "the answers changed: so does the serial");
         assertEquals(Set.of("10.0.0.1", "10.0.0.2"), addresses(ask(query("radio.test.", Type.A), before)));
+    }
+
+    /** The serial of the SOA in a negative answer and the apex's SOA, checked equal. */
+    static long serial(ZoneAnswerer answerer, ClusterSnapshot view) throws IOException {
+        Message apex = answerer.answer(query("radio.test.", Type.SOA), view, 1232, Transport.UDP).message();
+        Message nx = answerer.answer(query("nope.radio.test.", Type.A), view, 1232, Transport.UDP).message();
+        long s = ((SOARecord) apex.getSection(Section.ANSWER).get(0)).getSerial();
+        assertEquals(s, ((SOARecord) nx.getSection(Section.AUTHORITY).get(0)).getSerial());
+        return s;
+    }
+
+    /** {@code node} with everything DNS does not answer changed: listeners, master flag, ports, version, time. */
+    static NodeStatus churned(NodeStatus n, int i) {
+        List<String> addresses = new ArrayList<>(n.addresses());
+        java.util.Collections.reverse(addresses);
+        return new NodeStatus(n.name(), addresses, n.httpPort() + i, n.sourcePort() + i, n.icecastPort() + i,
+                n.dnsPort() + i, n.icecastUp(), n.drained(), i % 2 == 0, n.listeners() + i,
+                java.util.Map.of("/m" + i, i), 1000L * i, n.maxBandwidthBps(), n.maxListeners() + i,
+                List.of("/t" + i), "v" + i, n.updatedAt() + 1000L * i, java.util.Map.of("/s", "session" + i));
+    }
+
+    @Test
+    void theSerialDependsOnTheAnswersOnlyNotOnTheRevisionNorOnWhatDnsDoesNotAnswer() throws IOException {
+        long s = serial(answerer, THREE);
+        List<NodeStatus> nodes = new ArrayList<>(THREE.nodes().values());
+        for (int i = 1; i <= 5; i++) {
+            java.util.Collections.rotate(nodes, 1); // another map order
+            List<NodeStatus> changed = new ArrayList<>();
+            for (NodeStatus n : nodes) {
+                changed.add(churned(n, i));
+            }
+            ClusterSnapshot later = Snapshots.withDrains(42 + 1000L * i, List.of("node4"), changed.toArray(NodeStatus[]::new));
+            assertEquals(s, serial(answerer, later), "revision " + later.revision() + " with the same answers");
+            assertEquals(s, serial(new ZoneAnswerer(SETTINGS), later), "another server (node) with the same settings");
+        }
+    }
+
+    @Test
+    void everyChangeOfAnAnswerChangesTheSerial() throws IOException {
+        NodeStatus n1 = Snapshots.live("node1", "10.0.0.1", "2001:db8::1");
+        NodeStatus n2 = Snapshots.live("node2", "10.0.0.2");
+        List<Long> serials = List.of(
+                serial(answerer, Snapshots.of(1, n1, n2)),
+                serial(answerer, Snapshots.of(1, n1)),                                                  // a node left
+                serial(answerer, Snapshots.of(1, n1, Snapshots.node("node2", false, false, "10.0.0.2"))), // Icecast down
+                serial(answerer, Snapshots.of(1, n1, Snapshots.live("node2", "10.0.0.3"))),               // new address
+                serial(answerer, Snapshots.of(1, n1, Snapshots.live("node2", "10.0.0.2", "2001:db8::2"))), // one more
+                serial(answerer, Snapshots.of(1, n1, Snapshots.live("node9", "10.0.0.2"))),               // renamed
+                serial(new ZoneAnswerer(SETTINGS.withNodeTtl(7)), Snapshots.of(1, n1, n2)),               // a TTL
+                serial(new ZoneAnswerer(SETTINGS.withAlias(null)), Snapshots.of(1, n1, n2)));             // no alias
+        assertEquals(serials.size(), new HashSet<>(serials).size(), "every variant has a serial of its own: " + serials);
+        // Drained by its status flag or by the operator's drain key: node2 leaves the apex as when its Icecast is down.
+        assertEquals(serials.get(2), serial(answerer, Snapshots.of(1, n1, Snapshots.node("node2", true, true, "10.0.0.2"))));
+        assertEquals(serials.get(2), serial(answerer, Snapshots.withDrains(1, List.of("node2"), n1, n2)));
     }
 
     @Test

@@ -84,6 +84,7 @@ public final class RadiodCluster implements AutoCloseable {
     }
 
     private final EtcdAccess access;
+    private volatile List<String> dnsNameservers = List.of("ns1.radio.test");
 
     public RadiodCluster(EtcdCluster etcd, int size, int leaseTtl) {
         this(etcd, leaseTtl, defaultPlacements(etcd, size), EtcdAccess.OPEN);
@@ -106,6 +107,14 @@ public final class RadiodCluster implements AutoCloseable {
     }
 
     public RadiodCluster(EtcdCluster etcd, int leaseTtl, List<Placement> placements, EtcdAccess access) {
+        this(etcd, leaseTtl, placements, access, 0);
+    }
+
+    /**
+     * A cluster whose DNS servers listen on {@code dnsPort} (e.g. 53, for tools that cannot ask another port; the
+     * placements' addresses must have it free), or on a free port like the other services when it is 0.
+     */
+    public RadiodCluster(EtcdCluster etcd, int leaseTtl, List<Placement> placements, EtcdAccess access, int dnsPort) {
         int size = placements.size();
         this.access = access;
         this.etcd = etcd;
@@ -128,7 +137,7 @@ public final class RadiodCluster implements AutoCloseable {
         httpPort = ports[0];
         sourcePort = ports[1];
         icecastPort = ports[2];
-        dnsPort = ports[3];
+        this.dnsPort = dnsPort == 0 ? ports[3] : dnsPort;
         for (int i = 0; i < size; i++) {
             nodes.add(new RadiodProcess(this, "node" + (i + 1), placements.get(i)));
         }
@@ -160,6 +169,16 @@ public final class RadiodCluster implements AutoCloseable {
             ports[i++] = p;
         }
         return ports;
+    }
+
+    /** The zone's nameservers as radiod's {@code dns.nameservers} takes them; set before {@link #start()}. */
+    public RadiodCluster dnsNameservers(List<String> specs) {
+        this.dnsNameservers = List.copyOf(specs);
+        return this;
+    }
+
+    public List<String> dnsNameservers() {
+        return dnsNameservers;
     }
 
     public RadiodCluster start() {

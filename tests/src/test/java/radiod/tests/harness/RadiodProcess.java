@@ -71,7 +71,7 @@ public final class RadiodProcess {
                 dns:
                   port: %d
                   zone: radio.test
-                  nameservers: [ns1.radio.test]
+                  nameservers: [%s]
                   ttl: %d
                 icecast:
                   port: %d
@@ -79,7 +79,9 @@ public final class RadiodProcess {
                 transcoder:
                   dir: %s
                 """.formatted(name, address, String.join(", ", etcdEndpoints), cluster.prefix(),
-                cluster.ttl(), cluster.access().yaml(), cluster.httpPort, accessLog(), cluster.sourcePort, cluster.dnsPort, cluster.ttl(), cluster.icecastPort,
+                cluster.ttl(), cluster.access().yaml(), cluster.httpPort, accessLog(), cluster.sourcePort, cluster.dnsPort,
+                cluster.dnsNameservers().stream().map(ns -> "'" + ns + "'").collect(java.util.stream.Collectors.joining(", ")),
+                cluster.ttl(), cluster.icecastPort,
                 cluster.dir().resolve(name + "-icecast"), cluster.dir().resolve(name + "-transcoders"));
     }
 

@@ -1,0 +1,111 @@
+package radiod.dns.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.SOARecord;
+import org.xbill.DNS.Section;
+import org.xbill.DNS.SimpleResolver;
+import org.xbill.DNS.Type;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.vertx.core.Vertx;
+import radiod.cluster.model.NodeStatus;
+import radiod.cluster.view.ClusterSnapshot;
+import radiod.dns.zone.DnsSettings;
+import radiod.dns.zone.Snapshots;
+import radiod.testkit.Ports;
+
+/**
+ * Issue 18, item 6: two nodes' DNS servers, whose views are at different etcd revisions (presence rewrites every
+ * node's status each second, so they nearly always are), give the same SOA serial as long as their answers are the
+ * same, and both change it when an answer changes.
+ */
+class DnsSerialIT {
+    static final String HOST = "127.0.0.1";
+    static Vertx vertx;
+    static final AtomicReference<ClusterSnapshot> viewA = new AtomicReference<>();
+    static final AtomicReference<ClusterSnapshot> viewB = new AtomicReference<>();
+    static DnsServer a;
+    static DnsServer b;
+
+    @BeforeAll
+    static void start() throws Exception {
+        vertx = Vertx.vertx();
+        a = server(viewA);
+        b = server(viewB);
+    }
+
+    static DnsServer server(AtomicReference<ClusterSnapshot> view) throws Exception {
+        DnsSettings settings = DnsSettings.defaults("radio.test").withAlias("stream").withListen(HOST, Ports.free(HOST));
+        DnsServer s = new DnsServer(vertx, settings, view::get, new SimpleMeterRegistry());
+        s.start().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        return s;
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        a.close();
+        b.close();
+        vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    static long serial(DnsServer server) throws IOException {
+        SimpleResolver r = new SimpleResolver(HOST);
+        r.setPort(server.port());
+        r.setTimeout(Duration.ofSeconds(2));
+        Message m = r.send(Message.newQuery(Record.newRecord(Name.fromString("radio.test."), Type.SOA, DClass.IN)));
+        return ((SOARecord) m.getSection(Section.ANSWER).get(0)).getSerial();
+    }
+
+    /** A node's status as presence publishes it at second {@code tick}: only what DNS does not answer moves. */
+    static NodeStatus status(String name, String address, boolean icecastUp, int tick) {
+        return new NodeStatus(name, List.of(address), 8080, 8000, 8100, 53, icecastUp, false, name.equals("node1"),
+                tick * 3, Map.of("/live.mp3", tick), 128_000L * tick, 0, 0, List.of(), "test", 1_700_000_000_000L + 1000L * tick);
+    }
+
+    static ClusterSnapshot view(long revision, int tick, boolean node3Up) {
+        return Snapshots.of(revision, status("node1", "127.0.0.11", true, tick), status("node2", "127.0.0.12", true, tick),
+                status("node3", "127.0.0.13", node3Up, tick));
+    }
+
+    @Test
+    void serversAtDifferentRevisionsWithTheSameAnswersGiveTheSameSerialAndAChangedAnswerChangesIt() throws Exception {
+        viewA.set(view(100, 0, true));
+        viewB.set(view(103, 1, true));
+        long first = serial(a);
+        assertEquals(first, serial(b), "same answers at revisions 100 and 103");
+        for (int tick = 2; tick < 6; tick++) { // presence ticks: new revisions, new listener counts, same answers
+            viewA.set(view(100 + 2L * tick, tick, true));
+            viewB.set(view(101 + 2L * tick, tick + 1, true));
+            assertEquals(first, serial(a), "node A at revision " + viewA.get().revision());
+            assertEquals(first, serial(b), "node B at revision " + viewB.get().revision());
+        }
+
+        viewA.set(view(120, 7, false)); // node3's Icecast is down: it leaves the apex's answer
+        long changed = serial(a);
+        assertNotEquals(first, changed, "an answer changed on A");
+        assertNotEquals(changed, serial(b), "B does not give that answer yet");
+        viewB.set(view(125, 8, false));
+        assertEquals(changed, serial(b), "B's view agrees again, at another revision");
+
+        viewA.set(view(130, 9, true));
+        viewB.set(view(131, 9, true));
+        assertEquals(first, serial(a), "the same answers as at first: the same serial as at first");
+        assertEquals(first, serial(b));
+    }
+}
