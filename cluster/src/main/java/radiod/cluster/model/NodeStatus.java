@@ -16,7 +16,7 @@ import com.fasterxml.jackson.annotation.JsonIgnore;
  * @param addresses        the node's public IP addresses (v4 or v6 literals), the first is primary
  * @param httpPort         listener HTTP port (redirects, passthrough, status, metrics)
  * @param sourcePort       source front port (encoders)
- * @param icecastPort      the node's own Icecast (peers only)
+ * @param icecastPort      the node's own Icecast's port (on the node's loopback, for its own radiod only)
  * @param dnsPort          authoritative DNS port
  * @param icecastUp        whether the local Icecast answered its last status poll
  * @param drained          whether the operator drained this node (no new listeners, no mastership)

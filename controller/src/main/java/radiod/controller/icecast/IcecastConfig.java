@@ -20,7 +20,25 @@ public final class IcecastConfig {
     /** Per-source queue: a listener that falls this far behind (about a minute at 128 kbit/s) is dropped. */
     static final int QUEUE_BYTES = 1_048_576;
 
+    /**
+     * Connections radiod holds to its Icecast besides one per mount of each kind below: the passthrough's pool of
+     * local connections (its readers, one per mount and event loop with listeners, and one-off HEADs) is capped at
+     * 1,000; the rest is room for the status reader and requests in flight.
+     */
+    static final int RADIOD_POOL = 1_024;
+
     private IcecastConfig() {
+    }
+
+    /**
+     * Icecast's global {@code <clients>} limit, which counts every connection, sources included. Icecast listens
+     * on loopback only, so its clients are radiod's own: per mount a feed (the mount's source) and a transcoder's
+     * read, plus the passthrough's pool. The limit is never below that, whatever the settings say, so radiod's
+     * feeds and readers always get in; it only grows with the mount count past the settings' value, like
+     * {@code <sources>}, so a new mount needs no reload below it.
+     */
+    static int clientLimit(IcecastSettings s, IcecastPlan plan) {
+        return Math.max(s.maxClients(), RADIOD_POOL + 2 * plan.mounts().size());
     }
 
     public static String render(IcecastSettings s, IcecastPlan plan) {
@@ -33,7 +51,7 @@ public final class IcecastConfig {
         tag(x, 1, "hostname", s.hostname());
 
         x.append("  <limits>\n");
-        tag(x, 2, "clients", s.maxClients());
+        tag(x, 2, "clients", clientLimit(s, plan));
         tag(x, 2, "sources", Math.max(s.maxSources(), plan.mounts().size()));
         tag(x, 2, "queue-size", QUEUE_BYTES);
         tag(x, 2, "client-timeout", 30);
@@ -52,6 +70,7 @@ public final class IcecastConfig {
         tag(x, 2, "admin-password", s.adminPassword());
         x.append("  </authentication>\n");
 
+        // Loopback only (the settings refuse anything else): radiod is its only client.
         x.append("  <listen-socket>\n");
         tag(x, 2, "port", s.port());
         tag(x, 2, "bind-address", s.bind());

@@ -1,18 +1,24 @@
 package radiod.controller.icecast;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.Objects;
+import java.util.regex.Pattern;
 
 /**
  * How to run this node's Icecast. Everything here is local to the node; nothing comes from etcd.
  *
  * @param binary         the icecast2 executable
  * @param dir            working directory: config, pid file and {@code log/}
- * @param bind           listen address (peers and this node's proxies reach it; listeners never do directly)
+ * @param bind           listen address: a loopback address, always. Only this node's radiod talks to its Icecast
+ *                       (feeds, passthrough readers, status reads, transcoders); peers get the audio over the
+ *                       source port and proxied listeners over the HTTP port, so nothing else ever needs it. See
+ *                       {@link #bindFor(String)}
  * @param port           listen port
  * @param hostname       Icecast's {@code <hostname>}, used in the {@code listenurl} it reports
  * @param adminPassword  random per process: Icecast's admin is reachable only by this radiod
@@ -34,12 +40,16 @@ public record IcecastSettings(Path binary, Path dir, String bind, int port, Stri
     public static final String DEBIAN_GROUP = "icecast";
 
     private static final SecureRandom RANDOM = new SecureRandom();
+    private static final Pattern V4 = Pattern.compile(
+            "((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)");
+    private static final Pattern V6 = Pattern.compile("[0-9A-Fa-f:.]+");
 
     public IcecastSettings {
         Objects.requireNonNull(binary, "icecast binary");
         Objects.requireNonNull(dir, "icecast working dir");
-        if (bind == null || bind.isBlank()) {
-            throw new IllegalArgumentException("icecast bind address must be an IP literal, got '" + bind + "'");
+        if (!isLoopback(bind)) {
+            throw new IllegalArgumentException("icecast bind address must be a loopback address (127.0.0.0/8 or ::1):"
+                    + " only this node's radiod talks to its Icecast; got '" + bind + "'");
         }
         if (port < 1 || port > 65535) {
             throw new IllegalArgumentException("icecast port must be between 1 and 65535, got " + port);
@@ -69,6 +79,32 @@ public record IcecastSettings(Path binary, Path dir, String bind, int port, Stri
         boolean root = runningAsRoot();
         return new IcecastSettings(DEFAULT_BINARY, dir, bind, port, hostname, randomPassword(), randomPassword(),
                 10_000, 100, root ? DEBIAN_USER : null, root ? DEBIAN_GROUP : null, null, null);
+    }
+
+    /**
+     * Where this node's Icecast listens, given the node's own listen address: that address when it is a loopback
+     * one (several nodes on one machine, as the tests and the demo run them on 127.0.0.11, .12, …, each with its
+     * own), else {@code 127.0.0.1}. Never a public or wildcard address: anyone reaching Icecast could listen past
+     * the balancer, fill its client limit and use its per-mount admin.
+     */
+    public static String bindFor(String nodeBind) {
+        return isLoopback(nodeBind) ? nodeBind : "127.0.0.1";
+    }
+
+    /** Whether {@code s} is an IPv4 literal in 127.0.0.0/8 or the IPv6 loopback literal; no name is resolved. */
+    static boolean isLoopback(String s) {
+        if (s == null || s.isBlank()) {
+            return false;
+        }
+        boolean v4 = V4.matcher(s).matches();
+        if (!v4 && !(s.contains(":") && V6.matcher(s).matches())) {
+            return false;
+        }
+        try {
+            return InetAddress.getByName(s).isLoopbackAddress(); // a literal: parsed, never looked up
+        } catch (UnknownHostException e) {
+            return false;
+        }
     }
 
     /** 144 random bits, URL-safe, no XML metacharacters. */
@@ -120,14 +156,8 @@ public record IcecastSettings(Path binary, Path dir, String bind, int port, Stri
         return dir.resolve("log");
     }
 
-    /** The address to reach Icecast at from this host (a wildcard bind is reached on loopback). */
+    /** The address to reach Icecast at from this host: its loopback bind address. */
     public String localHost() {
-        if (bind.equals("0.0.0.0")) {
-            return "127.0.0.1";
-        }
-        if (bind.equals("::")) {
-            return "::1";
-        }
         return bind;
     }
 

@@ -88,7 +88,7 @@ final class Parts {
     void startLocal() {
         RadiodConfig.Icecast ic = config.icecast();
         boolean root = IcecastSettings.runningAsRoot();
-        IcecastSettings settings = IcecastSettings.of(ic.dir(), config.node().bind(), ic.port(), config.node().addresses().get(0))
+        IcecastSettings settings = IcecastSettings.of(ic.dir(), IcecastSettings.bindFor(config.node().bind()), ic.port(), config.node().addresses().get(0))
                 .withBinary(ic.binary())
                 .withLimits(20_000, 100)
                 .withRunAs(root ? ic.user() : null, root ? groupOf(ic.user()) : null);
@@ -112,7 +112,7 @@ final class Parts {
         new ProcessorMetrics().bindTo(registry);
         List<Future<?>> started = new ArrayList<>();
         String bind = config.node().bind();
-        String localIcecast = bind.equals("0.0.0.0") || bind.equals("::") ? "127.0.0.1" : bind;
+        String localIcecast = icecast.settings().localHost(); // loopback: radiod is Icecast's only client
         accessLog = config.http().accessLogFile().map(this::openAccessLog).orElse(null);
         ListenerSessions sessions = new ListenerSessions(node.name(),
                 new ClientAddresses(config.http().trustedProxies(), view::current), accessLog);

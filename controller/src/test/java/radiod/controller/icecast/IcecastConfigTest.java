@@ -156,6 +156,32 @@ class IcecastConfigTest {
     }
 
     @Test
+    void icecastListensOnItsLoopbackAddressOnly() throws Exception {
+        Element root = parse(IcecastConfig.render(SETTINGS, plan(LIVE, JAZZ)));
+
+        List<Element> sockets = children(root, "listen-socket");
+        assertEquals(1, sockets.size(), "one listen socket");
+        assertEquals(List.of("port", "bind-address"), childNames(sockets.get(0)), "no socket without a bind address");
+        assertEquals("127.0.0.11", text(root, "listen-socket/bind-address"));
+    }
+
+    @Test
+    void theClientLimitAlwaysHoldsRadiodsOwnConnections() throws Exception {
+        List<Mount> many = new ArrayList<>();
+        for (int i = 0; i < 3000; i++) {
+            many.add(new Mount("/m" + i + ".mp3", "source", "pw", null, null, 0, 128, null));
+        }
+        Element root = parse(IcecastConfig.render(SETTINGS.withLimits(10, 1), plan(many.toArray(Mount[]::new))));
+
+        // A feed and a transcoder's read per mount, and the passthrough's pool of 1,000 local connections.
+        int needed = 1000 + 2 * many.size();
+        assertTrue(Integer.parseInt(text(root, "limits/clients")) >= needed,
+                "<clients> " + text(root, "limits/clients") + " leaves no room for radiod's " + needed + " connections");
+        assertEquals("5000", text(parse(IcecastConfig.render(SETTINGS, plan(LIVE, JAZZ))), "limits/clients"),
+                "a higher configured limit stands, so a new mount needs no reload");
+    }
+
+    @Test
     void noChangeownerWhenNotRunningAsRoot() throws Exception {
         Element root = parse(IcecastConfig.render(SETTINGS.withRunAs(null, null), IcecastPlan.EMPTY));
 

@@ -446,4 +446,52 @@ class PartitionIT {
         long[] after = claims.get(old);
         assertEquals(oldClaims[1], after[1], "the old master claimed mastership again after the partition healed");
     }
+
+    /** curl's exit code for {@code url} from namespace {@code ns}: 0 served, 7 refused (nothing listens there). */
+    static int curlExit(String ns, String url) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("ip", "netns", "exec", ns, "curl", "-s", "-o", "/dev/null", "-m", "3", url)
+                .redirectErrorStream(true).start();
+        p.getInputStream().transferTo(java.io.OutputStream.nullOutputStream());
+        if (!p.waitFor(10, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            return -1;
+        }
+        return p.exitValue();
+    }
+
+    /**
+     * Icecast is radiod's alone (issue 18, item 1): radiod carries the audio between nodes over the source port and
+     * proxies listeners to a peer's HTTP port, so no peer needs another node's Icecast, and it listens on loopback
+     * only. From the broadcaster's namespace (a host that is not a peer) and from a peer, a node's Icecast port
+     * refuses on each of the node's addresses; in the node's own namespace it serves on 127.0.0.1, and the node's
+     * HTTP port serves the outsider. Before the fix Icecast listened on the node's address, where both got in.
+     */
+    @Test
+    void icecastRefusesEveryOtherHostAndServesItsOwnRadiod() throws Exception {
+        long checking = 0;
+        for (int i = 0; i < 3; i++) {
+            int node = i;
+            String peer = NAMESPACES.get((i + 1) % 3);
+            // Its radiod publishes that its Icecast is up, wherever that listens.
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).ignoreExceptions()
+                    .until(() -> in(node, "etcdctl", "--endpoints", "http://" + address(node) + ":2379", "get",
+                            PREFIX + "nodes/node" + (node + 1), "--print-value-only").contains("\"icecastUp\":true"));
+            long t0 = System.nanoTime();
+            for (String a : List.of(address(i), broadcastAddress(i))) {
+                String url = "http://" + a + ":8100/status-json.xsl";
+                assertEquals(7, curlExit(BROADCASTER, url), "node" + (i + 1) + "'s Icecast must refuse a host that is"
+                        + " not a peer (curl exit 7, connection refused): " + url);
+                assertEquals(7, curlExit(peer, url), "node" + (i + 1) + "'s Icecast must refuse its peer " + peer
+                        + " too: no peer needs it: " + url);
+            }
+            assertEquals(0, curlExit(NAMESPACES.get(i), "http://127.0.0.1:8100/status-json.xsl"),
+                    "node" + (i + 1) + "'s Icecast must serve its own radiod on loopback");
+            await("node" + (i + 1) + "'s HTTP port serves the outsider").atMost(Duration.ofSeconds(30))
+                    .pollInterval(Duration.ofMillis(200))
+                    .until(() -> curlExit(BROADCASTER, "http://" + address(node) + ":" + HTTP_PORT + "/status.json") == 0);
+            checking += System.nanoTime() - t0;
+        }
+        System.out.println("PARTITION Icecast refuses outsiders and peers on 3 nodes; the checks took "
+                + checking / 1_000_000 + " ms once the nodes were up");
+    }
 }
