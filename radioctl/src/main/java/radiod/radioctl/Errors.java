@@ -7,6 +7,7 @@ import radiod.cluster.etcd.EtcdUnavailableException;
 import radiod.cluster.mounts.CorruptMountException;
 import radiod.cluster.mounts.MountChangedException;
 import radiod.cluster.mounts.MountExistsException;
+import radiod.cluster.model.Redact;
 import radiod.cluster.mounts.MountNotFoundException;
 import radiod.radioctl.connect.Settings;
 import radiod.radioctl.output.Printer;
@@ -44,7 +45,8 @@ public final class Errors {
             return ExitCode.OTHER;
         }
         if (e instanceof EtcdUnavailableException u) {
-            String where = settings == null ? "" : " at " + String.join(",", settings.etcd().endpoints());
+            String where = settings == null ? ""
+                    : " at " + String.join(",", settings.etcd().endpoints().stream().map(Redact::url).toList());
             String m = u.getMessage() == null ? "" : u.getMessage();
             String lower = m.toLowerCase(Locale.ROOT);
             if (AUTH_FAILURES.stream().anyMatch(lower::contains)) {
