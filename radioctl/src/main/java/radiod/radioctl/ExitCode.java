@@ -16,6 +16,8 @@ public final class ExitCode {
     public static final int ETCD_UNAVAILABLE = 5;
     /** {@code status}: no node holds the master key (the report is printed all the same). */
     public static final int NO_MASTER = 6;
+    /** Some nodes did not answer (radioctl listeners): what the others answered was printed. */
+    public static final int PARTIAL = 7;
 
     private ExitCode() {
     }

@@ -23,6 +23,7 @@ import radiod.radioctl.command.DeleteMount;
 import radiod.radioctl.command.DrainNode;
 import radiod.radioctl.command.EditMount;
 import radiod.radioctl.command.KickSource;
+import radiod.radioctl.command.Listeners;
 import radiod.radioctl.command.ListMounts;
 import radiod.radioctl.command.SetTitle;
 import radiod.radioctl.command.ShowMount;
@@ -40,11 +41,10 @@ import radiod.radioctl.connect.Settings;
  * <p>In-process use (tests): {@code new CommandLine(new Main(env, null)).setOut(..).setErr(..).execute(args)}.
  */
 @Command(name = "radioctl", mixinStandardHelpOptions = true, versionProvider = Version.class,
-        description = {"Operates a radiod cluster of Icecast nodes through etcd: mounts, status, drains.", ""},
+        description = {"Operates a radiod cluster of Icecast nodes through etcd: mounts, status, listeners, drains.", ""},
         subcommands = {CreateMount.class, CreateTranscodingMount.class, EditMount.class, DeleteMount.class,
-                ListMounts.class, ShowMount.class, Status.class, SetTitle.class, KickSource.class, DrainNode.class,
-                UndrainNode.class, Completion.class,
-                HelpCommand.class},
+                ListMounts.class, ShowMount.class, Status.class, Listeners.class, SetTitle.class, KickSource.class,
+                DrainNode.class, UndrainNode.class, Completion.class, HelpCommand.class},
         footerHeading = "%nSettings%n",
         footer = {"Each connection setting is taken from its flag, else its environment variable (RADIOCTL_ENDPOINTS, "
                 + "RADIOCTL_PREFIX, RADIOCTL_ETCD_USER, RADIOCTL_ETCD_PASSWORD, RADIOCTL_CACERT, RADIOCTL_CERT, "
@@ -56,7 +56,8 @@ import radiod.radioctl.connect.Settings;
                 "",
                 "Exit codes: 0 done, 1 other error, 2 bad usage or invalid value, 3 not found, "
                 + "4 conflict (exists already, changed meanwhile, has dependents), 5 etcd unreachable "
-                + "(each etcd request gives up after --timeout), 6 no master (status)."})
+                + "(each etcd request gives up after --timeout), 6 no master (status), 7 some nodes did not answer "
+                + "(listeners: the others' answers were printed)."})
 public final class Main implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -21,7 +21,7 @@ class CommandLineTest {
     private final Radioctl radioctl = new Radioctl(List.of("--endpoints", "http://127.0.0.1:9", "--timeout", "1s"), Map.of());
 
     private static final List<String> COMMANDS = List.of("create-mount", "create-transcoding-mount", "edit-mount",
-            "delete-mount", "list-mounts", "show-mount", "status", "drain", "undrain", "completion");
+            "delete-mount", "list-mounts", "show-mount", "status", "listeners", "drain", "undrain", "completion");
 
     @Test
     void helpIsOnTheToolAndOnEveryCommand() {
@@ -69,6 +69,10 @@ class CommandLineTest {
         assertEquals(2, unknown.exitCode());
         assertTrue(unknown.err().startsWith("radioctl: Unmatched argument at index 4: 'frobnicate'"), unknown::toString);
 
+        Radioctl.Result badMount = radioctl.run("listeners", "live.mp3");
+        assertEquals(2, badMount.exitCode(), badMount::toString);
+        assertTrue(badMount.err().startsWith("radioctl: mount path 'live.mp3' is not valid"), badMount::toString);
+
         Radioctl.Result missing = radioctl.run("create-transcoding-mount", "/x.mp3", "--source", "/y.mp3", "--bitrate", "64");
         assertEquals(2, missing.exitCode());
         assertEquals("radioctl: Missing required option: '--codec=CODEC'\nradioctl: see `radioctl create-transcoding-mount --help`\n",
@@ -95,6 +99,8 @@ class CommandLineTest {
         assertEquals("999 bit/s", Units.bitsPerSecond(999));
         assertEquals("128 kbit/s", Units.bitsPerSecond(128_000));
         assertEquals("1.5 Mbit/s", Units.bitsPerSecond(1_500_000));
+        assertEquals("999 B", Units.bytes(999));
+        assertEquals("1.2 MB", Units.bytes(1_234_567));
         assertEquals("icecast://dj%40home:p%3Ass%20w@radio:8000/live.mp3",
                 MountUrls.icecastUrl("http://radio:8000/live.mp3", "dj@home", "p:ss w"));
     }

@@ -25,6 +25,7 @@ import io.vertx.ext.web.RoutingContext;
 import radiod.cluster.model.Json;
 import radiod.cluster.model.Mount;
 import radiod.cluster.view.ClusterSnapshot;
+import radiod.redirector.admin.AdminApi;
 import radiod.redirector.balance.Pipeline;
 import radiod.redirector.listen.HttpFrontSettings;
 import radiod.redirector.listen.ListenerRoutes;
@@ -38,8 +39,8 @@ import radiod.redirector.status.StatusPage;
 import radiod.redirector.stream.Passthrough;
 
 /**
- * The node's public HTTP port: listener redirects and streams, playlists, the status page, {@code /status.json}
- * and {@code /metrics}. Icecast's own pages and admin are never reachable through it.
+ * The node's public HTTP port: listener redirects and streams, playlists, the status page, {@code /status.json},
+ * {@code /metrics} and the token-protected {@code /_admin/} endpoints ({@link AdminApi}). Icecast's own pages and admin are never reachable through it.
  *
  * <p>The port is served by one server instance per event loop ({@link HttpFrontSettings#effectiveEventLoops()}).
  * A request for a known mount — the hot path, thousands per second in a listener rush — is answered before the
@@ -67,6 +68,7 @@ public final class HttpFront implements AutoCloseable {
     private final long started = System.currentTimeMillis();
     private volatile Function<String, Optional<IcecastStatusJson.Stream>> streams = m -> Optional.empty();
     private volatile String version = "";
+    private final AdminApi admin;
     private volatile String deployment;
     private volatile long timer = -1;
 
@@ -79,6 +81,14 @@ public final class HttpFront implements AutoCloseable {
      */
     public HttpFront(Vertx vertx, HttpFrontSettings settings, Supplier<ClusterSnapshot> view, BooleanSupplier selfIsMaster,
                      StreamServer streams, PrometheusMeterRegistry registry) {
+        this(vertx, settings, view, selfIsMaster, streams, registry, null);
+    }
+
+    /**
+     * @param admin the {@code /_admin/} endpoints; null for none (404)
+     */
+    public HttpFront(Vertx vertx, HttpFrontSettings settings, Supplier<ClusterSnapshot> view, BooleanSupplier selfIsMaster,
+                     StreamServer streams, PrometheusMeterRegistry registry, AdminApi admin) {
         this.vertx = vertx;
         this.settings = settings;
         this.view = view;
@@ -87,6 +97,7 @@ public final class HttpFront implements AutoCloseable {
         Pipeline pipeline = Pipeline.parse(settings.pipeline());
         this.metrics = new FrontMetrics(registry, view, selfIsMaster);
         this.listeners = new ListenerRoutes(settings, view, pipeline, streams, metrics);
+        this.admin = admin;
     }
 
     /** With the node's passthrough proxy as the stream server. */
@@ -171,6 +182,9 @@ public final class HttpFront implements AutoCloseable {
         router.route("/status.json").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(this::statusJson);
         router.route("/status-json.xsl").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(this::icecastStatusJson);
         router.route("/metrics").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(this::metrics);
+        if (admin != null) {
+            router.route(AdminApi.LISTENERS).method(HttpMethod.GET).handler(ctx -> admin.listeners(ctx.request()));
+        }
         router.route().handler(ctx -> listeners.handle(ctx.request()));
         router.errorHandler(500, ctx -> {
             log.warn("http front: {} {} failed: {}", ctx.request().method(), ctx.request().path(), String.valueOf(ctx.failure()));

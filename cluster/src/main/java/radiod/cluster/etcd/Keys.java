@@ -18,6 +18,7 @@ public final class Keys {
     public static final String DRAIN = "drain/";
     public static final String TITLES = "titles/";
     public static final String KICKS = "kicks/";
+    public static final String ADMIN_TOKEN = "admin/token";
 
     private final String prefix;
 
@@ -70,6 +71,10 @@ public final class Keys {
 
     public ByteSequence drain(String node) {
         return bytes(prefix + DRAIN + node);
+    }
+
+    public ByteSequence adminToken() {
+        return bytes(prefix + ADMIN_TOKEN);
     }
 
     /** A key relative to the prefix, e.g. {@code nodes/a}, or empty if the key is not under it. */

@@ -7,6 +7,7 @@ import java.net.Socket;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -22,6 +23,8 @@ import io.etcd.jetcd.kv.GetResponse;
 import radiod.cluster.etcd.EtcdClients;
 import radiod.cluster.etcd.EtcdOptions;
 import radiod.cluster.etcd.Keys;
+import radiod.cluster.model.Endpoint;
+import radiod.cluster.model.Json;
 import radiod.cluster.model.NodeStatus;
 import radiod.cluster.view.ClusterSnapshot;
 
@@ -29,9 +32,18 @@ import radiod.cluster.view.ClusterSnapshot;
  * Notices a dead peer before its lease runs out. A radiod killed or crashed on a host that is still up leaves its
  * lease (and with it its node key, the master key if it held it, and its transcoders) alive for up to the TTL, while
  * that host's kernel refuses connections to its HTTP port at once. Every {@link #PROBE_MILLIS} this connects to each
- * peer's HTTP port; a peer that has refused for {@link #REFUSED_FOR_MILLIS} and has not published its status in that
- * time (a live radiod publishes every second, even while starting) has the lease of its node key revoked. Its keys go
- * at once, and the others elect a master and take over its transcoders without waiting for the TTL.
+ * peer's HTTP port, at exactly the endpoint the peer published for it ({@link NodeStatus#httpEndpoint()}: the address
+ * its HTTP server is bound to, which need not be its first public address); a peer that has refused for
+ * {@link #REFUSED_FOR_MILLIS} and has not published its status in that time (a live radiod publishes every second,
+ * even while starting) has the lease of its node key revoked. Its keys go at once, and the others elect a master and
+ * take over its transcoders without waiting for the TTL.
+ *
+ * <p>Revoking a live peer's lease would be worse than waiting: it still trusts its lease for a while, so two nodes
+ * could act as master. Hence: a peer that did not publish where its HTTP port listens (an older radiod) is not probed;
+ * only a refused connection counts ({@link ConnectException}, never a timeout or an unreachable host); and just before
+ * revoking, the node key is read again and the lease is revoked only if the key still holds the very status the
+ * refusals were judged by, from the same process ({@link NodeStatus#instance()}): a peer that published since, or was
+ * restarted under the same name (a new process with a new lease), keeps its lease.
  *
  * <p>A frozen peer (its kernel still accepts), a partitioned one or a dead host (nothing answers) is not refused: it
  * is left to its lease as before, so fencing is unchanged. A firewall that rejects with a TCP reset between nodes
@@ -51,6 +63,10 @@ public final class RefusedPeers implements AutoCloseable {
         Probe probe(String address, int port);
     }
 
+    /** A peer refusing since {@code sinceMillis}, judged by the status it had published then. */
+    private record Refusing(long sinceMillis, NodeStatus status) {
+    }
+
     private final Client client;
     private final EtcdOptions options;
     private final Keys keys;
@@ -58,8 +74,8 @@ public final class RefusedPeers implements AutoCloseable {
     private final String self;
     private final Prober prober;
     private final ScheduledExecutorService thread;
-    /** Peers refusing right now: since when, and their status time when the refusals began. Probe thread only. */
-    private final Map<String, long[]> refusing = new HashMap<>();
+    /** Peers refusing right now: since when, and their status when the refusals began. Probe thread only. */
+    private final Map<String, Refusing> refusing = new HashMap<>();
     private final Set<Long> revoked = new HashSet<>();
     private volatile long revocations;
 
@@ -96,8 +112,9 @@ public final class RefusedPeers implements AutoCloseable {
             s.connect(new InetSocketAddress(address, port), CONNECT_TIMEOUT_MILLIS);
             return Probe.ACCEPTED;
         } catch (ConnectException e) {
-            // "Connection refused": the host is up and nothing listens there. A timeout is not a refusal.
-            return e.getMessage() != null && e.getMessage().contains("refused") ? Probe.REFUSED : Probe.OTHER;
+            // The host is up and nothing listens there (a reset to the SYN). A timeout (SocketTimeoutException) or an
+            // unreachable host (NoRouteToHostException) is not a ConnectException, so not a refusal.
+            return Probe.REFUSED;
         } catch (IOException | RuntimeException e) {
             return Probe.OTHER;
         }
@@ -108,8 +125,8 @@ public final class RefusedPeers implements AutoCloseable {
             ClusterSnapshot snapshot = view.get();
             Set<String> seen = new HashSet<>();
             for (NodeStatus peer : snapshot.nodes().values()) {
-                if (peer.name().equals(self) || peer.addresses().isEmpty()) {
-                    continue;
+                if (peer.name().equals(self) || peer.http().isEmpty()) {
+                    continue; // an older peer that does not say where it listens is left to its lease
                 }
                 seen.add(peer.name());
                 probe(peer, System.nanoTime() / 1_000_000);
@@ -121,24 +138,30 @@ public final class RefusedPeers implements AutoCloseable {
     }
 
     private void probe(NodeStatus peer, long nowMillis) {
-        if (prober.probe(peer.addresses().get(0), peer.httpPort()) != Probe.REFUSED) {
+        Endpoint http = peer.http().orElseThrow();
+        if (prober.probe(http.host(), http.port()) != Probe.REFUSED) {
             refusing.remove(peer.name());
             return;
         }
-        long[] since = refusing.get(peer.name());
-        if (since == null || since[1] != peer.updatedAt()) {
-            // First refusal, or the peer published since the refusals began: it is alive (starting, say).
-            refusing.put(peer.name(), new long[] {nowMillis, peer.updatedAt()});
+        Refusing since = refusing.get(peer.name());
+        if (since == null || since.status().updatedAt() != peer.updatedAt()
+                || !since.status().instance().equals(peer.instance())) {
+            // First refusal, or the peer published since the refusals began (or was restarted): it is alive.
+            refusing.put(peer.name(), new Refusing(nowMillis, peer));
             return;
         }
-        if (nowMillis - since[0] >= REFUSED_FOR_MILLIS) {
-            revoke(peer.name(), nowMillis - since[0]);
+        if (nowMillis - since.sinceMillis() >= REFUSED_FOR_MILLIS) {
+            revoke(since.status(), nowMillis - since.sinceMillis());
             refusing.remove(peer.name());
         }
     }
 
-    /** Revokes the lease under which the peer's node key is held now, if any. */
-    private void revoke(String peer, long refusedMillis) {
+    /**
+     * Revokes the lease under which the peer's node key is held now, if the key still holds the status the refusals
+     * were judged by: same process, nothing published since.
+     */
+    private void revoke(NodeStatus judged, long refusedMillis) {
+        String peer = judged.name();
         try {
             GetResponse r = EtcdClients.await(client.getKVClient().get(keys.node(peer)), options, "get node " + peer);
             if (r.getKvs().isEmpty()) {
@@ -146,11 +169,20 @@ public final class RefusedPeers implements AutoCloseable {
             }
             KeyValue kv = r.getKvs().get(0);
             long lease = kv.getLease();
+            Optional<NodeStatus> now = Json.decode(kv.getKey().toString(), kv.getValue().getBytes(), NodeStatus.class);
+            if (now.isEmpty() || !now.get().instance().equals(judged.instance())
+                    || now.get().updatedAt() != judged.updatedAt()) {
+                log.info("peer {}: its HTTP port {} refused for {} ms, but its node key now holds a newer status{}:"
+                        + " leaving its lease", peer, judged.httpEndpoint(), refusedMillis,
+                        now.filter(n -> !n.instance().equals(judged.instance())).isPresent() ? " from a new process" : "");
+                return;
+            }
             if (lease == 0 || !revoked.add(lease)) {
                 return;
             }
-            log.warn("peer {}: its HTTP port has refused connections for {} ms and it has not published since: revoking its"
-                    + " lease {} so that its roles move now, not when the lease expires", peer, refusedMillis, Long.toHexString(lease));
+            log.warn("peer {}: its HTTP port {} has refused connections for {} ms and it has not published since:"
+                    + " revoking its lease {} so that its roles move now, not when the lease expires", peer,
+                    judged.httpEndpoint(), refusedMillis, Long.toHexString(lease));
             EtcdClients.await(client.getLeaseClient().revoke(lease), options, "revoke lease of " + peer);
             revocations++;
         } catch (RuntimeException e) {

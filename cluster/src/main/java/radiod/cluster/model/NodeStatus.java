@@ -3,6 +3,7 @@ package radiod.cluster.model;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonIgnore;
@@ -30,12 +31,17 @@ import com.fasterxml.jackson.annotation.JsonIgnore;
  * @param version          radiod version
  * @param updatedAt        publication time, epoch milliseconds
  * @param sources          encoders this node's source front holds: their source session, by mount path
+ * @param httpEndpoint     where the node's HTTP port can be reached ({@code host:port}, {@link Endpoint}): the address
+ *                         it is bound to, which need not be the first of {@code addresses}; empty when not known (a
+ *                         node older than this field, or a wildcard bind no published address is covered by)
+ * @param instance         random id of the process publishing this status: a restarted node has a new one; empty
+ *                         from a node older than this field
  */
 public record NodeStatus(String name, List<String> addresses, int httpPort, int sourcePort, int icecastPort,
                          int dnsPort, boolean icecastUp, boolean drained, boolean master, int listeners,
                          Map<String, Integer> listenersByMount, long bandwidthBps, long maxBandwidthBps,
                          int maxListeners, List<String> transcoders, String version, long updatedAt,
-                         Map<String, String> sources) {
+                         Map<String, String> sources, String httpEndpoint, String instance) {
     @JsonCreator
     public NodeStatus {
         NodeName.validate(name);
@@ -54,6 +60,19 @@ public record NodeStatus(String name, List<String> addresses, int httpPort, int 
         }
         version = Objects.requireNonNullElse(version, "");
         sources = Map.copyOf(Objects.requireNonNullElse(sources, Map.of()));
+        httpEndpoint = Objects.requireNonNullElse(httpEndpoint, "");
+        instance = Objects.requireNonNullElse(instance, "");
+    }
+
+    /** A status that does not say where its HTTP port listens nor which process it comes from. */
+    public NodeStatus(String name, List<String> addresses, int httpPort, int sourcePort, int icecastPort,
+                      int dnsPort, boolean icecastUp, boolean drained, boolean master, int listeners,
+                      Map<String, Integer> listenersByMount, long bandwidthBps, long maxBandwidthBps,
+                      int maxListeners, List<String> transcoders, String version, long updatedAt,
+                      Map<String, String> sources) {
+        this(name, addresses, httpPort, sourcePort, icecastPort, dnsPort, icecastUp, drained, master, listeners,
+                listenersByMount, bandwidthBps, maxBandwidthBps, maxListeners, transcoders, version, updatedAt, sources,
+                "", "");
     }
 
     /** A status that holds no encoder. */
@@ -69,6 +88,12 @@ public record NodeStatus(String name, List<String> addresses, int httpPort, int 
     @JsonIgnore
     public String address() {
         return addresses.get(0);
+    }
+
+    /** Where the node's HTTP port listens, if it said so in a form that can be read. */
+    @JsonIgnore
+    public Optional<Endpoint> http() {
+        return Endpoint.parse(httpEndpoint);
     }
 
     /** Whether the mount is live (has a source or a connected relay) on this node's Icecast. */

@@ -28,6 +28,13 @@ import radiod.cluster.etcd.Keys;
  * on an error, a completion (compaction, etcd restart), or silence that a progress request does not break,
  * the view reads the whole prefix again and watches from the revision after that read. Readers never wait
  * for etcd; while etcd is away they keep the last picture.
+ *
+ * <p>Re-reads back off: each one that follows a failure (a read or watch that failed, a watch that ended or went
+ * silent) waits longer than the one before, exponentially from {@link #BACKOFF_INITIAL_MILLIS} to
+ * {@link #BACKOFF_CAP_MILLIS}, with jitter so that nodes that lost etcd together do not come back in step. The delay
+ * starts over once a watch that has lasted {@link #STABLE_MILLIS} is heard from (events or a progress notification),
+ * not merely after a read succeeds: a read that works followed by a watch that ends soon after is still a failure. So
+ * an unhealthy etcd sees at most one read of the whole prefix per {@code BACKOFF_CAP_MILLIS / 2} from each node.
  */
 public final class ClusterView implements AutoCloseable {
     /** Told, on the view's thread, about each new snapshot. Keep it quick. */
@@ -39,7 +46,9 @@ public final class ClusterView implements AutoCloseable {
     private static final long WATCHDOG_MILLIS = 500;
     private static final long PROGRESS_AFTER_MILLIS = 1500;
     private static final long RESYNC_AFTER_MILLIS = 4000;
-    private static final long RETRY_MILLIS = 500;
+    static final long BACKOFF_INITIAL_MILLIS = 100;
+    static final long BACKOFF_CAP_MILLIS = 5000;
+    static final long STABLE_MILLIS = 3000;
 
     private final Client client;
     private final Keys keys;
@@ -47,15 +56,18 @@ public final class ClusterView implements AutoCloseable {
     private final ScheduledExecutorService thread;
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
     private final ViewState state = new ViewState();
+    private final Backoff backoff = Backoff.of(BACKOFF_INITIAL_MILLIS, BACKOFF_CAP_MILLIS);
 
     private volatile ClusterSnapshot current = ClusterSnapshot.EMPTY;
     // Owned by the view thread:
     private Watch.Watcher watcher;
     private long generation;
     private long lastHeardNanos;
+    private long watchingSinceNanos;
     private boolean progressRequested;
     private boolean resyncScheduled;
-    private long resyncs;
+    private volatile long resyncs;
+    private volatile long resyncAttempts;
     private volatile boolean closed;
 
     public ClusterView(Client client, Keys keys, Duration callTimeout) {
@@ -90,6 +102,11 @@ public final class ClusterView implements AutoCloseable {
         return resyncs;
     }
 
+    /** How many times the view tried to read the prefix, failed tries included. */
+    public long resyncAttempts() {
+        return resyncAttempts;
+    }
+
     /** Forces a re-read of the whole prefix, e.g. after etcd was found reachable again. */
     public void resyncSoon() {
         thread.execute(() -> scheduleResync(0));
@@ -106,13 +123,14 @@ public final class ClusterView implements AutoCloseable {
             watcher = null;
         }
         GetResponse response;
+        resyncAttempts++;
         try {
             response = EtcdClients.await(
                     client.getKVClient().get(keys.all(), GetOption.builder().isPrefix(true).build()),
                     callTimeout.toMillis(), "reading " + keys.prefix());
         } catch (EtcdUnavailableException e) {
-            log.warn("cluster view: {}; keeping the last view (revision {}) and retrying", e.getMessage(), current.revision());
-            scheduleResync(RETRY_MILLIS);
+            log.warn("cluster view: {}; keeping the last view (revision {}) and retrying in {} ms", e.getMessage(),
+                    current.revision(), scheduleRetry());
             return;
         }
         resyncs++;
@@ -122,6 +140,7 @@ public final class ClusterView implements AutoCloseable {
         publish(state.snapshot(revision));
         long gen = generation;
         lastHeardNanos = System.nanoTime();
+        watchingSinceNanos = lastHeardNanos;
         progressRequested = false;
         try {
             watcher = client.getWatchClient().watch(keys.all(),
@@ -132,7 +151,7 @@ public final class ClusterView implements AutoCloseable {
                             () -> thread.execute(() -> onWatchEnd(gen, null))));
         } catch (RuntimeException e) {
             log.warn("cluster view: cannot watch {}: {}", keys.prefix(), e.getMessage());
-            scheduleResync(RETRY_MILLIS);
+            scheduleRetry();
         }
         log.debug("cluster view resynced at revision {}", revision);
     }
@@ -143,6 +162,9 @@ public final class ClusterView implements AutoCloseable {
         }
         lastHeardNanos = System.nanoTime();
         progressRequested = false;
+        if (lastHeardNanos - watchingSinceNanos >= TimeUnit.MILLISECONDS.toNanos(STABLE_MILLIS)) {
+            backoff.reset(); // the watch works, and not just for a moment
+        }
         List<WatchEvent> events = response.getEvents();
         if (events.isEmpty()) {
             return;
@@ -169,8 +191,9 @@ public final class ClusterView implements AutoCloseable {
         if (gen != generation || closed) {
             return;
         }
-        log.info("cluster view: watch ended ({}); resyncing", error == null ? "completed" : error.getMessage());
-        scheduleResync(error == null ? 0 : RETRY_MILLIS);
+        long delay = scheduleRetry();
+        log.info("cluster view: watch ended ({}); resyncing in {} ms", error == null ? "completed" : error.getMessage(),
+                delay);
     }
 
     private void watchdog() {
@@ -179,16 +202,25 @@ public final class ClusterView implements AutoCloseable {
         }
         long silent = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastHeardNanos);
         if (silent > RESYNC_AFTER_MILLIS) {
-            log.info("cluster view: watch silent for {} ms; resyncing", silent);
-            scheduleResync(0);
+            log.info("cluster view: watch silent for {} ms; resyncing in {} ms", silent, scheduleRetry());
         } else if (silent > PROGRESS_AFTER_MILLIS && !progressRequested) {
             progressRequested = true;
             try {
                 watcher.requestProgress();
             } catch (RuntimeException e) {
-                scheduleResync(0);
+                scheduleRetry();
             }
         }
+    }
+
+    /** Schedules a re-read after a failure, backing off; returns the delay, or -1 if one is scheduled already. */
+    private long scheduleRetry() {
+        if (resyncScheduled || closed) {
+            return -1;
+        }
+        long delay = backoff.next();
+        scheduleResync(delay);
+        return delay;
     }
 
     private void scheduleResync(long delayMillis) {

@@ -49,8 +49,10 @@ class ElectionIT {
             contenders.add(ContenderProcess.start("node" + i));
         }
         await().atMost(Duration.ofSeconds(10)).until(() -> contenders.stream().filter(ContenderProcess::isMaster).count() == 1);
-        Thread.sleep(1500); // a calm second and a half: still exactly one
-        assertEquals(1, contenders.stream().filter(ContenderProcess::isMaster).count());
+        // A calm second and a half: still exactly one, and no contender was elected since (checked all along).
+        await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(20))
+                .until(() -> contenders.stream().mapToLong(ContenderProcess::elections).sum() == 1
+                        && contenders.stream().filter(ContenderProcess::isMaster).count() == 1);
         ContenderProcess master = contenders.stream().filter(ContenderProcess::isMaster).findFirst().orElseThrow();
         assertEquals(master.name, masterHolder());
 
@@ -132,9 +134,14 @@ class ElectionIT {
             EtcdSession s2 = new EtcdSession(c2, Duration.ofSeconds(TTL)).start();
             Election e1 = new Election(s1, options.keys().master(), () -> "a".getBytes(StandardCharsets.UTF_8), quiet()).start();
             await().atMost(Duration.ofSeconds(5)).until(e1::isLeader);
-            Election e2 = new Election(s2, options.keys().master(), () -> "b".getBytes(StandardCharsets.UTF_8), quiet()).start();
-            Thread.sleep(500);
-            assertFalse(e2.isLeader());
+            AtomicLong e2Elected = new AtomicLong();
+            Election e2 = new Election(s2, options.keys().master(), () -> "b".getBytes(StandardCharsets.UTF_8),
+                    counting(e2Elected)).start();
+            // Held off for as long as e1 holds the key: never elected, checked all along (an election is counted even
+            // if it were lost again between two polls). Its session is up and it is contending by then.
+            await().atMost(Duration.ofSeconds(5)).until(() -> s2.validLease().isPresent());
+            await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(20))
+                    .until(() -> e2Elected.get() == 0 && !e2.isLeader());
             e1.setEligible(false);
             await().atMost(Duration.ofSeconds(2)).until(e2::isLeader);
             assertFalse(e1.isLeader());
@@ -143,6 +150,19 @@ class ElectionIT {
             s1.close();
             s2.close();
         }
+    }
+
+    private static Election.Listener counting(AtomicLong elected) {
+        return new Election.Listener() {
+            @Override
+            public void elected() {
+                elected.incrementAndGet();
+            }
+
+            @Override
+            public void deposed() {
+            }
+        };
     }
 
     private static Election.Listener quiet() {
@@ -172,6 +192,7 @@ class ElectionIT {
         final ConcurrentLinkedQueue<String> lines = new ConcurrentLinkedQueue<>();
         final AtomicLong electedAt = new AtomicLong();
         final AtomicLong resignedAt = new AtomicLong();
+        final AtomicLong elections = new AtomicLong();
         volatile boolean master;
         volatile boolean ready;
 
@@ -185,6 +206,7 @@ class ElectionIT {
                         lines.add(line);
                         if (line.startsWith("ELECTED ")) {
                             electedAt.set(Long.parseLong(line.substring(line.lastIndexOf(' ') + 1)));
+                            elections.incrementAndGet();
                             master = true;
                         } else if (line.startsWith("DEPOSED ")) {
                             master = false;
@@ -212,6 +234,10 @@ class ElectionIT {
             ContenderProcess c = new ContenderProcess(name, p);
             await().atMost(Duration.ofSeconds(20)).until(() -> c.ready);
             return c;
+        }
+
+        long elections() {
+            return elections.get();
         }
 
         boolean isMaster() {

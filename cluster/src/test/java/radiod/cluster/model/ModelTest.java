@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 import org.junit.jupiter.api.Test;
 
@@ -76,5 +77,39 @@ class ModelTest {
         assertTrue(back.hasMount("/live.mp3"));
         assertThrows(IllegalArgumentException.class, () -> new NodeStatus("Node_1", List.of("127.0.0.1"), 8080, 8000,
                 8100, 53, true, false, false, 0, Map.of(), 0, 0, 0, List.of(), "", 0));
+    }
+
+    @Test
+    void nodeStatusCarriesItsHttpEndpointAndInstanceAndReadsStatusesWithout() {
+        NodeStatus s = new NodeStatus("node1", List.of("192.0.2.1"), 8080, 8000, 8100, 5353, true, false, false, 0,
+                Map.of(), 0, 0, 0, List.of(), "0.2", 1234, Map.of(), "[2001:db8::1]:8080", "abc");
+        NodeStatus back = Json.decodeStrict(Json.encode(s), NodeStatus.class);
+        assertEquals(s, back);
+        assertEquals(Optional.of(new Endpoint("2001:db8::1", 8080)), back.http());
+        assertEquals("abc", back.instance());
+        // A status from a node older than these fields: nothing to probe, no instance.
+        String old = "{\"name\":\"node2\",\"addresses\":[\"192.0.2.2\"],\"httpPort\":8080,\"sourcePort\":8000,"
+                + "\"icecastPort\":8100,\"dnsPort\":53,\"updatedAt\":5}";
+        NodeStatus older = Json.decodeStrict(old.getBytes(StandardCharsets.UTF_8), NodeStatus.class);
+        assertEquals("", older.httpEndpoint());
+        assertEquals("", older.instance());
+        assertTrue(older.http().isEmpty());
+    }
+
+    @Test
+    void endpointsParseAndPrintAndAWildcardBindNamesACoveredAddress() {
+        assertEquals(Optional.of(new Endpoint("192.0.2.1", 80)), Endpoint.parse("192.0.2.1:80"));
+        assertEquals(Optional.of(new Endpoint("::1", 8080)), Endpoint.parse("[::1]:8080"));
+        assertEquals("[::1]:8080", new Endpoint("::1", 8080).toString());
+        assertEquals("192.0.2.1:80", new Endpoint("192.0.2.1", 80).toString());
+        for (String bad : List.of("", "192.0.2.1", "::1:80", "[::1]", ":80", "x:0", "x:65536", "x:port", "a b:80")) {
+            assertTrue(Endpoint.parse(bad).isEmpty(), bad);
+        }
+        List<String> both = List.of("2001:db8::1", "192.0.2.1", "192.0.2.2");
+        assertEquals("10.0.0.1:8080", Endpoint.listening("10.0.0.1", both, 8080).orElseThrow().toString());
+        assertEquals("192.0.2.1:8080", Endpoint.listening("0.0.0.0", both, 8080).orElseThrow().toString());
+        assertEquals("[2001:db8::1]:8080", Endpoint.listening("::", both, 8080).orElseThrow().toString());
+        assertEquals("192.0.2.1:8080", Endpoint.listening("::", List.of("192.0.2.1"), 8080).orElseThrow().toString());
+        assertTrue(Endpoint.listening("0.0.0.0", List.of("2001:db8::1"), 8080).isEmpty());
     }
 }

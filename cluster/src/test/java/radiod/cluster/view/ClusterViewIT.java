@@ -85,11 +85,48 @@ class ClusterViewIT {
     void anIdleWatchIsKeptAliveByProgressRequestsWithoutRereadingThePrefix() throws Exception {
         ClusterView v = view(client(etcd.endpoints()), "/idle/");
         await().atMost(Duration.ofSeconds(2)).until(() -> v.resyncs() == 1);
-        Thread.sleep(6000); // longer than the watchdog's silence limit
+        // Longer than the watchdog's silence limit, checked all along (the count only grows).
+        await().during(Duration.ofSeconds(6)).atMost(Duration.ofSeconds(8)).pollInterval(Duration.ofMillis(50))
+                .until(() -> v.resyncAttempts() == 1);
         assertEquals(1, v.resyncs(), "an idle but healthy watch was replaced");
         Client writer = client(etcd.endpoints());
         put(writer, "/idle/mounts/late.mp3", mountJson("/late.mp3"));
         await().atMost(Duration.ofSeconds(1)).until(() -> v.current().mounts().containsKey("/late.mp3"));
+    }
+
+    @Test
+    void aViewWhoseEtcdIsDownRereadsLessAndLessOftenAndCatchesUpWhenItIsBack() {
+        String prefix = "/backoff/";
+        // Reads through member 0 only, each given up after 200 ms, so that a failed read is quick.
+        ClusterView v = new ClusterView(client(List.of(etcd.member(0).endpoint())), new Keys(prefix), Duration.ofMillis(200))
+                .start();
+        open.add(v);
+        await().atMost(Duration.ofSeconds(10)).until(() -> v.resyncs() == 1); // a cold client may need a few tries
+        etcd.member(0).stop();
+        long stoppedAt = System.nanoTime();
+        long before = v.resyncAttempts();
+        // Seven failed reads: the delays have doubled up to the cap by then, and stay there.
+        await().atMost(Duration.ofSeconds(30)).until(() -> v.resyncAttempts() - before >= 7);
+        long mark = v.resyncAttempts();
+        System.out.printf("7 failed reads %d ms after etcd stopped%n", Duration.ofNanos(System.nanoTime() - stoppedAt).toMillis());
+        // Capped, a read waits at least 2.5 s after the last one failed: at most 3 in 6 s. A retry every 500 ms (as
+        // before) would make 8 or more.
+        Duration window = Duration.ofSeconds(6);
+        await().during(window).atMost(window.plusSeconds(2)).pollInterval(Duration.ofMillis(50))
+                .until(() -> v.resyncAttempts() - mark <= 3);
+        System.out.printf("%d reads in %d s with etcd down%n", v.resyncAttempts() - mark, window.toSeconds());
+        assertEquals(1, v.resyncs());
+
+        // etcd back: the view catches up within one capped delay.
+        Client writer = client(List.of(etcd.member(1).endpoint(), etcd.member(2).endpoint()));
+        put(writer, prefix + "mounts/back.mp3", mountJson("/back.mp3"));
+        long restarting = System.nanoTime();
+        etcd.member(0).restart();
+        long restartedAt = System.nanoTime();
+        // gRPC's own reconnect backoff (the client's channel, not the view) can add seconds here.
+        await().atMost(Duration.ofSeconds(30)).until(() -> v.current().mounts().containsKey("/back.mp3"));
+        System.out.printf("etcd member restarted in %d ms; the view caught up %d ms after that%n",
+                Duration.ofNanos(restartedAt - restarting).toMillis(), Duration.ofNanos(System.nanoTime() - restartedAt).toMillis());
     }
 
     @Test

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 
 import radiod.cluster.etcd.EtcdOptions;
 import radiod.cluster.etcd.Keys;
@@ -20,7 +21,7 @@ public record RadiodConfig(Node node, Etcd etcd, Http http, Source source, Dns d
             throw new IllegalArgumentException("node: the section is required (node.name and node.addresses)");
         }
         etcd = Objects.requireNonNullElseGet(etcd, () -> new Etcd(null, null, 0, null, null, null));
-        http = Objects.requireNonNullElseGet(http, () -> new Http(0));
+        http = Objects.requireNonNullElseGet(http, () -> new Http(0, null, null));
         source = Objects.requireNonNullElseGet(source, () -> new Source(0));
         dns = Objects.requireNonNullElseGet(dns, () -> new Dns(null, 0, null, null, 0, 0, null));
         icecast = Objects.requireNonNullElseGet(icecast, () -> new Icecast(null, 0, null, null));
@@ -90,9 +91,33 @@ public record RadiodConfig(Node node, Etcd etcd, Http http, Source source, Dns d
     public record Tls(Path caFile, Path certFile, Path keyFile) {
     }
 
-    public record Http(int port) {
+    /**
+     * @param port           listeners' HTTP port
+     * @param accessLog      the access log's path (one line per finished listener session); null or empty: none
+     * @param trustedProxies addresses or CIDR ranges of proxies in front of this node whose X-Forwarded-For names
+     *                       the listener (the cluster's own nodes are trusted for that anyway)
+     */
+    public record Http(int port, String accessLog, List<String> trustedProxies) {
         public Http {
             port = Ports.orDefault("http.port", port, 80);
+            accessLog = accessLog == null ? "" : accessLog.strip();
+            if (!accessLog.isEmpty()) {
+                if (!accessLog.startsWith("/") || accessLog.endsWith("/") || accessLog.indexOf('\0') >= 0) {
+                    throw new IllegalArgumentException("http.access_log: '" + accessLog + "' is not an absolute file "
+                            + "path (e.g. /var/log/radiod/access.log; empty for no access log)");
+                }
+            }
+            trustedProxies = List.copyOf(Objects.requireNonNullElse(trustedProxies, List.of()));
+            try {
+                radiod.redirector.access.ClientAddresses.validate(trustedProxies);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("http.trusted_proxies: " + e.getMessage());
+            }
+        }
+
+        /** The access log's file, if there is one. */
+        public Optional<Path> accessLogFile() {
+            return accessLog.isEmpty() ? Optional.empty() : Optional.of(Path.of(accessLog));
         }
     }
 

@@ -27,6 +27,7 @@ final class NodeTitles implements TitleDesk {
     private final String node;
     /** The session this node carries for a mount, when the encoder is not on this node. */
     private final Function<String, String> carriedSession;
+    /** One per mount that has had a title from this node (a handful), kept for the spacing. */
     private final Map<String, Lane> lanes = new HashMap<>();
 
     private static final class Lane {
@@ -82,8 +83,6 @@ final class NodeTitles implements TitleDesk {
                 lane.lastWriteMillis = System.currentTimeMillis();
                 if (lane.next != null) {
                     writeNext(mount, lane);
-                } else {
-                    lanes.remove(mount);
                 }
             }
         });

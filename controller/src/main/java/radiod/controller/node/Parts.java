@@ -34,6 +34,10 @@ import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import radiod.dns.server.DnsServer;
 import radiod.redirector.HttpFront;
+import radiod.redirector.access.AccessLog;
+import radiod.redirector.access.ClientAddresses;
+import radiod.redirector.access.ListenerSessions;
+import radiod.redirector.admin.AdminApi;
 import radiod.redirector.carry.Carrier;
 import radiod.redirector.carry.Hubs;
 import radiod.redirector.listen.HttpFrontSettings;
@@ -42,6 +46,7 @@ import radiod.redirector.source.SourceFrontSettings;
 import radiod.redirector.status.IcecastStatusJson;
 import radiod.redirector.stream.Catalog;
 import radiod.redirector.stream.Passthrough;
+import radiod.redirector.stream.PassthroughSettings;
 import radiod.transcoder.Transcoders;
 import radiod.dns.zone.DnsSettings;
 
@@ -68,6 +73,7 @@ final class Parts {
     private volatile SourceFront sourceFront;
     private Carrier carrier;
     private volatile Passthrough passthrough;
+    private AccessLog accessLog;
     private volatile long bandwidthBps;
     private long lastBytes;
     private long lastBytesNanos;
@@ -107,7 +113,11 @@ final class Parts {
         List<Future<?>> started = new ArrayList<>();
         String bind = config.node().bind();
         String localIcecast = bind.equals("0.0.0.0") || bind.equals("::") ? "127.0.0.1" : bind;
-        passthrough = new Passthrough(vertx, registry, localIcecast, config.icecast().port());
+        accessLog = config.http().accessLogFile().map(this::openAccessLog).orElse(null);
+        ListenerSessions sessions = new ListenerSessions(node.name(),
+                new ClientAddresses(config.http().trustedProxies(), view::current), accessLog);
+        passthrough = new Passthrough(vertx, registry, localIcecast, config.icecast().port(),
+                PassthroughSettings.DEFAULTS, sessions);
         passthrough.catalog(new Catalog() {
             @Override
             public Optional<String> title(String mount) {
@@ -123,7 +133,8 @@ final class Parts {
         carrier = new Carrier(vertx, localIcecast, config.icecast().port(), icecast.settings().sourcePassword(), registry);
         HttpFront http = new HttpFront(vertx, new HttpFrontSettings(node.name(), bind, config.http().port(),
                 config.balancer().pipeline(), config.balancer().proxyUserAgents(), config.balancer().clusterUrl(), 5,
-                localIcecast, config.icecast().port()), view::current, node::isMaster, passthrough, registry);
+                localIcecast, config.icecast().port()), view::current, node::isMaster, passthrough, registry,
+                new AdminApi(node.name(), node::adminToken, sessions));
         http.streams(m -> carrier.sessionOf(m).map(c -> new IcecastStatusJson.Stream(c.headers(), c.since())),
                 RadiodNode.VERSION);
         fronts.add(http);
@@ -152,6 +163,17 @@ final class Parts {
         } catch (Exception e) {
             Throwable cause = e.getCause() == null ? e : e.getCause();
             throw new IllegalStateException("cannot open the public ports on " + config.node().bind() + ": " + cause.getMessage(), cause);
+        }
+    }
+
+    /** Opens the access log, or stops radiod's start with the reason, naming the setting. */
+    private AccessLog openAccessLog(java.nio.file.Path file) {
+        try {
+            AccessLog l = AccessLog.open(file, registry);
+            log.info("access log: {}", l.path());
+            return l;
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("http.access_log: cannot open " + file + " for writing: " + e, e);
         }
     }
 
@@ -226,7 +248,17 @@ final class Parts {
             passthrough.close();
         }
         if (vertx != null) {
-            vertx.close();
+            // The listeners' connections close with Vert.x: their sessions are logged before the log closes.
+            try {
+                vertx.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (Exception e) {
+                log.warn("while stopping Vert.x: {}", e.toString());
+            }
+        }
+        if (accessLog != null) {
+            accessLog.close();
         }
     }
 

@@ -2,21 +2,25 @@ package radiod.controller.node;
 
 import java.time.Duration;
 import java.util.Optional;
+import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.etcd.jetcd.Client;
+import radiod.cluster.admin.AdminTokens;
 import radiod.cluster.election.Election;
 import radiod.cluster.etcd.EtcdClients;
 import radiod.cluster.etcd.EtcdOptions;
 import radiod.cluster.etcd.EtcdSession;
 import radiod.cluster.etcd.Keys;
 import radiod.cluster.liveness.RefusedPeers;
+import radiod.cluster.model.Endpoint;
 import radiod.cluster.model.Json;
 import radiod.cluster.model.MasterInfo;
 import radiod.cluster.model.NodeStatus;
@@ -44,6 +48,8 @@ public final class RadiodNode implements AutoCloseable {
     private final Keys keys;
     private final ScheduledExecutorService control;
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Tells this process apart from an earlier or later one under the same name (RefusedPeers). */
+    private final String instance = UUID.randomUUID().toString();
 
     private Client client;
     private EtcdSession session;
@@ -54,6 +60,11 @@ public final class RadiodNode implements AutoCloseable {
     private RefusedPeers refusedPeers;
     private Election election;
     private final Parts parts;
+    private AdminTokens adminTokens;
+    /** The cluster's admin token as last read from etcd, or null before the first read. */
+    private volatile String adminToken;
+    private final AtomicBoolean adminTokenReading = new AtomicBoolean();
+    private final AtomicLong adminTokenReadAt = new AtomicLong();
 
     public RadiodNode(RadiodConfig config) {
         this.config = config;
@@ -79,6 +90,11 @@ public final class RadiodNode implements AutoCloseable {
     /** Whether this node acts as master right now (fenced by the lease's validity). */
     public boolean isMaster() {
         return election != null && election.isLeader();
+    }
+
+    /** The cluster's admin token, for the {@code /_admin/} endpoints; null until it has been read from etcd. */
+    public String adminToken() {
+        return adminToken;
     }
 
     public ClusterSnapshot view() {
@@ -138,6 +154,8 @@ public final class RadiodNode implements AutoCloseable {
         // A killed peer's roles move as soon as its host refuses its port, not when its lease expires.
         refusedPeers = new RefusedPeers(client, etcdOptions, view::current, name).start();
         control.scheduleWithFixedDelay(this::reconcile, 1, 1, TimeUnit.SECONDS);
+        adminTokens = new AdminTokens(client, etcdOptions);
+        control.scheduleWithFixedDelay(this::readAdminToken, 0, 1, TimeUnit.SECONDS);
         log.info("radiod {} node {} started (etcd {}, prefix {})", VERSION, name, etcdOptions.endpoints(), keys.prefix());
     }
 
@@ -154,6 +172,31 @@ public final class RadiodNode implements AutoCloseable {
         } catch (RuntimeException e) {
             log.error("reconcile failed", e);
         }
+    }
+
+    /**
+     * Reads the admin token (creating it if no node has yet), at once at start and then every 10 s, so that a token
+     * deleted by the operator is replaced and every node has the new one within seconds. Never waits for etcd: the
+     * answer is taken when it comes.
+     */
+    private void readAdminToken() {
+        long now = System.nanoTime();
+        if (closed.get() || adminToken != null && now - adminTokenReadAt.get() < TimeUnit.SECONDS.toNanos(10)
+                || !adminTokenReading.compareAndSet(false, true)) {
+            return;
+        }
+        adminTokens.getOrCreate().whenComplete((token, e) -> {
+            adminTokenReading.set(false);
+            if (e != null) {
+                log.debug("cannot read the admin token yet: {}", e.toString());
+                return;
+            }
+            adminTokenReadAt.set(now);
+            if (!token.equals(adminToken)) {
+                log.info(adminToken == null ? "admin token read from etcd" : "admin token changed in etcd");
+                adminToken = token;
+            }
+        });
     }
 
     /** Something others act on changed (role, live mounts, Icecast up/down): publish now, not at the next tick. */
@@ -177,7 +220,8 @@ public final class RadiodNode implements AutoCloseable {
                 config.icecast().port(), config.dns().port(), usage.icecastUp(), v.isDrained(name), isMaster(),
                 usage.listeners(), usage.listenersByMount(), usage.bandwidthBps(),
                 config.limits().maxBandwidthMbps() * 1_000_000L, config.limits().maxListeners(), parts.transcoders(),
-                VERSION, System.currentTimeMillis(), parts.sources());
+                VERSION, System.currentTimeMillis(), parts.sources(), Endpoint.listening(config.node().bind(),
+                config.node().addresses(), config.http().port()).map(Endpoint::toString).orElse(""), instance);
     }
 
     /** Resigns mastership, stops transcoders and fronts, revokes the lease and stops Icecast. */

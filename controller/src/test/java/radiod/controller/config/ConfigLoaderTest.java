@@ -24,6 +24,22 @@ class ConfigLoaderTest {
         assertEquals(5, c.etcd().leaseTtl());
         assertEquals("/radiod/", c.etcd().prefix());
         assertEquals(RadiodConfig.Balancer.DEFAULT_PIPELINE, c.balancer().pipeline());
+        assertTrue(c.http().accessLogFile().isEmpty(), "no access log unless one is configured");
+        assertEquals(java.util.List.of(), c.http().trustedProxies());
+    }
+
+    @Test
+    void theAccessLogAndTrustedProxiesAreCheckedAndNamed() throws Exception {
+        RadiodConfig c = ConfigLoader.parse("t", MINIMAL + "http:\n  port: 80\n  access_log: /var/log/radiod/access.log\n"
+                + "  trusted_proxies: [10.0.0.0/8, \"2001:db8::/32\", 192.0.2.7]\n");
+        assertEquals(Path.of("/var/log/radiod/access.log"), c.http().accessLogFile().orElseThrow());
+        assertEquals(3, c.http().trustedProxies().size());
+        assertTrue(ConfigLoader.parse("t", MINIMAL + "http: {access_log: \"\"}\n").http().accessLogFile().isEmpty());
+        assertError(MINIMAL + "http: {access_log: access.log}\n", "http.access_log: 'access.log' is not an absolute file path");
+        assertError(MINIMAL + "http: {access_log: /var/log/radiod/}\n", "http.access_log");
+        assertError(MINIMAL + "http: {trusted_proxies: [10.0.0.0/33]}\n", "http.trusted_proxies: '10.0.0.0/33'");
+        assertError(MINIMAL + "http: {trusted_proxies: [proxy.example.org]}\n",
+                "http.trusted_proxies: 'proxy.example.org' is not an IP address or CIDR range");
     }
 
     @Test
@@ -40,7 +56,7 @@ class ConfigLoaderTest {
                   username: radiod
                   password: secret
                   tls: {ca_file: null, cert_file: null, key_file: null}
-                http: {port: 8080}
+                http: {port: 8080, access_log: /var/log/radiod/access.log, trusted_proxies: [10.0.0.0/8]}
                 source: {port: 8001}
                 dns:
                   enabled: true

@@ -1,6 +1,7 @@
 package radiod.radioctl.connect;
 
 import io.etcd.jetcd.Client;
+import radiod.cluster.admin.AdminTokens;
 import radiod.cluster.etcd.EtcdClients;
 import radiod.cluster.etcd.EtcdOptions;
 import radiod.cluster.mounts.DrainStore;
@@ -19,6 +20,7 @@ public final class Connection implements AutoCloseable {
     private final MountStore mounts;
     private final DrainStore drains;
     private final TitleStore titles;
+    private final AdminTokens adminTokens;
 
     public Connection(Settings settings) {
         this.settings = settings;
@@ -26,6 +28,7 @@ public final class Connection implements AutoCloseable {
         this.mounts = new MountStore(client, settings.etcd());
         this.drains = new DrainStore(client, settings.etcd());
         this.titles = new TitleStore(client, settings.etcd());
+        this.adminTokens = new AdminTokens(client, settings.etcd());
     }
 
     public Settings settings() {
@@ -47,6 +50,11 @@ public final class Connection implements AutoCloseable {
     /** Song titles and kick requests. */
     public TitleStore titles() {
         return titles;
+    }
+
+    /** The cluster's admin token, which the nodes' {@code /_admin/} endpoints ask for. */
+    public AdminTokens adminTokens() {
+        return adminTokens;
     }
 
     /** Everything under the prefix, read in one request. */

@@ -26,4 +26,19 @@ public final class Units {
     public static String ofLimit(String used, long limit, String limitText) {
         return used + " / " + (limit == 0 ? "no limit" : limitText);
     }
+
+    /** {@code 1234567} → {@code 1.2 MB} (SI units, as bit rates are). */
+    public static String bytes(long bytes) {
+        if (bytes < 1000) {
+            return bytes + " B";
+        }
+        String[] units = {"kB", "MB", "GB", "TB", "PB"};
+        double v = bytes;
+        int i = -1;
+        while (v >= 1000 && i < units.length - 1) {
+            v /= 1000;
+            i++;
+        }
+        return (v >= 100 ? String.format(Locale.ROOT, "%.0f", v) : String.format(Locale.ROOT, "%.1f", v)) + " " + units[i];
+    }
 }

@@ -11,6 +11,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
+import radiod.redirector.access.ListenerSessions;
 
 /**
  * One listener's response, fed by its mount's reader on the listener's event loop: the reader queues a batch with
@@ -19,6 +20,9 @@ import io.vertx.core.http.HttpVersion;
  *
  * <p>Bytes are queued as slices of the reader's shared buffers (no copies) on the listener's Netty channel when
  * {@link ListenerChannels} reaches it, else copied into one Vert.x write per batch.
+ *
+ * <p>A listener's session, when it has one, is finished with 200 when the connection of its started stream
+ * closes (whatever closed it: the player, the reader, a drop), or with the error it was answered instead.
  */
 final class ListenerStream implements IcyFramer.Out {
     private static final Buffer NOTHING = Buffer.buffer(new byte[0]);
@@ -30,6 +34,8 @@ final class ListenerStream implements IcyFramer.Out {
     private ChannelHandlerContext framed;
     private boolean chunked;
     private final boolean wantsMetadata;
+    /** The listener's session (the registry and the access log), or null when it is not a listener session. */
+    private final ListenerSessions.Session session;
     private IcyFramer icy;
     /** Bytes queued since the last flush when written through Vert.x. */
     private Buffer unflushed;
@@ -41,8 +47,14 @@ final class ListenerStream implements IcyFramer.Out {
     boolean stalled;
     boolean gone;
 
+    /** Not a listener session: a HEAD, or a proxied listener's error answer. */
     ListenerStream(HttpServerRequest req) {
+        this(req, null);
+    }
+
+    ListenerStream(HttpServerRequest req, ListenerSessions.Session session) {
         this.req = req;
+        this.session = session;
         this.resp = req.response();
         this.channel = ListenerChannels.of(req);
         String icyHeader = req.getHeader("Icy-MetaData");
@@ -93,6 +105,16 @@ final class ListenerStream implements IcyFramer.Out {
             framed = ListenerChannels.bodyContext(channel);
             chunked = resp.isChunked();
         }
+        if (session != null) {
+            session.streaming();
+            // A stream's connection is its own: it is closed when the stream ends, whoever ends it. Netty calls every
+            // listener of its close on its event loop, where nothing is written to a closed channel any more.
+            if (channel != null) {
+                channel.closeFuture().addListener(f -> session.finished(200, bytes));
+            } else {
+                req.connection().closeHandler(v -> session.finished(200, bytes));
+            }
+        }
     }
 
     /**
@@ -139,6 +161,9 @@ final class ListenerStream implements IcyFramer.Out {
     }
 
     void flush() {
+        if (session != null) {
+            session.sent(bytes);
+        }
         if (channel != null) {
             channel.flush();
         } else if (unflushed != null) {
@@ -198,5 +223,8 @@ final class ListenerStream implements IcyFramer.Out {
         }
         resp.setStatusCode(status).putHeader("Content-Type", "text/plain; charset=utf-8")
                 .putHeader("Cache-Control", "no-cache").end(message + "\n");
+        if (session != null) {
+            session.finished(status, 0);
+        }
     }
 }

@@ -30,6 +30,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
+import radiod.redirector.access.ListenerSessions;
 import radiod.redirector.listen.StreamServer;
 
 /**
@@ -46,7 +47,8 @@ import radiod.redirector.listen.StreamServer;
  *
  * <p>Its counts — {@link #listeners()}, {@link #listenersByMount()}, {@link #bytesSent()} — are of listener
  * sessions served here only (not HEAD requests, not listeners proxied to other nodes, not its own reads of
- * Icecast), and may be read from any thread.
+ * Icecast), and may be read from any thread. Each of those sessions is kept in {@link #sessions()} (who listens now,
+ * and the access log).
  */
 public final class Passthrough implements StreamServer {
     private static final Logger log = LoggerFactory.getLogger(Passthrough.class);
@@ -65,6 +67,7 @@ public final class Passthrough implements StreamServer {
     private final String icecastHost;
     private final int icecastPort;
     private final PassthroughSettings settings;
+    private final ListenerSessions sessions;
     private final HttpClient local;
     private final HttpClient remote;
     /**
@@ -101,12 +104,19 @@ public final class Passthrough implements StreamServer {
         this(vertx, registry, icecastHost, icecastPort, PassthroughSettings.DEFAULTS);
     }
 
+    /** Its listener sessions listed (with their TCP peers' addresses), not logged. */
+    public Passthrough(Vertx vertx, MeterRegistry registry, String icecastHost, int icecastPort,
+                       PassthroughSettings settings) {
+        this(vertx, registry, icecastHost, icecastPort, settings, ListenerSessions.unlogged("-"));
+    }
+
     /**
      * @param icecastHost the local Icecast, which this node's listeners are served from
      * @param icecastPort its port
+     * @param sessions    where this node's listener sessions are kept and logged
      */
     public Passthrough(Vertx vertx, MeterRegistry registry, String icecastHost, int icecastPort,
-                       PassthroughSettings settings) {
+                       PassthroughSettings settings, ListenerSessions sessions) {
         if (icecastHost == null || icecastHost.isBlank()) {
             throw new IllegalArgumentException("the local Icecast's address is missing");
         }
@@ -117,6 +127,7 @@ public final class Passthrough implements StreamServer {
         this.icecastHost = icecastHost;
         this.icecastPort = icecastPort;
         this.settings = settings;
+        this.sessions = sessions;
         this.local = vertx.createHttpClient(clientOptions(5_000), new PoolOptions().setHttp1MaxSize(1000)
                 .setMaxWaitQueueSize(1000));
         // A proxied listener has its own upstream connection to the chosen node (one per listener, never reused).
@@ -206,9 +217,10 @@ public final class Passthrough implements StreamServer {
             }
             return;
         }
+        ListenerStream listener = new ListenerStream(req, sessions.open(req, mountPath));
         if (closed) {
             req.response().putHeader("Retry-After", "2");
-            new ListenerStream(req).text(503, "stream unavailable on this node; retry shortly");
+            listener.text(503, "stream unavailable on this node; retry shortly");
             return;
         }
         if (reader == null) {
@@ -217,7 +229,7 @@ public final class Passthrough implements StreamServer {
             open.add(reader);
             reader.connect();
         }
-        reader.add(new ListenerStream(req));
+        reader.add(listener);
     }
 
     /**
@@ -228,6 +240,11 @@ public final class Passthrough implements StreamServer {
     @Override
     public void proxy(HttpServerRequest req, String mountPath, String host, int httpPort) {
         RemoteStream.start(this, req, mountPath, host, httpPort);
+    }
+
+    /** This node's listener sessions: who listens now, and the access log. */
+    public ListenerSessions sessions() {
+        return sessions;
     }
 
     /** This node's listeners now, all mounts. */

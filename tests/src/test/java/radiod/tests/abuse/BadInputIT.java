@@ -436,7 +436,7 @@ class BadInputIT {
         int written = 0;
         for (int i = 0; i < values.size(); i++) {
             for (String kind : List.of("mounts/corrupt-" + i + ".mp3", "nodes/corrupt" + i, "transcoders/corrupt-" + i + ".mp3",
-                    "drain/corrupt" + i)) {
+                    "drain/corrupt" + i, "titles/corrupt-" + i + ".mp3", "kicks/corrupt-" + i + ".mp3")) {
                 cluster.putRaw(kind, values.get(i));
                 keys.add(kind);
                 written++;
@@ -445,7 +445,7 @@ class BadInputIT {
         // The last valid state wins: the live mount keeps streaming and is defined as it was.
         Thread.sleep(3000);
         assertTrue(node.running(), "radiod exited on corrupt etcd values");
-        report("etcd: " + written + " corrupt values (" + values.size() + " kinds x mounts, nodes, transcoders, drain)");
+        report("etcd: " + written + " corrupt values (" + values.size() + " kinds x mounts, nodes, transcoders, drain, titles, kicks)");
         assertEquals(LIVE, cluster.snapshot().mounts().get(LIVE.path()));
         healthy();
         // A corrupt mount is not served, and the node still takes a new valid mount.

@@ -44,6 +44,11 @@ public final class RadiodProcess {
         return log;
     }
 
+    /** The node's access log (one line per finished listener session). */
+    public Path accessLog() {
+        return cluster.dir().resolve(name + "-access.log");
+    }
+
     public String httpUrl(String path) {
         return "http://" + address + ":" + cluster.httpPort + path;
     }
@@ -61,7 +66,7 @@ public final class RadiodProcess {
                   endpoints: [%s]
                   prefix: %s
                   lease_ttl: %d
-                %shttp: {port: %d}
+                %shttp: {port: %d, access_log: %s}
                 source: {port: %d}
                 dns:
                   port: %d
@@ -74,7 +79,7 @@ public final class RadiodProcess {
                 transcoder:
                   dir: %s
                 """.formatted(name, address, String.join(", ", etcdEndpoints), cluster.prefix(),
-                cluster.ttl(), cluster.access().yaml(), cluster.httpPort, cluster.sourcePort, cluster.dnsPort, cluster.ttl(), cluster.icecastPort,
+                cluster.ttl(), cluster.access().yaml(), cluster.httpPort, accessLog(), cluster.sourcePort, cluster.dnsPort, cluster.ttl(), cluster.icecastPort,
                 cluster.dir().resolve(name + "-icecast"), cluster.dir().resolve(name + "-transcoders"));
     }
 

@@ -5,20 +5,33 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -31,7 +44,12 @@ import radiod.tests.harness.RadiodProcess;
 import radiod.tests.harness.Streams;
 import radiod.testkit.EtcdCluster;
 
-/** radioctl against a live 3-node radiod cluster: mounts it creates go live, status counts real listeners, drain moves the master. */
+/**
+ * radioctl against a live 3-node radiod cluster: mounts it creates go live, status counts real listeners, drain moves
+ * the master; radioctl listeners names a listener that came through a redirect, by its own address, and the node
+ * that streamed it logs its session.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RadioctlClusterIT {
     @RegisterExtension
     static final EtcdCluster etcd = EtcdCluster.single();
@@ -95,6 +113,7 @@ class RadioctlClusterIT {
     }
 
     @Test
+    @Order(1)
     void aMountCreatedWithRadioctlGoesLiveStatusCountsTheListenersAndDrainMovesTheMaster() throws Exception {
         Result created = radioctl("create-mount", "/live.mp3", "--password", "ctl-pw", "--bitrate", "128");
         assertEquals(0, created.exit(), created.err());
@@ -132,6 +151,100 @@ class RadioctlClusterIT {
         Result undrain = radioctl("undrain", master);
         assertEquals(0, undrain.exit(), undrain.err());
         await().atMost(Duration.ofSeconds(5)).until(() -> !cluster.snapshot().node(master).orElseThrow().drained());
+    }
+
+    /** A player's user agent with quotes, which the access log must escape. */
+    static final String AGENT = "radiod-it \"quoted\" player/1.0";
+    static final String LISTENER = "127.0.0.77";
+
+    /**
+     * A listener on its own loopback address asks node1 for /live.mp3 and follows the redirect to whichever node the
+     * balancer picks: while it listens, radioctl listeners shows it there with its address and user agent (the admin
+     * endpoint shows nothing without the token); when it leaves, that node, and only it, logs its session.
+     */
+    @Test
+    @Order(2)
+    void aRedirectedListenerIsListedWhileConnectedAndLoggedByItsNodeWhenItLeaves() throws Exception {
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        for (RadiodProcess n : cluster.nodes()) {
+            // 503 until the node has read the token from etcd, then 401 without it or with another one.
+            await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200))
+                    .until(() -> admin(http, n, null).statusCode() == 401);
+            HttpResponse<String> none = admin(http, n, null);
+            assertTrue(none.headers().firstValue("WWW-Authenticate").orElse("").startsWith("Bearer"), none.toString());
+            HttpResponse<String> wrong = admin(http, n, "Bearer " + "0".repeat(64));
+            assertEquals(401, wrong.statusCode());
+            assertTrue(!none.body().contains(LISTENER) && !wrong.body().contains("listeners"), wrong.body());
+        }
+
+        long started = System.currentTimeMillis();
+        Process curl = new ProcessBuilder("curl", "--interface", LISTENER, "-sS", "-L", "-A", AGENT, "--max-time", "60",
+                "-o", "/dev/null", cluster.node(0).httpUrl("/live.mp3"))
+                .redirectErrorStream(true).redirectOutput(cluster.dir().resolve("curl.log").toFile()).start();
+        AtomicReference<JsonNode> seen = new AtomicReference<>();
+        try {
+            await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(300)).until(() -> {
+                Result r = radioctl("listeners", "/live.mp3", "--json");
+                for (JsonNode l : Json.MAPPER.readTree(r.out()).path("listeners")) {
+                    if (LISTENER.equals(l.path("address").asText()) && l.path("bytes").asLong() > 0) {
+                        seen.set(l);
+                    }
+                }
+                return r.exit() == 0 && seen.get() != null;
+            });
+            JsonNode l = seen.get();
+            assertEquals(AGENT, l.path("userAgent").asText(), l.toString());
+            assertEquals("/live.mp3", l.path("mount").asText());
+            long connectedAt = l.path("connectedAt").asLong();
+            assertTrue(connectedAt >= started - 1000 && connectedAt <= System.currentTimeMillis(), l.toString());
+            Result table = radioctl("listeners");
+            assertEquals(0, table.exit(), table.err());
+            assertTrue(table.out().lines().anyMatch(line -> line.startsWith(l.path("node").asText() + " ")
+                    && line.contains(" /live.mp3 ") && line.contains(" " + LISTENER + " ")
+                    && line.contains("radiod-it \"quoted\" player/1.0")), table.out());
+            // Connected for at least two seconds, so that the logged duration says something.
+            await().atMost(Duration.ofSeconds(10)).until(() -> System.currentTimeMillis() - connectedAt >= 2000);
+            assertTrue(curl.isAlive(), "curl is still listening");
+        } finally {
+            curl.destroy();
+            curl.waitFor(10, TimeUnit.SECONDS);
+        }
+        long elapsed = System.currentTimeMillis() - started;
+
+        RadiodProcess streamer = cluster.node(seen.get().path("node").asText());
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200))
+                .until(() -> logLine(streamer.accessLog()) != null);
+        String line = logLine(streamer.accessLog());
+        Matcher m = Pattern.compile("^127\\.0\\.0\\.77 - - \\[[^]]+] \"GET /_stream/live\\.mp3 HTTP/1\\.1\" 200 (\\d+) "
+                + "\"-\" \"(.*)\" (\\d+)$").matcher(line);
+        assertTrue(m.matches(), line);
+        assertTrue(Long.parseLong(m.group(1)) >= seen.get().path("bytes").asLong(), line);
+        assertEquals("radiod-it \\\"quoted\\\" player/1.0", m.group(2));
+        long seconds = Long.parseLong(m.group(3));
+        assertTrue(seconds >= 2 && seconds <= elapsed / 1000 + 1, line + " (listened about " + elapsed + " ms)");
+        for (RadiodProcess n : cluster.nodes()) {
+            if (n != streamer) {
+                assertEquals(null, logLine(n.accessLog()), n.name() + " did not stream it");
+            }
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> !radioctl("listeners").out().contains(LISTENER));
+    }
+
+    static HttpResponse<String> admin(HttpClient http, RadiodProcess node, String authorization) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(node.httpUrl("/_admin/listeners")))
+                .timeout(Duration.ofSeconds(5));
+        if (authorization != null) {
+            b.header("Authorization", authorization);
+        }
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** The access log line of the test's listener, or null. */
+    static String logLine(Path accessLog) throws IOException {
+        if (!Files.exists(accessLog)) {
+            return null;
+        }
+        return Files.readAllLines(accessLog).stream().filter(l -> l.startsWith(LISTENER + " ")).findFirst().orElse(null);
     }
 
     /** Listeners of a node as radioctl status --json reports them. */
