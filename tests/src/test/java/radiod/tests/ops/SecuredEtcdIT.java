@@ -96,7 +96,10 @@ class SecuredEtcdIT {
         }
     }
 
-    /** The read-only user runs status and show-mount; every change it tries is refused and nothing is written. */
+    /**
+     * The read-only user runs status, show-mount, list-mounts and listeners; every change it tries is refused and
+     * nothing is written.
+     */
     static void readOnlyCannotChangeTheCluster(RadiodCluster cluster, Radioctl radioctl, Radioctl readOnly) {
         String node = "node9"; // not running: its drain changes nothing in the cluster
         assertEquals(0, readOnly.exit("status"));
@@ -104,6 +107,8 @@ class SecuredEtcdIT {
         assertEquals(0, show.exitCode(), show::toString);
         assertTrue(show.out().startsWith("mount /secure.mp3\n"), show::toString);
         assertEquals(0, readOnly.exit("list-mounts"));
+        Result listeners = readOnly.run("listeners"); // reads the admin token, then asks every node
+        assertEquals(0, listeners.exitCode(), listeners::toString);
         String before = keysUnderPrefix(cluster, "mounts/", "drain/", "titles/", "kicks/");
 
         for (String[] change : new String[][] {
