@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Locale;
 
 import radiod.cluster.etcd.EtcdUnavailableException;
+import radiod.cluster.model.Redact;
 import radiod.cluster.mounts.CorruptMountException;
 import radiod.cluster.mounts.MountChangedException;
 import radiod.cluster.mounts.MountExistsException;
@@ -44,9 +45,21 @@ public final class Errors {
             return ExitCode.OTHER;
         }
         if (e instanceof EtcdUnavailableException u) {
-            String where = settings == null ? "" : " at " + String.join(",", settings.etcd().endpoints());
+            String where = settings == null ? ""
+                    : " at " + String.join(",", settings.etcd().endpoints().stream().map(Redact::url).toList());
             String m = u.getMessage() == null ? "" : u.getMessage();
             String lower = m.toLowerCase(Locale.ROOT);
+            boolean authenticated = settings != null
+                    && (settings.etcd().username() != null || settings.etcd().certFile() != null);
+            if (authenticated && (lower.contains("permission_denied") || lower.contains("permission denied"))) {
+                // Authenticated, but the user's etcd roles do not cover this request, which etcd refused whole.
+                String who = settings.etcd().username() != null ? "user " + settings.etcd().username()
+                        : "the user of the client certificate";
+                printer.error("etcd" + where + " refused " + who + " this request (" + m + "): its etcd role does "
+                        + "not allow it (a read-only user can run status, list-mounts, show-mount and listeners; "
+                        + "changes need a user with the radioctl role)");
+                return ExitCode.OTHER;
+            }
             if (AUTH_FAILURES.stream().anyMatch(lower::contains)) {
                 printer.error("etcd" + where + " refused radioctl (" + m
                         + "); check --etcd-user/--etcd-password or the config file");

@@ -1,5 +1,6 @@
 package radiod.radioctl;
 
+import java.io.InputStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -29,6 +30,7 @@ import radiod.radioctl.command.ShowMount;
 import radiod.radioctl.command.Status;
 import radiod.radioctl.command.UndrainNode;
 import radiod.radioctl.connect.Durations;
+import radiod.radioctl.connect.EtcdPassword;
 import radiod.radioctl.connect.Flags;
 import radiod.radioctl.connect.Settings;
 
@@ -48,7 +50,9 @@ import radiod.radioctl.connect.Settings;
                 + "RADIOCTL_PREFIX, RADIOCTL_ETCD_USER, RADIOCTL_ETCD_PASSWORD, RADIOCTL_CACERT, RADIOCTL_CERT, "
                 + "RADIOCTL_KEY, RADIOCTL_TIMEOUT, RADIOCTL_CLUSTER_URL), else the config file (--config, "
                 + "RADIOCTL_CONFIG, or /etc/radiod/radioctl.yml if present), else the default. "
-                + "The options above work before or after the command's name.",
+                + "The options above work before or after the command's name. "
+                + "A password on the command line (--etcd-password) is visible to every user of the machine: "
+                + "radioctl warns; give it with RADIOCTL_ETCD_PASSWORD, --etcd-password-file or --password-stdin.",
                 "",
                 "Exit codes: 0 done, 1 other error, 2 bad usage or invalid value, 3 not found, "
                 + "4 conflict (exists already, changed meanwhile, has dependents), 5 etcd unreachable "
@@ -71,8 +75,17 @@ public final class Main implements Callable<Integer> {
     String etcdUser;
 
     @Option(names = "--etcd-password", paramLabel = "PASSWORD", scope = ScopeType.INHERIT, order = 103,
-            description = "etcd password (prefer RADIOCTL_ETCD_PASSWORD or the config file)")
+            description = "etcd password; shows in ps, so radioctl warns: prefer --etcd-password-file, "
+                    + "--password-stdin, RADIOCTL_ETCD_PASSWORD or the config file")
     String etcdPassword;
+
+    @Option(names = "--etcd-password-file", paramLabel = "FILE", scope = ScopeType.INHERIT, order = 103,
+            description = "read the etcd password from the first line of FILE")
+    Path etcdPasswordFile;
+
+    @Option(names = {"--password-stdin", "--etcd-password-stdin"}, scope = ScopeType.INHERIT, order = 103,
+            description = "read the etcd password from the first line of standard input")
+    boolean passwordStdin;
 
     @Option(names = "--cacert", paramLabel = "FILE", scope = ScopeType.INHERIT, order = 104,
             description = "PEM CA certificate that signed etcd's server certificate")
@@ -105,10 +118,13 @@ public final class Main implements Callable<Integer> {
 
     private final Map<String, String> env;
     private final Path defaultConfig;
+    private final InputStream stdin;
+    /** What --password-stdin read: standard input is read once. */
+    private String stdinPassword;
 
-    /** The real thing: the process environment and /etc/radiod/radioctl.yml. */
+    /** The real thing: the process environment, /etc/radiod/radioctl.yml and standard input. */
     public Main() {
-        this(System.getenv(), Settings.DEFAULT_CONFIG);
+        this(System.getenv(), Settings.DEFAULT_CONFIG, System.in);
     }
 
     /**
@@ -116,8 +132,16 @@ public final class Main implements Callable<Integer> {
      * @param defaultConfig config file read when present and none is named; null for none
      */
     public Main(Map<String, String> env, Path defaultConfig) {
+        this(env, defaultConfig, InputStream.nullInputStream());
+    }
+
+    /**
+     * @param stdin stands in for standard input (where {@code --password-stdin} reads the etcd password)
+     */
+    public Main(Map<String, String> env, Path defaultConfig, InputStream stdin) {
         this.env = Map.copyOf(env);
         this.defaultConfig = defaultConfig;
+        this.stdin = stdin;
     }
 
     public static void main(String[] args) {
@@ -148,8 +172,32 @@ public final class Main implements Callable<Integer> {
 
     /** Resolves flags, environment, config file and defaults; throws {@link IllegalArgumentException} on a bad one. */
     public Settings settings() {
-        return Settings.resolve(new Flags(endpoints, prefix, etcdUser, etcdPassword, caFile, certFile, keyFile, timeout,
+        return Settings.resolve(new Flags(endpoints, prefix, etcdUser, etcdPassword(), caFile, certFile, keyFile, timeout,
                 config, clusterUrl), env, defaultConfig);
+    }
+
+    /** Whether the etcd password was given as an argument, where {@code ps} shows it to everyone. */
+    public boolean etcdPasswordOnCommandLine() {
+        return etcdPassword != null;
+    }
+
+    /** The etcd password given by a flag (read from its file or standard input), or null. */
+    private synchronized String etcdPassword() {
+        int ways = (etcdPassword != null ? 1 : 0) + (etcdPasswordFile != null ? 1 : 0) + (passwordStdin ? 1 : 0);
+        if (ways > 1) {
+            throw new IllegalArgumentException(
+                    "--etcd-password, --etcd-password-file and --password-stdin cannot be given together: use one");
+        }
+        if (etcdPasswordFile != null) {
+            return EtcdPassword.fromFile(etcdPasswordFile);
+        }
+        if (passwordStdin) {
+            if (stdinPassword == null) {
+                stdinPassword = EtcdPassword.fromStdin(stdin);
+            }
+            return stdinPassword;
+        }
+        return etcdPassword;
     }
 
     public boolean json() {

@@ -251,6 +251,41 @@ class MountCommandsIT {
     }
 
     @Test
+    void anUpstreamUrlsPasswordIsStoredButNeverPrintedUnlessAsked() {
+        String upstream = "http://relay:up-s3cret@up.example.org:8000/a";
+        String shown = "http://relay:***@up.example.org:8000/a";
+        List<Radioctl.Result> printed = new ArrayList<>();
+        printed.add(ok("create-mount", "/a.mp3", "--upstream", upstream, "--cluster-url", "http://radio.example.org"));
+        printed.add(ok("--json", "create-mount", "/b.mp3", "--upstream", upstream));
+        assertEquals(upstream, stored("/a.mp3").upstreamUrl(), "stored whole: the master needs it");
+        assertTrue(printed.get(0).out().contains("  relays           " + shown + "\n"), printed.get(0)::toString);
+        assertEquals(shown, printed.get(1).json().get("upstreamUrl").asText());
+
+        Radioctl.Result list = ok("list-mounts");
+        assertTrue(list.out().contains("/a.mp3  relay  " + shown + "  "), list::toString);
+        printed.add(list);
+        JsonNode listJson = ok("list-mounts", "--json").json();
+        assertEquals(shown, listJson.get(0).get("upstreamUrl").asText());
+        Radioctl.Result show = ok("show-mount", "/a.mp3");
+        assertTrue(show.out().contains("  relays           " + shown + "\n"), show::toString);
+        printed.add(show);
+        assertEquals(shown, ok("show-mount", "/a.mp3", "--json").json().get("upstreamUrl").asText());
+
+        Radioctl.Result edit = ok("edit-mount", "/a.mp3", "--upstream", "http://relay:n3w-secret@up.example.org:8000/b");
+        assertTrue(edit.out().contains("upstream " + shown + " -> http://relay:***@up.example.org:8000/b"), edit::toString);
+        printed.add(edit);
+        printed.add(ok("edit-mount", "/b.mp3", "--json", "--max-listeners", "5"));
+        printed.add(fails(2, "edit-mount", "/b.mp3", "--upstream", "ftp://relay:n3w-secret@up.example.org/x"));
+        for (Radioctl.Result r : printed) {
+            assertFalse(r.out().contains("secret") || r.err().contains("secret"), r::toString);
+        }
+
+        // Asked for: show-mount --show-password shows the mount's secrets, the upstream URL's password with them.
+        Radioctl.Result secrets = ok("show-mount", "/b.mp3", "--show-password", "--json");
+        assertEquals(upstream, secrets.json().get("upstreamUrl").asText());
+    }
+
+    @Test
     void editMountChangesOnlyTheNamedFields() {
         ok("create-mount", "/live.mp3", "--password", "keepme", "--bitrate", "128", "--max-listeners", "10",
                 "--fallback", "/fb.mp3");

@@ -1,6 +1,8 @@
 package radiod.radioctl;
 
+import java.io.ByteArrayInputStream;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.io.StringWriter;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,10 +20,21 @@ final class Radioctl {
 
     private final List<String> globalArgs;
     private final Map<String, String> env;
+    private final String stdin;
 
     Radioctl(List<String> globalArgs, Map<String, String> env) {
+        this(globalArgs, env, "");
+    }
+
+    private Radioctl(List<String> globalArgs, Map<String, String> env, String stdin) {
         this.globalArgs = List.copyOf(globalArgs);
         this.env = Map.copyOf(env);
+        this.stdin = stdin;
+    }
+
+    /** The same, with this text on standard input. */
+    Radioctl withStdin(String text) {
+        return new Radioctl(globalArgs, env, text);
     }
 
     /** radioctl against the given endpoints and prefix, with a timeout that a busy CI machine does not hit. */
@@ -39,7 +52,8 @@ final class Radioctl {
     Result runExactly(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        CommandLine cl = Main.commandLine(new Main(env, null));
+        CommandLine cl = Main.commandLine(new Main(env, null,
+                new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8))));
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
         long start = System.nanoTime();

@@ -7,6 +7,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 
+import radiod.cluster.model.Redact;
+
 /**
  * How to reach etcd: endpoints, optional user/password and TLS, radiod's key prefix, and the timeout
  * put on every call (so nothing hangs when etcd is away).
@@ -34,11 +36,13 @@ public record EtcdOptions(List<String> endpoints, String prefix, String username
             try {
                 uri = URI.create(e);
             } catch (IllegalArgumentException ex) {
-                throw new IllegalArgumentException("etcd.endpoints: '" + e + "' is not a URL: use http://host:port or https://host:port");
+                throw new IllegalArgumentException("etcd.endpoints: '" + Redact.url(e)
+                        + "' is not a URL: use http://host:port or https://host:port");
             }
             if (uri.getHost() == null || uri.getPort() < 1
                     || !("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()))) {
-                throw new IllegalArgumentException("etcd.endpoints: '" + e + "' is not valid: use http://host:port or https://host:port");
+                throw new IllegalArgumentException("etcd.endpoints: '" + Redact.url(e)
+                        + "' is not valid: use http://host:port or https://host:port");
             }
         }
         prefix = Objects.requireNonNullElse(prefix, Keys.DEFAULT_PREFIX);

@@ -69,13 +69,22 @@ public record Mount(String path, String sourceUser, String sourcePassword, Strin
         try {
             uri = URI.create(url);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("upstream URL '" + url + "' of " + path + " is not a URL: use http://host[:port]/path");
+            throw new IllegalArgumentException("upstream URL " + shown(url) + " of " + path
+                    + " is not a URL: use http://host[:port]/path");
         }
         String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
         if (!scheme.equals("http") || uri.getHost() == null) {
-            throw new IllegalArgumentException("upstream URL '" + url + "' of " + path
+            throw new IllegalArgumentException("upstream URL " + shown(url) + " of " + path
                     + " is not valid: use http://host[:port]/path (Icecast relays plain HTTP)");
         }
+    }
+
+    /** The URL for an error message, without the password it may carry (even where it does not parse). */
+    private static String shown(String url) {
+        if (Redact.hasUserInfo(url) || url.indexOf('@') < 0) {
+            return "'" + Redact.url(url) + "'";
+        }
+        return "(not shown: it has an '@' outside user info)";
     }
 
     /** Expected bandwidth of one listener, bits per second. */

@@ -17,6 +17,7 @@ import radiod.cluster.mounts.MountNotFoundException;
 import radiod.cluster.mounts.Versioned;
 import radiod.cluster.model.Mount;
 import radiod.cluster.model.MountPath;
+import radiod.cluster.model.Redact;
 import radiod.cluster.model.Transcoding;
 import radiod.radioctl.ExitCode;
 import radiod.radioctl.Failure;
@@ -201,7 +202,7 @@ public final class EditMount extends EtcdCommand {
             d.add("source password");
         }
         if (!Objects.equals(a.upstreamUrl(), b.upstreamUrl())) {
-            d.add("upstream " + dash(a.upstreamUrl()) + " -> " + dash(b.upstreamUrl()));
+            d.add("upstream " + dash(Redact.url(a.upstreamUrl())) + " -> " + dash(Redact.url(b.upstreamUrl())));
         }
         if (!Objects.equals(a.fallbackMount(), b.fallbackMount())) {
             d.add("fallback " + dash(a.fallbackMount()) + " -> " + dash(b.fallbackMount()));

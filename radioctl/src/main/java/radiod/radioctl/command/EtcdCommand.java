@@ -23,6 +23,10 @@ abstract class EtcdCommand implements Callable<Integer> {
         Main main = (Main) spec.root().userObject();
         Printer printer = new Printer(spec.commandLine().getOut(), spec.commandLine().getErr(), main.json());
         Settings settings = null;
+        if (main.etcdPasswordOnCommandLine()) {
+            printer.warning("--etcd-password puts the password where every user of this machine sees it (ps); "
+                    + "use RADIOCTL_ETCD_PASSWORD, --etcd-password-file FILE or --password-stdin instead");
+        }
         try {
             validate();
             settings = main.settings();

@@ -25,7 +25,7 @@ public final class ShowMount extends EtcdCommand {
     @Parameters(paramLabel = "PATH", description = "the mount, e.g. /live.mp3")
     String path;
 
-    @Option(names = "--show-password", description = "show the source password too")
+    @Option(names = "--show-password", description = "show the source password, and the upstream URL's password, too")
     boolean showPassword;
 
     @Override
@@ -40,9 +40,12 @@ public final class ShowMount extends EtcdCommand {
         List<String> transcoded = snapshot.mounts().values().stream()
                 .filter(m -> m.isTranscoded() && m.transcoding().sourceMount().equals(path))
                 .map(Mount::path).sorted().toList();
-        MountReport report = MountReport.of(v.value(), v.modRevision(), showPassword, transcoded,
+        MountReport report = MountReport.of(v.value(), v.modRevision(), false, transcoded,
                 MountUrls.of(path, etcd.settings().clusterUrl(), snapshot))
                 .withNowPlaying(snapshot.title(path).orElse(null), StatusReport.encoderNodes(snapshot, path));
+        if (showPassword) {
+            report = report.withSecrets(v.value());
+        }
         if (out.wantsJson()) {
             out.json(report);
         } else {

@@ -58,6 +58,12 @@ public final class Printer {
         err.flush();
     }
 
+    /** Something the operator should change, although the command goes on. */
+    public void warning(String message) {
+        err.println("radioctl: warning: " + message);
+        err.flush();
+    }
+
     public void note(String message) {
         err.println("radioctl: note: " + message);
         err.flush();

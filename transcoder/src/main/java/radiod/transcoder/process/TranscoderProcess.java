@@ -8,6 +8,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -62,6 +65,10 @@ public final class TranscoderProcess {
     private static final Set<String> EVENT_LABELS = Set.of("source", "safe", "output", "radiod", "lang");
 
     private static final long REPEAT_QUIET_NANOS = TimeUnit.SECONDS.toNanos(60);
+
+    /** The script holds the mount's source password: readable by radiod's user only, from its creation on. */
+    private static final FileAttribute<Set<PosixFilePermission>> OWNER_ONLY =
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
 
     private final List<String> command;
     private final Path scriptFile;
@@ -169,10 +176,7 @@ public final class TranscoderProcess {
         }
         Process p;
         try {
-            Files.createDirectories(scriptFile.toAbsolutePath().getParent());
-            Path tmp = scriptFile.resolveSibling(scriptFile.getFileName() + ".tmp");
-            Files.writeString(tmp, wanted);
-            Files.move(tmp, scriptFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            writeScript(wanted);
             p = new ProcessBuilder(command)
                     .redirectErrorStream(true)
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
@@ -190,6 +194,19 @@ public final class TranscoderProcess {
         out.setDaemon(true);
         out.start();
         p.onExit().thenRunAsync(() -> exited(p));
+    }
+
+    /**
+     * Writes the script where liquidsoap reads it: into a new file that is 0600 from its creation (a left-over
+     * temporary file, whatever its mode, is removed first), then renamed over the old script in one step.
+     */
+    private void writeScript(String script) throws IOException {
+        Files.createDirectories(scriptFile.toAbsolutePath().getParent());
+        Path tmp = scriptFile.resolveSibling(scriptFile.getFileName() + ".tmp");
+        Files.deleteIfExists(tmp);
+        Files.createFile(tmp, OWNER_ONLY);
+        Files.writeString(tmp, script);
+        Files.move(tmp, scriptFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
     private synchronized void exited(Process p) {
