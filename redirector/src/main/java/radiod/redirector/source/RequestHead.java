@@ -36,7 +36,7 @@ record RequestHead(String method, String target, String version, Map<String, Str
     static RequestHead parse(Buffer head) {
         String text = head.toString(StandardCharsets.ISO_8859_1);
         String[] lines = text.split("\r?\n");
-        String[] line = requestLine(lines[0]);
+        String[] line = requestLine(lines.length == 0 ? "" : lines[0]); // blank lines alone split to nothing
         Map<String, String> headers = new LinkedHashMap<>();
         for (int i = 1; i < lines.length; i++) {
             int colon = lines[i].indexOf(':');
