@@ -1,12 +1,15 @@
 package radiod.testkit.fuzz;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Locale;
 
+import net.jqwik.api.AfterFailureMode;
 import net.jqwik.api.EdgeCasesMode;
 import net.jqwik.api.GenerationMode;
 import net.jqwik.api.lifecycle.AroundPropertyHook;
@@ -19,7 +22,7 @@ import net.jqwik.api.lifecycle.PropertyLifecycleContext;
  * How many inputs each fuzz property tries, and from which seed: {@value #TRIES} (default {@value #DEFAULT_TRIES},
  * the short run of every build) and {@value #SEED} (default {@value #DEFAULT_SEED}, so that a build's run is the same
  * every time). {@code bin/fuzz} raises both. After each property it prints one line,
- * {@code fuzz: <surface>: <inputs> inputs in <seconds> s, seed <seed>: <status>}, and appends it to the file named by
+ * {@code fuzz: <surface>: <inputs> inputs in <seconds> s (<seconds> s CPU), seed <seed>: <status>}, and appends it to the file named by
  * {@value #REPORT} when that is set.
  */
 public final class FuzzBudget implements AroundPropertyHook {
@@ -37,12 +40,18 @@ public final class FuzzBudget implements AroundPropertyHook {
         context.attributes().setSeed(seed);
         context.attributes().setGeneration(GenerationMode.RANDOMIZED);
         context.attributes().setEdgeCases(EdgeCasesMode.MIXIN);
+        // The seed alone says what runs: no replay of a stored sample, whose shape the generators may have changed.
+        context.attributes().setAfterFailure(AfterFailureMode.PREVIOUS_SEED);
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         long start = System.nanoTime();
+        long cpuStart = threads.getCurrentThreadCpuTime();
         PropertyExecutionResult result = property.execute();
         double seconds = (System.nanoTime() - start) / 1e9;
+        // CPU time of the thread that ran it: on a shared machine the wall-clock time says more about the neighbours.
+        double cpu = (threads.getCurrentThreadCpuTime() - cpuStart) / 1e9;
         String surface = context.optionalContainerClass().map(Class::getSimpleName).orElse("?") + "." + context.label();
-        String line = String.format(Locale.ROOT, "fuzz: %s: %d inputs in %.1f s, seed %s: %s", surface,
-                result.countTries(), seconds, result.seed().orElse(seed), result.status());
+        String line = String.format(Locale.ROOT, "fuzz: %s: %d inputs in %.1f s (%.1f s CPU), seed %s: %s", surface,
+                result.countTries(), seconds, cpu, result.seed().orElse(seed), result.status());
         System.out.println(line);
         String report = System.getProperty(REPORT);
         if (report != null && !report.isBlank()) {
