@@ -51,6 +51,12 @@ class RequestHeadTest {
     }
 
     @Test
+    void aHeaderLineWithABlankNameIsIgnored() {
+        RequestHead head = RequestHead.parse(b("SOURCE /a HTTP/1.0\r\n  : x\r\nice-name: n\r\n\r\n"));
+        assertEquals(java.util.Map.of("ice-name", "n"), head.headers());
+    }
+
+    @Test
     void basicCredentialsKeepColonsInThePassword() {
         String auth = Base64.getEncoder().encodeToString("source:pa:ss".getBytes(StandardCharsets.UTF_8));
         RequestHead head = RequestHead.parse(b("SOURCE /a?x=1 HTTP/1.0\r\nauthorization: Basic " + auth + "\r\n\r\n"));
