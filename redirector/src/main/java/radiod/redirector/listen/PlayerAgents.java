@@ -53,12 +53,13 @@ public final class PlayerAgents {
                 throw new IllegalArgumentException("proxy user agent pattern '" + p + "' is not a valid regular expression: "
                         + e.getDescription());
             }
-            if (!combinable(p)) {
-                alone.add(own);
-            } else if (p.startsWith("^") && p.indexOf('|') < 0) {
+            boolean anchored = p.startsWith("^") && p.indexOf('|') < 0;
+            if (anchored && combinable(p.substring(1))) {
                 append(prefixes, p.substring(1));
-            } else {
+            } else if (!anchored && combinable(p)) {
                 append(anywhere, p);
+            } else {
+                alone.add(own); // among them "^+x": without its anchor, "+x" is no pattern
             }
         }
         return new PlayerAgents(compile(prefixes), compile(anywhere), List.copyOf(alone));

@@ -46,7 +46,7 @@ class PlayerAgentsTest {
         // Each compiles alone; inside one alternation \Q would quote the group's ')', a comment swallow it, group
         // numbers shift and names clash.
         PlayerAgents agents = PlayerAgents.of(List.of("^WinampMPEG/", "\\Qa.b", "(?x)old # a comment", "(x)", "(a)\\1",
-                "(?<n>y)z", "(?<n>q)r"));
+                "(?<n>y)z", "(?<n>q)r", "^+%"));
         assertTrue(agents.needsProxy("WinampMPEG/5.66"));
         assertTrue(agents.needsProxy("player a.b"));
         assertFalse(agents.needsProxy("player a-b"));
@@ -55,6 +55,8 @@ class PlayerAgentsTest {
         assertTrue(agents.needsProxy("yz"));
         assertTrue(agents.needsProxy("qr"));
         assertFalse(agents.needsProxy("ab"));
+        assertTrue(agents.needsProxy("%"));
+        assertFalse(agents.needsProxy("a%"));
     }
 
     @Test
