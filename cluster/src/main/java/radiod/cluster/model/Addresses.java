@@ -9,7 +9,7 @@ import java.util.regex.Pattern;
  * The addresses a node publishes: IPv4 or IPv6 literals, never names. Peers connect to them and redirects put them in
  * {@code Location}, so a name (looked up on the hot path) or anything else read from a corrupt value is refused.
  */
-final class Addresses {
+public final class Addresses {
     private static final Pattern V4 = Pattern.compile(
             "((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)");
     private static final Pattern V6 = Pattern.compile("[0-9A-Fa-f:.]{2,45}");
@@ -31,7 +31,11 @@ final class Addresses {
         return copy;
     }
 
-    static boolean isIpLiteral(String s) {
+    /** Whether {@code s} is an IPv4 or IPv6 literal (no brackets, no zone); never looks a name up. */
+    public static boolean isIpLiteral(String s) {
+        if (s == null) {
+            return false;
+        }
         if (V4.matcher(s).matches()) {
             return true;
         }

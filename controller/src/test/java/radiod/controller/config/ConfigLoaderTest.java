@@ -93,6 +93,14 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void anAddressMustBeAnIpLiteralThatParses() {
+        // Shaped like IPv6 (a colon, hex digits and dots) but no address: the DNS server refused it at start.
+        assertError("node:\n  name: n1\n  addresses: ['1:27.0.0.11']\n", "node.addresses: '1:27.0.0.11'");
+        assertError("node:\n  name: n1\n  addresses: ['::1', '1:2']\n", "node.addresses: '1:2'");
+        assertMessage("node:\n  name: n1\n  addresses: ['::ffff:192.0.2.1', '2001:db8::1']\n", "valid");
+    }
+
+    @Test
     void anEmptyItemInAListIsNamed() {
         assertError("node:\n  name: n1\n  addresses: [192.0.2.1, null]\n", "node.addresses: item 2 is empty");
         assertError(MINIMAL + "etcd: {endpoints: [~]}\n", "etcd.endpoints: item 1 is empty");
