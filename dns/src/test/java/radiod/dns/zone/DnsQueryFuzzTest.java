@@ -204,7 +204,9 @@ class DnsQueryFuzzTest {
                     .contains(a.rcode()), hex);
         }
         if (opcode == Opcode.QUERY && qd == 1 && Query.u16(p, 6) == 0 && Query.u16(p, 8) == 0 && Query.u16(p, 10) == 0
-                && Query.u16(p, p.length - 4) != Query.TYPE_OPT && cleanQuery(p)) {
+                && readableQuestion(p) && Query.u16(p, p.length - 4) != Query.TYPE_OPT && cleanQuery(p)) {
+            // readableQuestion: dnsjava follows a pointer in the question's name even into the header; nothing
+            // precedes a question for it to point at, so such a name is a format error here.
             assertNotEquals(Rcode.FORMERR, a.rcode(), "a query dnsjava reads whole is no format error: " + hex);
         }
         Record question = m.getQuestion();
