@@ -186,6 +186,15 @@ public final class HttpFront implements AutoCloseable {
             router.route(AdminApi.LISTENERS).method(HttpMethod.GET).handler(ctx -> admin.listeners(ctx.request()));
         }
         router.route().handler(ctx -> listeners.handle(ctx.request()));
+        // A request the router refuses before any route (an HTTP/1.1 request without a valid Host): a plain 400, not
+        // the router's ERROR line with a stack trace, which any client could have written for every request.
+        router.errorHandler(400, ctx -> {
+            if (!ctx.response().ended()) {
+                Throwable why = ctx.failure();
+                Responses.text(ctx.request(), 400, "bad request" + (why == null || why.getMessage() == null ? ""
+                        : ": " + why.getMessage()));
+            }
+        });
         router.errorHandler(500, ctx -> {
             log.warn("http front: {} {} failed: {}", ctx.request().method(), ctx.request().path(), String.valueOf(ctx.failure()));
             if (!ctx.response().ended()) {

@@ -194,6 +194,29 @@ class HttpFrontTest {
     }
 
     @Test
+    void anHttp11RequestWithoutAValidHostIsABadRequestAndLogsNothing() throws Exception {
+        ch.qos.logback.classic.Logger root = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
+                org.slf4j.Logger.ROOT_LOGGER_NAME);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logged =
+                new ch.qos.logback.core.read.ListAppender<>();
+        logged.start();
+        root.addAppender(logged);
+        try {
+            for (String head : List.of("GET /status.json HTTP/1.1\r\nConnection: close\r\n\r\n",
+                    "GET /nope.mp3 HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n",
+                    "GET /live.mp3.m3u HTTP/1.1\r\nHost: [bad\r\nConnection: close\r\n\r\n")) {
+                String answer = front.raw(head);
+                assertTrue(answer.startsWith("HTTP/1.1 400 ") && answer.contains("Host"), answer);
+            }
+        } finally {
+            root.detachAppender(logged);
+        }
+        // Vert.x Web logged each at ERROR with a stack trace: any client could fill the log.
+        assertTrue(logged.list.stream().noneMatch(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.WARN)),
+                () -> logged.list.toString());
+    }
+
+    @Test
     void badRequestsGetTheRight4xx() throws Exception {
         for (String path : List.of("/_stream/../admin/stats", "/..%2fadmin/stats", "/%2e%2e/admin", "/live.mp3%00", "//admin",
                 "/a\\b")) {

@@ -1,7 +1,6 @@
 package radiod.cluster.model;
 
 import java.util.List;
-import java.util.Objects;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
 
@@ -13,10 +12,7 @@ public record MasterInfo(String name, List<String> addresses, int icecastPort, i
                          long electedAt) {
     public MasterInfo {
         NodeName.validate(name);
-        addresses = List.copyOf(Objects.requireNonNullElse(addresses, List.of()));
-        if (addresses.isEmpty()) {
-            throw new IllegalArgumentException("master " + name + " has no address");
-        }
+        addresses = Addresses.check("master " + name, addresses);
         Ports.check("icecastPort", icecastPort);
         Ports.check("sourcePort", sourcePort);
         Ports.check("httpPort", httpPort);

@@ -45,10 +45,7 @@ public record NodeStatus(String name, List<String> addresses, int httpPort, int 
     @JsonCreator
     public NodeStatus {
         NodeName.validate(name);
-        addresses = List.copyOf(Objects.requireNonNullElse(addresses, List.of()));
-        if (addresses.isEmpty()) {
-            throw new IllegalArgumentException("node " + name + " has no address");
-        }
+        addresses = Addresses.check("node " + name, addresses);
         Ports.check("httpPort", httpPort);
         Ports.check("sourcePort", sourcePort);
         Ports.check("icecastPort", icecastPort);

@@ -53,7 +53,7 @@ public record Transcoding(String sourceMount, String codec, int bitrateKbps, int
             if (!codec.equals("vorbis")) {
                 throw new IllegalArgumentException("quality applies to vorbis only, not " + codec);
             }
-            if (quality < -0.1 || quality > 1.0) {
+            if (!(quality >= -0.1 && quality <= 1.0)) { // NaN too: JSON's "NaN" reads as a Double
                 throw new IllegalArgumentException("vorbis quality must be between -0.1 and 1.0, got " + quality);
             }
         }

@@ -69,6 +69,31 @@ class ModelTest {
     }
 
     @Test
+    void aVorbisQualityOfNaNIsRefused() {
+        assertThrows(IllegalArgumentException.class, () -> new Transcoding("/live.mp3", "vorbis", 64, 0, 0, Double.NaN));
+        String json = "{\"path\":\"/x.ogg\",\"sourcePassword\":\"pw\",\"transcoding\":{\"sourceMount\":\"/live.mp3\","
+                + "\"codec\":\"vorbis\",\"bitrateKbps\":64,\"quality\":\"NaN\"}}";
+        assertTrue(Json.decode("mounts/x.ogg", json.getBytes(StandardCharsets.UTF_8), Mount.class).isEmpty());
+    }
+
+    @Test
+    void publishedAddressesAreIpLiteralsOnly() {
+        for (List<String> good : List.of(List.of("192.0.2.1"), List.of("2001:db8::1", "::1"), List.of("::ffff:192.0.2.1"))) {
+            assertEquals(good, new MasterInfo("node1", good, 8100, 8000, 8080, 1).addresses());
+        }
+        for (String bad : List.of("true", "radio.example.org", "localhost", "192.0.2.256", "1:2", "192.0.2.1\r\nX: y", "",
+                "[::1]", "::1%eth0")) {
+            assertThrows(IllegalArgumentException.class, () -> new MasterInfo("node1", List.of(bad), 8100, 8000, 8080, 1), bad);
+            assertThrows(IllegalArgumentException.class, () -> new NodeStatus("node1", List.of("192.0.2.1", bad), 8080, 8000,
+                    8100, 53, true, false, false, 0, Map.of(), 0, 0, 0, List.of(), "", 0), bad);
+        }
+        // Jackson turns a scalar into a string: a corrupt status with `true` among its addresses is skipped.
+        String json = "{\"name\":\"node1\",\"addresses\":[\"192.0.2.11\",true],\"httpPort\":80,\"sourcePort\":8000,"
+                + "\"icecastPort\":8100,\"dnsPort\":53}";
+        assertTrue(Json.decode("nodes/node1", json.getBytes(StandardCharsets.UTF_8), NodeStatus.class).isEmpty());
+    }
+
+    @Test
     void nodeStatusRoundTripsThroughJson() {
         NodeStatus s = new NodeStatus("node1", List.of("127.0.0.11"), 8080, 8000, 8100, 5353, true, false, true, 3,
                 Map.of("/live.mp3", 3), 384_000, 0, 0, List.of("/live-64.mp3"), "0.1", 1234);

@@ -1,17 +1,13 @@
 package radiod.controller.config;
 
-import java.util.regex.Pattern;
+import radiod.cluster.model.Addresses;
 
-/** Recognises IP literals without resolving names. */
+/** Recognises IP literals without resolving names: the same as the addresses a node publishes. */
 final class IpLiterals {
-    private static final Pattern V4 = Pattern.compile(
-            "((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)");
-    private static final Pattern V6 = Pattern.compile("[0-9A-Fa-f:.]+");
-
     private IpLiterals() {
     }
 
     static boolean isIp(String s) {
-        return s != null && (V4.matcher(s).matches() || (s.contains(":") && V6.matcher(s).matches()));
+        return Addresses.isIpLiteral(s);
     }
 }

@@ -9,6 +9,9 @@ import java.util.Optional;
 import radiod.cluster.etcd.EtcdOptions;
 import radiod.cluster.etcd.Keys;
 import radiod.cluster.model.NodeName;
+import radiod.dns.zone.DnsSettings;
+import radiod.redirector.listen.HttpFrontSettings;
+import radiod.redirector.listen.PlayerAgents;
 
 /**
  * One node's configuration, read from YAML ({@code /etc/radiod/radiod.yml}). Every section has defaults;
@@ -47,7 +50,7 @@ public record RadiodConfig(Node node, Etcd etcd, Http http, Source source, Dns d
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("node.name: " + e.getMessage());
             }
-            addresses = List.copyOf(Objects.requireNonNullElse(addresses, List.of()));
+            addresses = list("node.addresses", addresses, List.of());
             if (addresses.isEmpty()) {
                 throw new IllegalArgumentException("node.addresses: at least one address is needed, e.g. [203.0.113.10]");
             }
@@ -66,7 +69,7 @@ public record RadiodConfig(Node node, Etcd etcd, Http http, Source source, Dns d
     /** How to reach etcd. */
     public record Etcd(List<String> endpoints, String prefix, int leaseTtl, String username, String password, Tls tls) {
         public Etcd {
-            endpoints = List.copyOf(Objects.requireNonNullElse(endpoints, List.of("http://127.0.0.1:2379")));
+            endpoints = list("etcd.endpoints", endpoints, List.of("http://127.0.0.1:2379"));
             prefix = Objects.requireNonNullElse(prefix, Keys.DEFAULT_PREFIX);
             if (leaseTtl == 0) {
                 leaseTtl = 5;
@@ -134,7 +137,7 @@ public record RadiodConfig(Node node, Etcd etcd, Http http, Source source, Dns d
             enabled = Objects.requireNonNullElse(enabled, Boolean.TRUE);
             port = Ports.orDefault("dns.port", port, 53);
             zone = Objects.requireNonNullElse(zone, "radio.example.org");
-            nameservers = List.copyOf(Objects.requireNonNullElse(nameservers, List.of()));
+            nameservers = list("dns.nameservers", nameservers, List.of());
             if (ttl == 0) {
                 ttl = 5;
             }
@@ -146,6 +149,11 @@ public record RadiodConfig(Node node, Etcd etcd, Http http, Source source, Dns d
             }
             if (maxAnswers < 1 || maxAnswers > 64) {
                 throw new IllegalArgumentException("dns.max_answers must be between 1 and 64, got " + maxAnswers);
+            }
+            if (enabled) {
+                // What the DNS server is built from at start: zone, nameservers and alias must make a zone together.
+                DnsSettings.defaults(zone).withNameservers(nameservers).withNodeTtl(ttl).withMaxAnswers(maxAnswers)
+                        .withAlias(alias);
             }
         }
     }
@@ -185,7 +193,22 @@ public record RadiodConfig(Node node, Etcd etcd, Http http, Source source, Dns d
             try {
                 radiod.redirector.balance.Pipeline.parse(pipeline);
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(e.getMessage());
+                throw new IllegalArgumentException("balancer." + e.getMessage());
+            }
+            if (proxyUserAgents != null) {
+                proxyUserAgents = list("balancer.proxy_user_agents", proxyUserAgents, null);
+                try {
+                    PlayerAgents.of(proxyUserAgents);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("balancer.proxy_user_agents: " + e.getMessage());
+                }
+            }
+            if (clusterUrl != null) {
+                try {
+                    HttpFrontSettings.checkClusterUrl(clusterUrl);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("balancer.cluster_url: " + e.getMessage());
+                }
             }
         }
     }
@@ -196,6 +219,19 @@ public record RadiodConfig(Node node, Etcd etcd, Http http, Source source, Dns d
             liquidsoap = Objects.requireNonNullElse(liquidsoap, Path.of("/usr/bin/liquidsoap"));
             dir = Objects.requireNonNullElse(dir, Path.of("/var/lib/radiod/transcoders"));
         }
+    }
+
+    /** A list setting, copied; {@code dflt} when absent. An empty item ({@code null}, {@code ~}, {@code - }) is refused. */
+    static List<String> list(String field, List<String> values, List<String> dflt) {
+        if (values == null) {
+            return dflt;
+        }
+        for (int i = 0; i < values.size(); i++) {
+            if (values.get(i) == null) {
+                throw new IllegalArgumentException(field + ": item " + (i + 1) + " is empty");
+            }
+        }
+        return List.copyOf(values);
     }
 
     public Duration leaseTtl() {

@@ -97,6 +97,48 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void whatANodeBuildsAtStartIsCheckedWhenTheConfigIsRead() {
+        // Each of these passed the loader and stopped radiod at start with a message that named no setting.
+        assertError(MINIMAL + "dns: {zone: true, nameservers: [ns1.radio.example.org=192.0.2.1]}\n", "dns.nameservers");
+        assertError(MINIMAL + "dns: {zone: a..b}\n", "dns.zone");
+        assertError(MINIMAL + "dns: {alias: a.b}\n", "dns.alias");
+        assertError(MINIMAL + "balancer: {proxy_user_agents: ['^xmms/', '(']}\n", "balancer.proxy_user_agents: ");
+        assertError(MINIMAL + "balancer: {cluster_url: 'ftp://radio.example.org'}\n", "balancer.cluster_url: ");
+        assertError(MINIMAL + "balancer: {pipeline: 'icecast_active,nope'}\n", "balancer.pipeline");
+        assertMessage(MINIMAL + "dns: {enabled: false, zone: a..b}\n", "a disabled DNS server's zone is not used");
+    }
+
+    @Test
+    void anAddressMustBeAnIpLiteralThatParses() {
+        // Shaped like IPv6 (a colon, hex digits and dots) but no address: the DNS server refused it at start.
+        assertError("node:\n  name: n1\n  addresses: ['1:27.0.0.11']\n", "node.addresses: '1:27.0.0.11'");
+        assertError("node:\n  name: n1\n  addresses: ['::1', '1:2']\n", "node.addresses: '1:2'");
+        assertMessage("node:\n  name: n1\n  addresses: ['::ffff:192.0.2.1', '2001:db8::1']\n", "valid");
+    }
+
+    @Test
+    void anEmptyItemInAListIsNamed() {
+        assertError("node:\n  name: n1\n  addresses: [192.0.2.1, null]\n", "node.addresses: item 2 is empty");
+        assertError(MINIMAL + "etcd: {endpoints: [~]}\n", "etcd.endpoints: item 1 is empty");
+        assertError(MINIMAL + "dns: {nameservers: [ns1.radio.example.org, null]}\n", "dns.nameservers: item 2 is empty");
+        assertError(MINIMAL + "balancer: {proxy_user_agents: [null]}\n", "balancer.proxy_user_agents: item 1 is empty");
+    }
+
+    @Test
+    void aNumberTooLargeForItsFieldIsNamedAndIsNoSyntaxError() {
+        assertError(MINIMAL + "etcd: {lease_ttl: 99999999999}\n", "etcd.lease_ttl: 99999999999 is out of range");
+        assertError(MINIMAL + "limits: {max_bandwidth_mbps: 99999999999999999999}\n", "limits.max_bandwidth_mbps: ");
+    }
+
+    @Test
+    void aFilePathThatCannotBeOneIsNamedAndMessagesStayOnOneLine() {
+        assertError(MINIMAL + "etcd: {tls: {ca_file: \"a\\0b\"}}\n", "etcd.tls.ca_file: ");
+        var e = assertThrows(ConfigLoader.ConfigException.class,
+                () -> ConfigLoader.parse("t", "node:\n  name: n1\n  addresses: [\"192.0.2.1\\nx\"]\n"));
+        assertTrue(e.getMessage().contains("'192.0.2.1\\nx'") && !e.getMessage().contains("\n"), e.getMessage());
+    }
+
+    @Test
     void aMissingFileIsReportedByName(@TempDir Path dir) throws Exception {
         Path missing = dir.resolve("nope.yml");
         var e = assertThrows(ConfigLoader.ConfigException.class, () -> ConfigLoader.load(missing));

@@ -38,11 +38,7 @@ public record HttpFrontSettings(String nodeName, String bindHost, int port, Stri
         proxyUserAgents = List.copyOf(Objects.requireNonNullElse(proxyUserAgents, PlayerAgents.DEFAULTS));
         PlayerAgents.of(proxyUserAgents);
         if (clusterUrl != null) {
-            clusterUrl = clusterUrl.strip();
-            while (clusterUrl.endsWith("/")) {
-                clusterUrl = clusterUrl.substring(0, clusterUrl.length() - 1);
-            }
-            checkClusterUrl(clusterUrl);
+            clusterUrl = checkClusterUrl(clusterUrl);
         }
         if (retryAfterSeconds < 1 || retryAfterSeconds > 3600) {
             throw new IllegalArgumentException("retry-after must be between 1 and 3600 seconds, got " + retryAfterSeconds);
@@ -73,7 +69,16 @@ public record HttpFrontSettings(String nodeName, String bindHost, int port, Stri
         }
     }
 
-    private static void checkClusterUrl(String url) {
+    /**
+     * The cluster URL as playlists use it (no trailing slash).
+     *
+     * @throws IllegalArgumentException saying what is wrong with it
+     */
+    public static String checkClusterUrl(String clusterUrl) {
+        String url = clusterUrl.strip();
+        while (url.endsWith("/")) {
+            url = url.substring(0, url.length() - 1);
+        }
         String problem = null;
         try {
             URI uri = new URI(url);
@@ -92,5 +97,6 @@ public record HttpFrontSettings(String nodeName, String bindHost, int port, Stri
             throw new IllegalArgumentException("cluster URL '" + url + "' is not valid (" + problem
                     + "): use e.g. http://radio.example.org");
         }
+        return url;
     }
 }

@@ -36,13 +36,13 @@ record RequestHead(String method, String target, String version, Map<String, Str
     static RequestHead parse(Buffer head) {
         String text = head.toString(StandardCharsets.ISO_8859_1);
         String[] lines = text.split("\r?\n");
-        String[] line = requestLine(lines[0]);
+        String[] line = requestLine(lines.length == 0 ? "" : lines[0]); // blank lines alone split to nothing
         Map<String, String> headers = new LinkedHashMap<>();
         for (int i = 1; i < lines.length; i++) {
             int colon = lines[i].indexOf(':');
-            if (colon > 0) {
-                headers.putIfAbsent(lines[i].substring(0, colon).trim().toLowerCase(Locale.ROOT),
-                        lines[i].substring(colon + 1).trim());
+            String name = colon > 0 ? lines[i].substring(0, colon).trim().toLowerCase(Locale.ROOT) : "";
+            if (!name.isEmpty()) { // " : x" names nothing
+                headers.putIfAbsent(name, lines[i].substring(colon + 1).trim());
             }
         }
         return new RequestHead(line[0], line[1], line[2], headers);

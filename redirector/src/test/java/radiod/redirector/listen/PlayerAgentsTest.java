@@ -42,6 +42,24 @@ class PlayerAgentsTest {
     }
 
     @Test
+    void aPatternMeansTogetherWithOthersWhatItMeansAlone() {
+        // Each compiles alone; inside one alternation \Q would quote the group's ')', a comment swallow it, group
+        // numbers shift and names clash.
+        PlayerAgents agents = PlayerAgents.of(List.of("^WinampMPEG/", "\\Qa.b", "(?x)old # a comment", "(x)", "(a)\\1",
+                "(?<n>y)z", "(?<n>q)r", "^+%"));
+        assertTrue(agents.needsProxy("WinampMPEG/5.66"));
+        assertTrue(agents.needsProxy("player a.b"));
+        assertFalse(agents.needsProxy("player a-b"));
+        assertTrue(agents.needsProxy("OLD"));
+        assertTrue(agents.needsProxy("aa"));
+        assertTrue(agents.needsProxy("yz"));
+        assertTrue(agents.needsProxy("qr"));
+        assertFalse(agents.needsProxy("ab"));
+        assertTrue(agents.needsProxy("%"));
+        assertFalse(agents.needsProxy("a%"));
+    }
+
+    @Test
     void settingsValidateWhatTheyAreGiven() {
         HttpFrontSettings s = new HttpFrontSettings("node1", "0.0.0.0", 8080, null, null, "http://radio.example.org//", 5,
                 "127.0.0.1", 8100);

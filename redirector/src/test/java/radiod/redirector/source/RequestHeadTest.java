@@ -44,6 +44,19 @@ class RequestHeadTest {
     }
 
     @Test
+    void aHeadOfBlankLinesAloneIsRefusedAsNotARequest() {
+        for (String blank : new String[] {"\n", "\r\n", "\n\n", "\r\n\r\n", ""}) {
+            assertThrows(IllegalArgumentException.class, () -> RequestHead.parse(b(blank)), blank);
+        }
+    }
+
+    @Test
+    void aHeaderLineWithABlankNameIsIgnored() {
+        RequestHead head = RequestHead.parse(b("SOURCE /a HTTP/1.0\r\n  : x\r\nice-name: n\r\n\r\n"));
+        assertEquals(java.util.Map.of("ice-name", "n"), head.headers());
+    }
+
+    @Test
     void basicCredentialsKeepColonsInThePassword() {
         String auth = Base64.getEncoder().encodeToString("source:pa:ss".getBytes(StandardCharsets.UTF_8));
         RequestHead head = RequestHead.parse(b("SOURCE /a?x=1 HTTP/1.0\r\nauthorization: Basic " + auth + "\r\n\r\n"));
