@@ -279,12 +279,12 @@ class ConfigFuzzTest {
     /** Builds every part's settings from the configuration, as a node does at start. */
     static void startsANode(RadiodConfig c) {
         String bind = c.node().bind();
-        String localIcecast = bind.equals("0.0.0.0") || bind.equals("::") ? "127.0.0.1" : bind;
+        String localIcecast = IcecastSettings.bindFor(bind);
         c.etcd().options();
         new HttpFrontSettings(c.node().name(), bind, c.http().port(), c.balancer().pipeline(), c.balancer().proxyUserAgents(),
                 c.balancer().clusterUrl(), 5, localIcecast, c.icecast().port());
         SourceFrontSettings.of(bind, c.source().port(), c.node().addresses().get(0), c.http().port());
-        IcecastSettings.of(c.icecast().dir(), bind, c.icecast().port(), c.node().addresses().get(0))
+        IcecastSettings.of(c.icecast().dir(), localIcecast, c.icecast().port(), c.node().addresses().get(0))
                 .withBinary(c.icecast().binary()).withLimits(20_000, 100).withRunAs(c.icecast().user(), c.icecast().user());
         if (c.dns().enabled()) {
             RadiodConfig.Dns d = c.dns();
