@@ -74,6 +74,9 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
     private long lingerTimer = -1;
     private long heldSince;
     private long backoff;
+    /** The first audio of this reader is written at once, not at the next batch: a new mount is heard sooner. */
+    private boolean firstBatchScheduled;
+    static final long FIRST_BATCH_MILLIS = 20;
 
     MountReader(Passthrough owner, Context context, String mount) {
         this.owner = owner;
@@ -264,6 +267,10 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
             }
             pending.add(p);
             pendingBytes += bytes.length();
+            if (!firstBatchScheduled) {
+                firstBatchScheduled = true;
+                owner.vertx().setTimer(FIRST_BATCH_MILLIS, t -> tick());
+            }
         }
     }
 

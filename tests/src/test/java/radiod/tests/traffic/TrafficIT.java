@@ -236,7 +236,7 @@ class TrafficIT {
     @Order(5)
     void icecastInternalsAreNotReachableThroughTheHttpPort() throws Exception {
         RadiodProcess n = cluster.node(0);
-        for (String path : List.of("/admin/stats", "/admin/listclients?mount=/live.mp3", "/status-json.xsl", "/status.xsl",
+        for (String path : List.of("/admin/stats", "/admin/listclients?mount=/live.mp3", "/status.xsl",
                 "/server_version.xsl", "/_stream/admin/stats")) {
             HttpURLConnection c = (HttpURLConnection) URI.create(n.httpUrl(path)).toURL().openConnection();
             c.setInstanceFollowRedirects(false);
