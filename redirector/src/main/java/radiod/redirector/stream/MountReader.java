@@ -129,8 +129,6 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
     private void join(ListenerStream l) {
         l.start(head, metadataInStream ? owner.metaint(mount) : 0, settings.queueBytes());
         ring.writeTo(l, this);
-        l.flush();
-        owner.sent(l.bytes());
         if (listeners.length == count) {
             listeners = Arrays.copyOf(listeners, count * 2);
         }
@@ -140,6 +138,9 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
         if (state == State.HELD) {
             owner.heldChanged(1);
         }
+        // Counted before the flush: no client can read a byte the counts (listeners, bytes) do not hold yet.
+        owner.sent(l.bytes());
+        l.flush();
     }
 
     private void leave(ListenerStream l) {
@@ -323,7 +324,6 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
             int length = pendingBytes;
             batch.writeByte('\r').writeByte('\n');
             List<ListenerStream> behind = null;
-            long written = 0;
             for (int i = count - 1; i >= 0; i--) {
                 ListenerStream l = listeners[i];
                 if (!l.open()) {
@@ -343,10 +343,9 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
                 }
                 long before = l.bytes();
                 l.batch(batch, start, length, this);
+                owner.sent(l.bytes() - before); // before the flush: a client never reads past the count
                 l.flush();
-                written += l.bytes() - before;
             }
-            owner.sent(written);
             int at = start;
             for (StreamFramer.Piece p : pending) {
                 int n = p.bytes().length();
