@@ -58,7 +58,7 @@ class RandomFaultsIT {
                 fire.plainEncoderAwayFrom(victims);
             }
             Fire.Before b = fire.before();
-            String what = i + "/" + faults + " " + inject(f, downMs);
+            String what = i + "/" + faults + " " + inject(f, downMs, victims);
             Fire.Outcome o = fire.recovered(what, b, victims);
             o.assertEveryoneBack();
             if (!victims.contains(fire.encoderNode())) {
@@ -92,23 +92,27 @@ class RandomFaultsIT {
         };
     }
 
-    /** Injects the fault, leaves it for {@code downMs} (the lease TTL and a second for a freeze), and repairs it. */
-    static String inject(Fault f, long downMs) {
-        RadiodProcess master = fire.master();
-        RadiodProcess relay = fire.cluster.nodes().stream().filter(n -> n != master).findFirst().orElseThrow();
+    /**
+     * Injects the fault on the victims {@link #victims} chose (not on whoever holds the role now: the master or the
+     * transcoder may have moved while the encoder was placed, and the outcome is judged against those victims),
+     * leaves it for {@code downMs} (the lease TTL and a second for a freeze), and repairs it.
+     */
+    static String inject(Fault f, long downMs, Set<RadiodProcess> victims) {
         switch (f) {
             case KILL_MASTER, KILL_RELAY, KILL_TRANSCODER_NODE -> {
-                RadiodProcess victim = f == Fault.KILL_MASTER ? master : f == Fault.KILL_RELAY ? relay : fire.transcoderNode();
+                RadiodProcess victim = victims.iterator().next();
                 victim.kill();
                 Fire.sleep(downMs);
                 victim.start();
                 return f + " " + victim.name() + ", back after " + downMs + " ms";
             }
             case KILL_ICECAST -> {
+                RadiodProcess relay = victims.iterator().next();
                 relay.icecast().ifPresent(ProcessHandle::destroyForcibly);
                 return f + " on " + relay.name();
             }
             case FREEZE_MASTER -> {
+                RadiodProcess master = victims.iterator().next();
                 Processes.signal(master.pid(), "STOP");
                 try {
                     await().atMost(Duration.ofSeconds(Fire.TTL + 5))

@@ -11,7 +11,7 @@ import java.util.concurrent.TimeUnit;
 
 import radiod.testkit.Processes;
 
-/** One radiod process of a {@link RadiodCluster}, started from the test class path with its own YAML config. */
+/** One radiod process of a {@link RadiodCluster}, started as {@link RadiodJvm} says with its own YAML config. */
 public final class RadiodProcess {
     private final RadiodCluster cluster;
     private final String name;
@@ -91,11 +91,10 @@ public final class RadiodProcess {
         }
         try {
             Files.writeString(config, yaml());
-            String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             List<String> cmd = new java.util.ArrayList<>(commandPrefix);
-            cmd.addAll(List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-cp", cp,
-                    "-Dlogback.configurationFile=" + logbackConfig(), "radiod.controller.Main", "--config", config.toString()));
+            cmd.addAll(RadiodJvm.command());
+            cmd.addAll(List.of("-Dlogback.configurationFile=" + logbackConfig(), "radiod.controller.Main", "--config",
+                    config.toString()));
             process = new ProcessBuilder(cmd)
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
