@@ -52,16 +52,18 @@ class RandomFaultsIT {
             long downMs = 500 + random.nextInt(3500);
             Set<RadiodProcess> victims = victims(f, downMs);
             // A plain encoder where its node is spared; a retrying one where its own node is the victim.
-            if (victims.contains(fire.encoderNode())) {
-                fire.retryingEncoderOn(fire.encoderNode());
-            } else {
+            // Decided before the fault: afterwards a retrying encoder is on another node, which the victims spared.
+            boolean encoderSpared = !victims.contains(fire.encoderNode());
+            if (encoderSpared) {
                 fire.plainEncoderAwayFrom(victims);
+            } else {
+                fire.retryingEncoderOn(fire.encoderNode());
             }
             Fire.Before b = fire.before();
             String what = i + "/" + faults + " " + inject(f, downMs, victims);
             Fire.Outcome o = fire.recovered(what, b, victims);
             o.assertEveryoneBack();
-            if (!victims.contains(fire.encoderNode())) {
+            if (encoderSpared) {
                 o.assertEncoderKept();
             }
             all.add(o);
