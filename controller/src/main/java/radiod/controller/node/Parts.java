@@ -81,7 +81,7 @@ final class Parts {
     private long lastBytesNanos;
     private volatile Transcoders transcoders;
     /** The TLS ports' certificate: what {@code tls.certificate_file} (or ACME) gives it. */
-    private final ServerTls tls = new ServerTls(registry);
+    private final ServerTls tls = new ServerTls(); // its meters once Vert.x has set up the registry
     private CertificateFiles certificateFiles;
 
     Parts(RadiodConfig config, RadiodNode node) {
@@ -117,6 +117,7 @@ final class Parts {
                 new MicrometerMetricsOptions().setEnabled(true).setMicrometerRegistry(registry)));
         NodeMetrics nodeMetrics = new NodeMetrics(registry, this::usage);
         vertx.setPeriodic(1000, t -> nodeMetrics.refresh());
+        tls.meters(registry);
         new JvmMemoryMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);

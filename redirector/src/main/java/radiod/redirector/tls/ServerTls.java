@@ -68,27 +68,42 @@ public final class ServerTls {
     private record Served(TlsCertificate certificate, SSLOptions options) {
     }
 
-    private final MeterRegistry registry;
     private final Clock clock;
-    private final Map<String, Counter> refused = new ConcurrentHashMap<>();
-    private final Counter applied;
+    /** Counts kept before the meters are registered (a node reads its certificate files before Vert.x exists). */
+    private final Map<String, java.util.concurrent.atomic.AtomicLong> counts = new ConcurrentHashMap<>();
+    private final Map<String, Counter> counters = new ConcurrentHashMap<>();
     private final List<Consumer<SSLOptions>> servers = new CopyOnWriteArrayList<>();
-    private final Map<String, Counter> failures = new ConcurrentHashMap<>();
     private final Map<String, long[]> failureLog = new ConcurrentHashMap<>();
+    private volatile MeterRegistry registry;
     private volatile Served served;
 
+    /** With its meters in {@code registry}. */
     public ServerTls(MeterRegistry registry) {
-        this(registry, Clock.systemUTC());
+        this();
+        meters(registry);
     }
 
-    ServerTls(MeterRegistry registry, Clock clock) {
-        this.registry = registry;
-        this.clock = clock;
-        for (String reason : CertificateRefused.REASONS) {
-            refusedCounter(reason);
+    /** Without meters until {@link #meters(MeterRegistry)}; what happens before is counted then. */
+    public ServerTls() {
+        this.clock = Clock.systemUTC();
+    }
+
+    /**
+     * Registers the meters in {@code registry}, with what was counted so far: the certificate's expiry, refused and
+     * applied certificates, failed handshakes.
+     */
+    public synchronized ServerTls meters(MeterRegistry registry) {
+        if (this.registry != null) {
+            throw new IllegalStateException("the TLS meters are registered already");
         }
-        applied = Counter.builder("radiod.tls.certificate.applied")
-                .description("certificates the TLS ports were given and now serve").register(registry);
+        this.registry = registry;
+        for (String reason : CertificateRefused.REASONS) {
+            count("refused/" + reason, 0);
+        }
+        count("applied", 0);
+        for (String key : List.copyOf(counts.keySet())) {
+            count(key, 0);
+        }
         Gauge.builder("radiod.tls.certificate.expiry", this, t -> t.current().map(c -> (double) c.notAfter().getEpochSecond())
                         .orElse(Double.NaN))
                 .baseUnit("seconds").description("when the certificate the TLS ports serve expires (Unix time); NaN: none")
@@ -97,6 +112,42 @@ public final class ServerTls {
                         - clock.instant().getEpochSecond())).orElse(Double.NaN))
                 .baseUnit("seconds").description("time left until the served certificate expires; NaN: none")
                 .register(registry);
+        return this;
+    }
+
+    /**
+     * Counts under a key ({@code refused/<reason>}, {@code applied}, {@code failed/<port>/<cause>}); the meter is
+     * made once there is a registry, starting at what was counted before.
+     */
+    private synchronized void count(String key, long n) {
+        java.util.concurrent.atomic.AtomicLong total = counts.computeIfAbsent(key, k -> new java.util.concurrent.atomic.AtomicLong());
+        total.addAndGet(n);
+        MeterRegistry r = registry;
+        if (r == null) {
+            return;
+        }
+        boolean[] made = {false};
+        Counter c = counters.computeIfAbsent(key, k -> {
+            made[0] = true;
+            return meter(r, k);
+        });
+        if (made[0]) {
+            c.increment(total.get());
+        } else if (n > 0) {
+            c.increment(n);
+        }
+    }
+
+    private static Counter meter(MeterRegistry r, String key) {
+        String[] part = key.split("/");
+        return switch (part[0]) {
+            case "refused" -> Counter.builder("radiod.tls.certificate.refused").tag("reason", part[1])
+                    .description("certificate material refused (the last good certificate is kept), by reason").register(r);
+            case "applied" -> Counter.builder("radiod.tls.certificate.applied")
+                    .description("certificates the TLS ports were given and now serve").register(r);
+            default -> Counter.builder("radiod.tls.handshake.failures").tag("port", part[1]).tag("cause", part[2])
+                    .description("connections to a TLS port closed before their handshake completed").register(r);
+        };
     }
 
     /**
@@ -114,7 +165,7 @@ public final class ServerTls {
             cert = TlsCertificate.parse(chainPem, keyPem, origin, clock.instant());
             options = sslOptions(cert);
         } catch (CertificateRefused e) {
-            refusedCounter(e.reason()).increment();
+            count("refused/" + e.reason(), 1);
             Served now = served;
             log.warn("tls: certificate from {} refused ({}): {}; {}", origin, e.reason(), e.getMessage(),
                     now == null ? "the TLS ports stay closed until a good one comes"
@@ -127,7 +178,7 @@ public final class ServerTls {
             return new Result(Status.UNCHANGED, null, before.certificate().toString());
         }
         served = new Served(cert, options);
-        applied.increment();
+        count("applied", 1);
         log.info("tls: now serving the {} (issuer {}, names {})", cert, cert.issuer(), cert.names());
         for (Consumer<SSLOptions> s : servers) {
             try {
@@ -203,12 +254,6 @@ public final class ServerTls {
         }
     }
 
-    private Counter refusedCounter(String reason) {
-        return refused.computeIfAbsent(reason, r -> Counter.builder("radiod.tls.certificate.refused").tag("reason", r)
-                .description("certificate material refused (the last good certificate is kept), by reason")
-                .register(registry));
-    }
-
     /**
      * A connection to a TLS port that failed before its handshake completed: counted
      * ({@code radiod.tls.handshake.failures}, by port and cause) and logged at most once a minute per port and
@@ -219,9 +264,7 @@ public final class ServerTls {
     public void handshakeFailed(String port, Throwable failure) {
         String cause = causeOf(failure);
         String key = port + '/' + cause;
-        failures.computeIfAbsent(key, k -> Counter.builder("radiod.tls.handshake.failures").tag("port", port)
-                .tag("cause", cause).description("connections to a TLS port closed before their handshake completed")
-                .register(registry)).increment();
+        count("failed/" + key, 1);
         long now = System.nanoTime();
         long[] state = failureLog.computeIfAbsent(key, k -> new long[] {now - FAILURE_LOG_INTERVAL_NANOS - 1, 0});
         long suppressed;
@@ -240,8 +283,8 @@ public final class ServerTls {
 
     /** The count of failed handshakes so far for a port and cause (tests, status). */
     public double handshakeFailures(String port, String cause) {
-        Counter c = failures.get(port + '/' + cause);
-        return c == null ? 0 : c.count();
+        java.util.concurrent.atomic.AtomicLong c = counts.get("failed/" + port + '/' + cause);
+        return c == null ? 0 : c.get();
     }
 
     static String causeOf(Throwable failure) {

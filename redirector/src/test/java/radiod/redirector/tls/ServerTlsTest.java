@@ -138,6 +138,24 @@ class ServerTlsTest {
     }
 
     @Test
+    void whatIsCountedBeforeTheMetersAreRegisteredIsCarriedOver() {
+        ServerTls tls = new ServerTls(); // a node reads its certificate files before Vert.x sets up its registry
+        tls.apply(good.chainPem(), other.keyPem(), "mismatched");
+        tls.apply(good.chainPem(), good.keyPem(), "good");
+        tls.handshakeFailed("https", new NotSslRecordException("x"));
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        tls.meters(registry);
+        assertEquals(1, refused(registry, CertificateRefused.KEY_MISMATCH));
+        assertEquals(0, refused(registry, CertificateRefused.EXPIRED));
+        assertEquals(1, registry.get("radiod.tls.certificate.applied").counter().count());
+        tls.handshakeFailed("https", new NotSslRecordException("x"));
+        assertEquals(2, registry.get("radiod.tls.handshake.failures").tag("port", "https").tag("cause", "not_tls")
+                .counter().count());
+        assertEquals(tls.notAfter().orElseThrow().getEpochSecond(),
+                (long) registry.get("radiod.tls.certificate.expiry").gauge().value());
+    }
+
+    @Test
     void theExpiryGaugesFollowTheServedCertificate() {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         ServerTls tls = new ServerTls(registry);
