@@ -324,6 +324,15 @@ class TlsIT {
                 "-f", "mp3", "-y", out.toString()), 30);
         assertEquals(0, ffmpeg.exit(), ffmpeg.out());
         assertTrue(Files.size(out) > 16_000, "ffmpeg wrote " + Files.size(out) + " bytes");
+
+        // The clients did verify: without the test CA they refuse the node.
+        Run untrusting = run(List.of("unshare", "-m", "sh", "-c", "mount --bind \"$0\" /etc/hosts && exec \"$@\"",
+                hosts.toString(), "ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-tls_verify", "1",
+                "-i", https(LIVE.path()), "-t", "1", "-f", "null", "-"), 30);
+        assertTrue(untrusting.exit() != 0, "ffmpeg without the CA: " + untrusting.out());
+        Run curlUntrusting = run(List.of("curl", "-sS", "--resolve", NAME + ":" + httpsPort + ":" + HOST, "-o", "/dev/null",
+                https("/status.json")), 10);
+        assertEquals(60, curlUntrusting.exit(), curlUntrusting.out());
     }
 
     @Test
@@ -458,6 +467,27 @@ class TlsIT {
                 "at most one line per port and cause (" + seen + "): " + handshakeLines);
         assertTrue(lines.list.stream().allMatch(e -> e.getThrowableProxy() == null), "no stack traces");
         assertTrue(tls.handshakeFailures("https", "not_tls") >= 2, "each refusal counted");
+    }
+
+    @Test
+    void theTlsSourcePortTakesEncodersOnlyAndSendsListenersToHttps() throws Exception {
+        for (String method : new String[] {"PULL", "INGEST"}) {
+            String answer = tlsExchange(source.tlsPort(), method + " " + LIVE.path() + " HTTP/1.1\r\n"
+                    + "Authorization: Basic c291cmNlOnB3LWxpdmU=\r\n\r\n");
+            assertTrue(answer.startsWith("HTTP/1.0 405 "), method + " over TLS: " + answer);
+        }
+        String listener = tlsExchange(source.tlsPort(), "GET " + LIVE.path() + " HTTP/1.1\r\nHost: x\r\n\r\n");
+        assertTrue(listener.startsWith("HTTP/1.0 302 ") && listener.contains("\r\nLocation: " + https(LIVE.path()) + "\r\n"),
+                listener);
+    }
+
+    /** Sends a request over TLS and reads the answer until the server closes. */
+    static String tlsExchange(int port, String request) throws IOException {
+        try (SSLSocket s = tlsSocket(port)) {
+            s.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+            s.getOutputStream().flush();
+            return new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+        }
     }
 
     /** Sends bytes, then reads what comes back until the server closes (or 3 s pass). */
