@@ -224,6 +224,7 @@ public final class ServerTls {
      */
     public <T extends NetServerOptions> T secure(T options) {
         SSLOptions ssl = sslOptions().orElseThrow(() -> new IllegalStateException("no certificate to serve yet"));
+        options.setSslEngineOptions(PlainTextRefusal.engine());
         options.setSsl(true).setKeyCertOptions(ssl.getKeyCertOptions())
                 .setEnabledSecureTransportProtocols(ssl.getEnabledSecureTransportProtocols())
                 .setSslHandshakeTimeout(HANDSHAKE_TIMEOUT_SECONDS).setSslHandshakeTimeoutUnit(TimeUnit.SECONDS);

@@ -407,11 +407,13 @@ class TlsIT {
             listener.awaitMore(8_000);
             int tlsSource = source.tlsPort();
 
-            // Plain HTTP to the HTTPS port and a plain source to the TLS source port: closed, no answer in the clear.
-            assertFalse(rawExchange(httpsPort, "GET /status.json HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1))
-                    .startsWith("HTTP/"), "no plain answer on the HTTPS port");
-            assertFalse(rawExchange(tlsSource, ("SOURCE " + LIVE.path() + " HTTP/1.0\r\nAuthorization: Basic eDp5\r\n\r\n")
-                    .getBytes(StandardCharsets.ISO_8859_1)).startsWith("HTTP/"), "no plain answer on the TLS source port");
+            // Plain HTTP to the HTTPS port and a plain source to the TLS source port: a plain 400 that says why, as
+            // nginx answers, then closed.
+            Run browser = run(List.of("curl", "-sS", "-w", "\n%{http_code}", "http://" + HOST + ":" + httpsPort + "/status.json"), 10);
+            assertEquals("This port speaks TLS: use https://, or your encoder's TLS option.\n\n400", browser.out());
+            String plainSource = rawExchange(tlsSource, ("SOURCE " + LIVE.path() + " HTTP/1.0\r\nAuthorization: Basic eDp5\r\n\r\n")
+                    .getBytes(StandardCharsets.ISO_8859_1));
+            assertTrue(plainSource.startsWith("HTTP/1.0 400 Bad Request\r\n") && plainSource.contains("speaks TLS"), plainSource);
             await().atMost(Duration.ofSeconds(5)).until(() -> tls.handshakeFailures("https", "not_tls") >= 1
                     && tls.handshakeFailures("source", "not_tls") >= 1);
 
@@ -444,7 +446,11 @@ class TlsIT {
             for (byte[] g : garbage) {
                 String a = rawExchange(httpsPort, g);
                 String b = rawExchange(tlsSource, g);
-                assertFalse(a.startsWith("HTTP/") || b.startsWith("HTTP/"), "no plain answer to garbage");
+                boolean text = g[0] >= 'A' && g[0] <= 'Z'; // looks like a request line: told in plain text
+                for (String answer : new String[] {a, b}) {
+                    assertTrue(text ? answer.startsWith("HTTP/1.0 400 Bad Request\r\n") : !answer.startsWith("HTTP/"),
+                            "the answer to garbage starting with " + g[0] + ": " + answer);
+                }
             }
 
             // Everyone else: the listener, a new HTTPS request, the encoder.
