@@ -487,6 +487,39 @@ class TlsIT {
                 listener);
     }
 
+    @Test
+    void tlsPortsWithoutACertificateStayClosedAndOpenWhenTheFirstOneIsApplied() throws Exception {
+        ServerTls later = new ServerTls(new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
+        int plainPort = Ports.free(HOST);
+        int securePort;
+        do {
+            securePort = Ports.free(HOST);
+        } while (securePort == plainPort);
+        HttpsSettings https = new HttpsSettings(securePort, ZONE);
+        io.micrometer.prometheusmetrics.PrometheusMeterRegistry own = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        HttpFront second = new HttpFront(vertx, new HttpFrontSettings(NODE, HOST, plainPort, null, null, null, 5, HOST,
+                ice.port(), 1), view::get, () -> true, passthrough, own).https(later, https);
+        SourceFront secondSource = new SourceFront(vertx, SourceFrontSettings.of(HOST, 0, HOST, plainPort), view::get,
+                () -> false, new Hubs(vertx, () -> true, NODE, own), own).tls(later, 0, https.base(NODE));
+        try {
+            second.start().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+            secondSource.start().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+            assertTrue(Ports.answersHttp(HOST, plainPort, "/status.json"), "the plain port is open");
+            assertFalse(Ports.accepts(HOST, securePort), "no certificate: the HTTPS port is closed");
+            assertEquals(-1, secondSource.tlsPort(), "no certificate: the TLS source port is closed");
+
+            TlsAuthority.Issued issued = ca.issue("later", List.of("*." + ZONE));
+            assertTrue(later.apply(issued.chainPem(), issued.keyPem(), "etcd").ok());
+            int port = securePort;
+            await().atMost(Duration.ofSeconds(5)).until(() -> secondSource.tlsPort() > 0 && Ports.accepts(HOST, port));
+            assertEquals(issued.serial(), servedSerial(securePort));
+            assertEquals(issued.serial(), servedSerial(secondSource.tlsPort()));
+        } finally {
+            secondSource.close();
+            second.close();
+        }
+    }
+
     /** Sends a request over TLS and reads the answer until the server closes. */
     static String tlsExchange(int port, String request) throws IOException {
         try (SSLSocket s = tlsSocket(port)) {

@@ -64,7 +64,7 @@ class HttpsFilesIT {
         key = dir.resolve("privkey.pem");
         install(ca.issue("first", List.of("*." + ZONE, ZONE)));
         cluster = new RadiodCluster(etcd, 2, 3).tlsFiles(certificate, key).start();
-        cluster.awaitReady(Duration.ofSeconds(30));
+        cluster.awaitReady(Duration.ofSeconds(45));
     }
 
     @AfterAll
