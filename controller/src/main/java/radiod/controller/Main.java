@@ -43,6 +43,12 @@ public final class Main implements Callable<Integer> {
             err.println("radiod: " + e.getMessage());
             return 2;
         }
+        try {
+            radiod.controller.node.CertificateFiles.check(cfg.tls());
+        } catch (IllegalStateException e) {
+            new PrintWriter(System.err, true).println("radiod: config " + config + ": " + e.getMessage());
+            return 2;
+        }
         if (checkOnly) {
             System.out.println("radiod: config " + config + " is valid (node " + cfg.node().name() + ")");
             return 0;

@@ -28,6 +28,7 @@ import radiod.cluster.view.ClusterSnapshot;
 import radiod.redirector.admin.AdminApi;
 import radiod.redirector.balance.Pipeline;
 import radiod.redirector.listen.HttpFrontSettings;
+import radiod.redirector.listen.HttpsSettings;
 import radiod.redirector.listen.ListenerRoutes;
 import radiod.redirector.listen.Responses;
 import radiod.redirector.listen.StreamServer;
@@ -37,6 +38,9 @@ import radiod.redirector.status.ClusterStatus;
 import radiod.redirector.status.IcecastStatusJson;
 import radiod.redirector.status.StatusPage;
 import radiod.redirector.stream.Passthrough;
+import radiod.redirector.tls.ServerTls;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.net.SSLOptions;
 
 /**
  * The node's public HTTP port: listener redirects and streams, playlists, the status page, {@code /status.json},
@@ -70,6 +74,13 @@ public final class HttpFront implements AutoCloseable {
     private volatile String version = "";
     private final AdminApi admin;
     private volatile String deployment;
+    private ServerTls tls;
+    private HttpsSettings https;
+    /** The HTTPS port's deployment: null until it is open. Guarded by this. */
+    private Future<String> secureDeployment;
+    private final java.util.List<HttpServer> secureServers = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private Runnable tlsRegistration;
+    private volatile boolean stopped;
     private volatile long timer = -1;
 
     /**
@@ -106,10 +117,22 @@ public final class HttpFront implements AutoCloseable {
         this(vertx, settings, view, selfIsMaster, (StreamServer) passthrough, registry);
     }
 
-    /** Binds the port on every event loop; fails if it cannot be bound. */
+    /**
+     * Serves the same routes on an HTTPS port too, with the certificate {@code tls} holds: opened by {@link #start()}
+     * if it holds one then, else as soon as one is applied. Requests that came over it are redirected (and given
+     * playlist and status URLs) in https, to the chosen node's name in the zone. Call before {@link #start()}.
+     */
+    public HttpFront https(ServerTls tls, HttpsSettings https) {
+        this.tls = tls;
+        this.https = https;
+        listeners.https(https);
+        return this;
+    }
+
+    /** Binds the port on every event loop (and the HTTPS port, when there is a certificate); fails if it cannot be bound. */
     public Future<Void> start() {
         int instances = settings.effectiveEventLoops();
-        return vertx.deployVerticle(Instance::new, new DeploymentOptions().setInstances(instances))
+        Future<Void> plain = vertx.deployVerticle(() -> new Instance(false), new DeploymentOptions().setInstances(instances))
                 .onSuccess(id -> {
                     deployment = id;
                     timer = vertx.setPeriodic(GAUGE_REFRESH_MS, t -> metrics.refreshClusterGauges());
@@ -117,26 +140,81 @@ public final class HttpFront implements AutoCloseable {
                             instances, settings.pipeline());
                 })
                 .mapEmpty();
+        if (tls == null) {
+            return plain;
+        }
+        return plain.compose(v -> {
+            Future<Void> secure;
+            synchronized (this) {
+                tlsRegistration = tls.onChange(this::certificateChanged);
+                secure = tls.sslOptions().isPresent() ? openHttps() : Future.succeededFuture();
+            }
+            if (tls.sslOptions().isEmpty()) {
+                log.info("https front on {}:{}: opens when a certificate comes", settings.bindHost(), https.port());
+            }
+            return secure;
+        });
+    }
+
+    /** The HTTPS port, on every event loop. Guarded by this. */
+    private Future<Void> openHttps() {
+        int instances = settings.effectiveEventLoops();
+        secureDeployment = vertx.deployVerticle(() -> new Instance(true), new DeploymentOptions().setInstances(instances))
+                .onSuccess(id -> log.info("https front on {}:{} ({} event loops)", settings.bindHost(), https.port(), instances));
+        return secureDeployment.mapEmpty();
+    }
+
+    /** A new certificate: the HTTPS servers take it for new handshakes; the first one opens the port. */
+    private synchronized void certificateChanged(SSLOptions options) {
+        if (stopped) {
+            return;
+        }
+        if (secureDeployment == null) {
+            openHttps().onFailure(e -> log.error("https front on {}:{} cannot open: {}", settings.bindHost(), https.port(),
+                    e.getMessage()));
+            return;
+        }
+        for (HttpServer s : secureServers) {
+            s.updateSSLOptions(options).onFailure(e -> log.warn("https front: the new certificate was not taken: {}",
+                    e.toString()));
+        }
     }
 
     /** One server on one event loop; Vert.x spreads the port's connections over the instances. */
     private final class Instance extends AbstractVerticle {
+        private final boolean secure;
+
+        Instance(boolean secure) {
+            this.secure = secure;
+        }
+
         @Override
         public void start(Promise<Void> started) {
             Router router = router();
             // A fixed send buffer (the kernel doubles it to 64 kB, 4 s of a 128 kbit/s stream) keeps the kernel from
             // autotuning a stalled listener's buffer up to megabytes: with the 64 kB write queue of the passthrough,
             // a listener costs at most ~130 kB wherever it stalls (ListenerIT measures it).
-            vertx.createHttpServer(new HttpServerOptions()
-                            .setSendBufferSize(32 * 1024)
-                            .setTcpNoDelay(true)
-                            .setHttp2ClearTextEnabled(false)
-                            .setIdleTimeout(60)
-                            .setMaxInitialLineLength(4096)
-                            .setMaxHeaderSize(8192)
-                            .setCompressionSupported(false))
-                    .requestHandler(req -> handle(req, router))
-                    .listen(settings.port(), settings.bindHost())
+            HttpServerOptions options = new HttpServerOptions()
+                    .setSendBufferSize(32 * 1024)
+                    .setTcpNoDelay(true)
+                    .setHttp2ClearTextEnabled(false)
+                    .setIdleTimeout(60)
+                    .setMaxInitialLineLength(4096)
+                    .setMaxHeaderSize(8192)
+                    .setCompressionSupported(false);
+            HttpServer server;
+            if (secure) {
+                // Made and registered under the front's lock: a certificate applied meanwhile reaches this server too.
+                synchronized (HttpFront.this) {
+                    server = vertx.createHttpServer(tls.secure(options));
+                    secureServers.add(server);
+                }
+                server.exceptionHandler(e -> tls.handshakeFailed("https", e));
+            } else {
+                server = vertx.createHttpServer(options);
+            }
+            server.requestHandler(req -> handle(req, router))
+                    .listen(secure ? https.port() : settings.port(), settings.bindHost())
                     .<Void>mapEmpty()
                     .onComplete(started);
         }
@@ -206,12 +284,18 @@ public final class HttpFront implements AutoCloseable {
 
     private void statusPage(RoutingContext ctx) {
         ctx.response().putHeader(Responses.CONTENT_TYPE, HTML).putHeader(Responses.CACHE_CONTROL, Responses.NO_CACHE)
-                .putHeader("X-Content-Type-Options", "nosniff").end(StatusPage.render(status()));
+                .putHeader("X-Content-Type-Options", "nosniff").end(StatusPage.render(status(ctx)));
     }
 
     private void statusJson(RoutingContext ctx) {
         ctx.response().putHeader(Responses.CONTENT_TYPE, JSON).putHeader(Responses.CACHE_CONTROL, Responses.NO_CACHE)
-                .putHeader(ACCESS_CONTROL_ALLOW_ORIGIN, ANY_ORIGIN).end(Json.encodeString(status()));
+                .putHeader(ACCESS_CONTROL_ALLOW_ORIGIN, ANY_ORIGIN).end(Json.encodeString(status(ctx)));
+    }
+
+    /** The status with each mount's URL as the asker reached the cluster (https over HTTPS). */
+    private ClusterStatus status(RoutingContext ctx) {
+        ClusterSnapshot snapshot = view.get();
+        return status(snapshot, Playlists.baseUrl(settings, https, ctx.request(), snapshot));
     }
 
     /** Icecast 2.4's {@code /status-json.xsl}, with the cluster's counts, for widgets written for Icecast. */
@@ -219,7 +303,7 @@ public final class HttpFront implements AutoCloseable {
         ClusterSnapshot snapshot = view.get();
         ClusterStatus status = status(snapshot);
         String body = IcecastStatusJson.render(status, snapshot, streams,
-                Playlists.baseUrl(settings, ctx.request(), snapshot), settings.nodeName(), version, started).toString();
+                Playlists.baseUrl(settings, https, ctx.request(), snapshot), settings.nodeName(), version, started).toString();
         ctx.response().putHeader(Responses.CONTENT_TYPE, JSON_UTF8).putHeader(Responses.CACHE_CONTROL, Responses.NO_CACHE)
                 .putHeader(ACCESS_CONTROL_ALLOW_ORIGIN, ANY_ORIGIN).end(body);
     }
@@ -236,12 +320,12 @@ public final class HttpFront implements AutoCloseable {
                 .end(registry.scrape());
     }
 
-    private ClusterStatus status() {
-        return status(view.get());
+    private ClusterStatus status(ClusterSnapshot snapshot) {
+        return status(snapshot, null);
     }
 
-    private ClusterStatus status(ClusterSnapshot snapshot) {
-        ClusterStatus s = ClusterStatus.of(snapshot, settings.nodeName(), selfIsMaster.getAsBoolean(), peaks);
+    private ClusterStatus status(ClusterSnapshot snapshot, String baseUrl) {
+        ClusterStatus s = ClusterStatus.of(snapshot, settings.nodeName(), selfIsMaster.getAsBoolean(), peaks, baseUrl);
         for (ClusterStatus.MountRow m : s.mounts()) {
             peaks.merge(m.path(), m.total(), Math::max);
         }
@@ -250,6 +334,15 @@ public final class HttpFront implements AutoCloseable {
 
     /** Closes the port on every event loop and removes the front's meters. */
     public Future<Void> stop() {
+        Future<String> secure;
+        synchronized (this) {
+            stopped = true;
+            if (tlsRegistration != null) {
+                tlsRegistration.run();
+            }
+            secure = secureDeployment;
+            secureDeployment = null;
+        }
         long t = timer;
         if (t >= 0) {
             vertx.cancelTimer(t);
@@ -257,7 +350,12 @@ public final class HttpFront implements AutoCloseable {
         metrics.close();
         String id = deployment;
         deployment = null;
-        return id == null ? Future.succeededFuture() : vertx.undeploy(id);
+        Future<Void> plain = id == null ? Future.succeededFuture() : vertx.undeploy(id);
+        if (secure == null) {
+            return plain;
+        }
+        Future<Void> tlsPort = secure.transform(r -> r.succeeded() ? vertx.undeploy(r.result()) : Future.<Void>succeededFuture());
+        return Future.all(plain, tlsPort).mapEmpty();
     }
 
     /**

@@ -18,7 +18,7 @@ import radiod.redirector.listen.PlayerAgents;
  * each record checks its own fields and names the field when one is wrong.
  */
 public record RadiodConfig(Node node, Etcd etcd, Http http, Source source, Dns dns, Icecast icecast, Limits limits,
-                           Balancer balancer, Transcoder transcoder) {
+                           Balancer balancer, Transcoder transcoder, TlsPorts tls) {
     public RadiodConfig {
         if (node == null) {
             throw new IllegalArgumentException("node: the section is required (node.name and node.addresses)");
@@ -31,8 +31,10 @@ public record RadiodConfig(Node node, Etcd etcd, Http http, Source source, Dns d
         limits = Objects.requireNonNullElseGet(limits, () -> new Limits(0, 0));
         balancer = Objects.requireNonNullElseGet(balancer, () -> new Balancer(null, null, null));
         transcoder = Objects.requireNonNullElseGet(transcoder, () -> new Transcoder(null, null));
-        int[] ports = {http.port(), source.port(), icecast.port()};
-        String[] names = {"http.port", "source.port", "icecast.port"};
+        tls = Objects.requireNonNullElseGet(tls, () -> new TlsPorts(0, 0, null, null));
+        int[] ports = tls.enabled() ? new int[] {http.port(), source.port(), icecast.port(), tls.httpsPort(), tls.sourcePort()}
+                : new int[] {http.port(), source.port(), icecast.port()};
+        String[] names = {"http.port", "source.port", "icecast.port", "tls.https_port", "tls.source_port"};
         for (int i = 0; i < ports.length; i++) {
             for (int j = i + 1; j < ports.length; j++) {
                 if (ports[i] == ports[j]) {
@@ -210,6 +212,38 @@ public record RadiodConfig(Node node, Etcd etcd, Http http, Source source, Dns d
                     throw new IllegalArgumentException("balancer.cluster_url: " + e.getMessage());
                 }
             }
+        }
+    }
+
+    /**
+     * The TLS ports for listeners and encoders, and where their certificate comes from. Both ports stay closed unless
+     * a certificate source is configured.
+     *
+     * @param httpsPort       listeners' HTTPS port (default 443): the HTTP port's routes; redirects keep https
+     * @param sourcePort      encoders' TLS source port (default 8443): the source port's protocol inside TLS
+     * @param certificateFile PEM certificate chain, leaf first (e.g. certbot's fullchain.pem); watched and reloaded
+     * @param keyFile         its private key, PEM (PKCS#8, PKCS#1 or EC), unencrypted
+     */
+    public record TlsPorts(int httpsPort, int sourcePort, Path certificateFile, Path keyFile) {
+        public static final int DEFAULT_HTTPS_PORT = 443;
+        public static final int DEFAULT_SOURCE_PORT = 8443;
+
+        public TlsPorts {
+            httpsPort = Ports.orDefault("tls.https_port", httpsPort, DEFAULT_HTTPS_PORT);
+            sourcePort = Ports.orDefault("tls.source_port", sourcePort, DEFAULT_SOURCE_PORT);
+            if (certificateFile != null && keyFile == null) {
+                throw new IllegalArgumentException("tls.key_file: needed with tls.certificate_file (the certificate's "
+                        + "private key, PEM)");
+            }
+            if (keyFile != null && certificateFile == null) {
+                throw new IllegalArgumentException("tls.certificate_file: needed with tls.key_file (the PEM certificate "
+                        + "chain, leaf first)");
+            }
+        }
+
+        /** Whether a certificate source is configured, so that the TLS ports open. */
+        public boolean enabled() {
+            return certificateFile != null;
         }
     }
 

@@ -41,6 +41,8 @@ import radiod.redirector.admin.AdminApi;
 import radiod.redirector.carry.Carrier;
 import radiod.redirector.carry.Hubs;
 import radiod.redirector.listen.HttpFrontSettings;
+import radiod.redirector.listen.HttpsSettings;
+import radiod.redirector.tls.ServerTls;
 import radiod.redirector.source.SourceFront;
 import radiod.redirector.source.SourceFrontSettings;
 import radiod.redirector.status.IcecastStatusJson;
@@ -78,14 +80,22 @@ final class Parts {
     private long lastBytes;
     private long lastBytesNanos;
     private volatile Transcoders transcoders;
+    /** The TLS ports' certificate: what {@code tls.certificate_file} (or ACME) gives it. */
+    private final ServerTls tls = new ServerTls(); // its meters once Vert.x has set up the registry
+    private CertificateFiles certificateFiles;
 
     Parts(RadiodConfig config, RadiodNode node) {
         this.config = config;
         this.node = node;
     }
 
-    /** Parts that need nothing from etcd: the local Icecast (standby until there is a master). */
+    /** Parts that need nothing from etcd: the TLS certificate files, the local Icecast (standby until there is a master). */
     void startLocal() {
+        if (config.tls().certificateFile() != null) {
+            certificateFiles = new CertificateFiles(config.tls(), tls);
+            certificateFiles.load(); // a pair that cannot be served stops the start, naming the field
+            certificateFiles.watch();
+        }
         RadiodConfig.Icecast ic = config.icecast();
         boolean root = IcecastSettings.runningAsRoot();
         IcecastSettings settings = IcecastSettings.of(ic.dir(), IcecastSettings.bindFor(config.node().bind()), ic.port(), config.node().addresses().get(0))
@@ -107,6 +117,7 @@ final class Parts {
                 new MicrometerMetricsOptions().setEnabled(true).setMicrometerRegistry(registry)));
         NodeMetrics nodeMetrics = new NodeMetrics(registry, this::usage);
         vertx.setPeriodic(1000, t -> nodeMetrics.refresh());
+        tls.meters(registry);
         new JvmMemoryMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
@@ -135,6 +146,9 @@ final class Parts {
                 config.balancer().pipeline(), config.balancer().proxyUserAgents(), config.balancer().clusterUrl(), 5,
                 localIcecast, config.icecast().port()), view::current, node::isMaster, passthrough, registry,
                 new AdminApi(node.name(), node::adminToken, sessions));
+        if (config.tls().enabled()) {
+            http.https(tls, https());
+        }
         http.streams(m -> carrier.sessionOf(m).map(c -> new IcecastStatusJson.Stream(c.headers(), c.since())),
                 RadiodNode.VERSION);
         fronts.add(http);
@@ -142,6 +156,9 @@ final class Parts {
         sourceFront = new SourceFront(vertx, SourceFrontSettings.of(bind, config.source().port(),
                 config.node().addresses().get(0), config.http().port()), node::actionableView,
                 () -> session.validLease().isEmpty(), new Hubs(vertx, node::isMaster, node.name(), registry), registry);
+        if (config.tls().enabled()) {
+            sourceFront.tls(tls, config.tls().sourcePort(), https().base(node.name()));
+        }
         Carrier carried = carrier;
         sourceFront.titles(new NodeTitles(new TitleStore(session.client(), config.etcd().options()), node.name(),
                 carried::session));
@@ -175,6 +192,16 @@ final class Parts {
         } catch (java.io.IOException e) {
             throw new IllegalStateException("http.access_log: cannot open " + file + " for writing: " + e, e);
         }
+    }
+
+    /** The HTTPS port and the zone its URLs name nodes in. */
+    private HttpsSettings https() {
+        return new HttpsSettings(config.tls().httpsPort(), config.dns().zone());
+    }
+
+    /** The certificate the TLS ports serve: what the ACME part gives new material to ({@link ServerTls#apply}). */
+    ServerTls tls() {
+        return tls;
     }
 
     PrometheusMeterRegistry registry() {
@@ -263,6 +290,9 @@ final class Parts {
     }
 
     void closeLocal() {
+        if (certificateFiles != null) {
+            certificateFiles.close();
+        }
         if (icecast != null) {
             icecast.close();
         }

@@ -87,6 +87,14 @@ public final class RadiodNode implements AutoCloseable {
         return config;
     }
 
+    /**
+     * The certificate this node's TLS ports serve, and where new material goes
+     * ({@link radiod.redirector.tls.ServerTls#apply(String, String, String)}).
+     */
+    public radiod.redirector.tls.ServerTls tls() {
+        return parts.tls();
+    }
+
     /** Whether this node acts as master right now (fenced by the lease's validity). */
     public boolean isMaster() {
         return election != null && election.isLeader();

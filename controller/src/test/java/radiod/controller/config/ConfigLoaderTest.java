@@ -156,6 +156,35 @@ class ConfigLoaderTest {
         }
     }
 
+    @Test
+    void theTlsPortsAreOffWithoutACertificateAndCheckedAndNamedWithOne() throws Exception {
+        RadiodConfig off = ConfigLoader.parse("t", MINIMAL);
+        assertTrue(!off.tls().enabled(), "no certificate source: the TLS ports stay closed");
+        assertEquals(443, off.tls().httpsPort());
+        assertEquals(8443, off.tls().sourcePort());
+        // Defaults that would collide matter only when the ports open.
+        assertTrue(!ConfigLoader.parse("t", MINIMAL + "http: {port: 443}\n").tls().enabled());
+
+        RadiodConfig on = ConfigLoader.parse("t", MINIMAL + "tls:\n  https_port: 8444\n  source_port: 8001\n"
+                + "  certificate_file: /etc/radiod/tls/fullchain.pem\n  key_file: /etc/radiod/tls/privkey.pem\n");
+        assertTrue(on.tls().enabled());
+        assertEquals(8444, on.tls().httpsPort());
+        assertEquals(8001, on.tls().sourcePort());
+        assertEquals(Path.of("/etc/radiod/tls/fullchain.pem"), on.tls().certificateFile());
+        assertEquals(Path.of("/etc/radiod/tls/privkey.pem"), on.tls().keyFile());
+
+        String files = "  certificate_file: /c.pem\n  key_file: /k.pem\n";
+        assertError(MINIMAL + "tls: {certificate_file: /c.pem}\n", "tls.key_file: needed with tls.certificate_file");
+        assertError(MINIMAL + "tls: {key_file: /k.pem}\n", "tls.certificate_file: needed with tls.key_file");
+        assertError(MINIMAL + "tls:\n  https_port: 70000\n" + files, "tls.https_port must be between 1 and 65535");
+        assertError(MINIMAL + "tls:\n  source_port: -1\n" + files, "tls.source_port must be between 1 and 65535");
+        assertError(MINIMAL + "http: {port: 443}\ntls:\n" + files, "tls.https_port: 443 is already used by http.port");
+        assertError(MINIMAL + "source: {port: 8443}\ntls:\n" + files, "tls.source_port: 8443 is already used by source.port");
+        assertError(MINIMAL + "tls:\n  https_port: 9000\n  source_port: 9000\n" + files,
+                "tls.source_port: 9000 is already used by tls.https_port");
+        assertError(MINIMAL + "tls:\n  acme_thing: 1\n", "tls.acme_thing is not a known setting");
+    }
+
     private static void assertError(String yaml, String expected) {
         var e = assertThrows(ConfigLoader.ConfigException.class, () -> ConfigLoader.parse("radiod.yml", yaml));
         assertTrue(e.getMessage().contains(expected), "'" + e.getMessage() + "' should contain '" + expected + "'");

@@ -40,6 +40,7 @@ public final class ListenerRoutes {
     private final Playlists playlists;
     private final String self;
     private final CharSequence retryAfter;
+    private volatile HttpsSettings https;
 
     public ListenerRoutes(HttpFrontSettings settings, Supplier<ClusterSnapshot> view, Pipeline pipeline,
                           StreamServer streams, FrontMetrics metrics) {
@@ -52,6 +53,12 @@ public final class ListenerRoutes {
         this.playlists = new Playlists(settings);
         this.self = settings.nodeName();
         this.retryAfter = HttpHeaders.createOptimized(Integer.toString(settings.retryAfterSeconds()));
+    }
+
+    /** Where requests that came over HTTPS are sent ({@code https://<node>.<zone>[:port]}); null: no HTTPS port. */
+    public void https(HttpsSettings settings) {
+        this.https = settings;
+        playlists.https(settings);
     }
 
     /** Any GET or HEAD that is not one of the front's own pages. */
@@ -115,8 +122,11 @@ public final class ListenerRoutes {
             // reconnects there (after a restart, say) instead of asking the balancer again and moving around.
             metrics.count(Outcome.REDIRECT, node.name());
             String query = req.query();
-            String location = "http://" + Responses.hostForUrl(node.address()) + ':' + node.httpPort() + STREAM_PREFIX + path
-                    + (query == null ? "" : "?" + query);
+            // Over HTTPS: the node's name in the cluster's zone, which the certificate covers and radiod's DNS answers.
+            HttpsSettings secure = https;
+            String location = (secure != null && req.isSSL() ? secure.base(node.name())
+                    : "http://" + Responses.hostForUrl(node.address()) + ':' + node.httpPort())
+                    + STREAM_PREFIX + path + (query == null ? "" : "?" + query);
             req.response().setStatusCode(302).putHeader(Responses.LOCATION, location)
                     .putHeader(Responses.CACHE_CONTROL, Responses.NO_CACHE).putHeader(Responses.CONTENT_LENGTH, ZERO).end();
         }

@@ -23,9 +23,14 @@ public final class Playlists {
     private static final Pattern HOST = Pattern.compile("([A-Za-z0-9][A-Za-z0-9.-]{0,252}|\\[[0-9A-Fa-f:.]{2,45}\\])(:[0-9]{1,5})?");
 
     private final HttpFrontSettings settings;
+    private volatile HttpsSettings https;
 
     Playlists(HttpFrontSettings settings) {
         this.settings = settings;
+    }
+
+    void https(HttpsSettings https) {
+        this.https = https;
     }
 
     void serve(HttpServerRequest req, ClusterSnapshot view, String mount, String extension) {
@@ -43,21 +48,36 @@ public final class Playlists {
     /** The mount's URL on the cluster (configured, else as the listener reached us), query string kept. */
     String streamUrl(HttpServerRequest req, ClusterSnapshot view, String mount) {
         String query = req.query();
-        return baseUrl(settings, req, view) + mount + (query == null || query.isEmpty() ? "" : "?" + query);
+        return baseUrl(settings, https, req, view) + mount + (query == null || query.isEmpty() ? "" : "?" + query);
     }
 
     /** The cluster's base URL: configured, else as the listener reached this node, else this node's address. */
     public static String baseUrl(HttpFrontSettings settings, HttpServerRequest req, ClusterSnapshot view) {
+        return baseUrl(settings, null, req, view);
+    }
+
+    /**
+     * As {@link #baseUrl(HttpFrontSettings, HttpServerRequest, ClusterSnapshot)}, in https for a request that came over
+     * HTTPS: a configured http cluster URL is given the https scheme and port; without a usable Host header, the
+     * node's name in the cluster's zone.
+     *
+     * @param https the node's HTTPS port; null when it has none
+     */
+    public static String baseUrl(HttpFrontSettings settings, HttpsSettings https, HttpServerRequest req, ClusterSnapshot view) {
+        boolean secure = https != null && req.isSSL();
         String base = settings.clusterUrl();
-        if (base == null) {
-            HostAndPort authority = req.authority();
-            String host = authority == null ? null : authority.host() + (authority.port() < 0 ? "" : ":" + authority.port());
-            if (host == null || !HOST.matcher(host).matches()) {
-                String address = view.node(settings.nodeName()).map(NodeStatus::address).orElse(settings.bindHost());
-                host = Responses.hostForUrl(address) + (settings.port() == 80 ? "" : ":" + settings.port());
-            }
-            base = "http://" + host;
+        if (base != null) {
+            return secure ? https.secure(base) : base;
         }
-        return base;
+        HostAndPort authority = req.authority();
+        String host = authority == null ? null : authority.host() + (authority.port() < 0 ? "" : ":" + authority.port());
+        if (host == null || !HOST.matcher(host).matches()) {
+            if (secure) {
+                return https.base(settings.nodeName());
+            }
+            String address = view.node(settings.nodeName()).map(NodeStatus::address).orElse(settings.bindHost());
+            host = Responses.hostForUrl(address) + (settings.port() == 80 ? "" : ":" + settings.port());
+        }
+        return (secure ? "https://" : "http://") + host;
     }
 }

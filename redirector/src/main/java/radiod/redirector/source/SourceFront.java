@@ -29,6 +29,7 @@ import radiod.cluster.model.MasterInfo;
 import radiod.cluster.model.Mount;
 import radiod.cluster.view.ClusterSnapshot;
 import radiod.redirector.carry.Hubs;
+import radiod.redirector.tls.ServerTls;
 
 /**
  * The source port: takes encoders the way Icecast 2.4 does ({@code PUT} with {@code Expect: 100-continue},
@@ -77,8 +78,15 @@ public final class SourceFront implements AutoCloseable {
     private final MeterRegistry registry;
     private volatile TitleDesk titles = TitleDesk.NONE;
     private NetServer server;
+    private ServerTls tls;
+    private int tlsPort;
+    private String httpsBase;
+    /** The TLS source port's server, on the front's context; null until it is open. */
+    private NetServer tlsServer;
+    private Runnable tlsRegistration;
     private volatile io.vertx.core.Context context;
     private long checkTimer = -1;
+    private volatile boolean closing;
 
     /**
      * @param view   the fenced view: it names this node master only while its election says so
@@ -135,6 +143,27 @@ public final class SourceFront implements AutoCloseable {
     }
 
     /**
+     * Takes encoders on a TLS port too ({@code port}, 0 for any), with the certificate {@code tls} holds: opened by
+     * {@link #start()} if it holds one then, else when the first is applied; later certificates reach it for new
+     * handshakes. Encoders only: the cluster's own {@code INGEST} and {@code PULL} stay on the plain port. Call before
+     * {@link #start()}.
+     *
+     * @param httpsBase where a listener who asks this port for a mount is sent, e.g. {@code https://node1.radio.example.org}
+     */
+    public SourceFront tls(ServerTls tls, int port, String httpsBase) {
+        this.tls = tls;
+        this.tlsPort = port;
+        this.httpsBase = httpsBase;
+        return this;
+    }
+
+    /** The bound TLS port, or -1 while it is not open. */
+    public int tlsPort() {
+        NetServer s = tlsServer;
+        return s == null ? -1 : s.actualPort();
+    }
+
+    /**
      * Binds the port. Everything the front does (admissions, held encoders, hubs) runs on one event loop, the
      * context made here: a handful of streams need no more, and it keeps their state free of locks.
      */
@@ -146,11 +175,46 @@ public final class SourceFront implements AutoCloseable {
             server = vertx.createNetServer(new NetServerOptions().setTcpNoDelay(true));
             server.connectHandler(socket -> new Admission(socket).begin());
             checkTimer = vertx.setPeriodic(CHECK_MASTER_EVERY_MS, t -> viewChanged(view.get()));
-            server.listen(settings.port(), settings.bindHost()).<Void>mapEmpty()
-                    .onSuccess(x -> log.info("source front on {}:{}", settings.bindHost(), port()))
-                    .onComplete(bound);
+            Future<Void> plain = server.listen(settings.port(), settings.bindHost()).<Void>mapEmpty()
+                    .onSuccess(x -> log.info("source front on {}:{}", settings.bindHost(), port()));
+            if (tls == null) {
+                plain.onComplete(bound);
+                return;
+            }
+            plain.compose(x -> {
+                tlsRegistration = tls.onChange(options -> ctx.runOnContext(u -> certificateChanged(options)));
+                if (tls.sslOptions().isEmpty()) {
+                    log.info("tls source front on {}:{}: opens when a certificate comes", settings.bindHost(), tlsPort);
+                    return Future.<Void>succeededFuture();
+                }
+                return openTls();
+            }).onComplete(bound);
         });
         return bound.future();
+    }
+
+    /** The TLS source port, on the front's context: the same admission as the plain port. */
+    private Future<Void> openTls() {
+        NetServer s = vertx.createNetServer(tls.secure(new NetServerOptions().setTcpNoDelay(true)));
+        tlsServer = s;
+        s.exceptionHandler(e -> tls.handshakeFailed("source", e));
+        s.connectHandler(socket -> new Admission(socket).begin());
+        return s.listen(tlsPort, settings.bindHost()).<Void>mapEmpty()
+                .onSuccess(x -> log.info("tls source front on {}:{}", settings.bindHost(), s.actualPort()));
+    }
+
+    /** On the front's context: a new certificate for new handshakes; the first one opens the port. */
+    private void certificateChanged(io.vertx.core.net.SSLOptions options) {
+        if (closing) {
+            return;
+        }
+        if (tlsServer == null) {
+            openTls().onFailure(e -> log.error("tls source front on {}:{} cannot open: {}", settings.bindHost(), tlsPort,
+                    e.getMessage()));
+        } else {
+            tlsServer.updateSSLOptions(options).onFailure(e -> log.warn("tls source front: the new certificate was not "
+                    + "taken: {}", e.toString()));
+        }
     }
 
     /** Where metadata updates go (until set, they are refused with 503). */
@@ -317,15 +381,24 @@ public final class SourceFront implements AutoCloseable {
                     } else if (req.path().startsWith("/admin")) {
                         reply(socket, "400 Bad Request", "", ""); // libshout's /admin/!POKE probe, as Icecast answers it
                     } else {
-                        String location = "http://" + hostForUrl(settings.nodeAddress()) + ":" + settings.httpPort()
+                        String location = (socket.isSsl() && httpsBase != null ? httpsBase
+                                : "http://" + hostForUrl(settings.nodeAddress()) + ":" + settings.httpPort())
                                 + req.target();
                         reply(socket, "302 Found", "Location: " + location + "\r\n", "listen on " + location);
                     }
                     return;
                 }
-                case "SOURCE", "PUT", "INGEST" -> {
+                case "SOURCE", "PUT" -> {
                 }
-                case "PULL" -> {
+                case "INGEST", "PULL" -> {
+                    if (socket.isSsl()) { // the cluster's own wire: on the plain port only
+                        rejected("method_not_allowed", true);
+                        reply(socket, "405 Method Not Allowed", "Allow: SOURCE, PUT\r\n", "send a stream with SOURCE or PUT");
+                        return;
+                    }
+                    if (req.method().equals("INGEST")) {
+                        break;
+                    }
                     if (view.get().mount(req.path()).isEmpty()) {
                         reply(socket, "404 File Not Found", "", "no mount " + req.path());
                     } else {
@@ -526,6 +599,13 @@ public final class SourceFront implements AutoCloseable {
     /** Stops accepting, and closes every piped source. */
     @Override
     public void close() {
+        closing = true;
+        if (tlsRegistration != null) {
+            tlsRegistration.run();
+        }
+        if (tlsServer != null) {
+            tlsServer.close();
+        }
         if (checkTimer >= 0) {
             vertx.cancelTimer(checkTimer);
         }

@@ -43,9 +43,11 @@ public record ClusterStatus(String self, boolean selfIsMaster, String master, lo
      * @param transcodedFrom  the source mount of a transcoded mount, else null
      * @param title           the song title now (from the encoder's metadata update or an operator), else null
      * @param peak            the most listeners of the mount across the cluster this node has seen at once
+     * @param url             the mount's cluster URL as the asker reached this node (https over HTTPS); null when not
+     *                        known
      */
     public record MountRow(String path, boolean live, Map<String, Integer> listenersByNode, int total, int bitrateKbps,
-                           String transcodedFrom, String title, int peak) {
+                           String transcodedFrom, String title, int peak, String url) {
     }
 
     public static ClusterStatus of(ClusterSnapshot s, String self, boolean selfIsMaster) {
@@ -54,6 +56,16 @@ public record ClusterStatus(String self, boolean selfIsMaster, String master, lo
 
     /** @param peaks the most listeners of each mount seen at once so far (the current count counts too) */
     public static ClusterStatus of(ClusterSnapshot s, String self, boolean selfIsMaster, Map<String, Integer> peaks) {
+        return of(s, self, selfIsMaster, peaks, null);
+    }
+
+    /**
+     * @param peaks   the most listeners of each mount seen at once so far (the current count counts too)
+     * @param baseUrl the cluster's base URL as the asker reached it (e.g. {@code https://radio.example.org}), for each
+     *                mount's URL; null for none
+     */
+    public static ClusterStatus of(ClusterSnapshot s, String self, boolean selfIsMaster, Map<String, Integer> peaks,
+                                   String baseUrl) {
         List<NodeStatus> sorted = new ArrayList<>(s.nodes().values());
         sorted.sort(Comparator.comparing(NodeStatus::name));
         List<Node> nodes = new ArrayList<>(sorted.size());
@@ -82,7 +94,7 @@ public record ClusterStatus(String self, boolean selfIsMaster, String master, lo
             }
             mounts.add(new MountRow(m.path(), !byNode.isEmpty(), byNode, total, (int) (m.bitsPerSecond() / 1000),
                     m.isTranscoded() ? m.transcoding().sourceMount() : null, s.title(m.path()).orElse(null),
-                    Math.max(total, peaks.getOrDefault(m.path(), 0))));
+                    Math.max(total, peaks.getOrDefault(m.path(), 0)), baseUrl == null ? null : baseUrl + m.path()));
         }
         return new ClusterStatus(self, selfIsMaster, s.master().map(mi -> mi.name()).orElse(null), s.revision(),
                 totalListeners, nodes, mounts);

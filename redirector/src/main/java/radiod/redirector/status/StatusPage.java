@@ -60,7 +60,12 @@ public final class StatusPage {
             h.append("<tr><td colspan=\"").append(s.nodes().size() + 3).append("\" class=\"none\">no mount defined</td></tr>\n");
         }
         for (ClusterStatus.MountRow m : s.mounts()) {
-            h.append("<tr><td>").append(esc(m.path()));
+            h.append("<tr><td>");
+            if (m.url() != null) {
+                h.append("<a class=\"listen\" href=\"").append(esc(m.url())).append("\">").append(esc(m.path())).append("</a>");
+            } else {
+                h.append(esc(m.path()));
+            }
             if (m.transcodedFrom() != null) {
                 h.append(" <small>(").append(m.bitrateKbps()).append(" kbit/s from ").append(esc(m.transcodedFrom()))
                         .append(")</small>");

@@ -45,6 +45,11 @@ public final class RadiodCluster implements AutoCloseable {
     public final int sourcePort;
     public final int icecastPort;
     public final int dnsPort;
+    /** {@code tls.https_port} and {@code tls.source_port}, used when {@link #tlsFiles} is set. */
+    public final int httpsPort;
+    public final int tlsSourcePort;
+    private volatile Path tlsCertificate;
+    private volatile Path tlsKey;
 
     /**
      * Where a node runs: its address, a command prefix that starts it (e.g. {@code ip netns exec <ns>}) and the etcd
@@ -133,11 +138,13 @@ public final class RadiodCluster implements AutoCloseable {
                 hosts.add(p.address());
             }
         }
-        int[] ports = freeOnAll(hosts, 4);
+        int[] ports = freeOnAll(hosts, 6);
         httpPort = ports[0];
         sourcePort = ports[1];
         icecastPort = ports[2];
         this.dnsPort = dnsPort == 0 ? ports[3] : dnsPort;
+        httpsPort = ports[4];
+        tlsSourcePort = ports[5];
         for (int i = 0; i < size; i++) {
             nodes.add(new RadiodProcess(this, "node" + (i + 1), placements.get(i)));
         }
@@ -179,6 +186,20 @@ public final class RadiodCluster implements AutoCloseable {
 
     public List<String> dnsNameservers() {
         return dnsNameservers;
+    }
+
+    /** Every node serves HTTPS and TLS sources with this PEM pair ({@code tls.certificate_file}); set before {@link #start()}. */
+    public RadiodCluster tlsFiles(Path certificate, Path key) {
+        this.tlsCertificate = certificate;
+        this.tlsKey = key;
+        return this;
+    }
+
+    /** The {@code tls:} section of radiod's config: none without {@link #tlsFiles}. */
+    String tlsYaml() {
+        Path cert = tlsCertificate;
+        return cert == null ? "" : "tls: {https_port: " + httpsPort + ", source_port: " + tlsSourcePort
+                + ", certificate_file: '" + cert + "', key_file: '" + tlsKey + "'}\n";
     }
 
     public RadiodCluster start() {

@@ -78,11 +78,11 @@ public final class RadiodProcess {
                   dir: %s
                 transcoder:
                   dir: %s
-                """.formatted(name, address, String.join(", ", etcdEndpoints), cluster.prefix(),
+                %s""".formatted(name, address, String.join(", ", etcdEndpoints), cluster.prefix(),
                 cluster.ttl(), cluster.access().yaml(), cluster.httpPort, accessLog(), cluster.sourcePort, cluster.dnsPort,
                 cluster.dnsNameservers().stream().map(ns -> "'" + ns + "'").collect(java.util.stream.Collectors.joining(", ")),
                 cluster.ttl(), cluster.icecastPort,
-                cluster.dir().resolve(name + "-icecast"), cluster.dir().resolve(name + "-transcoders"));
+                cluster.dir().resolve(name + "-icecast"), cluster.dir().resolve(name + "-transcoders"), cluster.tlsYaml());
     }
 
     public synchronized void start() {
