@@ -29,6 +29,23 @@ class AcmeSettingsTest {
     }
 
     @Test
+    void readFromYamlAsRadiodConfigReadsItsSections() throws Exception {
+        var yaml = com.fasterxml.jackson.dataformat.yaml.YAMLMapper.builder()
+                .propertyNamingStrategy(com.fasterxml.jackson.databind.PropertyNamingStrategies.SNAKE_CASE)
+                .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES).build();
+        AcmeSettings s = yaml.readValue("""
+                directory: https://127.0.0.1:14000/dir
+                email: hostmaster@radio.test
+                ca_file: /etc/radiod/pebble-ca.pem
+                renew_before_days: 20
+                """, AcmeSettings.class);
+        assertEquals(new AcmeSettings("https://127.0.0.1:14000/dir", "hostmaster@radio.test",
+                Path.of("/etc/radiod/pebble-ca.pem"), 20), s);
+        assertEquals(Duration.ofDays(20), s.renewBefore());
+        assertEquals(Duration.ofDays(30), yaml.readValue("directory: https://ca/dir\n", AcmeSettings.class).renewBefore());
+    }
+
+    @Test
     void badValuesAreRefusedNamingTheField() {
         assertTrue(error(() -> new AcmeSettings(null, null, null, null)).startsWith("tls.acme.directory is required"));
         assertTrue(error(() -> AcmeSettings.of("http://127.0.0.1:14000/dir")).startsWith("tls.acme.directory must be an https://"));
