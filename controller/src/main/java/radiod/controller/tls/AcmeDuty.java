@@ -196,6 +196,8 @@ public final class AcmeDuty implements AutoCloseable {
             if (d.attemptNow(now)) {
                 attempt(tls, status, d.reason());
             }
+        } catch (EtcdUnavailableException e) {
+            log.warn("acme: {}; trying again at the next tick", e.getMessage());
         } catch (RuntimeException e) {
             log.error("acme: duty step failed", e);
         }
@@ -257,13 +259,20 @@ public final class AcmeDuty implements AutoCloseable {
             Thread.currentThread().interrupt();
             withdraw(challengeIds);
         } catch (AcmeException | RuntimeException e) {
+            if (closed) {
+                // Stopping: the attempt was cut short (its HTTP call interrupted), it did not fail.
+                log.info("acme: attempt abandoned: this node is stopping");
+                withdraw(challengeIds);
+                return;
+            }
             int failed = failedBefore + 1;
             long wait = RenewalPolicy.backoffMillis(failed, timing.backoffInitial(), timing.backoffCap(),
                     ThreadLocalRandom.current().nextDouble());
             String why = message(e);
             failures.increment();
             failureTime.record(System.nanoTime() - startedNanos, TimeUnit.NANOSECONDS);
-            log.warn("acme: attempt failed ({} in a row): {}; next attempt in {} s", failed, why, wait / 1000, e);
+            log.warn("acme: attempt failed ({} in a row): {}; next attempt in {} s", failed, why, wait / 1000);
+            log.debug("acme: the failure in full", e);
             withdraw(challengeIds);
             write(new AcmeStatus(node, started, AcmeStatus.FAILED, why, System.currentTimeMillis() + wait, failed,
                     lastSuccess, renewHandled));
