@@ -30,8 +30,14 @@ public final class ClusterCertificates implements AutoCloseable {
     public static ClusterCertificates start(EtcdSession session, EtcdOptions options, ClusterView view, String node,
                                             String zone, Optional<AcmeSettings> acme, CertificateSink sink,
                                             MeterRegistry registry) {
-        AcmeDuty duty = acme.map(a -> new AcmeDuty(session, options, view, node, zone, a, AcmeDuty.Timing.DEFAULT,
-                registry)).orElse(null);
+        return start(session, options, view, node, zone, acme, AcmeDuty.Timing.DEFAULT, sink, registry);
+    }
+
+    /** The same, with the duty's timing (tests retry faster). */
+    public static ClusterCertificates start(EtcdSession session, EtcdOptions options, ClusterView view, String node,
+                                            String zone, Optional<AcmeSettings> acme, AcmeDuty.Timing timing,
+                                            CertificateSink sink, MeterRegistry registry) {
+        AcmeDuty duty = acme.map(a -> new AcmeDuty(session, options, view, node, zone, a, timing, registry)).orElse(null);
         CertificateLoader loader = new CertificateLoader(sink, options.prefix(), registry).start(view);
         if (duty != null) {
             duty.start();

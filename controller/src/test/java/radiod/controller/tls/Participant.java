@@ -3,6 +3,7 @@ package radiod.controller.tls;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import io.etcd.jetcd.Client;
@@ -25,8 +26,8 @@ final class Participant implements AutoCloseable {
     final Client client;
     final EtcdSession session;
     final ClusterView view;
+    final ClusterCertificates certificates;
     final AcmeDuty duty;
-    final CertificateLoader loader;
     final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     final List<Applied> applied = new CopyOnWriteArrayList<>();
     private volatile boolean closed;
@@ -36,18 +37,19 @@ final class Participant implements AutoCloseable {
         this.client = EtcdClients.connect(options);
         this.session = new EtcdSession(client, Duration.ofSeconds(3));
         this.view = new ClusterView(client, options.keys(), Duration.ofSeconds(2));
-        this.duty = new AcmeDuty(session, options, view, name, zone, settings, timing, registry);
-        this.loader = new CertificateLoader((chain, key, origin) -> {
-            X509Certificate leaf = Pem.certificates(chain).get(0);
-            applied.add(new Applied(chain, key, origin, leaf.getSerialNumber().toString(16), System.currentTimeMillis()));
-        }, options.prefix(), registry);
+        view.start();
+        session.start();
+        // As a node starts it: the loader on its view, and its candidacy for the duty.
+        this.certificates = ClusterCertificates.start(session, options, view, name, zone, Optional.of(settings), timing,
+                (chain, key, origin) -> {
+                    X509Certificate leaf = Pem.certificates(chain).get(0);
+                    applied.add(new Applied(chain, key, origin, leaf.getSerialNumber().toString(16),
+                            System.currentTimeMillis()));
+                }, registry);
+        this.duty = certificates.duty().orElseThrow();
     }
 
     Participant start() {
-        view.start();
-        session.start();
-        loader.start(view);
-        duty.start();
         return this;
     }
 
@@ -67,7 +69,7 @@ final class Participant implements AutoCloseable {
     void crash() {
         closed = true;
         client.close();
-        for (AutoCloseable part : new AutoCloseable[] {loader, duty, view, session}) {
+        for (AutoCloseable part : new AutoCloseable[] {certificates, view, session}) {
             try {
                 part.close(); // with the client gone, nothing reaches etcd: the duty's key stays until the lease ends
             } catch (Exception e) {
@@ -83,8 +85,7 @@ final class Participant implements AutoCloseable {
             return;
         }
         closed = true;
-        loader.close();
-        duty.close();
+        certificates.close();
         view.close();
         session.close();
         client.close();
