@@ -268,6 +268,9 @@ public final class AcmeDuty implements AutoCloseable {
             int failed = failedBefore + 1;
             long wait = RenewalPolicy.backoffMillis(failed, timing.backoffInitial(), timing.backoffCap(),
                     ThreadLocalRandom.current().nextDouble());
+            // A CA that says when to come back (a rate limit) is not asked before then.
+            long retryAfter = retryAfter(e).map(t -> t.toEpochMilli() - System.currentTimeMillis()).orElse(0L);
+            wait = Math.max(wait, Math.min(retryAfter, Duration.ofDays(1).toMillis()));
             String why = message(e);
             failures.increment();
             failureTime.record(System.nanoTime() - startedNanos, TimeUnit.NANOSECONDS);
@@ -277,6 +280,17 @@ public final class AcmeDuty implements AutoCloseable {
             write(new AcmeStatus(node, started, AcmeStatus.FAILED, why, System.currentTimeMillis() + wait, failed,
                     lastSuccess, renewHandled));
         }
+    }
+
+    /** When the CA asked to be tried again, if it did (a rate limit, a server busy). */
+    static Optional<Instant> retryAfter(Throwable e) {
+        if (e instanceof org.shredzone.acme4j.exception.AcmeRateLimitedException r) {
+            return r.getRetryAfter();
+        }
+        if (e instanceof org.shredzone.acme4j.exception.AcmeRetryAfterException r) {
+            return Optional.ofNullable(r.getRetryAfter());
+        }
+        return Optional.empty();
     }
 
     /** Writes the status, remembering it (and its revision) even when etcd does not take it. */
