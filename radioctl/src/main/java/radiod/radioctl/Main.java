@@ -17,6 +17,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.Spec;
 import radiod.radioctl.command.Completion;
+import radiod.radioctl.command.RenewCertificate;
 import radiod.radioctl.command.CreateMount;
 import radiod.radioctl.command.CreateTranscodingMount;
 import radiod.radioctl.command.DeleteMount;
@@ -44,7 +45,7 @@ import radiod.radioctl.connect.Settings;
         description = {"Operates a radiod cluster of Icecast nodes through etcd: mounts, status, listeners, drains.", ""},
         subcommands = {CreateMount.class, CreateTranscodingMount.class, EditMount.class, DeleteMount.class,
                 ListMounts.class, ShowMount.class, Status.class, Listeners.class, SetTitle.class, KickSource.class,
-                DrainNode.class, UndrainNode.class, Completion.class, HelpCommand.class},
+                DrainNode.class, UndrainNode.class, RenewCertificate.class, Completion.class, HelpCommand.class},
         footerHeading = "%nSettings%n",
         footer = {"Each connection setting is taken from its flag, else its environment variable (RADIOCTL_ENDPOINTS, "
                 + "RADIOCTL_PREFIX, RADIOCTL_ETCD_USER, RADIOCTL_ETCD_PASSWORD, RADIOCTL_CACERT, RADIOCTL_CERT, "

@@ -10,6 +10,7 @@ import radiod.cluster.model.MasterInfo;
 import radiod.cluster.model.Mount;
 import radiod.cluster.model.NodeStatus;
 import radiod.cluster.model.Title;
+import radiod.cluster.tls.TlsState;
 
 /**
  * An immutable picture of the cluster at one etcd revision: what the redirector, DNS and transcoders
@@ -24,10 +25,12 @@ import radiod.cluster.model.Title;
  * @param titles      current song titles, by mount path
  * @param kicks       outstanding requests to disconnect a mount's encoder: the etcd revision each was made at, by
  *                    mount path
+ * @param tls         the certificate and its key, and the ACME duty's holder, status, challenges and renewal request
  */
 public record ClusterSnapshot(long revision, Map<String, NodeStatus> nodes, Optional<MasterInfo> master,
                               Map<String, Mount> mounts, Map<String, String> transcoders,
-                              Map<String, Drain> drains, Map<String, Title> titles, Map<String, Long> kicks) {
+                              Map<String, Drain> drains, Map<String, Title> titles, Map<String, Long> kicks,
+                              TlsState tls) {
     public static final ClusterSnapshot EMPTY =
             new ClusterSnapshot(0, Map.of(), Optional.empty(), Map.of(), Map.of(), Map.of());
 
@@ -35,6 +38,13 @@ public record ClusterSnapshot(long revision, Map<String, NodeStatus> nodes, Opti
     public ClusterSnapshot(long revision, Map<String, NodeStatus> nodes, Optional<MasterInfo> master,
                            Map<String, Mount> mounts, Map<String, String> transcoders, Map<String, Drain> drains) {
         this(revision, nodes, master, mounts, transcoders, drains, Map.of(), Map.of());
+    }
+
+    /** A picture without TLS state. */
+    public ClusterSnapshot(long revision, Map<String, NodeStatus> nodes, Optional<MasterInfo> master,
+                           Map<String, Mount> mounts, Map<String, String> transcoders, Map<String, Drain> drains,
+                           Map<String, Title> titles, Map<String, Long> kicks) {
+        this(revision, nodes, master, mounts, transcoders, drains, titles, kicks, TlsState.NONE);
     }
 
     public ClusterSnapshot {
@@ -45,11 +55,17 @@ public record ClusterSnapshot(long revision, Map<String, NodeStatus> nodes, Opti
         drains = Map.copyOf(drains);
         titles = Map.copyOf(titles);
         kicks = Map.copyOf(kicks);
+        tls = Objects.requireNonNull(tls);
     }
 
     /** The same picture with another master (or none). */
     public ClusterSnapshot withMaster(Optional<MasterInfo> other) {
-        return new ClusterSnapshot(revision, nodes, other, mounts, transcoders, drains, titles, kicks);
+        return new ClusterSnapshot(revision, nodes, other, mounts, transcoders, drains, titles, kicks, tls);
+    }
+
+    /** The same picture with other TLS state. */
+    public ClusterSnapshot withTls(TlsState other) {
+        return new ClusterSnapshot(revision, nodes, master, mounts, transcoders, drains, titles, kicks, other);
     }
 
     /** The mount's current title, if it has one. */

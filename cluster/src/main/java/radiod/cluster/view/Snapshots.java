@@ -3,6 +3,8 @@ package radiod.cluster.view;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.kv.GetResponse;
+import io.etcd.jetcd.kv.TxnResponse;
+import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.GetOption;
 import radiod.cluster.etcd.EtcdClients;
 import radiod.cluster.etcd.Keys;
@@ -13,16 +15,21 @@ public final class Snapshots {
     }
 
     /**
-     * Reads every key under the prefix in one GET and decodes it; corrupt values are logged and skipped.
+     * Reads every key under the prefix but the {@link Keys#SECRET} subtree (which radioctl's etcd roles may not read)
+     * in one transaction of two ranges, so at one revision, and decodes it; corrupt values are logged and skipped.
      *
      * @throws radiod.cluster.etcd.EtcdUnavailableException if etcd does not answer within the timeout
      */
     public static ClusterSnapshot read(Client client, Keys keys, long timeoutMillis) {
-        GetResponse response = EtcdClients.await(
-                client.getKVClient().get(keys.all(), GetOption.builder().isPrefix(true).build()),
+        TxnResponse response = EtcdClients.await(client.getKVClient().txn()
+                        .Then(Op.get(keys.all(), GetOption.builder().withRange(keys.secrets()).build()),
+                                Op.get(keys.afterSecrets(), GetOption.builder().withRange(keys.end()).build()))
+                        .commit(),
                 timeoutMillis, "reading " + keys.prefix());
         ViewState state = new ViewState();
-        fold(state, keys, response);
+        for (GetResponse part : response.getGetResponses()) {
+            fold(state, keys, part);
+        }
         return state.snapshot(response.getHeader().getRevision());
     }
 

@@ -17,6 +17,13 @@ import radiod.cluster.model.Mount;
 import radiod.cluster.model.NodeStatus;
 import radiod.cluster.model.Title;
 import radiod.cluster.model.TranscoderOwner;
+import radiod.cluster.tls.AcmeChallenge;
+import radiod.cluster.tls.AcmeHolder;
+import radiod.cluster.tls.AcmeStatus;
+import radiod.cluster.tls.RenewRequest;
+import radiod.cluster.tls.TlsCertificate;
+import radiod.cluster.tls.TlsKey;
+import radiod.cluster.tls.TlsState;
 
 /**
  * The mutable picture of radiod's keys that a view folds etcd's keys and events into, one thread at a time.
@@ -32,6 +39,17 @@ final class ViewState {
     private final Map<String, Drain> drains = new HashMap<>();
     private final Map<String, Title> titles = new HashMap<>();
     private final Map<String, Long> kicks = new HashMap<>();
+    private TlsCertificate certificate;
+    private long certificateRevision;
+    private TlsKey tlsKey;
+    private AcmeHolder acmeHolder;
+    private AcmeStatus acmeStatus;
+    private final Map<String, AcmeChallenge> challenges = new HashMap<>();
+    private RenewRequest renew;
+    private long renewRevision;
+    /** Whether any TLS key changed since the last snapshot (else the last one's TlsState is reused). */
+    private TlsState tls = TlsState.NONE;
+    private boolean tlsChanged;
 
     void clear() {
         nodes.clear();
@@ -41,6 +59,15 @@ final class ViewState {
         drains.clear();
         titles.clear();
         kicks.clear();
+        certificate = null;
+        certificateRevision = 0;
+        tlsKey = null;
+        acmeHolder = null;
+        acmeStatus = null;
+        challenges.clear();
+        renew = null;
+        renewRevision = 0;
+        tlsChanged = true;
     }
 
     /** Applies a put of {@code relative} (a key relative to the prefix) made at etcd revision {@code modRevision}. */
@@ -79,7 +106,53 @@ final class ViewState {
             String path = "/" + key.substring(Keys.KICKS.length());
             Json.decode(key, value, Kick.class)
                     .ifPresentOrElse(k -> kicks.put(path, modRevision), () -> kicks.remove(path));
+        } else {
+            putTls(key, value, modRevision);
         }
+    }
+
+    private void putTls(String key, byte[] value, long modRevision) {
+        if (key.equals(Keys.TLS_CERTIFICATE)) {
+            certificate = Json.decode(key, value, TlsCertificate.class).orElse(null);
+            certificateRevision = certificate == null ? 0 : modRevision;
+        } else if (key.equals(Keys.TLS_KEY)) {
+            tlsKey = Json.decode(key, value, TlsKey.class).orElse(null);
+        } else if (key.equals(Keys.ACME_HOLDER)) {
+            acmeHolder = Json.decode(key, value, AcmeHolder.class).orElse(null);
+        } else if (key.equals(Keys.TLS_STATUS)) {
+            acmeStatus = Json.decode(key, value, AcmeStatus.class).orElse(null);
+        } else if (key.equals(Keys.TLS_RENEW)) {
+            renew = Json.decode(key, value, RenewRequest.class).orElse(null);
+            renewRevision = renew == null ? 0 : modRevision;
+        } else if (key.startsWith(Keys.ACME_CHALLENGES)) {
+            String id = key.substring(Keys.ACME_CHALLENGES.length());
+            Json.decode(key, value, AcmeChallenge.class)
+                    .ifPresentOrElse(c -> challenges.put(id, c), () -> challenges.remove(id));
+        } else {
+            return;
+        }
+        tlsChanged = true;
+    }
+
+    private void deleteTls(String key) {
+        if (key.equals(Keys.TLS_CERTIFICATE)) {
+            certificate = null;
+            certificateRevision = 0;
+        } else if (key.equals(Keys.TLS_KEY)) {
+            tlsKey = null;
+        } else if (key.equals(Keys.ACME_HOLDER)) {
+            acmeHolder = null;
+        } else if (key.equals(Keys.TLS_STATUS)) {
+            acmeStatus = null;
+        } else if (key.equals(Keys.TLS_RENEW)) {
+            renew = null;
+            renewRevision = 0;
+        } else if (key.startsWith(Keys.ACME_CHALLENGES)) {
+            challenges.remove(key.substring(Keys.ACME_CHALLENGES.length()));
+        } else {
+            return;
+        }
+        tlsChanged = true;
     }
 
     void delete(String relative) {
@@ -97,12 +170,20 @@ final class ViewState {
             titles.remove("/" + relative.substring(Keys.TITLES.length()));
         } else if (relative.startsWith(Keys.KICKS)) {
             kicks.remove("/" + relative.substring(Keys.KICKS.length()));
+        } else {
+            deleteTls(relative);
         }
     }
 
     ClusterSnapshot snapshot(long revision) {
+        if (tlsChanged) {
+            tls = new TlsState(Optional.ofNullable(certificate), certificateRevision, Optional.ofNullable(tlsKey),
+                    Optional.ofNullable(acmeHolder), Optional.ofNullable(acmeStatus), challenges, Optional.ofNullable(renew),
+                    renewRevision);
+            tlsChanged = false;
+        }
         return new ClusterSnapshot(revision, nodes, Optional.ofNullable(master), mounts, transcoders, drains, titles,
-                kicks);
+                kicks, tls);
     }
 
     static String utf8(byte[] b) {

@@ -52,6 +52,12 @@ import radiod.cluster.model.NodeStatus;
 import radiod.cluster.model.Title;
 import radiod.cluster.model.TranscoderOwner;
 import radiod.cluster.model.Transcoding;
+import radiod.cluster.tls.AcmeChallenge;
+import radiod.cluster.tls.AcmeHolder;
+import radiod.cluster.tls.AcmeStatus;
+import radiod.cluster.tls.RenewRequest;
+import radiod.cluster.tls.TlsCertificate;
+import radiod.cluster.tls.TlsKey;
 import radiod.testkit.fuzz.FuzzBudget;
 import radiod.testkit.fuzz.Mutations;
 
@@ -82,7 +88,17 @@ class EtcdValuesFuzzTest {
             new Example(Keys.TRANSCODERS + "live-64.ogg", new TranscoderOwner("node-2", 1_767_000_000_000L)),
             new Example(Keys.DRAIN + "node-2", new Drain("kernel upgrade", 1_767_000_000_000L)),
             new Example(Keys.TITLES + "live.mp3", new Title("Caf\u00e9 Tacvba \u2014 Eres", "s-1a2b", "node1", 1_767_000_000_000L)),
-            new Example(Keys.KICKS + "live.mp3", new Kick("radioctl", 1_767_000_000_000L)));
+            new Example(Keys.KICKS + "live.mp3", new Kick("radioctl", 1_767_000_000_000L)),
+            new Example(Keys.TLS_CERTIFICATE, new TlsCertificate("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+                    List.of("radio.example.org", "*.radio.example.org"), "CN=Pebble Intermediate CA 1a2b3c",
+                    1_767_000_000_000L, 1_774_776_000_000L, "5f3e2a", "node1", 1_767_000_000_000L)),
+            new Example(Keys.TLS_KEY, new TlsKey("-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n", "5f3e2a")),
+            new Example(Keys.ACME_HOLDER, new AcmeHolder("node-2", 1_767_000_000_000L)),
+            new Example(Keys.TLS_STATUS, new AcmeStatus("node-2", 1_767_000_000_000L, AcmeStatus.FAILED,
+                    "the CA could not validate radio.example.org", 1_767_000_030_000L, 1, 0, 12)),
+            new Example(Keys.TLS_RENEW, new RenewRequest("radioctl", 1_767_000_000_000L)),
+            new Example(Keys.ACME_CHALLENGES + "node-2-1-0", new AcmeChallenge("_acme-challenge.radio.example.org.",
+                    "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0", "node-2", 1_767_000_000_000L)));
     static final List<byte[]> TOKENS = Mutations.tokens("null", "true", "[]", "{}", "\"\"", "0", "-1", "65536",
             "1e400", "\"NaN\"", "\"Infinity\"", "9223372036854775808", ",", ":", "\"", "\\u0000", "\\ud800", "[[[[[[",
             "]", "}", "\"path\":", "\"name\":", "\"addresses\":[]", "\u00c3", "\u00ff");
@@ -223,7 +239,9 @@ class EtcdValuesFuzzTest {
                 Tuple.of(2, Combinators.combine(Arbitraries.of(Keys.NODES, Keys.MOUNTS, Keys.TITLES, Keys.KICKS,
                         Keys.TRANSCODERS, Keys.DRAIN), Arbitraries.of("node1", "node-2", "live.mp3", "jazz/x.ogg", "",
                         "Node_1", "../x", "a/", "live.m3u")).as(String::concat)),
-                Tuple.of(1, Arbitraries.of(Keys.MASTER, "masterx", "unknown/x", "")),
+                Tuple.of(1, Arbitraries.of(Keys.MASTER, "masterx", "unknown/x", "", Keys.TLS_CERTIFICATE, Keys.TLS_KEY,
+                        Keys.TLS_STATUS, Keys.TLS_RENEW, Keys.ACME_HOLDER, Keys.ACME_ACCOUNT, Keys.ACME_CHALLENGES + "x",
+                        Keys.ACME_CHALLENGES, "tls/certificatex", "secret/x")),
                 Tuple.of(1, Mutations.text(12).map(t -> Keys.NODES + t)));
     }
 
@@ -284,6 +302,18 @@ class EtcdValuesFuzzTest {
             return Title.class;
         } else if (key.startsWith(Keys.KICKS)) {
             return Kick.class;
+        } else if (key.equals(Keys.TLS_CERTIFICATE)) {
+            return TlsCertificate.class;
+        } else if (key.equals(Keys.TLS_KEY)) {
+            return TlsKey.class;
+        } else if (key.equals(Keys.TLS_STATUS)) {
+            return AcmeStatus.class;
+        } else if (key.equals(Keys.TLS_RENEW)) {
+            return RenewRequest.class;
+        } else if (key.equals(Keys.ACME_HOLDER)) {
+            return AcmeHolder.class;
+        } else if (key.startsWith(Keys.ACME_CHALLENGES)) {
+            return AcmeChallenge.class;
         }
         return null;
     }
@@ -340,6 +370,15 @@ class EtcdValuesFuzzTest {
         s.titles().forEach((path, title) -> assertValid(title));
         s.drains().values().forEach(d -> assertTrue(d.reason() != null));
         s.kicks().values().forEach(r -> assertTrue(r > 0));
+        s.tls().certificate().ifPresent(EtcdValuesFuzzTest::assertValid);
+        s.tls().key().ifPresent(EtcdValuesFuzzTest::assertValid);
+        s.tls().status().ifPresent(EtcdValuesFuzzTest::assertValid);
+        s.tls().holder().ifPresent(EtcdValuesFuzzTest::assertValid);
+        s.tls().renew().ifPresent(EtcdValuesFuzzTest::assertValid);
+        s.tls().challenges().values().forEach(EtcdValuesFuzzTest::assertValid);
+        assertEquals(s.tls().certificate().isPresent(), s.tls().certificateRevision() > 0);
+        assertEquals(s.tls().renew().isPresent(), s.tls().renewRevision() > 0);
+        assertFalse(s.tls().toString().contains("PRIVATE KEY"), "the key is never printed");
     }
 
     /**
@@ -385,6 +424,17 @@ class EtcdValuesFuzzTest {
             assertNull(Title.problem(t.title()), t.title());
         } else if (value instanceof TranscoderOwner o) {
             NodeName.validate(o.node());
+        } else if (value instanceof TlsCertificate c) {
+            assertFalse(c.names().isEmpty());
+            assertTrue(c.notAfter() > c.notBefore());
+            assertTrue(c.chain().contains("-----BEGIN CERTIFICATE-----"));
+        } else if (value instanceof AcmeChallenge c) {
+            assertTrue(c.host().startsWith("_acme-challenge."), c.name());
+            assertTrue(c.value().length() >= 1 && c.value().length() <= 255);
+        } else if (value instanceof AcmeStatus st) {
+            assertTrue(st.failures() >= 0 && st.error().length() <= AcmeStatus.MAX_ERROR_CHARS);
+        } else if (value instanceof AcmeHolder h) {
+            NodeName.validate(h.node());
         }
     }
 }

@@ -19,7 +19,7 @@ import radiod.cluster.view.ClusterSnapshot;
  * <li>The apex's A/AAAA: the addresses of the nodes whose Icecast is up and that are not drained, a fresh random
  * pick of at most {@code maxAnswers} per answer; none live: NODATA. {@code <node>.<zone>}: that node's
  * addresses, whatever its state. NS (with glue for in-zone nameservers, see {@link DnsSettings}) and SOA at the
- * apex. The alias: a CNAME to the apex, followed by the apex's records of the asked type.</li>
+ * apex. TXT at the {@code _acme-challenge} names of the snapshot's ACME challenges (every value a name has, TTL 5 s). The alias: a CNAME to the apex, followed by the apex's records of the asked type.</li>
  * <li>A name of the zone that does not exist: NXDOMAIN; an existing name without the asked type: NODATA; both
  * with the SOA in the authority section. Names outside the zone, other classes, zone transfers: REFUSED.</li>
  * <li>AA on in-zone answers; ID, opcode, RD and CD copied; RA never. Opcodes other than QUERY: NOTIMP.
@@ -146,6 +146,10 @@ public final class ZoneAnswerer {
                 for (byte[] r : set) {
                     w.record(ResponseWriter.ANSWER, owner, r);
                 }
+            }
+        } else if (qtype == Type.TXT) {
+            for (byte[] r : e.txt) {
+                w.record(ResponseWriter.ANSWER, owner, r);
             }
         } else if (e.kind == ZoneRecords.APEX && qtype == Type.SOA) {
             w.record(ResponseWriter.ANSWER, owner, z.soa);

@@ -41,19 +41,29 @@ final class ZoneRecords {
     static final int POOL = 3;
     /** An empty non-terminal: exists (NODATA), has no records. */
     static final int EMPTY = 4;
+    /** An ACME DNS-01 challenge name: TXT records only. */
+    static final int CHALLENGE = 5;
+    /** TTL of the challenge TXT records: short, so that a retried validation never sees an old value for long. */
+    static final int CHALLENGE_TTL = 5;
 
     private static final byte[][] NONE = new byte[0][];
 
-    /** A name of the zone and its address records. */
+    /** A name of the zone and its address records (and TXT records, for an ACME challenge name). */
     static final class Entry {
         final int kind;
         final byte[][] a;
         final byte[][] aaaa;
+        final byte[][] txt;
 
         Entry(int kind, byte[][] a, byte[][] aaaa) {
+            this(kind, a, aaaa, NONE);
+        }
+
+        Entry(int kind, byte[][] a, byte[][] aaaa, byte[][] txt) {
             this.kind = kind;
             this.a = a;
             this.aaaa = aaaa;
+            this.txt = txt;
         }
     }
 
@@ -139,6 +149,18 @@ final class ZoneRecords {
                         new Entry(HOST, tails(node.getValue(), 4, nodeTtl), tails(node.getValue(), 16, nodeTtl)));
             }
         }
+        // ACME DNS-01 challenges (radiod's own, from etcd): TXT records at _acme-challenge names inside the zone; a name
+        // can hold several values at once (the apex's and the wildcard's). Names outside the zone are not ours to answer.
+        for (Map.Entry<String, List<String>> c : snapshot.tls().challengeValues().entrySet()) {
+            byte[] key = DnsSettings.inZone(c.getKey(), settings.zone()) ? wireOrNull(c.getKey()) : null;
+            if (key == null) {
+                continue;
+            }
+            byte[][] txt = txtTails(c.getValue());
+            Entry old = names.get(new Key(key));
+            names.put(new Key(key), old == null ? new Entry(CHALLENGE, NONE, NONE, txt)
+                    : new Entry(old.kind, old.a, old.aaaa, txt));
+        }
         for (Key key : List.copyOf(names.keySet())) {
             int p = 0;
             while (key.wire.length - p > zoneWire.length) {
@@ -205,6 +227,11 @@ final class ZoneRecords {
             digest.update((byte) e.getValue().kind);
             set(digest, e.getValue().a);
             set(digest, e.getValue().aaaa);
+            if (e.getValue().txt.length > 0) {
+                // Only when there are any, so that a zone without challenges keeps the serial it always had.
+                digest.update((byte) 0xfe);
+                set(digest, e.getValue().txt);
+            }
         }
         digest.update((byte) 0xff); // the end of the names
         set(digest, ns);
@@ -298,6 +325,32 @@ final class ZoneRecords {
             t[7] = (byte) ttl;
             t[9] = (byte) family;
             System.arraycopy(ip.bytes, 0, t, 10, family);
+            out.add(t);
+        }
+        return out.toArray(NONE);
+    }
+
+    /** TXT tails, one single-string record per value, values of more than 255 bytes left out. */
+    private static byte[][] txtTails(List<String> values) {
+        List<byte[]> out = new ArrayList<>();
+        for (String v : new LinkedHashSet<>(values)) {
+            byte[] text = v.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            if (text.length > 255) {
+                continue;
+            }
+            int rdlength = text.length + 1;
+            byte[] t = new byte[10 + rdlength];
+            t[0] = (byte) (Type.TXT >> 8);
+            t[1] = (byte) Type.TXT;
+            t[3] = DClass.IN;
+            t[4] = (byte) (CHALLENGE_TTL >>> 24);
+            t[5] = (byte) (CHALLENGE_TTL >>> 16);
+            t[6] = (byte) (CHALLENGE_TTL >>> 8);
+            t[7] = (byte) CHALLENGE_TTL;
+            t[8] = (byte) (rdlength >>> 8);
+            t[9] = (byte) rdlength;
+            t[10] = (byte) text.length;
+            System.arraycopy(text, 0, t, 11, text.length);
             out.add(t);
         }
         return out.toArray(NONE);

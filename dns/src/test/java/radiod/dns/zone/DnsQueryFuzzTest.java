@@ -59,7 +59,8 @@ import net.jqwik.api.lifecycle.AddLifecycleHook;
 @AddLifecycleHook(FuzzBudget.class)
 class DnsQueryFuzzTest {
     static final ZoneAnswerer ANSWERER = new ZoneAnswerer(ZoneAnswererTest.SETTINGS);
-    static final ClusterSnapshot VIEW = ZoneAnswererTest.THREE;
+    /** The three nodes, with two ACME challenge values at {@code _acme-challenge.radio.test}. */
+    static final ClusterSnapshot VIEW = ZoneChallengesTest.BOTH;
     static final ClusterSnapshot MANY = Snapshots.ipv6Nodes(7, 40);
     static final List<byte[]> SEEDS = seeds();
     static final List<byte[]> TOKENS = Mutations.tokens("\u0005radio\u0004test\u0000", "\u0004test\u0000", "\u0000",
@@ -70,7 +71,8 @@ class DnsQueryFuzzTest {
         List<byte[]> seeds = new ArrayList<>();
         try {
             for (String name : List.of("radio.test.", "RaDiO.tEsT.", "node1.radio.test.", "stream.radio.test.",
-                    "ns1.radio.test.", "nope.radio.test.", "a.b.node1.radio.test.", "xradio.test.", "example.com.", ".")) {
+                    "ns1.radio.test.", "nope.radio.test.", "a.b.node1.radio.test.", "xradio.test.", "example.com.", ".",
+                    "_acme-challenge.radio.test.", "_ACME-challenge.node1.radio.test.")) {
                 for (int type : new int[] {Type.A, Type.AAAA, Type.NS, Type.SOA, Type.ANY, Type.MX, Type.CNAME,
                         Type.AXFR, Type.TXT}) {
                     Message plain = Message.newQuery(Record.newRecord(Name.fromString(name), type, DClass.IN));

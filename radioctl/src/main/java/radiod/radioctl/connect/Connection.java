@@ -7,6 +7,7 @@ import radiod.cluster.etcd.EtcdOptions;
 import radiod.cluster.mounts.DrainStore;
 import radiod.cluster.mounts.MountStore;
 import radiod.cluster.mounts.TitleStore;
+import radiod.cluster.tls.TlsStore;
 import radiod.cluster.view.ClusterSnapshot;
 import radiod.cluster.view.Snapshots;
 
@@ -21,6 +22,7 @@ public final class Connection implements AutoCloseable {
     private final DrainStore drains;
     private final TitleStore titles;
     private final AdminTokens adminTokens;
+    private final TlsStore tls;
 
     public Connection(Settings settings) {
         this.settings = settings;
@@ -29,6 +31,7 @@ public final class Connection implements AutoCloseable {
         this.drains = new DrainStore(client, settings.etcd());
         this.titles = new TitleStore(client, settings.etcd());
         this.adminTokens = new AdminTokens(client, settings.etcd());
+        this.tls = new TlsStore(client, settings.etcd());
     }
 
     public Settings settings() {
@@ -57,7 +60,12 @@ public final class Connection implements AutoCloseable {
         return adminTokens;
     }
 
-    /** Everything under the prefix, read in one request. */
+    /** The certificate and the renewal requests. */
+    public TlsStore tls() {
+        return tls;
+    }
+
+    /** Everything under the prefix but its secrets, read in one request. */
     public ClusterSnapshot snapshot() {
         return Snapshots.read(client, settings.etcd().keys(), settings.timeout().toMillis());
     }

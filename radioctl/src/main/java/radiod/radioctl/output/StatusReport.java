@@ -14,6 +14,9 @@ import radiod.cluster.model.Drain;
 import radiod.cluster.model.MasterInfo;
 import radiod.cluster.model.Mount;
 import radiod.cluster.model.NodeStatus;
+import radiod.cluster.tls.AcmeStatus;
+import radiod.cluster.tls.TlsCertificate;
+import radiod.cluster.tls.TlsState;
 import radiod.cluster.view.ClusterSnapshot;
 
 /**
@@ -22,8 +25,38 @@ import radiod.cluster.view.ClusterSnapshot;
  *
  * @param revision the etcd revision the report reflects
  * @param master   the master, or null when no node holds the master key
+ * @param tls      the certificate and its renewal, or null when the cluster has neither (no ACME duty, none stored)
  */
-public record StatusReport(long revision, Master master, List<Node> nodes, List<MountListeners> mounts) {
+public record StatusReport(long revision, Master master, List<Node> nodes, List<MountListeners> mounts, Tls tls) {
+    /**
+     * The cluster's certificate and who renews it.
+     *
+     * @param certificate the stored certificate, or null
+     * @param renewal     the ACME duty, or null when no node holds it and none ever tried
+     */
+    public record Tls(Certificate certificate, Renewal renewal) {
+    }
+
+    /** What the stored certificate is for, who issued it, until when. */
+    public record Certificate(List<String> names, String issuer, long notBefore, long notAfter, String serial,
+                              String obtainedBy, long obtainedAt) {
+    }
+
+    /**
+     * The ACME duty.
+     *
+     * @param holder      the node holding it now, or null
+     * @param lastAttempt when the last attempt started, or null
+     * @param outcome     {@code running}, {@code ok} or {@code failed}; null before any attempt
+     * @param error       why the last attempt failed, or null
+     * @param nextAttempt when the next attempt is due (after a failure), or when renewal starts (after a success)
+     * @param failures    failed attempts in a row
+     * @param requested   whether a renewal was requested and is not done yet
+     */
+    public record Renewal(String holder, Long lastAttempt, String outcome, String error, Long nextAttempt, int failures,
+                          boolean requested) {
+    }
+
     /** Who holds the sources. */
     public record Master(String name, List<String> addresses, long electedAt) {
     }
@@ -101,7 +134,25 @@ public record StatusReport(long revision, Master master, List<Node> nodes, List<
                     masterNode.map(n -> n.hasMount(m.path())).orElse(null), byNode, total, s.transcoders().get(m.path()),
                     s.title(m.path()).orElse(null), encoderNodes(s, m.path())));
         }
-        return new StatusReport(s.revision(), master, nodes, mounts);
+        return new StatusReport(s.revision(), master, nodes, mounts, tls(s.tls()));
+    }
+
+    static Tls tls(TlsState t) {
+        Certificate certificate = t.certificate().map(StatusReport::certificate).orElse(null);
+        Renewal renewal = null;
+        if (t.holder().isPresent() || t.status().isPresent()) {
+            AcmeStatus st = t.status().orElse(null);
+            renewal = new Renewal(t.holder().map(h -> h.node()).orElse(null),
+                    st == null || st.lastAttempt() == 0 ? null : st.lastAttempt(), st == null ? null : st.outcome(),
+                    st == null || st.error().isEmpty() ? null : st.error(),
+                    st == null || st.nextAttempt() == 0 ? null : st.nextAttempt(), st == null ? 0 : st.failures(),
+                    t.renewRequested());
+        }
+        return certificate == null && renewal == null ? null : new Tls(certificate, renewal);
+    }
+
+    private static Certificate certificate(TlsCertificate c) {
+        return new Certificate(c.names(), c.issuer(), c.notBefore(), c.notAfter(), c.serial(), c.by(), c.at());
     }
 
     /** The live nodes whose source front holds an encoder of the mount. */
@@ -162,6 +213,9 @@ public record StatusReport(long revision, Master master, List<Node> nodes, List<
             }
             sb.append(t.render());
         }
+        if (tls != null) {
+            sb.append('\n').append(renderTls(tls, System.currentTimeMillis()));
+        }
         List<String> notes = new ArrayList<>();
         for (MountListeners m : mounts) {
             if (m.title() != null) {
@@ -185,6 +239,47 @@ public record StatusReport(long revision, Master master, List<Node> nodes, List<
             notes.forEach(n -> sb.append(n).append('\n'));
         }
         return sb.toString();
+    }
+
+    /** The certificate's and the renewal's lines. */
+    static String renderTls(Tls tls, long now) {
+        StringBuilder sb = new StringBuilder();
+        Certificate c = tls.certificate();
+        if (c == null) {
+            sb.append("certificate: none yet\n");
+        } else {
+            long days = Math.floorDiv(c.notAfter() - now, 86_400_000L);
+            String left = c.notAfter() <= now ? "EXPIRED" : days < 1 ? "in less than a day" : "in " + days + " day"
+                    + (days == 1 ? "" : "s");
+            sb.append("certificate: ").append(String.join(", ", c.names())).append("; expires ")
+                    .append(time(c.notAfter())).append(" (").append(left).append(")\n");
+            sb.append("  issued by ").append(c.issuer().isEmpty() ? "(unknown)" : c.issuer()).append(", serial ")
+                    .append(c.serial()).append("; obtained by ").append(c.obtainedBy().isEmpty() ? "(unknown)" : c.obtainedBy())
+                    .append(" at ").append(time(c.obtainedAt())).append('\n');
+        }
+        Renewal r = tls.renewal();
+        if (r == null) {
+            sb.append("renewal: no node holds the ACME duty (tls.acme is not configured, or no node is up)\n");
+            return sb.toString();
+        }
+        sb.append("renewal: ").append(r.holder() == null ? "no node holds the ACME duty now" : "by " + r.holder());
+        if (r.outcome() == null || r.lastAttempt() == null) {
+            sb.append("; no attempt yet");
+        } else {
+            sb.append("; last attempt ").append(time(r.lastAttempt())).append(": ");
+            switch (r.outcome()) {
+                case AcmeStatus.RUNNING -> sb.append("running");
+                case AcmeStatus.OK -> sb.append("ok").append(r.nextAttempt() == null ? ""
+                        : "; renews from " + time(r.nextAttempt()));
+                default -> sb.append("FAILED (").append(r.failures()).append(" in a row): ")
+                        .append(r.error() == null ? "no reason recorded" : r.error())
+                        .append(r.nextAttempt() == null ? "" : "; next attempt " + time(r.nextAttempt()));
+            }
+        }
+        if (r.requested()) {
+            sb.append("; a renewal was requested (radioctl renew-certificate) and is not done yet");
+        }
+        return sb.append('\n').toString();
     }
 
     private static String time(Long epochMillis) {

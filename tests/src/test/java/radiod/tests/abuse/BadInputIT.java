@@ -436,7 +436,8 @@ class BadInputIT {
         int written = 0;
         for (int i = 0; i < values.size(); i++) {
             for (String kind : List.of("mounts/corrupt-" + i + ".mp3", "nodes/corrupt" + i, "transcoders/corrupt-" + i + ".mp3",
-                    "drain/corrupt" + i, "titles/corrupt-" + i + ".mp3", "kicks/corrupt-" + i + ".mp3")) {
+                    "drain/corrupt" + i, "titles/corrupt-" + i + ".mp3", "kicks/corrupt-" + i + ".mp3",
+                    "acme/challenges/corrupt-" + i, "tls/certificate", "secret/tls/key", "tls/status", "tls/renew")) {
                 cluster.putRaw(kind, values.get(i));
                 keys.add(kind);
                 written++;
@@ -445,7 +446,8 @@ class BadInputIT {
         // The last valid state wins: the live mount keeps streaming and is defined as it was.
         Thread.sleep(3000);
         assertTrue(node.running(), "radiod exited on corrupt etcd values");
-        report("etcd: " + written + " corrupt values (" + values.size() + " kinds x mounts, nodes, transcoders, drain, titles, kicks)");
+        report("etcd: " + written + " corrupt values (" + values.size() + " kinds x mounts, nodes, transcoders, drain, titles, kicks, "
+                + "acme challenges, tls certificate, key, status, renewal)");
         assertEquals(LIVE, cluster.snapshot().mounts().get(LIVE.path()));
         healthy();
         // A corrupt mount is not served, and the node still takes a new valid mount.
@@ -455,7 +457,7 @@ class BadInputIT {
         try (Encoder second = new Encoder("icecast://source:later-pw@" + node.address() + ":" + cluster.sourcePort + later.path())) {
             await().atMost(Duration.ofSeconds(20)).until(() -> Streams.isMp3(Streams.read(node.icecastUrl(later.path()), 4096, 2000)));
         }
-        for (String k : keys) {
+        for (String k : new java.util.LinkedHashSet<>(keys)) {
             cluster.deleteRaw(k);
         }
         cluster.deleteRaw("mounts" + later.path());

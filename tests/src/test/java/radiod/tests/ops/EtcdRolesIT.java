@@ -25,6 +25,7 @@ import radiod.cluster.etcd.EtcdClients;
 import radiod.cluster.etcd.EtcdOptions;
 import radiod.cluster.etcd.EtcdUnavailableException;
 import radiod.cluster.etcd.Keys;
+import radiod.cluster.view.Snapshots;
 import radiod.tests.harness.EtcdRoles;
 import radiod.testkit.EtcdCluster;
 
@@ -93,25 +94,42 @@ class EtcdRolesIT {
             assertTrue(allowed(() -> radiod.getKVClient().put(key(PREFIX + "nodes/node2"), key("v"),
                     PutOption.builder().withLeaseId(nodeLease).build())));
 
-            // radioctl: reads it all; writes mounts, drains, titles and kicks (on a lease of its own), nothing else.
+            // Only radiod reads the secrets (the certificate's private key, the ACME account key).
+            for (String k : List.of("secret/tls/key", "secret/acme/account")) {
+                assertTrue(mayGet(radiod, PREFIX + k), k);
+                assertFalse(mayGet(radioctl, PREFIX + k), k);
+                assertFalse(mayGet(readOnly, PREFIX + k), k);
+                assertFalse(mayPut(radioctl, PREFIX + k), k);
+            }
+
+            // radioctl: reads all but the secrets; writes mounts, drains, titles, kicks (on a lease of its own) and
+            // renewal requests, nothing else.
             assertTrue(mayGet(radioctl, PREFIX + "admin/token"));
-            for (String k : List.of("mounts/live.mp3", "drain/node1", "titles/live.mp3")) {
+            assertTrue(mayGet(radioctl, PREFIX + "tls/certificate"));
+            for (String k : List.of("mounts/live.mp3", "drain/node1", "titles/live.mp3", "tls/renew")) {
                 assertTrue(mayPut(radioctl, PREFIX + k), k);
             }
             long kickLease = EtcdClients.await(radioctl.getLeaseClient().grant(30), 10_000, "grant").getID();
             assertTrue(allowed(() -> radioctl.getKVClient().put(key(PREFIX + "kicks/live.mp3"), key("v"),
                     PutOption.builder().withLeaseId(kickLease).build())));
-            for (String k : List.of("nodes/node1", "master", "transcoders/live-64.mp3", "admin/token")) {
+            for (String k : List.of("nodes/node1", "master", "transcoders/live-64.mp3", "admin/token", "tls/certificate",
+                    "tls/status", "acme/holder", "acme/challenges/node1-1-0")) {
                 assertFalse(mayPut(radioctl, PREFIX + k), k);
             }
             assertFalse(allowed(() -> radioctl.getLeaseClient().revoke(nodeLease)), "cannot end a node's lease");
 
-            // radioctl-ro: reads it all (status, show-mount, the admin token for listeners), writes nothing.
+            // radioctl-ro: reads all but the secrets (status, show-mount, the admin token for listeners), writes
+            // nothing. A read of the whole prefix would take in the secrets: etcd refuses it, and radioctl reads the
+            // two ranges around them in one transaction instead.
             assertTrue(mayGet(readOnly, PREFIX + "admin/token"));
-            assertTrue(allowed(() -> readOnly.getKVClient().get(key(PREFIX), GetOption.builder()
+            assertTrue(mayGet(readOnly, PREFIX + "tls/certificate"));
+            assertFalse(allowed(() -> readOnly.getKVClient().get(key(PREFIX), GetOption.builder()
                     .isPrefix(true).build())));
+            Keys keys = new Keys(PREFIX);
+            assertTrue(Snapshots.read(readOnly, keys, 10_000).revision() > 0, "status reads the cluster");
+            assertTrue(Snapshots.read(radioctl, keys, 10_000).revision() > 0);
             for (String k : List.of("mounts/live.mp3", "drain/node1", "titles/live.mp3", "kicks/live.mp3", "nodes/node1",
-                    "master")) {
+                    "master", "tls/renew")) {
                 assertFalse(mayPut(readOnly, PREFIX + k), k);
             }
             assertFalse(allowed(() -> readOnly.getKVClient().delete(key(PREFIX + "mounts/live.mp3"))));
@@ -136,7 +154,10 @@ class EtcdRolesIT {
         }
 
         String out = EtcdRoles.create(etcd.endpointsCsv(), PREFIX);
-        assertTrue(out.contains("changed: role radioctl-ro: read [/radiod/, /radiod0) (prefix /radiod/)\n"), out);
+        String readOnlyLine = out.lines().filter(l -> l.startsWith("changed: role radioctl-ro: ")).findFirst().orElse("");
+        assertTrue(readOnlyLine.contains("read [/radiod/, /radiod/secret/)")
+                && readOnlyLine.contains("read [/radiod/secret0, /radiod0)")
+                && !readOnlyLine.contains("write"), out);
         assertTrue(out.contains("changed: role radioctl: "), out);
         assertTrue(out.contains("changed: user radioctl: role root taken away\n"), out);
         assertTrue(out.contains("changed: user radiod: new password\n"), out);

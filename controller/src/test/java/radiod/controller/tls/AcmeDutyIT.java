@@ -1,0 +1,255 @@
+package radiod.controller.tls;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.security.cert.CertPathValidator;
+import java.security.cert.CertificateFactory;
+import java.security.cert.PKIXParameters;
+import java.security.cert.TrustAnchor;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import io.etcd.jetcd.Client;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.vertx.core.Vertx;
+import radiod.cluster.etcd.EtcdClients;
+import radiod.cluster.etcd.EtcdOptions;
+import radiod.cluster.tls.AcmeStatus;
+import radiod.cluster.tls.RenewRequest;
+import radiod.cluster.tls.TlsCertificate;
+import radiod.cluster.tls.TlsState;
+import radiod.cluster.tls.TlsStore;
+import radiod.cluster.view.ClusterSnapshot;
+import radiod.cluster.view.ClusterView;
+import radiod.dns.server.DnsServer;
+import radiod.dns.zone.DnsSettings;
+import radiod.testkit.EtcdCluster;
+import radiod.testkit.Pebble;
+
+/**
+ * The ACME duty against a real CA on loopback: Debian's pebble, validating DNS-01 against a real radiod DNS server that
+ * answers from a cluster view of the same etcd. Simulated nodes (each its own etcd client, lease, view, duty and
+ * certificate loader) obtain a wildcard certificate that every one of them loads, renew it when asked, move the duty
+ * when its holder dies, and record and retry a failed attempt.
+ */
+class AcmeDutyIT {
+    static final String ZONE = "radio.test";
+    private static final AtomicInteger PREFIXES = new AtomicInteger();
+    /** Fast retries for the tests; everything else as in production. */
+    static final AcmeDuty.Timing TIMING = new AcmeDuty.Timing(Duration.ofSeconds(1), Duration.ofSeconds(4),
+            Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofSeconds(10),
+            Duration.ofMillis(250));
+
+    @RegisterExtension
+    static final EtcdCluster etcd = EtcdCluster.single();
+
+    static Vertx vertx;
+    static DnsServer dns;
+    static Pebble pebble;
+    /** The view the DNS server answers from (the test's prefix); while {@link #dnsBroken}, an empty one. */
+    static final AtomicReference<ClusterView> dnsView = new AtomicReference<>();
+    static volatile boolean dnsBroken;
+
+    EtcdOptions options;
+    Client client;
+    TlsStore store;
+    final List<Participant> participants = new ArrayList<>();
+
+    @BeforeAll
+    static void startDnsAndPebble() throws Exception {
+        vertx = Vertx.vertx();
+        dns = new DnsServer(vertx, DnsSettings.defaults(ZONE).withListen("127.0.0.1", 0), () -> {
+            ClusterView v = dnsView.get();
+            return v == null || dnsBroken ? ClusterSnapshot.EMPTY : v.current();
+        }, new SimpleMeterRegistry());
+        dns.start().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        pebble = Pebble.start("127.0.0.1:" + dns.port(), Map.of());
+    }
+
+    @AfterAll
+    static void stopDnsAndPebble() throws Exception {
+        if (pebble != null) {
+            pebble.close();
+        }
+        if (dns != null) {
+            dns.close();
+        }
+        if (vertx != null) {
+            vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @BeforeEach
+    void setUp() {
+        options = EtcdOptions.of(etcd.endpoints()).withPrefix("/acme-it-" + PREFIXES.incrementAndGet() + "/");
+        client = EtcdClients.connect(options);
+        store = new TlsStore(client, options);
+        ClusterView v = new ClusterView(client, options.keys(), Duration.ofSeconds(2)).start();
+        ClusterView old = dnsView.getAndSet(v);
+        if (old != null) {
+            old.close();
+        }
+        dnsBroken = false;
+    }
+
+    @AfterEach
+    void tearDown() {
+        participants.forEach(Participant::close);
+        client.close();
+    }
+
+    AcmeSettings settings() {
+        return AcmeSettings.of(pebble.directory()).withCaFile(pebble.httpsCa()).withEmail("hostmaster@radio.test");
+    }
+
+    Participant participant(String name) {
+        Participant p = new Participant(name, options, ZONE, settings(), TIMING).start();
+        participants.add(p);
+        return p;
+    }
+
+    ClusterSnapshot view() {
+        return dnsView.get().current();
+    }
+
+    TlsState tls() {
+        return view().tls();
+    }
+
+    /** The DNS server's view once it satisfies {@code condition} (awaited: it may lag the nodes' views by a moment). */
+    TlsState tlsWhen(java.util.function.Predicate<TlsState> condition) {
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(20)).until(() -> condition.test(tls()));
+        return tls();
+    }
+
+    /** The one participant holding the duty (awaited). */
+    Participant holder(List<Participant> among) {
+        await().atMost(Duration.ofSeconds(15)).until(() -> among.stream().filter(p -> p.duty.isHolder()).count() == 1);
+        return among.stream().filter(p -> p.duty.isHolder()).findFirst().orElseThrow();
+    }
+
+    /** Waits until every one of {@code nodes} serves a certificate other than those in {@code old}; returns its serial. */
+    String awaitServedByAll(List<Participant> nodes, Set<String> old, Duration within) {
+        await().atMost(within).pollInterval(Duration.ofMillis(20)).until(() -> nodes.stream().allMatch(p ->
+                p.servedSerial() != null && !old.contains(p.servedSerial())));
+        String serial = nodes.get(0).servedSerial();
+        for (Participant p : nodes) {
+            assertEquals(serial, p.servedSerial(), p.name + " serves the same certificate");
+        }
+        return serial;
+    }
+
+    /** The chain verifies up to pebble's root (fetched from pebble, which makes a new one at every start). */
+    static void assertChainsToPebblesRoot(String chainPem) throws Exception {
+        CertificateFactory cf = CertificateFactory.getInstance("X.509");
+        X509Certificate root = Pem.certificates(pebble.root()).get(0);
+        List<X509Certificate> chain = Pem.certificates(chainPem);
+        PKIXParameters params = new PKIXParameters(Set.of(new TrustAnchor(root, null)));
+        params.setRevocationEnabled(false);
+        CertPathValidator.getInstance("PKIX").validate(cf.generateCertPath(chain), params);
+    }
+
+    @Test
+    void everyNodeServesTheWildcardCertificateAForcedRenewalReplacesItAndADeadHolderHandsTheDutyOn() throws Exception {
+        long start = System.currentTimeMillis();
+        List<Participant> all = List.of(participant("node1"), participant("node2"), participant("node3"));
+        String first = awaitServedByAll(all, Set.of(), Duration.ofSeconds(60));
+        TlsCertificate stored = tlsWhen(t -> t.certificate().isPresent()).certificate().orElseThrow();
+        long lastLoaded = all.stream().mapToLong(p -> p.applied.get(0).atMillis()).max().orElseThrow();
+        System.out.printf("figure: certificate from pebble stored %d ms after the nodes started; every node loaded it"
+                + " %d ms after it was stored%n", stored.at() - start, lastLoaded - stored.at());
+
+        Participant holder = holder(all);
+        assertEquals(holder.name, stored.by(), "stored by the holder");
+        assertEquals(Set.of(ZONE, "*." + ZONE), Set.copyOf(stored.names()));
+        assertEquals(first, stored.serial());
+        Participant.Applied served = all.get(1).applied.get(0);
+        assertEquals(stored.chain(), served.chain());
+        assertChainsToPebblesRoot(served.chain());
+        X509Certificate leaf = Pem.certificates(served.chain()).get(0);
+        assertTrue(Pem.matches(Pem.privateKey(served.key()), leaf.getPublicKey()), "the key is the certificate's");
+        assertTrue(served.origin().contains("tls/certificate"), served.origin());
+        AcmeStatus status = tlsWhen(t -> t.status().map(st -> st.outcome().equals(AcmeStatus.OK)).orElse(false))
+                .status().orElseThrow();
+        assertEquals(0, status.failures());
+        assertEquals(holder.name, tls().holder().orElseThrow().node());
+        assertTrue(tls().challenges().isEmpty(), "the challenges are deleted in the certificate's transaction");
+        assertEquals(1.0, holder.attempts("success"));
+        for (Participant p : all) {
+            assertEquals(0.0, p.attempts("failure"), p.name);
+            assertEquals(1, p.applied.size(), p.name + " loaded it once");
+        }
+
+        long asked = System.currentTimeMillis();
+        store.requestRenewal(new RenewRequest("test", asked));
+        String second = awaitServedByAll(all, Set.of(first), Duration.ofSeconds(60));
+        System.out.printf("figure: forced renewal: every node serves the new certificate %d ms after the request%n",
+                System.currentTimeMillis() - asked);
+        assertNotEquals(first, second, "a new serial");
+        TlsState renewed = tlsWhen(t -> t.certificate().map(c -> c.serial().equals(second)).orElse(false));
+        assertFalse(renewed.renewRequested(), "the request is served");
+        assertChainsToPebblesRoot(renewed.certificate().orElseThrow().chain());
+
+        long crashed = System.currentTimeMillis();
+        holder.crash();
+        List<Participant> rest = all.stream().filter(p -> p != holder).toList();
+        Participant next = holder(rest);
+        System.out.printf("figure: the duty moved to %s %d ms after its holder died (lease TTL 3 s)%n", next.name,
+                System.currentTimeMillis() - crashed);
+        await().atMost(Duration.ofSeconds(10)).until(() -> tls().holder().map(h -> h.node().equals(next.name)).orElse(false));
+        store.requestRenewal(new RenewRequest("test", System.currentTimeMillis()));
+        String third = awaitServedByAll(rest, Set.of(first, second), Duration.ofSeconds(60));
+        assertEquals(next.name, tlsWhen(t -> t.certificate().map(c -> c.serial().equals(third)).orElse(false))
+                .certificate().orElseThrow().by(), "renewed by the new holder");
+        assertNotEquals(second, third);
+        assertEquals(1.0, next.attempts("success"));
+    }
+
+    @Test
+    void aFailedAttemptIsRecordedAndRetriedAfterABackoffUntilItSucceeds() throws Exception {
+        dnsBroken = true; // the DNS server answers as if no challenge were there: the CA cannot validate
+        Participant p = participant("node1");
+        await().atMost(Duration.ofSeconds(60)).until(() -> tls().status()
+                .map(s -> s.outcome().equals(AcmeStatus.FAILED)).orElse(false));
+        AcmeStatus failed = tls().status().orElseThrow();
+        assertTrue(failed.error().contains("could not validate"), failed.error());
+        assertEquals("node1", failed.holder());
+        assertTrue(failed.failures() >= 1);
+        assertTrue(failed.nextAttempt() > failed.lastAttempt(), "a retry is scheduled after a backoff");
+        assertTrue(tls().certificate().isEmpty());
+        await().atMost(Duration.ofSeconds(10)).until(() -> tls().challenges().isEmpty());
+        assertTrue(p.attempts("failure") >= 1);
+
+        // Retried after the backoff (1 s, then 2 s: the test's timing), and counted in a row.
+        tlsWhen(t -> t.status().map(s -> s.outcome().equals(AcmeStatus.FAILED) && s.failures() >= 2).orElse(false));
+        assertTrue(p.attempts("failure") >= 2);
+
+        dnsBroken = false;
+        await().atMost(Duration.ofSeconds(60)).until(() -> p.servedSerial() != null);
+        AcmeStatus ok = tlsWhen(t -> t.certificate().isPresent() && t.status().isPresent()).status().orElseThrow();
+        assertEquals(AcmeStatus.OK, ok.outcome());
+        assertEquals(0, ok.failures());
+        assertEquals("", ok.error());
+        assertEquals(1.0, p.attempts("success"));
+        assertNotNull(tls().certificate().orElseThrow().serial());
+    }
+}
