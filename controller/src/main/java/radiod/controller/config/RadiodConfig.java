@@ -9,6 +9,7 @@ import java.util.Optional;
 import radiod.cluster.etcd.EtcdOptions;
 import radiod.cluster.etcd.Keys;
 import radiod.cluster.model.NodeName;
+import radiod.controller.tls.AcmeSettings;
 import radiod.dns.zone.DnsSettings;
 import radiod.redirector.listen.HttpFrontSettings;
 import radiod.redirector.listen.PlayerAgents;
@@ -31,7 +32,7 @@ public record RadiodConfig(Node node, Etcd etcd, Http http, Source source, Dns d
         limits = Objects.requireNonNullElseGet(limits, () -> new Limits(0, 0));
         balancer = Objects.requireNonNullElseGet(balancer, () -> new Balancer(null, null, null));
         transcoder = Objects.requireNonNullElseGet(transcoder, () -> new Transcoder(null, null));
-        tls = Objects.requireNonNullElseGet(tls, () -> new TlsPorts(0, 0, null, null));
+        tls = Objects.requireNonNullElseGet(tls, () -> new TlsPorts(0, 0, null, null, null));
         int[] ports = tls.enabled() ? new int[] {http.port(), source.port(), icecast.port(), tls.httpsPort(), tls.sourcePort()}
                 : new int[] {http.port(), source.port(), icecast.port()};
         String[] names = {"http.port", "source.port", "icecast.port", "tls.https_port", "tls.source_port"};
@@ -224,7 +225,7 @@ public record RadiodConfig(Node node, Etcd etcd, Http http, Source source, Dns d
      * @param certificateFile PEM certificate chain, leaf first (e.g. certbot's fullchain.pem); watched and reloaded
      * @param keyFile         its private key, PEM (PKCS#8, PKCS#1 or EC), unencrypted
      */
-    public record TlsPorts(int httpsPort, int sourcePort, Path certificateFile, Path keyFile) {
+    public record TlsPorts(int httpsPort, int sourcePort, Path certificateFile, Path keyFile, AcmeSettings acme) {
         public static final int DEFAULT_HTTPS_PORT = 443;
         public static final int DEFAULT_SOURCE_PORT = 8443;
 
@@ -235,15 +236,24 @@ public record RadiodConfig(Node node, Etcd etcd, Http http, Source source, Dns d
                 throw new IllegalArgumentException("tls.key_file: needed with tls.certificate_file (the certificate's "
                         + "private key, PEM)");
             }
+            if (acme != null && certificateFile != null) {
+                throw new IllegalArgumentException("tls.acme: a certificate comes either from files (tls.certificate_file, "
+                        + "tls.key_file) or from ACME (tls.acme), not both");
+            }
             if (keyFile != null && certificateFile == null) {
                 throw new IllegalArgumentException("tls.certificate_file: needed with tls.key_file (the PEM certificate "
                         + "chain, leaf first)");
             }
         }
 
-        /** Whether a certificate source is configured, so that the TLS ports open. */
+        /** Files only (no ACME). */
+        public TlsPorts(int httpsPort, int sourcePort, Path certificateFile, Path keyFile) {
+            this(httpsPort, sourcePort, certificateFile, keyFile, null);
+        }
+
+        /** Whether a certificate source (files or ACME) is configured, so that the TLS ports open. */
         public boolean enabled() {
-            return certificateFile != null;
+            return certificateFile != null || acme != null;
         }
     }
 

@@ -75,7 +75,7 @@ public final class CertificateFiles implements AutoCloseable {
      * @throws IllegalStateException naming the field when a file cannot be read or the material would be refused
      */
     public static void check(RadiodConfig.TlsPorts config) {
-        if (!config.enabled()) {
+        if (config.certificateFile() == null) { // no TLS, or ACME
             return;
         }
         CertificateFiles f = new CertificateFiles(config, null);

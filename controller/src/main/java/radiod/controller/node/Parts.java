@@ -43,6 +43,7 @@ import radiod.redirector.carry.Hubs;
 import radiod.redirector.listen.HttpFrontSettings;
 import radiod.redirector.listen.HttpsSettings;
 import radiod.redirector.tls.ServerTls;
+import radiod.controller.tls.ClusterCertificates;
 import radiod.redirector.source.SourceFront;
 import radiod.redirector.source.SourceFrontSettings;
 import radiod.redirector.status.IcecastStatusJson;
@@ -70,6 +71,8 @@ final class Parts {
     private final RadiodNode node;
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final List<AutoCloseable> fronts = new ArrayList<>();
+    /** The certificate from etcd and this node's candidacy for the ACME duty, when {@code tls.acme} is set. */
+    private volatile ClusterCertificates certificates;
     private IcecastSupervisor icecast;
     private Vertx vertx;
     private volatile SourceFront sourceFront;
@@ -172,6 +175,17 @@ final class Parts {
             fronts.add(dns);
             started.add(dns.start());
         }
+        if (config.tls().acme() != null) {
+            // The certificate in etcd, got and renewed by whichever node holds the ACME duty, onto this node's TLS
+            // ports (they open with the first one).
+            certificates = ClusterCertificates.start(session, config.etcd().options(), view, node.name(), config.dns().zone(),
+                    Optional.of(config.tls().acme()), (chain, key, origin) -> {
+                        ServerTls.Result r = tls.apply(chain, key, origin);
+                        if (!r.ok()) {
+                            throw new IllegalStateException(r.message());
+                        }
+                    }, registry);
+        }
         transcoders = new Transcoders(session, keys, node.name(),
                 new Transcoders.Settings(config.transcoder().liquidsoap(), config.transcoder().dir(),
                         localIcecast, config.icecast().port(), localIcecast, config.source().port()), registry);
@@ -258,6 +272,10 @@ final class Parts {
     }
 
     void closeCluster() {
+        ClusterCertificates c = certificates;
+        if (c != null) {
+            c.close(); // resigns the ACME duty with the node's other elections
+        }
         if (transcoders != null) {
             transcoders.close();
         }

@@ -1,6 +1,7 @@
 package radiod.controller.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -183,6 +184,25 @@ class ConfigLoaderTest {
         assertError(MINIMAL + "tls:\n  https_port: 9000\n  source_port: 9000\n" + files,
                 "tls.source_port: 9000 is already used by tls.https_port");
         assertError(MINIMAL + "tls:\n  acme_thing: 1\n", "tls.acme_thing is not a known setting");
+    }
+
+    @Test
+    void tlsByAcmeOpensTheTlsPortsAndNamesItsFields() throws Exception {
+        RadiodConfig acme = ConfigLoader.parse("t", MINIMAL + "tls:\n  acme: {directory: 'https://127.0.0.1:14000/dir', "
+                + "email: ops@radio.example.org, ca_file: /etc/radiod/acme-ca.pem, renew_before_days: 20}\n");
+        assertTrue(acme.tls().enabled(), "ACME is a certificate source: the TLS ports open with its first certificate");
+        assertEquals("https://127.0.0.1:14000/dir", acme.tls().acme().directory());
+        assertEquals("ops@radio.example.org", acme.tls().acme().email());
+        assertEquals(Path.of("/etc/radiod/acme-ca.pem"), acme.tls().acme().caFile());
+        assertEquals(20, acme.tls().acme().renewBeforeDays());
+        assertNull(acme.tls().certificateFile());
+        assertError(MINIMAL + "tls:\n  acme: {email: a@b.org}\n", "tls.acme.directory is required");
+        assertError(MINIMAL + "tls:\n  acme: {directory: 'http://ca.example/dir'}\n", "tls.acme.directory must be an https:// URL");
+        assertError(MINIMAL + "tls:\n  acme: {directory: 'https://ca.example/dir', renew_before_days: 0}\n",
+                "tls.acme.renew_before_days must be between 1 and 365");
+        assertError(MINIMAL + "tls:\n  acme: {directory: 'https://ca.example/dir', colour: red}\n", "tls.acme.colour");
+        assertError(MINIMAL + "tls:\n  certificate_file: /c.pem\n  key_file: /k.pem\n  acme: {directory: 'https://ca.example/d'}\n",
+                "tls.acme: a certificate comes either from files");
     }
 
     private static void assertError(String yaml, String expected) {

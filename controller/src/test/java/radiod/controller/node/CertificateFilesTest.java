@@ -51,6 +51,13 @@ class CertificateFilesTest {
     }
 
     @Test
+    void withoutFilesThereIsNothingToCheckAtStartWhetherTlsIsOffOrByAcme() {
+        CertificateFiles.check(new RadiodConfig.TlsPorts(0, 0, null, null, null));
+        CertificateFiles.check(new RadiodConfig.TlsPorts(0, 0, null, null,
+                radiod.controller.tls.AcmeSettings.of("https://127.0.0.1:14000/dir")));
+    }
+
+    @Test
     void aPairThatCannotBeServedStopsTheStartNamingTheField(@TempDir Path dir) throws Exception {
         Path cert = dir.resolve("fullchain.pem");
         Path key = dir.resolve("privkey.pem");

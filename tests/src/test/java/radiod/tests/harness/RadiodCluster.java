@@ -195,9 +195,28 @@ public final class RadiodCluster implements AutoCloseable {
         return this;
     }
 
-    /** The {@code tls:} section of radiod's config: none without {@link #tlsFiles}. */
+    /**
+     * Every node serves HTTPS and TLS sources with the certificate that the node holding the ACME duty gets from this
+     * CA ({@code tls.acme}); set before {@link #start()}.
+     *
+     * @param caFile what the nodes trust for the CA's own HTTPS
+     */
+    public RadiodCluster tlsAcme(String directory, Path caFile) {
+        this.acmeDirectory = directory;
+        this.acmeCaFile = caFile;
+        return this;
+    }
+
+    private volatile String acmeDirectory;
+    private volatile Path acmeCaFile;
+
+    /** The {@code tls:} section of radiod's config: none without {@link #tlsFiles} or {@link #tlsAcme}. */
     String tlsYaml() {
         Path cert = tlsCertificate;
+        if (acmeDirectory != null) {
+            return "tls: {https_port: " + httpsPort + ", source_port: " + tlsSourcePort + ", acme: {directory: '"
+                    + acmeDirectory + "', email: hostmaster@radio.test, ca_file: '" + acmeCaFile + "'}}\n";
+        }
         return cert == null ? "" : "tls: {https_port: " + httpsPort + ", source_port: " + tlsSourcePort
                 + ", certificate_file: '" + cert + "', key_file: '" + tlsKey + "'}\n";
     }
