@@ -74,6 +74,12 @@ class ElectionIT {
             contenders.add(ContenderProcess.start("clean" + i));
         }
         await().atMost(Duration.ofSeconds(10)).until(() -> contenders.stream().filter(ContenderProcess::isMaster).count() == 1);
+        // As between running nodes: the follower settled (its watch on the key set up, its campaign path run) — a
+        // calm second and a half with exactly one master. Right after its READY, a fresh JVM's first campaigns take
+        // hundreds of milliseconds and its watch may not exist yet (measured: 0.7-1.4 s, against 20-30 ms settled).
+        await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(20))
+                .until(() -> contenders.stream().mapToLong(ContenderProcess::elections).sum() == 1
+                        && contenders.stream().filter(ContenderProcess::isMaster).count() == 1);
         ContenderProcess master = contenders.stream().filter(ContenderProcess::isMaster).findFirst().orElseThrow();
         ContenderProcess other = contenders.stream().filter(c -> c != master).findFirst().orElseThrow();
         master.send("close");
