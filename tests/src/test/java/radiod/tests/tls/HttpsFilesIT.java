@@ -280,7 +280,7 @@ class HttpsFilesIT {
             processes.add(browser);
             Process b = browser;
             try {
-                await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(250)).until(() -> {
+                await().atMost(Duration.ofSeconds(45)).pollInterval(Duration.ofMillis(250)).until(() -> {
                     assertTrue(b.isAlive(), "chromium exited: " + Files.readString(browserLog));
                     if (reports.isEmpty()) {
                         return false;
