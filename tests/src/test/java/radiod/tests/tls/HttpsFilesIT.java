@@ -1,33 +1,48 @@
 package radiod.tests.tls;
 
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.security.KeyFactory;
 import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
+import java.security.spec.PKCS8EncodedKeySpec;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
+import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
 
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
 
 import radiod.cluster.model.Mount;
 import radiod.tests.harness.RadiodCluster;
@@ -54,7 +69,8 @@ class HttpsFilesIT {
     static Path certificate;
     static Path key;
     static RadiodCluster cluster;
-    static final List<Process> processes = new ArrayList<>();
+    static final List<Process> processes = new CopyOnWriteArrayList<>();
+    static Process encoder;
 
     @BeforeAll
     static void start() throws Exception {
@@ -128,22 +144,8 @@ class HttpsFilesIT {
 
     @Test
     void anEncoderOverTlsIsHeardOverHttpsAndARenewedPairIsServedWithoutDroppingAListener() throws Exception {
-        cluster.putMount(LIVE);
+        encoderOn();
         RadiodProcess master = cluster.master().orElseThrow();
-        RadiodProcess relay = cluster.nodes().stream().filter(n -> n != master).findFirst().orElseThrow();
-        Path encoderLog = dir.resolve("encoder.log");
-        String url = "icecast://" + LIVE.sourceUser() + ":" + LIVE.sourcePassword() + "@" + relay.address() + ":"
-                + cluster.tlsSourcePort + LIVE.path();
-        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(250)).until(() -> {
-            if (processes.isEmpty() || !processes.get(processes.size() - 1).isAlive()) {
-                processes.add(new ProcessBuilder("ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-re",
-                        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-ac", "2", "-c:a", "libmp3lame",
-                        "-b:a", "128k", "-content_type", "audio/mpeg", "-tls", "1", "-f", "mp3", url)
-                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(encoderLog.toFile())).start());
-            }
-            return cluster.nodes().stream().allMatch(n -> cluster.snapshot().node(n.name())
-                    .map(s -> s.hasMount(LIVE.path())).orElse(false));
-        });
 
         String entry = "https://" + name(master) + ":" + cluster.httpsPort;
         String redirect = run(curl("-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", entry + LIVE.path()));
@@ -177,6 +179,159 @@ class HttpsFilesIT {
         assertTrue(metrics.contains("radiod_tls_certificate_applied_total 2.0")
                 && metrics.contains("radiod_tls_certificate_expiry_seconds ")
                 && metrics.contains("radiod_tls_certificate_refused_total{reason=\"expired\"} 0.0"), metrics);
-        assertEquals(1, processes.stream().filter(p -> p.isAlive() && p != listener).count(), "the encoder is still on");
+        assertTrue(encoder.isAlive(), "the encoder is still on");
+    }
+
+    /**
+     * ffmpeg on a non-master node's TLS source port (once for the class: a second encoder would be refused the
+     * mount), until every node has the mount.
+     */
+    static synchronized void encoderOn() {
+        cluster.putMount(LIVE);
+        RadiodProcess master = cluster.master().orElseThrow();
+        RadiodProcess relay = cluster.nodes().stream().filter(n -> n != master).findFirst().orElseThrow();
+        Path encoderLog = dir.resolve("encoder.log");
+        String url = "icecast://" + LIVE.sourceUser() + ":" + LIVE.sourcePassword() + "@" + relay.address() + ":"
+                + cluster.tlsSourcePort + LIVE.path();
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(250)).until(() -> {
+            if (encoder == null || !encoder.isAlive()) {
+                encoder = new ProcessBuilder("ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-re",
+                        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-ac", "2", "-c:a", "libmp3lame",
+                        "-b:a", "128k", "-content_type", "audio/mpeg", "-tls", "1", "-f", "mp3", url)
+                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(encoderLog.toFile())).start();
+                processes.add(encoder);
+            }
+            return cluster.nodes().stream().allMatch(n -> cluster.snapshot().node(n.name())
+                    .map(s -> s.hasMount(LIVE.path())).orElse(false));
+        });
+    }
+
+    /**
+     * A station's website over HTTPS (served here, at {@code www.radio.test}, with its own certificate from the test
+     * CA) whose {@code <audio>} element plays {@code https://<master>.radio.test:<https_port>/live.mp3} in headless
+     * Chromium: the https redirect is followed to a node's name, which only Chromium's resolver rules map to the
+     * node's loopback address, and the test CA is trusted through an NSS database in Chromium's own HOME, as a user
+     * trusts a CA. The page reports the element's state to the test every 250 ms.
+     */
+    @Test
+    void headlessChromiumPlaysTheStreamInAnAudioElementOnAnHttpsPage() throws Exception {
+        String chromium = "/usr/bin/chromium";
+        assertTrue(Files.isExecutable(Path.of(chromium)), "Debian's chromium is needed (bin/test installs it)");
+        encoderOn();
+        RadiodProcess entry = cluster.master().orElseThrow();
+        String stream = "https://" + name(entry) + ":" + cluster.httpsPort + LIVE.path();
+
+        Path home = Files.createDirectories(dir.resolve("chromium-home"));
+        Path nssdb = Files.createDirectories(home.resolve(".pki/nssdb"));
+        run(List.of("certutil", "-d", "sql:" + nssdb, "-N", "--empty-password"));
+        String added = run(List.of("certutil", "-d", "sql:" + nssdb, "-A", "-t", "C,,", "-n", "radiod-test",
+                "-i", ca.caCertificate().toString()));
+        assertTrue(run(List.of("certutil", "-d", "sql:" + nssdb, "-L")).contains("radiod-test"), "certutil -A: " + added);
+
+        List<Map<String, String>> reports = new CopyOnWriteArrayList<>();
+        HttpsServer site = HttpsServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
+        site.setHttpsConfigurator(new HttpsConfigurator(serverContext(ca.issue("www", List.of("www." + ZONE)))));
+        String page = """
+                <!doctype html><meta charset="utf-8"><title>Radio Test</title>
+                <audio id="player" controls autoplay src="%s"></audio>
+                <script>
+                const a = document.getElementById('player');
+                const report = (play) => fetch('/report?' + new URLSearchParams({t: a.currentTime, paused: a.paused,
+                    ready: a.readyState, error: a.error ? a.error.code + ' ' + a.error.message : '', play: play || ''}),
+                    {cache: 'no-store'}).catch(() => {});
+                a.play().catch(e => report(String(e)));
+                setInterval(report, 250);
+                </script>
+                """.formatted(stream);
+        site.createContext("/", exchange -> {
+            String path = exchange.getRequestURI().getRawPath();
+            byte[] body = path.equals("/") ? page.getBytes(StandardCharsets.UTF_8) : new byte[0];
+            if (path.equals("/report")) {
+                Map<String, String> report = new HashMap<>();
+                for (String pair : exchange.getRequestURI().getRawQuery().split("&")) {
+                    String[] kv = pair.split("=", 2);
+                    report.put(kv[0], kv.length < 2 ? "" : URLDecoder.decode(kv[1], StandardCharsets.UTF_8));
+                }
+                reports.add(report);
+            }
+            exchange.getResponseHeaders().set("Content-Type", "text/html; charset=utf-8");
+            exchange.getResponseHeaders().set("Cache-Control", "no-store");
+            exchange.sendResponseHeaders(path.equals("/") || path.equals("/report") ? 200 : 404,
+                    body.length == 0 ? -1 : body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        site.start();
+        Process browser = null;
+        try {
+            StringBuilder rules = new StringBuilder("MAP www." + ZONE + " 127.0.0.1");
+            for (RadiodProcess n : cluster.nodes()) {
+                rules.append(", MAP ").append(name(n)).append(' ').append(n.address());
+            }
+            Path browserLog = dir.resolve("chromium.log");
+            ProcessBuilder pb = new ProcessBuilder(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--autoplay-policy=no-user-gesture-required", "--host-resolver-rules=" + rules,
+                    "--user-data-dir=" + Files.createDirectories(home.resolve("profile")),
+                    "https://www." + ZONE + ":" + site.getAddress().getPort() + "/")
+                    .redirectErrorStream(true).redirectOutput(browserLog.toFile());
+            pb.environment().put("HOME", home.toString());
+            browser = pb.start();
+            processes.add(browser);
+            Process b = browser;
+            try {
+                await().atMost(Duration.ofSeconds(45)).pollInterval(Duration.ofMillis(250)).until(() -> {
+                    assertTrue(b.isAlive(), "chromium exited: " + Files.readString(browserLog));
+                    if (reports.isEmpty()) {
+                        return false;
+                    }
+                    Map<String, String> last = reports.get(reports.size() - 1);
+                    assertTrue(last.get("error").isEmpty() && last.get("play").isEmpty(), "the audio element failed: " + last);
+                    return Double.parseDouble(last.get("t")) > 2.5 && last.get("paused").equals("false");
+                });
+            } catch (ConditionTimeoutException e) {
+                throw new AssertionError("the audio element did not play 2.5 s of the stream; "
+                        + (reports.isEmpty() ? "the page never reported (not loaded?)" : "its last report: "
+                        + reports.get(reports.size() - 1)) + "; chromium's log:\n" + Files.readString(browserLog), e);
+            }
+        } finally {
+            site.stop(0);
+            if (browser != null) {
+                browser.descendants().forEach(ProcessHandle::destroyForcibly);
+                browser.destroyForcibly();
+            }
+        }
+        // The node that streamed it logs Chromium's session when it ends: the redirect was followed to that node's
+        // name over HTTPS.
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200)).until(() -> cluster.nodes().stream()
+                .anyMatch(n -> accessLog(n).lines().anyMatch(l -> l.contains("GET /_stream" + LIVE.path()) && l.contains("Chrome"))));
+    }
+
+    static String accessLog(RadiodProcess n) {
+        try {
+            return Files.exists(n.accessLog()) ? Files.readString(n.accessLog()) : "";
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    /** A server-side TLS context for an issued pair (PKCS#8 EC key, chain in PEM). */
+    static SSLContext serverContext(TlsAuthority.Issued issued) throws Exception {
+        String base64 = issued.keyPem().replaceAll("-----[A-Z ]+-----", "").replaceAll("\\s", "");
+        PrivateKey privateKey = KeyFactory.getInstance("EC")
+                .generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(base64)));
+        Collection<? extends Certificate> chain;
+        try (InputStream in = Files.newInputStream(issued.chain())) {
+            chain = CertificateFactory.getInstance("X.509").generateCertificates(in);
+        }
+        char[] password = "page".toCharArray();
+        KeyStore store = KeyStore.getInstance("PKCS12");
+        store.load(null, null);
+        store.setKeyEntry("www", privateKey, password, chain.toArray(new Certificate[0]));
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(store, password);
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(kmf.getKeyManagers(), null, null);
+        return ctx;
     }
 }
