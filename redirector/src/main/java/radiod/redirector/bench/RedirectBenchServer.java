@@ -27,7 +27,9 @@ import radiod.redirector.listen.StreamServer;
  * (this node, {@code bench}, is not one of them). As in a node, Vert.x HTTP server metrics are on, and each node
  * republishes its status every second (which resets the predictions).
  *
- * <p>Usage: {@code RedirectBenchServer <host> <port> [event loops, 0 = one per core] [--no-vertx-metrics] [--nio]}
+ * <p>Usage: {@code RedirectBenchServer <host> <port> [event loops, 0 = one per core] [--no-vertx-metrics] [--nio]
+ * [--https <port> <chain.pem> <key.pem>]}; with {@code --https} the same front also answers over TLS on that port, as a
+ * node with {@code tls.certificate_file} does (redirects to {@code https://nodeN.radio.test:<port>/_stream/…}).
  */
 public final class RedirectBenchServer {
     private RedirectBenchServer() {
@@ -55,6 +57,18 @@ public final class RedirectBenchServer {
         vertx.setPeriodic(1000, t -> view.set(snapshot(live, System.currentTimeMillis())));
         HttpFront front = new HttpFront(vertx, new HttpFrontSettings("bench", host, port, Pipeline.DEFAULT, null, null, 5,
                 "127.0.0.1", 8100, loops), view::get, () -> false, new NeverStreams(), registry);
+        int tlsAt = List.of(args).indexOf("--https");
+        if (tlsAt >= 0) {
+            radiod.redirector.tls.ServerTls tls = new radiod.redirector.tls.ServerTls();
+            tls.meters(registry);
+            radiod.redirector.tls.ServerTls.Result r = tls.apply(java.nio.file.Files.readString(java.nio.file.Path.of(args[tlsAt + 2])),
+                    java.nio.file.Files.readString(java.nio.file.Path.of(args[tlsAt + 3])), args[tlsAt + 2]);
+            if (!r.ok()) {
+                System.err.println("RedirectBenchServer: the certificate was refused: " + r.message());
+                System.exit(2);
+            }
+            front.https(tls, new radiod.redirector.listen.HttpsSettings(Integer.parseInt(args[tlsAt + 1]), "radio.test"));
+        }
         front.start().toCompletionStage().toCompletableFuture().get();
         System.out.println("ready on http://" + host + ":" + port + "/live.mp3 (vertx metrics " + (vertxMetrics ? "on" : "off")
                 + ", native transport " + (vertx.isNativeTransportEnabled() ? "on" : "off") + ")");
