@@ -46,14 +46,15 @@ public record TestCertificates(Path dir, Path ca, Path serverCert, Path serverKe
                 "-extfile", ext.toString(), "-out", dir.resolve(name + ".pem").toString());
     }
 
-    private static void openssl(String... args) {
+    /** Runs openssl with these arguments; fails with its output if it does not succeed within 60 s. */
+    static void openssl(String... args) {
         List<String> cmd = new java.util.ArrayList<>();
         cmd.add("openssl");
         cmd.addAll(List.of(args));
         try {
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes());
-            if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
                 throw new IllegalStateException("openssl " + String.join(" ", args) + " failed: " + out);
             }
         } catch (IOException e) {
