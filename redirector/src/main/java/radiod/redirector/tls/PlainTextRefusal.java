@@ -19,10 +19,14 @@ import io.netty.handler.ssl.DelegatingSslContext;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.vertx.core.net.JdkSSLEngineOptions;
+import io.vertx.core.net.OpenSSLEngineOptions;
+import io.vertx.core.net.SSLEngineOptions;
 import io.vertx.core.spi.tls.SslContextFactory;
 
 /**
- * The JDK's TLS engine, with one addition on the server side: a client that speaks plain text to a TLS port (a
+ * The TLS engine of the TLS ports: BoringSSL through Netty's native bindings when they load (five times the JDK's
+ * handshakes per second here, see bench/RESULTS.md), else the JDK's; {@code -Dradiod.tls.engine=jdk} forces the
+ * JDK's. One addition on the server side: a client that speaks plain text to a TLS port (a
  * browser at {@code http://host:443}, an encoder without its TLS option) gets a plain {@code 400} saying so, as
  * nginx answers, before the handshake fails as usual (counted and logged by {@link ServerTls}). A TLS record starts
  * with a byte from 20 to 23 (or 0x80, an SSLv2 hello); a request line starts with an upper-case letter.
@@ -40,11 +44,20 @@ final class PlainTextRefusal {
     }
 
     /** Engine options for a TLS server that answers plain text in plain text. */
-    static JdkSSLEngineOptions engine() {
-        return new Engine();
+    static SSLEngineOptions engine() {
+        return nativeWanted() && OpenSSLEngineOptions.isAvailable() ? new Native() : new Jdk();
     }
 
-    private static final class Engine extends JdkSSLEngineOptions {
+    /** {@code openssl} (BoringSSL) or {@code jdk}: the engine {@link #engine()} gives. */
+    static String engineName() {
+        return engine() instanceof Native ? "openssl" : "jdk";
+    }
+
+    private static boolean nativeWanted() {
+        return !"jdk".equalsIgnoreCase(System.getProperty("radiod.tls.engine", ""));
+    }
+
+    private static final class Jdk extends JdkSSLEngineOptions {
         @Override
         public SslContextFactory sslContextFactory() {
             return new Factory(super.sslContextFactory());
@@ -52,78 +65,95 @@ final class PlainTextRefusal {
 
         @Override
         public JdkSSLEngineOptions copy() {
-            return new Engine();
+            return new Jdk();
         }
     }
 
-    /** Vert.x's JDK context factory, whose contexts' handlers are {@link Handler}s. */
+    private static final class Native extends OpenSSLEngineOptions {
+        Native() {
+            // One certificate per node and listeners that reconnect: resumption saves them a full handshake.
+            setSessionCacheEnabled(true);
+        }
+
+        @Override
+        public SslContextFactory sslContextFactory() {
+            return new Factory(super.sslContextFactory());
+        }
+
+        @Override
+        public OpenSSLEngineOptions copy() {
+            return new Native();
+        }
+    }
+
+    /** Vert.x's context factory for the engine, whose server contexts' handlers are {@link Handler}s. */
     private static final class Factory implements SslContextFactory {
-        private final SslContextFactory jdk;
+        private final SslContextFactory engine;
         private boolean client;
 
-        Factory(SslContextFactory jdk) {
-            this.jdk = jdk;
+        Factory(SslContextFactory engine) {
+            this.engine = engine;
         }
 
         @Override
         public SslContextFactory useAlpn(boolean useAlpn) {
-            jdk.useAlpn(useAlpn);
+            engine.useAlpn(useAlpn);
             return this;
         }
 
         @Override
         public SslContextFactory clientAuth(ClientAuth clientAuth) {
-            jdk.clientAuth(clientAuth);
+            engine.clientAuth(clientAuth);
             return this;
         }
 
         @Override
         public SslContextFactory forClient(boolean forClient) {
             client = forClient;
-            jdk.forClient(forClient);
+            engine.forClient(forClient);
             return this;
         }
 
         @Override
         public SslContextFactory keyMananagerFactory(KeyManagerFactory kmf) {
-            jdk.keyMananagerFactory(kmf);
+            engine.keyMananagerFactory(kmf);
             return this;
         }
 
         @Override
         public SslContextFactory trustManagerFactory(TrustManagerFactory tmf) {
-            jdk.trustManagerFactory(tmf);
+            engine.trustManagerFactory(tmf);
             return this;
         }
 
         @Override
         public SslContextFactory enabledCipherSuites(Set<String> suites) {
-            jdk.enabledCipherSuites(suites);
+            engine.enabledCipherSuites(suites);
             return this;
         }
 
         @Override
         public SslContextFactory applicationProtocols(List<String> protocols) {
-            jdk.applicationProtocols(protocols);
+            engine.applicationProtocols(protocols);
             return this;
         }
 
         @Override
         public SslContextFactory serverName(String name) {
-            jdk.serverName(name);
+            engine.serverName(name);
             return this;
         }
 
         @Override
         public SslContext create() throws SSLException {
-            SslContext ctx = jdk.create();
+            SslContext ctx = engine.create();
             return client ? ctx : new Context(ctx);
         }
     }
 
     private static final class Context extends DelegatingSslContext {
-        Context(SslContext jdk) {
-            super(jdk);
+        Context(SslContext engine) {
+            super(engine);
         }
 
         @Override

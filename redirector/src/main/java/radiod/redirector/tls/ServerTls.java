@@ -179,7 +179,8 @@ public final class ServerTls {
         }
         served = new Served(cert, options);
         count("applied", 1);
-        log.info("tls: now serving the {} (issuer {}, names {})", cert, cert.issuer(), cert.names());
+        log.info("tls: now serving the {} (issuer {}, names {}, engine {})", cert, cert.issuer(), cert.names(),
+                PlainTextRefusal.engineName());
         for (Consumer<SSLOptions> s : servers) {
             try {
                 s.accept(options);

@@ -19,6 +19,14 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLEngineResult;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
+
 /**
  * Many stream listeners at once, for the passthrough benchmark: opens {@code --listeners} HTTP streams to one URL
  * (ramped), reads each as fast as the server sends (a live stream arrives at its bitrate, so every connection reads
@@ -26,7 +34,9 @@ import java.util.concurrent.TimeUnit;
  * the nominal rate or were dropped, and the CPU time and resident memory of the server processes named with
  * {@code --pid name=pid[,pid…]} (from /proc, before the first connection and over the window). Prints
  * {@code key=value} lines for bench/stream/run. With {@code --jvm-pid}, also that JVM's live heap (after a full
- * collection) before the first connection and at the end of the window, per listener.
+ * collection) before the first connection and at the end of the window, per listener. An {@code https://} URL is
+ * read over TLS (the JDK's engine, one handshake per listener, the server's certificate not checked: this measures
+ * the server's cost, not its identity); bytes then count the decrypted stream.
  *
  * <pre>java -cp testkit.jar radiod.testkit.load.ListenerLoad --url http://127.0.0.1:8080/_stream/live.mp3 \
  *     --listeners 1000 --ramp 500 --settle 10 --duration 30 --rate 16000 --pid radiod=1234 --pid icecast=1240</pre>
@@ -96,11 +106,35 @@ public final class ListenerLoad {
         long windowEnd = -1;
         int status = -1;
         boolean closed;
+        /** Why the connection ended early: the exception, or "closed by the server". */
+        String ended;
         final StringBuilder head = new StringBuilder();
+        /** With TLS: the engine and its network buffers (what came in not yet unwrapped, what goes out not yet sent). */
+        final SSLEngine tls;
+        final ByteBuffer netIn;
+        final ByteBuffer netOut;
 
-        Stream(SocketChannel channel, ByteBuffer request) {
+        Stream(SocketChannel channel, ByteBuffer request, SSLEngine tls) {
             this.channel = channel;
             this.request = request;
+            this.tls = tls;
+            this.netIn = tls == null ? null : ByteBuffer.allocate(tls.getSession().getPacketBufferSize());
+            this.netOut = tls == null ? null : ByteBuffer.allocate(tls.getSession().getPacketBufferSize());
+        }
+
+        /** The first bytes of the answer carry its status line. */
+        void answer(ByteBuffer data) {
+            if (status < 0) {
+                int at = data.position();
+                while (at < data.limit() && head.length() < 64) {
+                    head.append((char) data.get(at++));
+                }
+                int sp = head.indexOf(" ");
+                if (sp > 0 && head.length() >= sp + 4) {
+                    status = Integer.parseInt(head.substring(sp + 1, sp + 4));
+                }
+            }
+            bytes += data.remaining();
         }
     }
 
@@ -109,6 +143,7 @@ public final class ListenerLoad {
         final Selector selector = Selector.open();
         final ConcurrentLinkedQueue<Stream> incoming = new ConcurrentLinkedQueue<>();
         final ByteBuffer buffer = ByteBuffer.allocateDirect(64 * 1024);
+        final ByteBuffer plain = ByteBuffer.allocate(64 * 1024);
         volatile boolean stop;
         volatile int mark; // 1: take window start, 2: take window end
         volatile int marked;
@@ -158,6 +193,17 @@ public final class ListenerLoad {
         private void handle(SelectionKey k) {
             Stream s = (Stream) k.attachment();
             try {
+                if (s.tls != null) {
+                    if (k.isConnectable()) {
+                        s.channel.finishConnect();
+                        s.tls.beginHandshake();
+                    }
+                    if (!pumpTls(k, s)) {
+                        s.ended = "closed by the server (TLS, " + s.tls.getHandshakeStatus() + ")";
+                        close(k, s);
+                    }
+                    return;
+                }
                 if (k.isConnectable()) {
                     s.channel.finishConnect();
                     k.interestOps(SelectionKey.OP_WRITE);
@@ -170,23 +216,105 @@ public final class ListenerLoad {
                     buffer.clear();
                     int n = s.channel.read(buffer);
                     if (n < 0) {
+                        s.ended = "closed by the server";
                         close(k, s);
                         return;
                     }
-                    if (s.status < 0) {
-                        buffer.flip();
-                        while (buffer.hasRemaining() && s.head.length() < 64) {
-                            s.head.append((char) buffer.get());
-                        }
-                        int sp = s.head.indexOf(" ");
-                        if (sp > 0 && s.head.length() >= sp + 4) {
-                            s.status = Integer.parseInt(s.head.substring(sp + 1, sp + 4));
-                        }
-                    }
-                    s.bytes += n;
+                    buffer.flip();
+                    s.answer(buffer);
                 }
             } catch (IOException | RuntimeException e) {
+                s.ended = e.toString();
                 close(k, s);
+            }
+        }
+
+        /**
+         * Moves a TLS connection as far as it can go without blocking: handshake, then the request, then reading;
+         * leaves the key waiting for what it needs next. False when the connection has ended.
+         */
+        private boolean pumpTls(SelectionKey k, Stream s) throws IOException {
+            SSLEngine e = s.tls;
+            while (true) {
+                if (!flush(s)) {
+                    k.interestOps(SelectionKey.OP_WRITE);
+                    return true;
+                }
+                switch (e.getHandshakeStatus()) {
+                    case NEED_TASK -> {
+                        Runnable task;
+                        while ((task = e.getDelegatedTask()) != null) {
+                            task.run();
+                        }
+                    }
+                    case NEED_WRAP -> {
+                        if (e.wrap(ByteBuffer.allocate(0), s.netOut).getStatus() == SSLEngineResult.Status.CLOSED) {
+                            return false;
+                        }
+                    }
+                    case NEED_UNWRAP, NEED_UNWRAP_AGAIN -> {
+                        int r = unwrap(s);
+                        if (r < 0) {
+                            return false;
+                        }
+                        if (r == 0) {
+                            k.interestOps(SelectionKey.OP_READ);
+                            return true;
+                        }
+                    }
+                    default -> {
+                        if (s.request.hasRemaining()) {
+                            e.wrap(s.request, s.netOut);
+                            continue;
+                        }
+                        int r = unwrap(s);
+                        if (r < 0) {
+                            return false;
+                        }
+                        if (r == 0) {
+                            k.interestOps(SelectionKey.OP_READ);
+                            return true;
+                        }
+                    }
+                }
+            }
+        }
+
+        /** Sends what the engine wrapped; false when the socket took only part of it. */
+        private boolean flush(Stream s) throws IOException {
+            if (s.netOut.position() == 0) {
+                return true;
+            }
+            s.netOut.flip();
+            s.channel.write(s.netOut);
+            s.netOut.compact();
+            return s.netOut.position() == 0;
+        }
+
+        /** Unwraps one record, reading from the socket when none is whole: 1 progress, 0 nothing to read, -1 ended. */
+        private int unwrap(Stream s) throws IOException {
+            while (true) {
+                s.netIn.flip();
+                plain.clear();
+                SSLEngineResult r = s.tls.unwrap(s.netIn, plain);
+                s.netIn.compact();
+                plain.flip();
+                if (plain.hasRemaining()) {
+                    s.answer(plain);
+                }
+                if (r.getStatus() == SSLEngineResult.Status.CLOSED) {
+                    return -1;
+                }
+                if (r.getStatus() == SSLEngineResult.Status.OK && (r.bytesConsumed() > 0 || r.bytesProduced() > 0)) {
+                    return 1;
+                }
+                int n = s.channel.read(s.netIn);
+                if (n < 0) {
+                    return -1;
+                }
+                if (n == 0) {
+                    return 0;
+                }
             }
         }
 
@@ -207,11 +335,12 @@ public final class ListenerLoad {
         for (Map.Entry<String, long[]> p : pids.entrySet()) {
             rssBefore.put(p.getKey(), rssKb(p.getValue()));
         }
-        int port = url.getPort() > 0 ? url.getPort() : 80;
+        int port = url.getPort() > 0 ? url.getPort() : "https".equalsIgnoreCase(url.getScheme()) ? 443 : 80;
         InetSocketAddress target = new InetSocketAddress(url.getHost(), port);
         byte[] request = ("GET " + url.getRawPath() + " HTTP/1.1\r\nHost: " + url.getHost() + ":" + port
                 + "\r\nUser-Agent: radiod-bench-listener/1.0\r\nAccept: */*\r\nIcy-MetaData: 0\r\n\r\n")
                 .getBytes(StandardCharsets.US_ASCII);
+        SSLContext tls = "https".equalsIgnoreCase(url.getScheme()) ? trustingAnyServer() : null;
         Reader[] readers = {new Reader(0), new Reader(1)};
         for (Reader r : readers) {
             r.start();
@@ -227,7 +356,7 @@ public final class ListenerLoad {
             ch.configureBlocking(false);
             ch.setOption(StandardSocketOptions.SO_RCVBUF, 64 * 1024);
             ch.connect(target);
-            readers[i % readers.length].add(new Stream(ch, ByteBuffer.wrap(request)));
+            readers[i % readers.length].add(new Stream(ch, ByteBuffer.wrap(request), tls == null ? null : client(tls)));
         }
         System.err.printf("ListenerLoad: %d connections opened in %.1f s, settling %d s%n", listeners,
                 (System.nanoTime() - rampStart) / 1e9, settleSeconds);
@@ -282,6 +411,13 @@ public final class ListenerLoad {
             }
         }
         rates.sort(Double::compare);
+        Map<String, Integer> why = new java.util.TreeMap<>();
+        for (Stream s : all) {
+            if (s.ended != null && (s.status != 200 || s.closed)) {
+                why.merge((s.status < 0 ? "before an answer: " : "status " + s.status + ": ") + s.ended, 1, Integer::sum);
+            }
+        }
+        why.forEach((reason, count) -> System.err.printf("ListenerLoad: %d ended %s%n", count, reason));
         out("listeners", listeners);
         out("streaming", ok);
         out("refused_or_failed", refused);
@@ -310,6 +446,37 @@ public final class ListenerLoad {
         for (Stream s : all) {
             s.channel.close();
         }
+    }
+
+    private SSLEngine client(SSLContext context) {
+        SSLEngine e = context.createSSLEngine(url.getHost(), url.getPort());
+        e.setUseClientMode(true);
+        if (!Character.isDigit(url.getHost().charAt(0))) {
+            SSLParameters p = e.getSSLParameters();
+            p.setServerNames(List.of(new SNIHostName(url.getHost())));
+            e.setSSLParameters(p);
+        }
+        return e;
+    }
+
+    private static SSLContext trustingAnyServer() throws java.security.GeneralSecurityException {
+        TrustManager any = new X509TrustManager() {
+            @Override
+            public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType) {
+            }
+
+            @Override
+            public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType) {
+            }
+
+            @Override
+            public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+                return new java.security.cert.X509Certificate[0];
+            }
+        };
+        SSLContext c = SSLContext.getInstance("TLS");
+        c.init(null, new TrustManager[] {any}, null);
+        return c;
     }
 
     /** The JVM's heap in use right after a full collection (jcmd GC.run, then GC.heap_info), in kB. */
