@@ -19,7 +19,7 @@ import org.xbill.DNS.Type;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import radiod.dns.bench.DnsBenchServer;
+import radiod.dns.zone.Snapshots;
 import radiod.dns.zone.DnsSettings;
 
 /**
@@ -33,7 +33,8 @@ class DnsServerEpollIT {
         try {
             assertTrue(vertx.isNativeTransportEnabled(), "epoll did not load: " + vertx.unavailableNativeTransportCause());
             DnsServer server = new DnsServer(vertx, DnsSettings.defaults("radio.test").withListen("127.0.0.1", 0),
-                    () -> DnsBenchServer.snapshot(3), new SimpleMeterRegistry());
+                    () -> Snapshots.of(1, Snapshots.live("node1", "10.0.0.1"), Snapshots.live("node2", "10.0.0.2"),
+                            Snapshots.live("node3", "10.0.0.3")), new SimpleMeterRegistry());
             server.start().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
             Process ss = new ProcessBuilder("ss", "-Hunl", "sport = :" + server.port()).redirectErrorStream(true).start();
             String sockets = new String(ss.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -1,4 +1,4 @@
-package radiod.redirector.bench;
+package radiod.bench.redirect;
 
 import java.util.List;
 import java.util.Map;

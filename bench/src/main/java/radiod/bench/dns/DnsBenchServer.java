@@ -1,4 +1,4 @@
-package radiod.dns.bench;
+package radiod.bench.dns;
 
 import java.util.ArrayList;
 import java.util.HashMap;
