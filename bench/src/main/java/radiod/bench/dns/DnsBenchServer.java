@@ -22,7 +22,7 @@ import radiod.dns.zone.DnsSettings;
  * <pre>
  * mvn -q -o -pl dns -am install -DskipTests
  * mvn -q -o -pl dns dependency:build-classpath -Dmdep.outputFile=/tmp/dns.cp -Dmdep.includeScope=runtime
- * java -cp dns/target/dns-0.1.0-SNAPSHOT.jar:$(cat /tmp/dns.cp) radiod.dns.bench.DnsBenchServer radio.example.org 127.0.0.1 5353 3
+ * java -cp bench/target/bench-0.1.0-SNAPSHOT.jar:$(cat /tmp/bench.cp) radiod.bench.dns.DnsBenchServer radio.example.org 127.0.0.1 5353 3
  * dig @127.0.0.1 -p 5353 radio.example.org A
  * </pre>
  *
