@@ -37,6 +37,9 @@ import radiod.cluster.model.Mount;
 import radiod.cluster.view.ClusterSnapshot;
 import radiod.redirector.source.Encoders;
 import radiod.testkit.Icecast;
+import radiod.testkit.listener.StreamListener;
+import radiod.testkit.encoder.Tone;
+import radiod.testkit.encoder.Ices2;
 
 /**
  * A {@link Carrier} between stub hubs (TCP servers speaking {@link Wire}, standing for the masters) and a real
@@ -64,7 +67,7 @@ class CarryIT {
     static void startIcecast() throws Exception {
         dir = Files.createTempDirectory("radiod-carry-it-");
         ice = Icecast.start(HOST, List.of());
-        mp3 = Encoders.mp3(8);
+        mp3 = Tone.mp3Bytes(8);
         vertx = Vertx.vertx();
     }
 
@@ -129,7 +132,7 @@ class CarryIT {
         c1.send(Wire.message(Wire.DATA, 0, bytes(mp3, 0, a)));
         await().atMost(Duration.ofSeconds(10)).until(() -> ice.hasSource(MP3.path()));
         await().atMost(Duration.ofSeconds(5)).until(() -> carrier.live().contains(MP3.path()));
-        try (Encoders.Listener listener = new Encoders.Listener(ice.url(MP3.path()))) {
+        try (StreamListener listener = new StreamListener(ice.url(MP3.path()))) {
             await().atMost(Duration.ofSeconds(5)).until(() -> listener.size() > 0);
 
             c1.close(); // the hub dropped the pull: the same master is dialed again, resuming
@@ -168,7 +171,7 @@ class CarryIT {
         int half = mp3.length / 2;
         c.send(Wire.message(Wire.DATA, 0, bytes(mp3, 0, half)));
         await().atMost(Duration.ofSeconds(10)).until(() -> ice.hasSource(MP3.path()));
-        try (Encoders.Listener listener = new Encoders.Listener(ice.url(MP3.path()))) {
+        try (StreamListener listener = new StreamListener(ice.url(MP3.path()))) {
             c.send(Wire.message(Wire.END, half, Buffer.buffer()));
             // Another encoder's session within the grace: the same source on Icecast goes on with it.
             c.send(Wire.session("s2", 0, "content-type: audio/mpeg\r\n"));
@@ -190,7 +193,7 @@ class CarryIT {
 
     @Test
     void anOggStreamPulledFromItsMiddleStartsWithItsHeaderPagesAndDecodes() throws Exception {
-        byte[] ogg = Files.readAllBytes(Encoders.oggTone(dir, 20));
+        byte[] ogg = Files.readAllBytes(Ices2.oggFile(dir, 20));
         StreamFramer framer = StreamFramer.forContentType("application/ogg");
         framer.accept(Buffer.buffer(ogg));
         Buffer headers = framer.headers();
@@ -208,7 +211,7 @@ class CarryIT {
         int to = pages.stream().filter(p -> p >= from + 40_000).findFirst().orElseThrow();
         c.send(Wire.message(Wire.DATA, from, bytes(ogg, from, to)));
         await().atMost(Duration.ofSeconds(10)).until(() -> ice.hasSource(OGG.path()));
-        try (Encoders.Listener listener = new Encoders.Listener(ice.url(OGG.path()))) {
+        try (StreamListener listener = new StreamListener(ice.url(OGG.path()))) {
             c.send(Wire.message(Wire.DATA, to, bytes(ogg, to, ogg.length)));
             // Icecast re-muxes a Vorbis stream (new serial, its own pages): what is heard is not the bytes sent.
             int expected = headers.length() + ogg.length - from;
@@ -247,7 +250,7 @@ class CarryIT {
      * back (it hands listeners an MP3 stream in buffers of 1400 bytes, and keeps an incomplete one), and checks that
      * what it heard is one stretch of the source: nothing twice, nothing left out.
      */
-    static void awaitHeardUpTo(Encoders.Listener listener, byte[] source, int end) {
+    static void awaitHeardUpTo(StreamListener listener, byte[] source, int end) {
         int[] upTo = {-1};
         try {
             await().atMost(Duration.ofSeconds(10)).until(() -> {

@@ -41,6 +41,7 @@ import radiod.cluster.model.Mount;
 import radiod.cluster.view.ClusterSnapshot;
 import radiod.redirector.carry.Hubs;
 import radiod.redirector.carry.Wire;
+import radiod.testkit.encoder.Tone;
 
 /**
  * The source front's admission rules and its {@link Ingest}, against capturing TCP stubs standing in for the
@@ -68,7 +69,7 @@ class SourceFrontTest {
     @BeforeAll
     static void vertx() throws Exception {
         vertx = Vertx.vertx();
-        mp3 = Encoders.mp3(4);
+        mp3 = Tone.mp3Bytes(4);
     }
 
     @AfterAll

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import radiod.testkit.Ports;
+import radiod.testkit.encoder.Tone;
 
 /**
  * The passthrough's fan-out against Icecast serving the same listeners directly, one after the other in one run:
@@ -64,10 +65,7 @@ public final class FanoutBench {
         int icecastPort = Ports.free(addr);
         int httpPort = Ports.free(addr);
         Process icecast = icecast(icecastPort);
-        start(List.of("ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi", "-i",
-                "sine=frequency=440:sample_rate=44100", "-ac", "2", "-c:a", "libmp3lame", "-b:a", "128k",
-                "-content_type", "audio/mpeg", "-f", "mp3", "icecast://source:bench-pw@" + addr + ":" + icecastPort + "/live.mp3"),
-                "ffmpeg");
+        start(Tone.mp3(Tone.url("source", "bench-pw", addr, icecastPort, "/live.mp3")).command(), "ffmpeg");
         List<String> java = new ArrayList<>(List.of("java", "-Xms64m", "-Xmx512m", "-XX:+ExitOnOutOfMemoryError"));
         if (!args.getOrDefault("serverOpts", "").isBlank()) {
             java.addAll(List.of(args.get("serverOpts").trim().split(" +")));

@@ -64,6 +64,7 @@ import radiod.redirector.stream.Passthrough;
 import radiod.testkit.Icecast;
 import radiod.testkit.Ports;
 import radiod.testkit.TlsAuthority;
+import radiod.testkit.encoder.Tone;
 
 /**
  * The TLS ports with real parts on loopback: one node (source front, hub, carrier, its own real Icecast 2.4,
@@ -125,11 +126,8 @@ class TlsIT {
         setView(List.of(node(NODE, true)));
 
         Path log = dir.resolve("encoder.log");
-        encoder = new ProcessBuilder("ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-re", "-f", "lavfi",
-                "-i", "sine=frequency=440:sample_rate=44100", "-ac", "2", "-c:a", "libmp3lame", "-b:a", "128k",
-                "-content_type", "audio/mpeg", "-tls", "1", "-f", "mp3",
-                "icecast://" + LIVE.sourceUser() + ":" + LIVE.sourcePassword() + "@" + HOST + ":" + source.tlsPort()
-                        + LIVE.path()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        encoder = Tone.mp3(Tone.url(LIVE.sourceUser(), LIVE.sourcePassword(), HOST, source.tlsPort(), LIVE.path()))
+                .tls().start(log);
         await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100)).until(() -> {
             if (!encoder.isAlive()) {
                 throw new AssertionError("the encoder exited: " + Files.readString(log));
