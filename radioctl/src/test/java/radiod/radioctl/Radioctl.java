@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import picocli.CommandLine;
+import radiod.testkit.etcd.EtcdPrefix;
 
 /** Runs radioctl in-process, as an operator would from a shell, and keeps what it printed. */
 final class Radioctl {
@@ -40,6 +41,11 @@ final class Radioctl {
     /** radioctl against the given endpoints and prefix, with a timeout that a busy CI machine does not hit. */
     static Radioctl at(String endpoints, String prefix) {
         return new Radioctl(List.of("--endpoints", endpoints, "--prefix", prefix, "--timeout", "10s"), Map.of());
+    }
+
+    /** radioctl against a test's own prefix. */
+    static Radioctl at(EtcdPrefix keys) {
+        return at(keys.endpointsCsv(), keys.prefix());
     }
 
     Result run(String... args) {
