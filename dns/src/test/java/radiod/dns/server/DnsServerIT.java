@@ -16,10 +16,9 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.Flags;
 import org.xbill.DNS.Message;
@@ -31,41 +30,20 @@ import org.xbill.DNS.Section;
 import org.xbill.DNS.SimpleResolver;
 import org.xbill.DNS.Type;
 
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.vertx.core.Vertx;
 import radiod.cluster.view.ClusterSnapshot;
 import radiod.dns.zone.DnsSettings;
 import radiod.dns.zone.Snapshots;
-import radiod.testkit.Ports;
 
 /** The DNS server on real sockets, asked by dnsjava's resolver (UDP and TCP) and by dig. */
 class DnsServerIT {
-    static final String HOST = "127.0.0.1";
+    static final String HOST = DnsOnLoopback.HOST;
     static final ClusterSnapshot THREE = Snapshots.of(10,
             Snapshots.live("node1", "127.0.0.11"), Snapshots.live("node2", "127.0.0.12"),
             Snapshots.live("node3", "127.0.0.13"), Snapshots.node("node4", false, false, "127.0.0.14"));
     static final AtomicReference<ClusterSnapshot> view = new AtomicReference<>(THREE);
-    static final SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    static Vertx vertx;
-    static DnsServer server;
-    static int port;
-
-    @BeforeAll
-    static void start() throws Exception {
-        vertx = Vertx.vertx();
-        port = Ports.free(HOST);
-        DnsSettings settings = DnsSettings.defaults("radio.test").withAlias("stream").withMaxAnswers(64)
-                .withListen(HOST, port);
-        server = new DnsServer(vertx, settings, view::get, registry);
-        server.start().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-        assertEquals(port, server.port());
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        server.close();
-        vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    }
+    @RegisterExtension
+    static final DnsOnLoopback dns = DnsOnLoopback.serving(
+            DnsSettings.defaults("radio.test").withAlias("stream").withMaxAnswers(64), view::get);
 
     @AfterEach
     void resetView() {
@@ -77,12 +55,8 @@ class DnsServerIT {
         return r.send(Message.newQuery(Record.newRecord(Name.fromString(name), type, DClass.IN)));
     }
 
-    static SimpleResolver resolver(boolean tcp) throws IOException {
-        SimpleResolver r = new SimpleResolver(HOST);
-        r.setPort(port);
-        r.setTCP(tcp);
-        r.setTimeout(Duration.ofSeconds(2));
-        return r;
+    static SimpleResolver resolver(boolean tcp) {
+        return dns.resolver(tcp);
     }
 
     static Set<String> addresses(Message m) {
@@ -96,7 +70,7 @@ class DnsServerIT {
     }
 
     static String dig(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("dig", "@" + HOST, "-p", Integer.toString(port), "+time=2", "+tries=1"));
+        List<String> cmd = new ArrayList<>(List.of("dig", "@" + HOST, "-p", Integer.toString(dns.port()), "+time=2", "+tries=1"));
         cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes());
@@ -200,7 +174,7 @@ class DnsServerIT {
     @Test
     void anOversizedUdpAnswerIsTruncatedAndTcpCarriesItAll() throws Exception {
         view.set(Snapshots.ipv6Nodes(20, 40));
-        double truncatedBefore = registry.counter("radiod.dns.truncated", "transport", "udp").count();
+        double truncatedBefore = dns.registry().counter("radiod.dns.truncated", "transport", "udp").count();
 
         SimpleResolver noEdns = resolver(false);
         noEdns.setEDNS(-1);
@@ -224,19 +198,19 @@ class DnsServerIT {
         assertFalse(digFlags(digBig).contains(" tc "), "40 AAAA fit in 1232 bytes: " + digBig);
         assertTrue(digBig.contains("ANSWER: 40"), digBig);
 
-        assertTrue(registry.counter("radiod.dns.truncated", "transport", "udp").count() >= truncatedBefore + 3);
+        assertTrue(dns.registry().counter("radiod.dns.truncated", "transport", "udp").count() >= truncatedBefore + 3);
     }
 
     @Test
     void queriesAreCountedByTypeRcodeAndTransport() throws Exception {
-        double before = registry.counter("radiod.dns.queries", "type", "A", "rcode", "NXDOMAIN", "transport", "tcp").count();
+        double before = dns.registry().counter("radiod.dns.queries", "type", "A", "rcode", "NXDOMAIN", "transport", "tcp").count();
         query("nope.radio.test.", Type.A, true);
         query("nope.radio.test.", Type.A, true);
-        await().atMost(Duration.ofSeconds(2)).until(() -> registry.counter("radiod.dns.queries", "type", "A", "rcode",
+        await().atMost(Duration.ofSeconds(2)).until(() -> dns.registry().counter("radiod.dns.queries", "type", "A", "rcode",
                 "NXDOMAIN", "transport", "tcp").count() == before + 2);
         query("example.org.", Type.MX, false);
-        assertTrue(registry.counter("radiod.dns.queries", "type", "MX", "rcode", "REFUSED", "transport", "udp").count() >= 1);
+        assertTrue(dns.registry().counter("radiod.dns.queries", "type", "MX", "rcode", "REFUSED", "transport", "udp").count() >= 1);
         query("radio.test.", Type.NAPTR, false);
-        assertTrue(registry.counter("radiod.dns.queries", "type", "other", "rcode", "NOERROR", "transport", "udp").count() >= 1);
+        assertTrue(dns.registry().counter("radiod.dns.queries", "type", "other", "rcode", "NOERROR", "transport", "udp").count() >= 1);
     }
 }
