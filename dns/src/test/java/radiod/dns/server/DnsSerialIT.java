@@ -24,7 +24,7 @@ import radiod.dns.zone.DnsSettings;
 import radiod.dns.zone.Snapshots;
 
 /**
- * Issue 18, item 6: two nodes' DNS servers, whose views are at different etcd revisions (presence rewrites every
+ * Two nodes' DNS servers, whose views are at different etcd revisions (presence rewrites every
  * node's status each second, so they nearly always are), give the same SOA serial as long as their answers are the
  * same, and both change it when an answer changes.
  */

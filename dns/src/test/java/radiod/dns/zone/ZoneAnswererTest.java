@@ -36,7 +36,11 @@ import radiod.cluster.view.ClusterSnapshot;
 import radiod.dns.zone.ZoneAnswerer.Answer;
 import radiod.dns.zone.ZoneAnswerer.Transport;
 
-/** Every answering rule of issue 3, on hand-built snapshots, without sockets. */
+/**
+ * Every answering rule of the zone, on hand-built snapshots, without sockets: which nodes the apex holds, per-node
+ * names, NS with glue, SOA and its serial, the alias, rcodes for unknown names, types, zones and opcodes, EDNS, and
+ * truncation.
+ */
 class ZoneAnswererTest {
     static final DnsSettings SETTINGS = DnsSettings.defaults("radio.test").withAlias("stream").withListen("127.0.0.1", 0);
     static final ClusterSnapshot THREE = Snapshots.withDrains(42, List.of("node4"),

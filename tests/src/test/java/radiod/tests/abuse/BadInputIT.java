@@ -51,7 +51,7 @@ import radiod.testkit.EtcdCluster;
 import radiod.testkit.audio.Mp3Frames;
 
 /**
- * Issue 7's bad-input batches against a real radiod process (its Icecast, etcd, an encoder on {@code /live.mp3}):
+ * A radiod node shrugs off bad input: batches against a real radiod process (its Icecast, etcd, an encoder on {@code /live.mp3}):
  * fuzzed HTTP requests to the HTTP port and to the source port, slowloris on both, fuzzed DNS packets, corrupt
  * values written straight into etcd, invalid radioctl arguments. Every batch is seeded (random 7) and reports its
  * count; after each, the node still answers and streams, and at the end its threads, descriptors and live heap

@@ -27,8 +27,10 @@ import radiod.testkit.audio.Mp3Frames;
 import radiod.testkit.encoder.Tone;
 
 /**
- * Issue 2 end to end: three radiod processes, each with its own Icecast, on a real etcd. The master's Icecast
- * takes the source; every relay's Icecast serves it; the cluster survives its master's death.
+ * Three radiod processes, each with its own Icecast, on a real etcd: exactly one is master; the master's Icecast
+ * takes the source and every relay's Icecast serves it; a new mount is served everywhere within half a second of
+ * going live; corrupt values in etcd are skipped; a killed master is replaced within the TTL plus a second and a
+ * cleanly stopped one within a second, and the relays follow.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ClusterCoreIT {

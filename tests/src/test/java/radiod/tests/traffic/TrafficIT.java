@@ -38,7 +38,11 @@ import radiod.testkit.EtcdCluster;
 import radiod.testkit.encoder.Ices2;
 import radiod.testkit.encoder.Tone;
 
-/** Issue 9 end to end: encoders through a non-master node's source port, listeners redirected from a third node. */
+/**
+ * Encoders of every kind (ffmpeg with PUT and with SOURCE, ices2 with libshout) reach the master's Icecast through a
+ * non-master node's source port, and are heard by listeners redirected from a third node; wrong credentials and
+ * unknown mounts never reach Icecast.
+ */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class TrafficIT {
     private static final int TTL = 3;

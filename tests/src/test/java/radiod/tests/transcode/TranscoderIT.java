@@ -27,7 +27,10 @@ import radiod.tests.harness.Streams;
 import radiod.testkit.EtcdCluster;
 import radiod.testkit.encoder.Tone;
 
-/** Issue 4 end to end: exactly one liquidsoap per transcoded mount in the cluster, surviving the death of its node. */
+/**
+ * In a running cluster exactly one liquidsoap makes each transcoded mount; when its node is killed another node runs
+ * it and the mount plays again, never two at once; deleting the mount stops it everywhere.
+ */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class TranscoderIT {
     private static final int TTL = 3;
