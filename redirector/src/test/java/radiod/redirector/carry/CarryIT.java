@@ -4,13 +4,7 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +13,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -59,8 +52,8 @@ class CarryIT {
     static byte[] mp3;
     static Vertx vertx;
 
-    StubHub hub1;
-    StubHub hub2;
+    CapturingServer hub1;
+    CapturingServer hub2;
     Carrier carrier;
 
     @BeforeAll
@@ -88,8 +81,8 @@ class CarryIT {
 
     @BeforeEach
     void start() throws IOException {
-        hub1 = new StubHub();
-        hub2 = new StubHub();
+        hub1 = new CapturingServer(HOST);
+        hub2 = new CapturingServer(HOST);
         carrier = new Carrier(vertx, HOST, ice.port(), ice.sourcePassword(), new SimpleMeterRegistry());
     }
 
@@ -101,7 +94,7 @@ class CarryIT {
         await().atMost(Duration.ofSeconds(10)).until(() -> ice.sources().isEmpty());
     }
 
-    static ClusterSnapshot view(StubHub master, Mount mount) {
+    static ClusterSnapshot view(CapturingServer master, Mount mount) {
         return new ClusterSnapshot(1, Map.of(), Optional.of(new MasterInfo("hub-" + master.port(), List.of(HOST), 8000,
                 master.port(), 8080, 1)), Map.of(mount.path(), mount), Map.of(), Map.of());
     }
@@ -124,7 +117,7 @@ class CarryIT {
     void thePullResumesExactlyAfterWhatItWroteAcrossALostHubAndAMasterChange() throws Exception {
         int loginsBefore = logins(MP3.path());
         carrier.viewChanged(view(hub1, MP3));
-        StubHub.Conn c1 = hub1.await(0);
+        CapturingServer.Connection c1 = hub1.awaitHead(0);
         assertEquals("PULL /c.mp3 HTTP/1.1\r\n\r\n", c1.head(), "a pull from nothing");
         c1.send(OK);
         c1.send(Wire.session("s1", 0, "content-type: audio/mpeg\r\nice-name: Carried\r\n"));
@@ -136,7 +129,7 @@ class CarryIT {
             await().atMost(Duration.ofSeconds(5)).until(() -> listener.size() > 0);
 
             c1.close(); // the hub dropped the pull: the same master is dialed again, resuming
-            StubHub.Conn c2 = hub1.await(1);
+            CapturingServer.Connection c2 = hub1.awaitHead(1);
             assertEquals("PULL /c.mp3 HTTP/1.1\r\nX-Radiod-Resume: s1 " + a + "\r\n\r\n", c2.head());
             c2.send(OK);
             int b = 70_003;
@@ -144,7 +137,7 @@ class CarryIT {
             awaitHeardUpTo(listener, mp3, b);
 
             carrier.viewChanged(view(hub2, MP3)); // another master: dialed at once, resuming
-            StubHub.Conn c3 = hub2.await(0);
+            CapturingServer.Connection c3 = hub2.awaitHead(0);
             assertEquals("PULL /c.mp3 HTTP/1.1\r\nX-Radiod-Resume: s1 " + b + "\r\n\r\n", c3.head());
             await().atMost(Duration.ofSeconds(5)).until(c2::peerClosed);
             c3.send(OK);
@@ -165,7 +158,7 @@ class CarryIT {
     void anEndedSessionTakesTheMountOffAfterTheGraceAndANewOneWithinItSplicesIntoTheSameSource() throws Exception {
         int loginsBefore = logins(MP3.path());
         carrier.viewChanged(view(hub1, MP3));
-        StubHub.Conn c = hub1.await(0);
+        CapturingServer.Connection c = hub1.awaitHead(0);
         c.send(OK);
         c.send(Wire.session("s1", 0, "content-type: audio/mpeg\r\n"));
         int half = mp3.length / 2;
@@ -204,7 +197,7 @@ class CarryIT {
         int from = pages.stream().filter(p -> p >= ogg.length / 2).findFirst().orElseThrow();
 
         carrier.viewChanged(view(hub1, OGG));
-        StubHub.Conn c = hub1.await(0);
+        CapturingServer.Connection c = hub1.awaitHead(0);
         c.send(OK);
         c.send(Wire.session("o1", from, "content-type: application/ogg\r\n"));
         c.send(Wire.message(Wire.HEADERS, 0, headers));
@@ -283,112 +276,5 @@ class CarryIT {
             }
         }
         return -1;
-    }
-
-    /** A TCP server standing for a master's hub: records each connection's request head and writes what it is told. */
-    static final class StubHub implements AutoCloseable {
-        private final ServerSocket server;
-        private final List<Conn> connections = new CopyOnWriteArrayList<>();
-
-        StubHub() throws IOException {
-            server = new ServerSocket(0, 50, InetAddress.getByName(HOST));
-            Thread t = new Thread(() -> {
-                while (!server.isClosed()) {
-                    try {
-                        Conn c = new Conn(server.accept());
-                        connections.add(c);
-                        c.start();
-                    } catch (IOException e) {
-                        return;
-                    }
-                }
-            }, "stub-hub");
-            t.setDaemon(true);
-            t.start();
-        }
-
-        int port() {
-            return server.getLocalPort();
-        }
-
-        List<Conn> connections() {
-            return List.copyOf(connections);
-        }
-
-        /** The index-th connection, once its request head has come. */
-        Conn await(int index) {
-            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> connections.size() > index
-                    && connections.get(index).head() != null);
-            return connections.get(index);
-        }
-
-        @Override
-        public void close() throws IOException {
-            server.close();
-            connections.forEach(Conn::close);
-        }
-
-        static final class Conn {
-            private final Socket socket;
-            private final ByteArrayOutputStream received = new ByteArrayOutputStream();
-            private volatile boolean peerClosed;
-
-            Conn(Socket socket) {
-                this.socket = socket;
-            }
-
-            void start() {
-                Thread t = new Thread(() -> {
-                    byte[] buf = new byte[4096];
-                    try (InputStream in = socket.getInputStream()) {
-                        int n;
-                        while ((n = in.read(buf)) >= 0) {
-                            synchronized (received) {
-                                received.write(buf, 0, n);
-                            }
-                        }
-                    } catch (IOException e) {
-                        // closed
-                    }
-                    peerClosed = true;
-                }, "stub-hub-connection");
-                t.setDaemon(true);
-                t.start();
-            }
-
-            String head() {
-                String r;
-                synchronized (received) {
-                    r = received.toString(StandardCharsets.ISO_8859_1);
-                }
-                int end = r.indexOf("\r\n\r\n");
-                return end < 0 ? null : r.substring(0, end + 4);
-            }
-
-            boolean peerClosed() {
-                return peerClosed;
-            }
-
-            void send(String s) {
-                send(Buffer.buffer(s.getBytes(StandardCharsets.ISO_8859_1)));
-            }
-
-            void send(Buffer b) {
-                try {
-                    socket.getOutputStream().write(b.getBytes());
-                    socket.getOutputStream().flush();
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }
-
-            void close() {
-                try {
-                    socket.close();
-                } catch (IOException e) {
-                    // already closed
-                }
-            }
-        }
     }
 }
