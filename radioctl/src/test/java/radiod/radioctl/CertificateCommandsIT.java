@@ -7,7 +7,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -34,13 +33,7 @@ class CertificateCommandsIT {
 
     @RegisterExtension
     final EtcdPrefix keys = EtcdPrefix.on(etcd, "certificate-it");
-
-    private Radioctl radioctl;
-
-    @BeforeEach
-    void setUp() {
-        radioctl = Radioctl.at(keys);
-    }
+    private final Radioctl radioctl = Radioctl.at(keys);
 
 
     private long put(String relativeKey, Object value) {

@@ -41,13 +41,12 @@ class ListenersIT {
     @RegisterExtension
     final EtcdPrefix keys = EtcdPrefix.on(etcd, "listeners-it");
 
-    Radioctl radioctl;
+    final Radioctl radioctl = Radioctl.at(keys);
     HttpServer node1;
     final ConcurrentLinkedQueue<String> asked = new ConcurrentLinkedQueue<>();
 
     @BeforeEach
     void setUp() throws IOException {
-        radioctl = Radioctl.at(keys);
         node1 = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         node1.createContext("/_admin/listeners", this::admin);
         node1.start();

@@ -14,7 +14,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -35,13 +34,7 @@ class MountCommandsIT {
     static final EtcdCluster etcd = EtcdCluster.single();
     @RegisterExtension
     final EtcdPrefix keys = EtcdPrefix.on(etcd, "mounts-it");
-
-    private Radioctl radioctl;
-
-    @BeforeEach
-    void setUp() {
-        radioctl = Radioctl.at(keys);
-    }
+    private final Radioctl radioctl = Radioctl.at(keys);
 
     private Radioctl.Result ok(String... args) {
         Radioctl.Result r = radioctl.run(args);

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import java.util.Map;
 
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -31,13 +30,7 @@ class StatusAndDrainIT {
 
     @RegisterExtension
     final EtcdPrefix keys = EtcdPrefix.on(etcd, "status-it");
-
-    private Radioctl radioctl;
-
-    @BeforeEach
-    void setUp() {
-        radioctl = Radioctl.at(keys);
-    }
+    private final Radioctl radioctl = Radioctl.at(keys);
 
 
     private void put(String relativeKey, Object value) {
