@@ -4,7 +4,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
+
+import radiod.testkit.Processes;
 
 /** ices2 (libshout, the SOURCE method) playing an Ogg Vorbis file to a mount, as a station's playlist encoder does. */
 public final class Ices2 {
@@ -18,22 +20,14 @@ public final class Ices2 {
      */
     public static Path oggFile(Path dir, int seconds) {
         Path ogg = dir.resolve("noise.ogg");
-        try {
-            Process p = new ProcessBuilder("ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                    "anoisesrc=color=pink:amplitude=0.3:sample_rate=44100:duration=" + seconds, "-ac", "2",
-                    "-c:a", "libvorbis", "-q:a", "2", "-page_duration", "200000", ogg.toString())
-                    .redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes());
-            if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-                throw new IllegalStateException("ffmpeg could not make an Ogg Vorbis file: " + out);
-            }
-            return ogg;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
+        Processes.Run r = Processes.run(new ProcessBuilder("ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi",
+                "-i", "anoisesrc=color=pink:amplitude=0.3:sample_rate=44100:duration=" + seconds, "-ac", "2",
+                "-c:a", "libvorbis", "-q:a", "2", "-page_duration", "200000", ogg.toString()).redirectErrorStream(true),
+                Duration.ofSeconds(60));
+        if (r.exit() != 0) {
+            throw new IllegalStateException("ffmpeg could not make an Ogg Vorbis file: " + r.text());
         }
+        return ogg;
     }
 
     /**

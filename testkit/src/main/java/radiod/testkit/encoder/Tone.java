@@ -3,8 +3,11 @@ package radiod.testkit.encoder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+
+import radiod.testkit.Processes;
 
 /**
  * A broadcaster's encoder for tests: ffmpeg playing an endless sine tone in real time, 44.1 kHz stereo at
@@ -85,20 +88,12 @@ public record Tone(String url, int hertz, boolean vorbis, boolean sourceMethod, 
 
     /** {@code seconds} of a 440 Hz 128 kbit/s MP3 tone as ffmpeg writes a file (an ID3v2 tag, then MPEG frames). */
     public static byte[] mp3Bytes(int seconds) {
-        try {
-            Process p = new ProcessBuilder("ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
-                    "sine=frequency=440:sample_rate=44100:duration=" + seconds, "-ac", "2", "-c:a", "libmp3lame",
-                    "-b:a", "128k", "-f", "mp3", "-").redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            byte[] out = p.getInputStream().readAllBytes();
-            if (!p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0 || out.length < seconds * 15_000) {
-                throw new IllegalStateException("ffmpeg could not make an MP3 (" + out.length + " bytes)");
-            }
-            return out;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
+        Processes.Run r = Processes.run(new ProcessBuilder("ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
+                "sine=frequency=440:sample_rate=44100:duration=" + seconds, "-ac", "2", "-c:a", "libmp3lame",
+                "-b:a", "128k", "-f", "mp3", "-").redirectError(ProcessBuilder.Redirect.DISCARD), Duration.ofSeconds(30));
+        if (r.exit() != 0 || r.out().length < seconds * 15_000) {
+            throw new IllegalStateException("ffmpeg could not make an MP3 (" + r.out().length + " bytes)");
         }
+        return r.out();
     }
 }
