@@ -373,11 +373,7 @@ public final class Icecast implements AutoCloseable {
     /** SIGTERM, then SIGKILL if it lingers; removes the directory. */
     @Override
     public void close() {
-        process.destroy();
-        if (!Processes.await(process, Duration.ofSeconds(5))) {
-            process.destroyForcibly();
-            Processes.await(process, Duration.ofSeconds(5));
-        }
+        Processes.stop(process, Duration.ofSeconds(5));
         try {
             Runtime.getRuntime().removeShutdownHook(reaper);
         } catch (IllegalStateException | NullPointerException e) {

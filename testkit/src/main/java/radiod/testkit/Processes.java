@@ -65,6 +65,15 @@ public final class Processes {
         }
     }
 
+    /** Ends a process: SIGTERM, then SIGKILL if it has not exited within {@code grace}; waits as long again. */
+    public static void stop(Process process, Duration grace) {
+        process.destroy();
+        if (!await(process, grace)) {
+            process.destroyForcibly();
+            await(process, grace);
+        }
+    }
+
     /** Kills a process and all its descendants with SIGKILL. */
     public static void killTree(ProcessHandle handle) {
         handle.descendants().forEach(ProcessHandle::destroyForcibly);

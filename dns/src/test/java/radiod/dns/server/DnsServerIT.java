@@ -31,6 +31,7 @@ import org.xbill.DNS.SimpleResolver;
 import org.xbill.DNS.Type;
 
 import radiod.cluster.view.ClusterSnapshot;
+import radiod.dns.zone.Answers;
 import radiod.dns.zone.DnsSettings;
 import radiod.dns.zone.Snapshots;
 
@@ -57,16 +58,6 @@ class DnsServerIT {
 
     static SimpleResolver resolver(boolean tcp) {
         return dns.resolver(tcp);
-    }
-
-    static Set<String> addresses(Message m) {
-        Set<String> out = new TreeSet<>();
-        for (Record r : m.getSection(Section.ANSWER)) {
-            if (r.getType() == Type.A || r.getType() == Type.AAAA) {
-                out.add(r.rdataToString());
-            }
-        }
-        return out;
     }
 
     static String dig(String... args) throws Exception {
@@ -98,7 +89,7 @@ class DnsServerIT {
         for (boolean tcp : new boolean[] {false, true}) {
             Message m = query("radio.test.", Type.A, tcp);
             assertEquals(Rcode.NOERROR, m.getRcode());
-            assertEquals(live, addresses(m), tcp ? "tcp" : "udp");
+            assertEquals(live, Answers.addresses(m), tcp ? "tcp" : "udp");
             assertTrue(m.getHeader().getFlag(Flags.AA));
             assertFalse(m.getHeader().getFlag(Flags.RA), "RA is never set");
         }
@@ -106,7 +97,7 @@ class DnsServerIT {
         assertEquals(live, digShort("radio.test", "A", "+tcp"));
 
         view.set(Snapshots.of(11, Snapshots.live("node1", "127.0.0.11"), Snapshots.live("node3", "127.0.0.13")));
-        assertEquals(Set.of("127.0.0.11", "127.0.0.13"), addresses(query("radio.test.", Type.A, false)),
+        assertEquals(Set.of("127.0.0.11", "127.0.0.13"), Answers.addresses(query("radio.test.", Type.A, false)),
                 "the next answer follows the new view");
         assertEquals(Set.of("127.0.0.11", "127.0.0.13"), digShort("radio.test", "A"));
         assertEquals(Rcode.NXDOMAIN, query("node2.radio.test.", Type.A, false).getRcode(), "a node that left is gone");
@@ -119,7 +110,7 @@ class DnsServerIT {
 
     @Test
     void nodeNamesNsSoaAndTheAliasAreAnswered() throws Exception {
-        assertEquals(Set.of("127.0.0.12"), addresses(query("node2.radio.test.", Type.A, false)));
+        assertEquals(Set.of("127.0.0.12"), Answers.addresses(query("node2.radio.test.", Type.A, false)));
         assertEquals(Set.of("127.0.0.14"), digShort("node4.radio.test", "A"), "a node whose Icecast is down keeps its name");
         assertEquals(Set.of("127.0.0.12"), digShort("NODE2.Radio.Test", "A"));
 
@@ -185,7 +176,7 @@ class DnsServerIT {
 
         Message tcp = query("radio.test.", Type.AAAA, true);
         assertFalse(tcp.getHeader().getFlag(Flags.TC));
-        assertEquals(40, addresses(tcp).size());
+        assertEquals(40, Answers.addresses(tcp).size());
 
         String digNoEdns = dig("radio.test", "AAAA", "+noedns", "+ignore");
         assertTrue(digFlags(digNoEdns).contains(" tc "), digNoEdns);

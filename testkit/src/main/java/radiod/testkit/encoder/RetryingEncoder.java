@@ -6,6 +6,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
+import radiod.testkit.Processes;
+
 /**
  * An encoder that reconnects, as ices2, butt or liquidsoap's {@code output.icecast} do: it runs a command (usually
  * a {@link Tone}'s), and {@code retry} after the process exits (its connection ended or was refused) runs the
@@ -81,15 +83,7 @@ public final class RetryingEncoder implements AutoCloseable {
         }
         Process p = process;
         if (p != null) {
-            p.destroy();
-            try {
-                if (!p.waitFor(3, TimeUnit.SECONDS)) {
-                    p.destroyForcibly();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                p.destroyForcibly();
-            }
+            Processes.stop(p, Duration.ofSeconds(3));
         }
     }
 }
