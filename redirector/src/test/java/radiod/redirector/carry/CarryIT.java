@@ -28,7 +28,7 @@ import io.vertx.core.buffer.Buffer;
 import radiod.cluster.model.MasterInfo;
 import radiod.cluster.model.Mount;
 import radiod.cluster.view.ClusterSnapshot;
-import radiod.redirector.source.Encoders;
+import radiod.redirector.source.HeardAudio;
 import radiod.testkit.Icecast;
 import radiod.testkit.listener.StreamListener;
 import radiod.testkit.encoder.Tone;
@@ -210,15 +210,15 @@ class CarryIT {
             int expected = headers.length() + ogg.length - from;
             await().atMost(Duration.ofSeconds(10)).until(() -> listener.size() > expected * 9 / 10);
             byte[] heard = listener.bytes();
-            Encoders.Chain chain = Encoders.chain(heard, "vorbis");
+            HeardAudio.Chain chain = HeardAudio.chain(heard, "vorbis");
             assertEquals(0, chain.start(), "the listener's stream starts with a page");
             assertEquals(List.of(), chain.breaks());
             assertEquals(2, heard[5] & 0x02, "its first page begins the logical stream (BOS)");
             assertEquals("\u0001vorbis", new String(heard, 28, 7, StandardCharsets.ISO_8859_1),
                     "its first packet is the Vorbis identification header");
             byte[] whole = Arrays.copyOf(heard, chain.end());
-            assertEquals("", Encoders.decodeErrors(whole, dir), "ffmpeg -v error decoding what the listener heard");
-            String probe = Encoders.probe(whole, dir);
+            assertEquals("", HeardAudio.decodeErrors(whole, dir), "ffmpeg -v error decoding what the listener heard");
+            String probe = HeardAudio.probe(whole, dir);
             assertTrue(probe.startsWith("vorbis,"), probe);
         }
     }

@@ -134,7 +134,7 @@ class SourceFrontIT {
     @AfterEach
     void stop() throws Exception {
         for (Process p : processes) {
-            Encoders.stop(p);
+            HeardAudio.stop(p);
         }
         for (AutoCloseable c : closeables) {
             c.close();
@@ -229,7 +229,7 @@ class SourceFrontIT {
      * which ffmpeg would report) are left out.
      */
     void assertDecodable(byte[] heard, String codec) throws Exception {
-        Encoders.Chain chain = Encoders.chain(heard, codec);
+        HeardAudio.Chain chain = HeardAudio.chain(heard, codec);
         assertTrue(chain.start() >= 0, "no " + codec + " units in " + heard.length + " bytes");
         assertEquals(List.of(), chain.breaks(), "places where what follows a unit is not another one");
         if (!codec.equals("mp3")) {
@@ -237,10 +237,10 @@ class SourceFrontIT {
         }
         assertTrue(chain.end() >= heard.length - 16_384, "whole units up to " + chain.end() + " of " + heard.length);
         byte[] whole = java.util.Arrays.copyOfRange(heard, chain.start(), chain.end());
-        String probe = Encoders.probe(whole, dir);
+        String probe = HeardAudio.probe(whole, dir);
         assertTrue(probe.startsWith(codec + ","), "ffprobe: " + probe);
         assertTrue(Integer.parseInt(probe.substring(codec.length() + 1)) >= 10, "decoded frames: " + probe);
-        assertEquals("", Encoders.decodeErrors(whole, dir), "ffmpeg -v error decoding what a listener heard");
+        assertEquals("", HeardAudio.decodeErrors(whole, dir), "ffmpeg -v error decoding what a listener heard");
     }
 
     static Map.Entry<String, BooleanSupplier> hasSource(Node n, String mount) {
@@ -289,7 +289,7 @@ class SourceFrontIT {
         assertTrue(put.isAlive());
 
         // The encoder leaves: the mount goes off both Icecasts (after the carrier's grace for a new session).
-        Encoders.stop(put);
+        HeardAudio.stop(put);
         await().atMost(Duration.ofSeconds(5)).until(() -> !a.ice.hasSource(PUT.path()) && !b.ice.hasSource(PUT.path()));
         assertEquals(2, b.front.activeSources());
         assertTrue(a.ice.hasSource(LEGACY.path()) && b.ice.hasSource(LEGACY.path()));
@@ -337,7 +337,7 @@ class SourceFrontIT {
             checks.add(hasSource(n, PUT.path()));
             checks.add(hasSource(n, LEGACY.path()));
         }
-        try (Encoders.Sampler sampler = new Encoders.Sampler(100, checks)) {
+        try (HeardAudio.Sampler sampler = new HeardAudio.Sampler(100, checks)) {
             // Two seconds of audio heard by every listener after its burst, then the change, then five more.
             int[] before = new int[listeners.size()];
             for (int i = 0; i < listeners.size(); i++) {
@@ -372,7 +372,7 @@ class SourceFrontIT {
         Process encoder = ffmpeg(b, PUT, false);
         awaitOnIcecasts(PUT.path(), encoder, log("ffmpeg-put.mp3.log"), a, b);
         StreamListener l = listen(b, PUT.path());
-        try (Encoders.Sampler sampler = new Encoders.Sampler(100, List.of(hasSource(b, PUT.path())))) {
+        try (HeardAudio.Sampler sampler = new HeardAudio.Sampler(100, List.of(hasSource(b, PUT.path())))) {
             awaitHeard(l, 64 * 1024 + 2 * MP3_BYTES_PER_SECOND);
             int before = l.size();
             long killed = System.nanoTime();
@@ -402,7 +402,7 @@ class SourceFrontIT {
         StreamListener early = listen(b, OGG.path());
         awaitHeard(early, 2 * oggBytesPerSecond);
         List<StreamListener> listeners = new ArrayList<>(List.of(early));
-        try (Encoders.Sampler sampler = new Encoders.Sampler(100, List.of(hasSource(a, OGG.path()), hasSource(b, OGG.path())))) {
+        try (HeardAudio.Sampler sampler = new HeardAudio.Sampler(100, List.of(hasSource(a, OGG.path()), hasSource(b, OGG.path())))) {
             int before = early.size();
             setView(b);
             StreamListener joinedB = listen(b, OGG.path());

@@ -57,7 +57,7 @@ import radiod.redirector.carry.Carrier;
 import radiod.redirector.carry.Hubs;
 import radiod.redirector.listen.HttpFrontSettings;
 import radiod.redirector.listen.HttpsSettings;
-import radiod.redirector.source.Encoders;
+import radiod.redirector.source.HeardAudio;
 import radiod.redirector.source.SourceFront;
 import radiod.redirector.source.SourceFrontSettings;
 import radiod.redirector.stream.Passthrough;
@@ -310,7 +310,7 @@ class TlsIT {
         assertEquals(28, listen.exit(), "curl streamed until its time ran out: " + listen.out());
         byte[] audio = Files.readAllBytes(heard);
         assertTrue(audio.length > 16_000, "curl got " + audio.length + " bytes");
-        assertTrue(Encoders.probe(audio, dir).startsWith("mp3,"), "curl's capture decodes as MP3");
+        assertTrue(HeardAudio.probe(audio, dir).startsWith("mp3,"), "curl's capture decodes as MP3");
 
         // ffmpeg resolves with the system's resolver: in a mount namespace of its own, /etc/hosts maps the zone's names.
         Path hosts = dir.resolve("hosts");

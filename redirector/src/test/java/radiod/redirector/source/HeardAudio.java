@@ -15,8 +15,8 @@ import radiod.testkit.audio.Mp3Frames;
  * Judging what a listener heard: real decoders (ffmpeg, ffprobe), the chain of whole MP3 frames or Ogg pages in it,
  * and a sampler of conditions while a source moves. The encoders and the listener come from the testkit.
  */
-public final class Encoders {
-    private Encoders() {
+public final class HeardAudio {
+    private HeardAudio() {
     }
 
     /** ffprobe's "codec,decoded frames" for the bytes, e.g. {@code mp3,40}. */
