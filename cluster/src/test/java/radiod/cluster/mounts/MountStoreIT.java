@@ -30,6 +30,11 @@ import radiod.cluster.model.Transcoding;
 import radiod.testkit.EtcdCluster;
 import radiod.testkit.etcd.EtcdPrefix;
 
+/**
+ * Mount writes against a real etcd are all-or-nothing compare-and-swaps: a create only where no mount is, an update
+ * or delete only at the revision read, a transcoded mount only while its source exists; corrupt values are named and
+ * can still be deleted.
+ */
 class MountStoreIT {
     @RegisterExtension
     static final EtcdCluster etcd = EtcdCluster.single();
