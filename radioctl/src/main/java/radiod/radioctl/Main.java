@@ -2,8 +2,6 @@ package radiod.radioctl;
 
 import java.io.InputStream;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -12,9 +10,8 @@ import org.slf4j.bridge.SLF4JBridgeHandler;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.HelpCommand;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.Spec;
 import radiod.radioctl.command.Completion;
 import radiod.radioctl.command.RenewCertificate;
@@ -30,14 +27,15 @@ import radiod.radioctl.command.SetTitle;
 import radiod.radioctl.command.ShowMount;
 import radiod.radioctl.command.Status;
 import radiod.radioctl.command.UndrainNode;
-import radiod.radioctl.connect.Durations;
-import radiod.radioctl.connect.EtcdPassword;
-import radiod.radioctl.connect.Flags;
+import radiod.radioctl.connect.EtcdCredentialOptions;
+import radiod.radioctl.connect.EtcdEndpointOptions;
 import radiod.radioctl.connect.Settings;
+import radiod.radioctl.output.OutputOptions;
 
 /**
  * radioctl, the operator's command line: it changes and shows a radiod cluster by talking to etcd directly.
- * The options declared here apply to every command and may be given before or after the command's name.
+ * The options of its mixins (etcd endpoints, credentials, output) apply to every command and may be given before or
+ * after the command's name.
  *
  * <p>In-process use (tests): {@code new CommandLine(new Main(env, null)).setOut(..).setErr(..).execute(args)}.
  */
@@ -63,65 +61,18 @@ public final class Main implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--endpoints", split = ",", paramLabel = "URL", scope = ScopeType.INHERIT, order = 100,
-            description = "etcd endpoints, comma-separated (default: " + Settings.DEFAULT_ENDPOINT + ")")
-    List<String> endpoints;
+    @Mixin
+    EtcdEndpointOptions etcd;
 
-    @Option(names = "--prefix", paramLabel = "PREFIX", scope = ScopeType.INHERIT, order = 101,
-            description = "radiod's etcd key prefix (default: /radiod/)")
-    String prefix;
+    @Mixin
+    EtcdCredentialOptions credentials;
 
-    @Option(names = "--etcd-user", paramLabel = "USER", scope = ScopeType.INHERIT, order = 102,
-            description = "etcd user name, with --etcd-password")
-    String etcdUser;
-
-    @Option(names = "--etcd-password", paramLabel = "PASSWORD", scope = ScopeType.INHERIT, order = 103,
-            description = "etcd password; shows in ps, so radioctl warns: prefer --etcd-password-file, "
-                    + "--password-stdin, RADIOCTL_ETCD_PASSWORD or the config file")
-    String etcdPassword;
-
-    @Option(names = "--etcd-password-file", paramLabel = "FILE", scope = ScopeType.INHERIT, order = 103,
-            description = "read the etcd password from the first line of FILE")
-    Path etcdPasswordFile;
-
-    @Option(names = {"--password-stdin", "--etcd-password-stdin"}, scope = ScopeType.INHERIT, order = 103,
-            description = "read the etcd password from the first line of standard input")
-    boolean passwordStdin;
-
-    @Option(names = "--cacert", paramLabel = "FILE", scope = ScopeType.INHERIT, order = 104,
-            description = "PEM CA certificate that signed etcd's server certificate")
-    Path caFile;
-
-    @Option(names = "--cert", paramLabel = "FILE", scope = ScopeType.INHERIT, order = 105,
-            description = "PEM client certificate for etcd, with --key")
-    Path certFile;
-
-    @Option(names = "--key", paramLabel = "FILE", scope = ScopeType.INHERIT, order = 106,
-            description = "PEM (PKCS#8) client key for etcd")
-    Path keyFile;
-
-    @Option(names = "--timeout", paramLabel = "DURATION", scope = ScopeType.INHERIT, order = 107,
-            converter = DurationConverter.class,
-            description = "how long each etcd request may take, e.g. 5s, 500ms (default: 5s)")
-    Duration timeout;
-
-    @Option(names = "--config", paramLabel = "FILE", scope = ScopeType.INHERIT, order = 108,
-            description = "YAML config file (default: /etc/radiod/radioctl.yml if present)")
-    Path config;
-
-    @Option(names = "--cluster-url", paramLabel = "URL", scope = ScopeType.INHERIT, order = 109,
-            description = "the URL listeners use, e.g. http://radio.example.org (default: live nodes' addresses)")
-    String clusterUrl;
-
-    @Option(names = "--json", scope = ScopeType.INHERIT, order = 110,
-            description = "print one JSON document instead of text, for scripts")
-    boolean json;
+    @Mixin
+    OutputOptions output;
 
     private final Map<String, String> env;
     private final Path defaultConfig;
     private final InputStream stdin;
-    /** What --password-stdin read: standard input is read once. */
-    private String stdinPassword;
 
     /** The real thing: the process environment, /etc/radiod/radioctl.yml and standard input. */
     public Main() {
@@ -173,47 +124,15 @@ public final class Main implements Callable<Integer> {
 
     /** Resolves flags, environment, config file and defaults; throws {@link IllegalArgumentException} on a bad one. */
     public Settings settings() {
-        return Settings.resolve(new Flags(endpoints, prefix, etcdUser, etcdPassword(), caFile, certFile, keyFile, timeout,
-                config, clusterUrl), env, defaultConfig);
+        return Settings.resolve(etcd.flags(credentials.user(), credentials.password(stdin)), env, defaultConfig);
     }
 
     /** Whether the etcd password was given as an argument, where {@code ps} shows it to everyone. */
     public boolean etcdPasswordOnCommandLine() {
-        return etcdPassword != null;
-    }
-
-    /** The etcd password given by a flag (read from its file or standard input), or null. */
-    private synchronized String etcdPassword() {
-        int ways = (etcdPassword != null ? 1 : 0) + (etcdPasswordFile != null ? 1 : 0) + (passwordStdin ? 1 : 0);
-        if (ways > 1) {
-            throw new IllegalArgumentException(
-                    "--etcd-password, --etcd-password-file and --password-stdin cannot be given together: use one");
-        }
-        if (etcdPasswordFile != null) {
-            return EtcdPassword.fromFile(etcdPasswordFile);
-        }
-        if (passwordStdin) {
-            if (stdinPassword == null) {
-                stdinPassword = EtcdPassword.fromStdin(stdin);
-            }
-            return stdinPassword;
-        }
-        return etcdPassword;
+        return credentials.passwordOnCommandLine();
     }
 
     public boolean json() {
-        return json;
-    }
-
-    /** Converts {@code --timeout}. */
-    static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
-        @Override
-        public Duration convert(String value) {
-            try {
-                return Durations.parse("--timeout", value);
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.TypeConversionException(e.getMessage());
-            }
-        }
+        return output.json();
     }
 }

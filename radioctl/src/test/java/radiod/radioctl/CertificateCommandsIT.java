@@ -6,20 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import io.etcd.jetcd.Client;
-import io.etcd.jetcd.kv.GetResponse;
-import radiod.cluster.etcd.EtcdClients;
-import radiod.cluster.etcd.EtcdOptions;
-import radiod.cluster.etcd.Keys;
 import radiod.cluster.model.Json;
 import radiod.cluster.tls.AcmeHolder;
 import radiod.cluster.tls.AcmeStatus;
@@ -27,6 +19,8 @@ import radiod.cluster.tls.RenewRequest;
 import radiod.cluster.tls.TlsCertificate;
 import radiod.cluster.tls.TlsKey;
 import radiod.testkit.EtcdCluster;
+import radiod.testkit.etcd.EtcdPrefix;
+import java.nio.charset.StandardCharsets;
 
 /**
  * {@code radioctl status} with a certificate, and {@code radioctl renew-certificate}, against hand-written TLS keys in a
@@ -35,34 +29,15 @@ import radiod.testkit.EtcdCluster;
 class CertificateCommandsIT {
     @RegisterExtension
     static final EtcdCluster etcd = EtcdCluster.single();
-    private static final AtomicInteger PREFIXES = new AtomicInteger();
     static final String PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 
-    private String prefix;
-    private Radioctl radioctl;
-    private Client client;
-    private EtcdOptions options;
+    @RegisterExtension
+    final EtcdPrefix keys = EtcdPrefix.on(etcd, "certificate-it");
+    private final Radioctl radioctl = Radioctl.at(keys);
 
-    @BeforeEach
-    void setUp() {
-        prefix = "/certificate-it-" + PREFIXES.incrementAndGet() + "/";
-        radioctl = Radioctl.at(etcd.endpointsCsv(), prefix);
-        options = EtcdOptions.of(etcd.endpoints()).withPrefix(prefix);
-        client = EtcdClients.connect(options);
-    }
-
-    @AfterEach
-    void tearDown() {
-        client.close();
-    }
 
     private long put(String relativeKey, Object value) {
-        return EtcdClients.await(client.getKVClient().put(Keys.bytes(prefix + relativeKey),
-                Keys.bytes(Json.encodeString(value))), options, "put").getHeader().getRevision();
-    }
-
-    private GetResponse get(String relativeKey) {
-        return EtcdClients.await(client.getKVClient().get(Keys.bytes(prefix + relativeKey)), options, "get");
+        return keys.put(relativeKey, Json.encodeString(value));
     }
 
     static TlsCertificate certificate(String serial) {
@@ -98,7 +73,7 @@ class CertificateCommandsIT {
         assertEquals(ExitCode.NOT_FOUND, r.exitCode(), r::toString);
         assertEquals("radioctl: no node holds the ACME duty: no node is configured with tls.acme, or none is up; "
                 + "nothing was written\n", r.err());
-        assertEquals(0, get("tls/renew").getCount());
+        assertTrue(keys.get("tls/renew").isEmpty());
         assertEquals(ExitCode.USAGE, radioctl.run("renew-certificate", "--wait", "soon").exitCode());
     }
 
@@ -108,7 +83,7 @@ class CertificateCommandsIT {
         Radioctl.Result r = radioctl.run("renew-certificate");
         assertEquals(ExitCode.OK, r.exitCode(), r::toString);
         assertTrue(r.out().startsWith("asked node2 to renew the certificate (request at etcd revision "), r::toString);
-        RenewRequest request = Json.decodeStrict(get("tls/renew").getKvs().get(0).getValue().getBytes(), RenewRequest.class);
+        RenewRequest request = Json.decodeStrict(keys.get("tls/renew").orElseThrow().getBytes(StandardCharsets.UTF_8), RenewRequest.class);
         assertEquals("radioctl", request.by());
         assertTrue(radioctl.run("status").out().contains("a renewal was requested (radioctl renew-certificate) and is not done"));
     }
@@ -118,9 +93,9 @@ class CertificateCommandsIT {
         return CompletableFuture.runAsync(() -> {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
             while (System.nanoTime() < deadline) {
-                GetResponse g = get("tls/renew");
-                if (g.getCount() > 0) {
-                    answer.accept(g.getKvs().get(0).getModRevision());
+                long revision = keys.modRevision("tls/renew");
+                if (revision > 0) {
+                    answer.accept(revision);
                     return;
                 }
                 try {

@@ -20,16 +20,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 
-import io.etcd.jetcd.Client;
-import radiod.cluster.etcd.EtcdClients;
-import radiod.cluster.etcd.EtcdOptions;
-import radiod.cluster.etcd.Keys;
 import radiod.cluster.model.Json;
 import radiod.cluster.model.ListenerSession;
 import radiod.cluster.model.Mount;
 import radiod.cluster.model.NodeStatus;
 import radiod.testkit.EtcdCluster;
 import radiod.testkit.Ports;
+import radiod.testkit.etcd.EtcdPrefix;
 
 /**
  * radioctl listeners against a real etcd and nodes' admin endpoints played by small HTTP servers: the token from
@@ -41,19 +38,15 @@ class ListenersIT {
     static final String TOKEN = "9f".repeat(32);
     static final long T = 1_795_000_000_000L;
 
-    String prefix;
-    Radioctl radioctl;
-    Client client;
-    EtcdOptions options;
+    @RegisterExtension
+    final EtcdPrefix keys = EtcdPrefix.on(etcd, "listeners-it");
+
+    final Radioctl radioctl = Radioctl.at(keys);
     HttpServer node1;
     final ConcurrentLinkedQueue<String> asked = new ConcurrentLinkedQueue<>();
 
     @BeforeEach
     void setUp() throws IOException {
-        prefix = "/listeners-it-" + System.nanoTime() + "/";
-        radioctl = Radioctl.at(etcd.endpointsCsv(), prefix);
-        options = EtcdOptions.of(etcd.endpoints()).withPrefix(prefix);
-        client = EtcdClients.connect(options);
         node1 = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         node1.createContext("/_admin/listeners", this::admin);
         node1.start();
@@ -64,7 +57,6 @@ class ListenersIT {
     @AfterEach
     void tearDown() {
         node1.stop(0);
-        client.close();
     }
 
     /** node1's /_admin/listeners: its listeners with the right token, 401 without. */
@@ -81,7 +73,7 @@ class ListenersIT {
     }
 
     void put(String relativeKey, String value) {
-        EtcdClients.await(client.getKVClient().put(Keys.bytes(prefix + relativeKey), Keys.bytes(value)), options, "put");
+        keys.put(relativeKey, value);
     }
 
     static NodeStatus node(String name, int httpPort) {
@@ -141,7 +133,7 @@ class ListenersIT {
     void withoutATokenOrWithAnUnknownMountNothingIsAsked() {
         Radioctl.Result none = radioctl.run("listeners");
         assertEquals(ExitCode.OTHER, none.exitCode(), none::toString);
-        assertTrue(none.err().startsWith("radioctl: there is no admin token in etcd (" + prefix + "admin/token)"),
+        assertTrue(none.err().startsWith("radioctl: there is no admin token in etcd (" + keys.prefix() + "admin/token)"),
                 none::toString);
         put("admin/token", TOKEN);
         Radioctl.Result unknown = radioctl.run("listeners", "/nope.mp3");

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CyclicBarrier;
@@ -12,10 +13,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -23,39 +21,20 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import io.etcd.jetcd.Client;
-import io.etcd.jetcd.options.GetOption;
-import radiod.cluster.etcd.EtcdClients;
-import radiod.cluster.etcd.EtcdOptions;
 import radiod.cluster.etcd.Keys;
 import radiod.cluster.model.Json;
 import radiod.cluster.model.Mount;
 import radiod.cluster.model.NodeStatus;
 import radiod.testkit.EtcdCluster;
+import radiod.testkit.etcd.EtcdPrefix;
 
 /** The mount commands against a real etcd, each test under its own key prefix. */
 class MountCommandsIT {
     @RegisterExtension
     static final EtcdCluster etcd = EtcdCluster.single();
-    private static final AtomicInteger PREFIXES = new AtomicInteger();
-
-    private String prefix;
-    private Radioctl radioctl;
-    private Client client;
-    private EtcdOptions options;
-
-    @BeforeEach
-    void setUp() {
-        prefix = "/mounts-it-" + PREFIXES.incrementAndGet() + "/";
-        radioctl = Radioctl.at(etcd.endpointsCsv(), prefix);
-        options = EtcdOptions.of(etcd.endpoints()).withPrefix(prefix);
-        client = EtcdClients.connect(options);
-    }
-
-    @AfterEach
-    void tearDown() {
-        client.close();
-    }
+    @RegisterExtension
+    final EtcdPrefix keys = EtcdPrefix.on(etcd, "mounts-it");
+    private final Radioctl radioctl = Radioctl.at(keys);
 
     private Radioctl.Result ok(String... args) {
         Radioctl.Result r = radioctl.run(args);
@@ -71,17 +50,16 @@ class MountCommandsIT {
     }
 
     private long keysUnderPrefix() {
-        return EtcdClients.await(client.getKVClient().get(Keys.bytes(prefix),
-                GetOption.builder().isPrefix(true).withCountOnly(true).build()), options, "count").getCount();
+        return keys.count();
     }
 
     private Mount stored(String path) {
-        var r = EtcdClients.await(client.getKVClient().get(options.keys().mount(path)), options, "get");
-        return Json.decodeStrict(r.getKvs().get(0).getValue().getBytes(), Mount.class);
+        String json = keys.get(Keys.MOUNTS + path.substring(1)).orElseThrow();
+        return Json.decodeStrict(json.getBytes(StandardCharsets.UTF_8), Mount.class);
     }
 
     private void putRaw(String relativeKey, String value) {
-        EtcdClients.await(client.getKVClient().put(Keys.bytes(prefix + relativeKey), Keys.bytes(value)), options, "put");
+        keys.put(relativeKey, value);
     }
 
     @Test
@@ -396,7 +374,7 @@ class MountCommandsIT {
     void aCorruptMountIsReportedAndCanBeDeleted() {
         putRaw("mounts/broken.mp3", "{\"path\":\"/broken.mp3\"");
         Radioctl.Result r = fails(1, "show-mount", "/broken.mp3");
-        assertTrue(r.err().contains("mount /broken.mp3 is stored corrupt at " + prefix + "mounts/broken.mp3"), r::toString);
+        assertTrue(r.err().contains("mount /broken.mp3 is stored corrupt at " + keys.prefix() + "mounts/broken.mp3"), r::toString);
         assertTrue(ok("delete-mount", "/broken.mp3").out().contains("deleted corrupt mount /broken.mp3"));
         assertEquals(0, keysUnderPrefix());
     }

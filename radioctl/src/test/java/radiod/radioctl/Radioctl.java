@@ -8,26 +8,29 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import picocli.CommandLine;
+import radiod.testkit.etcd.EtcdPrefix;
 
 /** Runs radioctl in-process, as an operator would from a shell, and keeps what it printed. */
 final class Radioctl {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final List<String> globalArgs;
+    /** Asked at each run: a test's etcd prefix is known only once the test starts. */
+    private final Supplier<List<String>> globalArgs;
     private final Map<String, String> env;
     private final String stdin;
 
     Radioctl(List<String> globalArgs, Map<String, String> env) {
-        this(globalArgs, env, "");
+        this(() -> globalArgs, env, "");
     }
 
-    private Radioctl(List<String> globalArgs, Map<String, String> env, String stdin) {
-        this.globalArgs = List.copyOf(globalArgs);
+    private Radioctl(Supplier<List<String>> globalArgs, Map<String, String> env, String stdin) {
+        this.globalArgs = globalArgs;
         this.env = Map.copyOf(env);
         this.stdin = stdin;
     }
@@ -39,11 +42,20 @@ final class Radioctl {
 
     /** radioctl against the given endpoints and prefix, with a timeout that a busy CI machine does not hit. */
     static Radioctl at(String endpoints, String prefix) {
-        return new Radioctl(List.of("--endpoints", endpoints, "--prefix", prefix, "--timeout", "10s"), Map.of());
+        return new Radioctl(globalArgs(endpoints, prefix), Map.of());
+    }
+
+    /** radioctl against a test's own prefix (read when a command runs, so a field may hold it). */
+    static Radioctl at(EtcdPrefix keys) {
+        return new Radioctl(() -> globalArgs(keys.endpointsCsv(), keys.prefix()), Map.of(), "");
+    }
+
+    private static List<String> globalArgs(String endpoints, String prefix) {
+        return List.of("--endpoints", endpoints, "--prefix", prefix, "--timeout", "10s");
     }
 
     Result run(String... args) {
-        List<String> all = new ArrayList<>(globalArgs);
+        List<String> all = new ArrayList<>(globalArgs.get());
         all.addAll(List.of(args));
         return runExactly(all.toArray(String[]::new));
     }

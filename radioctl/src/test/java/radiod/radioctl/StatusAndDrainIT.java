@@ -6,19 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import io.etcd.jetcd.Client;
-import radiod.cluster.etcd.EtcdClients;
-import radiod.cluster.etcd.EtcdOptions;
-import radiod.cluster.etcd.Keys;
 import radiod.cluster.model.Drain;
 import radiod.cluster.model.Json;
 import radiod.cluster.model.MasterInfo;
@@ -27,34 +20,22 @@ import radiod.cluster.model.NodeStatus;
 import radiod.cluster.model.TranscoderOwner;
 import radiod.cluster.model.Transcoding;
 import radiod.testkit.EtcdCluster;
+import radiod.testkit.etcd.EtcdPrefix;
+import java.nio.charset.StandardCharsets;
 
 /** status, drain and undrain against hand-written node, master, mount and transcoder keys in a real etcd. */
 class StatusAndDrainIT {
     @RegisterExtension
     static final EtcdCluster etcd = EtcdCluster.single();
-    private static final AtomicInteger PREFIXES = new AtomicInteger();
 
-    private String prefix;
-    private Radioctl radioctl;
-    private Client client;
-    private EtcdOptions options;
+    @RegisterExtension
+    final EtcdPrefix keys = EtcdPrefix.on(etcd, "status-it");
+    private final Radioctl radioctl = Radioctl.at(keys);
 
-    @BeforeEach
-    void setUp() {
-        prefix = "/status-it-" + PREFIXES.incrementAndGet() + "/";
-        radioctl = Radioctl.at(etcd.endpointsCsv(), prefix);
-        options = EtcdOptions.of(etcd.endpoints()).withPrefix(prefix);
-        client = EtcdClients.connect(options);
-    }
-
-    @AfterEach
-    void tearDown() {
-        client.close();
-    }
 
     private void put(String relativeKey, Object value) {
         String json = value instanceof String s ? s : Json.encodeString(value);
-        EtcdClients.await(client.getKVClient().put(Keys.bytes(prefix + relativeKey), Keys.bytes(json)), options, "put");
+        keys.put(relativeKey, json);
     }
 
     private static NodeStatus node(String name, String address, boolean icecastUp, int listeners,
@@ -143,7 +124,7 @@ class StatusAndDrainIT {
     @Test
     void statusExitsNonZeroWhileNoNodeIsMasterAndZeroOnceOneIs() {
         cluster();
-        EtcdClients.await(client.getKVClient().delete(Keys.bytes(prefix + "master")), options, "delete");
+        keys.delete("master");
         Radioctl.Result text = radioctl.run("status");
         assertEquals(6, text.exitCode(), text::toString);
         assertTrue(text.out().startsWith("master: none"), text::toString);
@@ -167,8 +148,8 @@ class StatusAndDrainIT {
         assertTrue(d.out().startsWith("drained node node1; reason: kernel update"), d::toString);
         assertTrue(d.out().contains("it is the master: it steps down"), d::toString);
 
-        var stored = EtcdClients.await(client.getKVClient().get(options.keys().drain("node1")), options, "get");
-        Drain drain = Json.decodeStrict(stored.getKvs().get(0).getValue().getBytes(), Drain.class);
+        String stored = keys.get("drain/node1").orElseThrow();
+        Drain drain = Json.decodeStrict(stored.getBytes(StandardCharsets.UTF_8), Drain.class);
         assertEquals("kernel update", drain.reason());
         assertTrue(drain.since() > 1_700_000_000_000L);
         assertTrue(radioctl.run("status").out().contains("node1  drained  master"));
@@ -194,12 +175,12 @@ class StatusAndDrainIT {
         assertEquals(3, r.exitCode(), r::toString);
         assertEquals("radioctl: node node9 is not live (live nodes: node1, node2, node3); use --force to drain it anyway, "
                 + "so that it starts drained\n", r.err());
-        assertEquals(0, EtcdClients.await(client.getKVClient().get(options.keys().drain("node9")), options, "get").getCount());
+        assertEquals(0, keys.get("drain/node9").stream().count());
 
         Radioctl.Result forced = radioctl.run("drain", "node9", "--force");
         assertEquals(0, forced.exitCode(), forced::toString);
         assertTrue(forced.out().contains("it is not live now, and will start drained"), forced::toString);
-        assertEquals(1, EtcdClients.await(client.getKVClient().get(options.keys().drain("node9")), options, "get").getCount());
+        assertEquals(1, keys.get("drain/node9").stream().count());
     }
 
     @Test

@@ -27,6 +27,11 @@ import io.vertx.core.http.HttpMethod;
 import radiod.cluster.model.Json;
 import radiod.redirector.FrontFixture.Served;
 
+/**
+ * The listener HTTP front: redirects to the chosen node's passthrough keeping the query string, proxies players that
+ * do not follow redirects, 404 for unknown mounts and 503 with Retry-After when no node can take a listener,
+ * playlists, status, and the right 4xx for bad requests.
+ */
 class HttpFrontTest {
     static FrontFixture front;
     static final HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER)

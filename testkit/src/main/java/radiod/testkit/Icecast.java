@@ -76,13 +76,17 @@ public final class Icecast implements AutoCloseable {
     private final Thread reaper;
 
     private Icecast(String host, int port, String body) {
+        this(host, port, body, 1000);
+    }
+
+    private Icecast(String host, int port, String body, int clients) {
         this.host = host;
         this.port = port;
         try {
             dir = Files.createTempDirectory("radiod-icecast-");
             Files.createDirectories(dir.resolve("log"));
             Path config = dir.resolve("icecast.xml");
-            Files.writeString(config, render(body));
+            Files.writeString(config, render(body, clients));
             boolean root = "root".equals(System.getProperty("user.name"));
             if (root) {
                 handOver(dir);
@@ -99,8 +103,13 @@ public final class Icecast implements AutoCloseable {
         awaitReady(Duration.ofSeconds(15));
     }
 
-    /** An Icecast on host:port taking sources for the given mounts. */
+    /** An Icecast on host:port taking sources for the given mounts, for up to 1,000 clients. */
     public static Icecast start(String host, int port, List<Source> mounts) {
+        return start(host, port, mounts, 1000);
+    }
+
+    /** An Icecast on host:port taking sources for the given mounts, for up to {@code clients} clients (load tests). */
+    public static Icecast start(String host, int port, List<Source> mounts, int clients) {
         StringBuilder x = new StringBuilder();
         for (Source s : mounts) {
             x.append("  <mount type=\"normal\">\n")
@@ -109,7 +118,7 @@ public final class Icecast implements AutoCloseable {
                     .append("    <password>").append(escape(s.password())).append("</password>\n")
                     .append("  </mount>\n");
         }
-        return new Icecast(host, port, x.toString());
+        return new Icecast(host, port, x.toString(), clients);
     }
 
     /**
@@ -279,7 +288,7 @@ public final class Icecast implements AutoCloseable {
                 + " (or another server holds that port): " + log);
     }
 
-    private String render(String body) {
+    private String render(String body, int clients) {
         boolean root = "root".equals(System.getProperty("user.name"));
         return """
                 <icecast>
@@ -287,7 +296,7 @@ public final class Icecast implements AutoCloseable {
                   <admin>tests@localhost</admin>
                   <hostname>%1$s</hostname>
                   <limits>
-                    <clients>1000</clients>
+                    <clients>%10$d</clients>
                     <sources>20</sources>
                     <queue-size>524288</queue-size>
                     <client-timeout>30</client-timeout>
@@ -325,7 +334,7 @@ public final class Icecast implements AutoCloseable {
                 </icecast>
                 """.formatted(escape(host), escape(sourcePassword), adminPassword, port, body, dir.resolve("log"),
                 dir.resolve("icecast.pid"), root ? "    <changeowner><user>" + RUN_AS_USER + "</user><group>"
-                        + RUN_AS_GROUP + "</group></changeowner>\n" : "", escape(location));
+                        + RUN_AS_GROUP + "</group></changeowner>\n" : "", escape(location), clients);
     }
 
     /** Icecast drops to icecast2:icecast after reading its config; its logs and pid file are written as that user. */
@@ -364,11 +373,7 @@ public final class Icecast implements AutoCloseable {
     /** SIGTERM, then SIGKILL if it lingers; removes the directory. */
     @Override
     public void close() {
-        process.destroy();
-        if (!Processes.await(process, Duration.ofSeconds(5))) {
-            process.destroyForcibly();
-            Processes.await(process, Duration.ofSeconds(5));
-        }
+        Processes.stop(process, Duration.ofSeconds(5));
         try {
             Runtime.getRuntime().removeShutdownHook(reaper);
         } catch (IllegalStateException | NullPointerException e) {

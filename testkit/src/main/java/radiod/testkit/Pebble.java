@@ -161,11 +161,7 @@ public final class Pebble implements AutoCloseable {
 
     @Override
     public void close() {
-        process.destroy();
-        if (!Processes.await(process, Duration.ofSeconds(5))) {
-            process.destroyForcibly();
-            Processes.await(process, Duration.ofSeconds(5));
-        }
+        Processes.stop(process, Duration.ofSeconds(5));
         Files2.deleteRecursively(dir);
     }
 }

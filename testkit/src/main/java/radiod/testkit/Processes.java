@@ -2,6 +2,7 @@ package radiod.testkit;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
@@ -26,6 +27,34 @@ public final class Processes {
         }
     }
 
+    /** How a command ended ({@code exit} -1: killed after its timeout) and what it wrote to its standard output. */
+    public record Run(int exit, byte[] out) {
+        public String text() {
+            return new String(out, StandardCharsets.UTF_8);
+        }
+    }
+
+    /**
+     * Runs a command to its end, at most {@code timeout} (then it is killed); its standard error goes where the
+     * builder says (merged with {@link ProcessBuilder#redirectErrorStream}, or discarded).
+     */
+    public static Run run(ProcessBuilder command, Duration timeout) {
+        try {
+            Process p = command.start();
+            byte[] out = p.getInputStream().readAllBytes();
+            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                p.destroyForcibly();
+                return new Run(-1, out);
+            }
+            return new Run(p.exitValue(), out);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot run " + command.command().get(0) + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** Waits for a process to exit, up to a timeout. */
     public static boolean await(Process process, Duration timeout) {
         try {
@@ -33,6 +62,15 @@ public final class Processes {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;
+        }
+    }
+
+    /** Ends a process: SIGTERM, then SIGKILL if it has not exited within {@code grace}; waits as long again. */
+    public static void stop(Process process, Duration grace) {
+        process.destroy();
+        if (!await(process, grace)) {
+            process.destroyForcibly();
+            await(process, grace);
         }
     }
 

@@ -8,17 +8,17 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import radiod.testkit.Icecast;
+import radiod.testkit.Processes;
+import radiod.testkit.encoder.Tone;
 
 /** A broadcaster (ffmpeg playing a tone) and a listener (capture, ffprobe, loudness) for the transcoder tests. */
 public final class Audio {
@@ -30,17 +30,7 @@ public final class Audio {
 
     /** ffmpeg sending a 440 Hz tone, MP3 128 kbit/s, to a mount of an Icecast (PUT). */
     public static Process tone(Icecast icecast, String mount, String password) {
-        try {
-            return new ProcessBuilder("ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi",
-                    "-i", "sine=frequency=440:sample_rate=44100", "-ac", "2", "-c:a", "libmp3lame", "-b:a", "128k",
-                    "-content_type", "audio/mpeg", "-f", "mp3",
-                    "icecast://source:" + password + "@" + icecast.host() + ":" + icecast.port() + mount)
-                    .redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                    .start();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return Tone.mp3(Tone.url("source", password, icecast.host(), icecast.port(), mount)).start();
     }
 
     /** What a listener receives: up to {@code bytes} bytes, or what arrived within {@code max}. */
@@ -94,18 +84,6 @@ public final class Audio {
     }
 
     private static String run(String... command) {
-        try {
-            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(20, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-            }
-            return out;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        return Processes.run(new ProcessBuilder(command).redirectErrorStream(true), Duration.ofSeconds(20)).text();
     }
 }

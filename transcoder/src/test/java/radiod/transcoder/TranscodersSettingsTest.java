@@ -12,6 +12,10 @@ import org.junit.jupiter.api.function.Executable;
 import radiod.transcoder.process.RestartPolicy;
 import radiod.transcoder.script.LiquidsoapScript.Endpoint;
 
+/**
+ * The transcoders' settings take the local Icecast and source front as endpoints of their own and refuse a missing
+ * or invalid field by name.
+ */
 class TranscodersSettingsTest {
     private static final Path LIQUIDSOAP = Path.of("/usr/bin/liquidsoap");
     private static final Path DIR = Path.of("/var/lib/radiod/transcoders");

@@ -34,6 +34,7 @@ import radiod.cluster.model.NodeStatus;
 import radiod.cluster.view.ClusterSnapshot;
 import radiod.testkit.EtcdCluster;
 import radiod.testkit.Ports;
+import radiod.testkit.etcd.EtcdPrefix;
 
 /**
  * A peer whose HTTP port refuses and who has stopped publishing loses its lease at once; a peer that refuses but still
@@ -46,6 +47,8 @@ import radiod.testkit.Ports;
 class RefusedPeersIT {
     @RegisterExtension
     static final EtcdCluster etcd = EtcdCluster.single();
+    @RegisterExtension
+    final EtcdPrefix keys = EtcdPrefix.on(etcd, "refused");
 
     /** Longer than a refusal takes to be judged (REFUSED_FOR_MILLIS) plus a few probes. */
     static final Duration KEPT_FOR = Duration.ofMillis(RefusedPeers.REFUSED_FOR_MILLIS + 1750);
@@ -62,7 +65,7 @@ class RefusedPeersIT {
 
     @BeforeEach
     void aLease() {
-        options = EtcdOptions.of(etcd.endpoints()).withPrefix("/refused-" + System.nanoTime() + "/");
+        options = EtcdOptions.of(etcd.endpoints()).withPrefix(keys.prefix());
         client = EtcdClients.connect(options);
         lease = EtcdClients.await(client.getLeaseClient().grant(60), options, "grant").getID();
     }

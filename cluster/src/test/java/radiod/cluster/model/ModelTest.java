@@ -12,6 +12,10 @@ import java.util.Optional;
 
 import org.junit.jupiter.api.Test;
 
+/**
+ * The model records refuse what radiod could not use, naming the field and what is allowed (mount paths, codecs and
+ * bitrates, addresses), and round-trip through JSON, tolerating unknown fields and skipping corrupt values.
+ */
 class ModelTest {
     @Test
     void mountPathsAreValidatedWithTheReasonAndWhatIsAllowed() {

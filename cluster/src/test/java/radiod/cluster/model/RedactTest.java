@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
+/** A URL's password is masked wherever radiod prints one, and everything else is kept as it was. */
 class RedactTest {
     @Test
     void theUserInfosPasswordIsMaskedAndTheRestKept() {

@@ -15,7 +15,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -25,16 +24,22 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import io.etcd.jetcd.Client;
 import radiod.cluster.etcd.EtcdClients;
 import radiod.cluster.etcd.EtcdOptions;
-import radiod.cluster.etcd.Keys;
 import radiod.cluster.model.Drain;
 import radiod.cluster.model.Mount;
 import radiod.cluster.model.Transcoding;
 import radiod.testkit.EtcdCluster;
+import radiod.testkit.etcd.EtcdPrefix;
 
+/**
+ * Mount writes against a real etcd are all-or-nothing compare-and-swaps: a create only where no mount is, an update
+ * or delete only at the revision read, a transcoded mount only while its source exists; corrupt values are named and
+ * can still be deleted.
+ */
 class MountStoreIT {
     @RegisterExtension
     static final EtcdCluster etcd = EtcdCluster.single();
-    private static final AtomicInteger PREFIXES = new AtomicInteger();
+    @RegisterExtension
+    final EtcdPrefix keys = EtcdPrefix.on(etcd, "store");
 
     private EtcdOptions options;
     private Client client;
@@ -43,7 +48,7 @@ class MountStoreIT {
     @BeforeEach
     void connect() {
         // A generous timeout: these tests are about outcomes, not about a busy machine's latency.
-        options = new EtcdOptions(etcd.endpoints(), "/store" + PREFIXES.incrementAndGet() + "/", null, null, null, null,
+        options = new EtcdOptions(etcd.endpoints(), keys.prefix(), null, null, null, null,
                 null, Duration.ofSeconds(10));
         client = EtcdClients.connect(options);
         store = new MountStore(client, options);
@@ -63,8 +68,7 @@ class MountStoreIT {
     }
 
     private void putRaw(String relativeKey, String value) {
-        EtcdClients.await(client.getKVClient().put(Keys.bytes(options.prefix() + relativeKey), Keys.bytes(value)),
-                options, "put");
+        keys.put(relativeKey, value);
     }
 
     @Test

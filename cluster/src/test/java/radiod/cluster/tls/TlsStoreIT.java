@@ -9,7 +9,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -26,6 +25,7 @@ import radiod.cluster.view.ClusterSnapshot;
 import radiod.cluster.view.ClusterView;
 import radiod.cluster.view.Snapshots;
 import radiod.testkit.EtcdCluster;
+import radiod.testkit.etcd.EtcdPrefix;
 
 /**
  * The TLS keys in a real etcd: the certificate and its key stored together only by the duty's holder, challenges that
@@ -34,7 +34,8 @@ import radiod.testkit.EtcdCluster;
 class TlsStoreIT {
     @RegisterExtension
     static final EtcdCluster etcd = EtcdCluster.single();
-    private static final AtomicInteger PREFIXES = new AtomicInteger();
+    @RegisterExtension
+    final EtcdPrefix keys = EtcdPrefix.on(etcd, "tls-it");
     static final String CHAIN = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
     static final String KEY = "-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n";
 
@@ -45,7 +46,7 @@ class TlsStoreIT {
 
     @BeforeEach
     void setUp() {
-        options = EtcdOptions.of(etcd.endpoints()).withPrefix("/tls-it-" + PREFIXES.incrementAndGet() + "/");
+        options = EtcdOptions.of(etcd.endpoints()).withPrefix(keys.prefix());
         client = EtcdClients.connect(options);
         store = new TlsStore(client, options);
         view = new ClusterView(client, options.keys(), Duration.ofSeconds(2)).start();

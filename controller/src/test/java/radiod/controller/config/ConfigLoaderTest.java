@@ -11,6 +11,10 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+/**
+ * radiod.yml gets its documented defaults and shape, and every wrong value stops radiod with one line that names the
+ * field (or the file) and what is allowed.
+ */
 class ConfigLoaderTest {
     private static final String MINIMAL = "node:\n  name: node1\n  addresses: [127.0.0.11]\n";
 

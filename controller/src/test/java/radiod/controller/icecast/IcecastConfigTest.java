@@ -23,6 +23,10 @@ import org.w3c.dom.NodeList;
 import radiod.cluster.model.Mount;
 import radiod.controller.icecast.IcecastPlan.MountPlan;
 
+/**
+ * The Icecast config radiod renders is the same on every node: loopback only, the node's two random passwords, a
+ * mount only for a fallback, no relay or master, limits that hold radiod's own connections.
+ */
 class IcecastConfigTest {
     static final IcecastSettings SETTINGS = new IcecastSettings(Path.of("/usr/bin/icecast2"), Path.of("/var/lib/radiod/icecast"),
             "127.0.0.11", 8100, "node1.radio.test", "admin-random-1", "source-random-1", 5000, 100, "icecast2", "icecast",

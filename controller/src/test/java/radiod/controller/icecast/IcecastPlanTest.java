@@ -20,6 +20,10 @@ import radiod.cluster.model.Transcoding;
 import radiod.cluster.view.ClusterSnapshot;
 import radiod.controller.icecast.IcecastPlan.MountPlan;
 
+/**
+ * What Icecast must be told (mounts and fallbacks) changes only when mounts do: a master change gives an equal plan,
+ * so Icecast is not reloaded, and a plan carries no credentials.
+ */
 class IcecastPlanTest {
     static final Mount LIVE = new Mount("/live.mp3", "source", "s3cret", null, null, 0, 128, null);
     static final Mount JAZZ = new Mount("/jazz.mp3", "dj", "jazzpw", null, "/live.mp3", 50, 0, null);

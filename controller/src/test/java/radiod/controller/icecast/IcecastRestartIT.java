@@ -26,6 +26,8 @@ import radiod.cluster.model.Mount;
 import radiod.controller.icecast.IcecastPlan.MountPlan;
 import radiod.testkit.Ports;
 import radiod.testkit.Processes;
+import radiod.testkit.encoder.RetryingEncoder;
+import radiod.testkit.encoder.Tone;
 
 /** The supervisor keeps one Icecast alive and in line with the latest plan, whatever happens to the process. */
 class IcecastRestartIT {
@@ -82,7 +84,7 @@ class IcecastRestartIT {
     void aPlanAppliedWhileIcecastStartsIsLoadedWithoutARestart() {
         IcecastSettings s = settings();
         try (IcecastSupervisor icecast = new IcecastSupervisor(s).start();
-             Tone tone = Tone.push(HOST, s.port(), LIVE.path(), "source", s.sourcePassword(), 440)) {
+             RetryingEncoder tone = RetryingEncoder.of(Tone.mp3(Tone.url("source", s.sourcePassword(), HOST, s.port(), LIVE.path())))) {
             // Right after the start: a SIGHUP before Icecast installs its handler would kill it.
             icecast.apply(PLAN);
 

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 
 import org.junit.jupiter.api.Test;
 
+/** Icecast binds the node's loopback address (or 127.0.0.1) and nothing else. */
 class IcecastSettingsTest {
     static final Path DIR = Path.of("/var/lib/radiod/icecast");
 

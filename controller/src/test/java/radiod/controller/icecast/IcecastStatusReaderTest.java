@@ -26,6 +26,10 @@ import com.sun.net.httpserver.HttpServer;
 import radiod.controller.icecast.IcecastStatusReader.Source;
 import radiod.testkit.Ports;
 
+/**
+ * Icecast's status documents are read into live mounts, listener counts and byte rates whatever their shape, and
+ * garbage or silence counts as Icecast down.
+ */
 class IcecastStatusReaderTest {
     static final String HEAD = "{\"icestats\":{\"admin\":\"x@localhost\",\"host\":\"127.0.0.21\",\"server_id\":\"Icecast 2.4.4\"";
     static final String LIVE = "{\"genre\":\"various\",\"listener_peak\":3,\"listeners\":3,"

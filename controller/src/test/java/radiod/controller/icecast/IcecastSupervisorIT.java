@@ -33,6 +33,8 @@ import radiod.cluster.model.Mount;
 import radiod.cluster.view.ClusterSnapshot;
 import radiod.controller.icecast.IcecastClient.Listener;
 import radiod.testkit.Ports;
+import radiod.testkit.encoder.RetryingEncoder;
+import radiod.testkit.encoder.Tone;
 
 /**
  * Two nodes' Icecasts, each under its own supervisor and configured alike from the same view, fed the way radiod's
@@ -77,8 +79,9 @@ class IcecastSupervisorIT {
     }
 
     /** radiod's Feed, as a reconnecting encoder: user {@code source}, the node's own global password. */
-    static Tone feedForever(IcecastSupervisor node, String mount, int hertz) {
-        Tone t = Tone.push(HOST, node.settings().port(), mount, "source", node.settings().sourcePassword(), hertz);
+    static RetryingEncoder feedForever(IcecastSupervisor node, String mount, int hertz) {
+        RetryingEncoder t = RetryingEncoder.of(Tone.mp3(Tone.url("source", node.settings().sourcePassword(), HOST,
+                node.settings().port(), mount)).hertz(hertz));
         cleanup.add(t);
         return t;
     }
@@ -86,11 +89,7 @@ class IcecastSupervisorIT {
     /** One ffmpeg run (no reconnect, so a refusal shows as its exit); its output goes to {@code log}. */
     static Process ffmpeg(IcecastSupervisor node, String mount, String user, String password, int hertz, Path out)
             throws IOException {
-        Process p = new ProcessBuilder("ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-re",
-                "-f", "lavfi", "-i", "sine=frequency=" + hertz, "-c:a", "libmp3lame", "-b:a", "128k",
-                "-content_type", "audio/mpeg", "-f", "mp3",
-                "icecast://" + user + ":" + password + "@" + HOST + ":" + node.settings().port() + mount)
-                .redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        Process p = Tone.mp3(Tone.url(user, password, HOST, node.settings().port(), mount)).hertz(hertz).start(out);
         synchronized (encoders) {
             encoders.add(p);
         }

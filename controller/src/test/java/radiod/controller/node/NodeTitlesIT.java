@@ -19,6 +19,7 @@ import radiod.cluster.etcd.EtcdOptions;
 import radiod.cluster.model.Title;
 import radiod.cluster.mounts.TitleStore;
 import radiod.testkit.EtcdCluster;
+import radiod.testkit.etcd.EtcdPrefix;
 
 /**
  * A node's title writes against a real etcd: whatever an encoder sends, one write is in flight per mount and writes
@@ -27,13 +28,15 @@ import radiod.testkit.EtcdCluster;
 class NodeTitlesIT {
     @RegisterExtension
     static final EtcdCluster etcd = EtcdCluster.single();
+    @RegisterExtension
+    final EtcdPrefix keys = EtcdPrefix.on(etcd, "titles");
     Client client;
     EtcdOptions options;
     TitleStore store;
 
     @BeforeEach
     void connect() {
-        options = EtcdOptions.of(etcd.endpoints()).withPrefix("/titles-" + System.nanoTime() + "/");
+        options = EtcdOptions.of(etcd.endpoints()).withPrefix(keys.prefix());
         client = EtcdClients.connect(options);
         store = new TitleStore(client, options);
     }

@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.AfterAll;
@@ -44,6 +43,7 @@ import radiod.dns.server.DnsServer;
 import radiod.dns.zone.DnsSettings;
 import radiod.testkit.EtcdCluster;
 import radiod.testkit.Pebble;
+import radiod.testkit.etcd.EtcdPrefix;
 
 /**
  * The ACME duty against a real CA on loopback: Debian's pebble, validating DNS-01 against a real radiod DNS server that
@@ -53,7 +53,6 @@ import radiod.testkit.Pebble;
  */
 class AcmeDutyIT {
     static final String ZONE = "radio.test";
-    private static final AtomicInteger PREFIXES = new AtomicInteger();
     /** Fast retries for the tests; everything else as in production. */
     static final AcmeDuty.Timing TIMING = new AcmeDuty.Timing(Duration.ofSeconds(1), Duration.ofSeconds(4),
             Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofSeconds(10),
@@ -61,6 +60,8 @@ class AcmeDutyIT {
 
     @RegisterExtension
     static final EtcdCluster etcd = EtcdCluster.single();
+    @RegisterExtension
+    final EtcdPrefix keys = EtcdPrefix.on(etcd, "acme-it");
 
     static Vertx vertx;
     static DnsServer dns;
@@ -100,7 +101,7 @@ class AcmeDutyIT {
 
     @BeforeEach
     void setUp() {
-        options = EtcdOptions.of(etcd.endpoints()).withPrefix("/acme-it-" + PREFIXES.incrementAndGet() + "/");
+        options = EtcdOptions.of(etcd.endpoints()).withPrefix(keys.prefix());
         client = EtcdClients.connect(options);
         store = new TlsStore(client, options);
         ClusterView v = new ClusterView(client, options.keys(), Duration.ofSeconds(2)).start();

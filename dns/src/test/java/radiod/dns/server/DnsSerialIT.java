@@ -4,71 +4,40 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 import java.io.IOException;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.Message;
 import org.xbill.DNS.Name;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.SOARecord;
 import org.xbill.DNS.Section;
-import org.xbill.DNS.SimpleResolver;
 import org.xbill.DNS.Type;
 
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.vertx.core.Vertx;
 import radiod.cluster.model.NodeStatus;
 import radiod.cluster.view.ClusterSnapshot;
 import radiod.dns.zone.DnsSettings;
 import radiod.dns.zone.Snapshots;
-import radiod.testkit.Ports;
 
 /**
- * Issue 18, item 6: two nodes' DNS servers, whose views are at different etcd revisions (presence rewrites every
+ * Two nodes' DNS servers, whose views are at different etcd revisions (presence rewrites every
  * node's status each second, so they nearly always are), give the same SOA serial as long as their answers are the
  * same, and both change it when an answer changes.
  */
 class DnsSerialIT {
-    static final String HOST = "127.0.0.1";
-    static Vertx vertx;
     static final AtomicReference<ClusterSnapshot> viewA = new AtomicReference<>();
     static final AtomicReference<ClusterSnapshot> viewB = new AtomicReference<>();
-    static DnsServer a;
-    static DnsServer b;
+    @RegisterExtension
+    static final DnsOnLoopback a = DnsOnLoopback.serving(DnsSettings.defaults("radio.test").withAlias("stream"), viewA::get);
+    @RegisterExtension
+    static final DnsOnLoopback b = DnsOnLoopback.serving(DnsSettings.defaults("radio.test").withAlias("stream"), viewB::get);
 
-    @BeforeAll
-    static void start() throws Exception {
-        vertx = Vertx.vertx();
-        a = server(viewA);
-        b = server(viewB);
-    }
-
-    static DnsServer server(AtomicReference<ClusterSnapshot> view) throws Exception {
-        DnsSettings settings = DnsSettings.defaults("radio.test").withAlias("stream").withListen(HOST, Ports.free(HOST));
-        DnsServer s = new DnsServer(vertx, settings, view::get, new SimpleMeterRegistry());
-        s.start().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-        return s;
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        a.close();
-        b.close();
-        vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    }
-
-    static long serial(DnsServer server) throws IOException {
-        SimpleResolver r = new SimpleResolver(HOST);
-        r.setPort(server.port());
-        r.setTimeout(Duration.ofSeconds(2));
-        Message m = r.send(Message.newQuery(Record.newRecord(Name.fromString("radio.test."), Type.SOA, DClass.IN)));
+    static long serial(DnsOnLoopback server) throws IOException {
+        Message m = server.resolver(false).send(Message.newQuery(Record.newRecord(Name.fromString("radio.test."), Type.SOA, DClass.IN)));
         return ((SOARecord) m.getSection(Section.ANSWER).get(0)).getSerial();
     }
 

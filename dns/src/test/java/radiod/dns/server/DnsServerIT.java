@@ -16,10 +16,9 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.Flags;
 import org.xbill.DNS.Message;
@@ -31,41 +30,21 @@ import org.xbill.DNS.Section;
 import org.xbill.DNS.SimpleResolver;
 import org.xbill.DNS.Type;
 
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.vertx.core.Vertx;
 import radiod.cluster.view.ClusterSnapshot;
+import radiod.dns.zone.Answers;
 import radiod.dns.zone.DnsSettings;
 import radiod.dns.zone.Snapshots;
-import radiod.testkit.Ports;
 
 /** The DNS server on real sockets, asked by dnsjava's resolver (UDP and TCP) and by dig. */
 class DnsServerIT {
-    static final String HOST = "127.0.0.1";
+    static final String HOST = DnsOnLoopback.HOST;
     static final ClusterSnapshot THREE = Snapshots.of(10,
             Snapshots.live("node1", "127.0.0.11"), Snapshots.live("node2", "127.0.0.12"),
             Snapshots.live("node3", "127.0.0.13"), Snapshots.node("node4", false, false, "127.0.0.14"));
     static final AtomicReference<ClusterSnapshot> view = new AtomicReference<>(THREE);
-    static final SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    static Vertx vertx;
-    static DnsServer server;
-    static int port;
-
-    @BeforeAll
-    static void start() throws Exception {
-        vertx = Vertx.vertx();
-        port = Ports.free(HOST);
-        DnsSettings settings = DnsSettings.defaults("radio.test").withAlias("stream").withMaxAnswers(64)
-                .withListen(HOST, port);
-        server = new DnsServer(vertx, settings, view::get, registry);
-        server.start().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-        assertEquals(port, server.port());
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        server.close();
-        vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    }
+    @RegisterExtension
+    static final DnsOnLoopback dns = DnsOnLoopback.serving(
+            DnsSettings.defaults("radio.test").withAlias("stream").withMaxAnswers(64), view::get);
 
     @AfterEach
     void resetView() {
@@ -77,26 +56,12 @@ class DnsServerIT {
         return r.send(Message.newQuery(Record.newRecord(Name.fromString(name), type, DClass.IN)));
     }
 
-    static SimpleResolver resolver(boolean tcp) throws IOException {
-        SimpleResolver r = new SimpleResolver(HOST);
-        r.setPort(port);
-        r.setTCP(tcp);
-        r.setTimeout(Duration.ofSeconds(2));
-        return r;
-    }
-
-    static Set<String> addresses(Message m) {
-        Set<String> out = new TreeSet<>();
-        for (Record r : m.getSection(Section.ANSWER)) {
-            if (r.getType() == Type.A || r.getType() == Type.AAAA) {
-                out.add(r.rdataToString());
-            }
-        }
-        return out;
+    static SimpleResolver resolver(boolean tcp) {
+        return dns.resolver(tcp);
     }
 
     static String dig(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("dig", "@" + HOST, "-p", Integer.toString(port), "+time=2", "+tries=1"));
+        List<String> cmd = new ArrayList<>(List.of("dig", "@" + HOST, "-p", Integer.toString(dns.port()), "+time=2", "+tries=1"));
         cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes());
@@ -124,7 +89,7 @@ class DnsServerIT {
         for (boolean tcp : new boolean[] {false, true}) {
             Message m = query("radio.test.", Type.A, tcp);
             assertEquals(Rcode.NOERROR, m.getRcode());
-            assertEquals(live, addresses(m), tcp ? "tcp" : "udp");
+            assertEquals(live, Answers.addresses(m), tcp ? "tcp" : "udp");
             assertTrue(m.getHeader().getFlag(Flags.AA));
             assertFalse(m.getHeader().getFlag(Flags.RA), "RA is never set");
         }
@@ -132,7 +97,7 @@ class DnsServerIT {
         assertEquals(live, digShort("radio.test", "A", "+tcp"));
 
         view.set(Snapshots.of(11, Snapshots.live("node1", "127.0.0.11"), Snapshots.live("node3", "127.0.0.13")));
-        assertEquals(Set.of("127.0.0.11", "127.0.0.13"), addresses(query("radio.test.", Type.A, false)),
+        assertEquals(Set.of("127.0.0.11", "127.0.0.13"), Answers.addresses(query("radio.test.", Type.A, false)),
                 "the next answer follows the new view");
         assertEquals(Set.of("127.0.0.11", "127.0.0.13"), digShort("radio.test", "A"));
         assertEquals(Rcode.NXDOMAIN, query("node2.radio.test.", Type.A, false).getRcode(), "a node that left is gone");
@@ -145,7 +110,7 @@ class DnsServerIT {
 
     @Test
     void nodeNamesNsSoaAndTheAliasAreAnswered() throws Exception {
-        assertEquals(Set.of("127.0.0.12"), addresses(query("node2.radio.test.", Type.A, false)));
+        assertEquals(Set.of("127.0.0.12"), Answers.addresses(query("node2.radio.test.", Type.A, false)));
         assertEquals(Set.of("127.0.0.14"), digShort("node4.radio.test", "A"), "a node whose Icecast is down keeps its name");
         assertEquals(Set.of("127.0.0.12"), digShort("NODE2.Radio.Test", "A"));
 
@@ -200,7 +165,7 @@ class DnsServerIT {
     @Test
     void anOversizedUdpAnswerIsTruncatedAndTcpCarriesItAll() throws Exception {
         view.set(Snapshots.ipv6Nodes(20, 40));
-        double truncatedBefore = registry.counter("radiod.dns.truncated", "transport", "udp").count();
+        double truncatedBefore = dns.registry().counter("radiod.dns.truncated", "transport", "udp").count();
 
         SimpleResolver noEdns = resolver(false);
         noEdns.setEDNS(-1);
@@ -211,7 +176,7 @@ class DnsServerIT {
 
         Message tcp = query("radio.test.", Type.AAAA, true);
         assertFalse(tcp.getHeader().getFlag(Flags.TC));
-        assertEquals(40, addresses(tcp).size());
+        assertEquals(40, Answers.addresses(tcp).size());
 
         String digNoEdns = dig("radio.test", "AAAA", "+noedns", "+ignore");
         assertTrue(digFlags(digNoEdns).contains(" tc "), digNoEdns);
@@ -224,19 +189,19 @@ class DnsServerIT {
         assertFalse(digFlags(digBig).contains(" tc "), "40 AAAA fit in 1232 bytes: " + digBig);
         assertTrue(digBig.contains("ANSWER: 40"), digBig);
 
-        assertTrue(registry.counter("radiod.dns.truncated", "transport", "udp").count() >= truncatedBefore + 3);
+        assertTrue(dns.registry().counter("radiod.dns.truncated", "transport", "udp").count() >= truncatedBefore + 3);
     }
 
     @Test
     void queriesAreCountedByTypeRcodeAndTransport() throws Exception {
-        double before = registry.counter("radiod.dns.queries", "type", "A", "rcode", "NXDOMAIN", "transport", "tcp").count();
+        double before = dns.registry().counter("radiod.dns.queries", "type", "A", "rcode", "NXDOMAIN", "transport", "tcp").count();
         query("nope.radio.test.", Type.A, true);
         query("nope.radio.test.", Type.A, true);
-        await().atMost(Duration.ofSeconds(2)).until(() -> registry.counter("radiod.dns.queries", "type", "A", "rcode",
+        await().atMost(Duration.ofSeconds(2)).until(() -> dns.registry().counter("radiod.dns.queries", "type", "A", "rcode",
                 "NXDOMAIN", "transport", "tcp").count() == before + 2);
         query("example.org.", Type.MX, false);
-        assertTrue(registry.counter("radiod.dns.queries", "type", "MX", "rcode", "REFUSED", "transport", "udp").count() >= 1);
+        assertTrue(dns.registry().counter("radiod.dns.queries", "type", "MX", "rcode", "REFUSED", "transport", "udp").count() >= 1);
         query("radio.test.", Type.NAPTR, false);
-        assertTrue(registry.counter("radiod.dns.queries", "type", "other", "rcode", "NOERROR", "transport", "udp").count() >= 1);
+        assertTrue(dns.registry().counter("radiod.dns.queries", "type", "other", "rcode", "NOERROR", "transport", "udp").count() >= 1);
     }
 }

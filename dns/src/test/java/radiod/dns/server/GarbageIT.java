@@ -21,10 +21,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.Flags;
 import org.xbill.DNS.Message;
@@ -33,54 +32,29 @@ import org.xbill.DNS.OPTRecord;
 import org.xbill.DNS.Rcode;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.Section;
-import org.xbill.DNS.SimpleResolver;
 import org.xbill.DNS.Type;
 
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.vertx.core.Vertx;
 import radiod.cluster.view.ClusterSnapshot;
 import radiod.dns.zone.DnsSettings;
 import radiod.dns.zone.Fuzz;
 import radiod.dns.zone.Snapshots;
-import radiod.testkit.Ports;
 
 /** Whatever arrives on the DNS ports, the server neither crashes nor stops answering. */
 class GarbageIT {
-    static final String HOST = "127.0.0.1";
+    static final String HOST = DnsOnLoopback.HOST;
     static final ClusterSnapshot VIEW = Snapshots.of(5, Snapshots.live("node1", "127.0.0.11", "::1"),
             Snapshots.live("node2", "127.0.0.12"));
-    static final SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    static Vertx vertx;
-    static DnsServer server;
-    static int port;
-
-    @BeforeAll
-    static void start() throws Exception {
-        vertx = Vertx.vertx();
-        port = Ports.free(HOST);
-        server = new DnsServer(vertx, DnsSettings.defaults("radio.test").withAlias("stream").withListen(HOST, port),
-                () -> VIEW, registry);
-        server.start().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        server.close();
-        vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    }
+    @RegisterExtension
+    static final DnsOnLoopback dns = DnsOnLoopback.serving(DnsSettings.defaults("radio.test").withAlias("stream"), () -> VIEW);
 
     @AfterEach
     void stillAnswersAndNeverFailed() throws Exception {
         for (boolean tcp : new boolean[] {false, true}) {
-            SimpleResolver r = new SimpleResolver(HOST);
-            r.setPort(port);
-            r.setTCP(tcp);
-            r.setTimeout(Duration.ofSeconds(2));
-            Message m = r.send(Message.newQuery(Record.newRecord(Name.fromString("radio.test."), Type.A, DClass.IN)));
+            Message m = dns.resolver(tcp).send(Message.newQuery(Record.newRecord(Name.fromString("radio.test."), Type.A, DClass.IN)));
             assertEquals(Rcode.NOERROR, m.getRcode());
             assertEquals(2, m.getSection(Section.ANSWER).size());
         }
-        assertEquals(0, registry.counter("radiod.dns.errors").count(), "no query made the server fail");
+        assertEquals(0, dns.registry().counter("radiod.dns.errors").count(), "no query made the server fail");
     }
 
     static List<byte[]> seeds() throws IOException {
@@ -124,7 +98,7 @@ class GarbageIT {
         Semaphore window = new Semaphore(32); // in flight: the kernel charges ~2.3 kB per queued datagram against the
         // server socket's 208 kB receive buffer, so 100 could overflow it during a GC pause (seen: 1 run in 4)
         try (DatagramSocket client = new DatagramSocket(new InetSocketAddress(HOST, 0))) {
-            client.connect(new InetSocketAddress(HOST, port));
+            client.connect(new InetSocketAddress(HOST, dns.port()));
             Thread receiver = new Thread(() -> {
                 byte[] in = new byte[65535];
                 while (!client.isClosed()) {
@@ -240,7 +214,7 @@ class GarbageIT {
 
     static Socket connect() throws IOException {
         Socket s = new Socket();
-        s.connect(new InetSocketAddress(HOST, port), 2000);
+        s.connect(new InetSocketAddress(HOST, dns.port()), 2000);
         s.setSoTimeout(3000);
         return s;
     }

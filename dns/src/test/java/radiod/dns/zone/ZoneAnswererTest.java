@@ -36,7 +36,11 @@ import radiod.cluster.view.ClusterSnapshot;
 import radiod.dns.zone.ZoneAnswerer.Answer;
 import radiod.dns.zone.ZoneAnswerer.Transport;
 
-/** Every answering rule of issue 3, on hand-built snapshots, without sockets. */
+/**
+ * Every answering rule of the zone, on hand-built snapshots, without sockets: which nodes the apex holds, per-node
+ * names, NS with glue, SOA and its serial, the alias, rcodes for unknown names, types, zones and opcodes, EDNS, and
+ * truncation.
+ */
 class ZoneAnswererTest {
     static final DnsSettings SETTINGS = DnsSettings.defaults("radio.test").withAlias("stream").withListen("127.0.0.1", 0);
     static final ClusterSnapshot THREE = Snapshots.withDrains(42, List.of("node4"),
@@ -71,16 +75,6 @@ class ZoneAnswererTest {
         return ask(query(name, type), THREE);
     }
 
-    static Set<String> addresses(Message m) {
-        Set<String> out = new TreeSet<>();
-        for (Record r : m.getSection(Section.ANSWER)) {
-            if (r.getType() == Type.A || r.getType() == Type.AAAA) {
-                out.add(r.rdataToString());
-            }
-        }
-        return out;
-    }
-
     static void assertSoaInAuthority(Message m) {
         List<Record> auth = m.getSection(Section.AUTHORITY);
         assertEquals(1, auth.size(), m.toString());
@@ -92,13 +86,13 @@ class ZoneAnswererTest {
     void theApexHoldsTheNodesWhoseIcecastIsUpAndThatAreNotDrained() throws IOException {
         Message a = ask("radio.test.", Type.A);
         assertEquals(Rcode.NOERROR, a.getRcode());
-        assertEquals(Set.of("10.0.0.1", "10.0.0.2"), addresses(a));
+        assertEquals(Set.of("10.0.0.1", "10.0.0.2"), Answers.addresses(a));
         assertTrue(a.getHeader().getFlag(Flags.AA));
         for (Record r : a.getSection(Section.ANSWER)) {
             assertEquals(DnsSettings.DEFAULT_NODE_TTL, r.getTTL());
         }
         Message aaaa = ask("radio.test.", Type.AAAA);
-        assertEquals(Set.of("2001:db8:0:0:0:0:0:1"), addresses(aaaa));
+        assertEquals(Set.of("2001:db8:0:0:0:0:0:1"), Answers.addresses(aaaa));
     }
 
     @Test
@@ -144,11 +138,11 @@ class ZoneAnswererTest {
 
     @Test
     void aNodeNameAnswersThatNodeWhateverItsState() throws IOException {
-        assertEquals(Set.of("10.0.0.1"), addresses(ask("node1.radio.test.", Type.A)));
-        assertEquals(Set.of("2001:db8:0:0:0:0:0:1"), addresses(ask("node1.radio.test.", Type.AAAA)));
-        assertEquals(Set.of("10.0.0.3"), addresses(ask("node3.radio.test.", Type.A)), "Icecast down");
-        assertEquals(Set.of("10.0.0.4"), addresses(ask("node4.radio.test.", Type.A)), "drained by the operator");
-        assertEquals(Set.of("10.0.0.5"), addresses(ask("node5.radio.test.", Type.A)), "drained in its status");
+        assertEquals(Set.of("10.0.0.1"), Answers.addresses(ask("node1.radio.test.", Type.A)));
+        assertEquals(Set.of("2001:db8:0:0:0:0:0:1"), Answers.addresses(ask("node1.radio.test.", Type.AAAA)));
+        assertEquals(Set.of("10.0.0.3"), Answers.addresses(ask("node3.radio.test.", Type.A)), "Icecast down");
+        assertEquals(Set.of("10.0.0.4"), Answers.addresses(ask("node4.radio.test.", Type.A)), "drained by the operator");
+        assertEquals(Set.of("10.0.0.5"), Answers.addresses(ask("node5.radio.test.", Type.A)), "drained in its status");
         Message m = ask("node2.radio.test.", Type.A);
         assertTrue(m.getHeader().getFlag(Flags.AA));
         assertEquals(DnsSettings.DEFAULT_NODE_TTL, m.getSection(Section.ANSWER).get(0).getTTL());
@@ -169,7 +163,7 @@ class ZoneAnswererTest {
         }
         assertEquals(Set.of("10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "2001:db8:0:0:0:0:0:1"), glue,
                 "every node runs the DNS server, whatever its Icecast");
-        assertEquals(Set.of("10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"), addresses(ask("ns1.radio.test.", Type.A)));
+        assertEquals(Set.of("10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"), Answers.addresses(ask("ns1.radio.test.", Type.A)));
     }
 
     @Test
@@ -184,7 +178,7 @@ class ZoneAnswererTest {
         assertEquals(Set.of("ns1.radio.test. 192.0.2.1", "ns1.radio.test. 2001:db8:0:0:0:0:0:53",
                 "ns2.dns.radio.test. 192.0.2.2"), glue);
         Message a = fixed.answer(query("ns1.radio.test.", Type.A), THREE, 1232, Transport.UDP).message();
-        assertEquals(Set.of("192.0.2.1"), addresses(a));
+        assertEquals(Set.of("192.0.2.1"), Answers.addresses(a));
         assertEquals(DnsSettings.DEFAULT_ZONE_TTL, a.getSection(Section.ANSWER).get(0).getTTL());
         Message between = fixed.answer(query("dns.radio.test.", Type.A), THREE, 1232, Transport.UDP).message();
         assertEquals(Rcode.NOERROR, between.getRcode(), "an empty non-terminal exists");
@@ -225,7 +219,7 @@ class ZoneAnswererTest {
         CNAMERecord cname = (CNAMERecord) answer.get(0);
         assertEquals("stream.radio.test.", cname.getName().toString());
         assertEquals("radio.test.", cname.getTarget().toString());
-        assertEquals(Set.of("10.0.0.1", "10.0.0.2"), addresses(m));
+        assertEquals(Set.of("10.0.0.1", "10.0.0.2"), Answers.addresses(m));
         for (Record r : answer.subList(1, answer.size())) {
             assertEquals("radio.test.", r.getName().toString());
         }
@@ -397,7 +391,7 @@ class ZoneAnswererTest {
         assertEquals(ZoneAnswerer.EDNS_UDP_SIZE, opt.getPayloadSize());
         assertEquals(0, opt.getVersion());
         assertEquals(Flags.DO, opt.getFlags() & Flags.DO);
-        assertEquals(Set.of("10.0.0.1", "10.0.0.2"), addresses(m));
+        assertEquals(Set.of("10.0.0.1", "10.0.0.2"), Answers.addresses(m));
 
         Message noDo = ask(withEdns(query("radio.test.", Type.A), 1232, 0, 0), THREE);
         assertEquals(0, noDo.getOPT().getFlags());
@@ -441,7 +435,7 @@ class ZoneAnswererTest {
         Answer tcp = big.answer(query("radio.test.", Type.AAAA), forty, 1232, Transport.TCP);
         assertFalse(tcp.truncated());
         assertEquals(40, tcp.message().getSection(Section.ANSWER).size());
-        assertEquals(40, addresses(tcp.message()).size());
+        assertEquals(40, Answers.addresses(tcp.message()).size());
     }
 
     @Test
@@ -463,13 +457,13 @@ class ZoneAnswererTest {
     @Test
     void namesMatchIgnoringCaseAndTheAskersCaseComesBack() throws IOException {
         Message m = ask("RaDiO.TeSt.", Type.A);
-        assertEquals(Set.of("10.0.0.1", "10.0.0.2"), addresses(m));
+        assertEquals(Set.of("10.0.0.1", "10.0.0.2"), Answers.addresses(m));
         assertEquals("RaDiO.TeSt.", m.getQuestion().getName().toString());
         for (Record r : m.getSection(Section.ANSWER)) {
             assertEquals("RaDiO.TeSt.", r.getName().toString());
         }
         Message node = ask("NoDe2.RADIO.test.", Type.A);
-        assertEquals(Set.of("10.0.0.2"), addresses(node));
+        assertEquals(Set.of("10.0.0.2"), Answers.addresses(node));
         assertEquals("NoDe2.RADIO.test.", node.getSection(Section.ANSWER).get(0).getName().toString());
         Message nx = ask("NOPE.Radio.Test.", Type.A);
         assertEquals("Radio.Test.", nx.getSection(Section.AUTHORITY).get(0).getName().toString(),
@@ -483,11 +477,11 @@ class ZoneAnswererTest {
     void aNewSnapshotIsReflectedInTheNextAnswer() throws IOException {
         ClusterSnapshot before = Snapshots.of(1, Snapshots.live("node1", "10.0.0.1"), Snapshots.live("node2", "10.0.0.2"));
         ClusterSnapshot after = Snapshots.of(2, Snapshots.live("node1", "10.0.0.1"));
-        assertEquals(Set.of("10.0.0.1", "10.0.0.2"), addresses(ask(query("radio.test.", Type.A), before)));
-        assertEquals(Set.of("10.0.0.1"), addresses(ask(query("radio.test.", Type.A), after)));
+        assertEquals(Set.of("10.0.0.1", "10.0.0.2"), Answers.addresses(ask(query("radio.test.", Type.A), before)));
+        assertEquals(Set.of("10.0.0.1"), Answers.addresses(ask(query("radio.test.", Type.A), after)));
         assertEquals(Rcode.NXDOMAIN, ask(query("node2.radio.test.", Type.A), after).getRcode());
         assertNotEquals(serial(answerer, before), serial(answerer, after), "the answers changed: so does the serial");
-        assertEquals(Set.of("10.0.0.1", "10.0.0.2"), addresses(ask(query("radio.test.", Type.A), before)));
+        assertEquals(Set.of("10.0.0.1", "10.0.0.2"), Answers.addresses(ask(query("radio.test.", Type.A), before)));
     }
 
     /** The serial of the SOA in a negative answer and the apex's SOA, checked equal. */
@@ -551,8 +545,8 @@ class ZoneAnswererTest {
         ZoneAnswerer longZone = new ZoneAnswerer(DnsSettings.defaults(zone));
         ClusterSnapshot view = Snapshots.of(1, Snapshots.live("b".repeat(63), "10.0.0.9"), Snapshots.live("n1", "10.0.0.1"));
         Message m = longZone.answer(query(zone + ".", Type.A), view, 1232, Transport.UDP).message();
-        assertEquals(Set.of("10.0.0.1", "10.0.0.9"), addresses(m));
-        assertEquals(Set.of("10.0.0.1"), addresses(longZone.answer(query("n1." + zone + ".", Type.A), view, 1232,
+        assertEquals(Set.of("10.0.0.1", "10.0.0.9"), Answers.addresses(m));
+        assertEquals(Set.of("10.0.0.1"), Answers.addresses(longZone.answer(query("n1." + zone + ".", Type.A), view, 1232,
                 Transport.UDP).message()));
     }
 

@@ -96,16 +96,16 @@ class ZoneChallengesTest {
         Message apexTxt = ask("radio.test.", Type.TXT, BOTH);
         assertEquals(Rcode.NOERROR, apexTxt.getRcode());
         assertEquals(0, apexTxt.getSection(Section.ANSWER).size(), "the apex has no TXT: NODATA");
-        assertEquals(ZoneAnswererTest.addresses(ask("node1.radio.test.", Type.A, ZoneAnswererTest.THREE)),
-                ZoneAnswererTest.addresses(ask("node1.radio.test.", Type.A, BOTH)));
+        assertEquals(Answers.addresses(ask("node1.radio.test.", Type.A, ZoneAnswererTest.THREE)),
+                Answers.addresses(ask("node1.radio.test.", Type.A, BOTH)));
     }
 
     @Test
     void aChallengeBelowANodeNameLeavesTheNodeItsAddresses() throws IOException {
         ClusterSnapshot s = withChallenges(ZoneAnswererTest.THREE, challenge("_acme-challenge.node1.radio.test", DIGEST_APEX));
         assertEquals(List.of(DIGEST_APEX), txt(ask("_acme-challenge.node1.radio.test.", Type.TXT, s)));
-        assertEquals(ZoneAnswererTest.addresses(ask("node1.radio.test.", Type.A, ZoneAnswererTest.THREE)),
-                ZoneAnswererTest.addresses(ask("node1.radio.test.", Type.A, s)));
+        assertEquals(Answers.addresses(ask("node1.radio.test.", Type.A, ZoneAnswererTest.THREE)),
+                Answers.addresses(ask("node1.radio.test.", Type.A, s)));
     }
 
     @Test

@@ -3,6 +3,7 @@ package radiod.radioctl.command;
 import java.util.List;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import radiod.cluster.model.Mount;
@@ -24,23 +25,12 @@ public final class CreateMount extends EtcdCommand {
     @Parameters(paramLabel = "PATH", description = "mount path, e.g. /live.mp3")
     String path;
 
-    @Option(names = "--user", paramLabel = "USER", description = "source user name for encoders (default: source)")
-    String user;
-
-    @Option(names = "--password", paramLabel = "PASSWORD",
-            description = "source password (default: 24 random letters and digits)")
-    String password;
+    @Mixin
+    NewMountOptions settings;
 
     @Option(names = "--upstream", paramLabel = "URL",
             description = "relay this external http:// stream instead of taking an encoder")
     String upstream;
-
-    @Option(names = "--fallback", paramLabel = "PATH",
-            description = "mount listeners move to while this one has no source")
-    String fallback;
-
-    @Option(names = "--max-listeners", paramLabel = "N", description = "listener limit per node (default: 0, no limit)")
-    int maxListeners;
 
     @Option(names = "--bitrate", paramLabel = "KBPS",
             description = "expected bitrate in kbit/s, for bandwidth planning (default: unknown, 128 assumed)")
@@ -50,8 +40,8 @@ public final class CreateMount extends EtcdCommand {
 
     @Override
     void validate() {
-        mount = new Mount(path, user, password == null ? Passwords.generate() : password, upstream, fallback,
-                maxListeners, bitrate, null);
+        mount = new Mount(path, settings.user, settings.passwordOrGenerated(), upstream, settings.fallback,
+                settings.maxListeners, bitrate, null);
     }
 
     @Override

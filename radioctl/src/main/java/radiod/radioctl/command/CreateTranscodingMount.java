@@ -3,6 +3,7 @@ package radiod.radioctl.command;
 import java.util.List;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import radiod.cluster.model.Mount;
@@ -44,24 +45,15 @@ public final class CreateTranscodingMount extends EtcdCommand {
     @Option(names = "--quality", paramLabel = "Q", description = "vorbis only: quality -0.1 to 1.0 instead of bitrate")
     Double quality;
 
-    @Option(names = "--user", paramLabel = "USER", description = "source user the transcoder logs in with (default: source)")
-    String user;
-
-    @Option(names = "--password", paramLabel = "PASSWORD", description = "its password (default: generated)")
-    String password;
-
-    @Option(names = "--fallback", paramLabel = "PATH", description = "mount listeners move to while this one is silent")
-    String fallback;
-
-    @Option(names = "--max-listeners", paramLabel = "N", description = "listener limit per node (default: 0, no limit)")
-    int maxListeners;
+    @Mixin
+    NewMountOptions settings;
 
     private Mount mount;
 
     @Override
     void validate() {
         Transcoding t = new Transcoding(source, codec, bitrate, sampleRate, channels, quality);
-        mount = new Mount(path, user, password == null ? Passwords.generate() : password, null, fallback, maxListeners,
+        mount = new Mount(path, settings.user, settings.passwordOrGenerated(), null, settings.fallback, settings.maxListeners,
                 bitrate, t);
     }
 

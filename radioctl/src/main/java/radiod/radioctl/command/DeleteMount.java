@@ -6,12 +6,12 @@ import java.util.Map;
 import java.util.Optional;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import radiod.cluster.model.Mount;
 import radiod.cluster.model.MountPath;
 import radiod.cluster.mounts.CorruptMountException;
-import radiod.cluster.mounts.MountChangedException;
 import radiod.cluster.mounts.MountNotFoundException;
 import radiod.cluster.mounts.Versioned;
 import radiod.radioctl.ExitCode;
@@ -31,9 +31,8 @@ public final class DeleteMount extends EtcdCommand {
     @Option(names = "--force", description = "delete it even though transcoded mounts are made from it (they go silent)")
     boolean force;
 
-    @Option(names = "--if-revision", paramLabel = "REV",
-            description = "delete the mount only if it is still at this revision (from show-mount)")
-    Long ifRevision;
+    @Mixin
+    IfRevision ifRevision;
 
     @Override
     void validate() {
@@ -52,9 +51,7 @@ public final class DeleteMount extends EtcdCommand {
             return ExitCode.OK;
         }
         Versioned<Mount> mount = current.orElseThrow(() -> new MountNotFoundException(path));
-        if (ifRevision != null && ifRevision != mount.modRevision()) {
-            throw new MountChangedException(path, ifRevision, mount.modRevision());
-        }
+        ifRevision.check(path, mount.modRevision());
         List<Mount> all = etcd.mounts().list().stream().map(Versioned::value).toList();
         List<String> dependents = all.stream()
                 .filter(m -> m.isTranscoded() && m.transcoding().sourceMount().equals(path)).map(Mount::path).toList();

@@ -10,9 +10,9 @@ import java.util.Objects;
 import java.util.Set;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import radiod.cluster.mounts.MountChangedException;
 import radiod.cluster.mounts.MountNotFoundException;
 import radiod.cluster.mounts.Versioned;
 import radiod.cluster.model.Mount;
@@ -84,9 +84,8 @@ public final class EditMount extends EtcdCommand {
     @Option(names = "--no-quality", description = "transcoded mounts: encode by bitrate rather than quality")
     boolean noQuality;
 
-    @Option(names = "--if-revision", paramLabel = "REV",
-            description = "change the mount only if it is still at this revision (from show-mount)")
-    Long ifRevision;
+    @Mixin
+    IfRevision ifRevision;
 
     @Override
     void validate() {
@@ -117,9 +116,7 @@ public final class EditMount extends EtcdCommand {
     @Override
     int run(Connection etcd, Printer out) {
         Versioned<Mount> current = etcd.mounts().get(path).orElseThrow(() -> new MountNotFoundException(path));
-        if (ifRevision != null && ifRevision != current.modRevision()) {
-            throw new MountChangedException(path, ifRevision, current.modRevision());
-        }
+        ifRevision.check(path, current.modRevision());
         Mount old = current.value();
         Mount changed = apply(old);
         if (changed.isTranscoded() && source != null) {

@@ -15,6 +15,10 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+/**
+ * radioctl's connection settings come from flags, then the environment, then the config file, then the defaults;
+ * mistakes name the file and the setting.
+ */
 class SettingsTest {
     @TempDir
     Path dir;

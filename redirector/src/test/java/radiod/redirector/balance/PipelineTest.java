@@ -22,6 +22,10 @@ import radiod.cluster.model.Mount;
 import radiod.cluster.model.NodeStatus;
 import radiod.cluster.view.ClusterSnapshot;
 
+/**
+ * Each load-balancing stage filters, scores or picks as documented, unknown stage names fail at parse time, and the
+ * whole pipeline spreads listeners by free slots.
+ */
 class PipelineTest {
     static final Mount LIVE = new Mount("/live.mp3", null, "pw", null, null, 0, 128, null);
 

@@ -4,13 +4,7 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +13,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -35,8 +28,11 @@ import io.vertx.core.buffer.Buffer;
 import radiod.cluster.model.MasterInfo;
 import radiod.cluster.model.Mount;
 import radiod.cluster.view.ClusterSnapshot;
-import radiod.redirector.source.Encoders;
+import radiod.redirector.source.HeardAudio;
 import radiod.testkit.Icecast;
+import radiod.testkit.listener.StreamListener;
+import radiod.testkit.encoder.Tone;
+import radiod.testkit.encoder.Ices2;
 
 /**
  * A {@link Carrier} between stub hubs (TCP servers speaking {@link Wire}, standing for the masters) and a real
@@ -56,15 +52,15 @@ class CarryIT {
     static byte[] mp3;
     static Vertx vertx;
 
-    StubHub hub1;
-    StubHub hub2;
+    CapturingServer hub1;
+    CapturingServer hub2;
     Carrier carrier;
 
     @BeforeAll
     static void startIcecast() throws Exception {
         dir = Files.createTempDirectory("radiod-carry-it-");
         ice = Icecast.start(HOST, List.of());
-        mp3 = Encoders.mp3(8);
+        mp3 = Tone.mp3Bytes(8);
         vertx = Vertx.vertx();
     }
 
@@ -85,8 +81,8 @@ class CarryIT {
 
     @BeforeEach
     void start() throws IOException {
-        hub1 = new StubHub();
-        hub2 = new StubHub();
+        hub1 = new CapturingServer(HOST);
+        hub2 = new CapturingServer(HOST);
         carrier = new Carrier(vertx, HOST, ice.port(), ice.sourcePassword(), new SimpleMeterRegistry());
     }
 
@@ -98,7 +94,7 @@ class CarryIT {
         await().atMost(Duration.ofSeconds(10)).until(() -> ice.sources().isEmpty());
     }
 
-    static ClusterSnapshot view(StubHub master, Mount mount) {
+    static ClusterSnapshot view(CapturingServer master, Mount mount) {
         return new ClusterSnapshot(1, Map.of(), Optional.of(new MasterInfo("hub-" + master.port(), List.of(HOST), 8000,
                 master.port(), 8080, 1)), Map.of(mount.path(), mount), Map.of(), Map.of());
     }
@@ -121,7 +117,7 @@ class CarryIT {
     void thePullResumesExactlyAfterWhatItWroteAcrossALostHubAndAMasterChange() throws Exception {
         int loginsBefore = logins(MP3.path());
         carrier.viewChanged(view(hub1, MP3));
-        StubHub.Conn c1 = hub1.await(0);
+        CapturingServer.Connection c1 = hub1.awaitHead(0);
         assertEquals("PULL /c.mp3 HTTP/1.1\r\n\r\n", c1.head(), "a pull from nothing");
         c1.send(OK);
         c1.send(Wire.session("s1", 0, "content-type: audio/mpeg\r\nice-name: Carried\r\n"));
@@ -129,11 +125,11 @@ class CarryIT {
         c1.send(Wire.message(Wire.DATA, 0, bytes(mp3, 0, a)));
         await().atMost(Duration.ofSeconds(10)).until(() -> ice.hasSource(MP3.path()));
         await().atMost(Duration.ofSeconds(5)).until(() -> carrier.live().contains(MP3.path()));
-        try (Encoders.Listener listener = new Encoders.Listener(ice.url(MP3.path()))) {
+        try (StreamListener listener = new StreamListener(ice.url(MP3.path()))) {
             await().atMost(Duration.ofSeconds(5)).until(() -> listener.size() > 0);
 
             c1.close(); // the hub dropped the pull: the same master is dialed again, resuming
-            StubHub.Conn c2 = hub1.await(1);
+            CapturingServer.Connection c2 = hub1.awaitHead(1);
             assertEquals("PULL /c.mp3 HTTP/1.1\r\nX-Radiod-Resume: s1 " + a + "\r\n\r\n", c2.head());
             c2.send(OK);
             int b = 70_003;
@@ -141,7 +137,7 @@ class CarryIT {
             awaitHeardUpTo(listener, mp3, b);
 
             carrier.viewChanged(view(hub2, MP3)); // another master: dialed at once, resuming
-            StubHub.Conn c3 = hub2.await(0);
+            CapturingServer.Connection c3 = hub2.awaitHead(0);
             assertEquals("PULL /c.mp3 HTTP/1.1\r\nX-Radiod-Resume: s1 " + b + "\r\n\r\n", c3.head());
             await().atMost(Duration.ofSeconds(5)).until(c2::peerClosed);
             c3.send(OK);
@@ -162,13 +158,13 @@ class CarryIT {
     void anEndedSessionTakesTheMountOffAfterTheGraceAndANewOneWithinItSplicesIntoTheSameSource() throws Exception {
         int loginsBefore = logins(MP3.path());
         carrier.viewChanged(view(hub1, MP3));
-        StubHub.Conn c = hub1.await(0);
+        CapturingServer.Connection c = hub1.awaitHead(0);
         c.send(OK);
         c.send(Wire.session("s1", 0, "content-type: audio/mpeg\r\n"));
         int half = mp3.length / 2;
         c.send(Wire.message(Wire.DATA, 0, bytes(mp3, 0, half)));
         await().atMost(Duration.ofSeconds(10)).until(() -> ice.hasSource(MP3.path()));
-        try (Encoders.Listener listener = new Encoders.Listener(ice.url(MP3.path()))) {
+        try (StreamListener listener = new StreamListener(ice.url(MP3.path()))) {
             c.send(Wire.message(Wire.END, half, Buffer.buffer()));
             // Another encoder's session within the grace: the same source on Icecast goes on with it.
             c.send(Wire.session("s2", 0, "content-type: audio/mpeg\r\n"));
@@ -190,7 +186,7 @@ class CarryIT {
 
     @Test
     void anOggStreamPulledFromItsMiddleStartsWithItsHeaderPagesAndDecodes() throws Exception {
-        byte[] ogg = Files.readAllBytes(Encoders.oggTone(dir, 20));
+        byte[] ogg = Files.readAllBytes(Ices2.oggFile(dir, 20));
         StreamFramer framer = StreamFramer.forContentType("application/ogg");
         framer.accept(Buffer.buffer(ogg));
         Buffer headers = framer.headers();
@@ -201,28 +197,28 @@ class CarryIT {
         int from = pages.stream().filter(p -> p >= ogg.length / 2).findFirst().orElseThrow();
 
         carrier.viewChanged(view(hub1, OGG));
-        StubHub.Conn c = hub1.await(0);
+        CapturingServer.Connection c = hub1.awaitHead(0);
         c.send(OK);
         c.send(Wire.session("o1", from, "content-type: application/ogg\r\n"));
         c.send(Wire.message(Wire.HEADERS, 0, headers));
         int to = pages.stream().filter(p -> p >= from + 40_000).findFirst().orElseThrow();
         c.send(Wire.message(Wire.DATA, from, bytes(ogg, from, to)));
         await().atMost(Duration.ofSeconds(10)).until(() -> ice.hasSource(OGG.path()));
-        try (Encoders.Listener listener = new Encoders.Listener(ice.url(OGG.path()))) {
+        try (StreamListener listener = new StreamListener(ice.url(OGG.path()))) {
             c.send(Wire.message(Wire.DATA, to, bytes(ogg, to, ogg.length)));
             // Icecast re-muxes a Vorbis stream (new serial, its own pages): what is heard is not the bytes sent.
             int expected = headers.length() + ogg.length - from;
             await().atMost(Duration.ofSeconds(10)).until(() -> listener.size() > expected * 9 / 10);
             byte[] heard = listener.bytes();
-            Encoders.Chain chain = Encoders.chain(heard, "vorbis");
+            HeardAudio.Chain chain = HeardAudio.chain(heard, "vorbis");
             assertEquals(0, chain.start(), "the listener's stream starts with a page");
             assertEquals(List.of(), chain.breaks());
             assertEquals(2, heard[5] & 0x02, "its first page begins the logical stream (BOS)");
             assertEquals("\u0001vorbis", new String(heard, 28, 7, StandardCharsets.ISO_8859_1),
                     "its first packet is the Vorbis identification header");
             byte[] whole = Arrays.copyOf(heard, chain.end());
-            assertEquals("", Encoders.decodeErrors(whole, dir), "ffmpeg -v error decoding what the listener heard");
-            String probe = Encoders.probe(whole, dir);
+            assertEquals("", HeardAudio.decodeErrors(whole, dir), "ffmpeg -v error decoding what the listener heard");
+            String probe = HeardAudio.probe(whole, dir);
             assertTrue(probe.startsWith("vorbis,"), probe);
         }
     }
@@ -247,7 +243,7 @@ class CarryIT {
      * back (it hands listeners an MP3 stream in buffers of 1400 bytes, and keeps an incomplete one), and checks that
      * what it heard is one stretch of the source: nothing twice, nothing left out.
      */
-    static void awaitHeardUpTo(Encoders.Listener listener, byte[] source, int end) {
+    static void awaitHeardUpTo(StreamListener listener, byte[] source, int end) {
         int[] upTo = {-1};
         try {
             await().atMost(Duration.ofSeconds(10)).until(() -> {
@@ -280,112 +276,5 @@ class CarryIT {
             }
         }
         return -1;
-    }
-
-    /** A TCP server standing for a master's hub: records each connection's request head and writes what it is told. */
-    static final class StubHub implements AutoCloseable {
-        private final ServerSocket server;
-        private final List<Conn> connections = new CopyOnWriteArrayList<>();
-
-        StubHub() throws IOException {
-            server = new ServerSocket(0, 50, InetAddress.getByName(HOST));
-            Thread t = new Thread(() -> {
-                while (!server.isClosed()) {
-                    try {
-                        Conn c = new Conn(server.accept());
-                        connections.add(c);
-                        c.start();
-                    } catch (IOException e) {
-                        return;
-                    }
-                }
-            }, "stub-hub");
-            t.setDaemon(true);
-            t.start();
-        }
-
-        int port() {
-            return server.getLocalPort();
-        }
-
-        List<Conn> connections() {
-            return List.copyOf(connections);
-        }
-
-        /** The index-th connection, once its request head has come. */
-        Conn await(int index) {
-            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> connections.size() > index
-                    && connections.get(index).head() != null);
-            return connections.get(index);
-        }
-
-        @Override
-        public void close() throws IOException {
-            server.close();
-            connections.forEach(Conn::close);
-        }
-
-        static final class Conn {
-            private final Socket socket;
-            private final ByteArrayOutputStream received = new ByteArrayOutputStream();
-            private volatile boolean peerClosed;
-
-            Conn(Socket socket) {
-                this.socket = socket;
-            }
-
-            void start() {
-                Thread t = new Thread(() -> {
-                    byte[] buf = new byte[4096];
-                    try (InputStream in = socket.getInputStream()) {
-                        int n;
-                        while ((n = in.read(buf)) >= 0) {
-                            synchronized (received) {
-                                received.write(buf, 0, n);
-                            }
-                        }
-                    } catch (IOException e) {
-                        // closed
-                    }
-                    peerClosed = true;
-                }, "stub-hub-connection");
-                t.setDaemon(true);
-                t.start();
-            }
-
-            String head() {
-                String r;
-                synchronized (received) {
-                    r = received.toString(StandardCharsets.ISO_8859_1);
-                }
-                int end = r.indexOf("\r\n\r\n");
-                return end < 0 ? null : r.substring(0, end + 4);
-            }
-
-            boolean peerClosed() {
-                return peerClosed;
-            }
-
-            void send(String s) {
-                send(Buffer.buffer(s.getBytes(StandardCharsets.ISO_8859_1)));
-            }
-
-            void send(Buffer b) {
-                try {
-                    socket.getOutputStream().write(b.getBytes());
-                    socket.getOutputStream().flush();
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }
-
-            void close() {
-                try {
-                    socket.close();
-                } catch (IOException e) {
-                    // already closed
-                }
-            }
-        }
     }
 }

@@ -9,6 +9,10 @@ import java.util.List;
 
 import org.junit.jupiter.api.Test;
 
+/**
+ * Which players are proxied rather than redirected: the defaults catch old players and hardware radios, configured
+ * patterns match as documented, and bad ones are named.
+ */
 class PlayerAgentsTest {
     @Test
     void theDefaultsProxyOldPlayersAndHardwareRadiosAndRedirectTheRest() {

@@ -16,6 +16,10 @@ import radiod.cluster.view.ClusterSnapshot;
 import radiod.redirector.FrontFixture;
 import radiod.redirector.metrics.FrontMetrics.Outcome;
 
+/**
+ * The front's metrics count redirects, direct streams and refusals apart, follow the view, and leave nothing
+ * registered once closed.
+ */
 class FrontMetricsTest {
     @Test
     void countsRedirectsDirectStreamsAndRefusalsApartFollowsTheViewAndLeavesNothingBehindWhenClosed() {

@@ -11,6 +11,10 @@ import org.junit.jupiter.api.Test;
 
 import io.vertx.core.buffer.Buffer;
 
+/**
+ * The source front reads an encoder's request head however it arrives, accepts encoders' and probes' request lines,
+ * refuses others, and keeps colons in Basic passwords.
+ */
 class RequestHeadTest {
     static Buffer b(String s) {
         return Buffer.buffer(s.getBytes(StandardCharsets.ISO_8859_1));

@@ -34,6 +34,9 @@ import radiod.cluster.view.ClusterSnapshot;
 import radiod.redirector.carry.Carrier;
 import radiod.redirector.carry.Hubs;
 import radiod.testkit.Icecast;
+import radiod.testkit.listener.StreamListener;
+import radiod.testkit.encoder.Tone;
+import radiod.testkit.encoder.Ices2;
 
 /**
  * The audio path with real parts: two in-process nodes on loopback (A on 127.0.0.1, B on 127.0.0.2), each with its
@@ -131,7 +134,7 @@ class SourceFrontIT {
     @AfterEach
     void stop() throws Exception {
         for (Process p : processes) {
-            Encoders.stop(p);
+            HeardAudio.stop(p);
         }
         for (AutoCloseable c : closeables) {
             c.close();
@@ -160,7 +163,8 @@ class SourceFrontIT {
     }
 
     Process ffmpeg(Node via, Mount m, boolean legacy) throws IOException {
-        Process p = Encoders.ffmpegTone(via.sourceUrl(m), legacy, log("ffmpeg" + m.path().replace('/', '-') + ".log"));
+        Tone tone = legacy ? Tone.mp3(via.sourceUrl(m)).legacySource() : Tone.mp3(via.sourceUrl(m));
+        Process p = tone.start(log("ffmpeg" + m.path().replace('/', '-') + ".log"));
         processes.add(p);
         return p;
     }
@@ -168,9 +172,9 @@ class SourceFrontIT {
     /** ices2 looping a {@code seconds}-long Ogg Vorbis file; sets {@link #oggBytesPerSecond}. */
     Process ices2(Node via, int seconds) throws Exception {
         Path icesDir = Files.createDirectories(dir.resolve("ices"));
-        Path ogg = Encoders.oggTone(icesDir, seconds);
+        Path ogg = Ices2.oggFile(icesDir, seconds);
         oggBytesPerSecond = (int) (Files.size(ogg) / seconds);
-        Process p = Encoders.ices2(icesDir, ogg, via.host, via.front.port(), OGG.path(), OGG.sourcePassword());
+        Process p = Ices2.play(icesDir, ogg, via.host, via.front.port(), OGG.path(), OGG.sourcePassword());
         processes.add(p);
         return p;
     }
@@ -202,14 +206,14 @@ class SourceFrontIT {
         });
     }
 
-    Encoders.Listener listen(Node n, String mount) throws IOException {
-        Encoders.Listener l = new Encoders.Listener(n.ice.url(mount));
+    StreamListener listen(Node n, String mount) throws IOException {
+        StreamListener l = new StreamListener(n.ice.url(mount));
         closeables.add(l);
         return l;
     }
 
     /** Waits until the listener has at least {@code bytes} (it gets them at the stream's rate, after a burst). */
-    static void awaitHeard(Encoders.Listener l, int bytes) {
+    static void awaitHeard(StreamListener l, int bytes) {
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).until(() -> {
             if (l.ended()) {
                 throw new AssertionError("the stream ended after " + l.size() + " bytes");
@@ -225,7 +229,7 @@ class SourceFrontIT {
      * which ffmpeg would report) are left out.
      */
     void assertDecodable(byte[] heard, String codec) throws Exception {
-        Encoders.Chain chain = Encoders.chain(heard, codec);
+        HeardAudio.Chain chain = HeardAudio.chain(heard, codec);
         assertTrue(chain.start() >= 0, "no " + codec + " units in " + heard.length + " bytes");
         assertEquals(List.of(), chain.breaks(), "places where what follows a unit is not another one");
         if (!codec.equals("mp3")) {
@@ -233,10 +237,10 @@ class SourceFrontIT {
         }
         assertTrue(chain.end() >= heard.length - 16_384, "whole units up to " + chain.end() + " of " + heard.length);
         byte[] whole = java.util.Arrays.copyOfRange(heard, chain.start(), chain.end());
-        String probe = Encoders.probe(whole, dir);
+        String probe = HeardAudio.probe(whole, dir);
         assertTrue(probe.startsWith(codec + ","), "ffprobe: " + probe);
         assertTrue(Integer.parseInt(probe.substring(codec.length() + 1)) >= 10, "decoded frames: " + probe);
-        assertEquals("", Encoders.decodeErrors(whole, dir), "ffmpeg -v error decoding what a listener heard");
+        assertEquals("", HeardAudio.decodeErrors(whole, dir), "ffmpeg -v error decoding what a listener heard");
     }
 
     static Map.Entry<String, BooleanSupplier> hasSource(Node n, String mount) {
@@ -259,11 +263,11 @@ class SourceFrontIT {
         awaitOnIcecasts(OGG.path(), ices, dir.resolve("ices").resolve("ices.out"), a, b);
         for (Node n : List.of(a, b)) {
             for (Mount m : List.of(PUT, LEGACY)) {
-                Encoders.Listener l = listen(n, m.path());
+                StreamListener l = listen(n, m.path());
                 awaitHeard(l, 40_000);
                 assertDecodable(l.bytes(), "mp3");
             }
-            Encoders.Listener l = listen(n, OGG.path());
+            StreamListener l = listen(n, OGG.path());
             awaitHeard(l, 40_000);
             assertDecodable(l.bytes(), "vorbis");
         }
@@ -285,7 +289,7 @@ class SourceFrontIT {
         assertTrue(put.isAlive());
 
         // The encoder leaves: the mount goes off both Icecasts (after the carrier's grace for a new session).
-        Encoders.stop(put);
+        HeardAudio.stop(put);
         await().atMost(Duration.ofSeconds(5)).until(() -> !a.ice.hasSource(PUT.path()) && !b.ice.hasSource(PUT.path()));
         assertEquals(2, b.front.activeSources());
         assertTrue(a.ice.hasSource(LEGACY.path()) && b.ice.hasSource(LEGACY.path()));
@@ -322,7 +326,7 @@ class SourceFrontIT {
         Process viaB = ffmpeg(b, LEGACY, true);
         awaitOnIcecasts(PUT.path(), viaA, log("ffmpeg-put.mp3.log"), a, b);
         awaitOnIcecasts(LEGACY.path(), viaB, log("ffmpeg-legacy.mp3.log"), a, b);
-        List<Encoders.Listener> listeners = new ArrayList<>();
+        List<StreamListener> listeners = new ArrayList<>();
         for (Node n : List.of(a, b)) {
             for (Mount m : List.of(PUT, LEGACY)) {
                 listeners.add(listen(n, m.path()));
@@ -333,7 +337,7 @@ class SourceFrontIT {
             checks.add(hasSource(n, PUT.path()));
             checks.add(hasSource(n, LEGACY.path()));
         }
-        try (Encoders.Sampler sampler = new Encoders.Sampler(100, checks)) {
+        try (HeardAudio.Sampler sampler = new HeardAudio.Sampler(100, checks)) {
             // Two seconds of audio heard by every listener after its burst, then the change, then five more.
             int[] before = new int[listeners.size()];
             for (int i = 0; i < listeners.size(); i++) {
@@ -353,7 +357,7 @@ class SourceFrontIT {
         assertEquals(1, a.front.activeSources(), "one encoder connection on A, held across the change");
         assertEquals(1, b.front.activeSources(), "one encoder connection on B, held across the change");
         List<String> gaps = new ArrayList<>();
-        for (Encoders.Listener l : listeners) {
+        for (StreamListener l : listeners) {
             l.close();
             gaps.add(String.valueOf(l.longestGapMillis()));
             assertFalse(l.ended());
@@ -367,8 +371,8 @@ class SourceFrontIT {
     void theMasterKilledThenTheViewMovedKeepsTheEncoderAndItsMountOnTheOtherNode() throws Exception {
         Process encoder = ffmpeg(b, PUT, false);
         awaitOnIcecasts(PUT.path(), encoder, log("ffmpeg-put.mp3.log"), a, b);
-        Encoders.Listener l = listen(b, PUT.path());
-        try (Encoders.Sampler sampler = new Encoders.Sampler(100, List.of(hasSource(b, PUT.path())))) {
+        StreamListener l = listen(b, PUT.path());
+        try (HeardAudio.Sampler sampler = new HeardAudio.Sampler(100, List.of(hasSource(b, PUT.path())))) {
             awaitHeard(l, 64 * 1024 + 2 * MP3_BYTES_PER_SECOND);
             int before = l.size();
             long killed = System.nanoTime();
@@ -395,14 +399,14 @@ class SourceFrontIT {
         Process ices = ices2(a, 60);
         Path icesOut = dir.resolve("ices").resolve("ices.out");
         awaitOnIcecasts(OGG.path(), ices, icesOut, a, b);
-        Encoders.Listener early = listen(b, OGG.path());
+        StreamListener early = listen(b, OGG.path());
         awaitHeard(early, 2 * oggBytesPerSecond);
-        List<Encoders.Listener> listeners = new ArrayList<>(List.of(early));
-        try (Encoders.Sampler sampler = new Encoders.Sampler(100, List.of(hasSource(a, OGG.path()), hasSource(b, OGG.path())))) {
+        List<StreamListener> listeners = new ArrayList<>(List.of(early));
+        try (HeardAudio.Sampler sampler = new HeardAudio.Sampler(100, List.of(hasSource(a, OGG.path()), hasSource(b, OGG.path())))) {
             int before = early.size();
             setView(b);
-            Encoders.Listener joinedB = listen(b, OGG.path());
-            Encoders.Listener joinedA = listen(a, OGG.path());
+            StreamListener joinedB = listen(b, OGG.path());
+            StreamListener joinedA = listen(a, OGG.path());
             listeners.add(joinedB);
             listeners.add(joinedA);
             awaitHeard(early, before + 5 * oggBytesPerSecond);
@@ -412,7 +416,7 @@ class SourceFrontIT {
             assertEquals(List.of(), sampler.misses(), "the mount missing from an Icecast's /admin/stats");
         }
         List<String> gaps = new ArrayList<>();
-        for (Encoders.Listener l : listeners) {
+        for (StreamListener l : listeners) {
             l.close();
             gaps.add(String.valueOf(l.longestGapMillis()));
             assertFalse(l.ended());

@@ -39,8 +39,10 @@ import io.vertx.core.buffer.Buffer;
 import radiod.cluster.model.MasterInfo;
 import radiod.cluster.model.Mount;
 import radiod.cluster.view.ClusterSnapshot;
+import radiod.redirector.carry.CapturingServer;
 import radiod.redirector.carry.Hubs;
 import radiod.redirector.carry.Wire;
+import radiod.testkit.encoder.Tone;
 
 /**
  * The source front's admission rules and its {@link Ingest}, against capturing TCP stubs standing in for the
@@ -68,7 +70,7 @@ class SourceFrontTest {
     @BeforeAll
     static void vertx() throws Exception {
         vertx = Vertx.vertx();
-        mp3 = Encoders.mp3(4);
+        mp3 = Tone.mp3Bytes(4);
     }
 
     @AfterAll
@@ -162,13 +164,6 @@ class SourceFrontTest {
         }
     }
 
-    /** The index-th connection to the stub once its whole request head has come. */
-    static CapturingServer.Connection awaitHead(CapturingServer server, int index) {
-        await().atMost(Duration.ofSeconds(5)).until(() -> server.connections().size() > index
-                && server.connections().get(index).head() != null);
-        return server.connections().get(index);
-    }
-
     /** The stream DATA messages describe, checked to be consistent (overlaps equal, no hole from the first offset). */
     static byte[] assemble(List<Wire.Message> data, long from) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -198,7 +193,7 @@ class SourceFrontTest {
     Admitted admitAtA() throws IOException {
         Socket s = connect();
         send(s, SOURCE_LIVE);
-        CapturingServer.Connection a = awaitHead(masterA, 0);
+        CapturingServer.Connection a = masterA.awaitHead(0);
         a.send(OK);
         assertEquals("HTTP/1.0 200 OK\r\n\r\n", read(s, "HTTP/1.0 200 OK\r\n\r\n"));
         return new Admitted(s, a, a.header("x-radiod-session"));
@@ -341,7 +336,7 @@ class SourceFrontTest {
                 + "Ice-Name: Test FM\r\nAuthorization: " + basic("source", "s3cret") + "\r\n\r\n";
         try (Socket s = connect()) {
             send(s, head);
-            CapturingServer.Connection hub = awaitHead(masterA, 0);
+            CapturingServer.Connection hub = masterA.awaitHead(0);
             assertTrue(hub.head().startsWith("INGEST /live.mp3 HTTP/1.1\r\n"), hub.head());
             String session = hub.header("x-radiod-session");
             assertNotNull(session, hub.head());
@@ -380,7 +375,7 @@ class SourceFrontTest {
         try (Socket s = connect()) {
             send(s, "PUT /live.mp3 HTTP/1.1\r\nExpect: 100-continue\r\nContent-Type: audio/mpeg\r\nAuthorization: "
                     + basic("source", "s3cret") + "\r\n\r\n");
-            CapturingServer.Connection hub = awaitHead(masterA, 0);
+            CapturingServer.Connection hub = masterA.awaitHead(0);
             hub.send("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
             String answer = readUntilClosed(s);
             assertTrue(answer.startsWith("HTTP/1.0 403 Forbidden\r\n"), answer);
@@ -402,7 +397,7 @@ class SourceFrontTest {
             assertArrayEquals(mp3(0, oldEnd), assemble(e.upstream().data(), 0));
 
             moveView(master("node2", masterB.port()));
-            CapturingServer.Connection b = awaitHead(masterB, 0);
+            CapturingServer.Connection b = masterB.awaitHead(0);
             assertTrue(b.head().startsWith("INGEST /live.mp3 HTTP/1.1\r\n"), b.head());
             assertEquals(e.session(), b.header("x-radiod-session"), "the same session on the new master");
             assertEquals(basic("source", "s3cret"), b.header("authorization"));
@@ -432,7 +427,7 @@ class SourceFrontTest {
             long oldEnd = e.upstream().dataEnd();
             e.upstream().close(); // the master's hub dropped it (say, its process was killed)
 
-            CapturingServer.Connection again = awaitHead(masterA, 1);
+            CapturingServer.Connection again = masterA.awaitHead(1);
             assertTrue(again.head().startsWith("INGEST /live.mp3 HTTP/1.1\r\n"), again.head());
             assertEquals(e.session(), again.header("x-radiod-session"));
             sendMp3(s, third, 2 * third); // while the master has not answered yet: into the ring
@@ -459,7 +454,7 @@ class SourceFrontTest {
             e.upstream().close();
             sendMp3(s, 20_000, 40_000); // held: into the ring
             moveView(master("node2", masterB.port()));
-            CapturingServer.Connection b = awaitHead(masterB, 0);
+            CapturingServer.Connection b = masterB.awaitHead(0);
             assertEquals(e.session(), b.header("x-radiod-session"));
             b.send(OK);
             sendMp3(s, 40_000, mp3.length);
@@ -758,7 +753,7 @@ class SourceFrontTest {
         // An encoder that reconnects after the kick (view revision 5 > 4) stays, however often the view repeats it.
         Socket again = connect();
         send(again, SOURCE_LIVE);
-        CapturingServer.Connection up = awaitHead(masterA, 1);
+        CapturingServer.Connection up = masterA.awaitHead(1);
         up.send(OK);
         assertEquals("HTTP/1.0 200 OK\r\n\r\n", read(again, "HTTP/1.0 200 OK\r\n\r\n"));
         front.viewChanged(kicked);

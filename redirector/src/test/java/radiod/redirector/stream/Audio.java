@@ -10,29 +10,25 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import radiod.testkit.encoder.Tone;
+
 /** Real encoders feeding an Icecast, and real decoders judging what a listener got (ffmpeg, ffprobe, mpg123). */
 final class Audio {
     private Audio() {
     }
 
     /** ffmpeg sending a 440 Hz tone as 128 kbit/s MP3 in real time to the Icecast on 127.0.0.1:port. */
-    static Process mp3(Path dir, int port, String mount, String password) throws IOException {
-        return encoder(dir, port, mount, password, "libmp3lame", "audio/mpeg", "mp3");
+    static Process mp3(Path dir, int port, String mount, String password) {
+        return Tone.mp3(Tone.url("source", password, "127.0.0.1", port, mount)).start(log(dir, mount));
     }
 
     /** The same as Ogg Vorbis (about 128 kbit/s). */
-    static Process vorbis(Path dir, int port, String mount, String password) throws IOException {
-        return encoder(dir, port, mount, password, "libvorbis", "application/ogg", "ogg");
+    static Process vorbis(Path dir, int port, String mount, String password) {
+        return Tone.vorbis(Tone.url("source", password, "127.0.0.1", port, mount)).start(log(dir, mount));
     }
 
-    private static Process encoder(Path dir, int port, String mount, String password, String codec, String type,
-                                   String format) throws IOException {
-        String name = mount.substring(1).replace('/', '_');
-        return new ProcessBuilder("ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-re", "-f", "lavfi",
-                "-i", "sine=frequency=440:sample_rate=44100", "-ac", "2", "-c:a", codec, "-b:a", "128k",
-                "-content_type", type, "-f", format, "icecast://source:" + password + "@127.0.0.1:" + port + mount)
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(name + ".log").toFile()))
-                .start();
+    private static Path log(Path dir, String mount) {
+        return dir.resolve(mount.substring(1).replace('/', '_') + ".log");
     }
 
     static void assertAlive(List<Process> encoders, Path dir) throws IOException {

@@ -4,15 +4,15 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFileAttributeView;
-import java.nio.file.attribute.UserPrincipalLookupService;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+import radiod.testkit.Icecast;
 import radiod.testkit.Ports;
+import radiod.testkit.encoder.Tone;
 
 /**
  * The passthrough's fan-out against Icecast serving the same listeners directly, one after the other in one run:
@@ -37,6 +37,7 @@ public final class FanoutBench {
     private final Path dir;
     private final String classpath = System.getProperty("java.class.path");
     private final List<Process> started = new ArrayList<>();
+    private Icecast icecast;
 
     private FanoutBench(String addr) throws IOException {
         this.addr = addr;
@@ -63,11 +64,8 @@ public final class FanoutBench {
     private void run(Map<String, String> args) throws Exception {
         int icecastPort = Ports.free(addr);
         int httpPort = Ports.free(addr);
-        Process icecast = icecast(icecastPort);
-        start(List.of("ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi", "-i",
-                "sine=frequency=440:sample_rate=44100", "-ac", "2", "-c:a", "libmp3lame", "-b:a", "128k",
-                "-content_type", "audio/mpeg", "-f", "mp3", "icecast://source:bench-pw@" + addr + ":" + icecastPort + "/live.mp3"),
-                "ffmpeg");
+        icecast = Icecast.start(addr, icecastPort, List.of(), 12_000); // room for the listeners
+        start(Tone.mp3(Tone.url("source", icecast.sourcePassword(), addr, icecastPort, "/live.mp3")).command(), "ffmpeg");
         List<String> java = new ArrayList<>(List.of("java", "-Xms64m", "-Xmx512m", "-XX:+ExitOnOutOfMemoryError"));
         if (!args.getOrDefault("serverOpts", "").isBlank()) {
             java.addAll(List.of(args.get("serverOpts").trim().split(" +")));
@@ -138,55 +136,6 @@ public final class FanoutBench {
         return r;
     }
 
-    /** icecast2 with room for the listeners (the testkit's Icecast allows 1,000 clients). */
-    private Process icecast(int port) throws Exception {
-        boolean root = "root".equals(System.getProperty("user.name"));
-        Path logs = Files.createDirectories(dir.resolve("log"));
-        Files.writeString(dir.resolve("icecast.xml"), """
-                <icecast>
-                  <location>radiod fan-out bench</location>
-                  <admin>bench@localhost</admin>
-                  <hostname>%1$s</hostname>
-                  <limits>
-                    <clients>12000</clients>
-                    <sources>4</sources>
-                    <queue-size>524288</queue-size>
-                    <client-timeout>30</client-timeout>
-                    <header-timeout>15</header-timeout>
-                    <source-timeout>10</source-timeout>
-                    <burst-on-connect>1</burst-on-connect>
-                    <burst-size>65536</burst-size>
-                  </limits>
-                  <authentication>
-                    <source-password>bench-pw</source-password>
-                    <relay-password>bench-relay-%4$d</relay-password>
-                    <admin-user>admin</admin-user>
-                    <admin-password>bench-admin-%4$d</admin-password>
-                  </authentication>
-                  <listen-socket><port>%2$d</port><bind-address>%1$s</bind-address></listen-socket>
-                  <fileserve>0</fileserve>
-                  <paths>
-                    <basedir>/usr/share/icecast2</basedir>
-                    <logdir>%3$s</logdir>
-                    <webroot>/usr/share/icecast2/web</webroot>
-                    <adminroot>/usr/share/icecast2/admin</adminroot>
-                  </paths>
-                  <logging><accesslog>access.log</accesslog><errorlog>error.log</errorlog><loglevel>2</loglevel></logging>
-                  <security><chroot>0</chroot>%5$s</security>
-                </icecast>
-                """.formatted(addr, port, logs, ProcessHandle.current().pid(),
-                root ? "<changeowner><user>icecast2</user><group>icecast</group></changeowner>" : ""));
-        if (root) {
-            UserPrincipalLookupService users = dir.getFileSystem().getUserPrincipalLookupService();
-            for (Path p : List.of(dir, logs, dir.resolve("icecast.xml"))) {
-                PosixFileAttributeView v = Files.getFileAttributeView(p, PosixFileAttributeView.class);
-                v.setOwner(users.lookupPrincipalByName("icecast2"));
-                v.setGroup(users.lookupPrincipalByGroupName("icecast"));
-            }
-        }
-        return start(List.of("icecast2", "-c", dir.resolve("icecast.xml").toString()), "icecast");
-    }
-
     private Process start(List<String> cmd, String name) throws IOException {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(name + ".log").toFile()).start();
         started.add(p);
@@ -231,6 +180,9 @@ public final class FanoutBench {
             if (!p.waitFor(5, TimeUnit.SECONDS)) {
                 p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
             }
+        }
+        if (icecast != null) {
+            icecast.close();
         }
         if (System.getenv("KEEP") == null) {
             Audio.delete(dir);

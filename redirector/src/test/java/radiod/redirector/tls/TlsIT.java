@@ -57,13 +57,14 @@ import radiod.redirector.carry.Carrier;
 import radiod.redirector.carry.Hubs;
 import radiod.redirector.listen.HttpFrontSettings;
 import radiod.redirector.listen.HttpsSettings;
-import radiod.redirector.source.Encoders;
+import radiod.redirector.source.HeardAudio;
 import radiod.redirector.source.SourceFront;
 import radiod.redirector.source.SourceFrontSettings;
 import radiod.redirector.stream.Passthrough;
 import radiod.testkit.Icecast;
 import radiod.testkit.Ports;
 import radiod.testkit.TlsAuthority;
+import radiod.testkit.encoder.Tone;
 
 /**
  * The TLS ports with real parts on loopback: one node (source front, hub, carrier, its own real Icecast 2.4,
@@ -125,11 +126,8 @@ class TlsIT {
         setView(List.of(node(NODE, true)));
 
         Path log = dir.resolve("encoder.log");
-        encoder = new ProcessBuilder("ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-re", "-f", "lavfi",
-                "-i", "sine=frequency=440:sample_rate=44100", "-ac", "2", "-c:a", "libmp3lame", "-b:a", "128k",
-                "-content_type", "audio/mpeg", "-tls", "1", "-f", "mp3",
-                "icecast://" + LIVE.sourceUser() + ":" + LIVE.sourcePassword() + "@" + HOST + ":" + source.tlsPort()
-                        + LIVE.path()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        encoder = Tone.mp3(Tone.url(LIVE.sourceUser(), LIVE.sourcePassword(), HOST, source.tlsPort(), LIVE.path()))
+                .tls().start(log);
         await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100)).until(() -> {
             if (!encoder.isAlive()) {
                 throw new AssertionError("the encoder exited: " + Files.readString(log));
@@ -312,7 +310,7 @@ class TlsIT {
         assertEquals(28, listen.exit(), "curl streamed until its time ran out: " + listen.out());
         byte[] audio = Files.readAllBytes(heard);
         assertTrue(audio.length > 16_000, "curl got " + audio.length + " bytes");
-        assertTrue(Encoders.probe(audio, dir).startsWith("mp3,"), "curl's capture decodes as MP3");
+        assertTrue(HeardAudio.probe(audio, dir).startsWith("mp3,"), "curl's capture decodes as MP3");
 
         // ffmpeg resolves with the system's resolver: in a mount namespace of its own, /etc/hosts maps the zone's names.
         Path hosts = dir.resolve("hosts");

@@ -48,9 +48,10 @@ import radiod.tests.harness.RadiodCluster;
 import radiod.tests.harness.RadiodProcess;
 import radiod.tests.harness.Streams;
 import radiod.testkit.EtcdCluster;
+import radiod.testkit.audio.Mp3Frames;
 
 /**
- * Issue 7's bad-input batches against a real radiod process (its Icecast, etcd, an encoder on {@code /live.mp3}):
+ * A radiod node shrugs off bad input: batches against a real radiod process (its Icecast, etcd, an encoder on {@code /live.mp3}):
  * fuzzed HTTP requests to the HTTP port and to the source port, slowloris on both, fuzzed DNS packets, corrupt
  * values written straight into etcd, invalid radioctl arguments. Every batch is seeded (random 7) and reports its
  * count; after each, the node still answers and streams, and at the end its threads, descriptors and live heap
@@ -77,7 +78,7 @@ class BadInputIT {
         cluster.putMount(LIVE);
         encoder = new Encoder("icecast://source:" + LIVE.sourcePassword() + "@" + node.address() + ":" + cluster.sourcePort
                 + LIVE.path());
-        await().atMost(Duration.ofSeconds(30)).until(() -> Streams.isMp3(Streams.read(node.httpUrl(LIVE.path()), 8192, 3000)));
+        await().atMost(Duration.ofSeconds(30)).until(() -> Mp3Frames.isMp3(Streams.read(node.httpUrl(LIVE.path()), 8192, 3000)));
         // Warm up the paths the batches use, so that lazily created threads and buffers are in the baseline.
         for (int i = 0; i < 50; i++) {
             healthy();
@@ -113,7 +114,7 @@ class BadInputIT {
         s.setReadTimeout(2000);
         assertEquals(200, s.getResponseCode());
         s.getInputStream().readAllBytes();
-        assertTrue(Streams.isMp3(Streams.read(node.httpUrl(LIVE.path()), 4096, 3000)), "no audio from " + node.httpUrl(LIVE.path()));
+        assertTrue(Mp3Frames.isMp3(Streams.read(node.httpUrl(LIVE.path()), 4096, 3000)), "no audio from " + node.httpUrl(LIVE.path()));
         Message q = Message.newQuery(Record.newRecord(Name.fromString("radio.test."), Type.A, org.xbill.DNS.DClass.IN));
         Message a = new Message(udp(q.toWire(), 2000));
         assertEquals(Rcode.NOERROR, a.getRcode());
@@ -455,7 +456,7 @@ class BadInputIT {
         Mount later = new Mount("/later.mp3", "source", "later-pw", null, null, 0, 64, null);
         cluster.putMount(later);
         try (Encoder second = new Encoder("icecast://source:later-pw@" + node.address() + ":" + cluster.sourcePort + later.path())) {
-            await().atMost(Duration.ofSeconds(20)).until(() -> Streams.isMp3(Streams.read(node.icecastUrl(later.path()), 4096, 2000)));
+            await().atMost(Duration.ofSeconds(20)).until(() -> Mp3Frames.isMp3(Streams.read(node.icecastUrl(later.path()), 4096, 2000)));
         }
         for (String k : new java.util.LinkedHashSet<>(keys)) {
             cluster.deleteRaw(k);

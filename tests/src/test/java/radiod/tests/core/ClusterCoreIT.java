@@ -23,10 +23,14 @@ import radiod.tests.harness.RadiodCluster;
 import radiod.tests.harness.RadiodProcess;
 import radiod.tests.harness.Streams;
 import radiod.testkit.EtcdCluster;
+import radiod.testkit.audio.Mp3Frames;
+import radiod.testkit.encoder.Tone;
 
 /**
- * Issue 2 end to end: three radiod processes, each with its own Icecast, on a real etcd. The master's Icecast
- * takes the source; every relay's Icecast serves it; the cluster survives its master's death.
+ * Three radiod processes, each with its own Icecast, on a real etcd: exactly one is master; the master's Icecast
+ * takes the source and every relay's Icecast serves it; a new mount is served everywhere within half a second of
+ * going live; corrupt values in etcd are skipped; a killed master is replaced within the TTL plus a second and a
+ * cleanly stopped one within a second, and the relays follow.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ClusterCoreIT {
@@ -60,7 +64,7 @@ class ClusterCoreIT {
         Streams.stop(source);
         String url = "icecast://" + m.sourceUser() + ":" + m.sourcePassword() + "@" + master.address() + ":"
                 + cluster.sourcePort + m.path();
-        source = Streams.tone(url, false);
+        source = Tone.mp3(url).start();
     }
 
     /** Restarts the encoder until the master's Icecast has taken it (the mount may be a reload away). */
@@ -104,7 +108,7 @@ class ClusterCoreIT {
                 continue;
             }
             await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200))
-                    .until(() -> Streams.isMp3(Streams.read(relay.icecastUrl("/live.mp3"), 16_384, 3000)));
+                    .until(() -> Mp3Frames.isMp3(Streams.read(relay.icecastUrl("/live.mp3"), 16_384, 3000)));
         }
     }
 
@@ -123,7 +127,7 @@ class ClusterCoreIT {
             long live = 0;
             while (live == 0 && System.nanoTime() - created < Duration.ofSeconds(10).toNanos()) {
                 if (encoder[0] == null || !encoder[0].isAlive()) {
-                    encoder[0] = Streams.tone(url, false);
+                    encoder[0] = Tone.mp3(url).start();
                 }
                 if (new String(Streams.read(master.icecastUrl("/status-json.xsl"), 65536, 1000)).contains("/second.mp3")) {
                     live = System.nanoTime();
@@ -135,7 +139,7 @@ class ClusterCoreIT {
             List<java.util.concurrent.CompletableFuture<Long>> served = relays.stream()
                     .map(r -> java.util.concurrent.CompletableFuture.supplyAsync(() -> {
                         while (System.nanoTime() - created < Duration.ofSeconds(15).toNanos()) {
-                            if (Streams.mp3Frames(Streams.read(r.icecastUrl("/second.mp3"), 2048, 1000)) >= 3) {
+                            if (Mp3Frames.chained(Streams.read(r.icecastUrl("/second.mp3"), 2048, 1000)) >= 3) {
                                 return System.nanoTime();
                             }
                             try {
@@ -199,13 +203,13 @@ class ClusterCoreIT {
         for (RadiodProcess relay : cluster.nodes()) {
             if (relay != master && relay != old) {
                 await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200))
-                        .until(() -> Streams.isMp3(Streams.read(relay.icecastUrl("/live.mp3"), 16_384, 3000)));
+                        .until(() -> Mp3Frames.isMp3(Streams.read(relay.icecastUrl("/live.mp3"), 16_384, 3000)));
             }
         }
         old.start();
         cluster.awaitReady(Duration.ofSeconds(30));
         await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200))
-                .until(() -> Streams.isMp3(Streams.read(old.icecastUrl("/live.mp3"), 16_384, 3000)));
+                .until(() -> Mp3Frames.isMp3(Streams.read(old.icecastUrl("/live.mp3"), 16_384, 3000)));
     }
 
     @Test

@@ -45,8 +45,10 @@ import radiod.testkit.EtcdCluster;
 import radiod.testkit.Ports;
 
 /**
- * Issue 3 end to end: every radiod node answers for the zone from its cluster view, checked with dnsjava, dig and
- * Zonemaster; issue 18: every node gives the same SOA serial.
+ * Every radiod node of a running cluster answers for the zone from its cluster view (the apex holds exactly the live
+ * nodes, per-node names, NS and SOA, the right rcode for everything else), checked with dnsjava, dig and Zonemaster;
+ * every node gives the same SOA serial, which presence updates do not move; a killed node leaves the answers within
+ * the TTL plus a second.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ClusterDnsIT {

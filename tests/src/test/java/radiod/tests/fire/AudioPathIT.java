@@ -36,6 +36,7 @@ import radiod.tests.harness.RadiodCluster;
 import radiod.tests.harness.RadiodProcess;
 import radiod.tests.harness.Streams;
 import radiod.testkit.EtcdCluster;
+import radiod.testkit.audio.Mp3Frames;
 
 /**
  * A mount's way from {@code radioctl create-mount} to every node, and who is counted as a listener, on a 3-node
@@ -116,8 +117,8 @@ class AudioPathIT {
         try (PlainEncoder encoder = new PlainEncoder("icecast://source:" + LIVE.sourcePassword() + "@" + via.address() + ":"
                 + cluster.sourcePort + LIVE.path())) {
             await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(200)).until(() -> cluster.nodes().stream()
-                    .allMatch(n -> Streams.isMp3(Streams.read(n.httpUrl("/_stream" + LIVE_64.path()), 8192, 2000))
-                            && Streams.isMp3(Streams.read(n.httpUrl("/_stream" + LIVE.path()), 8192, 2000))));
+                    .allMatch(n -> Mp3Frames.isMp3(Streams.read(n.httpUrl("/_stream" + LIVE_64.path()), 8192, 2000))
+                            && Mp3Frames.isMp3(Streams.read(n.httpUrl("/_stream" + LIVE.path()), 8192, 2000))));
             // Real players, asking three different nodes, as listeners given the cluster's name would.
             listeners.add(ffmpegListener(cluster.node(0).httpUrl(LIVE.path())));
             listeners.add(ffmpegListener(cluster.node(1).httpUrl(LIVE.path())));

@@ -10,7 +10,7 @@ import java.util.function.Supplier;
 import radiod.tests.harness.MarkedAudio;
 import radiod.tests.harness.RadiodProcess;
 import radiod.tests.harness.Reception;
-import radiod.tests.harness.Streams;
+import radiod.testkit.audio.Mp3Frames;
 
 /**
  * A listener that behaves like a real player: asks a node for the mount, follows the redirect, plays until the
@@ -155,7 +155,7 @@ final class Player implements AutoCloseable {
                         headFill += take;
                         if (headFill == head.length) {
                             checked = true;
-                            if (!Streams.isMp3(head)) {
+                            if (!Mp3Frames.isMp3(head)) {
                                 notAudio++;
                             }
                         }

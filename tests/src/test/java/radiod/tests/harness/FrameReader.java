@@ -1,11 +1,11 @@
 package radiod.tests.harness;
 
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
+
+import radiod.testkit.audio.Mp3Frames;
 
 /**
- * Cuts a byte stream, fed as it arrives, into MPEG-1 Layer III frames. It locks on where two headers chain (a
+ * Cuts a byte stream, fed as it arrives, into MPEG Layer III frames ({@link Mp3Frames}). It locks on where two headers chain (a
  * header where the previous frame said the next one would be), hands out every whole frame from there, and locks on
  * again after anything that breaks the chain (a frame cut short by a splice, bytes that are not MP3).
  */
@@ -15,8 +15,6 @@ public final class FrameReader {
         void frame(byte[] data, int offset, int length);
     }
 
-    private static final int[] BITRATES = {0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 0};
-    private static final int[] RATES = {44100, 48000, 32000, 0};
     private final Sink sink;
     private byte[] buf = new byte[16384];
     private int fill;
@@ -88,37 +86,7 @@ public final class FrameReader {
         return -1;
     }
 
-    /** Length of the frame whose header is at {@code i}, or -1 when there is no MPEG-1 Layer III header there. */
-    static int frameLength(byte[] d, int i, int end) {
-        if (i + 4 > end) {
-            return -1;
-        }
-        int b1 = d[i] & 0xff;
-        int b2 = d[i + 1] & 0xff;
-        int b3 = d[i + 2] & 0xff;
-        if (b1 != 0xff || (b2 & 0xfe) != 0xfa) {
-            return -1;
-        }
-        int bitrate = BITRATES[b3 >> 4];
-        int rate = RATES[(b3 >> 2) & 3];
-        if (bitrate == 0 || rate == 0) {
-            return -1;
-        }
-        return 144_000 * bitrate / rate + ((b3 >> 1) & 1);
-    }
-
-    /** A whole file's frames, which must chain from its first byte to its last. */
-    static List<byte[]> split(byte[] data) {
-        List<byte[]> frames = new ArrayList<>();
-        int i = 0;
-        while (i < data.length) {
-            int len = frameLength(data, i, data.length);
-            if (len < 0 || i + len > data.length) {
-                throw new IllegalStateException("not a chain of MP3 frames at byte " + i);
-            }
-            frames.add(Arrays.copyOfRange(data, i, i + len));
-            i += len;
-        }
-        return frames;
+    private static int frameLength(byte[] d, int i, int end) {
+        return i + 4 > end ? -1 : Mp3Frames.length(d, i, end);
     }
 }

@@ -12,6 +12,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import radiod.testkit.audio.Mp3Frames;
 
 /**
  * The programme the failure suite broadcasts: five minutes of a 440 Hz tone over seeded pink noise, as 128 kbit/s
@@ -71,7 +72,7 @@ public final class MarkedAudio {
                 Files.move(part, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             }
             byte[] data = Files.readAllBytes(file);
-            List<byte[]> frames = FrameReader.split(data);
+            List<byte[]> frames = Mp3Frames.split(data);
             Map<Long, Integer> byDigest = new HashMap<>(frames.size() * 2);
             for (int i = 0; i < frames.size(); i++) {
                 if (byDigest.put(digest(frames.get(i), 0, frames.get(i).length), i) != null) {

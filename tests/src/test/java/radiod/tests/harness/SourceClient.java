@@ -8,6 +8,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.Base64;
+import radiod.testkit.audio.Mp3Frames;
 
 /**
  * A source as libshout 2.4 connects one: {@code PUT /mount HTTP/1.1} with Basic credentials, the stream's
@@ -107,7 +108,7 @@ public final class SourceClient implements AutoCloseable {
                 while (running) {
                     long due = (System.currentTimeMillis() - start) * 16 + 4_000; // a quarter second ahead
                     while (sent < due && running) {
-                        int len = FrameReader.frameLength(data, pos, data.length);
+                        int len = Mp3Frames.length(data, pos, data.length);
                         out.write(data, pos, len);
                         sent += len;
                         pos += len;
@@ -129,7 +130,7 @@ public final class SourceClient implements AutoCloseable {
     private static int offsetOfFrame(byte[] data, int frame) {
         int pos = 0;
         for (int i = 0; i < frame && pos < data.length; i++) {
-            pos += FrameReader.frameLength(data, pos, data.length);
+            pos += Mp3Frames.length(data, pos, data.length);
         }
         return pos >= data.length ? 0 : pos;
     }

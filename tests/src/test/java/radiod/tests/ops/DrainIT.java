@@ -32,6 +32,7 @@ import radiod.tests.harness.RadiodCluster;
 import radiod.tests.harness.RadiodProcess;
 import radiod.tests.harness.Streams;
 import radiod.testkit.EtcdCluster;
+import radiod.testkit.audio.Mp3Frames;
 
 /**
  * Draining a node (the {@code drain/<node>} key radioctl writes): no mastership, no listeners, no DNS, and the
@@ -95,7 +96,7 @@ class DrainIT {
         // not have been dropped (the node lives on, only its roles move), and every node still serves its audio.
         assertTrue(encoder.alive(), "draining its node dropped the encoder: " + encoder.story());
         await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(100)).until(() ->
-                cluster.nodes().stream().allMatch(n -> Streams.isMp3(Streams.read(n.httpUrl("/_stream/live.mp3"), 8192, 2000))));
+                cluster.nodes().stream().allMatch(n -> Mp3Frames.isMp3(Streams.read(n.httpUrl("/_stream/live.mp3"), 8192, 2000))));
         assertTrue(encoder.alive(), "draining its node dropped the encoder: " + encoder.story());
 
         // 60 listeners asking three nodes: none is sent to the drained node

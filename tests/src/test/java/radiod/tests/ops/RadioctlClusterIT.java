@@ -43,6 +43,7 @@ import radiod.tests.harness.RadiodCluster;
 import radiod.tests.harness.RadiodProcess;
 import radiod.tests.harness.Streams;
 import radiod.testkit.EtcdCluster;
+import radiod.testkit.encoder.Tone;
 
 /**
  * radioctl against a live 3-node radiod cluster: mounts it creates go live, status counts real listeners, drain moves
@@ -120,7 +121,7 @@ class RadioctlClusterIT {
         assertTrue(created.out().contains("created mount /live.mp3"), created.out());
         await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(300)).until(() -> {
             if (encoder == null || !encoder.isAlive()) {
-                encoder = Streams.tone("icecast://source:ctl-pw@" + cluster.node(0).address() + ":" + cluster.sourcePort + "/live.mp3", false);
+                encoder = Tone.mp3("icecast://source:ctl-pw@" + cluster.node(0).address() + ":" + cluster.sourcePort + "/live.mp3").start();
             }
             return cluster.snapshot().nodes().values().stream().allMatch(n -> n.hasMount("/live.mp3"));
         });

@@ -31,6 +31,7 @@ import radiod.tests.harness.RadiodProcess;
 import radiod.tests.harness.Streams;
 import radiod.testkit.EtcdCluster;
 import radiod.testkit.TestCertificates;
+import radiod.testkit.audio.Mp3Frames;
 
 /**
  * radiod processes and radioctl against an etcd that demands TLS client certificates, and against one with
@@ -79,7 +80,7 @@ class SecuredEtcdIT {
             RadiodProcess relay = cluster.nodes().stream().filter(n -> n != master).findFirst().orElseThrow();
             try (Encoder encoder = new Encoder("icecast://source:secure-pw@" + relay.address() + ":" + cluster.sourcePort + "/secure.mp3")) {
                 await().atMost(Duration.ofSeconds(30))
-                        .until(() -> Streams.isMp3(Streams.read(relay.httpUrl("/secure.mp3"), 8192, 3000)));
+                        .until(() -> Mp3Frames.isMp3(Streams.read(relay.httpUrl("/secure.mp3"), 8192, 3000)));
                 assertEquals(0, radioctl.exit("status"));
                 if (readOnlyRadioctl != null) {
                     readOnlyCannotChangeTheCluster(cluster, radioctl, readOnlyRadioctl);

@@ -418,7 +418,7 @@ class PartitionIT {
                 + encoder.story());
         assertFalse(encoder.url().contains("@" + address(isolated) + ":"), "the encoder is still on the cut-off master: "
                 + encoder.story());
-        // The issue's bound is TTL + 1 s. The majority cannot have a master before the cut-off one's lease expires
+        // The bound is TTL + 1 s. The majority cannot have a master before the cut-off one's lease expires
         // in etcd, which is the TTL after its last keep-alive, plus a raft election and etcd's lease extension when
         // the cut-off host also held the etcd leader (7.2 s measured with a 5 s TTL). So the audio must be back within
         // 1 s of the election, and within TTL + 1 s whenever the election itself came by the TTL.
@@ -460,11 +460,11 @@ class PartitionIT {
     }
 
     /**
-     * Icecast is radiod's alone (issue 18, item 1): radiod carries the audio between nodes over the source port and
+     * Icecast is radiod's alone: radiod carries the audio between nodes over the source port and
      * proxies listeners to a peer's HTTP port, so no peer needs another node's Icecast, and it listens on loopback
      * only. From the broadcaster's namespace (a host that is not a peer) and from a peer, a node's Icecast port
      * refuses on each of the node's addresses; in the node's own namespace it serves on 127.0.0.1, and the node's
-     * HTTP port serves the outsider. Before the fix Icecast listened on the node's address, where both got in.
+     * HTTP port serves the outsider. (An Icecast listening on the node's address would let both in.)
      */
     @Test
     void icecastRefusesEveryOtherHostAndServesItsOwnRadiod() throws Exception {

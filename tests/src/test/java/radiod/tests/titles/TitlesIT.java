@@ -53,7 +53,7 @@ import radiod.testkit.EtcdCluster;
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class TitlesIT {
-    /** The bound: a title reaches every node's listeners within a second of the update. */
+    /** The bound the test holds radiod to: a title reaches every node's listeners within a second of the update. */
     static final long TITLE_BOUND_MS = 1000;
     static final Mount LIVE = new Mount("/live.mp3", "source", "title-secret", null, null, 0, 128, null);
 

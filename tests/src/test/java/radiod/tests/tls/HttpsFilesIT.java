@@ -45,6 +45,8 @@ import radiod.tests.harness.RadiodProcess;
 import radiod.tests.harness.Streams;
 import radiod.testkit.EtcdCluster;
 import radiod.testkit.TlsAuthority;
+import radiod.testkit.audio.Mp3Frames;
+import radiod.testkit.encoder.Tone;
 
 /**
  * HTTPS end to end with certificate files: two radiod processes whose config names a PEM pair for
@@ -131,7 +133,7 @@ class HttpsFilesIT {
         Path heard = dir.resolve("heard.mp3");
         run(curl("-L", "--max-time", "2", "-o", heard.toString(), entry + LIVE.path()));
         byte[] audio = Files.readAllBytes(heard);
-        assertTrue(audio.length > 16_000 && Streams.isMp3(audio), "curl got " + audio.length + " bytes of MP3");
+        assertTrue(audio.length > 16_000 && Mp3Frames.isMp3(audio), "curl got " + audio.length + " bytes of MP3");
 
         // A listener that stays connected across the renewal.
         Path kept = dir.resolve("kept.mp3");
@@ -168,14 +170,10 @@ class HttpsFilesIT {
         RadiodProcess master = cluster.master().orElseThrow();
         RadiodProcess relay = cluster.nodes().stream().filter(n -> n != master).findFirst().orElseThrow();
         Path encoderLog = dir.resolve("encoder.log");
-        String url = "icecast://" + LIVE.sourceUser() + ":" + LIVE.sourcePassword() + "@" + relay.address() + ":"
-                + cluster.tlsSourcePort + LIVE.path();
+        String url = Tone.url(LIVE.sourceUser(), LIVE.sourcePassword(), relay.address(), cluster.tlsSourcePort, LIVE.path());
         await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(250)).until(() -> {
             if (encoder == null || !encoder.isAlive()) {
-                encoder = new ProcessBuilder("ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-re",
-                        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-ac", "2", "-c:a", "libmp3lame",
-                        "-b:a", "128k", "-content_type", "audio/mpeg", "-tls", "1", "-f", "mp3", url)
-                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(encoderLog.toFile())).start();
+                encoder = Tone.mp3(url).tls().start(encoderLog);
                 processes.add(encoder);
             }
             return cluster.nodes().stream().allMatch(n -> cluster.snapshot().node(n.name())

@@ -29,6 +29,7 @@ import radiod.tests.harness.RadiodCluster;
 import radiod.tests.harness.RadiodProcess;
 import radiod.tests.harness.Streams;
 import radiod.testkit.EtcdCluster;
+import radiod.testkit.encoder.Tone;
 
 /** Listeners as real players behave: HTTP/1.0, ICY metadata, a player that stops reading, a browser on the status page. */
 class ListenerIT {
@@ -47,7 +48,7 @@ class ListenerIT {
         await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(300)).until(() -> {
             RadiodProcess master = cluster.master().orElseThrow();
             if (encoder == null || !encoder.isAlive()) {
-                encoder = Streams.tone("icecast://source:listen-pw@" + master.address() + ":" + cluster.sourcePort + "/live.mp3", false);
+                encoder = Tone.mp3("icecast://source:listen-pw@" + master.address() + ":" + cluster.sourcePort + "/live.mp3").start();
             }
             // every node has the mount live, so every node's /_stream serves it
             return cluster.snapshot().nodes().values().stream().allMatch(n -> n.hasMount("/live.mp3"));

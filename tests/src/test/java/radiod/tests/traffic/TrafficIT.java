@@ -35,8 +35,14 @@ import radiod.tests.harness.RadiodCluster;
 import radiod.tests.harness.RadiodProcess;
 import radiod.tests.harness.Streams;
 import radiod.testkit.EtcdCluster;
+import radiod.testkit.encoder.Ices2;
+import radiod.testkit.encoder.Tone;
 
-/** Issue 9 end to end: encoders through a non-master node's source port, listeners redirected from a third node. */
+/**
+ * Encoders of every kind (ffmpeg with PUT and with SOURCE, ices2 with libshout) reach the master's Icecast through a
+ * non-master node's source port, and are heard by listeners redirected from a third node; wrong credentials and
+ * unknown mounts never reach Icecast.
+ */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class TrafficIT {
     private static final int TTL = 3;
@@ -104,7 +110,7 @@ class TrafficIT {
     void feedUntilLive(RadiodProcess via, Mount m, boolean legacy) {
         await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(300)).until(() -> {
             if (encoder == null || !encoder.isAlive()) {
-                encoder = Streams.tone(sourceUrl(via, m), legacy);
+                encoder = (legacy ? Tone.mp3(sourceUrl(via, m)).legacySource() : Tone.mp3(sourceUrl(via, m))).start();
             }
             return cluster.snapshot().node(cluster.master().orElseThrow().name()).map(n -> n.hasMount(m.path())).orElse(false);
         });
@@ -145,36 +151,9 @@ class TrafficIT {
     @Order(3)
     void ices2WithLibshoutSendsOggVorbisThroughTheSourcePort() throws Exception {
         Path dir = Files.createTempDirectory("radiod-ices-");
-        Path ogg = dir.resolve("tone.ogg");
-        Process make = new ProcessBuilder("ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
-                "sine=frequency=330:sample_rate=44100:duration=20", "-ac", "2", "-c:a", "libvorbis", "-q:a", "2", ogg.toString())
-                .redirectErrorStream(true).start();
-        assertTrue(make.waitFor(60, TimeUnit.SECONDS) && make.exitValue() == 0);
-        Files.writeString(dir.resolve("playlist.txt"), ogg + "\n");
         RadiodProcess feeder = nonMaster(0);
-        Files.writeString(dir.resolve("ices.xml"), """
-                <?xml version="1.0"?>
-                <ices>
-                  <background>0</background>
-                  <logpath>%s</logpath><logfile>ices.log</logfile><loglevel>3</loglevel><consolelog>0</consolelog>
-                  <stream>
-                    <metadata><name>radiod test</name></metadata>
-                    <input>
-                      <module>playlist</module>
-                      <param name="type">basic</param>
-                      <param name="file">%s</param>
-                      <param name="random">0</param>
-                      <param name="once">0</param>
-                    </input>
-                    <instance>
-                      <hostname>%s</hostname><port>%d</port>
-                      <password>%s</password><mount>/ices.ogg</mount>
-                    </instance>
-                  </stream>
-                </ices>
-                """.formatted(dir, dir.resolve("playlist.txt"), feeder.address(), cluster.sourcePort, OGG.sourcePassword()));
-        encoder = new ProcessBuilder("ices2", dir.resolve("ices.xml").toString()).redirectErrorStream(true)
-                .redirectOutput(dir.resolve("ices.out").toFile()).start();
+        encoder = Ices2.play(dir, Ices2.oggFile(dir, 20), feeder.address(), cluster.sourcePort, OGG.path(),
+                OGG.sourcePassword());
         try {
             awaitLiveOnMaster("/ices.ogg");
             listenerGetsDecodableAudio(nonMaster(1), "/ices.ogg", "vorbis");
@@ -283,7 +262,7 @@ class TrafficIT {
         RadiodProcess old = cluster.master().orElseThrow();
         RadiodProcess feeder = nonMaster(0);
         // A plain ffmpeg: it never reconnects by itself, so it must never be dropped.
-        encoder = Streams.tone(sourceUrl(feeder, LIVE), false);
+        encoder = Tone.mp3(sourceUrl(feeder, LIVE)).start();
         awaitLiveOnMaster("/live.mp3");
         old.kill();
         await().atMost(Duration.ofSeconds(TTL + 2)).until(() -> cluster.master().filter(m -> m != old).isPresent());

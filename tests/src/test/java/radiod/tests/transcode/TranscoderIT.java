@@ -25,8 +25,12 @@ import radiod.tests.harness.RadiodCluster;
 import radiod.tests.harness.RadiodProcess;
 import radiod.tests.harness.Streams;
 import radiod.testkit.EtcdCluster;
+import radiod.testkit.encoder.Tone;
 
-/** Issue 4 end to end: exactly one liquidsoap per transcoded mount in the cluster, surviving the death of its node. */
+/**
+ * In a running cluster exactly one liquidsoap makes each transcoded mount; when its node is killed another node runs
+ * it and the mount plays again, never two at once; deleting the mount stops it everywhere.
+ */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class TranscoderIT {
     private static final int TTL = 3;
@@ -54,7 +58,7 @@ class TranscoderIT {
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300)).until(() -> {
             RadiodProcess feeder = cluster.nodes().stream().filter(RadiodProcess::running).findFirst().orElseThrow();
             if (encoder == null || !encoder.isAlive()) {
-                encoder = Streams.tone("icecast://source:tc-live@" + feeder.address() + ":" + cluster.sourcePort + "/live.mp3", false);
+                encoder = Tone.mp3("icecast://source:tc-live@" + feeder.address() + ":" + cluster.sourcePort + "/live.mp3").start();
             }
             return cluster.snapshot().node(cluster.master().orElseThrow().name()).map(n -> n.hasMount("/live.mp3")).orElse(false);
         });

@@ -11,6 +11,10 @@ import radiod.cluster.model.Mount;
 import radiod.cluster.model.Transcoding;
 import radiod.transcoder.script.LiquidsoapScript.Endpoint;
 
+/**
+ * The liquidsoap script pulls from the local Icecast and pushes to the local source front with the mount's
+ * credentials, encodes with the mount's codec settings, and escapes every value so that nothing in it is evaluated.
+ */
 class LiquidsoapScriptTest {
     /** This node's Icecast and its source front: on different addresses and ports, so that a mix-up shows. */
     private static final Endpoint ICECAST = new Endpoint("127.0.0.12", 8100);

@@ -1,4 +1,4 @@
-package radiod.redirector.source;
+package radiod.redirector.carry;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -8,35 +8,44 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
+import org.awaitility.Awaitility;
+
 import io.vertx.core.buffer.Buffer;
-import radiod.redirector.carry.Wire;
 
 /**
- * A TCP server standing in for a master's source port (its hub): records every connection and the bytes it
+ * A TCP server standing in for a master's hub (its source port): records every connection and the bytes it
  * received, answers what the test tells it to, and decodes the {@link Wire} messages that follow the request head.
  */
-final class CapturingServer implements AutoCloseable {
+public final class CapturingServer implements AutoCloseable {
     private final ServerSocket server;
     private final List<Connection> connections = new CopyOnWriteArrayList<>();
 
-    CapturingServer(String host) throws IOException {
+    public CapturingServer(String host) throws IOException {
         server = new ServerSocket(0, 50, InetAddress.getByName(host));
         Thread t = new Thread(this::acceptLoop, "capturing-server-" + server.getLocalPort());
         t.setDaemon(true);
         t.start();
     }
 
-    int port() {
+    public int port() {
         return server.getLocalPort();
     }
 
-    List<Connection> connections() {
+    public List<Connection> connections() {
         return List.copyOf(connections);
+    }
+
+    /** The index-th connection, once its whole request head has come (waits up to 5 s). */
+    public Connection awaitHead(int index) {
+        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> connections.size() > index
+                && connections.get(index).head() != null);
+        return connections.get(index);
     }
 
     private void acceptLoop() {
@@ -59,7 +68,7 @@ final class CapturingServer implements AutoCloseable {
         }
     }
 
-    static final class Connection {
+    public static final class Connection {
         private final Socket socket;
         private final ByteArrayOutputStream received = new ByteArrayOutputStream();
         private volatile boolean peerClosed;
@@ -87,25 +96,25 @@ final class CapturingServer implements AutoCloseable {
             t.start();
         }
 
-        byte[] bytes() {
+        public byte[] bytes() {
             synchronized (received) {
                 return received.toByteArray();
             }
         }
 
-        String received() {
+        public String received() {
             return new String(bytes(), StandardCharsets.ISO_8859_1);
         }
 
         /** The request head (up to and including its blank line), or null while it is incomplete. */
-        String head() {
+        public String head() {
             String r = received();
             int end = r.indexOf("\r\n\r\n");
             return end < 0 ? null : r.substring(0, end + 4);
         }
 
         /** The head's header lines, lower-cased names: {@code name: value}. */
-        List<String> headerLines() {
+        public List<String> headerLines() {
             String h = head();
             if (h == null) {
                 return List.of();
@@ -121,7 +130,7 @@ final class CapturingServer implements AutoCloseable {
         }
 
         /** A header's value in the request head, or null. */
-        String header(String lowerCaseName) {
+        public String header(String lowerCaseName) {
             for (String line : headerLines()) {
                 if (line.startsWith(lowerCaseName + ": ")) {
                     return line.substring(lowerCaseName.length() + 2);
@@ -131,7 +140,7 @@ final class CapturingServer implements AutoCloseable {
         }
 
         /** The complete Wire messages received after the request head (a trailing partial one is left out). */
-        List<Wire.Message> messages() {
+        public List<Wire.Message> messages() {
             byte[] all = bytes();
             String text = new String(all, StandardCharsets.ISO_8859_1);
             int end = text.indexOf("\r\n\r\n");
@@ -144,12 +153,12 @@ final class CapturingServer implements AutoCloseable {
         }
 
         /** The DATA messages only. */
-        List<Wire.Message> data() {
+        public List<Wire.Message> data() {
             return messages().stream().filter(m -> m.type() == Wire.DATA).toList();
         }
 
         /** End of the stream this connection carried: the highest offset + length of its DATA messages (0: none). */
-        long dataEnd() {
+        public long dataEnd() {
             long end = 0;
             for (Wire.Message m : data()) {
                 end = Math.max(end, m.offset() + m.payload().length());
@@ -157,20 +166,28 @@ final class CapturingServer implements AutoCloseable {
             return end;
         }
 
-        boolean peerClosed() {
+        public boolean peerClosed() {
             return peerClosed;
         }
 
-        void send(String s) {
+        public void send(String s) {
+            send(s.getBytes(StandardCharsets.ISO_8859_1));
+        }
+
+        public void send(Buffer b) {
+            send(b.getBytes());
+        }
+
+        private void send(byte[] bytes) {
             try {
-                socket.getOutputStream().write(s.getBytes(StandardCharsets.ISO_8859_1));
+                socket.getOutputStream().write(bytes);
                 socket.getOutputStream().flush();
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
         }
 
-        void close() {
+        public void close() {
             try {
                 socket.close();
             } catch (IOException e) {
