@@ -219,7 +219,6 @@ public final class Supervisor implements AutoCloseable {
         boolean deliberate = terminating;
         terminating = false;
         if (deliberate) {
-            log.info("{}: stopped (pid {}, status {})", name, p.pid(), p.exitValue());
             launch(false); // when a new one was asked for meanwhile
             return;
         }
@@ -268,6 +267,8 @@ public final class Supervisor implements AutoCloseable {
         if (!terminating) {
             terminating = true;
             p.destroy();
+            // Logged off the executor: its owner may shut it down as soon as the child is gone.
+            p.onExit().thenRun(() -> log.info("{}: stopped (pid {}, status {})", name, p.pid(), p.exitValue()));
         }
         // Not on the executor: a stop is enforced even while the executor is busy or shut down.
         CompletableFuture.delayedExecutor(grace.toMillis(), TimeUnit.MILLISECONDS).execute(() -> {
