@@ -10,7 +10,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -29,6 +28,9 @@ import radiod.cluster.model.Json;
 import radiod.cluster.model.Mount;
 import radiod.cluster.model.TranscoderOwner;
 import radiod.cluster.view.ClusterSnapshot;
+import radiod.lifecycle.Component;
+import radiod.lifecycle.DaemonThreads;
+import radiod.lifecycle.Lifecycle;
 import radiod.transcoder.process.RestartPolicy;
 import radiod.transcoder.process.TranscoderProcess;
 import radiod.transcoder.script.LiquidsoapScript;
@@ -45,9 +47,10 @@ import radiod.transcoder.script.LiquidsoapScript;
  * Losing the election or the lease sends SIGTERM at once, on the thread that learns it; an election is released
  * only after its liquidsoap has exited.
  *
- * <p>Callers never block: {@link #viewChanged} hands the snapshot to the transcoders' own thread.
+ * <p>Callers never block: {@link #viewChanged} hands the snapshot to the transcoders' own thread, which looks at
+ * nothing before {@link #start()}.
  */
-public final class Transcoders implements AutoCloseable {
+public final class Transcoders implements Component {
     /**
      * @param liquidsoap  the liquidsoap binary
      * @param dir         where the generated scripts go (one file per transcoded mount)
@@ -177,7 +180,7 @@ public final class Transcoders implements AutoCloseable {
     private final Map<String, Slot> slots = new ConcurrentHashMap<>();
     private final AtomicBoolean syncQueued = new AtomicBoolean();
     private volatile ClusterSnapshot view = ClusterSnapshot.EMPTY;
-    private volatile boolean closed;
+    private final Lifecycle lifecycle = new Lifecycle("transcoders");
 
     public Transcoders(EtcdSession session, Keys keys, String nodeName, Settings settings, MeterRegistry registry) {
         this.session = session;
@@ -187,12 +190,15 @@ public final class Transcoders implements AutoCloseable {
         this.icecast = settings.icecast();
         this.sourceFront = settings.sourceFront();
         this.registry = registry;
-        this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "radiod-transcoders");
-            t.setDaemon(true);
-            return t;
-        });
+        this.executor = DaemonThreads.scheduled("radiod-transcoders");
+    }
+
+    /** Begins the periodic look at elections and processes; views given before are acted on at the first. */
+    @Override
+    public void start() {
+        lifecycle.start();
         executor.scheduleWithFixedDelay(this::sync, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
+        requestSync();
     }
 
     /** Tell it about each new view; returns at once (cheap when nothing relevant changed). */
@@ -217,7 +223,7 @@ public final class Transcoders implements AutoCloseable {
     }
 
     private void requestSync() {
-        if (closed || !syncQueued.compareAndSet(false, true)) {
+        if (!lifecycle.isStarted() || !syncQueued.compareAndSet(false, true)) {
             return;
         }
         try {
@@ -231,7 +237,7 @@ public final class Transcoders implements AutoCloseable {
     }
 
     private void sync() {
-        if (closed) {
+        if (!lifecycle.isStarted()) {
             return;
         }
         try {
@@ -321,10 +327,9 @@ public final class Transcoders implements AutoCloseable {
     /** Stops every liquidsoap, waits for them to exit, and releases every election. */
     @Override
     public void close() {
-        if (closed) {
+        if (!lifecycle.close()) {
             return;
         }
-        closed = true;
         try {
             executor.submit(() -> {
                 List<Slot> all = new ArrayList<>(slots.values());
@@ -334,6 +339,6 @@ public final class Transcoders implements AutoCloseable {
         } catch (Exception e) {
             log.warn("transcoders: close: {}", e.toString());
         }
-        executor.shutdownNow();
+        DaemonThreads.stop(executor, Duration.ofSeconds(1));
     }
 }

@@ -39,6 +39,7 @@ final class TestNode implements AutoCloseable {
         transcoders = new Transcoders(session, options.keys(), name, new Transcoders.Settings(liquidsoap, dir, icecast.host(),
                 icecast.port(), sourceFront.host(), sourceFront.port(), policy), registry);
         view.addListener(transcoders::viewChanged);
+        transcoders.start();
         session.start();
         view.start();
     }

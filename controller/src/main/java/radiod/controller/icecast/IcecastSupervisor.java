@@ -1,24 +1,19 @@
 package radiod.controller.icecast;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipalLookupService;
+import java.time.Duration;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -27,6 +22,12 @@ import java.util.stream.Stream;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import radiod.lifecycle.DaemonThreads;
+import radiod.lifecycle.Lifecycle;
+import radiod.lifecycle.process.AtomicFiles;
+import radiod.lifecycle.process.Backoff;
+import radiod.lifecycle.process.Supervisor;
 
 /**
  * Runs this node's Icecast: writes icecast.xml for the current plan, starts Icecast, reloads it with SIGHUP when
@@ -39,33 +40,28 @@ import org.slf4j.LoggerFactory;
  */
 public final class IcecastSupervisor implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(IcecastSupervisor.class);
-    private static final long MIN_BACKOFF_MILLIS = 500;
-    private static final long MAX_BACKOFF_MILLIS = 10_000;
-    private static final long STABLE_NANOS = TimeUnit.SECONDS.toNanos(10);
+    /** 0.5 s doubling to 10 s, a fifth more at random, back to 0.5 s once it has stayed up 10 s; SIGKILL 5 s after SIGTERM. */
+    private static final Supervisor.Policy RESTARTS = Supervisor.Policy.forever(
+            new Backoff(Duration.ofMillis(500), Duration.ofSeconds(10), Duration.ofSeconds(10), 0.2), Duration.ofSeconds(5));
     private static final long POLL_MILLIS = 500;
-    private static final long TERM_WAIT_MILLIS = 5_000;
 
     private final IcecastSettings settings;
     private final IcecastStatusReader reader;
     private final Runnable statusChanged;
     private final String where;
+    private final Lifecycle lifecycle;
     private final ScheduledExecutorService control;
     private final ScheduledExecutorService poller;
-    private final AtomicLong starts = new AtomicLong();
+    private final Supervisor process;
     private final AtomicLong reloads = new AtomicLong();
     private final Object publishLock = new Object();
 
-    private volatile Process process;
     private volatile long readyPid = -1;
     private volatile IcecastStats stats = IcecastStats.DOWN;
     private volatile IcecastPlan plan = IcecastPlan.EMPTY;
-    private volatile boolean started;
-    private volatile boolean closed;
     // Confined to the control thread:
     private String renderedConfig;
     private String loadedConfig;
-    private long backoffMillis = MIN_BACKOFF_MILLIS;
-    private long startedAtNanos;
 
     public IcecastSupervisor(IcecastSettings settings) {
         this(settings, () -> { });
@@ -86,8 +82,23 @@ public final class IcecastSupervisor implements AutoCloseable {
         this.reader = reader;
         this.statusChanged = statusChanged;
         this.where = settings.bind() + ":" + settings.port();
-        this.control = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "icecast-" + where));
-        this.poller = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "icecast-status-" + where));
+        this.lifecycle = new Lifecycle("icecast supervisor for " + where);
+        this.control = DaemonThreads.scheduled("icecast-" + where);
+        this.poller = DaemonThreads.scheduled("icecast-status-" + where);
+        this.process = new Supervisor("icecast " + where, this::command, RESTARTS, this::output, control,
+                new Supervisor.Listener() {
+                    @Override
+                    public void started(Process p, boolean restart) {
+                        loadedConfig = renderedConfig; // on the control thread: it starts with the file on disk
+                        readyPid = -1;
+                    }
+
+                    @Override
+                    public void crashed(Optional<Process> p, Optional<Duration> restartIn) {
+                        readyPid = -1;
+                        publish(IcecastStats.DOWN);
+                    }
+                });
     }
 
     /**
@@ -96,15 +107,12 @@ public final class IcecastSupervisor implements AutoCloseable {
      *
      * @throws UncheckedIOException when the working directory cannot be prepared
      */
-    public synchronized IcecastSupervisor start() {
-        if (started || closed) {
-            throw new IllegalStateException("icecast supervisor for " + where + " was already started");
-        }
-        started = true;
+    public IcecastSupervisor start() {
+        lifecycle.start();
         try {
             control.submit(() -> {
                 prepare();
-                launch();
+                process.run();
                 return null;
             }).get();
         } catch (ExecutionException e) {
@@ -134,7 +142,7 @@ public final class IcecastSupervisor implements AutoCloseable {
     }
 
     private boolean applyNow(IcecastPlan next) {
-        if (closed) {
+        if (lifecycle.isClosed()) {
             return false;
         }
         plan = next;
@@ -168,19 +176,17 @@ public final class IcecastSupervisor implements AutoCloseable {
     }
 
     public boolean isRunning() {
-        Process p = process;
-        return p != null && p.isAlive();
+        return process.isRunning();
     }
 
     /** The running Icecast's pid. */
     public OptionalLong pid() {
-        Process p = process;
-        return p != null && p.isAlive() ? OptionalLong.of(p.pid()) : OptionalLong.empty();
+        return process.pid();
     }
 
     /** How many times Icecast was started: 1 in a calm life. */
     public long starts() {
-        return starts.get();
+        return process.starts();
     }
 
     /** How many times Icecast was sent SIGHUP. */
@@ -211,76 +217,36 @@ public final class IcecastSupervisor implements AutoCloseable {
         }
     }
 
-    private void launch() {
-        if (closed) {
-            return;
-        }
-        try {
-            Process p = new ProcessBuilder(settings.binary().toString(), "-c", settings.configFile().toString())
-                    .directory(settings.dir().toFile())
-                    .redirectErrorStream(true)
-                    .start();
-            loadedConfig = renderedConfig;
-            readyPid = -1;
-            process = p;
-            starts.incrementAndGet();
-            startedAtNanos = System.nanoTime();
-            log.info("icecast {}: started (pid {}) as {}", where, p.pid(), plan);
-            daemon(() -> pipeOutput(p), "icecast-output-" + p.pid()).start();
-            p.onExit().thenRun(() -> onControl(() -> exited(p)));
-        } catch (IOException e) {
-            log.error("icecast {}: cannot start {}: {}", where, settings.binary(), e.getMessage());
-            scheduleLaunch(false);
-        }
-    }
-
-    private void exited(Process p) {
-        if (closed || p != process) {
-            return;
-        }
-        process = null;
-        readyPid = -1;
-        long upNanos = System.nanoTime() - startedAtNanos;
-        boolean stable = upNanos >= STABLE_NANOS;
-        log.warn("icecast {}: pid {} exited with status {} after {} ms; restarting in {} ms", where, p.pid(),
-                p.exitValue(), TimeUnit.NANOSECONDS.toMillis(upNanos), stable ? MIN_BACKOFF_MILLIS : backoffMillis);
-        scheduleLaunch(stable);
-        publish(IcecastStats.DOWN);
-    }
-
-    private void scheduleLaunch(boolean stable) {
-        long delay = stable ? MIN_BACKOFF_MILLIS : backoffMillis;
-        backoffMillis = Math.min(MAX_BACKOFF_MILLIS, delay * 2);
-        try {
-            control.schedule(this::launch, delay, TimeUnit.MILLISECONDS);
-        } catch (RejectedExecutionException e) {
-            // closing
-        }
+    /** What starts Icecast; the config it reads is on disk already. */
+    private ProcessBuilder command() {
+        return new ProcessBuilder(settings.binary().toString(), "-c", settings.configFile().toString())
+                .directory(settings.dir().toFile())
+                .redirectErrorStream(true);
     }
 
     /** SIGHUP when the running Icecast has not loaded the config on disk and can take the signal. */
     private void reloadIfNeeded() {
-        Process p = process;
-        if (closed || p == null || !p.isAlive() || readyPid != p.pid() || renderedConfig.equals(loadedConfig)) {
+        OptionalLong pid = process.pid();
+        if (lifecycle.isClosed() || pid.isEmpty() || readyPid != pid.getAsLong() || renderedConfig.equals(loadedConfig)) {
             return;
         }
         loadedConfig = renderedConfig;
-        if (signal(p.pid(), "HUP")) {
+        if (signal(pid.getAsLong(), "HUP")) {
             reloads.incrementAndGet();
-            log.info("icecast {}: reloaded (SIGHUP to pid {})", where, p.pid());
+            log.info("icecast {}: reloaded (SIGHUP to pid {})", where, pid.getAsLong());
         }
     }
 
     private void poll() {
-        Process p = process;
-        IcecastStats next = p != null && p.isAlive() ? reader.read() : IcecastStats.DOWN;
-        if (p == null || p != process || !p.isAlive()) {
+        OptionalLong pid = process.pid();
+        IcecastStats next = pid.isPresent() ? reader.read() : IcecastStats.DOWN;
+        if (pid.isEmpty() || !pid.equals(process.pid())) {
             next = IcecastStats.DOWN; // it died while we asked: do not publish the old process's answer
         }
-        if (next.up() && p != null && readyPid != p.pid()) {
+        if (next.up() && readyPid != pid.getAsLong()) {
             // Answering HTTP means Icecast's main loop runs, so its SIGHUP handler is in place (before that, a
             // SIGHUP would kill it): a config written meanwhile can be sent now.
-            readyPid = p.pid();
+            readyPid = pid.getAsLong();
             onControl(this::reloadIfNeeded);
         }
         publish(next);
@@ -306,36 +272,18 @@ public final class IcecastSupervisor implements AutoCloseable {
         }
     }
 
-    private void pipeOutput(Process p) {
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = r.readLine()) != null) {
-                if (!line.isBlank()) {
-                    // Icecast writes to its own log files; what it prints is rare: mostly why it cannot start.
-                    if (line.startsWith("Changed ")) {
-                        log.info("icecast {} (pid {}) says: {}", where, p.pid(), line.strip());
-                    } else {
-                        log.warn("icecast {} (pid {}) says: {}", where, p.pid(), line.strip());
-                    }
-                }
-            }
-        } catch (IOException e) {
-            // the process is gone
+    /** Icecast writes to its own log files; what it prints is rare: mostly why it cannot start. */
+    private void output(long pid, String line) {
+        if (line.startsWith("Changed ")) {
+            log.info("icecast {} (pid {}) says: {}", where, pid, line);
+        } else {
+            log.warn("icecast {} (pid {}) says: {}", where, pid, line);
         }
     }
 
+    /** Holds passwords: written 0600 and handed to Icecast's user before it takes the config's name. */
     private void writeConfig(String config) throws IOException {
-        Path tmp = settings.configFile().resolveSibling(settings.configFile().getFileName() + ".new");
-        Files.deleteIfExists(tmp);
-        // Holds passwords: readable by Icecast's user only.
-        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        Files.writeString(tmp, config);
-        handOver(tmp);
-        try {
-            Files.move(tmp, settings.configFile(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, settings.configFile(), StandardCopyOption.REPLACE_EXISTING);
-        }
+        AtomicFiles.writeOwnerOnly(settings.configFile(), config, this::handOver);
         renderedConfig = config;
     }
 
@@ -412,44 +360,16 @@ public final class IcecastSupervisor implements AutoCloseable {
         }
     }
 
-    private static Thread daemon(Runnable r, String name) {
-        Thread t = new Thread(r, name);
-        t.setDaemon(true);
-        return t;
-    }
-
     /** Stops supervising and stops Icecast: SIGTERM, then SIGKILL if it is still there after 5 s. */
     @Override
     public void close() {
-        synchronized (this) {
-            if (closed) {
-                return;
-            }
-            closed = true;
+        if (!lifecycle.close()) {
+            return;
         }
-        poller.shutdownNow();
-        // Drops a pending restart; a launch already under way finishes, so its process is seen below.
-        control.shutdownNow();
-        try {
-            control.awaitTermination(3, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        Process p = process;
-        if (p != null && p.isAlive()) {
-            p.destroy();
-            try {
-                if (!p.waitFor(TERM_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
-                    log.warn("icecast {}: pid {} ignored SIGTERM for {} ms; killing it", where, p.pid(), TERM_WAIT_MILLIS);
-                    p.destroyForcibly();
-                    p.waitFor(2, TimeUnit.SECONDS);
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                p.destroyForcibly();
-            }
-            log.info("icecast {}: stopped", where);
-        }
+        DaemonThreads.stop(poller, Duration.ZERO);
+        // Drops a pending restart; a start already under way finishes first, so its process is the one stopped.
+        process.close();
+        DaemonThreads.stop(control, Duration.ofSeconds(3));
         stats = IcecastStats.DOWN;
     }
 }

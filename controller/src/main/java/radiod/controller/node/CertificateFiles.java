@@ -7,9 +7,9 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
@@ -20,6 +20,7 @@ import radiod.controller.config.RadiodConfig;
 import radiod.redirector.tls.CertificateRefused;
 import radiod.redirector.tls.ServerTls;
 import radiod.redirector.tls.TlsCertificate;
+import radiod.lifecycle.DaemonThreads;
 
 /**
  * The TLS ports' certificate from a pair of PEM files ({@code tls.certificate_file}, {@code tls.key_file}): read at
@@ -89,11 +90,7 @@ public final class CertificateFiles implements AutoCloseable {
 
     /** Starts reading the files every second. */
     public CertificateFiles watch() {
-        poller = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "radiod-tls-files");
-            t.setDaemon(true);
-            return t;
-        });
+        poller = DaemonThreads.scheduled("radiod-tls-files");
         poller.scheduleWithFixedDelay(this::poll, POLL_MILLIS, POLL_MILLIS, TimeUnit.MILLISECONDS);
         return this;
     }
@@ -162,7 +159,7 @@ public final class CertificateFiles implements AutoCloseable {
     @Override
     public void close() {
         if (poller != null) {
-            poller.shutdownNow();
+            DaemonThreads.stop(poller, Duration.ZERO);
         }
     }
 }

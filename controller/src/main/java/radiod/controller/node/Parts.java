@@ -1,12 +1,13 @@
 package radiod.controller.node;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-
-import java.util.ArrayList;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,12 +53,22 @@ import radiod.redirector.stream.Passthrough;
 import radiod.redirector.stream.PassthroughSettings;
 import radiod.transcoder.Transcoders;
 import radiod.dns.zone.DnsSettings;
+import radiod.lifecycle.Components;
 
 /**
- * The node's working parts around the coordination core: the local Icecast and, once the cluster is
- * reachable, the public fronts. Started and stopped by {@link RadiodNode}.
+ * The node's working parts around the coordination core: the local Icecast, the public fronts and the duties
+ * (transcoders, the ACME certificate). Each part is pushed on the node's {@link Components} as it starts, so it
+ * closes in the reverse order; the parts know the node only through {@link Node}'s suppliers.
  */
 final class Parts {
+    /**
+     * What the parts read of their node, never hold: the view as it is and as the node must act on it, whether this
+     * node is master, the admin token, and the way to tell it that something it publishes has changed.
+     */
+    record Node(String name, Supplier<ClusterSnapshot> view, Supplier<ClusterSnapshot> actionableView,
+                BooleanSupplier isMaster, Supplier<String> adminToken, Runnable statusChanged) {
+    }
+
     /**
      * What the node publishes about its load: listeners are radiod's own listener sessions (never Icecast's count,
      * which holds radiod's readers); a mount is in {@code listenersByMount} when it is live on this node's Icecast.
@@ -68,36 +79,31 @@ final class Parts {
     private static final Logger log = LoggerFactory.getLogger(Parts.class);
 
     private final RadiodConfig config;
-    private final RadiodNode node;
+    private final Node node;
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    private final List<AutoCloseable> fronts = new ArrayList<>();
-    /** The certificate from etcd and this node's candidacy for the ACME duty, when {@code tls.acme} is set. */
-    private volatile ClusterCertificates certificates;
     private IcecastSupervisor icecast;
     private Vertx vertx;
     private volatile SourceFront sourceFront;
-    private Carrier carrier;
+    private volatile Carrier carrier;
     private volatile Passthrough passthrough;
-    private AccessLog accessLog;
     private volatile long bandwidthBps;
     private long lastBytes;
     private long lastBytesNanos;
     private volatile Transcoders transcoders;
     /** The TLS ports' certificate: what {@code tls.certificate_file} (or ACME) gives it. */
     private final ServerTls tls = new ServerTls(); // its meters once Vert.x has set up the registry
-    private CertificateFiles certificateFiles;
 
-    Parts(RadiodConfig config, RadiodNode node) {
+    Parts(RadiodConfig config, Node node) {
         this.config = config;
         this.node = node;
     }
 
     /** Parts that need nothing from etcd: the TLS certificate files, the local Icecast (standby until there is a master). */
-    void startLocal() {
+    void startLocal(Components parts) {
         if (config.tls().certificateFile() != null) {
-            certificateFiles = new CertificateFiles(config.tls(), tls);
+            CertificateFiles certificateFiles = new CertificateFiles(config.tls(), tls);
             certificateFiles.load(); // a pair that cannot be served stops the start, naming the field
-            certificateFiles.watch();
+            parts.adopt(certificateFiles.watch());
         }
         RadiodConfig.Icecast ic = config.icecast();
         boolean root = IcecastSettings.runningAsRoot();
@@ -105,19 +111,26 @@ final class Parts {
                 .withBinary(ic.binary())
                 .withLimits(20_000, 100)
                 .withRunAs(root ? ic.user() : null, root ? groupOf(ic.user()) : null);
-        icecast = new IcecastSupervisor(settings, new IcecastStatusReader(settings,
-                path -> node.view().mount(path).map(Mount::bitsPerSecond).orElse(0L)), node::statusChanged).start();
+        icecast = parts.adopt(new IcecastSupervisor(settings, new IcecastStatusReader(settings,
+                path -> node.view().get().mount(path).map(Mount::bitsPerSecond).orElse(0L)), node.statusChanged()));
+        icecast.start();
     }
 
     private static String groupOf(String user) {
         return IcecastSettings.DEBIAN_USER.equals(user) ? IcecastSettings.DEBIAN_GROUP : user;
     }
 
-    /** The public fronts; they read the view, never etcd. A port that cannot be bound stops radiod at start. */
-    void startCluster(EtcdSession session, ClusterView view, Keys keys) {
+    /**
+     * The public fronts; they read the view, never etcd. Returns once their ports are open: a port that cannot be
+     * bound stops radiod at start.
+     */
+    void startFronts(Components parts, EtcdSession session, ClusterView view) {
+        AccessLog accessLog = config.http().accessLogFile().map(this::openAccessLog).map(parts::adopt).orElse(null);
         // epoll where Linux has it (DNS on every event loop with SO_REUSEPORT, fewer syscalls); NIO otherwise.
         vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setMetricsOptions(
                 new MicrometerMetricsOptions().setEnabled(true).setMicrometerRegistry(registry)));
+        // The listeners' connections close with Vert.x: their sessions are logged before the log closes.
+        parts.adopt(this::closeVertx);
         NodeMetrics nodeMetrics = new NodeMetrics(registry, this::usage);
         vertx.setPeriodic(1000, t -> nodeMetrics.refresh());
         tls.meters(registry);
@@ -127,11 +140,11 @@ final class Parts {
         List<Future<?>> started = new ArrayList<>();
         String bind = config.node().bind();
         String localIcecast = icecast.settings().localHost(); // loopback: radiod is Icecast's only client
-        accessLog = config.http().accessLogFile().map(this::openAccessLog).orElse(null);
         ListenerSessions sessions = new ListenerSessions(node.name(),
                 new ClientAddresses(config.http().trustedProxies(), view::current), accessLog);
         passthrough = new Passthrough(vertx, registry, localIcecast, config.icecast().port(),
                 PassthroughSettings.DEFAULTS, sessions);
+        parts.adopt(passthrough::close);
         passthrough.catalog(new Catalog() {
             @Override
             public Optional<String> title(String mount) {
@@ -144,56 +157,69 @@ final class Parts {
             }
         });
         vertx.setPeriodic(1000, t -> sampleBandwidth());
-        carrier = new Carrier(vertx, localIcecast, config.icecast().port(), icecast.settings().sourcePassword(), registry);
+        Carrier carried = parts.adopt(new Carrier(vertx, localIcecast, config.icecast().port(),
+                icecast.settings().sourcePassword(), registry));
+        carrier = carried;
         HttpFront http = new HttpFront(vertx, new HttpFrontSettings(node.name(), bind, config.http().port(),
                 config.balancer().pipeline(), config.balancer().proxyUserAgents(), config.balancer().clusterUrl(), 5,
-                localIcecast, config.icecast().port()), view::current, node::isMaster, passthrough, registry,
-                new AdminApi(node.name(), node::adminToken, sessions));
+                localIcecast, config.icecast().port()), view::current, node.isMaster(), passthrough, registry,
+                new AdminApi(node.name(), node.adminToken(), sessions));
         if (config.tls().enabled()) {
             http.https(tls, https());
         }
-        http.streams(m -> carrier.sessionOf(m).map(c -> new IcecastStatusJson.Stream(c.headers(), c.since())),
+        http.streams(m -> carried.sessionOf(m).map(c -> new IcecastStatusJson.Stream(c.headers(), c.since())),
                 RadiodNode.VERSION);
-        fronts.add(http);
-        started.add(http.start());
-        sourceFront = new SourceFront(vertx, SourceFrontSettings.of(bind, config.source().port(),
-                config.node().addresses().get(0), config.http().port()), node::actionableView,
-                () -> session.validLease().isEmpty(), new Hubs(vertx, node::isMaster, node.name(), registry), registry);
+        started.add(parts.adopt(http).start());
+        SourceFront source = new SourceFront(vertx, SourceFrontSettings.of(bind, config.source().port(),
+                config.node().addresses().get(0), config.http().port()), node.actionableView(),
+                () -> session.validLease().isEmpty(), new Hubs(vertx, node.isMaster(), node.name(), registry), registry);
         if (config.tls().enabled()) {
-            sourceFront.tls(tls, config.tls().sourcePort(), https().base(node.name()));
+            source.tls(tls, config.tls().sourcePort(), https().base(node.name()));
         }
-        Carrier carried = carrier;
-        sourceFront.titles(new NodeTitles(new TitleStore(session.client(), config.etcd().options()), node.name(),
+        source.titles(new NodeTitles(new TitleStore(session.client(), config.etcd().options()), node.name(),
                 carried::session));
-        fronts.add(sourceFront);
-        started.add(sourceFront.start());
+        sourceFront = parts.adopt(source);
+        started.add(source.start());
         if (config.dns().enabled()) {
             RadiodConfig.Dns d = config.dns();
             DnsSettings settings = DnsSettings.defaults(d.zone()).withNameservers(d.nameservers()).withNodeTtl(d.ttl())
                     .withMaxAnswers(d.maxAnswers()).withAlias(d.alias()).withListen(config.node().bind(), d.port());
-            DnsServer dns = new DnsServer(vertx, settings, view::current, registry);
-            fronts.add(dns);
-            started.add(dns.start());
+            started.add(parts.adopt(new DnsServer(vertx, settings, view::current, registry)).start());
         }
-        if (config.tls().acme() != null) {
-            // The certificate in etcd, got and renewed by whichever node holds the ACME duty, onto this node's TLS
-            // ports (they open with the first one).
-            certificates = ClusterCertificates.start(session, config.etcd().options(), view, node.name(), config.dns().zone(),
-                    Optional.of(config.tls().acme()), (chain, key, origin) -> {
-                        ServerTls.Result r = tls.apply(chain, key, origin);
-                        if (!r.ok()) {
-                            throw new IllegalStateException(r.message());
-                        }
-                    }, registry);
-        }
-        transcoders = new Transcoders(session, keys, node.name(),
-                new Transcoders.Settings(config.transcoder().liquidsoap(), config.transcoder().dir(),
-                        localIcecast, config.icecast().port(), localIcecast, config.source().port()), registry);
         try {
             Future.all(started).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         } catch (Exception e) {
             Throwable cause = e.getCause() == null ? e : e.getCause();
             throw new IllegalStateException("cannot open the public ports on " + config.node().bind() + ": " + cause.getMessage(), cause);
+        }
+    }
+
+    /** The duties an election hands out: transcoders and, when {@code tls.acme} is set, the ACME certificate. */
+    void startDuties(Components parts, EtcdSession session, ClusterView view, Keys keys) throws Exception {
+        String localIcecast = icecast.settings().localHost();
+        transcoders = parts.start(new Transcoders(session, keys, node.name(),
+                new Transcoders.Settings(config.transcoder().liquidsoap(), config.transcoder().dir(),
+                        localIcecast, config.icecast().port(), localIcecast, config.source().port()), registry));
+        if (config.tls().acme() != null) {
+            // The certificate in etcd, got and renewed by whichever node holds the ACME duty, onto this node's TLS
+            // ports (they open with the first one). It resigns the duty with the node's other elections.
+            parts.adopt(ClusterCertificates.start(session, config.etcd().options(), view, node.name(), config.dns().zone(),
+                    Optional.of(config.tls().acme()), (chain, key, origin) -> {
+                        ServerTls.Result r = tls.apply(chain, key, origin);
+                        if (!r.ok()) {
+                            throw new IllegalStateException(r.message());
+                        }
+                    }, registry));
+        }
+    }
+
+    private void closeVertx() {
+        try {
+            vertx.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            log.warn("while stopping Vert.x: {}", e.toString());
         }
     }
 
@@ -229,11 +255,13 @@ final class Parts {
         if (t != null) {
             t.viewChanged(view);
         }
-        if (carrier != null) {
-            carrier.viewChanged(view);
+        Carrier c = carrier;
+        if (c != null) {
+            c.viewChanged(view);
         }
-        if (sourceFront != null) {
-            sourceFront.viewChanged(view);
+        SourceFront f = sourceFront;
+        if (f != null) {
+            f.viewChanged(view);
         }
     }
 
@@ -271,48 +299,4 @@ final class Parts {
         return t == null ? List.of() : t.running();
     }
 
-    void closeCluster() {
-        ClusterCertificates c = certificates;
-        if (c != null) {
-            c.close(); // resigns the ACME duty with the node's other elections
-        }
-        if (transcoders != null) {
-            transcoders.close();
-        }
-        for (int i = fronts.size() - 1; i >= 0; i--) {
-            try {
-                fronts.get(i).close();
-            } catch (Exception e) {
-                log.warn("while stopping: {}", e.toString());
-            }
-        }
-        if (carrier != null) {
-            carrier.close();
-        }
-        if (passthrough != null) {
-            passthrough.close();
-        }
-        if (vertx != null) {
-            // The listeners' connections close with Vert.x: their sessions are logged before the log closes.
-            try {
-                vertx.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (Exception e) {
-                log.warn("while stopping Vert.x: {}", e.toString());
-            }
-        }
-        if (accessLog != null) {
-            accessLog.close();
-        }
-    }
-
-    void closeLocal() {
-        if (certificateFiles != null) {
-            certificateFiles.close();
-        }
-        if (icecast != null) {
-            icecast.close();
-        }
-    }
 }

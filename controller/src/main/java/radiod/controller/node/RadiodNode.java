@@ -3,7 +3,7 @@ package radiod.controller.node;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -28,16 +28,22 @@ import radiod.cluster.presence.Presence;
 import radiod.cluster.view.ClusterSnapshot;
 import radiod.cluster.view.ClusterView;
 import radiod.controller.config.RadiodConfig;
+import radiod.lifecycle.Component;
+import radiod.lifecycle.Components;
+import radiod.lifecycle.DaemonThreads;
+import radiod.lifecycle.Lifecycle;
 
 /**
  * One radiod node: wires the etcd session, the cluster view, presence, the master election, the local
- * Icecast and the public fronts together, and takes them down in the reverse order.
+ * Icecast and the public fronts together. Each part is pushed on a {@link Components} stack as it starts, so the
+ * node closes them in the reverse order by construction: first the elections (a clean stop hands mastership over
+ * at once), then the duties, presence and fronts, then the lease, Icecast, the view and the etcd client.
  *
  * <p>Invariant: this node acts as master (its Icecast takes sources) only while its election says it is
  * leader; the moment it is not, the Icecast plan falls back to relaying (or standby), whatever the view
  * still shows.
  */
-public final class RadiodNode implements AutoCloseable {
+public final class RadiodNode implements Component {
     public static final String VERSION = Optional.ofNullable(RadiodNode.class.getPackage().getImplementationVersion())
             .orElse("dev");
     private static final Logger log = LoggerFactory.getLogger(RadiodNode.class);
@@ -47,19 +53,17 @@ public final class RadiodNode implements AutoCloseable {
     private final EtcdOptions etcdOptions;
     private final Keys keys;
     private final ScheduledExecutorService control;
-    private final AtomicBoolean closed = new AtomicBoolean();
+    private final Lifecycle lifecycle;
+    private final Components parts;
     /** Tells this process apart from an earlier or later one under the same name (RefusedPeers). */
     private final String instance = UUID.randomUUID().toString();
 
-    private Client client;
-    private EtcdSession session;
-    private ClusterView view;
+    private volatile ClusterView view;
     private volatile Presence presence;
     /** What this node last wrote as the {@code master} value. */
     private volatile MasterInfo claimed;
-    private RefusedPeers refusedPeers;
-    private Election election;
-    private final Parts parts;
+    private volatile Election election;
+    private final Parts local;
     private AdminTokens adminTokens;
     /** The cluster's admin token as last read from etcd, or null before the first read. */
     private volatile String adminToken;
@@ -71,12 +75,11 @@ public final class RadiodNode implements AutoCloseable {
         this.name = config.node().name();
         this.etcdOptions = config.etcd().options();
         this.keys = etcdOptions.keys();
-        this.control = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "radiod-control");
-            t.setDaemon(true);
-            return t;
-        });
-        this.parts = new Parts(config, this);
+        this.control = DaemonThreads.scheduled("radiod-control");
+        this.lifecycle = new Lifecycle("node " + name);
+        this.parts = new Components("node " + name);
+        this.local = new Parts(config, new Parts.Node(name, this::view, this::actionableView, this::isMaster,
+                this::adminToken, this::statusChanged));
     }
 
     public String name() {
@@ -92,12 +95,13 @@ public final class RadiodNode implements AutoCloseable {
      * ({@link radiod.redirector.tls.ServerTls#apply(String, String, String)}).
      */
     public radiod.redirector.tls.ServerTls tls() {
-        return parts.tls();
+        return local.tls();
     }
 
     /** Whether this node acts as master right now (fenced by the lease's validity). */
     public boolean isMaster() {
-        return election != null && election.isLeader();
+        Election e = election;
+        return e != null && e.isLeader();
     }
 
     /** The cluster's admin token, for the {@code /_admin/} endpoints; null until it has been read from etcd. */
@@ -106,7 +110,8 @@ public final class RadiodNode implements AutoCloseable {
     }
 
     public ClusterSnapshot view() {
-        return view == null ? ClusterSnapshot.EMPTY : view.current();
+        ClusterView v = view;
+        return v == null ? ClusterSnapshot.EMPTY : v.current();
     }
 
     /**
@@ -128,12 +133,35 @@ public final class RadiodNode implements AutoCloseable {
         return v;
     }
 
+    /**
+     * Starts the parts, each after those it uses: the etcd client, the control thread and the view; the local
+     * Icecast; the lease; the public fronts (their ports open before this node is published); presence; the duties;
+     * the master election; the refused-port watch. Throws when a part cannot start; {@link #close()} then stops
+     * those that did.
+     */
+    @Override
     public void start() {
-        client = EtcdClients.connect(etcdOptions);
-        session = new EtcdSession(client, config.leaseTtl());
-        view = new ClusterView(client, keys, etcdOptions.callTimeout());
-        parts.startLocal();
-        election = new Election(session, keys.master(), () -> {
+        lifecycle.start();
+        try {
+            startParts();
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException("node " + name + ": cannot start: " + e.getMessage(), e);
+        }
+        log.info("radiod {} node {} started (etcd {}, prefix {})", VERSION, name, etcdOptions.endpoints(), keys.prefix());
+    }
+
+    private void startParts() throws Exception {
+        Client client = parts.adopt(EtcdClients.connect(etcdOptions));
+        parts.adopt(() -> DaemonThreads.stop(control, Duration.ofSeconds(1)));
+        view = parts.adopt(new ClusterView(client, keys, etcdOptions.callTimeout()).start());
+        local.startLocal(parts);
+        EtcdSession session = parts.adopt(new EtcdSession(client, config.leaseTtl()).start());
+        local.startFronts(parts, session, view);
+        presence = parts.adopt(new Presence(session, keys, name, this::status, Duration.ofSeconds(1)).start());
+        local.startDuties(parts, session, view, keys);
+        election = parts.adopt(new Election(session, keys.master(), () -> {
             MasterInfo info = masterInfo();
             claimed = info;
             return Json.encode(info);
@@ -141,42 +169,35 @@ public final class RadiodNode implements AutoCloseable {
             @Override
             public void elected() {
                 log.info("this node is now the master");
-                control.execute(RadiodNode.this::reconcile);
+                onControl(RadiodNode.this::reconcile);
                 statusChanged();
             }
 
             @Override
             public void deposed() {
                 log.warn("this node is no longer the master");
-                control.execute(RadiodNode.this::reconcile);
+                onControl(RadiodNode.this::reconcile);
                 statusChanged();
             }
-        });
-        presence = new Presence(session, keys, name, this::status, Duration.ofSeconds(1));
-        view.addListener(s -> control.execute(this::reconcile));
-        parts.startCluster(session, view, keys);
-        view.start();
-        session.start();
-        presence.start();
-        election.start();
+        }).start());
+        view.addListener(s -> onControl(this::reconcile));
         // A killed peer's roles move as soon as its host refuses its port, not when its lease expires.
-        refusedPeers = new RefusedPeers(client, etcdOptions, view::current, name).start();
-        control.scheduleWithFixedDelay(this::reconcile, 1, 1, TimeUnit.SECONDS);
+        parts.adopt(new RefusedPeers(client, etcdOptions, view::current, name).start());
+        control.scheduleWithFixedDelay(this::reconcile, 0, 1, TimeUnit.SECONDS);
         adminTokens = new AdminTokens(client, etcdOptions);
         control.scheduleWithFixedDelay(this::readAdminToken, 0, 1, TimeUnit.SECONDS);
-        log.info("radiod {} node {} started (etcd {}, prefix {})", VERSION, name, etcdOptions.endpoints(), keys.prefix());
     }
 
     /** Brings the local parts in line with the view and this node's role; runs on the control thread. */
     private void reconcile() {
-        if (closed.get()) {
+        if (!lifecycle.isStarted()) {
             return;
         }
         try {
             ClusterSnapshot v = view.current();
             boolean drained = v.isDrained(name);
             election.setEligible(!drained);
-            parts.reconcile(actionableView(), isMaster());
+            local.reconcile(actionableView(), isMaster());
         } catch (RuntimeException e) {
             log.error("reconcile failed", e);
         }
@@ -189,7 +210,7 @@ public final class RadiodNode implements AutoCloseable {
      */
     private void readAdminToken() {
         long now = System.nanoTime();
-        if (closed.get() || adminToken != null && now - adminTokenReadAt.get() < TimeUnit.SECONDS.toNanos(10)
+        if (!lifecycle.isStarted() || adminToken != null && now - adminTokenReadAt.get() < TimeUnit.SECONDS.toNanos(10)
                 || !adminTokenReading.compareAndSet(false, true)) {
             return;
         }
@@ -210,8 +231,20 @@ public final class RadiodNode implements AutoCloseable {
     /** Something others act on changed (role, live mounts, Icecast up/down): publish now, not at the next tick. */
     void statusChanged() {
         Presence p = presence;
-        if (p != null) {
-            p.publishSoon();
+        if (p != null && lifecycle.isStarted()) {
+            try {
+                p.publishSoon();
+            } catch (RejectedExecutionException e) {
+                // presence has stopped: the node is closing
+            }
+        }
+    }
+
+    private void onControl(Runnable task) {
+        try {
+            control.execute(task);
+        } catch (RejectedExecutionException e) {
+            // the node is closing
         }
     }
 
@@ -223,41 +256,22 @@ public final class RadiodNode implements AutoCloseable {
     /** What this node publishes under {@code nodes/<name>}. */
     NodeStatus status() {
         ClusterSnapshot v = view();
-        Parts.Usage usage = parts.usage();
+        Parts.Usage usage = local.usage();
         return new NodeStatus(name, config.node().addresses(), config.http().port(), config.source().port(),
                 config.icecast().port(), config.dns().port(), usage.icecastUp(), v.isDrained(name), isMaster(),
                 usage.listeners(), usage.listenersByMount(), usage.bandwidthBps(),
-                config.limits().maxBandwidthMbps() * 1_000_000L, config.limits().maxListeners(), parts.transcoders(),
-                VERSION, System.currentTimeMillis(), parts.sources(), Endpoint.listening(config.node().bind(),
+                config.limits().maxBandwidthMbps() * 1_000_000L, config.limits().maxListeners(), local.transcoders(),
+                VERSION, System.currentTimeMillis(), local.sources(), Endpoint.listening(config.node().bind(),
                 config.node().addresses(), config.http().port()).map(Endpoint::toString).orElse(""), instance);
     }
 
-    /** Resigns mastership, stops transcoders and fronts, revokes the lease and stops Icecast. */
+    /** Resigns mastership, stops the duties and fronts, revokes the lease and stops Icecast: reverse start order. */
     @Override
     public void close() {
-        if (!closed.compareAndSet(false, true)) {
+        if (!lifecycle.close()) {
             return;
         }
-        closeQuietly(refusedPeers);
-        closeQuietly(election);
-        parts.closeCluster();
-        closeQuietly(presence);
-        closeQuietly(session);
-        parts.closeLocal();
-        closeQuietly(view);
-        control.shutdownNow();
-        closeQuietly(client);
+        parts.close();
         log.info("node {} stopped", name);
-    }
-
-    private static void closeQuietly(AutoCloseable c) {
-        if (c == null) {
-            return;
-        }
-        try {
-            c.close();
-        } catch (Exception e) {
-            log.warn("while stopping: {}", e.toString());
-        }
     }
 }

@@ -13,7 +13,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
@@ -44,6 +43,7 @@ import radiod.cluster.tls.TlsState;
 import radiod.cluster.tls.TlsStore;
 import radiod.cluster.view.ClusterSnapshot;
 import radiod.cluster.view.ClusterView;
+import radiod.lifecycle.DaemonThreads;
 
 /**
  * The cluster's ACME duty: one node, elected on {@code acme/holder} with the same {@link Election} as the master and the
@@ -116,11 +116,7 @@ public final class AcmeDuty implements AutoCloseable {
             AcmeTrust.context(settings.caFile()); // a bad ca_file stops the start with its reason, not each attempt
         }
         this.store = new TlsStore(session.client(), options);
-        this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "radiod-acme");
-            t.setDaemon(true);
-            return t;
-        });
+        this.thread = DaemonThreads.scheduled("radiod-acme");
         this.election = new Election(session, store.keys().acmeHolder(),
                 () -> Json.encode(new AcmeHolder(node, System.currentTimeMillis())), new Election.Listener() {
                     @Override
@@ -398,12 +394,7 @@ public final class AcmeDuty implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        thread.shutdownNow();
-        try {
-            thread.awaitTermination(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        DaemonThreads.stop(thread, Duration.ofSeconds(5));
         election.close();
     }
 }

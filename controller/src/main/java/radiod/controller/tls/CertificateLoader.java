@@ -2,13 +2,12 @@ package radiod.controller.tls;
 
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.slf4j.Logger;
@@ -21,6 +20,7 @@ import radiod.cluster.tls.TlsKey;
 import radiod.cluster.tls.TlsState;
 import radiod.cluster.view.ClusterSnapshot;
 import radiod.cluster.view.ClusterView;
+import radiod.lifecycle.DaemonThreads;
 
 /**
  * Every node's link from the certificate in etcd to its TLS servers: on each view whose certificate or key differs
@@ -52,11 +52,7 @@ public final class CertificateLoader implements ClusterView.Listener, AutoClosea
     public CertificateLoader(CertificateSink sink, String where, MeterRegistry registry) {
         this.sink = Objects.requireNonNull(sink, "sink");
         this.where = where;
-        this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "radiod-certificates");
-            t.setDaemon(true);
-            return t;
-        });
+        this.thread = DaemonThreads.scheduled("radiod-certificates");
         this.applied = counter(registry, "applied");
         this.rejected = counter(registry, "rejected");
         this.refused = counter(registry, "refused");
@@ -156,11 +152,6 @@ public final class CertificateLoader implements ClusterView.Listener, AutoClosea
 
     @Override
     public void close() {
-        thread.shutdownNow();
-        try {
-            thread.awaitTermination(2, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        DaemonThreads.stop(thread, Duration.ofSeconds(2));
     }
 }

@@ -25,6 +25,7 @@ import org.slf4j.LoggerFactory;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import radiod.lifecycle.DaemonThreads;
 
 /**
  * The node's access log: one line per finished listener session ({@link AccessEntry}), appended to a file by one
@@ -83,8 +84,7 @@ public final class AccessLog implements AutoCloseable {
         this.queueFull = dropped(registry, "queue_full");
         this.writeFailed = dropped(registry, "write_failed");
         reopen();
-        this.writer = new Thread(this::run, "radiod-access-log");
-        writer.setDaemon(true);
+        this.writer = DaemonThreads.factory("radiod-access-log").newThread(this::run);
     }
 
     private static Counter dropped(MeterRegistry registry, String reason) {

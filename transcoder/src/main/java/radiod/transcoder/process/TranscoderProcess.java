@@ -1,20 +1,10 @@
 package radiod.transcoder.process;
 
-import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.FileAttribute;
-import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,9 +12,7 @@ import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -33,6 +21,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 import org.slf4j.event.Level;
+
+import radiod.lifecycle.process.AtomicFiles;
+import radiod.lifecycle.process.Backoff;
+import radiod.lifecycle.process.Supervisor;
 
 /**
  * Runs one liquidsoap for one transcoded mount: started with a script, its output logged with the mount as
@@ -65,26 +57,18 @@ public final class TranscoderProcess {
     private static final Set<String> EVENT_LABELS = Set.of("source", "safe", "output", "radiod", "lang");
 
     private static final long REPEAT_QUIET_NANOS = TimeUnit.SECONDS.toNanos(60);
-
-    /** The script holds the mount's source password: readable by radiod's user only, from its creation on. */
-    private static final FileAttribute<Set<PosixFilePermission>> OWNER_ONLY =
-            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
+    /** Restarts of liquidsoaps on many nodes that died together (their Icecast went) spread over a fifth more. */
+    private static final double JITTER = 0.2;
 
     private final List<String> command;
     private final Path scriptFile;
     private final String mount;
     private final RestartPolicy policy;
-    private final ScheduledExecutorService executor;
-    private final Listener listener;
-
-    // Guarded by this.
-    private String wanted;
-    private Process process;
-    private boolean terminating;
-    private long startedAtNanos;
-    private ScheduledFuture<?> pendingStart;
-    private final Deque<Long> failures = new ArrayDeque<>();
-    private long backoffMillis;
+    private final Supervisor supervisor;
+    /** The wanted script, or null; read by the supervisor when it starts liquidsoap. */
+    private volatile String wanted;
+    /** When each of liquidsoap's lines was last logged at its own level (guarded by itself). */
+    private final Map<String, Long> lastLogged = new HashMap<>();
 
     /**
      * @param liquidsoap the binary
@@ -103,9 +87,22 @@ public final class TranscoderProcess {
         this.scriptFile = scriptFile;
         this.mount = mount;
         this.policy = policy;
-        this.executor = executor;
-        this.listener = listener;
-        this.backoffMillis = policy.minBackoff().toMillis();
+        this.supervisor = new Supervisor("liquidsoap " + mount, this::prepare,
+                new Supervisor.Policy(new Backoff(policy.minBackoff(), policy.maxBackoff(), policy.window(), JITTER),
+                        policy.maxFailures(), policy.window(), policy.stopGrace()),
+                (pid, line) -> logLine(line), executor, new Supervisor.Listener() {
+                    @Override
+                    public void started(Process process, boolean restart) {
+                        if (restart) {
+                            listener.restarted();
+                        }
+                    }
+
+                    @Override
+                    public void gaveUp() {
+                        listener.gaveUp();
+                    }
+                });
     }
 
     /**
@@ -114,22 +111,14 @@ public final class TranscoderProcess {
      */
     public synchronized void run(String script) {
         Objects.requireNonNull(script, "script");
-        if (script.equals(wanted)) {
+        if (script.equals(wanted) && supervisor.isWanted()) {
             return;
         }
-        boolean replacing = wanted != null && process != null;
-        wanted = script;
-        failures.clear();
-        backoffMillis = policy.minBackoff().toMillis();
-        cancelPendingStart();
-        if (process != null) {
-            if (replacing) {
-                log.info("transcoder {}: new script; restarting liquidsoap", mount);
-            }
-            terminate(process, policy.stopGrace()); // the new one starts when it has exited
-        } else {
-            launch();
+        if (wanted != null && supervisor.isRunning()) {
+            log.info("transcoder {}: new script; restarting liquidsoap", mount);
         }
+        wanted = script;
+        supervisor.run();
     }
 
     /** Stops liquidsoap (SIGTERM, then SIGKILL after the policy's grace); completes once it has exited. */
@@ -143,180 +132,45 @@ public final class TranscoderProcess {
      */
     public synchronized CompletableFuture<Void> stop(Duration grace) {
         wanted = null;
-        cancelPendingStart();
-        Process p = process;
-        if (p == null) {
-            return CompletableFuture.completedFuture(null);
-        }
-        terminate(p, grace);
-        return p.onExit().thenApply(x -> null);
+        return supervisor.stop(grace);
     }
 
     /** Whether a liquidsoap of this instance is alive (including one being stopped). */
-    public synchronized boolean isRunning() {
-        return process != null && process.isAlive();
+    public boolean isRunning() {
+        return supervisor.isRunning();
     }
 
     /** Whether liquidsoap is wanted: running, starting, or waiting to be restarted. */
-    public synchronized boolean isWanted() {
-        return wanted != null;
+    public boolean isWanted() {
+        return supervisor.isWanted();
     }
 
-    public synchronized OptionalLong pid() {
-        return process != null && process.isAlive() ? OptionalLong.of(process.pid()) : OptionalLong.empty();
+    public OptionalLong pid() {
+        return supervisor.pid();
     }
 
     public List<String> command() {
         return command;
     }
 
-    private void launch() {
-        if (wanted == null || process != null) {
-            return;
+    /** Writes the wanted script where liquidsoap reads it (it holds the mount's source password: 0600). */
+    private ProcessBuilder prepare() throws IOException {
+        String script = wanted;
+        if (script == null) {
+            throw new IllegalStateException("no script is wanted");
         }
-        Process p;
-        try {
-            writeScript(wanted);
-            p = new ProcessBuilder(command)
-                    .redirectErrorStream(true)
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                    .start();
-        } catch (IOException e) {
-            log.error("transcoder {}: cannot start {}: {}", mount, command.get(0), e.getMessage());
-            crashed("it did not start");
-            return;
-        }
-        process = p;
-        terminating = false;
-        startedAtNanos = System.nanoTime();
-        log.info("transcoder {}: liquidsoap started (pid {}, {})", mount, p.pid(), scriptFile);
-        Thread out = new Thread(() -> pipe(p), "liquidsoap " + mount);
-        out.setDaemon(true);
-        out.start();
-        p.onExit().thenRunAsync(() -> exited(p));
+        AtomicFiles.writeOwnerOnly(scriptFile, script);
+        return new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
     }
 
     /**
-     * Writes the script where liquidsoap reads it: into a new file that is 0600 from its creation (a left-over
-     * temporary file, whatever its mode, is removed first), then renamed over the old script in one step.
+     * One of liquidsoap's lines at the level it gave it, with the mount as context. A line repeated within
+     * {@link #REPEAT_QUIET_NANOS} (an Icecast that keeps refusing us, retried every second) goes to debug, except
+     * source switches.
      */
-    private void writeScript(String script) throws IOException {
-        Files.createDirectories(scriptFile.toAbsolutePath().getParent());
-        Path tmp = scriptFile.resolveSibling(scriptFile.getFileName() + ".tmp");
-        Files.deleteIfExists(tmp);
-        Files.createFile(tmp, OWNER_ONLY);
-        Files.writeString(tmp, script);
-        Files.move(tmp, scriptFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    }
-
-    private synchronized void exited(Process p) {
-        if (p != process) {
-            return;
-        }
-        process = null;
-        boolean deliberate = terminating;
-        terminating = false;
-        if (deliberate) {
-            log.info("transcoder {}: liquidsoap stopped (pid {}, status {})", mount, p.pid(), p.exitValue());
-            launch(); // if a new script is wanted
-            return;
-        }
-        if (wanted == null) {
-            return;
-        }
-        if (System.nanoTime() - startedAtNanos > policy.window().toNanos()) {
-            backoffMillis = policy.minBackoff().toMillis();
-        }
-        crashed("it exited with status " + p.exitValue());
-    }
-
-    private void crashed(String why) {
-        long now = System.nanoTime();
-        failures.addLast(now);
-        while (!failures.isEmpty() && now - failures.peekFirst() > policy.window().toNanos()) {
-            failures.removeFirst();
-        }
-        if (failures.size() >= policy.maxFailures()) {
-            log.error("transcoder {}: liquidsoap failed {} times within {} s ({}); giving up on this node", mount,
-                    failures.size(), policy.window().toSeconds(), why);
-            wanted = null;
-            tell(listener::gaveUp);
-            return;
-        }
-        long delay = backoffMillis;
-        backoffMillis = Math.min(policy.maxBackoff().toMillis(), backoffMillis * 2);
-        log.warn("transcoder {}: liquidsoap failed ({}); restarting in {} ms", mount, why, delay);
-        try {
-            pendingStart = executor.schedule(this::restart, delay, TimeUnit.MILLISECONDS);
-        } catch (RejectedExecutionException e) {
-            wanted = null; // shutting down
-        }
-    }
-
-    private void restart() {
-        synchronized (this) {
-            pendingStart = null;
-            if (wanted == null || process != null) {
-                return;
-            }
-            launch();
-        }
-        listener.restarted();
-    }
-
-    private void terminate(Process p, Duration grace) {
-        if (!terminating) {
-            terminating = true;
-            p.destroy();
-        }
-        // Not on the executor: a stop must be enforced even while the executor is busy or shut down.
-        CompletableFuture.delayedExecutor(grace.toMillis(), TimeUnit.MILLISECONDS).execute(() -> {
-            if (p.isAlive()) {
-                log.warn("transcoder {}: liquidsoap (pid {}) still alive {} ms after SIGTERM; sending SIGKILL", mount,
-                        p.pid(), grace.toMillis());
-                p.destroyForcibly();
-            }
-        });
-    }
-
-    private void cancelPendingStart() {
-        if (pendingStart != null) {
-            pendingStart.cancel(false);
-            pendingStart = null;
-        }
-    }
-
-    private void tell(Runnable r) {
-        try {
-            executor.execute(r);
-        } catch (RejectedExecutionException e) {
-            // shutting down: nobody to tell
-        }
-    }
-
-    private void pipe(Process p) {
-        MDC.put("mount", mount);
-        Map<String, Long> lastLogged = new HashMap<>();
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = r.readLine()) != null) {
-                logLine(line, lastLogged);
-            }
-        } catch (IOException e) {
-            // the process is gone
-        } finally {
-            MDC.remove("mount");
-        }
-    }
-
-    /**
-     * One of liquidsoap's lines at the level it gave it. A line repeated within {@link #REPEAT_QUIET_NANOS} (an
-     * Icecast that keeps refusing us, retried every second) goes to debug, except source switches.
-     */
-    private void logLine(String line, Map<String, Long> lastLogged) {
-        if (line.isBlank()) {
-            return;
-        }
+    private void logLine(String line) {
         Matcher m = LIQUIDSOAP_LINE.matcher(line);
         String label = m.matches() ? m.group(1) : "";
         String text = m.matches() ? "[" + label + "] " + m.group(3) : line;
@@ -331,18 +185,26 @@ public final class TranscoderProcess {
         } else {
             level = FFMPEG_LINE.matcher(line).matches() ? Level.DEBUG : Level.INFO;
         }
-        if (level != Level.DEBUG && !label.equals("safe")) {
-            long now = System.nanoTime();
+        if (level != Level.DEBUG && !label.equals("safe") && repeated(text)) {
+            level = Level.DEBUG;
+        }
+        try (MDC.MDCCloseable c = MDC.putCloseable("mount", mount)) {
+            log.atLevel(level).log("transcoder {}: {}", mount, text);
+        }
+    }
+
+    private boolean repeated(String text) {
+        long now = System.nanoTime();
+        synchronized (lastLogged) {
             Long last = lastLogged.get(text);
             if (last != null && now - last < REPEAT_QUIET_NANOS) {
-                level = Level.DEBUG;
-            } else {
-                if (lastLogged.size() > 200) {
-                    lastLogged.clear();
-                }
-                lastLogged.put(text, now);
+                return true;
             }
+            if (lastLogged.size() > 200) {
+                lastLogged.clear();
+            }
+            lastLogged.put(text, now);
+            return false;
         }
-        log.atLevel(level).log("transcoder {}: {}", mount, text);
     }
 }
