@@ -180,7 +180,7 @@ public final class EtcdSession implements AutoCloseable {
                 return;
             }
         } catch (EtcdUnavailableException e) {
-            if (e.getMessage() != null && e.getMessage().contains("NOT_FOUND")) {
+            if (EtcdErrors.isNotFound(e)) {
                 lost(id, "etcd no longer knows it");
                 return;
             }
