@@ -1,4 +1,4 @@
-package radiod.cluster.view;
+package radiod.cluster.watch;
 
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.DoubleSupplier;
