@@ -14,6 +14,7 @@ import org.slf4j.LoggerFactory;
 
 import io.etcd.jetcd.Client;
 import radiod.cluster.admin.AdminTokens;
+import radiod.cluster.election.Candidate;
 import radiod.cluster.election.Election;
 import radiod.cluster.etcd.EtcdClients;
 import radiod.cluster.etcd.EtcdOptions;
@@ -58,7 +59,7 @@ public final class RadiodNode implements AutoCloseable {
     /** What this node last wrote as the {@code master} value. */
     private volatile MasterInfo claimed;
     private RefusedPeers refusedPeers;
-    private Election election;
+    private Candidate election;
     private final Parts parts;
     private AdminTokens adminTokens;
     /** The cluster's admin token as last read from etcd, or null before the first read. */
@@ -133,7 +134,7 @@ public final class RadiodNode implements AutoCloseable {
         session = new EtcdSession(client, config.leaseTtl());
         view = new ClusterView(client, keys, etcdOptions.callTimeout());
         parts.startLocal();
-        election = new Election(session, keys.master(), () -> {
+        election = new Candidate(session, keys.master(), () -> {
             MasterInfo info = masterInfo();
             claimed = info;
             return Json.encode(info);
