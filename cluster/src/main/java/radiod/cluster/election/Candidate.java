@@ -2,8 +2,6 @@ package radiod.cluster.election;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -13,6 +11,7 @@ import org.slf4j.LoggerFactory;
 
 import io.etcd.jetcd.ByteSequence;
 import radiod.cluster.etcd.EtcdSession;
+import radiod.cluster.watch.Steps;
 import radiod.lifecycle.Component;
 import radiod.lifecycle.Lifecycle;
 
@@ -27,12 +26,9 @@ import radiod.lifecycle.Lifecycle;
 public final class Candidate implements Component {
     private static final Logger log = LoggerFactory.getLogger(Candidate.class);
 
-    private final EtcdSession session;
-    private final ByteSequence key;
     private final String name;
-    private final Supplier<byte[]> value;
-    private final Election.Listener listener;
-    private final ScheduledExecutorService scheduler;
+    private final Supplier<Election> elections;
+    private final Steps steps;
     private final Lifecycle lifecycle;
 
     private volatile boolean eligible = true;
@@ -42,12 +38,9 @@ public final class Candidate implements Component {
     private ScheduledFuture<?> comeBack;
 
     public Candidate(EtcdSession session, ByteSequence key, Supplier<byte[]> value, Election.Listener listener) {
-        this.session = session;
-        this.key = key;
         this.name = key.toString(StandardCharsets.UTF_8);
-        this.value = value;
-        this.listener = listener;
-        this.scheduler = session.scheduler();
+        this.elections = () -> new Election(session, key, value, listener);
+        this.steps = new Steps(session.scheduler(), "candidate for " + name);
         this.lifecycle = new Lifecycle("candidate for " + name);
         this.holdOffUntilNanos = System.nanoTime();
     }
@@ -55,7 +48,7 @@ public final class Candidate implements Component {
     @Override
     public void start() {
         lifecycle.start();
-        post(this::reconsider);
+        steps.post(this::reconsider);
     }
 
     /** Whether this node holds the key right now. */
@@ -78,13 +71,13 @@ public final class Candidate implements Component {
             return;
         }
         this.eligible = eligible;
-        post(this::reconsider);
+        steps.post(this::reconsider);
     }
 
     /** Gives the key up now and does not run again for {@code holdOff}, so another node can try. */
     public void resign(Duration holdOff) {
         holdOffUntilNanos = System.nanoTime() + holdOff.toNanos();
-        post(this::reconsider);
+        steps.post(this::reconsider);
     }
 
     /** Starts or stops the election as the policy says; on the scheduler's thread. */
@@ -96,7 +89,7 @@ public final class Candidate implements Component {
         boolean run = eligible && wait <= 0;
         Election current = election;
         if (run && current == null) {
-            Election e = new Election(session, key, value, listener);
+            Election e = elections.get();
             election = e;
             e.start();
             if (!lifecycle.isStarted()) {
@@ -108,22 +101,10 @@ public final class Candidate implements Component {
             current.closeAsync();
         }
         if (eligible && wait > 0 && comeBack == null) {
-            try {
-                comeBack = scheduler.schedule(() -> {
-                    comeBack = null;
-                    reconsider();
-                }, wait, TimeUnit.NANOSECONDS);
-            } catch (RejectedExecutionException e) {
-                log.debug("{}: scheduler stopped", name);
-            }
-        }
-    }
-
-    private void post(Runnable step) {
-        try {
-            scheduler.execute(step);
-        } catch (RejectedExecutionException e) {
-            log.debug("{}: scheduler stopped", name);
+            comeBack = steps.after(TimeUnit.NANOSECONDS.toMillis(wait) + 1, () -> {
+                comeBack = null;
+                reconsider();
+            }).orElse(null);
         }
     }
 

@@ -5,8 +5,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
@@ -27,6 +25,7 @@ import io.etcd.jetcd.watch.WatchEvent;
 import radiod.cluster.etcd.EtcdSession;
 import radiod.cluster.watch.Backoff;
 import radiod.cluster.watch.KeyWatch;
+import radiod.cluster.watch.Steps;
 import radiod.lifecycle.Component;
 import radiod.lifecycle.Lifecycle;
 
@@ -59,7 +58,7 @@ public final class Election implements Component, EtcdSession.Listener {
     private final String name;
     private final Supplier<byte[]> value;
     private final Listener listener;
-    private final ScheduledExecutorService scheduler;
+    private final Steps steps;
     private final Duration callTimeout;
     private final KeyWatch watch;
     private final Lifecycle lifecycle;
@@ -82,10 +81,10 @@ public final class Election implements Component, EtcdSession.Listener {
         this.name = key.toString(StandardCharsets.UTF_8);
         this.value = value;
         this.listener = listener;
-        this.scheduler = session.scheduler();
+        this.steps = new Steps(session.scheduler(), "election " + name);
         this.callTimeout = Duration.ofMillis(Math.max(500, session.ttl().toMillis() / 5));
         this.lifecycle = new Lifecycle("election " + name);
-        this.watch = new KeyWatch(session.client(), key, false, scheduler, KeyWatch.Timing.quiet(callTimeout),
+        this.watch = new KeyWatch(session.client(), key, false, session.scheduler(), KeyWatch.Timing.quiet(callTimeout),
                 new KeyWatch.Listener() {
                     @Override
                     public void resynced(List<KeyValue> kvs, long revision) {
@@ -106,7 +105,7 @@ public final class Election implements Component, EtcdSession.Listener {
         lifecycle.start();
         watch.start();
         session.addListener(this); // tells leaseGranted at once if a lease is held
-        post(this::campaign);
+        steps.post(this::campaign);
     }
 
     /** Whether this process holds the key right now (checked against the lease's validity at each call). */
@@ -128,7 +127,7 @@ public final class Election implements Component, EtcdSession.Listener {
 
     @Override
     public void leaseGranted(long leaseId) {
-        post(this::campaign);
+        steps.post(this::campaign);
     }
 
     @Override
@@ -154,7 +153,7 @@ public final class Election implements Component, EtcdSession.Listener {
                 .Else(Op.get(key, GetOption.DEFAULT))
                 .commit()
                 .orTimeout(callTimeout.toMillis(), TimeUnit.MILLISECONDS)
-                .whenComplete((r, e) -> post(() -> campaigned(lease, r, e)));
+                .whenComplete((r, e) -> steps.post(() -> campaigned(lease, r, e)));
     }
 
     private void campaigned(long lease, TxnResponse r, Throwable error) {
@@ -163,7 +162,7 @@ public final class Election implements Component, EtcdSession.Listener {
             if (lifecycle.isStarted()) {
                 long delay = retries.next();
                 log.debug("{}: campaign failed ({}); again in {} ms", name, error.toString(), delay);
-                schedule(this::campaign, delay);
+                steps.after(delay, this::campaign);
             }
             return;
         }
@@ -220,7 +219,7 @@ public final class Election implements Component, EtcdSession.Listener {
         }
         log.warn("deposed from {}: {}", name, why);
         listener.deposed();
-        post(this::campaign); // a deleted key may be ours again at once; otherwise this loses and waits
+        steps.post(this::campaign); // a deleted key may be ours again at once; otherwise this loses and waits
     }
 
     /** Deletes the key if it is still the one created at {@code revision}; the caller has deposed already. */
@@ -266,22 +265,6 @@ public final class Election implements Component, EtcdSession.Listener {
             closeAsync().get(callTimeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
         } catch (Exception e) {
             log.debug("{}: close: {}", name, e.toString());
-        }
-    }
-
-    private void post(Runnable step) {
-        try {
-            scheduler.execute(step);
-        } catch (RejectedExecutionException e) {
-            log.debug("{}: scheduler stopped", name);
-        }
-    }
-
-    private void schedule(Runnable step, long delayMillis) {
-        try {
-            scheduler.schedule(step, delayMillis, TimeUnit.MILLISECONDS);
-        } catch (RejectedExecutionException e) {
-            log.debug("{}: scheduler stopped", name);
         }
     }
 

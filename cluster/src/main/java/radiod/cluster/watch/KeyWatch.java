@@ -5,7 +5,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
@@ -96,7 +95,7 @@ public final class KeyWatch implements Component {
     private final ByteSequence key;
     private final boolean prefix;
     private final String name;
-    private final ScheduledExecutorService scheduler;
+    private final Steps steps;
     private final Timing timing;
     private final Listener listener;
     private final LongSupplier clock;
@@ -132,7 +131,7 @@ public final class KeyWatch implements Component {
         this.key = key;
         this.prefix = prefix;
         this.name = key.toString(StandardCharsets.UTF_8) + (prefix ? "*" : "");
-        this.scheduler = scheduler;
+        this.steps = new Steps(scheduler, "watch " + name);
         this.timing = timing;
         this.listener = listener;
         this.clock = clock;
@@ -144,9 +143,8 @@ public final class KeyWatch implements Component {
     @Override
     public void start() {
         lifecycle.start();
-        post(() -> {
-            long every = timing.checkEveryMillis();
-            watchdog = scheduler.scheduleWithFixedDelay(this::watchdog, every, every, TimeUnit.MILLISECONDS);
+        steps.post(() -> {
+            watchdog = steps.every(timing.checkEveryMillis(), this::watchdog).orElse(null);
             resync();
         });
     }
@@ -163,7 +161,7 @@ public final class KeyWatch implements Component {
 
     /** Reads again now, e.g. after etcd was found reachable again. */
     public void resyncSoon() {
-        post(() -> scheduleResync(0));
+        steps.post(() -> scheduleResync(0));
     }
 
     private void resync() {
@@ -176,7 +174,7 @@ public final class KeyWatch implements Component {
         resyncAttempts++;
         GetOption options = prefix ? GetOption.builder().isPrefix(true).build() : GetOption.DEFAULT;
         timed(client.getKVClient().get(key, options))
-                .whenComplete((r, e) -> post(() -> read(gen, r, e)));
+                .whenComplete((r, e) -> steps.post(() -> read(gen, r, e)));
     }
 
     private void read(long gen, GetResponse response, Throwable error) {
@@ -199,9 +197,9 @@ public final class KeyWatch implements Component {
         }
         try {
             watcher = client.getWatchClient().watch(key, options.build(), Watch.listener(
-                    r -> post(() -> watched(gen, r)),
-                    e -> post(() -> ended(gen, e)),
-                    () -> post(() -> ended(gen, null))));
+                    r -> steps.post(() -> watched(gen, r)),
+                    e -> steps.post(() -> ended(gen, e)),
+                    () -> steps.post(() -> ended(gen, null))));
         } catch (RuntimeException e) {
             retry("cannot watch: " + describe(e));
         }
@@ -279,7 +277,7 @@ public final class KeyWatch implements Component {
             return;
         }
         resyncScheduled = true;
-        scheduler.schedule(this::resync, delayMillis, TimeUnit.MILLISECONDS);
+        steps.after(delayMillis, this::resync);
     }
 
     private <T> CompletableFuture<T> timed(CompletableFuture<T> call) {
@@ -291,17 +289,6 @@ public final class KeyWatch implements Component {
             call.run();
         } catch (RuntimeException e) {
             log.error("watch {}: listener failed", name, e);
-        }
-    }
-
-    /** Runs on the scheduler's thread; false (dropped) once the scheduler is shut down (the node is stopping). */
-    private boolean post(Runnable step) {
-        try {
-            scheduler.execute(step);
-            return true;
-        } catch (RejectedExecutionException e) {
-            log.debug("watch {}: scheduler stopped", name);
-            return false;
         }
     }
 
@@ -334,7 +321,7 @@ public final class KeyWatch implements Component {
                 watchdog.cancel(false);
             }
         };
-        if (!post(stop)) {
+        if (!steps.post(stop)) {
             stop.run(); // no scheduler thread to race with any more
         }
     }

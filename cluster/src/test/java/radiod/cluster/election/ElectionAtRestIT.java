@@ -120,6 +120,8 @@ class ElectionAtRestIT {
         Record record = new Record();
         Election e = election(session(), key, "mine", record);
         await().atMost(Duration.ofSeconds(5)).until(e::isLeader);
+        // leader() is what the election's watch saw last, which may come a moment after the win.
+        await().atMost(Duration.ofSeconds(1)).until(() -> e.leader().isPresent());
         assertEquals("mine", e.leader().orElseThrow().toString());
         Client other = client();
         EtcdClients.await(other.getKVClient().put(key, Keys.bytes("theirs")), 3000, "overwrite");
