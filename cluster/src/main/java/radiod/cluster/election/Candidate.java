@@ -11,9 +11,9 @@ import org.slf4j.LoggerFactory;
 
 import io.etcd.jetcd.ByteSequence;
 import radiod.cluster.etcd.EtcdSession;
-import radiod.cluster.watch.Steps;
 import radiod.lifecycle.Component;
 import radiod.lifecycle.Lifecycle;
+import radiod.lifecycle.Steps;
 
 /**
  * A node's candidacy for one key: the policy around an {@link Election}, as Curator's LeaderSelector wraps its

@@ -25,9 +25,9 @@ import io.etcd.jetcd.watch.WatchEvent;
 import radiod.cluster.etcd.EtcdSession;
 import radiod.cluster.watch.Backoff;
 import radiod.cluster.watch.KeyWatch;
-import radiod.cluster.watch.Steps;
 import radiod.lifecycle.Component;
 import radiod.lifecycle.Lifecycle;
+import radiod.lifecycle.Steps;
 
 /**
  * Holds one key while this process is elected, as etcd's own election recipe does: one transaction creates the key

@@ -14,6 +14,7 @@ import org.slf4j.LoggerFactory;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.lease.LeaseKeepAliveResponse;
 import radiod.lifecycle.DaemonThreads;
+import radiod.lifecycle.Steps;
 
 /**
  * The process's one etcd lease: granted, kept alive, and declared lost in time.
@@ -284,6 +285,6 @@ public final class EtcdSession implements AutoCloseable {
             revokeQuietly(id);
             log.info("revoked etcd lease {}", Long.toHexString(id));
         }
-        DaemonThreads.stop(coordination, Duration.ofSeconds(1));
+        Steps.finish(coordination, Duration.ofSeconds(1));
     }
 }

@@ -4,7 +4,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -15,6 +14,7 @@ import io.etcd.jetcd.watch.WatchEvent;
 import radiod.cluster.etcd.Keys;
 import radiod.cluster.watch.KeyWatch;
 import radiod.lifecycle.DaemonThreads;
+import radiod.lifecycle.Steps;
 
 /**
  * An in-memory copy of everything under radiod's prefix, kept current by one {@link KeyWatch}.
@@ -135,14 +135,7 @@ public final class ClusterView implements AutoCloseable {
     public void close() {
         watch.close();
         if (ownThread != null) {
-            ownThread.shutdown(); // runs the watch's closing step, queued just now, then ends
-            try {
-                if (!ownThread.awaitTermination(2, TimeUnit.SECONDS)) {
-                    ownThread.shutdownNow();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            Steps.finish(ownThread, Duration.ofSeconds(2)); // after the watch's closing step, queued just now
         }
     }
 }

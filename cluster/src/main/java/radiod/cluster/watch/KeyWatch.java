@@ -27,6 +27,7 @@ import io.etcd.jetcd.watch.WatchResponse;
 import radiod.cluster.etcd.EtcdErrors;
 import radiod.lifecycle.Component;
 import radiod.lifecycle.Lifecycle;
+import radiod.lifecycle.Steps;
 
 /**
  * One supervised etcd watch on a key or a prefix: a read gives the whole picture at a revision, then a watch from the

@@ -1,5 +1,6 @@
-package radiod.cluster.watch;
+package radiod.lifecycle;
 
+import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -10,7 +11,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The steps of one coordination primitive (a watch, an election) on the node's shared single-thread scheduler: they run
+ * The steps of one component (a watch, an election) on the node's shared single-thread scheduler: they run
  * one at a time, in the order handed over. Once the scheduler is stopped (the node is stopping) a step is dropped
  * rather than thrown back at whoever handed it over, often a jetcd callback.
  */
@@ -24,6 +25,22 @@ public final class Steps {
     public Steps(ScheduledExecutorService scheduler, String owner) {
         this.scheduler = scheduler;
         this.owner = owner;
+    }
+
+    /**
+     * Stops a scheduler of steps: the steps already handed over still run (a watch's or an election's closing step
+     * among them), the delayed ones are dropped, and after {@code grace} whatever still runs is interrupted.
+     */
+    public static void finish(ScheduledExecutorService scheduler, Duration grace) {
+        scheduler.shutdown();
+        try {
+            if (!scheduler.awaitTermination(grace.toMillis(), TimeUnit.MILLISECONDS)) {
+                scheduler.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            scheduler.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Runs {@code step} soon; false if it was dropped. */
