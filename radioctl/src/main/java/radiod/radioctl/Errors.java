@@ -1,8 +1,11 @@
 package radiod.radioctl;
 
+import java.util.EnumSet;
 import java.util.List;
-import java.util.Locale;
+import java.util.Set;
 
+import io.grpc.Status;
+import radiod.cluster.etcd.EtcdErrors;
 import radiod.cluster.etcd.EtcdUnavailableException;
 import radiod.cluster.model.Redact;
 import radiod.cluster.mounts.CorruptMountException;
@@ -15,9 +18,13 @@ import radiod.radioctl.output.Printer;
 /** Turns what went wrong into one line on standard error and radioctl's {@link ExitCode}. */
 public final class Errors {
     /** How the stores name their writes: a timeout there leaves the outcome unknown (etcd may apply it later). */
-    /** How etcd (through gRPC) says that it was reached but did not accept radioctl's credentials. */
-    private static final List<String> AUTH_FAILURES = List.of("unauthenticated", "permission_denied",
-            "permission denied", "authentication", "invalid user", "user name is empty");
+    /**
+     * How etcd says, by gRPC status code, that it was reached but did not accept radioctl's credentials: a missing
+     * user name or a wrong password is INVALID_ARGUMENT (etcd's own choice), an expired or unknown token
+     * UNAUTHENTICATED, and a request that the user may not make PERMISSION_DENIED.
+     */
+    private static final Set<Status.Code> AUTH_FAILURES = EnumSet.of(Status.Code.INVALID_ARGUMENT,
+            Status.Code.UNAUTHENTICATED, Status.Code.PERMISSION_DENIED);
     private static final List<String> WRITES = List.of("creating ", "updating ", "deleting ", "draining ", "undraining ");
 
     private Errors() {
@@ -48,10 +55,10 @@ public final class Errors {
             String where = settings == null ? ""
                     : " at " + String.join(",", settings.etcd().endpoints().stream().map(Redact::url).toList());
             String m = u.getMessage() == null ? "" : u.getMessage();
-            String lower = m.toLowerCase(Locale.ROOT);
+            Status.Code code = EtcdErrors.code(u);
             boolean authenticated = settings != null
                     && (settings.etcd().username() != null || settings.etcd().certFile() != null);
-            if (authenticated && (lower.contains("permission_denied") || lower.contains("permission denied"))) {
+            if (authenticated && code == Status.Code.PERMISSION_DENIED) {
                 // Authenticated, but the user's etcd roles do not cover this request, which etcd refused whole.
                 String who = settings.etcd().username() != null ? "user " + settings.etcd().username()
                         : "the user of the client certificate";
@@ -60,7 +67,7 @@ public final class Errors {
                         + "changes need a user with the radioctl role)");
                 return ExitCode.OTHER;
             }
-            if (AUTH_FAILURES.stream().anyMatch(lower::contains)) {
+            if (AUTH_FAILURES.contains(code)) {
                 printer.error("etcd" + where + " refused radioctl (" + m
                         + "); check --etcd-user/--etcd-password or the config file");
                 return ExitCode.OTHER;

@@ -21,6 +21,7 @@ import org.slf4j.LoggerFactory;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import radiod.cluster.election.Candidate;
 import radiod.cluster.election.Election;
 import radiod.cluster.etcd.EtcdSession;
 import radiod.cluster.etcd.Keys;
@@ -115,7 +116,7 @@ public final class Transcoders implements Component {
     /** One transcoded mount as this node sees it. Fields other than the finals are touched on the executor only. */
     private final class Slot {
         final String path;
-        final Election election;
+        final Candidate election;
         final TranscoderProcess process;
         final Counter restarts;
         final Gauge running;
@@ -146,7 +147,7 @@ public final class Transcoders implements Component {
                     .tag("mount", path)
                     .description("1 while this mount's liquidsoap runs on this node")
                     .register(registry);
-            this.election = new Election(session, keys.transcoder(path),
+            this.election = new Candidate(session, keys.transcoder(path),
                     () -> Json.encode(new TranscoderOwner(nodeName, System.currentTimeMillis())), new Election.Listener() {
                         @Override
                         public void elected() {
@@ -302,7 +303,7 @@ public final class Transcoders implements Component {
                 GIVE_UP_HOLD_OFF.toSeconds());
         slot.heldOff = true;
         slot.heldOffUntilNanos = System.nanoTime() + GIVE_UP_HOLD_OFF.toNanos();
-        slot.election.resign(GIVE_UP_HOLD_OFF.toMillis());
+        slot.election.resign(GIVE_UP_HOLD_OFF);
     }
 
     /** Stops the slots' liquidsoaps, waits for them to exit, then releases their elections (so no two ever overlap). */

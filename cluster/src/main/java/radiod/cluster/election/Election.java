@@ -1,11 +1,11 @@
 package radiod.cluster.election;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
@@ -14,9 +14,6 @@ import org.slf4j.LoggerFactory;
 
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.KeyValue;
-import io.etcd.jetcd.Txn;
-import io.etcd.jetcd.Watch;
-import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.kv.TxnResponse;
 import io.etcd.jetcd.op.Cmp;
 import io.etcd.jetcd.op.CmpTarget;
@@ -24,22 +21,30 @@ import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.DeleteOption;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
-import io.etcd.jetcd.options.WatchOption;
 import io.etcd.jetcd.watch.WatchEvent;
-import radiod.cluster.etcd.EtcdClients;
 import radiod.cluster.etcd.EtcdSession;
-import radiod.cluster.etcd.EtcdUnavailableException;
+import radiod.cluster.watch.Backoff;
+import radiod.cluster.watch.KeyWatch;
+import radiod.lifecycle.Component;
+import radiod.lifecycle.Lifecycle;
+import radiod.lifecycle.Steps;
 
 /**
- * Holds one key while this process is elected: CAS (create-if-absent, bound to the session's lease) plus
- * the lease keep-alive as heartbeat. Used for the {@code master} key and for each {@code transcoders/<mount>}.
+ * Holds one key while this process is elected, as etcd's own election recipe does: one transaction creates the key
+ * under the session's lease if it is absent (and otherwise reads who holds it); a loser then waits, on a
+ * {@link KeyWatch} of the key, for the key to be deleted, and tries again. Nothing is sent to etcd at rest: the
+ * leader's lease keep-alive is the heartbeat. Used for the {@code master} key, each {@code transcoders/<mount>} and the
+ * ACME holder; eligibility and hold-off are the business of a {@link Candidate} around it.
  *
- * <p>Invariant: {@link #isLeader()} is true only while the key was created by this election under a lease
- * that the {@link EtcdSession} still vouches for, so a leader that cannot reach etcd stops being one before
- * its lease can expire. Losers watch the key and try again the moment it goes (and every second anyway).
+ * <p>Invariant: {@link #isLeader()} is true only while the key was created by this election under a lease that the
+ * {@link EtcdSession} still vouches for, so a leader that cannot reach etcd stops being one before its lease can
+ * expire; and a leader whose key its watch sees deleted or overwritten steps down at once.
+ *
+ * <p>Life: LATENT, STARTED once, CLOSED for good (closing resigns: the key is deleted at once if it is still the one
+ * this election created). Runs on the session's scheduler, one thread for all the node's elections and watches.
  */
-public final class Election implements AutoCloseable, EtcdSession.Listener {
-    /** Told on the election's thread, or on the session's when the lease is lost. Keep it quick. */
+public final class Election implements Component, EtcdSession.Listener {
+    /** Told on the session's scheduler, or on the session's thread when the lease is lost. Keep it quick. */
     public interface Listener {
         void elected();
 
@@ -47,27 +52,28 @@ public final class Election implements AutoCloseable, EtcdSession.Listener {
     }
 
     private static final Logger log = LoggerFactory.getLogger(Election.class);
-    /** Backup to the watch: a campaign is a compare-only transaction, cheap enough to try four times a second. */
-    private static final long TICK_MILLIS = 250;
-    private static final long MAX_REWATCH_MILLIS = 5000;
 
     private final EtcdSession session;
     private final ByteSequence key;
     private final String name;
     private final Supplier<byte[]> value;
     private final Listener listener;
-    private final ScheduledExecutorService thread;
-    private final long callTimeoutMillis;
+    private final Steps steps;
+    private final Duration callTimeout;
+    private final KeyWatch watch;
+    private final Lifecycle lifecycle;
 
-    /** Lease under which we hold the key; 0 when not leader. */
+    /** Lease under which we hold the key; 0 when not leader. Set after {@link #heldRevision}. */
     private final AtomicLong heldUnder = new AtomicLong();
-    private volatile boolean eligible = true;
-    private volatile long holdOffUntilNanos;
-    private volatile boolean closed;
-    private Watch.Watcher watcher;
-    /** Owned by the election thread: which watch is current, and how many in a row ended early. */
-    private long watchGeneration;
-    private int watchFailures;
+    /** The revision at which we created the key (it is never rewritten while we hold it). */
+    private volatile long heldRevision;
+    /** The key as the watch last saw it; null when absent. */
+    private volatile KeyValue holder;
+    // Owned by the scheduler's thread:
+    private long seenRevision;
+    private boolean campaigning;
+    private boolean campaignAgain;
+    private final Backoff retries = Backoff.of(100, 2000);
 
     public Election(EtcdSession session, ByteSequence key, Supplier<byte[]> value, Listener listener) {
         this.session = session;
@@ -75,19 +81,31 @@ public final class Election implements AutoCloseable, EtcdSession.Listener {
         this.name = key.toString(StandardCharsets.UTF_8);
         this.value = value;
         this.listener = listener;
-        this.callTimeoutMillis = Math.max(500, session.ttl().toMillis() / 5);
-        this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "radiod-election " + name);
-            t.setDaemon(true);
-            return t;
-        });
+        this.steps = new Steps(session.scheduler(), "election " + name);
+        this.callTimeout = Duration.ofMillis(Math.max(500, session.ttl().toMillis() / 5));
+        this.lifecycle = new Lifecycle("election " + name);
+        this.watch = new KeyWatch(session.client(), key, false, session.scheduler(), KeyWatch.Timing.quiet(callTimeout),
+                new KeyWatch.Listener() {
+                    @Override
+                    public void resynced(List<KeyValue> kvs, long revision) {
+                        seen(kvs.isEmpty() ? null : kvs.get(0), revision);
+                    }
+
+                    @Override
+                    public void changed(List<WatchEvent> events, long revision) {
+                        WatchEvent last = events.get(events.size() - 1);
+                        seen(last.getEventType() == WatchEvent.EventType.DELETE ? null : last.getKeyValue(), revision);
+                    }
+                });
     }
 
-    public Election start() {
-        session.addListener(this);
-        thread.execute(this::watchKey);
-        thread.scheduleWithFixedDelay(this::tick, 0, TICK_MILLIS, TimeUnit.MILLISECONDS);
-        return this;
+    /** Campaigns now, and again each time the key is seen deleted; returns at once. Throws if started before. */
+    @Override
+    public void start() {
+        lifecycle.start();
+        watch.start();
+        session.addListener(this); // tells leaseGranted at once if a lease is held
+        steps.post(this::campaign);
     }
 
     /** Whether this process holds the key right now (checked against the lease's validity at each call). */
@@ -96,89 +114,102 @@ public final class Election implements AutoCloseable, EtcdSession.Listener {
         return lease != 0 && session.isValid(lease);
     }
 
+    /** The leader's value as this election's watch last saw it (never a round trip); empty when no one holds it. */
+    public Optional<ByteSequence> leader() {
+        KeyValue kv = holder;
+        return kv == null ? Optional.empty() : Optional.of(kv.getValue());
+    }
+
     /** The key, e.g. {@code /radiod/master}. */
     public String key() {
         return name;
     }
 
-    /**
-     * Whether to campaign at all. A node that is not eligible (e.g. drained) resigns if it holds the key and
-     * stops campaigning until made eligible again.
-     */
-    public void setEligible(boolean eligible) {
-        if (this.eligible == eligible) {
-            return;
-        }
-        this.eligible = eligible;
-        thread.execute(eligible ? this::tick : () -> resignNow("no longer eligible"));
-    }
-
-    /** Gives the key up now and does not campaign again for {@code holdOffMillis}, so another node can try. */
-    public void resign(long holdOffMillis) {
-        holdOffUntilNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(holdOffMillis);
-        thread.execute(() -> resignNow("resigned"));
-    }
-
     @Override
     public void leaseGranted(long leaseId) {
-        thread.execute(this::tick);
+        steps.post(this::campaign);
     }
 
     @Override
     public void leaseLost(long leaseId) {
-        // At once, on the session's thread: the election thread may be blocked on an etcd call.
+        // At once, on the session's thread: the scheduler may be busy, and the lease may be about to expire.
         depose(leaseId, "lease lost");
     }
 
-    private void tick() {
-        if (closed) {
+    /** One transaction: create the key under our lease if absent, else read it. On the scheduler's thread. */
+    private void campaign() {
+        if (!lifecycle.isStarted() || heldUnder.get() != 0 || campaigning) {
             return;
         }
-        try {
-            if (heldUnder.get() != 0) {
-                verify();
-            } else if (eligible && System.nanoTime() - holdOffUntilNanos >= 0) {
-                campaign();
-            }
-        } catch (EtcdUnavailableException e) {
-            log.debug("{}: {}", name, e.getMessage());
-        } catch (RuntimeException e) {
-            log.error("{}: election step failed", name, e);
-        }
-    }
-
-    private void campaign() {
         long lease = session.validLease().orElse(0);
         if (lease == 0) {
-            return;
+            return; // leaseGranted brings us back
         }
-        Txn txn = session.client().getKVClient().txn()
-                .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
+        campaigning = true;
+        campaignAgain = false;
+        session.client().getKVClient().txn()
+                .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.version(0)))
                 .Then(Op.put(key, ByteSequence.from(value.get()), PutOption.builder().withLeaseId(lease).build()))
-                .Else(Op.get(key, GetOption.DEFAULT));
-        TxnResponse r = EtcdClients.await(txn.commit(), callTimeoutMillis, "campaigning for " + name);
-        boolean won = r.isSucceeded();
-        if (!won && !r.getGetResponses().isEmpty()) {
-            // An earlier attempt of ours may have succeeded after its response was lost.
-            won = r.getGetResponses().get(0).getKvs().stream().anyMatch(kv -> kv.getLease() == lease);
-        }
-        if (won && session.isValid(lease) && !closed) {
-            heldUnder.set(lease);
-            log.info("elected: holding {}", name);
-            listener.elected();
-        }
+                .Else(Op.get(key, GetOption.DEFAULT))
+                .commit()
+                .orTimeout(callTimeout.toMillis(), TimeUnit.MILLISECONDS)
+                .whenComplete((r, e) -> steps.post(() -> campaigned(lease, r, e)));
     }
 
-    private void verify() {
-        long lease = heldUnder.get();
-        if (!session.isValid(lease)) {
-            depose(lease, "lease no longer valid");
+    private void campaigned(long lease, TxnResponse r, Throwable error) {
+        campaigning = false;
+        if (error != null) {
+            if (lifecycle.isStarted()) {
+                long delay = retries.next();
+                log.debug("{}: campaign failed ({}); again in {} ms", name, error.toString(), delay);
+                steps.after(delay, this::campaign);
+            }
             return;
         }
-        GetResponse r = EtcdClients.await(session.client().getKVClient().get(key), callTimeoutMillis, "checking " + name);
-        boolean ours = r.getKvs().stream().map(KeyValue::getLease).anyMatch(l -> l == lease);
-        if (!ours) {
-            depose(lease, "the key is gone or held by another lease");
+        retries.reset();
+        long revision = r.getHeader().getRevision();
+        boolean won = r.isSucceeded();
+        if (!won && !r.getGetResponses().isEmpty() && !r.getGetResponses().get(0).getKvs().isEmpty()) {
+            // An earlier attempt of ours may have succeeded after its response was lost.
+            KeyValue kv = r.getGetResponses().get(0).getKvs().get(0);
+            if (kv.getLease() == lease) {
+                won = true;
+                revision = kv.getModRevision();
+            }
+        }
+        if (!won) {
+            if (campaignAgain && holder == null) {
+                campaign(); // the watch saw the key go while we were asking
+            }
+            return;
+        }
+        if (!lifecycle.isStarted() || !session.isValid(lease)) {
+            resign(lease, revision); // closed (or the lease lost) meanwhile: give it straight back
+            return;
+        }
+        heldRevision = revision;
+        heldUnder.set(lease);
+        log.info("elected: holding {}", name);
+        listener.elected();
+    }
+
+    /** What the watch says is at the key now ({@code kv} null: absent), as of {@code revision}. */
+    private void seen(KeyValue kv, long revision) {
+        holder = kv;
+        seenRevision = Math.max(seenRevision, revision);
+        long lease = heldUnder.get();
+        if (lease != 0) {
+            // Only a picture at least as new as our own write can say the key is no longer ours.
+            boolean ours = kv != null && kv.getLease() == lease && kv.getModRevision() == heldRevision;
+            if (!ours && seenRevision >= heldRevision) {
+                depose(lease, kv == null ? "the key was deleted" : "the key was overwritten");
+            }
+        } else if (kv == null) {
+            if (campaigning) {
+                campaignAgain = true;
+            } else {
+                campaign();
+            }
         }
     }
 
@@ -188,91 +219,57 @@ public final class Election implements AutoCloseable, EtcdSession.Listener {
         }
         log.warn("deposed from {}: {}", name, why);
         listener.deposed();
+        steps.post(this::campaign); // a deleted key may be ours again at once; otherwise this loses and waits
     }
 
-    private void resignNow(String why) {
-        long lease = heldUnder.get();
+    /** Deletes the key if it is still the one created at {@code revision}; the caller has deposed already. */
+    private CompletableFuture<Void> resign(long lease, long revision) {
         if (lease == 0) {
-            return;
+            return CompletableFuture.completedFuture(null);
         }
-        depose(lease, why);
-        try {
-            // Delete the key only if it is still the one we created (jetcd has no compare on lease).
-            GetResponse r = EtcdClients.await(session.client().getKVClient().get(key), callTimeoutMillis,
-                    "resigning " + name);
-            for (KeyValue kv : r.getKvs()) {
-                if (kv.getLease() == lease) {
-                    EtcdClients.await(session.client().getKVClient().txn()
-                                    .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(kv.getModRevision())))
-                                    .Then(Op.delete(key, DeleteOption.DEFAULT))
-                                    .commit(),
-                            callTimeoutMillis, "resigning " + name);
-                }
-            }
-        } catch (EtcdUnavailableException e) {
-            log.warn("{}: {} (the key goes with the lease)", name, e.getMessage());
-        }
+        return session.client().getKVClient().txn()
+                .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(revision)))
+                .Then(Op.delete(key, DeleteOption.DEFAULT))
+                .commit()
+                .orTimeout(callTimeout.toMillis(), TimeUnit.MILLISECONDS)
+                .handle((r, e) -> {
+                    if (e != null) {
+                        log.warn("{}: could not resign ({}); the key goes with the lease", name, e.toString());
+                    } else if (r.isSucceeded()) {
+                        log.info("resigned {}", name);
+                    }
+                    return null;
+                });
     }
 
     /**
-     * (Re)creates the watch on the key; on the election thread. A watch that ends is replaced once, by the current
-     * generation only (an error and a completion of the same watch, or of an older one, must not each start a new
-     * watch: with etcd down they would double every time), after a delay that grows while watches keep failing
-     * (etcd without a leader cancels every watch at once), up to {@value #MAX_REWATCH_MILLIS} ms. The campaign
-     * poll goes on meanwhile, so a slow re-watch only costs speed, never correctness.
+     * Stops campaigning and resigns: deposes at once, then deletes the key if it is still ours (compared on the
+     * revision that created it). Completes when etcd answered or the call timed out; never fails.
      */
-    private void watchKey() {
-        if (closed) {
-            return;
+    public CompletableFuture<Void> closeAsync() {
+        if (!lifecycle.close()) {
+            return CompletableFuture.completedFuture(null);
         }
-        if (watcher != null) {
-            watcher.close();
-        }
-        long gen = ++watchGeneration;
-        long started = System.nanoTime();
-        AtomicBoolean ended = new AtomicBoolean();
-        Runnable rewatch = () -> {
-            if (!ended.compareAndSet(false, true)) {
-                return;
-            }
-            thread.execute(() -> {
-                if (gen != watchGeneration || closed) {
-                    return;
-                }
-                boolean lived = System.nanoTime() - started > TimeUnit.MILLISECONDS.toNanos(MAX_REWATCH_MILLIS);
-                watchFailures = lived ? 0 : watchFailures + 1;
-                long delay = Math.min(MAX_REWATCH_MILLIS, TICK_MILLIS << Math.min(watchFailures, 5));
-                thread.schedule(this::watchKey, delay, TimeUnit.MILLISECONDS);
-            });
-        };
-        watcher = session.client().getWatchClient().watch(key,
-                WatchOption.builder().withNoPut(true).withRequireLeader(true).build(),
-                Watch.listener(
-                        r -> {
-                            if (r.getEvents().stream().anyMatch(e -> e.getEventType() == WatchEvent.EventType.DELETE)) {
-                                thread.execute(this::tick);
-                            }
-                        },
-                        e -> rewatch.run(),
-                        rewatch));
+        session.removeListener(this);
+        watch.close();
+        long lease = heldUnder.get();
+        long revision = heldRevision;
+        depose(lease, "resigning");
+        return resign(lease, revision);
     }
 
-    /** Resigns at once (the key is deleted, not left to expire) and stops campaigning. */
+    /** Resigns at once (the key is deleted, not left to expire) and stops campaigning; waits for etcd, bounded. */
     @Override
     public void close() {
-        session.removeListener(this);
         try {
-            thread.submit(() -> {
-                resignNow("closing");
-                closed = true;
-                if (watcher != null) {
-                    watcher.close();
-                }
-            }).get(callTimeoutMillis + 1000, TimeUnit.MILLISECONDS);
+            closeAsync().get(callTimeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
         } catch (Exception e) {
-            closed = true;
             log.debug("{}: close: {}", name, e.toString());
         }
-        thread.shutdownNow();
+    }
+
+    @Override
+    public String toString() {
+        return lifecycle.toString();
     }
 }

@@ -4,13 +4,17 @@ import java.time.Duration;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.lease.LeaseKeepAliveResponse;
+import radiod.lifecycle.DaemonThreads;
+import radiod.lifecycle.Steps;
 
 /**
  * The process's one etcd lease: granted, kept alive, and declared lost in time.
@@ -44,6 +48,9 @@ public final class EtcdSession implements AutoCloseable {
     private final long callTimeoutMillis;
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
     private final Thread thread;
+    /** Local monotonic time in nanoseconds; {@link System#nanoTime()} but in tests. */
+    private final LongSupplier clock;
+    private final ScheduledExecutorService coordination = DaemonThreads.scheduled("radiod-coordination");
 
     private volatile long leaseId;
     /** Local nanoTime until which the lease is vouched for; 0 when no lease is held. */
@@ -56,10 +63,16 @@ public final class EtcdSession implements AutoCloseable {
      *            given up 2×TTL/5 before it could expire
      */
     public EtcdSession(Client client, Duration ttl) {
+        this(client, ttl, System::nanoTime);
+    }
+
+    /** @param clock monotonic nanoseconds, as {@link System#nanoTime()}; a test passes one it moves itself */
+    EtcdSession(Client client, Duration ttl, LongSupplier clock) {
         if (ttl.toSeconds() < 2) {
             throw new IllegalArgumentException("lease TTL must be at least 2 seconds, got " + ttl);
         }
         this.client = client;
+        this.clock = clock;
         this.ttlSeconds = ttl.toSeconds();
         this.periodNanos = TimeUnit.SECONDS.toNanos(ttlSeconds) / 5;
         this.marginNanos = 2 * periodNanos;
@@ -70,6 +83,14 @@ public final class EtcdSession implements AutoCloseable {
 
     public Client client() {
         return client;
+    }
+
+    /**
+     * The one thread on which this node's watches and elections run their steps and tell their listeners (each step
+     * quick, never waiting on etcd: they chain on jetcd's futures), instead of a thread per election.
+     */
+    public ScheduledExecutorService scheduler() {
+        return coordination;
     }
 
     public Duration ttl() {
@@ -98,10 +119,15 @@ public final class EtcdSession implements AutoCloseable {
     public OptionalLong validLease() {
         long id = leaseId;
         long until = validUntilNanos;
-        if (id == 0 || until == 0 || System.nanoTime() - until >= 0) {
+        if (id == 0 || until == 0 || clock.getAsLong() - until >= 0) {
             return OptionalLong.empty();
         }
         return OptionalLong.of(id);
+    }
+
+    /** The clock reading from which the lease is no longer vouched for; 0 when none is held. For tests. */
+    long vouchedUntilNanos() {
+        return validUntilNanos;
     }
 
     /** Whether {@code id} is the current lease and can be vouched for right now. */
@@ -131,7 +157,7 @@ public final class EtcdSession implements AutoCloseable {
     }
 
     private void grant() {
-        long sent = System.nanoTime();
+        long sent = clock.getAsLong();
         long id;
         try {
             id = EtcdClients.await(client.getLeaseClient().grant(ttlSeconds), Math.max(callTimeoutMillis, 1000),
@@ -160,7 +186,7 @@ public final class EtcdSession implements AutoCloseable {
 
     private void keepAlive() {
         long id = leaseId;
-        long sent = System.nanoTime();
+        long sent = clock.getAsLong();
         try {
             // Never wait past the moment the lease stops being vouched for: that moment must be noticed.
             long untilDeadline = TimeUnit.NANOSECONDS.toMillis(validUntilNanos - sent);
@@ -180,7 +206,7 @@ public final class EtcdSession implements AutoCloseable {
                 return;
             }
         } catch (EtcdUnavailableException e) {
-            if (e.getMessage() != null && e.getMessage().contains("NOT_FOUND")) {
+            if (EtcdErrors.isNotFound(e)) {
                 lost(id, "etcd no longer knows it");
                 return;
             }
@@ -191,7 +217,7 @@ public final class EtcdSession implements AutoCloseable {
             return;
         }
         long next = sent + periodNanos;
-        long wait = Math.min(next, validUntilNanos) - System.nanoTime();
+        long wait = Math.min(next, validUntilNanos) - clock.getAsLong();
         if (wait > 0) {
             pause(wait);
         }
@@ -259,5 +285,6 @@ public final class EtcdSession implements AutoCloseable {
             revokeQuietly(id);
             log.info("revoked etcd lease {}", Long.toHexString(id));
         }
+        Steps.finish(coordination, Duration.ofSeconds(1));
     }
 }

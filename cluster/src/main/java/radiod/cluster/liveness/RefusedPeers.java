@@ -21,6 +21,7 @@ import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.kv.GetResponse;
 import radiod.cluster.etcd.EtcdClients;
+import radiod.cluster.etcd.EtcdErrors;
 import radiod.cluster.etcd.EtcdOptions;
 import radiod.cluster.etcd.Keys;
 import radiod.cluster.model.Endpoint;
@@ -186,8 +187,12 @@ public final class RefusedPeers implements AutoCloseable {
             EtcdClients.await(client.getLeaseClient().revoke(lease), options, "revoke lease of " + peer);
             revocations++;
         } catch (RuntimeException e) {
-            // Unreachable etcd, or the lease already gone (expired, or revoked by another peer): nothing to do.
-            log.info("peer {}: could not revoke its lease: {}", peer, e.toString());
+            if (EtcdErrors.isNotFound(e)) {
+                // Expired, or revoked by another peer meanwhile: what the revoke was for has happened.
+                log.info("peer {}: its lease is gone already", peer);
+            } else {
+                log.info("peer {}: could not revoke its lease (etcd unreachable?): {}", peer, e.getMessage());
+            }
         }
     }
 

@@ -3,38 +3,27 @@ package radiod.cluster.view;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.etcd.jetcd.Client;
-import io.etcd.jetcd.Watch;
-import io.etcd.jetcd.kv.GetResponse;
-import io.etcd.jetcd.options.GetOption;
-import io.etcd.jetcd.options.WatchOption;
+import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.watch.WatchEvent;
-import io.etcd.jetcd.watch.WatchResponse;
-import radiod.cluster.etcd.EtcdClients;
-import radiod.cluster.etcd.EtcdUnavailableException;
 import radiod.cluster.etcd.Keys;
+import radiod.cluster.watch.KeyWatch;
+import radiod.lifecycle.DaemonThreads;
+import radiod.lifecycle.Steps;
 
 /**
- * An in-memory copy of everything under radiod's prefix, kept current by one watch.
+ * An in-memory copy of everything under radiod's prefix, kept current by one {@link KeyWatch}.
  *
- * <p>Invariant: {@link #current()} is always a complete picture at one revision. The watch is supervised:
- * on an error, a completion (compaction, etcd restart), or silence that a progress request does not break,
- * the view reads the whole prefix again and watches from the revision after that read. Readers never wait
- * for etcd; while etcd is away they keep the last picture.
- *
- * <p>Re-reads back off: each one that follows a failure (a read or watch that failed, a watch that ended or went
- * silent) waits longer than the one before, exponentially from {@link #BACKOFF_INITIAL_MILLIS} to
- * {@link #BACKOFF_CAP_MILLIS}, with jitter so that nodes that lost etcd together do not come back in step. The delay
- * starts over once a watch that has lasted {@link #STABLE_MILLIS} is heard from (events or a progress notification),
- * not merely after a read succeeds: a read that works followed by a watch that ends soon after is still a failure. So
- * an unhealthy etcd sees at most one read of the whole prefix per {@code BACKOFF_CAP_MILLIS / 2} from each node.
+ * <p>Invariant: {@link #current()} is always a complete picture at one revision. The watch is supervised by the
+ * {@link KeyWatch}: on an error, a completion (compaction, etcd restart), or silence that a progress request does not
+ * break, it reads the whole prefix again (backing off, with jitter, while that keeps failing: at most one read of the
+ * whole prefix per 2.5 s from each node once capped) and the view starts over from that read. Readers never wait for
+ * etcd; while etcd is away they keep the last picture.
  */
 public final class ClusterView implements AutoCloseable {
     /** Told, on the view's thread, about each new snapshot. Keep it quick. */
@@ -43,48 +32,46 @@ public final class ClusterView implements AutoCloseable {
     }
 
     private static final Logger log = LoggerFactory.getLogger(ClusterView.class);
-    private static final long WATCHDOG_MILLIS = 500;
-    private static final long PROGRESS_AFTER_MILLIS = 1500;
-    private static final long RESYNC_AFTER_MILLIS = 4000;
-    static final long BACKOFF_INITIAL_MILLIS = 100;
-    static final long BACKOFF_CAP_MILLIS = 5000;
-    static final long STABLE_MILLIS = 3000;
 
-    private final Client client;
     private final Keys keys;
-    private final Duration callTimeout;
-    private final ScheduledExecutorService thread;
+    private final ScheduledExecutorService ownThread;
+    private final KeyWatch watch;
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+    /** Changed on the watch's thread only. */
     private final ViewState state = new ViewState();
-    private final Backoff backoff = Backoff.of(BACKOFF_INITIAL_MILLIS, BACKOFF_CAP_MILLIS);
 
     private volatile ClusterSnapshot current = ClusterSnapshot.EMPTY;
-    // Owned by the view thread:
-    private Watch.Watcher watcher;
-    private long generation;
-    private long lastHeardNanos;
-    private long watchingSinceNanos;
-    private boolean progressRequested;
-    private boolean resyncScheduled;
-    private volatile long resyncs;
-    private volatile long resyncAttempts;
-    private volatile boolean closed;
 
+    /** A view on a thread of its own. */
     public ClusterView(Client client, Keys keys, Duration callTimeout) {
-        this.client = client;
+        this(client, keys, callTimeout, DaemonThreads.scheduled("radiod-view"), true);
+    }
+
+    /** A view on the node's coordination scheduler (single-threaded), shared with its elections. */
+    public ClusterView(Client client, Keys keys, Duration callTimeout, ScheduledExecutorService scheduler) {
+        this(client, keys, callTimeout, scheduler, false);
+    }
+
+    private ClusterView(Client client, Keys keys, Duration callTimeout, ScheduledExecutorService scheduler, boolean own) {
         this.keys = keys;
-        this.callTimeout = callTimeout;
-        this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "radiod-view");
-            t.setDaemon(true);
-            return t;
-        });
+        this.ownThread = own ? scheduler : null;
+        this.watch = new KeyWatch(client, keys.all(), true, scheduler, KeyWatch.Timing.busy(callTimeout),
+                new KeyWatch.Listener() {
+                    @Override
+                    public void resynced(List<KeyValue> kvs, long revision) {
+                        reread(kvs, revision);
+                    }
+
+                    @Override
+                    public void changed(List<WatchEvent> events, long revision) {
+                        apply(events, revision);
+                    }
+                });
     }
 
     /** Starts reading and watching; returns at once. */
     public ClusterView start() {
-        thread.execute(this::resync);
-        thread.scheduleWithFixedDelay(this::watchdog, WATCHDOG_MILLIS, WATCHDOG_MILLIS, TimeUnit.MILLISECONDS);
+        watch.start();
         return this;
     }
 
@@ -99,136 +86,38 @@ public final class ClusterView implements AutoCloseable {
 
     /** How many times the view re-read the prefix (the first read included). */
     public long resyncs() {
-        return resyncs;
+        return watch.resyncs();
     }
 
     /** How many times the view tried to read the prefix, failed tries included. */
     public long resyncAttempts() {
-        return resyncAttempts;
+        return watch.resyncAttempts();
     }
 
     /** Forces a re-read of the whole prefix, e.g. after etcd was found reachable again. */
     public void resyncSoon() {
-        thread.execute(() -> scheduleResync(0));
+        watch.resyncSoon();
     }
 
-    private void resync() {
-        resyncScheduled = false;
-        if (closed) {
-            return;
-        }
-        generation++;
-        if (watcher != null) {
-            watcher.close();
-            watcher = null;
-        }
-        GetResponse response;
-        resyncAttempts++;
-        try {
-            response = EtcdClients.await(
-                    client.getKVClient().get(keys.all(), GetOption.builder().isPrefix(true).build()),
-                    callTimeout.toMillis(), "reading " + keys.prefix());
-        } catch (EtcdUnavailableException e) {
-            log.warn("cluster view: {}; keeping the last view (revision {}) and retrying in {} ms", e.getMessage(),
-                    current.revision(), scheduleRetry());
-            return;
-        }
-        resyncs++;
+    private void reread(List<KeyValue> kvs, long revision) {
         state.clear();
-        Snapshots.fold(state, keys, response);
-        long revision = response.getHeader().getRevision();
+        Snapshots.fold(state, keys, kvs);
         publish(state.snapshot(revision));
-        long gen = generation;
-        lastHeardNanos = System.nanoTime();
-        watchingSinceNanos = lastHeardNanos;
-        progressRequested = false;
-        try {
-            watcher = client.getWatchClient().watch(keys.all(),
-                    WatchOption.builder().isPrefix(true).withRevision(revision + 1).withRequireLeader(true).build(),
-                    Watch.listener(
-                            r -> thread.execute(() -> onWatch(gen, r)),
-                            e -> thread.execute(() -> onWatchEnd(gen, e)),
-                            () -> thread.execute(() -> onWatchEnd(gen, null))));
-        } catch (RuntimeException e) {
-            log.warn("cluster view: cannot watch {}: {}", keys.prefix(), e.getMessage());
-            scheduleRetry();
-        }
         log.debug("cluster view resynced at revision {}", revision);
     }
 
-    private void onWatch(long gen, WatchResponse response) {
-        if (gen != generation || closed) {
-            return;
-        }
-        lastHeardNanos = System.nanoTime();
-        progressRequested = false;
-        if (lastHeardNanos - watchingSinceNanos >= TimeUnit.MILLISECONDS.toNanos(STABLE_MILLIS)) {
-            backoff.reset(); // the watch works, and not just for a moment
-        }
-        List<WatchEvent> events = response.getEvents();
-        if (events.isEmpty()) {
-            return;
-        }
-        long revision = current.revision();
+    private void apply(List<WatchEvent> events, long revision) {
         for (WatchEvent event : events) {
-            long modRevision = event.getKeyValue().getModRevision();
-            if (modRevision <= current.revision()) {
-                continue;
-            }
-            revision = Math.max(revision, modRevision);
-            keys.relative(event.getKeyValue().getKey()).ifPresent(rel -> {
+            KeyValue kv = event.getKeyValue();
+            keys.relative(kv.getKey()).ifPresent(rel -> {
                 if (event.getEventType() == WatchEvent.EventType.PUT) {
-                    state.put(rel, event.getKeyValue().getValue().getBytes(), modRevision);
+                    state.put(rel, kv.getValue().getBytes(), kv.getModRevision());
                 } else if (event.getEventType() == WatchEvent.EventType.DELETE) {
                     state.delete(rel);
                 }
             });
         }
-        publish(state.snapshot(Math.max(revision, response.getHeader().getRevision())));
-    }
-
-    private void onWatchEnd(long gen, Throwable error) {
-        if (gen != generation || closed) {
-            return;
-        }
-        long delay = scheduleRetry();
-        log.info("cluster view: watch ended ({}); resyncing in {} ms", error == null ? "completed" : error.getMessage(),
-                delay);
-    }
-
-    private void watchdog() {
-        if (closed || resyncScheduled || watcher == null) {
-            return;
-        }
-        long silent = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastHeardNanos);
-        if (silent > RESYNC_AFTER_MILLIS) {
-            log.info("cluster view: watch silent for {} ms; resyncing in {} ms", silent, scheduleRetry());
-        } else if (silent > PROGRESS_AFTER_MILLIS && !progressRequested) {
-            progressRequested = true;
-            try {
-                watcher.requestProgress();
-            } catch (RuntimeException e) {
-                scheduleRetry();
-            }
-        }
-    }
-
-    /** Schedules a re-read after a failure, backing off; returns the delay, or -1 if one is scheduled already. */
-    private long scheduleRetry() {
-        if (resyncScheduled || closed) {
-            return -1;
-        }
-        long delay = backoff.next();
-        scheduleResync(delay);
-        return delay;
-    }
-
-    private void scheduleResync(long delayMillis) {
-        if (resyncScheduled || closed) {
-            return;
-        }
-        resyncScheduled = true;
-        thread.schedule(this::resync, delayMillis, TimeUnit.MILLISECONDS);
+        publish(state.snapshot(revision));
     }
 
     private void publish(ClusterSnapshot snapshot) {
@@ -244,18 +133,9 @@ public final class ClusterView implements AutoCloseable {
 
     @Override
     public void close() {
-        closed = true;
-        thread.execute(() -> {
-            if (watcher != null) {
-                watcher.close();
-                watcher = null;
-            }
-        });
-        thread.shutdown();
-        try {
-            thread.awaitTermination(2, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        watch.close();
+        if (ownThread != null) {
+            Steps.finish(ownThread, Duration.ofSeconds(2)); // after the watch's closing step, queued just now
         }
     }
 }

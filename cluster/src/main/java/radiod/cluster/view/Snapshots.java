@@ -1,5 +1,7 @@
 package radiod.cluster.view;
 
+import java.util.List;
+
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.kv.GetResponse;
@@ -28,13 +30,13 @@ public final class Snapshots {
                 timeoutMillis, "reading " + keys.prefix());
         ViewState state = new ViewState();
         for (GetResponse part : response.getGetResponses()) {
-            fold(state, keys, part);
+            fold(state, keys, part.getKvs());
         }
         return state.snapshot(response.getHeader().getRevision());
     }
 
-    static void fold(ViewState state, Keys keys, GetResponse response) {
-        for (KeyValue kv : response.getKvs()) {
+    static void fold(ViewState state, Keys keys, List<KeyValue> kvs) {
+        for (KeyValue kv : kvs) {
             keys.relative(kv.getKey()).ifPresent(rel -> state.put(rel, kv.getValue().getBytes(), kv.getModRevision()));
         }
     }

@@ -106,7 +106,8 @@ class ElectionIT {
                         public void deposed() {
                             deposedAt.set(System.nanoTime());
                         }
-                    }).start();
+                    });
+            election.start();
             await().atMost(Duration.ofSeconds(5)).until(election::isLeader);
             Thread.sleep(1200); // let a keep-alive or two succeed
             long pausedAt = System.nanoTime();
@@ -138,11 +139,13 @@ class ElectionIT {
         try (Client c1 = EtcdClients.connect(options); Client c2 = EtcdClients.connect(options)) {
             EtcdSession s1 = new EtcdSession(c1, Duration.ofSeconds(TTL)).start();
             EtcdSession s2 = new EtcdSession(c2, Duration.ofSeconds(TTL)).start();
-            Election e1 = new Election(s1, options.keys().master(), () -> "a".getBytes(StandardCharsets.UTF_8), quiet()).start();
+            Candidate e1 = new Candidate(s1, options.keys().master(), () -> "a".getBytes(StandardCharsets.UTF_8), quiet());
+            e1.start();
             await().atMost(Duration.ofSeconds(5)).until(e1::isLeader);
             AtomicLong e2Elected = new AtomicLong();
-            Election e2 = new Election(s2, options.keys().master(), () -> "b".getBytes(StandardCharsets.UTF_8),
-                    counting(e2Elected)).start();
+            Candidate e2 = new Candidate(s2, options.keys().master(), () -> "b".getBytes(StandardCharsets.UTF_8),
+                    counting(e2Elected));
+            e2.start();
             // Held off for as long as e1 holds the key: never elected, checked all along (an election is counted even
             // if it were lost again between two polls). Its session is up and it is contending by then.
             await().atMost(Duration.ofSeconds(5)).until(() -> s2.validLease().isPresent());

@@ -14,6 +14,7 @@ import org.slf4j.LoggerFactory;
 
 import io.etcd.jetcd.Client;
 import radiod.cluster.admin.AdminTokens;
+import radiod.cluster.election.Candidate;
 import radiod.cluster.election.Election;
 import radiod.cluster.etcd.EtcdClients;
 import radiod.cluster.etcd.EtcdOptions;
@@ -62,7 +63,7 @@ public final class RadiodNode implements Component {
     private volatile Presence presence;
     /** What this node last wrote as the {@code master} value. */
     private volatile MasterInfo claimed;
-    private volatile Election election;
+    private volatile Candidate election;
     private final Parts local;
     private AdminTokens adminTokens;
     /** The cluster's admin token as last read from etcd, or null before the first read. */
@@ -100,7 +101,7 @@ public final class RadiodNode implements Component {
 
     /** Whether this node acts as master right now (fenced by the lease's validity). */
     public boolean isMaster() {
-        Election e = election;
+        Candidate e = election;
         return e != null && e.isLeader();
     }
 
@@ -161,7 +162,7 @@ public final class RadiodNode implements Component {
         local.startFronts(parts, session, view);
         presence = parts.adopt(new Presence(session, keys, name, this::status, Duration.ofSeconds(1)).start());
         local.startDuties(parts, session, view, keys);
-        election = parts.adopt(new Election(session, keys.master(), () -> {
+        election = parts.start(new Candidate(session, keys.master(), () -> {
             MasterInfo info = masterInfo();
             claimed = info;
             return Json.encode(info);
@@ -179,7 +180,7 @@ public final class RadiodNode implements Component {
                 onControl(RadiodNode.this::reconcile);
                 statusChanged();
             }
-        }).start());
+        }));
         view.addListener(s -> onControl(this::reconcile));
         // A killed peer's roles move as soon as its host refuses its port, not when its lease expires.
         parts.adopt(new RefusedPeers(client, etcdOptions, view::current, name).start());

@@ -1,4 +1,4 @@
-package radiod.cluster.view;
+package radiod.cluster.watch;
 
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.DoubleSupplier;
@@ -9,14 +9,14 @@ import java.util.function.DoubleSupplier;
  * (never more than one try per cap/2 once capped); the upper half spreads nodes that failed together. Not thread-safe:
  * one owner thread.
  */
-final class Backoff {
+public final class Backoff {
     private final long initialMillis;
     private final long capMillis;
     private final DoubleSupplier random;
     private long ceilingMillis;
 
     /** @param random uniform in [0, 1) */
-    Backoff(long initialMillis, long capMillis, DoubleSupplier random) {
+    public Backoff(long initialMillis, long capMillis, DoubleSupplier random) {
         if (initialMillis < 1 || capMillis < initialMillis) {
             throw new IllegalArgumentException("backoff " + initialMillis + " ms to " + capMillis + " ms");
         }
@@ -26,12 +26,12 @@ final class Backoff {
         this.ceilingMillis = initialMillis;
     }
 
-    static Backoff of(long initialMillis, long capMillis) {
+    public static Backoff of(long initialMillis, long capMillis) {
         return new Backoff(initialMillis, capMillis, () -> ThreadLocalRandom.current().nextDouble());
     }
 
     /** The delay before the next try; each call without a {@link #reset()} doubles the ceiling up to the cap. */
-    long next() {
+    public long next() {
         long d = ceilingMillis;
         ceilingMillis = Math.min(capMillis, ceilingMillis * 2);
         double r = Math.min(Math.max(random.getAsDouble(), 0), 1);
@@ -39,7 +39,7 @@ final class Backoff {
     }
 
     /** The last try succeeded: the next failure waits the initial delay again. */
-    void reset() {
+    public void reset() {
         ceilingMillis = initialMillis;
     }
 }

@@ -1,4 +1,4 @@
-package radiod.cluster.view;
+package radiod.cluster.watch;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -11,7 +11,7 @@ import java.util.Random;
 
 import org.junit.jupiter.api.Test;
 
-/** The view's re-read backoff: doubling from 100 ms to a 5 s cap, jitter in the upper half, and a reset. */
+/** A watch's re-read backoff: doubling from 100 ms to a 5 s cap, jitter in the upper half, and a reset. */
 class BackoffTest {
     private static List<Long> delays(Backoff b, int n) {
         List<Long> out = new ArrayList<>();

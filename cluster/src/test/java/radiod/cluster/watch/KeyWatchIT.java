@@ -1,0 +1,202 @@
+package radiod.cluster.watch;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.DoubleSupplier;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.watch.WatchEvent;
+import radiod.cluster.etcd.EtcdClients;
+import radiod.cluster.etcd.EtcdOptions;
+import radiod.cluster.etcd.Keys;
+import radiod.lifecycle.DaemonThreads;
+import radiod.testkit.EtcdCluster;
+
+/** One supervised watch against a real etcd: what it delivers, and how it recovers. */
+class KeyWatchIT {
+    /** Quick enough for a test: silence noticed in under a second, calls given up after 300 ms, re-reads 100 ms to 1.6 s. */
+    private static final KeyWatch.Timing FAST = new KeyWatch.Timing(Duration.ofMillis(300), Duration.ofMillis(300),
+            Duration.ofMillis(800), Duration.ofMillis(100), Duration.ofMillis(1600), Duration.ofMillis(2000));
+
+    @RegisterExtension
+    static final EtcdCluster etcd = EtcdCluster.single();
+
+    private final ScheduledExecutorService scheduler = DaemonThreads.scheduled("test-watch");
+    private final List<AutoCloseable> open = new ArrayList<>();
+
+    @AfterEach
+    void closeAll() throws Exception {
+        for (AutoCloseable c : open) {
+            c.close();
+        }
+        DaemonThreads.stop(scheduler, Duration.ofSeconds(2));
+    }
+
+    /** Keeps what the watch says as a map (key → value) and a log of deliveries. */
+    private static final class Recorder implements KeyWatch.Listener {
+        final TreeMap<String, String> picture = new TreeMap<>();
+        final List<String> log = new CopyOnWriteArrayList<>();
+        final List<Long> delays = new CopyOnWriteArrayList<>();
+        final List<String> reasons = new CopyOnWriteArrayList<>();
+        volatile CountDownLatch holdFirstResync;
+        volatile int resynced;
+
+        @Override
+        public void resynced(List<KeyValue> kvs, long revision) {
+            synchronized (picture) {
+                picture.clear();
+                kvs.forEach(kv -> picture.put(kv.getKey().toString(), kv.getValue().toString()));
+            }
+            log.add("resync " + kvs.stream().map(kv -> kv.getKey().toString()).toList());
+            resynced++;
+            CountDownLatch hold = holdFirstResync;
+            if (hold != null) {
+                holdFirstResync = null;
+                try {
+                    hold.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+
+        @Override
+        public void changed(List<WatchEvent> events, long revision) {
+            synchronized (picture) {
+                for (WatchEvent e : events) {
+                    String k = e.getKeyValue().getKey().toString();
+                    if (e.getEventType() == WatchEvent.EventType.PUT) {
+                        picture.put(k, e.getKeyValue().getValue().toString());
+                        log.add("put " + k + "=" + e.getKeyValue().getValue());
+                    } else {
+                        picture.remove(k);
+                        log.add("delete " + k);
+                    }
+                }
+            }
+        }
+
+        @Override
+        public void retrying(long delayMillis, String why) {
+            delays.add(delayMillis);
+            reasons.add(why);
+        }
+
+        String get(String key) {
+            synchronized (picture) {
+                return picture.get(key);
+            }
+        }
+    }
+
+    private Client client() {
+        Client c = EtcdClients.connect(EtcdOptions.of(etcd.endpoints()));
+        open.add(c);
+        return c;
+    }
+
+    private KeyWatch watch(Client client, String prefix, Recorder recorder, DoubleSupplier random) {
+        KeyWatch w = new KeyWatch(client, Keys.bytes(prefix), true, scheduler, FAST, recorder, System::nanoTime, random);
+        open.add(0, w);
+        return w;
+    }
+
+    private static void put(Client c, String key, String value) {
+        EtcdClients.await(c.getKVClient().put(Keys.bytes(key), Keys.bytes(value)), 3000, "put " + key);
+    }
+
+    private static long delete(Client c, String key) {
+        return EtcdClients.await(c.getKVClient().delete(Keys.bytes(key)), 3000, "delete " + key).getHeader().getRevision();
+    }
+
+    @Test
+    void theFirstDeliveryIsTheWholePrefixThenEveryPutAndDeleteInOrder() {
+        Client c = client();
+        put(c, "/kw/a", "1");
+        put(c, "/kwother", "not under the prefix");
+        Recorder r = new Recorder();
+        KeyWatch w = watch(c, "/kw/", r, () -> 0.0);
+        w.start();
+        await().atMost(Duration.ofSeconds(5)).until(() -> r.resynced == 1);
+        put(c, "/kw/b", "2");
+        put(c, "/kw/a", "3");
+        delete(c, "/kw/b");
+        put(c, "/kwother", "still not");
+        await().atMost(Duration.ofSeconds(2)).until(() -> r.log.size() >= 4);
+        assertEquals(List.of("resync [/kw/a]", "put /kw/b=2", "put /kw/a=3", "delete /kw/b"), r.log);
+        assertEquals("3", r.get("/kw/a"));
+        assertEquals(1, w.resyncs());
+        assertThrows(IllegalStateException.class, w::start, "a watch starts once");
+    }
+
+    @Test
+    void whileEtcdIsDownReReadsBackOffWithJitterAndWhenItIsBackNothingIsMissed() {
+        Client c = client();
+        put(c, "/down/before", "1");
+        Recorder r = new Recorder();
+        KeyWatch w = watch(c, "/down/", r, new Random(17)::nextDouble);
+        w.start();
+        await().atMost(Duration.ofSeconds(5)).until(() -> r.resynced == 1);
+        etcd.member(0).stop();
+        try {
+            // Silence noticed, then failed reads: 100, 200, 400, 800, 1600, 1600 ms ceilings, each drawn in [c/2, c].
+            await().atMost(Duration.ofSeconds(20)).until(() -> r.delays.size() >= 6);
+        } finally {
+            etcd.member(0).restart();
+        }
+        List<Long> delays = List.copyOf(r.delays.subList(0, 6));
+        long[] ceilings = {100, 200, 400, 800, 1600, 1600};
+        for (int i = 0; i < ceilings.length; i++) {
+            long d = delays.get(i);
+            assertTrue(d >= ceilings[i] / 2 && d <= ceilings[i], "delay " + i + " of " + delays);
+        }
+        assertTrue(delays.get(5) > delays.get(0) * 4, "the delay grows: " + delays);
+        assertTrue(java.util.stream.IntStream.range(0, 6).anyMatch(i -> delays.get(i) != ceilings[i]), "jittered: " + delays);
+
+        put(c, "/down/after", "2");
+        await().atMost(Duration.ofSeconds(15)).until(() -> "2".equals(r.get("/down/after")));
+        assertEquals("1", r.get("/down/before"));
+        assertTrue(w.resyncs() >= 2, "read again after etcd came back");
+        assertTrue(w.resyncAttempts() > w.resyncs(), "failed reads counted");
+    }
+
+    @Test
+    void aWatchWhoseStartingRevisionWasCompactedAwayReadsAgain() {
+        Client c = client();
+        Recorder r = new Recorder();
+        CountDownLatch release = new CountDownLatch(1);
+        r.holdFirstResync = release; // the first picture is taken slowly: etcd compacts meanwhile
+        KeyWatch w = watch(c, "/compact/", r, () -> 0.0);
+        w.start();
+        await().atMost(Duration.ofSeconds(5)).until(() -> r.log.size() == 1);
+        put(c, "/compact/x", "1");
+        put(c, "/compact/y", "2");
+        long rev = delete(c, "/compact/x");
+        EtcdClients.await(c.getKVClient().compact(rev), 3000, "compact");
+        release.countDown();
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> r.resynced >= 2);
+        assertEquals(List.of("etcd compacted the revisions the watch needed"), r.reasons);
+        assertEquals(List.of("resync []", "resync [/compact/y]"), r.log.subList(0, 2));
+        put(c, "/compact/z", "3");
+        await().atMost(Duration.ofSeconds(2)).until(() -> "3".equals(r.get("/compact/z")));
+        assertEquals(2, w.resyncs());
+    }
+}
