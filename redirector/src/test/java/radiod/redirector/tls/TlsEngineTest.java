@@ -13,14 +13,10 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
-import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -83,7 +79,7 @@ class TlsEngineTest {
             }
         }
         try {
-            HttpClient client = HttpClient.newBuilder().sslContext(trusting(ca.caCertificate()))
+            HttpClient client = HttpClient.newBuilder().sslContext(TlsIT.clientContext(ca.caCertificate()))
                     .connectTimeout(Duration.ofSeconds(5)).build();
             HttpResponse<String> r = client.send(HttpRequest.newBuilder(
                     URI.create("https://localhost:" + server.actualPort() + "/")).timeout(Duration.ofSeconds(10)).build(),
@@ -105,18 +101,5 @@ class TlsEngineTest {
         } finally {
             server.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         }
-    }
-
-    private static SSLContext trusting(Path caPem) throws Exception {
-        KeyStore trust = KeyStore.getInstance("PKCS12");
-        trust.load(null, null);
-        try (InputStream in = Files.newInputStream(caPem)) {
-            trust.setCertificateEntry("ca", CertificateFactory.getInstance("X.509").generateCertificate(in));
-        }
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(trust);
-        SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(null, tmf.getTrustManagers(), null);
-        return ctx;
     }
 }
