@@ -6,7 +6,7 @@ import java.util.Optional;
 import io.etcd.jetcd.ByteSequence;
 
 /**
- * The layout of radiod's keys under one prefix (default {@code /radiod/}); see DESIGN.md.
+ * The layout of radiod's keys under one prefix (default {@code /radiod/}); docs/ARCHITECTURE.md lists every key with its value and lifetime.
  * Mount keys keep the mount path's leading slash out: {@code mounts/live.mp3} holds {@code /live.mp3}.
  */
 public final class Keys {

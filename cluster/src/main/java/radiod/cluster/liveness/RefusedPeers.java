@@ -4,12 +4,12 @@ import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -28,6 +28,7 @@ import radiod.cluster.model.Endpoint;
 import radiod.cluster.model.Json;
 import radiod.cluster.model.NodeStatus;
 import radiod.cluster.view.ClusterSnapshot;
+import radiod.lifecycle.DaemonThreads;
 
 /**
  * Notices a dead peer before its lease runs out. A radiod killed or crashed on a host that is still up leaves its
@@ -91,11 +92,7 @@ public final class RefusedPeers implements AutoCloseable {
         this.view = view;
         this.self = self;
         this.prober = prober;
-        this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "radiod-peer-probe");
-            t.setDaemon(true);
-            return t;
-        });
+        this.thread = DaemonThreads.scheduled("radiod-peer-probe");
     }
 
     public RefusedPeers start() {
@@ -198,11 +195,6 @@ public final class RefusedPeers implements AutoCloseable {
 
     @Override
     public void close() {
-        thread.shutdownNow();
-        try {
-            thread.awaitTermination(2, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        DaemonThreads.stop(thread, Duration.ofSeconds(2));
     }
 }

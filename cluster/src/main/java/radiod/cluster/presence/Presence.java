@@ -1,7 +1,6 @@
 package radiod.cluster.presence;
 
 import java.time.Duration;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -17,6 +16,7 @@ import radiod.cluster.etcd.EtcdUnavailableException;
 import radiod.cluster.etcd.Keys;
 import radiod.cluster.model.Json;
 import radiod.cluster.model.NodeStatus;
+import radiod.lifecycle.DaemonThreads;
 
 /**
  * Publishes this node's status at {@code nodes/<name>}, bound to the session's lease, about every second,
@@ -37,11 +37,7 @@ public final class Presence implements AutoCloseable, EtcdSession.Listener {
         this.key = keys.node(nodeName);
         this.status = status;
         this.period = period;
-        this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "radiod-presence");
-            t.setDaemon(true);
-            return t;
-        });
+        this.thread = DaemonThreads.scheduled("radiod-presence");
     }
 
     public Presence start() {
@@ -91,11 +87,6 @@ public final class Presence implements AutoCloseable, EtcdSession.Listener {
     @Override
     public void close() {
         session.removeListener(this);
-        thread.shutdownNow();
-        try {
-            thread.awaitTermination(1, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        DaemonThreads.stop(thread, Duration.ofSeconds(1));
     }
 }
