@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 
@@ -25,24 +26,30 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
+import radiod.cluster.model.Mount;
 import radiod.cluster.tls.AcmeHolder;
 import radiod.cluster.tls.TlsCertificate;
 import radiod.tests.fire.Radioctl;
 import radiod.tests.harness.RadiodCluster;
 import radiod.tests.harness.RadiodProcess;
+import radiod.tests.harness.Streams;
 import radiod.testkit.EtcdCluster;
 import radiod.testkit.Pebble;
+import radiod.testkit.encoder.Tone;
 
 /**
  * Certificates that radiod gets itself, end to end: three radiod processes configured with {@code tls.acme} against
  * a real ACME CA on loopback (Debian's pebble, validating DNS-01 against the nodes' DNS servers, asked in turn as a
  * resolver would). The node holding the ACME duty
  * gets a certificate for {@code radio.test} and {@code *.radio.test}, and every node serves it on its HTTPS port
- * (checked with curl trusting only pebble's root); {@code radioctl renew-certificate} replaces it on every node;
+ * (checked with curl trusting only pebble's root); {@code radioctl renew-certificate} replaces it on every node
+ * while an HTTPS listener on every node (curl) keeps receiving the stream;
  * killing the holder (kill -9) moves the duty to another node, which renews when asked.
  */
 class AcmeClusterIT {
     static final String ZONE = "radio.test";
+    static final Mount LIVE = new Mount("/live.mp3", "source", "pw-acme-live", null, null, 0, 128, null);
+    static final List<Process> processes = new CopyOnWriteArrayList<>();
 
     @RegisterExtension
     static final EtcdCluster etcd = EtcdCluster.single();
@@ -68,6 +75,7 @@ class AcmeClusterIT {
 
     @AfterAll
     static void stop() {
+        processes.forEach(Streams::stop);
         if (cluster != null) {
             cluster.close();
         }
@@ -181,6 +189,42 @@ class AcmeClusterIT {
         return out;
     }
 
+    /**
+     * A mount with an encoder (ffmpeg, plain source port of node 2) and one curl listening over HTTPS on each node's
+     * {@code /_stream/} (its name resolved to its address); returns the files they write once each has audio.
+     */
+    static List<Path> httpsListenerOnEveryNode() {
+        cluster.putMount(LIVE);
+        RadiodProcess at = cluster.node(2);
+        String url = Tone.url(LIVE.sourceUser(), LIVE.sourcePassword(), at.address(), cluster.sourcePort, LIVE.path());
+        Process[] encoder = new Process[1];
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(250)).until(() -> {
+            if (encoder[0] == null || !encoder[0].isAlive()) {
+                encoder[0] = Tone.mp3(url).start(dir.resolve("encoder.log"));
+                processes.add(encoder[0]);
+            }
+            return cluster.nodes().stream().allMatch(n -> cluster.snapshot().node(n.name())
+                    .map(s -> s.hasMount(LIVE.path())).orElse(false));
+        });
+        List<Path> files = new ArrayList<>();
+        for (RadiodProcess n : cluster.nodes()) {
+            Path file = dir.resolve("heard-" + n.name() + ".mp3");
+            try {
+                processes.add(new ProcessBuilder(curl("-N", "-o", file.toString(),
+                        "https://" + name(n) + ":" + cluster.httpsPort + "/_stream" + LIVE.path()))
+                        .redirectErrorStream(true).redirectOutput(dir.resolve("listener-" + n.name() + ".log").toFile())
+                        .start());
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            files.add(file);
+        }
+        for (Path file : files) {
+            await().atMost(Duration.ofSeconds(15)).until(() -> Files.exists(file) && Files.size(file) > 16_000);
+        }
+        return files;
+    }
+
     @Test
     void aWildcardCertificateFromTheCaIsServedByEveryNodeRenewedOnRequestAndTheDutyMovesWhenItsNodeDies() throws Exception {
         // 1. Obtained through radiod (DNS-01 answered by radiod's DNS) and served by every node.
@@ -198,13 +242,22 @@ class AcmeClusterIT {
         Radioctl.Result shown = Radioctl.run(cluster, "status");
         assertTrue(shown.out().contains("*." + ZONE) && shown.out().contains(first.serial()), shown.out());
 
-        // 2. A forced renewal replaces it on every node (through the same ServerTls.apply that HttpsFilesIT shows
-        // keeps a connected HTTPS listener across a renewal).
+        // 2. A forced renewal replaces it on every node, while an HTTPS listener on every node keeps receiving.
+        List<Path> heard = httpsListenerOnEveryNode();
         assertEquals(0, Radioctl.run(cluster, "renew-certificate", "--wait", "60s").exit());
         TlsCertificate second = stored().orElseThrow();
         assertNotEquals(first.serial(), second.serial());
         for (RadiodProcess n : cluster.nodes()) {
             await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200)).until(() -> servesSerial(n, second.serial()));
+        }
+        for (int i = 0; i < heard.size(); i++) {
+            Path file = heard.get(i);
+            Process listener = processes.get(processes.size() - heard.size() + i);
+            long atSwap = Files.size(file);
+            await().atMost(Duration.ofSeconds(10)).until(() -> {
+                assertTrue(listener.isAlive(), "an HTTPS listener was dropped by the renewal: " + file);
+                return Files.size(file) > atSwap + 20_000;
+            });
         }
 
         // 3. kill -9 of the holder: the duty moves to a surviving node, which renews when asked.
