@@ -34,7 +34,7 @@ final class RadiodJvm {
      * The package's small-host options (packaging/src/deb/bin/radiod), the heap's ceiling left at 256 MB for the
      * suite's heavier loads; the training start uses the same, as a CDS archive is made for one collector.
      */
-    private static final List<String> JVM_OPTIONS = List.of("-XX:+UseSerialGC", "-Xms16m", "-Xmx256m", "-Xmn8m",
+    private static final List<String> JVM_OPTIONS = List.of("-XX:+UseSerialGC", "-Xms12m", "-Xmx256m", "-Xmn4m",
             "-XX:MinHeapFreeRatio=20", "-XX:MaxHeapFreeRatio=40", "-XX:TieredStopAtLevel=1",
             "-XX:ReservedCodeCacheSize=32m", "-XX:MaxMetaspaceSize=128m", "-Dio.netty.allocator.numDirectArenas=1",
             "-Dio.netty.allocator.numHeapArenas=1", "-Dio.netty.allocator.maxOrder=7",
