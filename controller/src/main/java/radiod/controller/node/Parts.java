@@ -127,7 +127,7 @@ final class Parts {
     void startFronts(Components parts, EtcdSession session, ClusterView view) {
         AccessLog accessLog = config.http().accessLogFile().map(this::openAccessLog).map(parts::adopt).orElse(null);
         // epoll where Linux has it (DNS on every event loop with SO_REUSEPORT, fewer syscalls); NIO otherwise.
-        vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setMetricsOptions(
+        vertx = Vertx.vertx(vertxOptions().setMetricsOptions(
                 new MicrometerMetricsOptions().setEnabled(true).setMicrometerRegistry(registry)));
         // The listeners' connections close with Vert.x: their sessions are logged before the log closes.
         parts.adopt(this::closeVertx);
@@ -211,6 +211,19 @@ final class Parts {
                         }
                     }, registry));
         }
+    }
+
+    /**
+     * One event loop per core (the HTTP front serves one instance on each; Vert.x's default, two per core, left
+     * half of them to timers and clients) and small blocking pools: radiod runs no blocking code on Vert.x, and a
+     * pool's threads, once started, stay. System properties radiod.vertx.eventLoops, radiod.vertx.workers and
+     * radiod.vertx.internalBlocking set other sizes.
+     */
+    static VertxOptions vertxOptions() {
+        return new VertxOptions().setPreferNativeTransport(true)
+                .setEventLoopPoolSize(Integer.getInteger("radiod.vertx.eventLoops", Runtime.getRuntime().availableProcessors()))
+                .setWorkerPoolSize(Integer.getInteger("radiod.vertx.workers", 4))
+                .setInternalBlockingPoolSize(Integer.getInteger("radiod.vertx.internalBlocking", 4));
     }
 
     private void closeVertx() {

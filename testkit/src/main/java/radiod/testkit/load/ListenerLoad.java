@@ -483,11 +483,18 @@ public final class ListenerLoad {
     private static long liveHeapKb(long pid) throws IOException, InterruptedException {
         jcmd(pid, "GC.run");
         String info = jcmd(pid, "GC.heap_info");
+        // G1 prints one "total …K, used …K" line, the serial and parallel collectors one per generation.
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("total \\d+K, used (\\d+)K").matcher(info);
-        if (!m.find()) {
+        long used = 0;
+        boolean found = false;
+        while (m.find()) {
+            used += Long.parseLong(m.group(1));
+            found = true;
+        }
+        if (!found) {
             throw new IllegalStateException("no heap figure in jcmd GC.heap_info: " + info);
         }
-        return Long.parseLong(m.group(1));
+        return used;
     }
 
     private static String jcmd(long pid, String command) throws IOException, InterruptedException {

@@ -30,6 +30,15 @@ import radiod.testkit.Processes;
 final class RadiodJvm {
     private static final Path CONTROLLER_TARGET = Path.of("..", "controller", "target").toAbsolutePath().normalize();
     private static final Path ARCHIVE = Path.of("target", "radiod-cds", "radiod.jsa").toAbsolutePath();
+    /**
+     * The package's small-host options (packaging/src/deb/bin/radiod), the heap's ceiling left at 256 MB for the
+     * suite's heavier loads; the training start uses the same, as a CDS archive is made for one collector.
+     */
+    private static final List<String> JVM_OPTIONS = List.of("-XX:+UseSerialGC", "-Xms12m", "-Xmx256m", "-Xmn4m",
+            "-XX:MinHeapFreeRatio=20", "-XX:MaxHeapFreeRatio=40", "-XX:TieredStopAtLevel=1",
+            "-XX:ReservedCodeCacheSize=32m", "-XX:MaxMetaspaceSize=128m", "-Dio.netty.allocator.numDirectArenas=1",
+            "-Dio.netty.allocator.numHeapArenas=1", "-Dio.netty.allocator.maxOrder=7",
+            "-Dio.netty.allocator.useCacheForAllThreads=false", "-Dio.netty.eventLoopThreads=1");
     private static List<String> options;
 
     private RadiodJvm() {
@@ -38,7 +47,8 @@ final class RadiodJvm {
     /** {@code java}, its options and the class path, up to (not including) the main class. */
     static synchronized List<String> command() {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:+UseSerialGC"));
+        List<String> cmd = new ArrayList<>(List.of(java));
+        cmd.addAll(JVM_OPTIONS);
         Path jar = controllerJar();
         if (jar == null) {
             cmd.addAll(List.of("-cp", System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"))));
@@ -121,9 +131,11 @@ final class RadiodJvm {
                     transcoder: {dir: %s}
                     """.formatted(address, etcd.endpointsCsv(), http, Ports.free(address), Ports.free(address),
                     Ports.free(address), dir.resolve("icecast"), dir.resolve("transcoders")));
-            Process p = new ProcessBuilder(java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:ArchiveClassesAtExit=" + part,
-                    "-cp", classPath(jar), "radiod.controller.Main", "--config", config.toString())
-                    .redirectErrorStream(true).redirectOutput(dir.resolve("training.log").toFile()).start();
+            List<String> cmd = new ArrayList<>(List.of(java));
+            cmd.addAll(JVM_OPTIONS);
+            cmd.addAll(List.of("-XX:ArchiveClassesAtExit=" + part, "-cp", classPath(jar), "radiod.controller.Main",
+                    "--config", config.toString()));
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("training.log").toFile()).start();
             try {
                 long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
                 while (!Ports.answersHttp(address, http, "/status.json") && p.isAlive() && System.nanoTime() < deadline) {

@@ -95,10 +95,11 @@ public final class RadiodProcess {
             cmd.addAll(RadiodJvm.command());
             cmd.addAll(List.of("-Dlogback.configurationFile=" + logbackConfig(), "radiod.controller.Main", "--config",
                     config.toString()));
-            process = new ProcessBuilder(cmd)
+            ProcessBuilder builder = new ProcessBuilder(cmd)
                     .redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-                    .start();
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+            builder.environment().putIfAbsent("MALLOC_ARENA_MAX", "2"); // as the package's launcher
+            process = builder.start();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
