@@ -32,7 +32,9 @@ final class RadiodJvm {
     private static final Path ARCHIVE = Path.of("target", "radiod-cds", "radiod.jsa").toAbsolutePath();
     /**
      * The package's small-host options (packaging/src/deb/bin/radiod), the heap's ceiling left at 256 MB for the
-     * suite's heavier loads; the training start uses the same, as a CDS archive is made for one collector.
+     * suite's heavier loads, and C1 only: up to nine radiod JVMs share two cores here, and C2's compiler threads
+     * would compete with them (the package keeps C2 for its redirect rate, which no test measures). The training
+     * start uses the same, as a CDS archive is made for one collector.
      */
     private static final List<String> JVM_OPTIONS = List.of("-XX:+UseSerialGC", "-Xms12m", "-Xmx256m", "-Xmn4m",
             "-XX:MinHeapFreeRatio=20", "-XX:MaxHeapFreeRatio=40", "-XX:TieredStopAtLevel=1",
