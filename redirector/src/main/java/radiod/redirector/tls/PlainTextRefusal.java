@@ -69,12 +69,8 @@ final class PlainTextRefusal {
         }
     }
 
+    /** BoringSSL, with Vert.x's defaults (its session cache on: a listener that reconnects resumes its session). */
     private static final class Native extends OpenSSLEngineOptions {
-        Native() {
-            // One certificate per node and listeners that reconnect: resumption saves them a full handshake.
-            setSessionCacheEnabled(true);
-        }
-
         @Override
         public SslContextFactory sslContextFactory() {
             return new Factory(super.sslContextFactory());
