@@ -3,6 +3,7 @@ package radiod.redirector;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -10,6 +11,8 @@ import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.AbstractVerticle;
 import io.vertx.core.DeploymentOptions;
@@ -29,6 +32,7 @@ import radiod.redirector.admin.AdminApi;
 import radiod.redirector.balance.Pipeline;
 import radiod.redirector.listen.HttpFrontSettings;
 import radiod.redirector.listen.HttpsSettings;
+import radiod.redirector.listen.LeanRedirects;
 import radiod.redirector.listen.ListenerRoutes;
 import radiod.redirector.listen.Responses;
 import radiod.redirector.listen.StreamServer;
@@ -47,8 +51,9 @@ import io.vertx.core.net.SSLOptions;
  * {@code /metrics} and the token-protected {@code /_admin/} endpoints ({@link AdminApi}). Icecast's own pages and admin are never reachable through it.
  *
  * <p>The port is served by one server instance per event loop ({@link HttpFrontSettings#effectiveEventLoops()}).
- * A request for a known mount — the hot path, thousands per second in a listener rush — is answered before the
- * Vert.x Web router is consulted: one map lookup in the current snapshot, one pipeline decision, one 302.
+ * A plain GET of a known mount — the hot path, thousands per second in a listener rush — is answered inside the
+ * connection's Netty pipeline ({@link LeanRedirects}): one map lookup in the current snapshot, one pipeline decision,
+ * one 302 written as bytes. Other requests for a mount are answered before the Vert.x Web router is consulted.
  */
 public final class HttpFront implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(HttpFront.class);
@@ -65,6 +70,13 @@ public final class HttpFront implements AutoCloseable {
     private final PrometheusMeterRegistry registry;
     private final FrontMetrics metrics;
     private final ListenerRoutes listeners;
+    /** {@code radiod_http_connections{port}}: open connections on the public port (http or https). */
+    public static final String CONNECTIONS = "radiod.http.connections";
+    private final LeanRedirects leanPlain;
+    private final LeanRedirects leanSecure;
+    private final AtomicInteger openPlain = new AtomicInteger();
+    private final AtomicInteger openSecure = new AtomicInteger();
+    private final java.util.List<Meter> gauges = new java.util.ArrayList<>();
     private static final CharSequence JSON_UTF8 = HttpHeaders.createOptimized("application/json; charset=utf-8");
     private static final CharSequence ACCESS_CONTROL_ALLOW_ORIGIN = HttpHeaders.createOptimized("Access-Control-Allow-Origin");
     private static final CharSequence ANY_ORIGIN = HttpHeaders.createOptimized("*");
@@ -108,7 +120,15 @@ public final class HttpFront implements AutoCloseable {
         Pipeline pipeline = Pipeline.parse(settings.pipeline());
         this.metrics = new FrontMetrics(registry, view, selfIsMaster);
         this.listeners = new ListenerRoutes(settings, view, pipeline, streams, metrics);
+        this.leanPlain = new LeanRedirects(listeners, view, false);
+        this.leanSecure = new LeanRedirects(listeners, view, true);
         this.admin = admin;
+        for (boolean secure : new boolean[] {false, true}) {
+            AtomicInteger open = secure ? openSecure : openPlain;
+            gauges.add(Gauge.builder(CONNECTIONS, open, AtomicInteger::get).tag("port", secure ? "https" : "http")
+                    .description("open connections on the public HTTP(S) port: listeners streaming, players being "
+                            + "redirected, status pages").register(registry));
+        }
     }
 
     /** With the node's passthrough proxy as the stream server. */
@@ -213,6 +233,13 @@ public final class HttpFront implements AutoCloseable {
             } else {
                 server = vertx.createHttpServer(options);
             }
+            LeanRedirects lean = secure ? leanSecure : leanPlain;
+            AtomicInteger open = secure ? openSecure : openPlain;
+            server.connectionHandler(conn -> {
+                open.incrementAndGet();
+                conn.closeHandler(v -> open.decrementAndGet());
+                lean.install(conn);
+            });
             server.requestHandler(req -> handle(req, router))
                     .listen(secure ? https.port() : settings.port(), settings.bindHost())
                     .<Void>mapEmpty()
@@ -332,6 +359,11 @@ public final class HttpFront implements AutoCloseable {
         return s;
     }
 
+    /** Redirects answered by the lean path ({@link LeanRedirects}), both ports. */
+    public long leanRedirects() {
+        return leanPlain.answered() + leanSecure.answered();
+    }
+
     /** Closes the port on every event loop and removes the front's meters. */
     public Future<Void> stop() {
         Future<String> secure;
@@ -348,6 +380,7 @@ public final class HttpFront implements AutoCloseable {
             vertx.cancelTimer(t);
         }
         metrics.close();
+        gauges.forEach(registry::remove);
         String id = deployment;
         deployment = null;
         Future<Void> plain = id == null ? Future.succeededFuture() : vertx.undeploy(id);

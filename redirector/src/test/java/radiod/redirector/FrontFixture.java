@@ -21,7 +21,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
-import io.vertx.micrometer.MicrometerMetricsOptions;
 import radiod.cluster.model.Drain;
 import radiod.cluster.model.MasterInfo;
 import radiod.cluster.model.Mount;
@@ -29,6 +28,7 @@ import radiod.cluster.model.NodeStatus;
 import radiod.cluster.view.ClusterSnapshot;
 import radiod.redirector.listen.HttpFrontSettings;
 import radiod.redirector.listen.StreamServer;
+import radiod.redirector.metrics.VertxMeters;
 import radiod.testkit.Ports;
 
 /**
@@ -65,7 +65,7 @@ public final class FrontFixture implements AutoCloseable {
         view.set(initial);
         port = Ports.free(HOST);
         vertx = Vertx.vertx(new VertxOptions().setMetricsOptions(
-                new MicrometerMetricsOptions().setEnabled(true).setMicrometerRegistry(registry)));
+                VertxMeters.options(registry)));
         StreamServer fake = new StreamServer() {
             @Override
             public void serve(HttpServerRequest req, String mount) {
@@ -114,8 +114,13 @@ public final class FrontFixture implements AutoCloseable {
 
     /** Sends raw request bytes and reads the whole answer (the request should ask to close the connection). */
     public String raw(String request) throws IOException {
+        return rawOn(HOST, port, request);
+    }
+
+    /** As {@link #raw}, to any front. */
+    public static String rawOn(String host, int port, String request) throws IOException {
         try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress(HOST, port), 2000);
+            s.connect(new InetSocketAddress(host, port), 2000);
             s.setSoTimeout(5000);
             OutputStream out = s.getOutputStream();
             out.write(request.getBytes(StandardCharsets.ISO_8859_1));

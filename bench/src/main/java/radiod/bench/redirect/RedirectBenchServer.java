@@ -11,7 +11,6 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServerRequest;
-import io.vertx.micrometer.MicrometerMetricsOptions;
 import radiod.cluster.model.MasterInfo;
 import radiod.cluster.model.Mount;
 import radiod.cluster.model.NodeStatus;
@@ -20,11 +19,12 @@ import radiod.redirector.HttpFront;
 import radiod.redirector.balance.Pipeline;
 import radiod.redirector.listen.HttpFrontSettings;
 import radiod.redirector.listen.StreamServer;
+import radiod.redirector.metrics.VertxMeters;
 
 /**
  * The HTTP front on a synthetic three-node cluster, for measuring redirect throughput ({@code bench/redirect/run}).
  * Every request for {@code /live.mp3} runs the full default pipeline and gets a 302 to one of the three nodes
- * (this node, {@code bench}, is not one of them). As in a node, Vert.x HTTP server metrics are on, and each node
+ * (this node, {@code bench}, is not one of them). As in a node, Vert.x metrics are on (as radiod sets them: {@link VertxMeters}), and each node
  * republishes its status every second (which resets the predictions).
  *
  * <p>Usage: {@code RedirectBenchServer <host> <port> [event loops, 0 = one per core] [--no-vertx-metrics] [--nio]
@@ -49,7 +49,7 @@ public final class RedirectBenchServer {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         VertxOptions options = new VertxOptions().setPreferNativeTransport(nativeTransport);
         if (vertxMetrics) {
-            options.setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setMicrometerRegistry(registry));
+            options.setMetricsOptions(VertxMeters.options(registry));
         }
         Vertx vertx = Vertx.vertx(options);
         Mount live = new Mount("/live.mp3", null, "bench", null, null, 0, 128, null);

@@ -17,7 +17,6 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.micrometer.MicrometerMetricsOptions;
 import radiod.cluster.etcd.EtcdSession;
 import radiod.cluster.etcd.Keys;
 import radiod.cluster.model.Mount;
@@ -43,6 +42,7 @@ import radiod.redirector.carry.Carrier;
 import radiod.redirector.carry.Hubs;
 import radiod.redirector.listen.HttpFrontSettings;
 import radiod.redirector.listen.HttpsSettings;
+import radiod.redirector.metrics.VertxMeters;
 import radiod.redirector.tls.ServerTls;
 import radiod.controller.tls.ClusterCertificates;
 import radiod.redirector.source.SourceFront;
@@ -128,7 +128,7 @@ final class Parts {
         AccessLog accessLog = config.http().accessLogFile().map(this::openAccessLog).map(parts::adopt).orElse(null);
         // epoll where Linux has it (DNS on every event loop with SO_REUSEPORT, fewer syscalls); NIO otherwise.
         vertx = Vertx.vertx(vertxOptions().setMetricsOptions(
-                new MicrometerMetricsOptions().setEnabled(true).setMicrometerRegistry(registry)));
+                VertxMeters.options(registry)));
         // The listeners' connections close with Vert.x: their sessions are logged before the log closes.
         parts.adopt(this::closeVertx);
         NodeMetrics nodeMetrics = new NodeMetrics(registry, this::usage);

@@ -122,14 +122,38 @@ public final class ListenerRoutes {
             // reconnects there (after a restart, say) instead of asking the balancer again and moving around.
             metrics.count(Outcome.REDIRECT, node.name());
             String query = req.query();
-            // Over HTTPS: the node's name in the cluster's zone, which the certificate covers and radiod's DNS answers.
-            HttpsSettings secure = https;
-            String location = (secure != null && req.isSSL() ? secure.base(node.name())
-                    : "http://" + Responses.hostForUrl(node.address()) + ':' + node.httpPort())
-                    + STREAM_PREFIX + path + (query == null ? "" : "?" + query);
+            String location = locationBase(node, req.isSSL()) + STREAM_PREFIX + path + (query == null ? "" : "?" + query);
             req.response().setStatusCode(302).putHeader(Responses.LOCATION, location)
                     .putHeader(Responses.CACHE_CONTROL, Responses.NO_CACHE).putHeader(Responses.CONTENT_LENGTH, ZERO).end();
         }
+    }
+
+    /**
+     * The lean path's decision ({@link LeanRedirects}) for a GET of a mount: the node to redirect to, chosen, reserved
+     * and counted exactly as {@link #listen} does; null, with nothing counted, when the player gets the stream proxied
+     * or no node can take it (the caller leaves the request to {@link #listen}).
+     */
+    NodeStatus redirectTarget(ClusterSnapshot snapshot, Mount mount, String userAgent) {
+        if (agents.needsProxy(userAgent)) {
+            return null;
+        }
+        Optional<NodeStatus> chosen = pipeline.choose(snapshot, mount);
+        if (chosen.isEmpty()) {
+            return null;
+        }
+        NodeStatus node = chosen.get();
+        metrics.count(Outcome.REDIRECT, node.name());
+        return node;
+    }
+
+    /**
+     * Where a redirect to {@code node} points, without the path: {@code http://<address>:<port>}, or over HTTPS the
+     * node's name in the cluster's zone, which the certificate covers and radiod's DNS answers.
+     */
+    String locationBase(NodeStatus node, boolean overHttps) {
+        HttpsSettings secure = https;
+        return secure != null && overHttps ? secure.base(node.name())
+                : "http://" + Responses.hostForUrl(node.address()) + ':' + node.httpPort();
     }
 
     /** {@code /_stream/<mount>}: the mount from this node's own Icecast, whatever the balancer would say. */

@@ -10,7 +10,6 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.micrometer.MicrometerMetricsOptions;
 import radiod.cluster.model.Drain;
 import radiod.cluster.model.MasterInfo;
 import radiod.cluster.model.Mount;
@@ -18,6 +17,7 @@ import radiod.cluster.model.NodeStatus;
 import radiod.cluster.view.ClusterSnapshot;
 import radiod.redirector.HttpFront;
 import radiod.redirector.listen.HttpFrontSettings;
+import radiod.redirector.metrics.VertxMeters;
 
 /**
  * A node's HTTP front and passthrough, alone, for {@link FanoutBench}: set up as {@code Parts} sets them up (epoll,
@@ -40,7 +40,7 @@ public final class FanoutBenchServer {
         }
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setMetricsOptions(
-                new MicrometerMetricsOptions().setEnabled(true).setMicrometerRegistry(registry)));
+                VertxMeters.options(registry)));
         Passthrough passthrough = new Passthrough(vertx, registry, icecastHost, icecastPort, settings);
         Mount live = new Mount("/live.mp3", null, "bench", null, null, 0, 128, null);
         NodeStatus self = new NodeStatus("bench", List.of(bind), port, 8000, icecastPort, 53, true, false, true, 0,

@@ -299,8 +299,10 @@ class TlsIT {
     void anEncoderOnTheTlsSourcePortIsHeardByCurlAndFfmpegFollowingTheHttpsRedirect() throws Exception {
         assertEquals(1, source.activeSources(), "ffmpeg's source came over TLS");
 
+        long lean = front.leanRedirects();
         Run redirect = curl("-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", https(LIVE.path() + "?x=1"));
         assertEquals("302 " + https("/_stream" + LIVE.path() + "?x=1"), redirect.out(), "https keeps the scheme, to the node's name");
+        assertEquals(lean + 1, front.leanRedirects(), "the HTTPS redirect took the lean path");
         Run plain = run(List.of("curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}",
                 "http://" + HOST + ":" + httpPort + LIVE.path()), 10);
         assertEquals("302 http://" + HOST + ":" + httpPort + "/_stream" + LIVE.path(), plain.out(), "http stays as it was");

@@ -253,7 +253,8 @@ class TrafficIT {
                         + new String(Streams.read(cluster.node(1).httpUrl("/metrics"), 1 << 20, 3000)));
         assertTrue(redirects.find(), "no redirect counted");
         assertTrue(metrics.contains("radiod_master "), "role gauge");
-        assertTrue(metrics.contains("vertx_http_server"), "Vert.x HTTP server metrics");
+        assertTrue(metrics.contains("radiod_http_connections{port=\"http\"}"), "open connections of the HTTP front");
+        assertTrue(metrics.contains("vertx_http_client"), "Vert.x's meters of the connections to Icecast");
     }
 
     @Test

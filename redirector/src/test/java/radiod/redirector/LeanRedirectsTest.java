@@ -1,0 +1,184 @@
+package radiod.redirector;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.http.HttpServerRequest;
+import radiod.cluster.view.ClusterSnapshot;
+import radiod.redirector.listen.HttpFrontSettings;
+import radiod.redirector.listen.StreamServer;
+import radiod.redirector.metrics.VertxMeters;
+import radiod.testkit.Ports;
+
+/**
+ * The lean path ({@link radiod.redirector.listen.LeanRedirects}): which requests it answers (counted by
+ * {@link HttpFront#leanRedirects()}), that its answer is the Vert.x path's byte for byte, and that everything it leaves
+ * alone still gets the Vert.x path's answer — in order, when requests are pipelined behind one Vert.x still owes.
+ * HttpFrontTest checks the answers themselves, most of them now given by the lean path.
+ */
+class LeanRedirectsTest {
+    static final String HOST = FrontFixture.HOST;
+    static final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .followRedirects(HttpClient.Redirect.NEVER).connectTimeout(Duration.ofSeconds(2)).build();
+    static Vertx vertx;
+    static HttpFront front;
+    static int port;
+    static volatile ClusterSnapshot view = FrontFixture.cluster(false, true, false);
+
+    /** Streams from this node's Icecast answer 150 ms late, so that a request pipelined behind one waits for it. */
+    @BeforeAll
+    static void start() throws Exception {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        vertx = Vertx.vertx(new VertxOptions().setMetricsOptions(VertxMeters.options(registry)));
+        port = Ports.free(HOST);
+        StreamServer slow = new StreamServer() {
+            @Override
+            public void serve(HttpServerRequest req, String mount) {
+                vertx.setTimer(150, t -> req.response().putHeader("Content-Type", "audio/mpeg").end("audio of " + mount));
+            }
+
+            @Override
+            public void proxy(HttpServerRequest req, String mount, String host, int httpPort) {
+                req.response().putHeader("Content-Type", "audio/mpeg").end("proxied " + mount + " from " + host);
+            }
+        };
+        front = new HttpFront(vertx, new HttpFrontSettings(FrontFixture.SELF, HOST, port, null, null, null, 7,
+                FrontFixture.ICECAST_HOST, FrontFixture.ICECAST_PORT, 1), () -> view, () -> false, slow, registry);
+        front.start().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        front.stop().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    static HttpResponse<String> send(String method, String pathAndQuery, String... headers) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + HOST + ":" + port + pathAndQuery))
+                .timeout(Duration.ofSeconds(5)).method(method, HttpRequest.BodyPublishers.noBody());
+        for (int i = 0; i < headers.length; i += 2) {
+            b.header(headers[i], headers[i + 1]);
+        }
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Writes {@code requests} at once on one connection and reads until {@code answers} responses have ended. */
+    static String pipelined(String requests, int answers) throws Exception {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress(HOST, port), 2000);
+            s.setSoTimeout(5000);
+            s.getOutputStream().write(requests.getBytes(StandardCharsets.ISO_8859_1));
+            s.getOutputStream().flush();
+            InputStream in = s.getInputStream();
+            ByteArrayOutputStream all = new ByteArrayOutputStream();
+            byte[] buf = new byte[8192];
+            while (count(all.toString(StandardCharsets.ISO_8859_1), "HTTP/1.1 ") < answers || !lastBodyRead(all)) {
+                int n = in.read(buf);
+                if (n < 0) {
+                    break;
+                }
+                all.write(buf, 0, n);
+            }
+            return all.toString(StandardCharsets.ISO_8859_1);
+        }
+    }
+
+    /** Whether the last response's body, by its Content-Length, has arrived. */
+    private static boolean lastBodyRead(ByteArrayOutputStream all) {
+        String text = all.toString(StandardCharsets.ISO_8859_1);
+        int head = text.lastIndexOf("HTTP/1.1 ");
+        int end = text.indexOf("\r\n\r\n", head);
+        if (end < 0) {
+            return false;
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)\r\ncontent-length: *(\\d+)").matcher(text.substring(head, end));
+        return !m.find() || text.length() - (end + 4) >= Integer.parseInt(m.group(1));
+    }
+
+    private static int count(String text, String what) {
+        int n = 0;
+        for (int i = text.indexOf(what); i >= 0; i = text.indexOf(what, i + 1)) {
+            n++;
+        }
+        return n;
+    }
+
+    @Test
+    void aPlainGetOfAMountIsAnsweredOnTheLeanPathWithTheSameBytesAsBefore() throws Exception {
+        view = FrontFixture.cluster(false, true, false);
+        long before = front.leanRedirects();
+        HttpResponse<String> r = send("GET", "/live.mp3?token=a%20b&x=1", "User-Agent", "VLC/3.0.20 LibVLC/3.0.20");
+        assertEquals(302, r.statusCode());
+        assertEquals("http://192.0.2.12:8080/_stream/live.mp3?token=a%20b&x=1", r.headers().firstValue("Location").orElseThrow());
+        assertEquals(before + 1, front.leanRedirects(), "the lean path answered");
+        // Exactly the header lines the Vert.x path writes (HttpFrontTest's HTTP/1.0 case shows that one).
+        String raw = pipelined("GET /jazz/other.ogg HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+        assertEquals("HTTP/1.1 302 Found\r\nLocation: http://192.0.2.12:8080/_stream/jazz/other.ogg\r\n"
+                + "Cache-Control: no-cache\r\nContent-Length: 0\r\n\r\n", raw);
+        assertEquals(before + 2, front.leanRedirects());
+    }
+
+    @Test
+    void keepAliveConnectionsGetEveryAnswerAndPipelinedRequestsAnswersInOrder() throws Exception {
+        view = FrontFixture.cluster(false, true, false);
+        long before = front.leanRedirects();
+        String three = "GET /live.mp3 HTTP/1.1\r\nHost: x\r\n\r\n".repeat(3);
+        String raw = pipelined(three, 3);
+        assertEquals(3, count(raw, "HTTP/1.1 302 Found\r\nLocation: http://192.0.2.12:8080/_stream/live.mp3\r\n"), raw);
+        assertEquals(before + 3, front.leanRedirects());
+        // A stream Vert.x answers 150 ms late, then a mount: the 302 must wait for the stream's answer, in order.
+        raw = pipelined("GET /_stream/live.mp3 HTTP/1.1\r\nHost: x\r\n\r\nGET /live.mp3 HTTP/1.1\r\nHost: x\r\n\r\n"
+                + "GET /status.json HTTP/1.1\r\nHost: x\r\n\r\nGET /live.mp3 HTTP/1.1\r\nHost: x\r\n\r\n", 4);
+        int audio = raw.indexOf("audio of /live.mp3");
+        int redirect = raw.indexOf("HTTP/1.1 302 Found");
+        int status = raw.indexOf("application/json");
+        int second = raw.indexOf("HTTP/1.1 302 Found", redirect + 1);
+        assertTrue(audio > 0 && audio < redirect && redirect < status && status < second, raw);
+        assertEquals(before + 3, front.leanRedirects(), "owed an answer, the lean path left them to Vert.x");
+        // Once Vert.x owes nothing, the lean path answers on that kind of connection again.
+        raw = pipelined("GET /status.json HTTP/1.1\r\nHost: x\r\n\r\nGET /live.mp3 HTTP/1.1\r\nHost: x\r\n\r\n", 2);
+        assertTrue(raw.indexOf("application/json") < raw.indexOf("HTTP/1.1 302 Found"), raw);
+    }
+
+    @Test
+    void everythingElseTakesTheVertxPathWithItsOwnAnswer() throws Exception {
+        view = FrontFixture.cluster(false, true, false);
+        long before = front.leanRedirects();
+        assertEquals(302, send("HEAD", "/live.mp3").statusCode(), "HEAD: a preview, not a listener");
+        String raw = FrontFixture.rawOn(HOST, port, "GET /live.mp3 HTTP/1.0\r\n\r\n");
+        assertTrue(raw.startsWith("HTTP/1.0 302 Found\r\n"), raw);
+        raw = FrontFixture.rawOn(HOST, port, "GET /live.mp3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        assertTrue(raw.startsWith("HTTP/1.1 302 Found\r\n") && raw.contains("\r\nconnection: close\r\n"), raw);
+        HttpResponse<String> proxied = send("GET", "/live.mp3", "User-Agent", "WinampMPEG/5.66, Ultravox/2.1");
+        assertEquals(200, proxied.statusCode());
+        assertEquals("proxied /live.mp3 from 192.0.2.12", proxied.body());
+        raw = FrontFixture.rawOn(HOST, port, "GET /live.mp3 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc");
+        assertTrue(raw.startsWith("HTTP/1.1 302 Found\r\n"), raw);
+        assertEquals(404, send("GET", "/nope.mp3").statusCode());
+        view = FrontFixture.cluster(false, false, false);
+        HttpResponse<String> none = send("GET", "/live.mp3");
+        assertEquals(503, none.statusCode());
+        assertEquals("7", none.headers().firstValue("Retry-After").orElseThrow());
+        assertEquals(before, front.leanRedirects(), "none of these took the lean path");
+    }
+}
