@@ -92,7 +92,7 @@ class LeanRedirectsTest {
             InputStream in = s.getInputStream();
             ByteArrayOutputStream all = new ByteArrayOutputStream();
             byte[] buf = new byte[8192];
-            while (count(all.toString(StandardCharsets.ISO_8859_1), "HTTP/1.1 ") < answers || !lastBodyRead(all)) {
+            while (count(all.toString(StandardCharsets.ISO_8859_1), "HTTP/1.") < answers || !lastBodyRead(all)) {
                 int n = in.read(buf);
                 if (n < 0) {
                     break;
@@ -106,7 +106,7 @@ class LeanRedirectsTest {
     /** Whether the last response's body, by its Content-Length, has arrived. */
     private static boolean lastBodyRead(ByteArrayOutputStream all) {
         String text = all.toString(StandardCharsets.ISO_8859_1);
-        int head = text.lastIndexOf("HTTP/1.1 ");
+        int head = text.lastIndexOf("HTTP/1.");
         int end = text.indexOf("\r\n\r\n", head);
         if (end < 0) {
             return false;
@@ -139,6 +139,23 @@ class LeanRedirectsTest {
     }
 
     @Test
+    void playersThatCloseTheConnectionAndHttp10GetVertxsBytesOnTheLeanPathToo() throws Exception {
+        view = FrontFixture.cluster(false, true, false);
+        long before = front.leanRedirects();
+        String location = "Location: http://192.0.2.12:8080/_stream/live.mp3\r\nCache-Control: no-cache\r\nContent-Length: 0\r\n";
+        // As ffmpeg and mpv ask: answered, then closed (rawOn reads to the end of the connection); what follows is not read.
+        assertEquals("HTTP/1.1 302 Found\r\n" + location + "connection: close\r\n\r\n", FrontFixture.rawOn(HOST, port,
+                "GET /live.mp3 HTTP/1.1\r\nUser-Agent: Lavf/59.27.100\r\nAccept: */*\r\nRange: bytes=0-\r\n"
+                        + "Connection: close\r\nHost: x\r\nIcy-MetaData: 1\r\n\r\nGET /live.mp3 HTTP/1.1\r\nHost: x\r\n\r\n"));
+        assertEquals("HTTP/1.0 302 Found\r\n" + location + "\r\n", FrontFixture.rawOn(HOST, port, "GET /live.mp3 HTTP/1.0\r\n\r\n"));
+        assertEquals(before + 2, front.leanRedirects());
+        // HTTP/1.0 with keep-alive: the connection stays open for the next request.
+        String raw = pipelined("GET /live.mp3 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n".repeat(2), 2);
+        assertEquals(("HTTP/1.0 302 Found\r\n" + location + "connection: keep-alive\r\n\r\n").repeat(2), raw);
+        assertEquals(before + 4, front.leanRedirects());
+    }
+
+    @Test
     void keepAliveConnectionsGetEveryAnswerAndPipelinedRequestsAnswersInOrder() throws Exception {
         view = FrontFixture.cluster(false, true, false);
         long before = front.leanRedirects();
@@ -165,14 +182,10 @@ class LeanRedirectsTest {
         view = FrontFixture.cluster(false, true, false);
         long before = front.leanRedirects();
         assertEquals(302, send("HEAD", "/live.mp3").statusCode(), "HEAD: a preview, not a listener");
-        String raw = FrontFixture.rawOn(HOST, port, "GET /live.mp3 HTTP/1.0\r\n\r\n");
-        assertTrue(raw.startsWith("HTTP/1.0 302 Found\r\n"), raw);
-        raw = FrontFixture.rawOn(HOST, port, "GET /live.mp3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-        assertTrue(raw.startsWith("HTTP/1.1 302 Found\r\n") && raw.contains("\r\nconnection: close\r\n"), raw);
         HttpResponse<String> proxied = send("GET", "/live.mp3", "User-Agent", "WinampMPEG/5.66, Ultravox/2.1");
         assertEquals(200, proxied.statusCode());
         assertEquals("proxied /live.mp3 from 192.0.2.12", proxied.body());
-        raw = FrontFixture.rawOn(HOST, port, "GET /live.mp3 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc");
+        String raw = FrontFixture.rawOn(HOST, port, "GET /live.mp3 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc");
         assertTrue(raw.startsWith("HTTP/1.1 302 Found\r\n"), raw);
         assertEquals(404, send("GET", "/nope.mp3").statusCode());
         view = FrontFixture.cluster(false, false, false);

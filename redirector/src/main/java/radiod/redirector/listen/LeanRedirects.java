@@ -6,18 +6,20 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpStatusClass;
+import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
@@ -31,9 +33,10 @@ import radiod.cluster.view.ClusterSnapshot;
  * The listener rush's hot path: a plain {@code GET} of a known mount by a player that follows redirects, answered with
  * its 302 inside the connection's Netty pipeline, before Vert.x makes a request object, a header map and a response
  * of it. The answer is the one {@link ListenerRoutes#listen} gives (same pipeline decision, same counters, same bytes);
- * everything else goes on to Vert.x untouched: other paths, {@code HEAD}, HTTP/1.0 and {@code Connection: close}, a
- * body, {@code Expect}, a player that gets the stream proxied, no node free (the 503), and any request that arrives
- * while Vert.x still owes an earlier response on the connection (pipelined answers stay in order).
+ * keep-alive or not ({@code Connection: close}, as ffmpeg and mpv ask, closes the connection once the answer is out),
+ * HTTP/1.1 or 1.0. Everything else goes on to Vert.x untouched: other paths, {@code HEAD}, a body, {@code Expect}, a
+ * player that gets the stream proxied, no node free (the 503), and any request that arrives while Vert.x still owes
+ * an earlier response on the connection (pipelined answers stay in order).
  *
  * <p>Measured (bench/RESULTS.md, "Lean redirects"): the Vert.x path cost radiod 6.1 µs of user CPU per redirect
  * against nginx's 2.8 µs; system time per request was the same.
@@ -46,8 +49,13 @@ public final class LeanRedirects {
     private static final String ENCODER = "httpEncoder";
     private static final String VERTX_HANDLER = "handler";
     private static final String NAME = "radiod-lean-redirect";
-    private static final byte[] STATUS = "HTTP/1.1 302 Found\r\nLocation: ".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] TAIL = "\r\nCache-Control: no-cache\r\nContent-Length: 0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] STATUS_11 = ascii("HTTP/1.1 302 Found\r\nLocation: ");
+    private static final byte[] STATUS_10 = ascii("HTTP/1.0 302 Found\r\nLocation: ");
+    private static final byte[] TAIL = ascii("\r\nCache-Control: no-cache\r\nContent-Length: 0\r\n\r\n");
+    /** As Vert.x ends the answer to an HTTP/1.1 request with {@code Connection: close} (ffmpeg's and mpv's). */
+    private static final byte[] TAIL_CLOSE = ascii("\r\nCache-Control: no-cache\r\nContent-Length: 0\r\nconnection: close\r\n\r\n");
+    /** As Vert.x ends the answer to an HTTP/1.0 request with {@code Connection: keep-alive}. */
+    private static final byte[] TAIL_KEEP = ascii("\r\nCache-Control: no-cache\r\nContent-Length: 0\r\nconnection: keep-alive\r\n\r\n");
 
     private final ListenerRoutes routes;
     private final Supplier<ClusterSnapshot> view;
@@ -104,6 +112,8 @@ public final class LeanRedirects {
         /** Dropping the rest (the empty last content) of a request answered here. */
         private boolean swallowing;
         private boolean unflushed;
+        /** An answer here ended the connection: it closes once written, and nothing more is read. */
+        private boolean closing;
         /** Vert.x's encoder's place: bytes written from there go straight to the socket (or TLS). */
         private ChannelHandlerContext encoder;
 
@@ -114,6 +124,10 @@ public final class LeanRedirects {
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (closing) {
+                ReferenceCountUtil.release(msg);
+                return;
+            }
             if (swallowing) {
                 if (msg instanceof HttpContent) {
                     swallowing = !(msg instanceof LastHttpContent);
@@ -137,7 +151,11 @@ public final class LeanRedirects {
         public void channelReadComplete(ChannelHandlerContext ctx) {
             if (unflushed) {
                 unflushed = false;
-                encoder.flush();
+                if (closing) {
+                    encoder.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+                } else {
+                    encoder.flush();
+                }
             }
             ctx.fireChannelReadComplete();
         }
@@ -154,7 +172,8 @@ public final class LeanRedirects {
 
         /** Writes the 302 if this request takes the lean path; false to leave it to Vert.x. */
         private boolean answer(ChannelHandlerContext ctx, HttpRequest req) {
-            if (req.method() != HttpMethod.GET || req.protocolVersion() != HttpVersion.HTTP_1_1
+            HttpVersion version = req.protocolVersion();
+            if (req.method() != HttpMethod.GET || version != HttpVersion.HTTP_1_1 && version != HttpVersion.HTTP_1_0
                     || !req.decoderResult().isSuccess()) {
                 return false;
             }
@@ -165,8 +184,7 @@ public final class LeanRedirects {
             HttpHeaders headers = req.headers();
             String length = headers.get(HttpHeaderNames.CONTENT_LENGTH); // some clients send a 0 with every GET
             if (length != null && !length.equals("0") || headers.contains(HttpHeaderNames.TRANSFER_ENCODING)
-                    || headers.contains(HttpHeaderNames.EXPECT)
-                    || headers.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE, true)) {
+                    || headers.contains(HttpHeaderNames.EXPECT)) {
                 return false;
             }
             int q = uri.indexOf('?');
@@ -180,17 +198,27 @@ public final class LeanRedirects {
             if (node == null) {
                 return false;
             }
+            boolean http10 = version == HttpVersion.HTTP_1_0;
+            boolean keepAlive = HttpUtil.isKeepAlive(req);
+            byte[] status = http10 ? STATUS_10 : STATUS_11;
+            // The connection header Vert.x writes: only where the version's default is not what happens.
+            byte[] tail = http10 ? (keepAlive ? TAIL_KEEP : TAIL) : (keepAlive ? TAIL : TAIL_CLOSE);
             byte[] prefix = prefix(node);
-            ByteBuf out = ctx.alloc().ioBuffer(STATUS.length + prefix.length + uri.length() + TAIL.length);
-            out.writeBytes(STATUS).writeBytes(prefix);
+            ByteBuf out = ctx.alloc().ioBuffer(status.length + prefix.length + uri.length() + tail.length);
+            out.writeBytes(status).writeBytes(prefix);
             out.writeCharSequence(uri, StandardCharsets.US_ASCII);
-            out.writeBytes(TAIL);
+            out.writeBytes(tail);
+            closing = !keepAlive;
             // Past Vert.x's encoder, which takes only HTTP objects.
             encoder.write(out, encoder.voidPromise());
             unflushed = true;
             answered.increment();
             return true;
         }
+    }
+
+    private static byte[] ascii(String s) {
+        return s.getBytes(StandardCharsets.US_ASCII);
     }
 
     /** A query that can go into the Location as it came: printable ASCII, no fragment. */
