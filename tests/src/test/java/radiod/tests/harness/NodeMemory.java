@@ -80,10 +80,16 @@ public final class NodeMemory implements AutoCloseable {
         }
     }
 
-    /** A group per node where the machine allows it, else sampling only; {@code run} names the groups. */
+    /**
+     * A group per node where the machine allows it, else sampling only ({@code -Dradiod.nodeMemory=sampled} asks for
+     * sampling only, to try that way on a machine that allows groups); {@code run} names the groups.
+     */
     public static NodeMemory open(String run, List<String> nodeNames) {
         Map<String, Path> groups = new LinkedHashMap<>();
         try {
+            if ("sampled".equals(System.getProperty("radiod.nodeMemory"))) {
+                throw new IOException("-Dradiod.nodeMemory=sampled");
+            }
             Path parent = ownGroup();
             for (String n : nodeNames) {
                 Path g = parent.resolve("radiod-test-" + run + "-" + n);
