@@ -181,6 +181,8 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
         private final int peerPort;
         private Process process;
         private boolean started;
+        private List<String> commandPrefix = List.of();
+        private final List<String> unexpectedExits = new ArrayList<>();
 
         Member(EtcdCluster cluster, String name, int clientPort, int peerPort) {
             this.cluster = cluster;
@@ -212,13 +214,34 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
             return process.pid();
         }
 
+        /**
+         * Runs this member under a command prefix from its next start on (e.g. a wrapper that places it in a cgroup
+         * and execs it, so that its pid is etcd's own).
+         */
+        public synchronized Member commandPrefix(List<String> prefix) {
+            this.commandPrefix = List.copyOf(prefix);
+            return this;
+        }
+
+        /**
+         * How each earlier process of this member ended when it ended without {@link #stop()} or {@link #kill()}
+         * (seen at the next start): a crash, or the kernel's OOM killer.
+         */
+        public synchronized List<String> unexpectedExits() {
+            return List.copyOf(unexpectedExits);
+        }
+
         /** Starts (or restarts) this member on the same ports and data directory. */
         public synchronized void start() {
             if (running()) {
                 return;
             }
+            if (process != null) {
+                unexpectedExits.add("pid " + process.pid() + " exited " + process.exitValue());
+            }
             Path data = cluster.baseDir().resolve(name);
-            List<String> cmd = new ArrayList<>(List.of(
+            List<String> cmd = new ArrayList<>(commandPrefix);
+            cmd.addAll(List.of(
                     "etcd",
                     "--name", name,
                     "--data-dir", data.toString(),

@@ -28,6 +28,7 @@ import radiod.cluster.model.Transcoding;
 import radiod.tests.harness.Encoder;
 import radiod.tests.harness.MarkedAudio;
 import radiod.tests.harness.Mpv;
+import radiod.tests.harness.NodeMemory;
 import radiod.tests.harness.PlainEncoder;
 import radiod.tests.harness.RadiodCluster;
 import radiod.tests.harness.RadiodProcess;
@@ -71,7 +72,10 @@ final class Fire implements AutoCloseable {
      */
     static final Duration REJOIN_BOUND = Duration.ofSeconds(TTL + 12);
     private static final Path REPORT = Path.of("target", "fire-gaps.txt");
+    private static final Path MEMORY_REPORT = Path.of("target", "fire-memory.txt");
 
+    /** Each node (its radiod with its Icecast and transcoders, and etcd member i) within 512 MiB: see {@link NodeMemory}. */
+    final NodeMemory memory;
     final EtcdCluster etcd;
     final RadiodCluster cluster;
     final MarkedAudio programme = MarkedAudio.get();
@@ -81,8 +85,27 @@ final class Fire implements AutoCloseable {
 
     Fire(int listenersPerNode) {
         etcd = EtcdCluster.ofSize(3);
+        List<String> names = List.of("node1", "node2", "node3");
+        memory = NodeMemory.open(ProcessHandle.current().pid() + "-" + Long.toString(System.nanoTime(), 36), names);
+        report("node memory: " + memory.how());
+        List<RadiodCluster.Placement> placements = new ArrayList<>();
+        for (int i = 0; i < names.size(); i++) {
+            etcd.member(i).commandPrefix(memory.prefix(names.get(i)));
+            placements.add(new RadiodCluster.Placement(RadiodCluster.address(i), memory.prefix(names.get(i)), etcd.endpoints()));
+        }
         etcd.start();
-        cluster = new RadiodCluster(etcd, 3, TTL).start();
+        cluster = new RadiodCluster(etcd, TTL, placements).start();
+        for (int i = 0; i < names.size(); i++) {
+            RadiodProcess node = cluster.node(i);
+            EtcdCluster.Member member = etcd.member(i);
+            memory.watch(names.get(i), () -> {
+                List<ProcessHandle> ps = new ArrayList<>(node.processes());
+                if (member.running()) {
+                    ProcessHandle.of(member.pid()).ifPresent(ps::add);
+                }
+                return ps;
+            });
+        }
         cluster.awaitReady(Duration.ofSeconds(30));
         cluster.putMount(LIVE);
         cluster.putMount(LIVE_64);
@@ -518,6 +541,23 @@ final class Fire implements AutoCloseable {
         return s.get(s.size() / 2);
     }
 
+    /**
+     * The memory bound of every node so far (see {@link NodeMemory}), reported to stdout and
+     * {@code target/fire-memory.txt}; and no radiod or etcd member ended without the test ending it.
+     */
+    void assertMemoryBound() {
+        memory.reportAndCheck(Fire::report, MEMORY_REPORT);
+        for (RadiodProcess n : cluster.nodes()) {
+            assertEquals(List.of(), n.unexpectedExits(), n.name() + "'s radiod ended without the test ending it");
+            assertTrue(n.running(), n.name() + " is not running");
+            assertTrue(n.icecast().isPresent(), n.name() + " has no Icecast");
+        }
+        for (EtcdCluster.Member m : etcd.members()) {
+            assertEquals(List.of(), m.unexpectedExits(), m.name() + " ended without the test ending it");
+            assertTrue(m.running(), m.name() + " is not running");
+        }
+    }
+
     @Override
     public void close() {
         players.forEach(Player::close);
@@ -525,5 +565,6 @@ final class Fire implements AutoCloseable {
         encoder.close();
         cluster.close();
         etcd.close();
+        memory.close();
     }
 }

@@ -307,6 +307,18 @@ class FireIT {
         Fire.report("after quorum loss: master " + fire.master().name() + " (was " + master.name() + ")");
     }
 
+    /**
+     * After every fault above: each node (radiod, its Icecast and transcoders, and an etcd member) ran them within a
+     * 512 MiB memory cgroup without an OOM kill, or where the machine refuses a cgroup, its programs' peak resident
+     * memory summed to at most 512 MiB (see {@link radiod.tests.harness.NodeMemory}; figures in
+     * {@code target/fire-memory.txt}).
+     */
+    @Test
+    @Order(10)
+    void everyNodeRanTheSuiteWithin512MiB() {
+        fire.assertMemoryBound();
+    }
+
     static Map<String, Integer> diff(Map<String, Integer> before, Map<String, Integer> after) {
         Map<String, Integer> d = new java.util.TreeMap<>();
         before.forEach((k, v) -> d.put(k, after.get(k) - v));

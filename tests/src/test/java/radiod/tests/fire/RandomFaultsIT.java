@@ -79,6 +79,8 @@ class RandomFaultsIT {
         gaps.sort(null);
         Fire.report(String.format("random run seed %d: %d faults, listener gaps median %.2f s, worst %.2f s", seed, faults,
                 gaps.get(gaps.size() / 2) / 1000.0, gaps.get(gaps.size() - 1) / 1000.0));
+        // Each node (radiod, its Icecast and transcoders, an etcd member) within 512 MiB throughout.
+        fire.assertMemoryBound();
     }
 
     /** The nodes a fault will take (kill, freeze, restart, or kill its Icecast), as {@link #inject} picks them. */

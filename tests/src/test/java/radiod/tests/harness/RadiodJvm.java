@@ -29,21 +29,50 @@ import radiod.testkit.Processes;
  */
 final class RadiodJvm {
     private static final Path CONTROLLER_TARGET = Path.of("..", "controller", "target").toAbsolutePath().normalize();
-    private static final Path ARCHIVE = Path.of("target", "radiod-cds", "radiod.jsa").toAbsolutePath();
     /**
      * The package's small-host options (packaging/src/deb/bin/radiod), the heap's ceiling left at 256 MB for the
      * suite's heavier loads, and C1 only: up to nine radiod JVMs share two cores here, and C2's compiler threads
      * would compete with them (the package keeps C2 for its redirect rate, which no test measures). The training
      * start uses the same, as a CDS archive is made for one collector.
      */
-    private static final List<String> JVM_OPTIONS = List.of("-XX:+UseSerialGC", "-Xms12m", "-Xmx256m", "-Xmn4m",
+    private static final List<String> TEST_OPTIONS = List.of("-XX:+UseSerialGC", "-Xms12m", "-Xmx256m", "-Xmn4m",
             "-XX:MinHeapFreeRatio=20", "-XX:MaxHeapFreeRatio=40", "-XX:TieredStopAtLevel=1",
             "-XX:ReservedCodeCacheSize=32m", "-XX:MaxMetaspaceSize=128m", "-Dio.netty.allocator.numDirectArenas=1",
             "-Dio.netty.allocator.numHeapArenas=1", "-Dio.netty.allocator.maxOrder=7",
             "-Dio.netty.allocator.useCacheForAllThreads=false", "-Dio.netty.eventLoopThreads=1");
+    /**
+     * {@code -Dradiod.jvm=package}: the Debian package's own {@code RADIOD_JAVA_OPTS}, read from
+     * packaging/src/deb/etc/radiod.default (-Xmx96m, C2 on), e.g. to prove the failure suite's memory bound with what
+     * a node runs in production; its archive is a separate one.
+     */
+    private static final boolean PACKAGE = "package".equals(System.getProperty("radiod.jvm"));
+    private static final Path PACKAGE_DEFAULTS = Path.of("..", "packaging", "src", "deb", "etc", "radiod.default")
+            .toAbsolutePath().normalize();
+    private static final List<String> JVM_OPTIONS = PACKAGE ? packageOptions() : TEST_OPTIONS;
+    private static final Path ARCHIVE = Path.of("target", "radiod-cds", PACKAGE ? "radiod-package.jsa" : "radiod.jsa")
+            .toAbsolutePath();
     private static List<String> options;
 
     private RadiodJvm() {
+    }
+
+    private static List<String> packageOptions() {
+        try {
+            for (String line : Files.readAllLines(PACKAGE_DEFAULTS)) {
+                if (line.startsWith("RADIOD_JAVA_OPTS=\"")) {
+                    return List.of(line.substring("RADIOD_JAVA_OPTS=\"".length(), line.lastIndexOf('"')).trim().split("\\s+"));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        throw new IllegalStateException("no RADIOD_JAVA_OPTS=\"…\" line in " + PACKAGE_DEFAULTS);
+    }
+
+    /** Which options radiod runs with, for reports. */
+    static String describe() {
+        return (PACKAGE ? "with the package's options (-Dradiod.jvm=package): " : "with the tests' options: ")
+                + String.join(" ", JVM_OPTIONS);
     }
 
     /** {@code java}, its options and the class path, up to (not including) the main class. */
@@ -85,7 +114,7 @@ final class RadiodJvm {
             }
             Files.createDirectories(ARCHIVE.getParent());
             Files.deleteIfExists(ARCHIVE);
-            Path part = ARCHIVE.resolveSibling("radiod.jsa.part");
+            Path part = ARCHIVE.resolveSibling(ARCHIVE.getFileName() + ".part");
             Files.deleteIfExists(part);
             train(java, jar, part);
             if (!Files.exists(part) || Files.size(part) == 0) {

@@ -21,6 +21,7 @@ public final class RadiodProcess {
     private final Path config;
     private final Path log;
     private Process process;
+    private final List<String> unexpectedExits = new java.util.ArrayList<>();
 
     RadiodProcess(RadiodCluster cluster, String name, RadiodCluster.Placement placement) {
         this.cluster = cluster;
@@ -89,6 +90,9 @@ public final class RadiodProcess {
         if (running()) {
             return;
         }
+        if (process != null) {
+            unexpectedExits.add("pid " + process.pid() + " exited " + process.exitValue());
+        }
         try {
             Files.writeString(config, yaml());
             List<String> cmd = new java.util.ArrayList<>(commandPrefix);
@@ -130,6 +134,24 @@ public final class RadiodProcess {
 
     public synchronized long pid() {
         return process.pid();
+    }
+
+    /**
+     * How each earlier radiod process of this node ended when it ended without {@link #kill()} or {@link #stop()}
+     * (seen at the next start): a crash, {@code -XX:+ExitOnOutOfMemoryError}, or the kernel's OOM killer.
+     */
+    public synchronized List<String> unexpectedExits() {
+        return List.copyOf(unexpectedExits);
+    }
+
+    /** radiod's process and its descendants (Icecast, liquidsoap), none when it is not running. */
+    public synchronized List<ProcessHandle> processes() {
+        if (process == null || !process.isAlive()) {
+            return List.of();
+        }
+        List<ProcessHandle> all = new java.util.ArrayList<>(List.of(process.toHandle()));
+        process.toHandle().descendants().forEach(all::add);
+        return all;
     }
 
     /** The node's Icecast child process, if one runs. */
