@@ -114,6 +114,11 @@ final class ResponseWriter {
      * @param dnssecOk the DO bit, copied from the query
      */
     byte[] finish(int limit, boolean opt, int payload, int extended, boolean dnssecOk) {
+        return Arrays.copyOf(buf, complete(limit, opt, payload, extended, dnssecOk));
+    }
+
+    /** As {@link #finish}, but leaves the response in {@link #buffer()}; its length. */
+    int complete(int limit, boolean opt, int payload, int extended, boolean dnssecOk) {
         int reserve = opt ? OPT_LENGTH : 0;
         if (pos + reserve > limit && glueStart >= 0) {
             pos = glueStart;
@@ -145,7 +150,12 @@ final class ResponseWriter {
             buf[4 + 2 * s] = (byte) (counts[s] >> 8);
             buf[5 + 2 * s] = (byte) counts[s];
         }
-        return Arrays.copyOf(buf, pos);
+        return pos;
+    }
+
+    /** The response {@link #complete} wrote, valid until the next {@link #begin}. */
+    byte[] buffer() {
+        return buf;
     }
 
     boolean truncated() {

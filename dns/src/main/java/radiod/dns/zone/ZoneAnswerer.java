@@ -1,6 +1,7 @@
 package radiod.dns.zone;
 
 import java.io.IOException;
+import java.util.Arrays;
 import java.util.Objects;
 
 import org.xbill.DNS.DClass;
@@ -60,7 +61,48 @@ public final class ZoneAnswerer {
     public static final int PLAIN_UDP_SIZE = 512;
     public static final int TCP_SIZE = 65535;
 
-    private static final ThreadLocal<ResponseWriter> WRITERS = ThreadLocal.withInitial(ResponseWriter::new);
+    /**
+     * A response left in a buffer of this thread by {@link #respond}: the bytes {@code wire()[0, length())}, valid
+     * until this thread's next call to {@code respond}. What the hot path uses: no copy, no allocation.
+     */
+    public static final class Response {
+        private final ResponseWriter writer = new ResponseWriter();
+        private int length;
+        private int qtype;
+        private int rcode;
+        private boolean truncated;
+
+        /** The buffer holding the response, from 0 to {@link #length()}. */
+        public byte[] wire() {
+            return writer.buffer();
+        }
+
+        public int length() {
+            return length;
+        }
+
+        /** The question's type, 0 when it could not be read. */
+        public int qtype() {
+            return qtype;
+        }
+
+        /** The response code, extended (BADVERS is 16). */
+        public int rcode() {
+            return rcode;
+        }
+
+        /** Whether TC is set. */
+        public boolean truncated() {
+            return truncated;
+        }
+
+        /** A copy, as an {@link Answer}. */
+        public Answer toAnswer() {
+            return new Answer(Arrays.copyOf(writer.buffer(), length), qtype, rcode, truncated);
+        }
+    }
+
+    private static final ThreadLocal<Response> RESPONSES = ThreadLocal.withInitial(Response::new);
 
     private final DnsSettings settings;
     private volatile ZoneRecords records;
@@ -88,6 +130,15 @@ public final class ZoneAnswerer {
      * @param maxUdpSize the largest UDP answer this server sends, 512 to 65535 (normally {@link #EDNS_UDP_SIZE})
      */
     public Answer answer(byte[] query, int length, ClusterSnapshot view, int maxUdpSize, Transport transport) {
+        Response r = respond(query, length, view, maxUdpSize, transport);
+        return r == null ? null : r.toAnswer();
+    }
+
+    /**
+     * As {@link #answer(byte[], int, ClusterSnapshot, int, Transport)}, but the response stays in this thread's
+     * buffer (see {@link Response}): valid until this thread's next call.
+     */
+    public Response respond(byte[] query, int length, ClusterSnapshot view, int maxUdpSize, Transport transport) {
         if (maxUdpSize < PLAIN_UDP_SIZE || maxUdpSize > TCP_SIZE) {
             throw new IllegalArgumentException("maxUdpSize must be between 512 and 65535, got " + maxUdpSize);
         }
@@ -95,30 +146,31 @@ public final class ZoneAnswerer {
         if (q == null) {
             return null;
         }
-        ResponseWriter w = WRITERS.get();
+        Response r = RESPONSES.get();
+        ResponseWriter w = r.writer;
         w.begin(q);
         if (q.status == Query.Status.NOTIMP) {
-            return finish(w, q, Rcode.NOTIMP, PLAIN_UDP_SIZE, maxUdpSize, false);
+            return finish(r, q, Rcode.NOTIMP, PLAIN_UDP_SIZE, maxUdpSize, false);
         }
         if (q.status == Query.Status.FORMERR) {
-            return finish(w, q, Rcode.FORMERR, PLAIN_UDP_SIZE, maxUdpSize, false);
+            return finish(r, q, Rcode.FORMERR, PLAIN_UDP_SIZE, maxUdpSize, false);
         }
         int limit = transport == Transport.TCP ? TCP_SIZE
                 : q.edns ? Math.max(PLAIN_UDP_SIZE, Math.min(q.udpPayload, maxUdpSize)) : PLAIN_UDP_SIZE;
         if (q.edns && q.ednsVersion != 0) {
-            return finish(w, q, Rcode.BADVERS, limit, maxUdpSize, true);
+            return finish(r, q, Rcode.BADVERS, limit, maxUdpSize, true);
         }
         ZoneRecords z = records(view == null ? ClusterSnapshot.EMPTY : view);
         int apex = apexOffset(q, z.zoneWire);
         if (apex < 0 || (q.qclass != DClass.IN && q.qclass != DClass.ANY)
                 || q.qtype == Type.AXFR || q.qtype == Type.IXFR) {
-            return finish(w, q, Rcode.REFUSED, limit, maxUdpSize, q.edns);
+            return finish(r, q, Rcode.REFUSED, limit, maxUdpSize, q.edns);
         }
         w.authoritative();
         ZoneRecords.Entry entry = z.lookup(q.wire, Query.HEADER, q.nameEnd);
         if (entry == null) {
             w.record(ResponseWriter.AUTHORITY, apex, z.soaNegative);
-            return finish(w, q, Rcode.NXDOMAIN, limit, maxUdpSize, q.edns);
+            return finish(r, q, Rcode.NXDOMAIN, limit, maxUdpSize, q.edns);
         }
         if (entry.kind == ZoneRecords.ALIAS) {
             w.record(ResponseWriter.ANSWER, Query.HEADER, z.cname);
@@ -128,7 +180,7 @@ public final class ZoneAnswerer {
         } else {
             answerAt(w, z, entry, Query.HEADER, q.qtype, apex);
         }
-        return finish(w, q, Rcode.NOERROR, limit, maxUdpSize, q.edns);
+        return finish(r, q, Rcode.NOERROR, limit, maxUdpSize, q.edns);
     }
 
     /** The records of type {@code qtype} at the name at {@code owner}, or the SOA that says there are none. */
@@ -180,10 +232,14 @@ public final class ZoneAnswerer {
         return ZoneRecords.equalsIgnoreCase(zoneWire, b, p, q.nameEnd) ? p : -1;
     }
 
-    private static Answer finish(ResponseWriter w, Query q, int rcode, int limit, int maxUdpSize, boolean opt) {
+    private static Response finish(Response r, Query q, int rcode, int limit, int maxUdpSize, boolean opt) {
+        ResponseWriter w = r.writer;
         w.rcode(rcode);
-        byte[] wire = w.finish(limit, opt, maxUdpSize, rcode >> 4, q.dnssecOk);
-        return new Answer(wire, q.hasQuestion() ? q.qtype : 0, rcode, w.truncated());
+        r.length = w.complete(limit, opt, maxUdpSize, rcode >> 4, q.dnssecOk);
+        r.qtype = q.hasQuestion() ? q.qtype : 0;
+        r.rcode = rcode;
+        r.truncated = w.truncated();
+        return r;
     }
 
     /**
@@ -195,9 +251,9 @@ public final class ZoneAnswerer {
         if (q == null) {
             return null;
         }
-        ResponseWriter w = new ResponseWriter();
-        w.begin(q);
-        return finish(w, q, Rcode.SERVFAIL, PLAIN_UDP_SIZE, EDNS_UDP_SIZE, false);
+        Response r = new Response();
+        r.writer.begin(q);
+        return finish(r, q, Rcode.SERVFAIL, PLAIN_UDP_SIZE, EDNS_UDP_SIZE, false).toAnswer();
     }
 
     private ZoneRecords records(ClusterSnapshot view) {
