@@ -11,7 +11,7 @@ final class ResponseWriter {
     static final int ANSWER = 1;
     static final int AUTHORITY = 2;
     static final int ADDITIONAL = 3;
-    private static final int OPT_LENGTH = 11;
+    static final int OPT_LENGTH = 11;
 
     private byte[] buf = new byte[4096];
     private int[] order = new int[64];
@@ -89,6 +89,38 @@ final class ResponseWriter {
             order[j] = t;
             record(s, ownerOffset, tails[order[i]]);
         }
+    }
+
+    /** The first {@code k} records of {@code tails} in the order {@code order}. */
+    void ordered(int s, int ownerOffset, byte[][] tails, int[] order, int k) {
+        for (int i = 0; i < k; i++) {
+            record(s, ownerOffset, tails[order[i]]);
+        }
+    }
+
+    /** The records written so far (everything after the question), and their counts per section. */
+    Rendered.Body body() {
+        return new Rendered.Body(Arrays.copyOfRange(buf, questionEnd, pos), counts[ANSWER], counts[AUTHORITY],
+                counts[ADDITIONAL]);
+    }
+
+    /**
+     * Appends a pre-rendered body (see {@link Rendered}) after the question; false, writing nothing, when it would
+     * not fit {@code limit} with {@code reserve} bytes to spare (the caller then renders it the slow way, which
+     * drops glue or truncates).
+     */
+    boolean body(Rendered.Body b, int limit, int reserve) {
+        if (pos + b.bytes().length + reserve > limit) {
+            return false;
+        }
+        ensure(b.bytes().length);
+        System.arraycopy(b.bytes(), 0, buf, pos, b.bytes().length);
+        pos += b.bytes().length;
+        counts[ANSWER] = b.answers();
+        counts[AUTHORITY] = b.authority();
+        counts[ADDITIONAL] = b.additional();
+        section = ADDITIONAL;
+        return true;
     }
 
     /** Complete records (owner included) for the additional section; dropped first when the answer is too big. */

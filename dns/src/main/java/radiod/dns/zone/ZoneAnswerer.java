@@ -2,7 +2,10 @@ package radiod.dns.zone;
 
 import java.io.IOException;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.Message;
@@ -104,12 +107,28 @@ public final class ZoneAnswerer {
 
     private static final ThreadLocal<Response> RESPONSES = ThreadLocal.withInitial(Response::new);
 
+    /** Marks a (name, type) whose answer is not rendered ahead (too many random picks): the slow path answers. */
+    private static final Rendered NOT_RENDERED = new Rendered(new Rendered.Body[0]);
+
     private final DnsSettings settings;
+    private final boolean prerender;
+    private final AtomicLong renders = new AtomicLong();
     private volatile ZoneRecords records;
 
     public ZoneAnswerer(DnsSettings settings) {
+        this(settings, true);
+    }
+
+    /** With {@code prerender} false, every answer is made from the records each time (for tests to compare). */
+    ZoneAnswerer(DnsSettings settings, boolean prerender) {
         this.settings = Objects.requireNonNull(settings, "settings");
+        this.prerender = prerender;
         this.records = new ZoneRecords(settings, ClusterSnapshot.EMPTY);
+    }
+
+    /** How many (name, type) answers were rendered ahead so far (each once per snapshot). */
+    long renders() {
+        return renders.get();
     }
 
     public DnsSettings settings() {
@@ -172,19 +191,67 @@ public final class ZoneAnswerer {
             w.record(ResponseWriter.AUTHORITY, apex, z.soaNegative);
             return finish(r, q, Rcode.NXDOMAIN, limit, maxUdpSize, q.edns);
         }
-        if (entry.kind == ZoneRecords.ALIAS) {
-            w.record(ResponseWriter.ANSWER, Query.HEADER, z.cname);
-            if (q.qtype != Type.CNAME && q.qtype != Type.ANY) {
-                answerAt(w, z, z.apex, apex, q.qtype, apex);
+        if (prerender) {
+            int slot = Rendered.slot(q.qtype);
+            if (slot >= 0) {
+                Rendered rendered = entry.rendered[slot];
+                if (rendered == null) {
+                    rendered = render(z, entry, q, apex);
+                    entry.rendered[slot] = rendered;
+                }
+                if (rendered != NOT_RENDERED && w.body(rendered.pick(), limit, q.edns ? ResponseWriter.OPT_LENGTH : 0)) {
+                    return finish(r, q, Rcode.NOERROR, limit, maxUdpSize, q.edns);
+                }
             }
-        } else {
-            answerAt(w, z, entry, Query.HEADER, q.qtype, apex);
         }
+        records(w, z, entry, q.qtype, apex, null);
         return finish(r, q, Rcode.NOERROR, limit, maxUdpSize, q.edns);
     }
 
-    /** The records of type {@code qtype} at the name at {@code owner}, or the SOA that says there are none. */
-    private static void answerAt(ResponseWriter w, ZoneRecords z, ZoneRecords.Entry e, int owner, int qtype, int apex) {
+    /** The records answering {@code qtype} at an existing name; {@code order}: see {@link #answerAt}. */
+    private static void records(ResponseWriter w, ZoneRecords z, ZoneRecords.Entry entry, int qtype, int apex,
+                                int[] order) {
+        if (entry.kind == ZoneRecords.ALIAS) {
+            w.record(ResponseWriter.ANSWER, Query.HEADER, z.cname);
+            if (qtype != Type.CNAME && qtype != Type.ANY) {
+                answerAt(w, z, z.apex, apex, qtype, apex, order);
+            }
+        } else {
+            answerAt(w, z, entry, Query.HEADER, qtype, apex, order);
+        }
+    }
+
+    /**
+     * Every answer the slow path can give to {@code q} at {@code entry} (one per possible pick of a pool's
+     * addresses), or {@link #NOT_RENDERED} when there are too many.
+     */
+    private Rendered render(ZoneRecords z, ZoneRecords.Entry entry, Query q, int apex) {
+        ZoneRecords.Entry target = entry.kind == ZoneRecords.ALIAS ? z.apex : entry;
+        byte[][] set = q.qtype == Type.A ? target.a : q.qtype == Type.AAAA ? target.aaaa : null;
+        List<int[]> orders = Collections.singletonList(null);
+        if (set != null && set.length > 1 && (target.kind == ZoneRecords.APEX || target.kind == ZoneRecords.POOL)) {
+            orders = Rendered.picks(set.length, Math.min(set.length, z.maxAnswers));
+            if (orders == null) {
+                return NOT_RENDERED;
+            }
+        }
+        ResponseWriter w = new ResponseWriter();
+        Rendered.Body[] bodies = new Rendered.Body[orders.size()];
+        for (int i = 0; i < bodies.length; i++) {
+            w.begin(q);
+            records(w, z, entry, q.qtype, apex, orders.get(i));
+            bodies[i] = w.body();
+        }
+        renders.incrementAndGet();
+        return new Rendered(bodies);
+    }
+
+    /**
+     * The records of type {@code qtype} at the name at {@code owner}, or the SOA that says there are none. A pool's
+     * addresses are picked at random, or in {@code order} when it is not null.
+     */
+    private static void answerAt(ResponseWriter w, ZoneRecords z, ZoneRecords.Entry e, int owner, int qtype, int apex,
+                                 int[] order) {
         int before = w.count(ResponseWriter.ANSWER);
         if (qtype == Type.ANY) {
             if (e.kind != ZoneRecords.EMPTY) {
@@ -193,7 +260,11 @@ public final class ZoneAnswerer {
         } else if (qtype == Type.A || qtype == Type.AAAA) {
             byte[][] set = qtype == Type.A ? e.a : e.aaaa;
             if (e.kind == ZoneRecords.APEX || e.kind == ZoneRecords.POOL) {
-                w.shuffled(ResponseWriter.ANSWER, owner, set, z.maxAnswers);
+                if (order == null) {
+                    w.shuffled(ResponseWriter.ANSWER, owner, set, z.maxAnswers);
+                } else {
+                    w.ordered(ResponseWriter.ANSWER, owner, set, order, order.length);
+                }
             } else {
                 for (byte[] r : set) {
                     w.record(ResponseWriter.ANSWER, owner, r);
