@@ -39,11 +39,23 @@ final class DnsMetrics {
     }
 
     void count(ZoneAnswerer.Answer a, ZoneAnswerer.Transport transport) {
-        int type = typeIndex(a.qtype());
-        int rcode = a.rcode() < RCODES ? a.rcode() : RCODES - 1;
-        int i = (type * RCODES + rcode) * 2 + transport.ordinal();
+        queries(index(a.qtype(), a.rcode(), transport)).increment();
+        if (a.truncated()) {
+            truncated[transport.ordinal()].increment();
+        }
+    }
+
+    private static int index(int qtype, int rcode, ZoneAnswerer.Transport transport) {
+        int r = rcode < RCODES ? rcode : RCODES - 1;
+        return (typeIndex(qtype) * RCODES + r) * 2 + transport.ordinal();
+    }
+
+    private Counter queries(int i) {
         Counter c = queries[i];
         if (c == null) {
+            int type = i / 2 / RCODES;
+            int rcode = i / 2 % RCODES;
+            ZoneAnswerer.Transport transport = ZoneAnswerer.Transport.values()[i % 2];
             // Racing threads register the same meter: the registry returns the one instance.
             c = Counter.builder("radiod.dns.queries").description("DNS queries answered")
                     .tag("type", type == OTHER ? "other" : Type.string(TYPES[type]))
@@ -52,9 +64,60 @@ final class DnsMetrics {
                     .register(registry);
             queries[i] = c;
         }
-        c.increment();
-        if (a.truncated()) {
-            truncated[transport.ordinal()].increment();
+        return c;
+    }
+
+    /** A tally for one thread, to be {@link Tally#flush() flushed} into the meters now and then (after a batch). */
+    Tally tally() {
+        return new Tally();
+    }
+
+    /** Counts kept by one thread without atomics; added to the meters on {@link #flush()}. Not thread-safe. */
+    final class Tally {
+        private final long[] counts = new long[queries.length];
+        private final int[] touched = new int[queries.length];
+        private int touchedCount;
+        private long truncatedUdp;
+        private long droppedCount;
+        private long errorCount;
+
+        void count(int qtype, int rcode, boolean wasTruncated) {
+            int i = index(qtype, rcode, ZoneAnswerer.Transport.UDP);
+            if (counts[i]++ == 0) {
+                touched[touchedCount++] = i;
+            }
+            if (wasTruncated) {
+                truncatedUdp++;
+            }
+        }
+
+        void dropped() {
+            droppedCount++;
+        }
+
+        void error() {
+            errorCount++;
+        }
+
+        void flush() {
+            for (int k = 0; k < touchedCount; k++) {
+                int i = touched[k];
+                queries(i).increment(counts[i]);
+                counts[i] = 0;
+            }
+            touchedCount = 0;
+            if (truncatedUdp > 0) {
+                truncated[ZoneAnswerer.Transport.UDP.ordinal()].increment(truncatedUdp);
+                truncatedUdp = 0;
+            }
+            if (droppedCount > 0) {
+                dropped.increment(droppedCount);
+                droppedCount = 0;
+            }
+            if (errorCount > 0) {
+                errors.increment(errorCount);
+                errorCount = 0;
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 package radiod.dns.server;
 
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -11,20 +12,33 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.micrometer.core.instrument.Gauge;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.FixedRecvByteBufAllocator;
+import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.epoll.EpollEventLoopGroup;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.channel.socket.InternetProtocolFamily;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.util.ReferenceCountUtil;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.AbstractVerticle;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
-import io.vertx.core.datagram.DatagramPacket;
-import io.vertx.core.datagram.DatagramSocket;
-import io.vertx.core.datagram.DatagramSocketOptions;
+import io.vertx.core.impl.ContextInternal;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.net.NetSocket;
-import io.vertx.core.net.SocketAddress;
 import radiod.cluster.view.ClusterSnapshot;
 import radiod.dns.zone.DnsSettings;
 import radiod.dns.zone.ZoneAnswerer;
@@ -43,6 +57,19 @@ public final class DnsServer implements AutoCloseable {
     /** RFC 7766 suggests seconds, not minutes, for idle connections. */
     static final int TCP_IDLE_SECONDS = 10;
     static final int TCP_MAX_CONNECTIONS = 512;
+    /**
+     * The largest UDP query read whole (Netty's default for datagrams too); longer ones are cut there and get
+     * FORMERR. Real queries are a few hundred bytes at most.
+     */
+    static final int MAX_QUERY = 2048;
+    /** Queries read by one recvmmsg, and answers written before a flush (one sendmmsg) at the latest. */
+    static final int UDP_BATCH = 16;
+    /**
+     * SO_RCVBUF asked for each UDP socket: room for thousands of queries, so that a pause of the event loop (a
+     * collection, a compilation) does not overflow it and lose them (the kernel's default of 208 KiB holds a few
+     * hundred). The kernel caps it at net.core.rmem_max.
+     */
+    static final int UDP_RECEIVE_BUFFER = 4 << 20;
 
     private final Vertx vertx;
     private final DnsSettings settings;
@@ -107,12 +134,18 @@ public final class DnsServer implements AutoCloseable {
         });
     }
 
-    /** One UDP socket; a verticle so that each gets an event loop of its own. */
+    /**
+     * One UDP socket; a verticle so that each gets an event loop of its own. A Netty channel on that event loop
+     * rather than Vert.x's {@code DatagramSocket}: the answer goes back to the sender's address as received (Vert.x
+     * would take it as a host string and resolve it again for every packet), answers are written as they are made
+     * and flushed once per read batch (one sendmmsg for many), and with epoll one recvmmsg reads up to
+     * {@link #UDP_BATCH} queries.
+     */
     private final class UdpSocket extends AbstractVerticle {
         private final int wanted;
         private final boolean reusePort;
         private volatile int port;
-        private DatagramSocket udp;
+        private Channel channel;
 
         UdpSocket(int wanted, boolean reusePort) {
             this.wanted = wanted;
@@ -121,38 +154,120 @@ public final class DnsServer implements AutoCloseable {
 
         @Override
         public void start(Promise<Void> started) {
-            // No receive buffer size here: Vert.x would also allocate a read buffer of that size for every datagram.
-            udp = vertx.createDatagramSocket(new DatagramSocketOptions()
-                    .setIpV6(settings.bindAddress().contains(":")).setReusePort(reusePort));
-            DatagramSocket socket = udp;
-            udp.handler(packet -> onDatagram(socket, packet));
-            udp.exceptionHandler(e -> log.debug("dns: udp socket: {}", e.toString()));
-            udp.listen(wanted, settings.bindAddress()).onSuccess(u -> port = u.localAddress().port()).<Void>mapEmpty()
-                    .onComplete(started);
+            EventLoop loop = ((ContextInternal) context).nettyEventLoop();
+            InternetProtocolFamily family = settings.bindAddress().contains(":")
+                    ? InternetProtocolFamily.IPv6 : InternetProtocolFamily.IPv4;
+            Bootstrap b = new Bootstrap().group(loop)
+                    .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
+                    .option(ChannelOption.SO_RCVBUF, UDP_RECEIVE_BUFFER)
+                    .handler(new UdpHandler());
+            if (loop.parent() instanceof EpollEventLoopGroup) {
+                b.channelFactory(() -> new EpollDatagramChannel(family))
+                        .option(EpollChannelOption.SO_REUSEPORT, reusePort)
+                        // a read buffer of UDP_BATCH slots, one datagram each: recvmmsg
+                        .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, MAX_QUERY)
+                        .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_QUERY * UDP_BATCH));
+            } else {
+                b.channelFactory(() -> new NioDatagramChannel(family))
+                        .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_QUERY));
+            }
+            b.bind(new InetSocketAddress(settings.bindAddress(), wanted)).addListener((ChannelFuture f) -> {
+                if (f.isSuccess()) {
+                    channel = f.channel();
+                    port = ((InetSocketAddress) channel.localAddress()).getPort();
+                    log.debug("dns: udp socket on port {}, receive buffer {} bytes", port,
+                            channel.config().getOption(ChannelOption.SO_RCVBUF));
+                    started.complete();
+                } else {
+                    started.fail(f.cause());
+                }
+            });
         }
 
         @Override
         public void stop(Promise<Void> stopped) {
-            udp.close().onComplete(stopped);
+            if (channel == null) {
+                stopped.complete();
+                return;
+            }
+            channel.close().addListener(f -> stopped.complete());
+        }
+    }
+
+    /** Answers a UDP socket's queries; one per socket, so on one thread: its buffer and tally need no locks. */
+    private final class UdpHandler extends ChannelInboundHandlerAdapter {
+        private final byte[] query = new byte[MAX_QUERY];
+        private final DnsMetrics.Tally tally = metrics.tally();
+        private int unflushed;
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (!(msg instanceof DatagramPacket packet)) {
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            try {
+                ByteBuf in = packet.content();
+                int length = Math.min(in.readableBytes(), query.length);
+                in.getBytes(in.readerIndex(), query, 0, length);
+                ByteBuf out = respond(ctx, length);
+                if (out != null) {
+                    ctx.write(new DatagramPacket(out, packet.sender()), ctx.voidPromise());
+                    if (++unflushed >= UDP_BATCH) {
+                        flush(ctx);
+                    }
+                }
+            } catch (RuntimeException e) {
+                failed(e);
+            } finally {
+                packet.release();
+            }
+        }
+
+        /** The answer to {@code query[0, length)} in a new buffer, counted; null when nothing is to be sent. */
+        private ByteBuf respond(ChannelHandlerContext ctx, int length) {
+            ZoneAnswerer.Response r;
+            try {
+                r = answerer.respond(query, length, view.get(), ZoneAnswerer.EDNS_UDP_SIZE, Transport.UDP);
+            } catch (RuntimeException e) {
+                failed(e);
+                tally.error();
+                Answer a = answerer.serverFailure(query, length);
+                if (a == null) {
+                    tally.dropped();
+                    return null;
+                }
+                tally.count(a.qtype(), a.rcode(), a.truncated());
+                return ctx.alloc().directBuffer(a.wire().length).writeBytes(a.wire());
+            }
+            if (r == null) {
+                tally.dropped();
+                return null;
+            }
+            tally.count(r.qtype(), r.rcode(), r.truncated());
+            return ctx.alloc().directBuffer(r.length()).writeBytes(r.wire(), 0, r.length());
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            flush(ctx);
+            tally.flush();
+        }
+
+        private void flush(ChannelHandlerContext ctx) {
+            unflushed = 0;
+            ctx.flush();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable e) {
+            log.debug("dns: udp socket: {}", e.toString());
         }
     }
 
     /** The bound port (the settings' port, or the one taken when it was 0). */
     public int port() {
         return port;
-    }
-
-    private void onDatagram(DatagramSocket udp, DatagramPacket packet) {
-        try {
-            byte[] query = packet.data().getBytes();
-            Answer a = answer(query, Transport.UDP);
-            if (a != null) {
-                SocketAddress sender = packet.sender();
-                udp.send(Buffer.buffer(a.wire()), sender.port(), sender.host());
-            }
-        } catch (RuntimeException e) {
-            failed(e);
-        }
     }
 
     /** The answer, counted; a SERVFAIL if answering failed; null when nothing is to be sent. */

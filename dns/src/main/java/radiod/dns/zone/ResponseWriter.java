@@ -11,7 +11,7 @@ final class ResponseWriter {
     static final int ANSWER = 1;
     static final int AUTHORITY = 2;
     static final int ADDITIONAL = 3;
-    private static final int OPT_LENGTH = 11;
+    static final int OPT_LENGTH = 11;
 
     private byte[] buf = new byte[4096];
     private int[] order = new int[64];
@@ -91,6 +91,38 @@ final class ResponseWriter {
         }
     }
 
+    /** The first {@code k} records of {@code tails} in the order {@code order}. */
+    void ordered(int s, int ownerOffset, byte[][] tails, int[] order, int k) {
+        for (int i = 0; i < k; i++) {
+            record(s, ownerOffset, tails[order[i]]);
+        }
+    }
+
+    /** The records written so far (everything after the question), and their counts per section. */
+    Rendered.Body body() {
+        return new Rendered.Body(Arrays.copyOfRange(buf, questionEnd, pos), counts[ANSWER], counts[AUTHORITY],
+                counts[ADDITIONAL]);
+    }
+
+    /**
+     * Appends a pre-rendered body (see {@link Rendered}) after the question; false, writing nothing, when it would
+     * not fit {@code limit} with {@code reserve} bytes to spare (the caller then renders it the slow way, which
+     * drops glue or truncates).
+     */
+    boolean body(Rendered.Body b, int limit, int reserve) {
+        if (pos + b.bytes().length + reserve > limit) {
+            return false;
+        }
+        ensure(b.bytes().length);
+        System.arraycopy(b.bytes(), 0, buf, pos, b.bytes().length);
+        pos += b.bytes().length;
+        counts[ANSWER] = b.answers();
+        counts[AUTHORITY] = b.authority();
+        counts[ADDITIONAL] = b.additional();
+        section = ADDITIONAL;
+        return true;
+    }
+
     /** Complete records (owner included) for the additional section; dropped first when the answer is too big. */
     void glue(byte[] records, int count) {
         if (count == 0) {
@@ -114,6 +146,11 @@ final class ResponseWriter {
      * @param dnssecOk the DO bit, copied from the query
      */
     byte[] finish(int limit, boolean opt, int payload, int extended, boolean dnssecOk) {
+        return Arrays.copyOf(buf, complete(limit, opt, payload, extended, dnssecOk));
+    }
+
+    /** As {@link #finish}, but leaves the response in {@link #buffer()}; its length. */
+    int complete(int limit, boolean opt, int payload, int extended, boolean dnssecOk) {
         int reserve = opt ? OPT_LENGTH : 0;
         if (pos + reserve > limit && glueStart >= 0) {
             pos = glueStart;
@@ -145,7 +182,12 @@ final class ResponseWriter {
             buf[4 + 2 * s] = (byte) (counts[s] >> 8);
             buf[5 + 2 * s] = (byte) counts[s];
         }
-        return Arrays.copyOf(buf, pos);
+        return pos;
+    }
+
+    /** The response {@link #complete} wrote, valid until the next {@link #begin}. */
+    byte[] buffer() {
+        return buf;
     }
 
     boolean truncated() {

@@ -1,7 +1,11 @@
 package radiod.dns.zone;
 
 import java.io.IOException;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.Message;
@@ -60,14 +64,71 @@ public final class ZoneAnswerer {
     public static final int PLAIN_UDP_SIZE = 512;
     public static final int TCP_SIZE = 65535;
 
-    private static final ThreadLocal<ResponseWriter> WRITERS = ThreadLocal.withInitial(ResponseWriter::new);
+    /**
+     * A response left in a buffer of this thread by {@link #respond}: the bytes {@code wire()[0, length())}, valid
+     * until this thread's next call to {@code respond}. What the hot path uses: no copy, no allocation.
+     */
+    public static final class Response {
+        private final ResponseWriter writer = new ResponseWriter();
+        private int length;
+        private int qtype;
+        private int rcode;
+        private boolean truncated;
+
+        /** The buffer holding the response, from 0 to {@link #length()}. */
+        public byte[] wire() {
+            return writer.buffer();
+        }
+
+        public int length() {
+            return length;
+        }
+
+        /** The question's type, 0 when it could not be read. */
+        public int qtype() {
+            return qtype;
+        }
+
+        /** The response code, extended (BADVERS is 16). */
+        public int rcode() {
+            return rcode;
+        }
+
+        /** Whether TC is set. */
+        public boolean truncated() {
+            return truncated;
+        }
+
+        /** A copy, as an {@link Answer}. */
+        public Answer toAnswer() {
+            return new Answer(Arrays.copyOf(writer.buffer(), length), qtype, rcode, truncated);
+        }
+    }
+
+    private static final ThreadLocal<Response> RESPONSES = ThreadLocal.withInitial(Response::new);
+
+    /** Marks a (name, type) whose answer is not rendered ahead (too many random picks): the slow path answers. */
+    private static final Rendered NOT_RENDERED = new Rendered(new Rendered.Body[0]);
 
     private final DnsSettings settings;
+    private final boolean prerender;
+    private final AtomicLong renders = new AtomicLong();
     private volatile ZoneRecords records;
 
     public ZoneAnswerer(DnsSettings settings) {
+        this(settings, true);
+    }
+
+    /** With {@code prerender} false, every answer is made from the records each time (for tests to compare). */
+    ZoneAnswerer(DnsSettings settings, boolean prerender) {
         this.settings = Objects.requireNonNull(settings, "settings");
+        this.prerender = prerender;
         this.records = new ZoneRecords(settings, ClusterSnapshot.EMPTY);
+    }
+
+    /** How many (name, type) answers were rendered ahead so far (each once per snapshot). */
+    long renders() {
+        return renders.get();
     }
 
     public DnsSettings settings() {
@@ -88,6 +149,15 @@ public final class ZoneAnswerer {
      * @param maxUdpSize the largest UDP answer this server sends, 512 to 65535 (normally {@link #EDNS_UDP_SIZE})
      */
     public Answer answer(byte[] query, int length, ClusterSnapshot view, int maxUdpSize, Transport transport) {
+        Response r = respond(query, length, view, maxUdpSize, transport);
+        return r == null ? null : r.toAnswer();
+    }
+
+    /**
+     * As {@link #answer(byte[], int, ClusterSnapshot, int, Transport)}, but the response stays in this thread's
+     * buffer (see {@link Response}): valid until this thread's next call.
+     */
+    public Response respond(byte[] query, int length, ClusterSnapshot view, int maxUdpSize, Transport transport) {
         if (maxUdpSize < PLAIN_UDP_SIZE || maxUdpSize > TCP_SIZE) {
             throw new IllegalArgumentException("maxUdpSize must be between 512 and 65535, got " + maxUdpSize);
         }
@@ -95,44 +165,93 @@ public final class ZoneAnswerer {
         if (q == null) {
             return null;
         }
-        ResponseWriter w = WRITERS.get();
+        Response r = RESPONSES.get();
+        ResponseWriter w = r.writer;
         w.begin(q);
         if (q.status == Query.Status.NOTIMP) {
-            return finish(w, q, Rcode.NOTIMP, PLAIN_UDP_SIZE, maxUdpSize, false);
+            return finish(r, q, Rcode.NOTIMP, PLAIN_UDP_SIZE, maxUdpSize, false);
         }
         if (q.status == Query.Status.FORMERR) {
-            return finish(w, q, Rcode.FORMERR, PLAIN_UDP_SIZE, maxUdpSize, false);
+            return finish(r, q, Rcode.FORMERR, PLAIN_UDP_SIZE, maxUdpSize, false);
         }
         int limit = transport == Transport.TCP ? TCP_SIZE
                 : q.edns ? Math.max(PLAIN_UDP_SIZE, Math.min(q.udpPayload, maxUdpSize)) : PLAIN_UDP_SIZE;
         if (q.edns && q.ednsVersion != 0) {
-            return finish(w, q, Rcode.BADVERS, limit, maxUdpSize, true);
+            return finish(r, q, Rcode.BADVERS, limit, maxUdpSize, true);
         }
         ZoneRecords z = records(view == null ? ClusterSnapshot.EMPTY : view);
         int apex = apexOffset(q, z.zoneWire);
         if (apex < 0 || (q.qclass != DClass.IN && q.qclass != DClass.ANY)
                 || q.qtype == Type.AXFR || q.qtype == Type.IXFR) {
-            return finish(w, q, Rcode.REFUSED, limit, maxUdpSize, q.edns);
+            return finish(r, q, Rcode.REFUSED, limit, maxUdpSize, q.edns);
         }
         w.authoritative();
         ZoneRecords.Entry entry = z.lookup(q.wire, Query.HEADER, q.nameEnd);
         if (entry == null) {
             w.record(ResponseWriter.AUTHORITY, apex, z.soaNegative);
-            return finish(w, q, Rcode.NXDOMAIN, limit, maxUdpSize, q.edns);
+            return finish(r, q, Rcode.NXDOMAIN, limit, maxUdpSize, q.edns);
         }
-        if (entry.kind == ZoneRecords.ALIAS) {
-            w.record(ResponseWriter.ANSWER, Query.HEADER, z.cname);
-            if (q.qtype != Type.CNAME && q.qtype != Type.ANY) {
-                answerAt(w, z, z.apex, apex, q.qtype, apex);
+        if (prerender) {
+            int slot = Rendered.slot(q.qtype);
+            if (slot >= 0) {
+                Rendered rendered = entry.rendered[slot];
+                if (rendered == null) {
+                    rendered = render(z, entry, q, apex);
+                    entry.rendered[slot] = rendered;
+                }
+                if (rendered != NOT_RENDERED && w.body(rendered.pick(), limit, q.edns ? ResponseWriter.OPT_LENGTH : 0)) {
+                    return finish(r, q, Rcode.NOERROR, limit, maxUdpSize, q.edns);
+                }
             }
-        } else {
-            answerAt(w, z, entry, Query.HEADER, q.qtype, apex);
         }
-        return finish(w, q, Rcode.NOERROR, limit, maxUdpSize, q.edns);
+        records(w, z, entry, q.qtype, apex, null);
+        return finish(r, q, Rcode.NOERROR, limit, maxUdpSize, q.edns);
     }
 
-    /** The records of type {@code qtype} at the name at {@code owner}, or the SOA that says there are none. */
-    private static void answerAt(ResponseWriter w, ZoneRecords z, ZoneRecords.Entry e, int owner, int qtype, int apex) {
+    /** The records answering {@code qtype} at an existing name; {@code order}: see {@link #answerAt}. */
+    private static void records(ResponseWriter w, ZoneRecords z, ZoneRecords.Entry entry, int qtype, int apex,
+                                int[] order) {
+        if (entry.kind == ZoneRecords.ALIAS) {
+            w.record(ResponseWriter.ANSWER, Query.HEADER, z.cname);
+            if (qtype != Type.CNAME && qtype != Type.ANY) {
+                answerAt(w, z, z.apex, apex, qtype, apex, order);
+            }
+        } else {
+            answerAt(w, z, entry, Query.HEADER, qtype, apex, order);
+        }
+    }
+
+    /**
+     * Every answer the slow path can give to {@code q} at {@code entry} (one per possible pick of a pool's
+     * addresses), or {@link #NOT_RENDERED} when there are too many.
+     */
+    private Rendered render(ZoneRecords z, ZoneRecords.Entry entry, Query q, int apex) {
+        ZoneRecords.Entry target = entry.kind == ZoneRecords.ALIAS ? z.apex : entry;
+        byte[][] set = q.qtype == Type.A ? target.a : q.qtype == Type.AAAA ? target.aaaa : null;
+        List<int[]> orders = Collections.singletonList(null);
+        if (set != null && set.length > 1 && (target.kind == ZoneRecords.APEX || target.kind == ZoneRecords.POOL)) {
+            orders = Rendered.picks(set.length, Math.min(set.length, z.maxAnswers));
+            if (orders == null) {
+                return NOT_RENDERED;
+            }
+        }
+        ResponseWriter w = new ResponseWriter();
+        Rendered.Body[] bodies = new Rendered.Body[orders.size()];
+        for (int i = 0; i < bodies.length; i++) {
+            w.begin(q);
+            records(w, z, entry, q.qtype, apex, orders.get(i));
+            bodies[i] = w.body();
+        }
+        renders.incrementAndGet();
+        return new Rendered(bodies);
+    }
+
+    /**
+     * The records of type {@code qtype} at the name at {@code owner}, or the SOA that says there are none. A pool's
+     * addresses are picked at random, or in {@code order} when it is not null.
+     */
+    private static void answerAt(ResponseWriter w, ZoneRecords z, ZoneRecords.Entry e, int owner, int qtype, int apex,
+                                 int[] order) {
         int before = w.count(ResponseWriter.ANSWER);
         if (qtype == Type.ANY) {
             if (e.kind != ZoneRecords.EMPTY) {
@@ -141,7 +260,11 @@ public final class ZoneAnswerer {
         } else if (qtype == Type.A || qtype == Type.AAAA) {
             byte[][] set = qtype == Type.A ? e.a : e.aaaa;
             if (e.kind == ZoneRecords.APEX || e.kind == ZoneRecords.POOL) {
-                w.shuffled(ResponseWriter.ANSWER, owner, set, z.maxAnswers);
+                if (order == null) {
+                    w.shuffled(ResponseWriter.ANSWER, owner, set, z.maxAnswers);
+                } else {
+                    w.ordered(ResponseWriter.ANSWER, owner, set, order, order.length);
+                }
             } else {
                 for (byte[] r : set) {
                     w.record(ResponseWriter.ANSWER, owner, r);
@@ -180,10 +303,14 @@ public final class ZoneAnswerer {
         return ZoneRecords.equalsIgnoreCase(zoneWire, b, p, q.nameEnd) ? p : -1;
     }
 
-    private static Answer finish(ResponseWriter w, Query q, int rcode, int limit, int maxUdpSize, boolean opt) {
+    private static Response finish(Response r, Query q, int rcode, int limit, int maxUdpSize, boolean opt) {
+        ResponseWriter w = r.writer;
         w.rcode(rcode);
-        byte[] wire = w.finish(limit, opt, maxUdpSize, rcode >> 4, q.dnssecOk);
-        return new Answer(wire, q.hasQuestion() ? q.qtype : 0, rcode, w.truncated());
+        r.length = w.complete(limit, opt, maxUdpSize, rcode >> 4, q.dnssecOk);
+        r.qtype = q.hasQuestion() ? q.qtype : 0;
+        r.rcode = rcode;
+        r.truncated = w.truncated();
+        return r;
     }
 
     /**
@@ -195,9 +322,9 @@ public final class ZoneAnswerer {
         if (q == null) {
             return null;
         }
-        ResponseWriter w = new ResponseWriter();
-        w.begin(q);
-        return finish(w, q, Rcode.SERVFAIL, PLAIN_UDP_SIZE, EDNS_UDP_SIZE, false);
+        Response r = new Response();
+        r.writer.begin(q);
+        return finish(r, q, Rcode.SERVFAIL, PLAIN_UDP_SIZE, EDNS_UDP_SIZE, false).toAnswer();
     }
 
     private ZoneRecords records(ClusterSnapshot view) {

@@ -54,6 +54,12 @@ final class ZoneRecords {
         final byte[][] a;
         final byte[][] aaaa;
         final byte[][] txt;
+        /**
+         * Answers already rendered at this name, by {@link Rendered#slot(int) type slot}; filled on first use and
+         * dropped with this snapshot's records. Written without locks: an answer is immutable (final fields), and
+         * two threads rendering the same one at once both get a correct one.
+         */
+        final Rendered[] rendered = new Rendered[Rendered.SLOTS];
 
         Entry(int kind, byte[][] a, byte[][] aaaa) {
             this(kind, a, aaaa, NONE);
