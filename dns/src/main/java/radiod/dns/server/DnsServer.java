@@ -70,6 +70,8 @@ public final class DnsServer implements AutoCloseable {
      * hundred). The kernel caps it at net.core.rmem_max.
      */
     static final int UDP_RECEIVE_BUFFER = 4 << 20;
+    /** Whether the warning that the kernel capped the receive buffer was logged (once per process). */
+    private static final java.util.concurrent.atomic.AtomicBoolean CAPPED_WARNED = new java.util.concurrent.atomic.AtomicBoolean();
 
     private final Vertx vertx;
     private final DnsSettings settings;
@@ -175,8 +177,15 @@ public final class DnsServer implements AutoCloseable {
                 if (f.isSuccess()) {
                     channel = f.channel();
                     port = ((InetSocketAddress) channel.localAddress()).getPort();
-                    log.debug("dns: udp socket on port {}, receive buffer {} bytes", port,
-                            channel.config().getOption(ChannelOption.SO_RCVBUF));
+                    int buffer = channel.config().getOption(ChannelOption.SO_RCVBUF);
+                    log.debug("dns: udp socket on port {}, receive buffer {} bytes", port, buffer);
+                    // Linux reports twice what it grants; a cap below what was asked loses queries in bursts.
+                    if (buffer < UDP_RECEIVE_BUFFER && CAPPED_WARNED.compareAndSet(false, true)) {
+                        log.warn("dns: the kernel gives the UDP socket {} KiB of receive buffer, not the {} KiB asked: "
+                                + "a burst of queries can overflow it and be lost; set net.core.rmem_max = {} "
+                                + "(the package's /usr/lib/sysctl.d/30-radiod.conf does)", buffer / 1024,
+                                UDP_RECEIVE_BUFFER / 1024, UDP_RECEIVE_BUFFER);
+                    }
                     started.complete();
                 } else {
                     started.fail(f.cause());
