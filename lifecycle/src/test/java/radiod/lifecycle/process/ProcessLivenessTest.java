@@ -17,8 +17,9 @@ class ProcessLivenessTest {
 
     @Test
     void aZombieIsDeadAlthoughProcessHandleStillCountsItAlive() throws Exception {
-        // The shell starts a child and then becomes a `sleep` that never reaps it: the child stays a zombie.
-        Process parent = new ProcessBuilder("/bin/sh", "-c", "/bin/true & echo $!; exec sleep 30").start();
+        // The shell starts a child and then becomes a `sleep` that never reaps it: the child stays a zombie. The child
+        // outlives the shell's own turn (a shell may reap a finished background job before its next command).
+        Process parent = new ProcessBuilder("/bin/sh", "-c", "sleep 0.5 & echo $!; exec sleep 30").start();
         try {
             long zombie;
             try (BufferedReader r = new BufferedReader(new InputStreamReader(parent.getInputStream(), StandardCharsets.UTF_8))) {
