@@ -237,7 +237,12 @@ public final class HttpFront implements AutoCloseable {
             AtomicInteger open = secure ? openSecure : openPlain;
             server.connectionHandler(conn -> {
                 open.incrementAndGet();
-                conn.closeHandler(v -> open.decrementAndGet());
+                // On the channel, not conn.closeHandler(): that is one handler, which the passthrough sets for itself.
+                if (conn instanceof io.vertx.core.net.impl.ConnectionBase base) {
+                    base.channel().closeFuture().addListener(f -> open.decrementAndGet());
+                } else {
+                    conn.closeHandler(v -> open.decrementAndGet());
+                }
                 lean.install(conn);
             });
             server.requestHandler(req -> handle(req, router))

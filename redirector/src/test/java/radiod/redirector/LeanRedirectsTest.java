@@ -43,17 +43,19 @@ class LeanRedirectsTest {
     static Vertx vertx;
     static HttpFront front;
     static int port;
+    static PrometheusMeterRegistry registry;
     static volatile ClusterSnapshot view = FrontFixture.cluster(false, true, false);
 
     /** Streams from this node's Icecast answer 150 ms late, so that a request pipelined behind one waits for it. */
     @BeforeAll
     static void start() throws Exception {
-        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         vertx = Vertx.vertx(new VertxOptions().setMetricsOptions(VertxMeters.options(registry)));
         port = Ports.free(HOST);
         StreamServer slow = new StreamServer() {
             @Override
             public void serve(HttpServerRequest req, String mount) {
+                req.connection().closeHandler(v -> { }); // as the passthrough does: the connection's one close handler
                 vertx.setTimer(150, t -> req.response().putHeader("Content-Type", "audio/mpeg").end("audio of " + mount));
             }
 
@@ -175,6 +177,21 @@ class LeanRedirectsTest {
         // Once Vert.x owes nothing, the lean path answers on that kind of connection again.
         raw = pipelined("GET /status.json HTTP/1.1\r\nHost: x\r\n\r\nGET /live.mp3 HTTP/1.1\r\nHost: x\r\n\r\n", 2);
         assertTrue(raw.indexOf("application/json") < raw.indexOf("HTTP/1.1 302 Found"), raw);
+    }
+
+    @Test
+    void theOpenConnectionsGaugeFollowsConnectionsThatStreamedToo() throws Exception {
+        io.micrometer.core.instrument.Gauge gauge = registry.find(HttpFront.CONNECTIONS).tag("port", "http").gauge();
+        double before = gauge.value(); // the other tests' HTTP client may keep its connections open
+        try (Socket open = new Socket(HOST, port)) {
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> gauge.value() == before + 1);
+            // A stream (its server sets the connection's close handler, as the passthrough does) and a lean redirect,
+            // each closed by the server once answered.
+            FrontFixture.rawOn(HOST, port, "GET /_stream/live.mp3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            FrontFixture.rawOn(HOST, port, "GET /live.mp3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> gauge.value() == before + 1);
+        }
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> gauge.value() == before);
     }
 
     @Test
