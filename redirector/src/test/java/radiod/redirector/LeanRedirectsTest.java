@@ -181,17 +181,39 @@ class LeanRedirectsTest {
 
     @Test
     void theOpenConnectionsGaugeFollowsConnectionsThatStreamedToo() throws Exception {
-        io.micrometer.core.instrument.Gauge gauge = registry.find(HttpFront.CONNECTIONS).tag("port", "http").gauge();
-        double before = gauge.value(); // the other tests' HTTP client may keep its connections open
-        try (Socket open = new Socket(HOST, port)) {
-            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> gauge.value() == before + 1);
-            // A stream (its server sets the connection's close handler, as the passthrough does) and a lean redirect,
-            // each closed by the server once answered.
-            FrontFixture.rawOn(HOST, port, "GET /_stream/live.mp3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-            FrontFixture.rawOn(HOST, port, "GET /live.mp3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> gauge.value() == before + 1);
+        // A front of its own, so that no other test's connection moves the gauge.
+        PrometheusMeterRegistry own = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        int ownPort = Ports.free(HOST);
+        StreamServer streams = new StreamServer() {
+            @Override
+            public void serve(HttpServerRequest req, String mount) {
+                req.connection().closeHandler(v -> { }); // as the passthrough does: the connection's one close handler
+                req.response().putHeader("Content-Type", "audio/mpeg").end("audio of " + mount);
+            }
+
+            @Override
+            public void proxy(HttpServerRequest req, String mount, String host, int httpPort) {
+                serve(req, mount);
+            }
+        };
+        HttpFront second = new HttpFront(vertx, new HttpFrontSettings(FrontFixture.SELF, HOST, ownPort, null, null, null, 7,
+                FrontFixture.ICECAST_HOST, FrontFixture.ICECAST_PORT, 1), () -> view, () -> false, streams, own);
+        second.start().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        try {
+            io.micrometer.core.instrument.Gauge gauge = own.find(HttpFront.CONNECTIONS).tag("port", "http").gauge();
+            java.time.Duration bound = java.time.Duration.ofSeconds(5);
+            assertEquals(0.0, gauge.value());
+            try (Socket open = new Socket(HOST, ownPort)) {
+                org.awaitility.Awaitility.await().atMost(bound).until(() -> gauge.value() == 1);
+                // A stream and a lean redirect, each closed by the server once answered: counted in, then out.
+                FrontFixture.rawOn(HOST, ownPort, "GET /_stream/live.mp3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                FrontFixture.rawOn(HOST, ownPort, "GET /live.mp3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                org.awaitility.Awaitility.await().atMost(bound).until(() -> gauge.value() == 1);
+            }
+            org.awaitility.Awaitility.await().atMost(bound).until(() -> gauge.value() == 0);
+        } finally {
+            second.stop().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         }
-        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> gauge.value() == before);
     }
 
     @Test
