@@ -10,6 +10,7 @@ import java.util.concurrent.TimeoutException;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.ClientBuilder;
 import io.grpc.netty.GrpcSslContexts;
+import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 
 /** Builds jetcd clients from {@link EtcdOptions} and waits on jetcd futures with a timeout, always. */
@@ -23,27 +24,38 @@ public final class EtcdClients {
                 .endpoints(options.endpoints().toArray(String[]::new))
                 .connectTimeout(options.callTimeout())
                 .retryMaxDuration(options.callTimeout())
-                .keepaliveTime(java.time.Duration.ofSeconds(5))
+                // gRPC raises any keep-alive time under 10 s to 10 s: a member cut off silently is noticed by
+                // MemberProbe in a second or two, these only end a connection that stays dead.
+                .keepaliveTime(java.time.Duration.ofSeconds(10))
                 .keepaliveTimeout(java.time.Duration.ofSeconds(3))
                 .keepaliveWithoutCalls(true);
         if (options.username() != null) {
             builder.user(Keys.bytes(options.username())).password(Keys.bytes(options.password()));
         }
-        if (options.usesTls()) {
-            try {
-                SslContextBuilder ssl = GrpcSslContexts.forClient();
-                if (options.caFile() != null) {
-                    ssl.trustManager(options.caFile().toFile());
-                }
-                if (options.certFile() != null) {
-                    ssl.keyManager(options.certFile().toFile(), options.keyFile().toFile());
-                }
-                builder.sslContext(ssl.build());
-            } catch (IOException e) {
-                throw new UncheckedIOException("etcd TLS: " + e.getMessage(), e);
-            }
+        SslContext ssl = sslContext(options);
+        if (ssl != null) {
+            builder.sslContext(ssl);
         }
         return builder.build();
+    }
+
+    /** The TLS context for talking to etcd as {@code options} say, or null when it is spoken in plain text. */
+    public static SslContext sslContext(EtcdOptions options) {
+        if (!options.usesTls()) {
+            return null;
+        }
+        try {
+            SslContextBuilder ssl = GrpcSslContexts.forClient();
+            if (options.caFile() != null) {
+                ssl.trustManager(options.caFile().toFile());
+            }
+            if (options.certFile() != null) {
+                ssl.keyManager(options.certFile().toFile(), options.keyFile().toFile());
+            }
+            return ssl.build();
+        } catch (IOException e) {
+            throw new UncheckedIOException("etcd TLS: " + e.getMessage(), e);
+        }
     }
 
     /**

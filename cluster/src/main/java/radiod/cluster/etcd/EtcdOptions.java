@@ -72,6 +72,11 @@ public record EtcdOptions(List<String> endpoints, String prefix, String username
         return new EtcdOptions(endpoints, newPrefix, username, password, caFile, certFile, keyFile, callTimeout);
     }
 
+    /** The same options for a subset of the endpoints (a client that must keep away from a member). */
+    public EtcdOptions withEndpoints(List<String> newEndpoints) {
+        return new EtcdOptions(newEndpoints, prefix, username, password, caFile, certFile, keyFile, callTimeout);
+    }
+
     public boolean usesTls() {
         return caFile != null || certFile != null || endpoints.stream().anyMatch(e -> e.startsWith("https:"));
     }

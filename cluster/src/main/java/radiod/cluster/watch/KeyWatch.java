@@ -24,6 +24,7 @@ import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.WatchOption;
 import io.etcd.jetcd.watch.WatchEvent;
 import io.etcd.jetcd.watch.WatchResponse;
+import radiod.cluster.etcd.EtcdConnection;
 import radiod.cluster.etcd.EtcdErrors;
 import radiod.lifecycle.Component;
 import radiod.lifecycle.Lifecycle;
@@ -102,6 +103,8 @@ public final class KeyWatch implements Component {
     private final LongSupplier clock;
     private final Backoff backoff;
     private final Lifecycle lifecycle;
+    /** Reads again at once when the node's etcd client is rebuilt on other members: the old one's watch is gone. */
+    private final Runnable onReconnect = this::resyncSoon;
 
     // Owned by the scheduler's thread:
     private Watch.Watcher watcher;
@@ -144,6 +147,9 @@ public final class KeyWatch implements Component {
     @Override
     public void start() {
         lifecycle.start();
+        if (client instanceof EtcdConnection connection) {
+            connection.onReconnect(onReconnect);
+        }
         steps.post(() -> {
             watchdog = steps.every(timing.checkEveryMillis(), this::watchdog).orElse(null);
             resync();
@@ -314,6 +320,9 @@ public final class KeyWatch implements Component {
     public void close() {
         if (!lifecycle.close()) {
             return;
+        }
+        if (client instanceof EtcdConnection connection) {
+            connection.removeReconnectListener(onReconnect);
         }
         Runnable stop = () -> {
             generation++;

@@ -12,14 +12,14 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import io.etcd.jetcd.Client;
 import radiod.cluster.admin.AdminTokens;
 import radiod.cluster.election.Candidate;
 import radiod.cluster.election.Election;
-import radiod.cluster.etcd.EtcdClients;
+import radiod.cluster.etcd.EtcdConnection;
 import radiod.cluster.etcd.EtcdOptions;
 import radiod.cluster.etcd.EtcdSession;
 import radiod.cluster.etcd.Keys;
+import radiod.cluster.etcd.MemberProbe;
 import radiod.cluster.liveness.RefusedPeers;
 import radiod.cluster.model.Endpoint;
 import radiod.cluster.model.Json;
@@ -154,7 +154,10 @@ public final class RadiodNode implements Component {
     }
 
     private void startParts() throws Exception {
-        Client client = parts.adopt(EtcdClients.connect(etcdOptions));
+        EtcdConnection client = parts.adopt(EtcdConnection.open(etcdOptions));
+        // Keeps the client away from a member that stops answering (a partition), within two periods.
+        parts.adopt(new MemberProbe(client, etcdOptions, Duration.ofMillis(Math.max(500, config.leaseTtl().toMillis() / 5)))
+                .start());
         parts.adopt(() -> DaemonThreads.stop(control, Duration.ofSeconds(1)));
         view = parts.adopt(new ClusterView(client, keys, etcdOptions.callTimeout()).start());
         local.startLocal(parts);

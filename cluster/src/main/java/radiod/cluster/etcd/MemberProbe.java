@@ -1,0 +1,173 @@
+package radiod.cluster.etcd;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import com.google.common.util.concurrent.ListenableFuture;
+import com.google.common.util.concurrent.MoreExecutors;
+
+import io.etcd.jetcd.api.MaintenanceGrpc;
+import io.etcd.jetcd.api.StatusRequest;
+import io.etcd.jetcd.api.StatusResponse;
+import io.grpc.ConnectivityState;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.netty.NegotiationType;
+import io.grpc.netty.NettyChannelBuilder;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.ssl.SslContext;
+import radiod.lifecycle.DaemonThreads;
+
+/**
+ * Asks every etcd member for its status each period, over a connection of its own per member with a deadline, and
+ * has the node's {@link EtcdConnection} keep away from a member that stops answering or has no raft leader
+ * ({@link MemberHealth} decides), and come back to it once it answers again.
+ *
+ * <p>This is what notices a member cut off without a word within about two periods (the lease TTL / 5 each), before
+ * the master's lease can expire: a watch or a lease keep-alive that jetcd put on such a member hears nothing, and
+ * nothing else tells it so in less than gRPC's 10 + 3 s keep-alive. A status request is answered by the member itself
+ * (no raft round), needs no credentials, and costs a few hundred bytes a second per member. One thread.
+ */
+public final class MemberProbe implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(MemberProbe.class);
+
+    private final EtcdConnection connection;
+    private final Duration period;
+    private final MemberHealth health;
+    private final EtcdOptions options;
+    private final Map<String, ManagedChannel> channels = new LinkedHashMap<>();
+    private final Map<String, String> lastKeptAway = new HashMap<>();
+    private NioEventLoopGroup loop;
+    private ScheduledFuture<?> rounds;
+    private volatile long roundsDone;
+
+    /** @param period how often each member is asked, and how long it has to answer */
+    public MemberProbe(EtcdConnection connection, EtcdOptions options, Duration period) {
+        this.connection = connection;
+        this.options = options;
+        this.period = period;
+        this.health = new MemberHealth(connection.allEndpoints());
+    }
+
+    /** Probes every period from now on, unless there is only one member (nothing to choose, nothing is started). */
+    public synchronized MemberProbe start() {
+        if (connection.allEndpoints().size() < 2 || loop != null) {
+            return this;
+        }
+        loop = new NioEventLoopGroup(1, DaemonThreads.factory("radiod-etcd-probe"));
+        SslContext ssl = EtcdClients.sslContext(options);
+        for (String endpoint : connection.allEndpoints()) {
+            URI uri = URI.create(endpoint);
+            NettyChannelBuilder builder = NettyChannelBuilder.forAddress(uri.getHost(), uri.getPort())
+                    .eventLoopGroup(loop).channelType(NioSocketChannel.class).directExecutor();
+            if (ssl != null) {
+                builder.negotiationType(NegotiationType.TLS).sslContext(ssl);
+            } else {
+                builder.negotiationType(NegotiationType.PLAINTEXT);
+            }
+            channels.put(endpoint, builder.build());
+        }
+        rounds = loop.scheduleAtFixedRate(this::round, period.toMillis(), period.toMillis(), TimeUnit.MILLISECONDS);
+        return this;
+    }
+
+    /** How many rounds have been judged. */
+    public long rounds() {
+        return roundsDone;
+    }
+
+    /** One round: a status request to each member; judged when the last one is in (each has a deadline). */
+    private void round() {
+        Map<String, String> failures = new HashMap<>();
+        List<String> members = new ArrayList<>(channels.keySet());
+        int[] pending = {members.size()};
+        long deadline = Math.max(100, period.toMillis() * 9 / 10);
+        for (String member : members) {
+            ListenableFuture<StatusResponse> answer;
+            try {
+                ManagedChannel channel = channels.get(member);
+                if (channel.getState(false) == ConnectivityState.TRANSIENT_FAILURE) {
+                    channel.resetConnectBackoff(); // a member started again is tried now, not after gRPC's backoff
+                }
+                answer = MaintenanceGrpc.newFutureStub(channel)
+                        .withDeadlineAfter(deadline, TimeUnit.MILLISECONDS)
+                        .status(StatusRequest.getDefaultInstance());
+            } catch (RuntimeException e) {
+                answered(failures, pending, member, "cannot ask: " + e);
+                continue;
+            }
+            answer.addListener(() -> answered(failures, pending, member, judge(answer, deadline)),
+                    MoreExecutors.directExecutor());
+        }
+    }
+
+    /** On the probe's one thread. */
+    private void answered(Map<String, String> failures, int[] pending, String member, String why) {
+        failures.put(member, why);
+        if (--pending[0] > 0) {
+            return;
+        }
+        roundsDone++;
+        List<String> use = health.record(failures);
+        Map<String, String> away = health.keptAway();
+        for (Map.Entry<String, String> e : away.entrySet()) {
+            if (!lastKeptAway.containsKey(e.getKey())) {
+                log.warn("etcd member {}: {}; keeping away from it", e.getKey(), e.getValue());
+            }
+        }
+        for (String m : lastKeptAway.keySet()) {
+            if (!away.containsKey(m)) {
+                log.info("etcd member {} answers again", m);
+            }
+        }
+        lastKeptAway.clear();
+        lastKeptAway.putAll(away);
+        if (!use.equals(connection.endpoints())) {
+            connection.use(use, away.isEmpty() ? "every member answers"
+                    : use.size() == connection.allEndpoints().size() ? "no member answers well: trying them all"
+                    : "keeping away from " + away.keySet());
+        }
+    }
+
+    /** Null when the member answered and has a raft leader; otherwise why it is not good. */
+    private static String judge(ListenableFuture<StatusResponse> answer, long deadline) {
+        try {
+            StatusResponse status = answer.get();
+            return status.getLeader() == 0 ? "it has no raft leader" : null;
+        } catch (ExecutionException e) {
+            Status s = Status.fromThrowable(e.getCause());
+            return switch (s.getCode()) {
+                case DEADLINE_EXCEEDED -> "no status answer within " + deadline + " ms";
+                case UNAVAILABLE -> "unreachable (" + s.getDescription() + ")";
+                // It answered, only not this question (an etcd that wants credentials for it): it is there.
+                case UNAUTHENTICATED, PERMISSION_DENIED, INVALID_ARGUMENT, UNIMPLEMENTED -> null;
+                default -> "status request failed: " + s.getCode() + " " + s.getDescription();
+            };
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted";
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        if (loop == null) {
+            return;
+        }
+        rounds.cancel(false);
+        channels.values().forEach(ManagedChannel::shutdownNow);
+        loop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    }
+}
