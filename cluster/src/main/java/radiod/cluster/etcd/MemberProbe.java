@@ -52,6 +52,7 @@ public final class MemberProbe implements AutoCloseable {
     private NioEventLoopGroup loop;
     private ScheduledFuture<?> rounds;
     private volatile long roundsDone;
+    private volatile boolean closed;
 
     /** @param period how often each member is asked, and how long it has to answer */
     public MemberProbe(EtcdConnection connection, EtcdOptions options, Duration period) {
@@ -113,11 +114,11 @@ public final class MemberProbe implements AutoCloseable {
         }
     }
 
-    /** On the probe's one thread. */
-    private void answered(Map<String, String> failures, int[] pending, String member, String why) {
+    /** On the probe's one thread (gRPC's deadlines and answers come on its event loop); locked all the same. */
+    private synchronized void answered(Map<String, String> failures, int[] pending, String member, String why) {
         failures.put(member, why);
-        if (--pending[0] > 0) {
-            return;
+        if (--pending[0] > 0 || closed) {
+            return; // closing fails the calls in flight: that says nothing about the members
         }
         roundsDone++;
         List<String> use = health.record(failures);
@@ -163,6 +164,7 @@ public final class MemberProbe implements AutoCloseable {
 
     @Override
     public synchronized void close() {
+        closed = true;
         if (loop == null) {
             return;
         }
