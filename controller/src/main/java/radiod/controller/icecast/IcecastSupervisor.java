@@ -44,6 +44,12 @@ public final class IcecastSupervisor implements AutoCloseable {
     private static final Supervisor.Policy RESTARTS = Supervisor.Policy.forever(
             new Backoff(Duration.ofMillis(500), Duration.ofSeconds(10), Duration.ofSeconds(10), 0.2), Duration.ofSeconds(5));
     private static final long POLL_MILLIS = 500;
+    /**
+     * While Icecast has not answered yet, and for a second after {@link #pollSoon()}: a node that starts or a mount
+     * that goes live is redirected to as soon as Icecast shows it, not up to half a second later.
+     */
+    private static final long FAST_POLL_MILLIS = 50;
+    private static final long FAST_AFTER_NUDGE_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     private final IcecastSettings settings;
     private final IcecastStatusReader reader;
@@ -57,6 +63,9 @@ public final class IcecastSupervisor implements AutoCloseable {
     private final Object publishLock = new Object();
 
     private volatile long readyPid = -1;
+    private volatile long fastUntilNanos = System.nanoTime();
+    /** The one poll scheduled; confined to the poller's thread (and start()). */
+    private java.util.concurrent.ScheduledFuture<?> nextPoll;
     private volatile IcecastStats stats = IcecastStats.DOWN;
     private volatile IcecastPlan plan = IcecastPlan.EMPTY;
     // Confined to the control thread:
@@ -125,8 +134,45 @@ public final class IcecastSupervisor implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while starting icecast " + where, e);
         }
-        poller.scheduleWithFixedDelay(this::poll, 100, POLL_MILLIS, TimeUnit.MILLISECONDS);
+        poller.execute(() -> pollAgainIn(FAST_POLL_MILLIS));
         return this;
+    }
+
+    /**
+     * Reads Icecast's status now, and every {@value #FAST_POLL_MILLIS} ms for the next second: say, when a source was
+     * just handed to it, so that the node publishes the mount live within tens of milliseconds. Any thread.
+     */
+    public void pollSoon() {
+        fastUntilNanos = System.nanoTime() + FAST_AFTER_NUDGE_NANOS;
+        try {
+            poller.execute(() -> {
+                if (nextPoll != null && nextPoll.cancel(false)) {
+                    pollAndGoOn(); // now, and at the fast pace from here
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closed
+        }
+    }
+
+    private void pollAgainIn(long millis) {
+        try {
+            nextPoll = poller.schedule(this::pollAndGoOn, millis, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closed
+        }
+    }
+
+    /** On the poller's thread: one poll, then the next one scheduled (there is only ever one scheduled). */
+    private void pollAndGoOn() {
+        try {
+            poll();
+        } finally {
+            boolean fast = !stats.up() || System.nanoTime() - fastUntilNanos < 0;
+            if (!lifecycle.isClosed()) {
+                pollAgainIn(fast ? FAST_POLL_MILLIS : POLL_MILLIS);
+            }
+        }
     }
 
     /**

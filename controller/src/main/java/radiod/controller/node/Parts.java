@@ -160,6 +160,7 @@ final class Parts {
         Carrier carried = parts.adopt(new Carrier(vertx, localIcecast, config.icecast().port(),
                 icecast.settings().sourcePassword(), registry));
         carrier = carried;
+        carried.onFeedTaken(icecast::pollSoon); // the mount is published live as soon as Icecast lists it
         HttpFront http = new HttpFront(vertx, new HttpFrontSettings(node.name(), bind, config.http().port(),
                 config.balancer().pipeline(), config.balancer().proxyUserAgents(), config.balancer().clusterUrl(), 5,
                 localIcecast, config.icecast().port()), view::current, node.isMaster(), passthrough, registry,

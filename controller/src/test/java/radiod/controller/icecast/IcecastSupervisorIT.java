@@ -202,6 +202,39 @@ class IcecastSupervisorIT {
         assertEquals("icecast2", Files.getOwner(s.configFile()).getName(), "Icecast re-reads it as icecast2 on SIGHUP");
     }
 
+    /**
+     * A supervisor nudged as radiod's Feed nudges it when Icecast takes a feed ({@link IcecastSupervisor#pollSoon()})
+     * has the new mount in its stats, which the node publishes, within one fast poll (50 ms) of Icecast listing it,
+     * not at its next 500 ms poll. Three mounts in turn: unnudged, each would be seen that soon about one time in
+     * four, all three one time in sixty.
+     */
+    @Test
+    void aNudgedSupervisorSeesANewMountWithinOneFastPollOfIcecastListingIt() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            String mount = "/nudged" + i + ".mp3";
+            Process feed = feed(node1, mount, 600 + 10 * i);
+            try {
+                long[] listed = {0};
+                long[] nudged = {0};
+                await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(5)).until(() -> {
+                    if (System.nanoTime() - nudged[0] > TimeUnit.MILLISECONDS.toNanos(500)) {
+                        nudged[0] = System.nanoTime(); // the nudge lasts a second: keep it going until the feed is in
+                        node1.pollSoon();
+                    }
+                    return live(node1, mount);
+                });
+                listed[0] = System.nanoTime();
+                await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(2))
+                        .until(() -> node1.stats().listenersByMount().containsKey(mount));
+                long late = millisSince(listed[0]);
+                log.info("measured: the supervisor saw {} {} ms after Icecast listed it", mount, late);
+                assertTrue(late <= 150, "seen " + late + " ms after Icecast listed " + mount + " (one fast poll: 50 ms)");
+            } finally {
+                stop(feed);
+            }
+        }
+    }
+
     @Test
     void aFeedWithTheGlobalPasswordIsTakenAtOnceForAMountNotInTheConfigWithoutAReload() throws Exception {
         String mount = "/new.mp3";

@@ -47,6 +47,7 @@ public final class Carrier implements AutoCloseable {
     public record Session(String id, Map<String, String> headers, long since) {
     }
     private volatile int connected;
+    private volatile Runnable feedTaken = () -> { };
 
     /**
      * @param icecastHost     this node's Icecast
@@ -65,6 +66,19 @@ public final class Carrier implements AutoCloseable {
         Gauge.builder("radiod.carry.feeds", () -> live.size())
                 .description("mounts this node feeds to its Icecast").register(registry);
         this.timer = vertx.setPeriodic(1000, t -> context.runOnContext(v -> tick()));
+    }
+
+    /** Told, on the event loop, each time the local Icecast takes a feed (its mount is about to show as live). */
+    public void onFeedTaken(Runnable listener) {
+        feedTaken = listener;
+    }
+
+    private void fed() {
+        try {
+            feedTaken.run();
+        } catch (RuntimeException e) {
+            log.warn("feed listener failed: {}", e.toString());
+        }
     }
 
     /** Follow the fenced view (any thread). */
@@ -100,7 +114,8 @@ public final class Carrier implements AutoCloseable {
         });
         for (String mount : mounts) {
             Pull p = byMount.computeIfAbsent(mount, m -> new Pull(vertx, pulls, m,
-                    (path, preamble) -> new Feed(vertx, feeds, icecastHost, icecastPort, icecastPassword, path, preamble),
+                    (path, preamble) -> new Feed(vertx, feeds, icecastHost, icecastPort, icecastPassword, path, preamble,
+                            this::fed),
                     this::refresh));
             p.follow(view.master());
         }

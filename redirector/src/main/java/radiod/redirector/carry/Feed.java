@@ -33,6 +33,7 @@ final class Feed {
     private final String authorization;
     private final String mount;
     private final Supplier<Buffer> preamble;
+    private final Runnable onReady;
     private final ArrayDeque<Buffer> pending = new ArrayDeque<>();
     private int pendingBytes;
     private String headerLines;
@@ -42,7 +43,9 @@ final class Feed {
     private long retryTimer = -1;
     private long generation;
 
-    Feed(Vertx vertx, NetClient client, String host, int port, String sourcePassword, String mount, Supplier<Buffer> preamble) {
+    /** @param ready told (on the event loop) each time the local Icecast takes the feed: the mount is about to be live */
+    Feed(Vertx vertx, NetClient client, String host, int port, String sourcePassword, String mount, Supplier<Buffer> preamble,
+         Runnable ready) {
         this.vertx = vertx;
         this.client = client;
         this.host = host;
@@ -51,6 +54,7 @@ final class Feed {
                 .encodeToString(("source:" + sourcePassword).getBytes(StandardCharsets.UTF_8));
         this.mount = mount;
         this.preamble = preamble;
+        this.onReady = ready;
     }
 
     boolean isOpen() {
@@ -156,6 +160,7 @@ final class Feed {
                         s.write(pending.removeFirst());
                     }
                     pendingBytes = 0;
+                    onReady.run();
                 } else {
                     log.warn("mount {}: the local Icecast answered the feed '{}'", mount, line);
                     s.close();

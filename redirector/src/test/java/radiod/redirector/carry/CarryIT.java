@@ -116,6 +116,8 @@ class CarryIT {
     @Test
     void thePullResumesExactlyAfterWhatItWroteAcrossALostHubAndAMasterChange() throws Exception {
         int loginsBefore = logins(MP3.path());
+        java.util.concurrent.atomic.AtomicInteger taken = new java.util.concurrent.atomic.AtomicInteger();
+        carrier.onFeedTaken(taken::incrementAndGet); // the node polls its Icecast at once: the mount is about to be live
         carrier.viewChanged(view(hub1, MP3));
         CapturingServer.Connection c1 = hub1.awaitHead(0);
         assertEquals("PULL /c.mp3 HTTP/1.1\r\n\r\n", c1.head(), "a pull from nothing");
@@ -124,6 +126,7 @@ class CarryIT {
         int a = 30_001;
         c1.send(Wire.message(Wire.DATA, 0, bytes(mp3, 0, a)));
         await().atMost(Duration.ofSeconds(10)).until(() -> ice.hasSource(MP3.path()));
+        assertEquals(1, taken.get(), "told once Icecast took the feed");
         await().atMost(Duration.ofSeconds(5)).until(() -> carrier.live().contains(MP3.path()));
         try (StreamListener listener = new StreamListener(ice.url(MP3.path()))) {
             await().atMost(Duration.ofSeconds(5)).until(() -> listener.size() > 0);
@@ -150,6 +153,7 @@ class CarryIT {
                     "the listener heard one stretch of the stream from before the first drop: " + heard + " bytes");
         }
         assertEquals(1, logins(MP3.path()) - loginsBefore, "one source on Icecast throughout: " + ice.errorLog());
+        assertEquals(1, taken.get(), "one feed taken throughout");
         assertEquals(1, hub2.connections().size());
         assertEquals(2, hub1.connections().size());
     }
