@@ -82,6 +82,13 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
         return c;
     }
 
+    /** As {@link #singleWithClientCertificates()}, with {@code size} members (their peers talk plain HTTP). */
+    public static EtcdCluster ofSizeWithClientCertificates(int size) {
+        EtcdCluster c = new EtcdCluster(size);
+        c.tls = true;
+        return c;
+    }
+
     /** The CA, server and client certificates of a TLS cluster (null otherwise). */
     public TestCertificates certificates() {
         return certificates;

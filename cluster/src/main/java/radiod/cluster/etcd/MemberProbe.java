@@ -84,6 +84,11 @@ public final class MemberProbe implements AutoCloseable {
         return this;
     }
 
+    /** The members kept away from now, and why. */
+    public synchronized Map<String, String> keptAway() {
+        return health.keptAway();
+    }
+
     /** How many rounds have been judged. */
     public long rounds() {
         return roundsDone;
