@@ -12,6 +12,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
 import radiod.cluster.admin.AdminTokens;
 import radiod.cluster.election.Candidate;
 import radiod.cluster.election.Election;
@@ -158,6 +160,13 @@ public final class RadiodNode implements Component {
         // Keeps the client away from a member that stops answering (a partition), within two periods.
         parts.adopt(new MemberProbe(client, etcdOptions, Duration.ofMillis(Math.max(500, config.leaseTtl().toMillis() / 5)))
                 .start());
+        Gauge.builder("radiod.etcd.members.configured", client, c -> c.allEndpoints().size())
+                .description("etcd members in this node's etcd.endpoints").register(local.registry());
+        Gauge.builder("radiod.etcd.members.in.use", client, c -> c.endpoints().size())
+                .description("etcd members this node talks to: fewer than configured while its probe keeps away from some")
+                .register(local.registry());
+        FunctionCounter.builder("radiod.etcd.client.rebuilds", client, EtcdConnection::reconnects)
+                .description("times this node rebuilt its etcd client on other members").register(local.registry());
         parts.adopt(() -> DaemonThreads.stop(control, Duration.ofSeconds(1)));
         view = parts.adopt(new ClusterView(client, keys, etcdOptions.callTimeout()).start());
         local.startLocal(parts);

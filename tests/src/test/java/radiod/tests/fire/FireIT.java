@@ -239,15 +239,36 @@ class FireIT {
         RadiodProcess master = fire.master();
         fire.plainEncoderAwayFrom(Set.of());
         Fire.Before b = fire.before();
+        long killed = System.currentTimeMillis();
         fire.etcd.member(0).kill();
-        Fire.sleep(3000);
+        // Every node's member probe leaves the dead member after two probes (TTL/5 each) without an answer.
+        await("every node talks to the two live etcd members only").atMost(Duration.ofSeconds(4))
+                .pollInterval(Duration.ofMillis(100)).until(() -> etcdMembersInUse().stream().allMatch(n -> n == 2));
+        long left = System.currentTimeMillis() - killed;
+        Fire.sleep(Math.max(0, 3000 - left)); // the member stays down 3 s in all
         fire.etcd.member(0).restart();
         Fire.Outcome o = fire.recovered("etcd member kill -9, back after 3 s", b, Set.of(), System.currentTimeMillis());
         o.assertEncoderKept();
         o.assertSurvivingWithin(Fire.HANDOVER_MS);
         o.assertEveryoneBack();
+        await("every node talks to the member again").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200))
+                .until(() -> etcdMembersInUse().stream().allMatch(n -> n == 3));
         fire.settle(Duration.ofSeconds(30));
-        Fire.report("etcd member kill: master " + (master == fire.master() ? "unchanged" : "moved to " + fire.master().name()));
+        Fire.report("etcd member kill: every node left it " + left + " ms after the kill; master "
+                + (master == fire.master() ? "unchanged" : "moved to " + fire.master().name()));
+    }
+
+    /** Each running node's {@code radiod_etcd_members_in_use}, from its /metrics. */
+    static List<Integer> etcdMembersInUse() throws Exception {
+        List<Integer> inUse = new ArrayList<>();
+        for (RadiodProcess n : fire.cluster.nodes()) {
+            String metrics = new String(radiod.tests.harness.Streams.read(n.httpUrl("/metrics"), 1 << 20, 2000),
+                    java.nio.charset.StandardCharsets.UTF_8);
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^radiod_etcd_members_in_use ([0-9.]+)$")
+                    .matcher(metrics);
+            inUse.add(m.find() ? (int) Double.parseDouble(m.group(1)) : -1);
+        }
+        return inUse;
     }
 
     @Test
