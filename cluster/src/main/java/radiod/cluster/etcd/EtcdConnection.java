@@ -99,7 +99,11 @@ public final class EtcdConnection implements Client {
             using = List.copyOf(endpoints);
             reconnects++;
         }
-        log.warn("etcd: talking to {} from now on ({})", endpoints, why);
+        if (endpoints.equals(all)) {
+            log.info("etcd: talking to every member again, {} ({})", endpoints, why);
+        } else {
+            log.warn("etcd: talking to {} from now on ({})", endpoints, why);
+        }
         for (Runnable r : reconnectListeners) {
             try {
                 r.run();

@@ -48,7 +48,8 @@ public final class MemberProbe implements AutoCloseable {
     private final MemberHealth health;
     private final EtcdOptions options;
     private final Map<String, ManagedChannel> channels = new LinkedHashMap<>();
-    private final Map<String, String> lastKeptAway = new HashMap<>();
+    /** Whether the last round found no good member; on the probe's thread. */
+    private boolean noneGoodBefore;
     private NioEventLoopGroup loop;
     private ScheduledFuture<?> rounds;
     private volatile long roundsDone;
@@ -126,23 +127,24 @@ public final class MemberProbe implements AutoCloseable {
             return; // closing fails the calls in flight: that says nothing about the members
         }
         roundsDone++;
+        List<String> before = connection.endpoints();
         List<String> use = health.record(failures);
         Map<String, String> away = health.keptAway();
-        for (Map.Entry<String, String> e : away.entrySet()) {
-            if (!lastKeptAway.containsKey(e.getKey())) {
-                log.warn("etcd member {}: {}; keeping away from it", e.getKey(), e.getValue());
-            }
+        boolean noneGood = away.size() == connection.allEndpoints().size();
+        if (noneGood && !noneGoodBefore) {
+            log.warn("no etcd member answers well {}; talking to all of them", away);
         }
-        for (String m : lastKeptAway.keySet()) {
-            if (!away.containsKey(m)) {
+        for (String m : connection.allEndpoints()) {
+            if (before.contains(m) && !use.contains(m)) {
+                log.warn("etcd member {}: {}; keeping away from it", m, away.get(m));
+            } else if (!before.contains(m) && use.contains(m) && !noneGood) {
                 log.info("etcd member {} answers again", m);
             }
         }
-        lastKeptAway.clear();
-        lastKeptAway.putAll(away);
-        if (!use.equals(connection.endpoints())) {
+        noneGoodBefore = noneGood;
+        if (!use.equals(before)) {
             connection.use(use, away.isEmpty() ? "every member answers"
-                    : use.size() == connection.allEndpoints().size() ? "no member answers well: trying them all"
+                    : noneGood ? "no member answers well: trying them all"
                     : "keeping away from " + away.keySet());
         }
     }
