@@ -106,6 +106,7 @@ class MemberProbeIT {
         long settled = probe.rounds();
         await().atMost(Duration.ofSeconds(5)).until(() -> probe.rounds() >= settled + 2);
         assertEquals(etcd.endpoints(), connection.endpoints(), "every member answers");
+        int threadsBefore = Thread.activeCount();
 
         // A follower goes silent: the writer (on the others) is not slowed by a raft election.
         int silent = 0;
@@ -135,5 +136,9 @@ class MemberProbeIT {
         await().atMost(Duration.ofSeconds(5)).until(() -> connection.endpoints().equals(etcd.endpoints()));
         EtcdClients.await(others.getKVClient().put(Keys.bytes("/probe/key"), Keys.bytes("back")), 3000, "put");
         await().atMost(Duration.ofSeconds(2)).until(() -> seen.stream().allMatch(s -> "back".equals(s.value)));
+        assertEquals(2, connection.reconnects());
+        // Each rebuilt client's threads (jetcd's own Vert.x) end with it: a member that comes and goes leaks nothing.
+        await("the replaced clients' threads end").atMost(Duration.ofSeconds(10))
+                .until(() -> Thread.activeCount() <= threadsBefore + 1);
     }
 }
