@@ -22,9 +22,12 @@ import radiod.lifecycle.Steps;
  * <p>Invariant (fencing by time): {@link #validLease()} returns a lease only while it is certain that etcd
  * still holds it. Each keep-alive that succeeds proves the lease lives until at least the moment the request
  * was <em>sent</em> plus the TTL; the session stops vouching for the lease a safety margin before that, whether
- * or not its own thread got to run (a paused process sees the lease invalid the instant it wakes). When the
- * lease is lost (a keep-alive says it expired, or the margin passed without a successful keep-alive),
- * every listener is told at once, then a new lease is granted as soon as etcd answers.
+ * or not its own thread got to run (a paused process sees the lease invalid the instant it wakes), and every
+ * listener is told it is lost ({@link Listener#leaseLost}). It goes on sending keep-alives until the lease may have
+ * expired (the last successful send plus the TTL): one that succeeds before then proves etcd held the lease
+ * throughout, so it is vouched for again and the listeners are told {@link Listener#leaseGranted} with the same id
+ * (an etcd leader election or a disk stall of a second or two costs a short fence, not the node's keys and roles).
+ * Past that moment, or when etcd says it expired, the lease is revoked and a new one granted as soon as etcd answers.
  *
  * <p>Keep-alives are sent one at a time with {@code keepAliveOnce} rather than through jetcd's streaming
  * keep-alive, so the send time of each success is known exactly.
@@ -32,7 +35,10 @@ import radiod.lifecycle.Steps;
 public final class EtcdSession implements AutoCloseable {
     /** Told on the session's thread; keep it quick. */
     public interface Listener {
-        /** A new lease is held: rewrite whatever was bound to the old one. */
+        /**
+         * A lease is held: a new one (rewrite whatever was bound to the old one), or the same one again after
+         * {@link #leaseLost} when etcd turned out to have held it throughout (act on it again).
+         */
         void leaseGranted(long leaseId);
 
         /** The lease can no longer be vouched for: stop acting on anything bound to it. */
@@ -55,6 +61,14 @@ public final class EtcdSession implements AutoCloseable {
     private volatile long leaseId;
     /** Local nanoTime until which the lease is vouched for; 0 when no lease is held. */
     private volatile long validUntilNanos;
+    /**
+     * Local nanoTime until which etcd certainly still holds the lease (the last successful keep-alive's send time plus
+     * the TTL it answered): past the vouched-for deadline but before this, the lease is fenced, not lost, and a
+     * keep-alive that succeeds brings it back. Owned by the session's thread.
+     */
+    private long aliveUntilNanos;
+    /** Whether the listeners were told the lease is lost (fenced) and not yet that it is held again. */
+    private boolean toldLost;
     private volatile boolean closed;
     private volatile long leasesGranted;
 
@@ -172,7 +186,9 @@ public final class EtcdSession implements AutoCloseable {
             return;
         }
         leaseId = id;
-        validUntilNanos = sent + TimeUnit.SECONDS.toNanos(ttlSeconds) - marginNanos;
+        aliveUntilNanos = sent + TimeUnit.SECONDS.toNanos(ttlSeconds);
+        validUntilNanos = aliveUntilNanos - marginNanos;
+        toldLost = false;
         leasesGranted++;
         log.info("holding etcd lease {} (TTL {} s)", Long.toHexString(id), ttlSeconds);
         for (Listener l : listeners) {
@@ -187,33 +203,54 @@ public final class EtcdSession implements AutoCloseable {
     private void keepAlive() {
         long id = leaseId;
         long sent = clock.getAsLong();
+        if (sent - aliveUntilNanos >= 0) {
+            giveUp(id, "no keep-alive succeeded within the TTL: etcd may have expired it");
+            return;
+        }
+        if (!validLease().isPresent()) {
+            fence(id, "no keep-alive succeeded within the TTL less the safety margin");
+        }
         try {
-            // Never wait past the moment the lease stops being vouched for: that moment must be noticed.
-            long untilDeadline = TimeUnit.NANOSECONDS.toMillis(validUntilNanos - sent);
+            // Never wait past the moment the lease stops being vouched for (or, fenced, may have expired).
+            long deadline = validLease().isPresent() ? validUntilNanos : aliveUntilNanos;
+            long untilDeadline = TimeUnit.NANOSECONDS.toMillis(deadline - sent);
             LeaseKeepAliveResponse r = EtcdClients.await(client.getLeaseClient().keepAliveOnce(id),
                     Math.max(20, Math.min(callTimeoutMillis, untilDeadline)), "keeping lease alive");
             if (r.getTTL() <= 0) {
-                lost(id, "etcd says it expired");
+                giveUp(id, "etcd says it expired");
                 return;
             }
-            long until = sent + TimeUnit.SECONDS.toNanos(r.getTTL()) - marginNanos;
+            // etcd renewed it: it lives at least until this keep-alive's send time plus the TTL it answered.
+            long alive = sent + TimeUnit.SECONDS.toNanos(r.getTTL());
+            aliveUntilNanos = Math.max(aliveUntilNanos, alive);
+            long until = alive - marginNanos;
             if (validLease().isPresent()) {
                 validUntilNanos = until;
-            } else {
-                // The margin passed (e.g. the process was paused) even though the lease lives: it is too
-                // late to trust it again without telling everyone; start over with a new lease.
-                lost(id, "the safety margin passed before the keep-alive came back");
-                return;
+            } else if (until - clock.getAsLong() > 0) {
+                // Fenced for a while (an etcd leader election, a stalled disk, a paused process), but etcd held the
+                // lease throughout, so nothing bound to it went and no one else can hold a key on it: vouch for it
+                // again and tell the listeners, as for a new lease, so that they act on it again.
+                validUntilNanos = until;
+                resumed(id);
             }
         } catch (EtcdUnavailableException e) {
             if (EtcdErrors.isNotFound(e)) {
-                lost(id, "etcd no longer knows it");
+                giveUp(id, "etcd no longer knows it");
                 return;
             }
             log.warn("{}", e.getMessage());
         }
         if (!validLease().isPresent()) {
-            lost(id, "no keep-alive succeeded within the TTL less the safety margin");
+            if (clock.getAsLong() - aliveUntilNanos >= 0) {
+                giveUp(id, "no keep-alive succeeded within the TTL: etcd may have expired it");
+            } else {
+                fence(id, "no keep-alive succeeded within the TTL less the safety margin");
+            }
+            // Fenced: try again soon (a quarter period), never past the moment it may expire.
+            long wait = Math.min(sent + periodNanos / 4, aliveUntilNanos) - clock.getAsLong();
+            if (wait > 0) {
+                pause(wait);
+            }
             return;
         }
         long next = sent + periodNanos;
@@ -223,13 +260,15 @@ public final class EtcdSession implements AutoCloseable {
         }
     }
 
-    private void lost(long id, String why) {
-        if (leaseId != id) {
+    /** The lease can no longer be vouched for, though etcd may still hold it: listeners stop acting on it (once). */
+    private void fence(long id, String why) {
+        if (leaseId != id || toldLost) {
             return;
         }
-        validUntilNanos = 0;
-        leaseId = 0;
-        log.warn("etcd lease {} lost: {}", Long.toHexString(id), why);
+        toldLost = true;
+        validUntilNanos = Math.min(validUntilNanos, clock.getAsLong()); // stays not vouched for until a keep-alive succeeds
+        log.warn("etcd lease {} not vouched for: {}; keeping it alive until it may have expired", Long.toHexString(id),
+                why);
         for (Listener l : listeners) {
             try {
                 l.leaseLost(id);
@@ -237,6 +276,30 @@ public final class EtcdSession implements AutoCloseable {
                 log.error("lease listener failed", e);
             }
         }
+    }
+
+    /** A keep-alive succeeded while fenced, in time: the same lease is held again. */
+    private void resumed(long id) {
+        toldLost = false;
+        log.info("etcd lease {} vouched for again: a keep-alive succeeded before it could expire", Long.toHexString(id));
+        for (Listener l : listeners) {
+            try {
+                l.leaseGranted(id);
+            } catch (RuntimeException e) {
+                log.error("lease listener failed", e);
+            }
+        }
+    }
+
+    /** The lease is gone (or may be): listeners are told if they were not yet, it is revoked, and a new one is granted. */
+    private void giveUp(long id, String why) {
+        if (leaseId != id) {
+            return;
+        }
+        fence(id, why);
+        validUntilNanos = 0;
+        leaseId = 0;
+        log.warn("etcd lease {} lost: {}", Long.toHexString(id), why);
         // Whatever is still bound to it on the server should go now rather than at expiry.
         client.getLeaseClient().revoke(id).exceptionally(t -> null);
     }
@@ -274,7 +337,7 @@ public final class EtcdSession implements AutoCloseable {
         long id = leaseId;
         leaseId = 0;
         validUntilNanos = 0;
-        if (id != 0) {
+        if (id != 0 && !toldLost) {
             for (Listener l : listeners) {
                 try {
                     l.leaseLost(id);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
@@ -89,7 +90,7 @@ class EtcdSessionFencingIT {
             session.start();
             await().atMost(Duration.ofSeconds(5)).until(() -> session.validLease().isPresent());
             long first = session.validLease().getAsLong();
-            // As a process paused for longer than the TTL less the margin wakes: the lease is not trusted again.
+            // As a process paused for the whole TTL wakes: the lease may have expired in etcd; it is not trusted again.
             now.addAndGet(TTL.toNanos());
             await().atMost(Duration.ofSeconds(5)).until(() -> told.size() >= 3);
             assertEquals("granted " + first, told.poll());
@@ -97,6 +98,37 @@ class EtcdSessionFencingIT {
             long second = Long.parseLong(told.poll().substring("granted ".length()));
             assertTrue(second != first && session.isValid(second));
             assertEquals(2, session.leasesGranted());
+            session.close();
+        }
+    }
+
+    @Test
+    void fencedButNotExpiredTheSameLeaseIsVouchedForAgainOnceAKeepAliveSucceeds() {
+        try (Client client = EtcdClients.connect(EtcdOptions.of(etcd.endpoints()))) {
+            EtcdSession session = new EtcdSession(client, TTL, now::get);
+            ConcurrentLinkedQueue<String> told = new ConcurrentLinkedQueue<>();
+            session.addListener(new EtcdSession.Listener() {
+                @Override
+                public void leaseGranted(long leaseId) {
+                    told.add("granted " + leaseId);
+                }
+
+                @Override
+                public void leaseLost(long leaseId) {
+                    told.add("lost " + leaseId);
+                }
+            });
+            session.start();
+            await().atMost(Duration.ofSeconds(5)).until(() -> session.validLease().isPresent());
+            long first = session.validLease().getAsLong();
+            // Past the margin, not past the TTL (an etcd leader election, a stalled disk): fenced at once...
+            now.addAndGet(TTL.toNanos() - MARGIN + TimeUnit.MILLISECONDS.toNanos(500));
+            assertFalse(session.isValid(first), "not vouched for past the margin, from any thread, at once");
+            // ...then the next keep-alive succeeds (etcd held the lease throughout): the same lease again.
+            await().atMost(Duration.ofSeconds(5)).until(() -> told.size() >= 3);
+            assertEquals(List.of("granted " + first, "lost " + first, "granted " + first), List.copyOf(told));
+            assertTrue(session.isValid(first));
+            assertEquals(1, session.leasesGranted(), "no new lease");
             session.close();
         }
     }
