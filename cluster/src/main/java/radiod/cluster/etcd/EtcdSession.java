@@ -241,12 +241,8 @@ public final class EtcdSession implements AutoCloseable {
             log.warn("{}", e.getMessage());
         }
         if (!validLease().isPresent()) {
-            if (clock.getAsLong() - aliveUntilNanos >= 0) {
-                giveUp(id, "no keep-alive succeeded within the TTL: etcd may have expired it");
-            } else {
-                fence(id, "no keep-alive succeeded within the TTL less the safety margin");
-            }
-            // Fenced: try again soon (a quarter period), never past the moment it may expire.
+            fence(id, "no keep-alive succeeded within the TTL less the safety margin");
+            // Fenced: try again soon (a quarter period); once it may have expired, the next round gives it up.
             long wait = Math.min(sent + periodNanos / 4, aliveUntilNanos) - clock.getAsLong();
             if (wait > 0) {
                 pause(wait);

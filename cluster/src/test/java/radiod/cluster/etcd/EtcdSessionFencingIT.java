@@ -33,6 +33,23 @@ class EtcdSessionFencingIT {
     /** A clock that moves only when told (from 1 s, so that 0 stays "never"). */
     private final AtomicLong now = new AtomicLong(TimeUnit.SECONDS.toNanos(1));
 
+    /** What the session tells a listener, in order: "granted ID", "lost ID". */
+    private static ConcurrentLinkedQueue<String> told(EtcdSession session) {
+        ConcurrentLinkedQueue<String> told = new ConcurrentLinkedQueue<>();
+        session.addListener(new EtcdSession.Listener() {
+            @Override
+            public void leaseGranted(long leaseId) {
+                told.add("granted " + leaseId);
+            }
+
+            @Override
+            public void leaseLost(long leaseId) {
+                told.add("lost " + leaseId);
+            }
+        });
+        return told;
+    }
+
     @Test
     void theLeaseIsVouchedForUntilTheGrantsSendTimePlusTheTtlLessTheMarginAndNotAfter() {
         try (Client client = EtcdClients.connect(EtcdOptions.of(etcd.endpoints()))) {
@@ -75,18 +92,7 @@ class EtcdSessionFencingIT {
     void whenTheDeadlinePassesListenersAreToldTheLeaseIsLostAndANewOneIsGranted() {
         try (Client client = EtcdClients.connect(EtcdOptions.of(etcd.endpoints()))) {
             EtcdSession session = new EtcdSession(client, TTL, now::get);
-            ConcurrentLinkedQueue<String> told = new ConcurrentLinkedQueue<>();
-            session.addListener(new EtcdSession.Listener() {
-                @Override
-                public void leaseGranted(long leaseId) {
-                    told.add("granted " + leaseId);
-                }
-
-                @Override
-                public void leaseLost(long leaseId) {
-                    told.add("lost " + leaseId);
-                }
-            });
+            ConcurrentLinkedQueue<String> told = told(session);
             session.start();
             await().atMost(Duration.ofSeconds(5)).until(() -> session.validLease().isPresent());
             long first = session.validLease().getAsLong();
@@ -106,18 +112,7 @@ class EtcdSessionFencingIT {
     void fencedButNotExpiredTheSameLeaseIsVouchedForAgainOnceAKeepAliveSucceeds() {
         try (Client client = EtcdClients.connect(EtcdOptions.of(etcd.endpoints()))) {
             EtcdSession session = new EtcdSession(client, TTL, now::get);
-            ConcurrentLinkedQueue<String> told = new ConcurrentLinkedQueue<>();
-            session.addListener(new EtcdSession.Listener() {
-                @Override
-                public void leaseGranted(long leaseId) {
-                    told.add("granted " + leaseId);
-                }
-
-                @Override
-                public void leaseLost(long leaseId) {
-                    told.add("lost " + leaseId);
-                }
-            });
+            ConcurrentLinkedQueue<String> told = told(session);
             session.start();
             await().atMost(Duration.ofSeconds(5)).until(() -> session.validLease().isPresent());
             long first = session.validLease().getAsLong();

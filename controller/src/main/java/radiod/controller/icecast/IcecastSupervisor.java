@@ -16,6 +16,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
@@ -64,8 +65,8 @@ public final class IcecastSupervisor implements AutoCloseable {
 
     private volatile long readyPid = -1;
     private volatile long fastUntilNanos = System.nanoTime();
-    /** The one poll scheduled; confined to the poller's thread (and start()). */
-    private java.util.concurrent.ScheduledFuture<?> nextPoll;
+    /** The one poll scheduled; confined to the poller's thread. */
+    private ScheduledFuture<?> nextPoll;
     private volatile IcecastStats stats = IcecastStats.DOWN;
     private volatile IcecastPlan plan = IcecastPlan.EMPTY;
     // Confined to the control thread:
@@ -150,7 +151,7 @@ public final class IcecastSupervisor implements AutoCloseable {
                     pollAndGoOn(); // now, and at the fast pace from here
                 }
             });
-        } catch (java.util.concurrent.RejectedExecutionException e) {
+        } catch (RejectedExecutionException e) {
             // closed
         }
     }
@@ -158,7 +159,7 @@ public final class IcecastSupervisor implements AutoCloseable {
     private void pollAgainIn(long millis) {
         try {
             nextPoll = poller.schedule(this::pollAndGoOn, millis, TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
+        } catch (RejectedExecutionException e) {
             // closed
         }
     }
