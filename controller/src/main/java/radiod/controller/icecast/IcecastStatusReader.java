@@ -2,12 +2,12 @@ package radiod.controller.icecast;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
+import java.io.InputStream;
+import java.net.HttpURLConnection;
+import java.net.MalformedURLException;
+import java.net.Proxy;
+import java.net.URL;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
@@ -44,6 +44,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  *       those counters only every 5 s, so it lags.</li>
  * </ul>
  * Taking the larger never under-reports what a node sends, which is what a bandwidth limit needs.
+ *
+ * <p>Both are plain HTTP GETs of the local Icecast through {@link HttpURLConnection} (kept alive between polls).
+ * Not {@code java.net.http}: its client makes the JDK's default TLS context when it is built (parsing the trust
+ * store), which with its own classes put ~650 classes and a thread into every node for two loopback GETs
+ * (bench/RESULTS.md, issue 19's footprint).
  */
 public final class IcecastStatusReader {
     private static final Logger log = LoggerFactory.getLogger(IcecastStatusReader.class);
@@ -55,14 +60,13 @@ public final class IcecastStatusReader {
     record Source(String path, int listeners, int bitrateKbps) {
     }
 
+    private static final int CONNECT_TIMEOUT_MILLIS = 500;
+    private static final int READ_TIMEOUT_MILLIS = 1000;
+
     private final IcecastSettings settings;
     private final ToLongFunction<String> bitsPerSecondOfMount;
-    private final HttpClient http = HttpClient.newBuilder()
-            .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofMillis(500))
-            .build();
-    private final URI statusUri;
-    private final URI adminStatsUri;
+    private final URL statusUrl;
+    private final URL adminStatsUrl;
     private final String adminAuthorization;
     private final SentBytesRate sentBytes = new SentBytesRate();
     private long adminReadAt;
@@ -81,8 +85,8 @@ public final class IcecastStatusReader {
     public IcecastStatusReader(IcecastSettings settings, ToLongFunction<String> bitsPerSecondOfMount) {
         this.settings = settings;
         this.bitsPerSecondOfMount = bitsPerSecondOfMount;
-        this.statusUri = URI.create(settings.localUrl() + "/status-json.xsl");
-        this.adminStatsUri = URI.create(settings.localUrl() + "/admin/stats");
+        this.statusUrl = url(settings.localUrl() + "/status-json.xsl");
+        this.adminStatsUrl = url(settings.localUrl() + "/admin/stats");
         this.adminAuthorization = "Basic " + Base64.getEncoder()
                 .encodeToString(("admin:" + settings.adminPassword()).getBytes(StandardCharsets.UTF_8));
     }
@@ -91,16 +95,8 @@ public final class IcecastStatusReader {
     public synchronized IcecastStats read() {
         List<Source> sources;
         try {
-            HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(statusUri).timeout(Duration.ofSeconds(1))
-                    .GET().build(), HttpResponse.BodyHandlers.ofByteArray());
-            if (r.statusCode() != 200) {
-                return down();
-            }
-            sources = parseStatusJson(r.body());
+            sources = parseStatusJson(get(statusUrl, null));
         } catch (IOException | IllegalArgumentException e) {
-            return down();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
             return down();
         }
         long now = System.nanoTime();
@@ -119,13 +115,9 @@ public final class IcecastStatusReader {
 
     private long measure(long now) {
         try {
-            HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(adminStatsUri).timeout(Duration.ofSeconds(1))
-                    .header("Authorization", adminAuthorization).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
-            if (r.statusCode() != 200) {
-                throw new IOException("HTTP " + r.statusCode());
-            }
+            byte[] body = get(adminStatsUrl, adminAuthorization);
             adminFailureLogged = false;
-            return sentBytes.update(parseAdminStats(r.body()), now);
+            return sentBytes.update(parseAdminStats(body), now);
         } catch (IOException | IllegalArgumentException e) {
             if (!adminFailureLogged) {
                 adminFailureLogged = true;
@@ -133,9 +125,37 @@ public final class IcecastStatusReader {
                         settings.localUrl(), e.getMessage());
             }
             return 0;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return 0;
+        }
+    }
+
+    /** The body of a 200 answer to a GET of {@code url} (never through a proxy); an IOException for anything else. */
+    private static byte[] get(URL url, String authorization) throws IOException {
+        HttpURLConnection c = (HttpURLConnection) url.openConnection(Proxy.NO_PROXY);
+        c.setConnectTimeout(CONNECT_TIMEOUT_MILLIS);
+        c.setReadTimeout(READ_TIMEOUT_MILLIS);
+        c.setUseCaches(false);
+        if (authorization != null) {
+            c.setRequestProperty("Authorization", authorization);
+        }
+        int code = c.getResponseCode();
+        if (code != 200) {
+            try (InputStream error = c.getErrorStream()) { // read to the end: the connection can be kept alive
+                if (error != null) {
+                    error.readAllBytes();
+                }
+            }
+            throw new IOException("HTTP " + code);
+        }
+        try (InputStream in = c.getInputStream()) {
+            return in.readAllBytes();
+        }
+    }
+
+    private static URL url(String spec) {
+        try {
+            return new URL(spec);
+        } catch (MalformedURLException e) {
+            throw new IllegalArgumentException("not a URL: " + spec, e);
         }
     }
 
