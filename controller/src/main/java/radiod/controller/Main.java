@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import radiod.controller.config.ConfigLoader;
 import radiod.controller.config.RadiodConfig;
+import radiod.controller.logging.DaemonLogging;
 import radiod.controller.node.RadiodNode;
 
 /** {@code radiod}: the node daemon. Runs until SIGTERM/SIGINT, then resigns, revokes its lease and stops Icecast. */
@@ -28,6 +29,9 @@ public final class Main implements Callable<Integer> {
     boolean checkOnly;
 
     public static void main(String[] args) {
+        if (System.getProperty(DaemonLogging.DAEMON_PROPERTY) == null) { // before the first logger: see DaemonLogging
+            System.setProperty(DaemonLogging.DAEMON_PROPERTY, "true");
+        }
         SLF4JBridgeHandler.removeHandlersForRootLogger();
         SLF4JBridgeHandler.install();
         System.exit(new CommandLine(new Main()).execute(args));

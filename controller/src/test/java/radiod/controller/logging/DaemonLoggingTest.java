@@ -1,0 +1,109 @@
+package radiod.controller.logging;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ServiceLoader;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.jul.LevelChangePropagator;
+import ch.qos.logback.classic.spi.Configurator;
+import ch.qos.logback.classic.spi.Configurator.ExecutionStatus;
+import ch.qos.logback.classic.util.LogbackMDCAdapter;
+import ch.qos.logback.core.ConsoleAppender;
+
+class DaemonLoggingTest {
+    private final String configFile = System.getProperty("logback.configurationFile");
+
+    @AfterEach
+    void restore() {
+        System.clearProperty(DaemonLogging.DAEMON_PROPERTY);
+        System.clearProperty("RADIOD_LOG_LEVEL");
+        if (configFile == null) {
+            System.clearProperty("logback.configurationFile");
+        } else {
+            System.setProperty("logback.configurationFile", configFile);
+        }
+    }
+
+    private static ExecutionStatus configure(LoggerContext context) {
+        DaemonLogging logging = new DaemonLogging();
+        logging.setContext(context);
+        return logging.configure(context);
+    }
+
+    @Test
+    void logbackFindsItAsAService() {
+        assertTrue(ServiceLoader.load(Configurator.class).stream().anyMatch(p -> p.type() == DaemonLogging.class));
+    }
+
+    @Test
+    void theDaemonLogsOneLinePerEventOnStderrWithQuietLibraries() {
+        System.setProperty(DaemonLogging.DAEMON_PROPERTY, "true");
+        System.clearProperty("logback.configurationFile");
+        LoggerContext context = new LoggerContext();
+        context.setMDCAdapter(new LogbackMDCAdapter()); // as logback's service provider gives its context
+        PrintStream stderr = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        try {
+            System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+            assertEquals(ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY, configure(context));
+            context.getLogger("radiod.controller.node.RadiodNode").info("node {} up", "n1");
+            context.getLogger("radiod.controller.node.RadiodNode").debug("not shown");
+            context.getLogger("io.grpc.internal.ManagedChannelImpl").info("not shown either");
+            context.getLogger("io.grpc.internal.ManagedChannelImpl").warn("channel trouble");
+        } finally {
+            System.setErr(stderr);
+        }
+        String[] lines = captured.toString(StandardCharsets.UTF_8).split("\n");
+        assertEquals(2, lines.length, String.join("\n", lines));
+        assertTrue(lines[0].matches("\\d\\d:\\d\\d:\\d\\d\\.\\d{3} INFO  RadiodNode - node n1 up"), lines[0]);
+        assertTrue(lines[1].matches("\\d\\d:\\d\\d:\\d\\d\\.\\d{3} WARN  ManagedChannelImpl - channel trouble"), lines[1]);
+        ch.qos.logback.classic.Logger root = context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        assertEquals(Level.INFO, root.getLevel());
+        assertInstanceOf(ConsoleAppender.class, root.getAppender("ERR"));
+        assertEquals(Level.ERROR, context.getLogger("io.etcd.jetcd").getLevel());
+        assertEquals(Level.WARN, context.getLogger("io.netty").getLevel());
+        assertEquals(Level.WARN, context.getLogger("io.vertx").getLevel());
+        assertTrue(context.getCopyOfListenerList().stream().anyMatch(l -> l instanceof LevelChangePropagator),
+                "java.util.logging's levels follow logback's (gRPC logs through it)");
+        context.stop();
+    }
+
+    @Test
+    void theLevelComesFromRadiodLogLevel() {
+        System.setProperty(DaemonLogging.DAEMON_PROPERTY, "true");
+        System.clearProperty("logback.configurationFile");
+        System.setProperty("RADIOD_LOG_LEVEL", "debug");
+        LoggerContext context = new LoggerContext();
+        configure(context);
+        assertEquals(Level.DEBUG, context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).getLevel());
+        context.stop();
+        System.setProperty("RADIOD_LOG_LEVEL", "no-such-level");
+        assertEquals(Level.INFO, DaemonLogging.rootLevel());
+    }
+
+    @Test
+    void anythingButTheDaemonOrAnOperatorsFileGoesToLogbacksOwnConfiguration() {
+        LoggerContext context = new LoggerContext();
+        System.clearProperty(DaemonLogging.DAEMON_PROPERTY); // radioctl, tests
+        assertEquals(ExecutionStatus.INVOKE_NEXT_IF_ANY, configure(context));
+        System.setProperty(DaemonLogging.DAEMON_PROPERTY, "true");
+        System.setProperty("logback.configurationFile", "/etc/radiod/logback.xml"); // an operator's own
+        assertEquals(ExecutionStatus.INVOKE_NEXT_IF_ANY, configure(context));
+        ch.qos.logback.classic.Logger root = context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        assertNull(root.getAppender("ERR"));
+        assertFalse(root.iteratorForAppenders().hasNext());
+        context.stop();
+    }
+}
