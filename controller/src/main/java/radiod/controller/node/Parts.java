@@ -125,10 +125,18 @@ final class Parts {
      * bound stops radiod at start.
      */
     void startFronts(Components parts, EtcdSession session, ClusterView view) {
-        AccessLog accessLog = config.http().accessLogFile().map(this::openAccessLog).map(parts::adopt).orElse(null);
         // epoll where Linux has it (DNS on every event loop with SO_REUSEPORT, fewer syscalls); NIO otherwise.
+        // Before any meter of the fronts: Vert.x's metrics add a filter to the registry, and Micrometer warns about
+        // a filter that comes after meters.
         vertx = Vertx.vertx(vertxOptions().setMetricsOptions(
                 VertxMeters.options(registry)));
+        AccessLog accessLog;
+        try {
+            accessLog = config.http().accessLogFile().map(this::openAccessLog).map(parts::adopt).orElse(null);
+        } catch (RuntimeException e) {
+            closeVertx();
+            throw e;
+        }
         // The listeners' connections close with Vert.x: their sessions are logged before the log closes.
         parts.adopt(this::closeVertx);
         NodeMetrics nodeMetrics = new NodeMetrics(registry, this::usage);

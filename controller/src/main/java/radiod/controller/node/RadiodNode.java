@@ -160,6 +160,13 @@ public final class RadiodNode implements Component {
         // Keeps the client away from a member that stops answering (a partition), within two periods.
         parts.adopt(new MemberProbe(client, etcdOptions, Duration.ofMillis(Math.max(500, config.leaseTtl().toMillis() / 5)))
                 .start());
+        parts.adopt(() -> DaemonThreads.stop(control, Duration.ofSeconds(1)));
+        view = parts.adopt(new ClusterView(client, keys, etcdOptions.callTimeout()).start());
+        local.startLocal(parts);
+        EtcdSession session = parts.adopt(new EtcdSession(client, config.leaseTtl()).start());
+        local.startFronts(parts, session, view);
+        // Meters only once the fronts' Vert.x has set up the registry (it adds a meter filter; Micrometer warns about
+        // a filter that comes after meters)
         Gauge.builder("radiod.etcd.members.configured", client, c -> c.allEndpoints().size())
                 .description("etcd members in this node's etcd.endpoints").register(local.registry());
         Gauge.builder("radiod.etcd.members.in.use", client, c -> c.endpoints().size())
@@ -167,11 +174,6 @@ public final class RadiodNode implements Component {
                 .register(local.registry());
         FunctionCounter.builder("radiod.etcd.client.rebuilds", client, EtcdConnection::reconnects)
                 .description("times this node rebuilt its etcd client on other members").register(local.registry());
-        parts.adopt(() -> DaemonThreads.stop(control, Duration.ofSeconds(1)));
-        view = parts.adopt(new ClusterView(client, keys, etcdOptions.callTimeout()).start());
-        local.startLocal(parts);
-        EtcdSession session = parts.adopt(new EtcdSession(client, config.leaseTtl()).start());
-        local.startFronts(parts, session, view);
         presence = parts.adopt(new Presence(session, keys, name, this::status, Duration.ofSeconds(1)).start());
         local.startDuties(parts, session, view, keys);
         election = parts.start(new Candidate(session, keys.master(), () -> {

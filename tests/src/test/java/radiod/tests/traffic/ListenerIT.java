@@ -2,6 +2,7 @@ package radiod.tests.traffic;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.InputStream;
@@ -71,6 +72,17 @@ class ListenerIT {
             sum += Double.parseDouble(m.group(1));
         }
         return sum;
+    }
+
+    /** Setting up the metrics registry logs no warning (Micrometer's "a MeterFilter ... after a Meter"). */
+    @Test
+    void theMetricsRegistryIsSetUpBeforeAnyMeter() {
+        for (RadiodProcess node : List.of(cluster.node(0), cluster.node(1), cluster.node(2))) {
+            String text = new String(Streams.read(node.httpUrl("/metrics"), 1 << 20, 3000), StandardCharsets.UTF_8);
+            assertTrue(text.contains("radiod_etcd_members_in_use"), node.name()); // registered after the filter now
+            assertFalse(node.logText().contains("MeterFilter is being configured after a Meter has been registered"),
+                    node.name());
+        }
     }
 
     /** An HTTP/1.0 player streams for 30 s (close-delimited body) while another stops reading for 30 s on the same node. */
