@@ -281,11 +281,21 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
             }
         }
 
+        /** The last {@code lines} lines of this member's log ("" when there is none). */
+        String logTail(int lines) {
+            try {
+                List<String> all = Files.readAllLines(cluster.baseDir().resolve(name + ".log"));
+                return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+            } catch (IOException e) {
+                return "(no log: " + e.getMessage() + ")";
+            }
+        }
+
         void awaitReady(Duration timeout) {
             Instant deadline = Instant.now().plus(timeout);
             while (Instant.now().isBefore(deadline)) {
-                if (!running()) {
-                    throw new IllegalStateException("etcd member " + name + " exited; see its log in " + cluster.baseDir());
+                if (!running()) { // its log goes with the cluster's directory: quote the end of it
+                    throw new IllegalStateException("etcd member " + name + " exited; the end of its log:\n" + logTail(20));
                 }
                 if (cluster.tls ? Ports.accepts(HOST, clientPort) : Ports.answersHttp(HOST, clientPort, "/health")) {
                     return;
