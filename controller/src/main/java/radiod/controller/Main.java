@@ -29,9 +29,7 @@ public final class Main implements Callable<Integer> {
     boolean checkOnly;
 
     public static void main(String[] args) {
-        if (System.getProperty(DaemonLogging.DAEMON_PROPERTY) == null) { // before the first logger: see DaemonLogging
-            System.setProperty(DaemonLogging.DAEMON_PROPERTY, "true");
-        }
+        System.setProperty(DaemonLogging.DAEMON_PROPERTY, "true"); // before the first logger: see DaemonLogging
         SLF4JBridgeHandler.removeHandlersForRootLogger();
         SLF4JBridgeHandler.install();
         System.exit(new CommandLine(new Main()).execute(args));

@@ -281,7 +281,7 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
             }
         }
 
-        /** The last {@code lines} lines of this member's log ("" when there is none). */
+        /** The last {@code lines} lines of this member's log, or why it cannot be read. */
         String logTail(int lines) {
             try {
                 List<String> all = Files.readAllLines(cluster.baseDir().resolve(name + ".log"));

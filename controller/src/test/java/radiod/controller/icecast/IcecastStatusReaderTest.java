@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.AfterEach;
@@ -153,7 +154,8 @@ class IcecastStatusReaderTest {
         String expectedAuth = "Basic " + Base64.getEncoder().encodeToString(
                 ("admin:" + settings.adminPassword()).getBytes(StandardCharsets.UTF_8));
         server = HttpServer.create(new InetSocketAddress(host, port), 0);
-        server.createContext("/status-json.xsl", x -> reply(x, 200, status.get()));
+        AtomicInteger statusCode = new AtomicInteger(200);
+        server.createContext("/status-json.xsl", x -> reply(x, statusCode.get(), status.get()));
         AtomicReference<Boolean> adminAuthorized = new AtomicReference<>();
         server.createContext("/admin/stats", x -> {
             boolean ok = expectedAuth.equals(x.getRequestHeaders().getFirst("Authorization"));
@@ -164,6 +166,9 @@ class IcecastStatusReaderTest {
         IcecastStatusReader reader = new IcecastStatusReader(settings);
 
         IcecastStats up = reader.read();
+        statusCode.set(503); // a good body under an error status is not believed
+        IcecastStats failing = reader.read();
+        statusCode.set(200);
         status.set("<html>garbage</html>");
         IcecastStats garbage = reader.read();
         IcecastStats silent = new IcecastStatusReader(IcecastSettings.of(Path.of("/nonexistent"), host, Ports.free(host), host))
@@ -172,6 +177,7 @@ class IcecastStatusReaderTest {
         assertEquals(Map.of("/live.mp3", 3, "/jazz.mp3", 2), up.listenersByMount());
         assertTrue(up.up());
         assertEquals(Boolean.TRUE, adminAuthorized.get(), "admin stats read with the random admin password");
+        assertEquals(IcecastStats.DOWN, failing);
         assertEquals(IcecastStats.DOWN, garbage);
         assertEquals(IcecastStats.DOWN, silent);
         assertFalse(silent.up());
