@@ -40,6 +40,8 @@ public final class NodeMemory implements AutoCloseable {
     public static final long LIMIT = 512L << 20;
     private static final Path ROOT = Path.of("/sys/fs/cgroup/memory");
     private static final long SAMPLE_MS = 250;
+    /** include/linux/sched.h: the task is in {@code do_exit}. */
+    private static final long PF_EXITING = 0x4;
 
     /** How the bound is held: a cgroup limit, or the measured sum of peaks. */
     public enum Mode { CGROUP, SAMPLED }
@@ -178,17 +180,21 @@ public final class NodeMemory implements AutoCloseable {
             if (program == null || program.equals("sh") || program.equals("dash") || program.equals("jspawnhelper")) {
                 continue; // gone, or the wrapper before its exec
             }
+            String group = null;
+            if (inGroup != null) {
+                group = memoryGroup(p.pid());
+                if (group == null) {
+                    continue;
+                }
+            }
             Map<String, Long> status = status(p.pid());
-            if (status.isEmpty()) {
+            // Last: what was read above came from a live process only if it is not exiting after it.
+            if (status.isEmpty() || !living(p.pid())) {
                 continue;
             }
             rss += status.getOrDefault("VmRSS", 0L);
             hwm.merge(program, status.getOrDefault("VmHWM", 0L), Math::max);
-            if (inGroup != null) {
-                String group = memoryGroup(p.pid());
-                if (group == null) {
-                    continue;
-                }
+            if (group != null) {
                 if (group.equals(inGroup)) {
                     inside.merge(program, 1L, Long::sum);
                 } else {
@@ -230,7 +236,26 @@ public final class NodeMemory implements AutoCloseable {
         return m;
     }
 
-    private static String memoryGroup(long pid) {
+    /**
+     * Whether the process is alive and not exiting ({@code /proc/PID/stat}: state not Z or X, flag PF_EXITING clear).
+     * It matters for what was read of it before: a killed multi-threaded process (radiod's JVM, etcd) becomes a zombie
+     * leader whose {@code /proc/PID/cgroup} reads "/" while its other threads exit (seen on kernel 6.18), and a sample
+     * that read it alive a moment before would report it outside its group. PF_EXITING is set as {@code do_exit}
+     * begins, before the task leaves its cgroup, so a read followed by a living check was a read of the live task.
+     */
+    static boolean living(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            long flags = Long.parseLong(f[6]);
+            return !f[0].equals("Z") && !f[0].equals("X") && (flags & PF_EXITING) == 0;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** The memory cgroup of a process, or null when it is gone. */
+    static String memoryGroup(long pid) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "cgroup"))) {
                 String[] f = line.split(":", 3);
