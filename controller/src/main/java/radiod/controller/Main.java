@@ -2,57 +2,73 @@ package radiod.controller;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.bridge.SLF4JBridgeHandler;
 
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 import radiod.controller.config.ConfigLoader;
 import radiod.controller.config.RadiodConfig;
 import radiod.controller.logging.DaemonLogging;
 import radiod.controller.node.RadiodNode;
 
 /** {@code radiod}: the node daemon. Runs until SIGTERM/SIGINT, then resigns, revokes its lease and stops Icecast. */
-@Command(name = "radiod", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = "Runs one node of a fault-tolerant Icecast cluster coordinated through etcd.")
-public final class Main implements Callable<Integer> {
-    @Option(names = {"-c", "--config"}, paramLabel = "FILE", defaultValue = "/etc/radiod/radiod.yml",
-            description = "Node configuration (YAML). Default: ${DEFAULT-VALUE}")
-    Path config;
+public final class Main {
+    private final Path config;
+    private final boolean checkOnly;
 
-    @Option(names = "--check-config", description = "Check the configuration file and exit (0 if valid).")
-    boolean checkOnly;
+    private Main(Path config, boolean checkOnly) {
+        this.config = config;
+        this.checkOnly = checkOnly;
+    }
 
     public static void main(String[] args) {
         System.setProperty(DaemonLogging.DAEMON_PROPERTY, "true"); // before the first logger: see DaemonLogging
-        SLF4JBridgeHandler.removeHandlersForRootLogger();
-        SLF4JBridgeHandler.install();
-        System.exit(new CommandLine(new Main()).execute(args));
+        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 
-    @Override
-    public Integer call() {
+    /** What {@code radiod ARGS} does, and its exit status: 0, 1 (could not start), 2 (bad command line or config). */
+    static int run(String[] args, PrintWriter out, PrintWriter err) {
+        Args a;
+        try {
+            a = Args.parse(args);
+        } catch (Args.UsageException e) {
+            err.println("radiod: " + e.getMessage());
+            err.print(Args.USAGE);
+            err.flush();
+            return 2;
+        }
+        if (a.help()) {
+            out.print(Args.USAGE);
+            out.flush();
+            return 0;
+        }
+        if (a.version()) {
+            out.println("radiod " + RadiodNode.VERSION);
+            return 0;
+        }
+        SLF4JBridgeHandler.removeHandlersForRootLogger();
+        SLF4JBridgeHandler.install();
+        return new Main(a.config(), a.checkOnly()).call(out, err);
+    }
+
+    private int call(PrintWriter out, PrintWriter err) {
         RadiodConfig cfg;
         try {
             cfg = ConfigLoader.load(config);
         } catch (ConfigLoader.ConfigException e) {
-            PrintWriter err = new PrintWriter(System.err, true);
             err.println("radiod: " + e.getMessage());
             return 2;
         }
         try {
             radiod.controller.node.CertificateFiles.check(cfg.tls());
         } catch (IllegalStateException e) {
-            new PrintWriter(System.err, true).println("radiod: config " + config + ": " + e.getMessage());
+            err.println("radiod: config " + config + ": " + e.getMessage());
             return 2;
         }
         if (checkOnly) {
-            System.out.println("radiod: config " + config + " is valid (node " + cfg.node().name() + ")");
+            out.println("radiod: config " + config + " is valid (node " + cfg.node().name() + ")");
             return 0;
         }
         Logger log = LoggerFactory.getLogger(Main.class);
@@ -75,13 +91,5 @@ public final class Main implements Callable<Integer> {
             Thread.currentThread().interrupt();
         }
         return 0;
-    }
-
-    /** The version from the jar's manifest. */
-    static final class Version implements CommandLine.IVersionProvider {
-        @Override
-        public String[] getVersion() {
-            return new String[] {"radiod " + RadiodNode.VERSION};
-        }
     }
 }
