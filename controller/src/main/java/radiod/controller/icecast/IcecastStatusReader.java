@@ -1,6 +1,7 @@
 package radiod.controller.icecast;
 
 import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.HttpURLConnection;
@@ -61,7 +62,10 @@ public final class IcecastStatusReader {
     }
 
     private static final int CONNECT_TIMEOUT_MILLIS = 500;
-    private static final int READ_TIMEOUT_MILLIS = 1000;
+    /** Each read's timeout; the whole answer, connect included, gets {@code CONNECT_TIMEOUT_MILLIS} + this. */
+    static final int READ_TIMEOUT_MILLIS = 1000;
+    /** Icecast's status of a few hundred mounts is tens of kB. */
+    static final int MAX_ANSWER_BYTES = 4 << 20;
 
     private final IcecastSettings settings;
     private final ToLongFunction<String> bitsPerSecondOfMount;
@@ -137,18 +141,44 @@ public final class IcecastStatusReader {
         if (authorization != null) {
             c.setRequestProperty("Authorization", authorization);
         }
-        int code = c.getResponseCode();
-        if (code != 200) {
-            try (InputStream error = c.getErrorStream()) { // read to the end: the connection can be kept alive
-                if (error != null) {
-                    error.readAllBytes();
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CONNECT_TIMEOUT_MILLIS + READ_TIMEOUT_MILLIS);
+        try {
+            int code = c.getResponseCode();
+            if (code != 200) {
+                try (InputStream error = c.getErrorStream()) { // read to the end: the connection can be kept alive
+                    if (error != null) {
+                        readBounded(error, deadline);
+                    }
                 }
+                throw new IOException("HTTP " + code);
             }
-            throw new IOException("HTTP " + code);
+            try (InputStream in = c.getInputStream()) {
+                return readBounded(in, deadline);
+            }
+        } catch (IOException e) {
+            c.disconnect(); // not kept alive half read
+            throw e;
         }
-        try (InputStream in = c.getInputStream()) {
-            return in.readAllBytes();
+    }
+
+    /**
+     * The rest of {@code in}, refused when it comes after {@code deadline} (an Icecast that trickles its answer would
+     * otherwise hold the poll as long as each byte comes within the read timeout) or is larger than
+     * {@link #MAX_ANSWER_BYTES}.
+     */
+    static byte[] readBounded(InputStream in, long deadline) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        byte[] buf = new byte[16384];
+        for (int n; (n = in.read(buf)) != -1; ) {
+            out.write(buf, 0, n);
+            if (out.size() > MAX_ANSWER_BYTES) {
+                throw new IOException("answer over " + MAX_ANSWER_BYTES + " bytes");
+            }
+            if (System.nanoTime() - deadline > 0) {
+                throw new IOException("answer not complete within " + (CONNECT_TIMEOUT_MILLIS + READ_TIMEOUT_MILLIS) + " ms");
+            }
         }
+        return out.toByteArray();
     }
 
     private static URL url(String spec) {

@@ -7,7 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Base64;
@@ -181,6 +184,50 @@ class IcecastStatusReaderTest {
         assertEquals(IcecastStats.DOWN, garbage);
         assertEquals(IcecastStats.DOWN, silent);
         assertFalse(silent.up());
+    }
+
+    /**
+     * An Icecast that sends its status a few bytes at a time, each within the read timeout, never finishing: the poll
+     * gives up after the whole answer's bound, not when the body ends (HttpURLConnection's read timeout is per read).
+     */
+    @Test
+    void aTricklingAnswerIsDownWithinTheBound() throws Exception {
+        String host = "127.0.0.1";
+        try (ServerSocket trickle = new ServerSocket(0, 1, InetAddress.getByName(host))) {
+            Thread t = new Thread(() -> {
+                try (Socket s = trickle.accept()) {
+                    s.getInputStream().read(new byte[4096]);
+                    OutputStream out = s.getOutputStream();
+                    out.write("HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+                            .getBytes(StandardCharsets.US_ASCII));
+                    for (int i = 0; i < 200; i++) {
+                        out.write(' ');
+                        out.flush();
+                        Thread.sleep(50);
+                    }
+                } catch (IOException | InterruptedException e) {
+                    // the reader hung up
+                }
+            }, "trickle");
+            t.setDaemon(true);
+            t.start();
+            IcecastStatusReader reader = new IcecastStatusReader(IcecastSettings.of(Path.of("/nonexistent"), host,
+                    trickle.getLocalPort(), host));
+            long start = System.nanoTime();
+            IcecastStats s = reader.read();
+            long ms = (System.nanoTime() - start) / 1_000_000;
+            assertEquals(IcecastStats.DOWN, s);
+            long bound = 500 + IcecastStatusReader.READ_TIMEOUT_MILLIS + 200; // connect + read, and a scheduling margin
+            assertTrue(ms <= bound, "a trickling answer held the poll " + ms + " ms (bound " + bound + " ms)");
+        }
+    }
+
+    @Test
+    void anAnswerIsBoundedInSize() {
+        byte[] big = new byte[IcecastStatusReader.MAX_ANSWER_BYTES + 1];
+        IOException e = assertThrows(IOException.class, () -> IcecastStatusReader.readBounded(
+                new java.io.ByteArrayInputStream(big), System.nanoTime() + 10_000_000_000L));
+        assertTrue(e.getMessage().contains("bytes"), e.getMessage());
     }
 
     static void reply(HttpExchange x, int code, String body) throws IOException {
