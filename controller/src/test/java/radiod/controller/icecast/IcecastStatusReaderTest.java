@@ -217,7 +217,7 @@ class IcecastStatusReaderTest {
             IcecastStats s = reader.read();
             long ms = (System.nanoTime() - start) / 1_000_000;
             assertEquals(IcecastStats.DOWN, s);
-            long bound = 500 + IcecastStatusReader.READ_TIMEOUT_MILLIS + 200; // connect + read, and a scheduling margin
+            long bound = 500 + IcecastStatusReader.READ_TIMEOUT_MILLIS + 500; // connect + read, and a margin for a busy machine
             assertTrue(ms <= bound, "a trickling answer held the poll " + ms + " ms (bound " + bound + " ms)");
         }
     }
