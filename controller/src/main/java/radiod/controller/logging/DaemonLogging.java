@@ -8,7 +8,9 @@ import ch.qos.logback.classic.spi.Configurator;
 import ch.qos.logback.classic.spi.ConfiguratorRank;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.filter.Filter;
 import ch.qos.logback.core.spi.ContextAwareBase;
+import ch.qos.logback.core.spi.FilterReply;
 
 /**
  * radiod's logging, set up in code (found by logback as a {@link Configurator} service): one line per event on
@@ -48,6 +50,7 @@ public final class DaemonLogging extends ContextAwareBase implements Configurato
         err.setName("ERR");
         err.setTarget("System.err");
         err.setEncoder(encoder);
+        err.addFilter(new VertxGaugeNoise());
         err.start();
 
         context.getLogger("io.grpc").setLevel(Level.WARN);
@@ -58,6 +61,24 @@ public final class DaemonLogging extends ContextAwareBase implements Configurato
         root.setLevel(rootLevel());
         root.addAppender(err);
         return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
+    }
+
+    /**
+     * Drops Micrometer's "This Gauge has been already registered" when the gauge is one of Vert.x's: Vert.x Micrometer
+     * 4.5's {@code Gauges.get} registers its gauge again for each new server or connection, by design (the gauge reads
+     * a counter shared by everything with its tags), and Micrometer warns at the second registration, so every node
+     * logged a warning at start that meant nothing. Any other gauge registered twice is still reported.
+     */
+    static final class VertxGaugeNoise extends Filter<ILoggingEvent> {
+        @Override
+        public FilterReply decide(ILoggingEvent event) {
+            if (!"io.micrometer.core.instrument.MeterRegistry".equals(event.getLoggerName())) {
+                return FilterReply.NEUTRAL;
+            }
+            String message = event.getFormattedMessage();
+            return message != null && message.startsWith("This Gauge has been already registered (MeterId{name='vertx.")
+                    ? FilterReply.DENY : FilterReply.NEUTRAL;
+        }
     }
 
     /** {@code RADIOD_LOG_LEVEL} (system property, then environment); INFO when unset or not a level. */

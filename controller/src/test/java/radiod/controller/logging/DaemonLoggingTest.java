@@ -20,7 +20,12 @@ import ch.qos.logback.classic.jul.LevelChangePropagator;
 import ch.qos.logback.classic.spi.Configurator;
 import ch.qos.logback.classic.spi.Configurator.ExecutionStatus;
 import ch.qos.logback.classic.util.LogbackMDCAdapter;
+import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.read.ListAppender;
+import ch.qos.logback.core.spi.FilterReply;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 class DaemonLoggingTest {
     private final String configFile = System.getProperty("logback.configurationFile");
@@ -105,5 +110,52 @@ class DaemonLoggingTest {
         assertNull(root.getAppender("ERR"));
         assertFalse(root.iteratorForAppenders().hasNext());
         context.stop();
+    }
+
+    /**
+     * Micrometer's own warning, as it logs it, for a gauge registered twice: dropped for Vert.x's gauges (Vert.x
+     * registers them again by design), kept for any other, and the filter is on the daemon's appender.
+     */
+    @Test
+    void vertxGaugesRegisteredAgainAreNotWarnedAboutOthersAre() {
+        ILoggingEvent vertx = micrometerWarningFor("vertx.net.server.active.connections");
+        ILoggingEvent ours = micrometerWarningFor("radiod.listeners");
+        assertTrue(vertx.getFormattedMessage().startsWith("This Gauge has been already registered"), vertx.getFormattedMessage());
+        DaemonLogging.VertxGaugeNoise filter = new DaemonLogging.VertxGaugeNoise();
+        assertEquals(FilterReply.DENY, filter.decide(vertx));
+        assertEquals(FilterReply.NEUTRAL, filter.decide(ours));
+
+        System.setProperty(DaemonLogging.DAEMON_PROPERTY, "true");
+        System.clearProperty("logback.configurationFile");
+        LoggerContext context = new LoggerContext();
+        context.setMDCAdapter(new LogbackMDCAdapter());
+        configure(context);
+        ConsoleAppender<ILoggingEvent> err = (ConsoleAppender<ILoggingEvent>) context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)
+                .getAppender("ERR");
+        assertEquals(FilterReply.DENY, err.getFilterChainDecision(vertx));
+        assertEquals(FilterReply.NEUTRAL, err.getFilterChainDecision(ours));
+        context.stop();
+    }
+
+    /** What Micrometer logs when a gauge of that name is registered a second time in a registry. */
+    private static ILoggingEvent micrometerWarningFor(String name) {
+        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
+                .getLogger("io.micrometer.core.instrument.MeterRegistry");
+        ListAppender<ILoggingEvent> events = new ListAppender<>();
+        events.start();
+        logger.addAppender(events);
+        Level level = logger.getLevel();
+        logger.setLevel(Level.DEBUG);
+        try {
+            SimpleMeterRegistry registry = new SimpleMeterRegistry();
+            Gauge.builder(name, () -> 1).register(registry);
+            Gauge.builder(name, () -> 2).register(registry);
+        } finally {
+            logger.setLevel(level);
+            logger.detachAppender(events);
+        }
+        // WARN the first time in a JVM, DEBUG after (Micrometer's WarnThenDebugLogger); the same words either way
+        return events.list.stream().filter(e -> e.getFormattedMessage().contains("already registered")).findFirst()
+                .orElseThrow(() -> new AssertionError("Micrometer did not log about " + name + ": " + events.list));
     }
 }
