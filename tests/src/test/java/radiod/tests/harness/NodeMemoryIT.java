@@ -49,6 +49,8 @@ class NodeMemoryIT {
             cmd.addAll(List.of("sh", "-c", "\"$0\" -Xmx16m -XX:+UseSerialGC -cp \"$1\" \"$2\" & exec sleep 60", java,
                     System.getProperty("java.class.path"), Idle.class.getName()));
             Process parent = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            // The sampler watches it as it watches a node's processes, through the kill below.
+            memory.watch("n1", () -> parent.toHandle().descendants().toList());
             try {
                 ProcessHandle jvm = Awaitility.await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50))
                         .until(() -> parent.toHandle().children().filter(c -> c.info().command().map(s -> s.endsWith("java"))
@@ -56,6 +58,8 @@ class NodeMemoryIT {
                 String group = NodeMemory.memoryGroup(jvm.pid());
                 assertTrue(group != null && group.endsWith("-n1"), "the JVM starts inside the node's group: " + group);
                 assertTrue(NodeMemory.living(jvm.pid()), "a running JVM is living");
+                Awaitility.await("the sampler sees the JVM inside its group").atMost(Duration.ofSeconds(5))
+                        .pollInterval(Duration.ofMillis(50)).until(() -> memory.figures().get(0).seenInside().containsKey("radiod"));
 
                 jvm.destroyForcibly();
                 Awaitility.await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
@@ -63,6 +67,9 @@ class NodeMemoryIT {
                 // What the sampler saw in the CI failure: the dead JVM's leader read in another group than its own.
                 String deadGroup = NodeMemory.memoryGroup(jvm.pid());
                 assertFalse(NodeMemory.living(jvm.pid()), "a killed JVM, a zombie, is not living (its group read " + deadGroup + ")");
+                long sampled = memory.figures().get(0).samples();
+                Awaitility.await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(50))
+                        .until(() -> memory.figures().get(0).samples() >= sampled + 2);
             } finally {
                 parent.toHandle().descendants().forEach(ProcessHandle::destroyForcibly);
                 parent.destroyForcibly();
@@ -70,7 +77,8 @@ class NodeMemoryIT {
             }
             assertNull(NodeMemory.memoryGroup(Long.MAX_VALUE), "no such process");
             assertFalse(NodeMemory.living(Long.MAX_VALUE), "no such process");
-            assertEquals(List.of(), memory.figures().get(0).outside());
+            NodeMemory.Figures f = memory.figures().get(0);
+            assertEquals(List.of(), f.outside(), "the sampler saw the JVM alive and dead, never outside its group: " + f);
         }
     }
 
