@@ -369,6 +369,11 @@ public final class HttpFront implements AutoCloseable {
         return leanPlain.answered() + leanSecure.answered();
     }
 
+    /** Of those, the ones answered from the request's bytes, ahead of Vert.x's decoder, both ports. */
+    public long rawRedirects() {
+        return leanPlain.answeredFromBytes() + leanSecure.answeredFromBytes();
+    }
+
     /** Closes the port on every event loop and removes the front's meters. */
     public Future<Void> stop() {
         Future<String> secure;

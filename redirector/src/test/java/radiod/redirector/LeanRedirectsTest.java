@@ -13,6 +13,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterAll;
@@ -20,6 +22,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.HttpObject;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -180,6 +185,27 @@ class LeanRedirectsTest {
     }
 
     @Test
+    void plainGetsAreAnsweredFromTheirBytesOthersOnTheirConnectionByTheDecodedPath() throws Exception {
+        view = FrontFixture.cluster(false, true, false);
+        long lean = front.leanRedirects();
+        long raw = front.rawRedirects();
+        // ffmpeg's request (Connection: close), a keep-alive player's three, HTTP/1.0 with keep-alive: all from bytes.
+        FrontFixture.rawOn(HOST, port, "GET /live.mp3 HTTP/1.1\r\nUser-Agent: Lavf/59.27.100\r\nAccept: */*\r\n"
+                + "Range: bytes=0-\r\nConnection: close\r\nHost: x\r\nIcy-MetaData: 1\r\n\r\n");
+        pipelined("GET /live.mp3 HTTP/1.1\r\nHost: x\r\n\r\n".repeat(3), 3);
+        pipelined("GET /live.mp3 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n".repeat(2), 2);
+        assertEquals(lean + 6, front.leanRedirects());
+        assertEquals(raw + 6, front.rawRedirects(), "answered from their bytes");
+        // A Connection option the raw reader does not know, then a plain GET on the same connection: both redirected
+        // by the decoded path, the second because the decoder has had the connection's bytes since the first.
+        String two = pipelined("GET /live.mp3 HTTP/1.1\r\nHost: x\r\nConnection: TE\r\nTE: trailers\r\n\r\n"
+                + "GET /live.mp3 HTTP/1.1\r\nHost: x\r\n\r\n", 2);
+        assertEquals(2, count(two, "HTTP/1.1 302 Found\r\nLocation: http://192.0.2.12:8080/_stream/live.mp3\r\n"), two);
+        assertEquals(lean + 8, front.leanRedirects());
+        assertEquals(raw + 6, front.rawRedirects());
+    }
+
+    @Test
     void theOpenConnectionsGaugeFollowsConnectionsThatStreamedToo() throws Exception {
         // A front of its own, so that no other test's connection moves the gauge.
         PrometheusMeterRegistry own = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -232,5 +258,51 @@ class LeanRedirectsTest {
         assertEquals(503, none.statusCode());
         assertEquals("7", none.headers().firstValue("Retry-After").orElseThrow());
         assertEquals(before, front.leanRedirects(), "none of these took the lean path");
+    }
+
+    @Test
+    void aWholePlainGetIsAnsweredFromItsBytesAndVertxsIdleTimeoutHearsOfIt() {
+        LeanRedirectsFromBytesTest.Side side = new LeanRedirectsFromBytesTest.Side(LeanRedirectsFromBytesTest.VIEWS.get(0), true);
+        List<Object> behindDecoder = new ArrayList<>();
+        side.channel.pipeline().addAfter("httpEncoder", "probe", new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                behindDecoder.add(msg instanceof HttpObject ? msg.getClass().getSimpleName() : msg.toString());
+                ctx.fireChannelRead(msg);
+            }
+        });
+        LeanRedirectsFromBytesTest.StandInForVertx vertx = (LeanRedirectsFromBytesTest.StandInForVertx) side.channel.pipeline().get("handler");
+        long t0 = System.nanoTime();
+        byte[] get = "GET /live.mp3 HTTP/1.1\r\nHost: x\r\nUser-Agent: mpv 0.35.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+        side.read(get);
+        assertEquals("HTTP/1.1 302 Found\r\nLocation: http://192.0.2.12:8080/_stream/live.mp3\r\n"
+                + "Cache-Control: no-cache\r\nContent-Length: 0\r\n\r\n", side.written());
+        assertEquals(1, side.lean.answeredFromBytes());
+        // Where Vert.x's idle timeout sits: one read, the raw reader's note of activity, which goes no further.
+        assertEquals(List.of("radiod-lean-raw-activity"), behindDecoder);
+        assertEquals(List.of(), vertx.seen);
+        for (int i = 0; i < 49; i++) {
+            side.read(get);
+        }
+        long seconds = (System.nanoTime() - t0) / 1_000_000_000L;
+        assertEquals(50, side.lean.answeredFromBytes());
+        assertTrue(behindDecoder.size() <= 2 + seconds, "at most one note a second: " + behindDecoder.size());
+        assertEquals(List.of(), vertx.seen);
+        side.channel.finishAndReleaseAll();
+    }
+
+    @Test
+    void aRequestCutAcrossTwoReadsGoesToTheDecoderAndSoDoesTheRestOfTheConnection() {
+        LeanRedirectsFromBytesTest.Side side = new LeanRedirectsFromBytesTest.Side(LeanRedirectsFromBytesTest.VIEWS.get(0), true);
+        LeanRedirectsFromBytesTest.StandInForVertx vertx = (LeanRedirectsFromBytesTest.StandInForVertx) side.channel.pipeline().get("handler");
+        side.read("GET /live.mp3 HTTP/1.1\r\nHost: x\r\n\r\nGET /live.mp3 HT".getBytes(StandardCharsets.US_ASCII));
+        assertEquals(1, side.lean.answeredFromBytes());
+        side.read("TP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        side.read("GET /live.mp3 HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        assertEquals(3, side.lean.answered(), "all three redirected");
+        assertEquals(1, side.lean.answeredFromBytes(), "the second and third by the decoded path");
+        assertEquals(3, side.written().split("HTTP/1.1 302 Found", -1).length - 1, side.written());
+        assertEquals(List.of(), vertx.seen);
+        side.channel.finishAndReleaseAll();
     }
 }

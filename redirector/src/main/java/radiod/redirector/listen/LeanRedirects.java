@@ -1,6 +1,7 @@
 package radiod.redirector.listen;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
@@ -10,6 +11,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.HttpContent;
@@ -23,6 +25,7 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.FastThreadLocal;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.net.impl.ConnectionBase;
 import radiod.cluster.model.Mount;
@@ -38,15 +41,41 @@ import radiod.cluster.view.ClusterSnapshot;
  * player that gets the stream proxied, no node free (the 503), and any request that arrives while Vert.x still owes
  * an earlier response on the connection (pipelined answers stay in order).
  *
- * <p>Measured (bench/RESULTS.md, "Lean redirects"): the Vert.x path cost radiod 6.1 µs of user CPU per redirect
- * against nginx's 2.8 µs; system time per request was the same.
+ * <p>Two handlers per connection. {@link Raw}, in front of Vert.x's HTTP decoder, reads the request's bytes itself:
+ * while a connection has only sent plain {@code GET}s of mounts, each arriving whole (a request line, header lines
+ * of visible ASCII ending in CRLF, nothing that asks for a body, {@code Expect} or another {@code Connection} option),
+ * it answers them without the decoder making an object, a header map or a string of each header. The first bytes it
+ * does not answer itself (anything else, a request cut across two reads, a request over 4 kB) go to the decoder, and
+ * so does everything after them on that connection: the decoder never sees half a request. {@link Connection},
+ * behind the decoder, answers the same requests from the decoded objects on such connections.
  *
- * <p>One instance per port; {@link #install} adds a handler to each new connection, in front of Vert.x's. It reads
- * Vert.x's internal pipeline names ({@code httpEncoder}, {@code handler}); where they are missing (another Vert.x),
- * nothing is installed and every request takes the Vert.x path, which gives the same answers.
+ * <p>Measured (bench/RESULTS.md, "Lean redirects" and "Redirects from their bytes"): the Vert.x path cost radiod
+ * 6.1 µs of user CPU per redirect against nginx's 2.8 µs; system time per request was the same. The raw reader then
+ * took 0.7–1.4 µs of user CPU per redirect off the decoded path (pinned, in turns) and nearly all its allocation:
+ * young collections 125 → 5 per million redirects.
+ *
+ * <p>One instance per port; {@link #install} adds the handlers to each new connection. It reads Vert.x's internal
+ * pipeline names ({@code httpDecoder}, {@code httpEncoder}, {@code handler}); where they are missing (another Vert.x),
+ * nothing is installed and every request takes the Vert.x path, which gives the same answers. Vert.x's idle timeout
+ * sits behind the decoder and would not see the reads the raw reader answers: the raw reader tells it of them (an
+ * {@code ACTIVITY} message through the pipeline, at most once a second), so a busy keep-alive connection is not
+ * closed as idle.
  */
 public final class LeanRedirects {
     private static final String ENCODER = "httpEncoder";
+    private static final String DECODER = "httpDecoder";
+    private static final String RAW_NAME = "radiod-lean-raw";
+    /** Longest request head the raw reader answers; longer ones go to the decoder and its limits (4 kB line, 8 kB headers). */
+    private static final int MAX_RAW_HEAD = 4096;
+    /** How often, at most, the raw reader tells the idle timeout behind the decoder of reads it answered. */
+    private static final long TOUCH_NANOS = 1_000_000_000L;
+    /** Passes through the decoder to the idle timeout as a read; dropped by {@link Connection}. */
+    private static final Object ACTIVITY = new Object() {
+        @Override
+        public String toString() {
+            return "radiod-lean-raw-activity";
+        }
+    };
     private static final String VERTX_HANDLER = "handler";
     private static final String NAME = "radiod-lean-redirect";
     private static final byte[] STATUS_11 = ascii("HTTP/1.1 302 Found\r\nLocation: ");
@@ -63,6 +92,9 @@ public final class LeanRedirects {
     /** The Location up to the mount path ({@code http://host:port/_stream}), by node name, for the node's status it was made of. */
     private final ConcurrentHashMap<String, Prefix> prefixes = new ConcurrentHashMap<>();
     private final LongAdder answered = new LongAdder();
+    private final LongAdder fromBytes = new LongAdder();
+    /** The mounts of the last snapshot the raw reader looked in; replaced when the view moves on. */
+    private volatile MountIndex mountIndex;
 
     private record Prefix(NodeStatus node, byte[] bytes) {
     }
@@ -78,20 +110,88 @@ public final class LeanRedirects {
 
     /** Puts the lean path in front of Vert.x on a new connection; false if this Vert.x's pipeline is not the one known. */
     public boolean install(HttpConnection connection) {
-        if (!(connection instanceof ConnectionBase base)) {
-            return false;
-        }
-        ChannelPipeline pipeline = base.channel().pipeline();
-        if (pipeline.get(ENCODER) == null || pipeline.get(VERTX_HANDLER) == null || pipeline.get(NAME) != null) {
+        return connection instanceof ConnectionBase base && install(base.channel().pipeline(), true);
+    }
+
+    /**
+     * Puts the lean path into a pipeline laid out as Vert.x's ({@code httpDecoder}, {@code httpEncoder}, ...,
+     * {@code handler}); {@code fromBytes} false leaves out the raw reader (the decoded path alone, to compare with).
+     */
+    public boolean install(ChannelPipeline pipeline, boolean fromBytes) {
+        if (pipeline.get(ENCODER) == null || pipeline.get(DECODER) == null || pipeline.get(VERTX_HANDLER) == null
+                || pipeline.get(NAME) != null) {
             return false;
         }
         pipeline.addBefore(VERTX_HANDLER, NAME, new Connection());
+        if (fromBytes) {
+            pipeline.addBefore(DECODER, RAW_NAME, new Raw());
+        }
         return true;
     }
 
     /** Redirects answered by the lean path since start. */
     public long answered() {
         return answered.sum();
+    }
+
+    /** Of those, the ones the raw reader answered from the request's bytes. */
+    public long answeredFromBytes() {
+        return fromBytes.sum();
+    }
+
+    /** The mount whose path is the bytes {@code from}..{@code to} of {@code buf} ({@code hash} their String hash), or null. */
+    private Mount mountAt(ClusterSnapshot snapshot, byte[] buf, int from, int to, int hash) {
+        MountIndex index = mountIndex;
+        if (index == null || index.snapshot != snapshot) {
+            index = MountIndex.of(snapshot);
+            mountIndex = index;
+        }
+        int length = to - from;
+        for (int slot = hash & index.mask; index.paths[slot] != null; slot = (slot + 1) & index.mask) {
+            byte[] path = index.paths[slot];
+            if (path.length == length && sameBytes(buf, from, path)) {
+                return index.mounts[slot];
+            }
+        }
+        return null;
+    }
+
+    private static boolean sameBytes(byte[] buf, int from, byte[] bytes) {
+        for (int i = 0; i < bytes.length; i++) {
+            if (buf[from + i] != bytes[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * A snapshot's mounts by the bytes of their paths (open addressing on the path's String hash), so that the raw
+     * reader finds the mount a request names without making a string of it. Paths that are not plain ASCII are left
+     * out: a request for one has bytes the raw reader does not take.
+     */
+    private record MountIndex(ClusterSnapshot snapshot, byte[][] paths, Mount[] mounts, int mask) {
+        static MountIndex of(ClusterSnapshot snapshot) {
+            int size = 4;
+            while (size < snapshot.mounts().size() * 2) {
+                size <<= 1;
+            }
+            byte[][] paths = new byte[size][];
+            Mount[] mounts = new Mount[size];
+            for (Map.Entry<String, Mount> e : snapshot.mounts().entrySet()) {
+                String path = e.getKey();
+                if (!StandardCharsets.US_ASCII.newEncoder().canEncode(path)) {
+                    continue;
+                }
+                int slot = path.hashCode() & (size - 1);
+                while (paths[slot] != null) {
+                    slot = (slot + 1) & (size - 1);
+                }
+                paths[slot] = path.getBytes(StandardCharsets.US_ASCII);
+                mounts[slot] = e.getValue();
+            }
+            return new MountIndex(snapshot, paths, mounts, size - 1);
+        }
     }
 
     /** The chosen node's Location prefix, made once per status of that node. */
@@ -124,6 +224,9 @@ public final class LeanRedirects {
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg == ACTIVITY) {
+                return;
+            }
             if (closing) {
                 ReferenceCountUtil.release(msg);
                 return;
@@ -151,11 +254,7 @@ public final class LeanRedirects {
         public void channelReadComplete(ChannelHandlerContext ctx) {
             if (unflushed) {
                 unflushed = false;
-                if (closing) {
-                    encoder.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-                } else {
-                    encoder.flush();
-                }
+                sendAnswers(encoder, closing);
             }
             ctx.fireChannelReadComplete();
         }
@@ -198,23 +297,391 @@ public final class LeanRedirects {
             if (node == null) {
                 return false;
             }
-            boolean http10 = version == HttpVersion.HTTP_1_0;
             boolean keepAlive = HttpUtil.isKeepAlive(req);
-            byte[] status = http10 ? STATUS_10 : STATUS_11;
-            // The connection header Vert.x writes: only where the version's default is not what happens.
-            byte[] tail = http10 ? (keepAlive ? TAIL_KEEP : TAIL) : (keepAlive ? TAIL : TAIL_CLOSE);
-            byte[] prefix = prefix(node);
-            ByteBuf out = ctx.alloc().ioBuffer(status.length + prefix.length + uri.length() + tail.length);
-            out.writeBytes(status).writeBytes(prefix);
+            ByteBuf out = redirect(ctx, node, version == HttpVersion.HTTP_1_0, keepAlive, uri.length());
             out.writeCharSequence(uri, StandardCharsets.US_ASCII);
-            out.writeBytes(tail);
+            out.writeBytes(tail(version == HttpVersion.HTTP_1_0, keepAlive));
             closing = !keepAlive;
             // Past Vert.x's encoder, which takes only HTTP objects.
             encoder.write(out, encoder.voidPromise());
             unflushed = true;
-            answered.increment();
             return true;
         }
+    }
+
+    /** Sends the answers written at {@code encoder}'s place; closes the connection after them if {@code closing}. */
+    private static void sendAnswers(ChannelHandlerContext encoder, boolean closing) {
+        if (closing) {
+            encoder.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            encoder.flush();
+        }
+    }
+
+    /** The answer's bytes up to the request target, in a buffer with room for a target of {@code targetLength}. */
+    private ByteBuf redirect(ChannelHandlerContext ctx, NodeStatus node, boolean http10, boolean keepAlive, int targetLength) {
+        byte[] status = http10 ? STATUS_10 : STATUS_11;
+        byte[] prefix = prefix(node);
+        ByteBuf out = ctx.alloc().ioBuffer(status.length + prefix.length + targetLength + tail(http10, keepAlive).length);
+        out.writeBytes(status).writeBytes(prefix);
+        answered.increment();
+        return out;
+    }
+
+    /** What follows the Location: the connection header Vert.x writes only where the version's default is not what happens. */
+    private static byte[] tail(boolean http10, boolean keepAlive) {
+        return http10 ? (keepAlive ? TAIL_KEEP : TAIL) : (keepAlive ? TAIL : TAIL_CLOSE);
+    }
+
+    /**
+     * The raw reader in front of Vert.x's decoder (see the class comment); runs on the connection's event loop only.
+     * Until it hands bytes to the decoder, the decoder has seen none and Vert.x owes no answer on the connection.
+     */
+    private final class Raw extends ChannelInboundHandlerAdapter {
+        /** Bytes went to the decoder: it, and the {@link Connection} behind it, take everything from here on. */
+        private boolean passthrough;
+        /** An answer here ended the connection: it closes once written, and nothing more is read. */
+        private boolean closing;
+        private boolean unflushed;
+        /** Something went on past this handler in the current read: the read's end must follow it. */
+        private boolean forwarded;
+        private long touched;
+        private ChannelHandlerContext encoder;
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            encoder = ctx.pipeline().context(ENCODER);
+            touched = System.nanoTime() - TOUCH_NANOS; // the first answer is told at once
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (passthrough || !(msg instanceof ByteBuf buf)) {
+                forwarded = true;
+                ctx.fireChannelRead(msg);
+                return;
+            }
+            if (closing) {
+                buf.release();
+                return;
+            }
+            int from = buf.readerIndex();
+            int end = buf.writerIndex();
+            boolean any = false;
+            while (from < end && !closing) {
+                int next = answer(ctx, buf, from, end);
+                if (next < 0) {
+                    break;
+                }
+                from = next;
+                any = true;
+            }
+            if (any) {
+                touch(ctx);
+            }
+            if (closing || from == end) {
+                buf.release();
+                return;
+            }
+            passthrough = true;
+            forwarded = true;
+            buf.readerIndex(from);
+            ctx.fireChannelRead(buf);
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            if (unflushed) {
+                unflushed = false;
+                sendAnswers(encoder, closing);
+            }
+            // A read answered here in full is not Vert.x's business: its end goes no further either (the decoder and
+            // Vert.x have nothing to finish, no answer of theirs to flush).
+            if (forwarded || passthrough) {
+                forwarded = false;
+                ctx.fireChannelReadComplete();
+            }
+        }
+
+        /** Lets Vert.x's idle timeout, behind the decoder, count the reads answered here (once a second at most). */
+        private void touch(ChannelHandlerContext ctx) {
+            long now = System.nanoTime();
+            if (now - touched >= TOUCH_NANOS) {
+                touched = now;
+                forwarded = true;
+                ctx.fireChannelRead(ACTIVITY);
+            }
+        }
+
+        /**
+         * Answers the request at {@code from} if it is whole in {@code buf} and takes the lean path; returns where the
+         * next request starts, or -1 to leave this one (and the rest) to the decoder. Writes nothing when it returns -1.
+         * Reads a copy of the head (a first window of {@value #FIRST_WINDOW} bytes, {@value #MAX_RAW_HEAD} if the head
+         * is longer): plain array reads, where each {@code ByteBuf.getByte} checks its index and the buffer's life.
+         */
+        private int answer(ChannelHandlerContext ctx, ByteBuf buf, int from, int end) {
+            int available = end - from;
+            byte[] a = SCRATCH.get();
+            int n = Math.min(available, FIRST_WINDOW);
+            buf.getBytes(from, a, 0, n);
+            int headLength = parse(a, n);
+            if (headLength == MORE && available > n) {
+                n = Math.min(available, MAX_RAW_HEAD);
+                buf.getBytes(from, a, 0, n);
+                headLength = parse(a, n);
+            }
+            if (headLength < 0) {
+                return -1;
+            }
+            ClusterSnapshot snapshot = view.get();
+            Mount mount = mountAt(snapshot, a, TARGET, pathEnd, pathHash);
+            if (mount == null) {
+                return -1;
+            }
+            NodeStatus node = routes.redirectTarget(snapshot, mount, agent);
+            if (node == null) {
+                return -1;
+            }
+            ByteBuf out = redirect(ctx, node, http10, keepAlive, targetEnd - TARGET);
+            out.writeBytes(a, TARGET, targetEnd - TARGET);
+            out.writeBytes(tail(http10, keepAlive));
+            closing = !keepAlive;
+            encoder.write(out, encoder.voidPromise());
+            unflushed = true;
+            fromBytes.increment();
+            return from + headLength;
+        }
+
+        // What parse found in the last head it took.
+        private int targetEnd;
+        private int pathEnd;
+        private int pathHash;
+        private boolean http10;
+        private boolean keepAlive;
+        private String agent;
+
+        /**
+         * Reads the request head in {@code a[0..limit)}: its length if it is a plain GET the raw reader takes (the
+         * target, version, agent and keep-alive left in the fields above), {@link #MORE} if it goes on past
+         * {@code limit}, or -1.
+         */
+        private int parse(byte[] a, int limit) {
+            if (limit < 16) {
+                return -1;
+            }
+            if (a[0] != 'G' || a[1] != 'E' || a[2] != 'T' || a[3] != ' ' || a[TARGET] != '/') {
+                return -1;
+            }
+            int p = TARGET;
+            int query = -1;
+            int hash = 0; // the path's String.hashCode(), for the mount index
+            byte c;
+            while (p < limit && (c = a[p]) != ' ') {
+                if (c < 0x21 || c > 0x7e || c == '#') {
+                    return -1;
+                }
+                if (query < 0) {
+                    if (c == '?') {
+                        query = p;
+                    } else {
+                        hash = 31 * hash + c;
+                    }
+                }
+                p++;
+            }
+            // " HTTP/1.x" CRLF
+            if (limit - p < 11) {
+                return MORE;
+            }
+            targetEnd = p;
+            pathEnd = query < 0 ? p : query;
+            pathHash = hash;
+            for (int i = 0; i < SP_HTTP_1_DOT.length; i++) {
+                if (a[p + i] != SP_HTTP_1_DOT[i]) {
+                    return -1;
+                }
+            }
+            byte minor = a[p + 8];
+            if (minor != '1' && minor != '0' || a[p + 9] != '\r' || a[p + 10] != '\n') {
+                return -1;
+            }
+            http10 = minor == '0';
+            p += 11;
+            agent = null;
+            boolean close = false;
+            boolean keep = false;
+            boolean length = false;
+            while (true) {
+                if (limit - p < 2) {
+                    return MORE;
+                }
+                if (a[p] == '\r') {
+                    if (a[p + 1] != '\n') {
+                        return -1;
+                    }
+                    p += 2;
+                    break;
+                }
+                int name = p;
+                while (p < limit && TCHAR[a[p] & 0xff]) {
+                    p++;
+                }
+                if (p >= limit) {
+                    return MORE;
+                }
+                if (p == name || a[p] != ':') {
+                    return -1;
+                }
+                int nameLength = p - name;
+                p++;
+                while (p < limit && ((c = a[p]) == ' ' || c == '\t')) {
+                    p++;
+                }
+                int value = p;
+                int valueEnd = p;
+                while (p < limit && (c = a[p]) != '\r') {
+                    if (c != ' ' && c != '\t') {
+                        if (c < 0x21 || c > 0x7e) {
+                            return -1;
+                        }
+                        valueEnd = p + 1;
+                    }
+                    p++;
+                }
+                if (limit - p < 2) {
+                    return MORE;
+                }
+                if (a[p + 1] != '\n') {
+                    return -1;
+                }
+                p += 2;
+                switch (header(a, name, nameLength)) {
+                    case H_LENGTH -> { // some clients send a 0 with every GET
+                        if (length || valueEnd - value != 1 || a[value] != '0') {
+                            return -1;
+                        }
+                        length = true;
+                    }
+                    case H_REFUSED -> {
+                        return -1;
+                    }
+                    case H_AGENT -> {
+                        if (agent == null) {
+                            agent = new String(a, value, valueEnd - value, StandardCharsets.ISO_8859_1);
+                        }
+                    }
+                    case H_CONNECTION -> {
+                        int options = connectionOptions(a, value, valueEnd);
+                        if (options < 0) {
+                            return -1;
+                        }
+                        close |= (options & CLOSE) != 0;
+                        keep |= (options & KEEP_ALIVE) != 0;
+                    }
+                    default -> {
+                    }
+                }
+            }
+            // As HttpUtil.isKeepAlive reads the decoded request.
+            keepAlive = !close && (!http10 || keep);
+            return p;
+        }
+    }
+
+    /** Where the request target starts: after "GET ". */
+    private static final int TARGET = 4;
+    /** {@link Raw#parse}: the head goes on past the bytes it was given. */
+    private static final int MORE = -2;
+    /** The first part of a request the raw reader copies to read: most players' and browsers' heads fit. */
+    private static final int FIRST_WINDOW = 512;
+    private static final FastThreadLocal<byte[]> SCRATCH = new FastThreadLocal<>() {
+        @Override
+        protected byte[] initialValue() {
+            return new byte[MAX_RAW_HEAD];
+        }
+    };
+    private static final byte[] SP_HTTP_1_DOT = ascii(" HTTP/1.");
+    private static final int H_OTHER = 0;
+    private static final int H_LENGTH = 1;
+    private static final int H_REFUSED = 2;
+    private static final int H_AGENT = 3;
+    private static final int H_CONNECTION = 4;
+    private static final int CLOSE = 1;
+    private static final int KEEP_ALIVE = 2;
+    private static final byte[] CONTENT_LENGTH = ascii("content-length");
+    private static final byte[] TRANSFER_ENCODING = ascii("transfer-encoding");
+    private static final byte[] EXPECT = ascii("expect");
+    private static final byte[] USER_AGENT = ascii("user-agent");
+    private static final byte[] CONNECTION = ascii("connection");
+    private static final byte[] CLOSE_TOKEN = ascii("close");
+    private static final byte[] KEEP_ALIVE_TOKEN = ascii("keep-alive");
+    /** RFC 9110's token characters, which a header name is made of. */
+    private static final boolean[] TCHAR = new boolean[256];
+
+    static {
+        for (char ch = '0'; ch <= '9'; ch++) {
+            TCHAR[ch] = true;
+        }
+        for (char ch = 'a'; ch <= 'z'; ch++) {
+            TCHAR[ch] = true;
+            TCHAR[ch - 32] = true;
+        }
+        for (char ch : "!#$%&'*+-.^_`|~".toCharArray()) {
+            TCHAR[ch] = true;
+        }
+    }
+
+    /** Which of the headers the raw reader looks at this is, by its name (case-insensitive). */
+    private static int header(byte[] buf, int name, int length) {
+        return switch (length) {
+            case 14 -> named(buf, name, CONTENT_LENGTH) ? H_LENGTH : H_OTHER;
+            case 17 -> named(buf, name, TRANSFER_ENCODING) ? H_REFUSED : H_OTHER;
+            case 6 -> named(buf, name, EXPECT) ? H_REFUSED : H_OTHER;
+            case 10 -> named(buf, name, USER_AGENT) ? H_AGENT : named(buf, name, CONNECTION) ? H_CONNECTION : H_OTHER;
+            default -> H_OTHER;
+        };
+    }
+
+    /** Whether the bytes at {@code at} are {@code lower} (lower-case ASCII letters and '-'), in any case. */
+    private static boolean named(byte[] buf, int at, byte[] lower) {
+        for (int i = 0; i < lower.length; i++) {
+            if ((buf[at + i] | 0x20) != lower[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * A {@code Connection} header's options as {@link #CLOSE} and {@link #KEEP_ALIVE} bits; -1 for any other option
+     * (an upgrade, a hop-by-hop header), which the raw reader leaves to the decoder.
+     */
+    private static int connectionOptions(byte[] buf, int from, int to) {
+        int options = 0;
+        int p = from;
+        while (p <= to) {
+            int comma = p;
+            while (comma < to && buf[comma] != ',') {
+                comma++;
+            }
+            int a = p;
+            int b = comma;
+            while (a < b && (buf[a] == ' ' || buf[a] == '\t')) {
+                a++;
+            }
+            while (b > a && (buf[b - 1] == ' ' || buf[b - 1] == '\t')) {
+                b--;
+            }
+            if (b - a == CLOSE_TOKEN.length && named(buf, a, CLOSE_TOKEN)) {
+                options |= CLOSE;
+            } else if (b - a == KEEP_ALIVE_TOKEN.length && named(buf, a, KEEP_ALIVE_TOKEN)) {
+                options |= KEEP_ALIVE;
+            } else if (b > a) {
+                return -1;
+            }
+            p = comma + 1;
+        }
+        return options;
     }
 
     private static byte[] ascii(String s) {
