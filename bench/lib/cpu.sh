@@ -8,6 +8,12 @@ cpu_ticks() {
     for p in "$@"; do sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}'; done | awk '{s += $1} END {print s + 0}'
 }
 
+# cpu_user_ticks PID...: the user part of cpu_ticks (the rest is the kernel's: system calls, TCP)
+cpu_user_ticks() {
+    local p
+    for p in "$@"; do sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12}'; done | awk '{s += $1} END {print s + 0}'
+}
+
 # cpu_micros_per TICKS ANSWERS: CPU microseconds per answer
 cpu_micros_per() {
     awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t * 1e6 / hz / n}'
