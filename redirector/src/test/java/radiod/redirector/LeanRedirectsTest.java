@@ -262,7 +262,7 @@ class LeanRedirectsTest {
 
     @Test
     void aWholePlainGetIsAnsweredFromItsBytesAndVertxsIdleTimeoutHearsOfIt() {
-        LeanRedirectsFromBytesTest.Side side = new LeanRedirectsFromBytesTest.Side(LeanRedirectsFromBytesTest.VIEWS.get(0), true);
+        LeanRedirectsFromBytesFuzzTest.Side side = new LeanRedirectsFromBytesFuzzTest.Side(LeanRedirectsFromBytesFuzzTest.VIEWS.get(0), true);
         List<Object> behindDecoder = new ArrayList<>();
         side.channel.pipeline().addAfter("httpEncoder", "probe", new ChannelInboundHandlerAdapter() {
             @Override
@@ -271,7 +271,7 @@ class LeanRedirectsTest {
                 ctx.fireChannelRead(msg);
             }
         });
-        LeanRedirectsFromBytesTest.StandInForVertx vertx = (LeanRedirectsFromBytesTest.StandInForVertx) side.channel.pipeline().get("handler");
+        LeanRedirectsFromBytesFuzzTest.StandInForVertx vertx = (LeanRedirectsFromBytesFuzzTest.StandInForVertx) side.channel.pipeline().get("handler");
         long t0 = System.nanoTime();
         byte[] get = "GET /live.mp3 HTTP/1.1\r\nHost: x\r\nUser-Agent: mpv 0.35.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
         side.read(get);
@@ -293,8 +293,8 @@ class LeanRedirectsTest {
 
     @Test
     void aRequestCutAcrossTwoReadsGoesToTheDecoderAndSoDoesTheRestOfTheConnection() {
-        LeanRedirectsFromBytesTest.Side side = new LeanRedirectsFromBytesTest.Side(LeanRedirectsFromBytesTest.VIEWS.get(0), true);
-        LeanRedirectsFromBytesTest.StandInForVertx vertx = (LeanRedirectsFromBytesTest.StandInForVertx) side.channel.pipeline().get("handler");
+        LeanRedirectsFromBytesFuzzTest.Side side = new LeanRedirectsFromBytesFuzzTest.Side(LeanRedirectsFromBytesFuzzTest.VIEWS.get(0), true);
+        LeanRedirectsFromBytesFuzzTest.StandInForVertx vertx = (LeanRedirectsFromBytesFuzzTest.StandInForVertx) side.channel.pipeline().get("handler");
         side.read("GET /live.mp3 HTTP/1.1\r\nHost: x\r\n\r\nGET /live.mp3 HT".getBytes(StandardCharsets.US_ASCII));
         assertEquals(1, side.lean.answeredFromBytes());
         side.read("TP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));

@@ -58,7 +58,7 @@ import radiod.testkit.fuzz.Mutations;
  * and left by the other shows. LeanRedirectsTest checks the raw reader on a real Vert.x front.
  */
 @AddLifecycleHook(FuzzBudget.class)
-class LeanRedirectsFromBytesTest {
+class LeanRedirectsFromBytesFuzzTest {
     /** One node free (the pipeline's choice is then the same for both sides), and none: the 503 goes to Vert.x. */
     static final List<ClusterSnapshot> VIEWS = List.of(FrontFixture.cluster(false, true, false),
             FrontFixture.cluster(false, false, false));
