@@ -180,7 +180,7 @@ public final class LeanRedirects {
             Mount[] mounts = new Mount[size];
             for (Map.Entry<String, Mount> e : snapshot.mounts().entrySet()) {
                 String path = e.getKey();
-                if (!StandardCharsets.US_ASCII.newEncoder().canEncode(path)) {
+                if (!path.chars().allMatch(c -> c < 0x80)) {
                     continue;
                 }
                 int slot = path.hashCode() & (size - 1);
@@ -318,7 +318,10 @@ public final class LeanRedirects {
         }
     }
 
-    /** The answer's bytes up to the request target, in a buffer with room for a target of {@code targetLength}. */
+    /**
+     * Counts one lean redirect and starts its answer: the bytes up to the request target, in a buffer with room for a
+     * target of {@code targetLength} and the tail.
+     */
     private ByteBuf redirect(ChannelHandlerContext ctx, NodeStatus node, boolean http10, boolean keepAlive, int targetLength) {
         byte[] status = http10 ? STATUS_10 : STATUS_11;
         byte[] prefix = prefix(node);
