@@ -218,7 +218,7 @@ public final class HttpFront implements AutoCloseable {
                     .setSendBufferSize(32 * 1024)
                     .setTcpNoDelay(true)
                     .setHttp2ClearTextEnabled(false)
-                    .setIdleTimeout(60)
+                    .setIdleTimeout(settings.idleTimeoutSeconds())
                     .setMaxInitialLineLength(4096)
                     .setMaxHeaderSize(8192)
                     .setCompressionSupported(false);

@@ -260,6 +260,61 @@ class LeanRedirectsTest {
         assertEquals(before, front.leanRedirects(), "none of these took the lean path");
     }
 
+    /**
+     * Vert.x's own idle timeout (2 s here, 60 s in radiod) on a real front: a keep-alive player asking every 250 ms for
+     * 5 s, every request answered from its bytes, keeps its connection (the raw reader's notes reach the timeout);
+     * once it falls silent, the front closes the connection after the timeout, not before.
+     */
+    @Test
+    void aBusyKeepAliveConnectionAnsweredFromItsBytesOutlivesTheIdleTimeoutAnIdleOneDoesNot() throws Exception {
+        view = FrontFixture.cluster(false, true, false);
+        int idleSeconds = 2;
+        int ownPort = Ports.free(HOST);
+        HttpFront timed = new HttpFront(vertx, new HttpFrontSettings(FrontFixture.SELF, HOST, ownPort, null, null, null, 7,
+                FrontFixture.ICECAST_HOST, FrontFixture.ICECAST_PORT, 1, idleSeconds), () -> view, () -> false,
+                new StreamServer() {
+                    @Override
+                    public void serve(HttpServerRequest req, String mount) {
+                        req.response().setStatusCode(500).end();
+                    }
+
+                    @Override
+                    public void proxy(HttpServerRequest req, String mount, String host, int httpPort) {
+                        serve(req, mount);
+                    }
+                }, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+        timed.start().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        byte[] get = "GET /live.mp3 HTTP/1.1\r\nHost: x\r\nUser-Agent: mpv 0.35.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+        byte[] answer = ("HTTP/1.1 302 Found\r\nLocation: http://192.0.2.12:8080/_stream/live.mp3\r\n"
+                + "Cache-Control: no-cache\r\nContent-Length: 0\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress(HOST, ownPort), 2000);
+            s.setSoTimeout(10_000);
+            InputStream in = s.getInputStream();
+            long start = System.nanoTime();
+            int asked = 0;
+            while (System.nanoTime() - start < 2_500_000_000L * idleSeconds) {
+                s.getOutputStream().write(get);
+                s.getOutputStream().flush();
+                asked++;
+                assertEquals(new String(answer, StandardCharsets.US_ASCII),
+                        new String(in.readNBytes(answer.length), StandardCharsets.US_ASCII),
+                        "answer " + asked + ", " + (System.nanoTime() - start) / 1_000_000 + " ms into the connection");
+                Thread.sleep(250); // the player's pace: the point is the time that passes between requests
+            }
+            assertEquals(asked, timed.rawRedirects(), "every request answered from its bytes");
+            assertTrue(asked >= 15, "asked " + asked);
+            long silentFrom = System.nanoTime();
+            assertEquals(-1, in.read(), "the front closes the connection once it is idle");
+            long closedAfterMs = (System.nanoTime() - silentFrom) / 1_000_000;
+            // The timeout counts from the last read it was told of: at most a second before the last request.
+            assertTrue(closedAfterMs >= (idleSeconds - 1) * 1000L - 100 && closedAfterMs <= idleSeconds * 1000L + 1000,
+                    "closed " + closedAfterMs + " ms after the last request");
+        } finally {
+            timed.stop().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        }
+    }
+
     @Test
     void aWholePlainGetIsAnsweredFromItsBytesAndVertxsIdleTimeoutHearsOfIt() {
         LeanRedirectsFromBytesFuzzTest.Side side = new LeanRedirectsFromBytesFuzzTest.Side(LeanRedirectsFromBytesFuzzTest.VIEWS.get(0), true);

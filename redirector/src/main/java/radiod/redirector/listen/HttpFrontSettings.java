@@ -23,10 +23,15 @@ import radiod.redirector.balance.Pipeline;
  * @param icecastHost       the local Icecast's address
  * @param icecastPort       the local Icecast's port
  * @param eventLoops        event loops serving the port (one server instance each); 0 for one per CPU core
+ * @param idleTimeoutSeconds a connection that neither sends nor receives for this long is closed
+ *                          ({@link #IDLE_TIMEOUT_SECONDS} unless a test needs it shorter)
  */
 public record HttpFrontSettings(String nodeName, String bindHost, int port, String pipeline, List<String> proxyUserAgents,
                                 String clusterUrl, int retryAfterSeconds, String icecastHost, int icecastPort,
-                                int eventLoops) {
+                                int eventLoops, int idleTimeoutSeconds) {
+    /** How long an HTTP connection may sit idle before the front closes it. */
+    public static final int IDLE_TIMEOUT_SECONDS = 60;
+
     public HttpFrontSettings {
         NodeName.validate(nodeName);
         if (bindHost == null || bindHost.isBlank()) {
@@ -50,6 +55,17 @@ public record HttpFrontSettings(String nodeName, String bindHost, int port, Stri
         if (eventLoops < 0 || eventLoops > 256) {
             throw new IllegalArgumentException("http event loops must be 0 (one per CPU core) to 256, got " + eventLoops);
         }
+        if (idleTimeoutSeconds < 1) {
+            throw new IllegalArgumentException("the http idle timeout must be at least 1 second, got " + idleTimeoutSeconds);
+        }
+    }
+
+    /** With the usual idle timeout. */
+    public HttpFrontSettings(String nodeName, String bindHost, int port, String pipeline, List<String> proxyUserAgents,
+                             String clusterUrl, int retryAfterSeconds, String icecastHost, int icecastPort,
+                             int eventLoops) {
+        this(nodeName, bindHost, port, pipeline, proxyUserAgents, clusterUrl, retryAfterSeconds, icecastHost, icecastPort,
+                eventLoops, IDLE_TIMEOUT_SECONDS);
     }
 
     /** One event loop per CPU core. */
