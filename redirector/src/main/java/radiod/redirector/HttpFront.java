@@ -335,7 +335,7 @@ public final class HttpFront implements AutoCloseable {
         ClusterSnapshot snapshot = view.get();
         ClusterStatus status = status(snapshot);
         String body = IcecastStatusJson.render(status, snapshot, streams,
-                Playlists.baseUrl(settings, https, ctx.request(), snapshot), settings.nodeName(), version, started).toString();
+                Playlists.baseUrl(settings, https, ctx.request(), snapshot), settings.nodeName(), version, started);
         ctx.response().putHeader(Responses.CONTENT_TYPE, JSON_UTF8).putHeader(Responses.CACHE_CONTROL, Responses.NO_CACHE)
                 .putHeader(ACCESS_CONTROL_ALLOW_ORIGIN, ANY_ORIGIN).end(body);
     }

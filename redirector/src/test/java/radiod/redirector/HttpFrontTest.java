@@ -24,7 +24,6 @@ import org.junit.jupiter.api.Test;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import io.vertx.core.http.HttpMethod;
-import radiod.cluster.model.Json;
 import radiod.redirector.FrontFixture.Served;
 
 /**
@@ -33,6 +32,8 @@ import radiod.redirector.FrontFixture.Served;
  * playlists, status, and the right 4xx for bad requests.
  */
 class HttpFrontTest {
+    /** Reads the JSON documents the tests look into. */
+    static final com.fasterxml.jackson.databind.ObjectMapper TREES = new com.fasterxml.jackson.databind.ObjectMapper();
     static FrontFixture front;
     static final HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER)
             .connectTimeout(Duration.ofSeconds(2)).build();
@@ -251,7 +252,7 @@ class HttpFrontTest {
         front.master.set(true);
         HttpResponse<String> r = get("/status.json");
         assertEquals("application/json", r.headers().firstValue("Content-Type").orElseThrow());
-        JsonNode s = Json.MAPPER.readTree(r.body());
+        JsonNode s = TREES.readTree(r.body());
         assertEquals("node1", s.get("self").asText());
         assertTrue(s.get("selfIsMaster").asBoolean());
         assertEquals("node1", s.get("master").asText());
@@ -274,7 +275,7 @@ class HttpFrontTest {
         assertEquals(0, live.get("listenersByNode").get("node3").asInt());
         assertNull(s.get("mounts").get(0).get("listenersByNode").get("node3"), "not live on node3");
         front.master.set(false);
-        assertFalse(Json.MAPPER.readTree(get("/status.json").body()).get("selfIsMaster").asBoolean());
+        assertFalse(TREES.readTree(get("/status.json").body()).get("selfIsMaster").asBoolean());
     }
 
     @Test

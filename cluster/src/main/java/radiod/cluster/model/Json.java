@@ -1,38 +1,89 @@
 package radiod.cluster.model;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.lang.reflect.RecordComponent;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.jr.ob.JSON;
+import com.fasterxml.jackson.jr.ob.JacksonJrExtension;
+import com.fasterxml.jackson.jr.ob.api.ExtensionContext;
+import com.fasterxml.jackson.jr.ob.api.ReaderWriterModifier;
+import com.fasterxml.jackson.jr.ob.impl.BeanPropertyIntrospector;
+import com.fasterxml.jackson.jr.ob.impl.JSONReader;
+import com.fasterxml.jackson.jr.ob.impl.JSONWriter;
+import com.fasterxml.jackson.jr.ob.impl.POJODefinition;
 
 /**
- * The one JSON mapping of radiod's values: unknown fields are tolerated (newer nodes may add some),
- * nulls are left out, and a corrupt value is logged and skipped rather than thrown.
+ * The one JSON mapping of radiod's values: unknown fields are tolerated (newer nodes may add some), nulls are left
+ * out, and a corrupt value is logged and skipped rather than thrown. Records map by their components' names, as
+ * databind mapped them: values written by either read the same ({@code JsonCompatibilityTest}).
+ *
+ * <p>jackson-jr, not databind: a node that loads databind holds ~850 more classes, ~6 MB of memory at idle
+ * (bench/RESULTS.md, issue 19's footprint).
  */
 public final class Json {
     private static final Logger log = LoggerFactory.getLogger(Json.class);
 
-    public static final ObjectMapper MAPPER = JsonMapper.builder()
-            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            .serializationInclusion(JsonInclude.Include.NON_NULL)
+    /**
+     * Unknown properties ignored and nulls not written (jackson-jr's defaults, stated here as the contract); a record's
+     * properties are its components, in their order ({@link RecordComponents}).
+     */
+    public static final JSON JR = JSON.builder()
+            .register(new RecordComponents())
+            .disable(JSON.Feature.FAIL_ON_UNKNOWN_BEAN_PROPERTY)
+            .disable(JSON.Feature.WRITE_NULL_PROPERTIES)
             .build();
 
     private Json() {
     }
 
+    /**
+     * A record's JSON properties are exactly its components, read and written through their accessors, in declaration
+     * order: what databind did. jackson-jr 2.21 takes any method named {@code is...} for a boolean getter first, so a
+     * component named {@code issuer} became a property {@code suer}, and a derived {@code isTranscoded()} was
+     * written out as {@code transcoded}.
+     */
+    static final class RecordComponents extends JacksonJrExtension {
+        @Override
+        protected void register(ExtensionContext ctxt) {
+            ctxt.insertModifier(new ReaderWriterModifier() {
+                @Override
+                public POJODefinition pojoDefinitionForDeserialization(JSONReader r, Class<?> type) {
+                    return type.isRecord()
+                            ? components(BeanPropertyIntrospector.instance().pojoDefinitionForDeserialization(r, type), type)
+                            : null;
+                }
+
+                @Override
+                public POJODefinition pojoDefinitionForSerialization(JSONWriter w, Class<?> type) {
+                    return type.isRecord()
+                            ? components(BeanPropertyIntrospector.instance().pojoDefinitionForSerialization(w, type), type)
+                            : null;
+                }
+            });
+        }
+
+        private static POJODefinition components(POJODefinition found, Class<?> type) {
+            List<POJODefinition.Prop> props = new ArrayList<>();
+            for (RecordComponent c : type.getRecordComponents()) {
+                props.add(new POJODefinition.Prop(c.getName(), c.getName(), null, null, c.getAccessor(), null, null));
+            }
+            return found.withProperties(props);
+        }
+    }
+
     public static byte[] encode(Object value) {
         try {
-            return MAPPER.writeValueAsBytes(value);
+            return JR.asBytes(value);
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw new IllegalArgumentException("cannot write " + value.getClass().getSimpleName() + " as JSON: "
+                    + e.getMessage(), e);
         }
     }
 
@@ -43,14 +94,13 @@ public final class Json {
     /** Strict decode: throws {@link IllegalArgumentException} with the reason. */
     public static <T> T decodeStrict(byte[] bytes, Class<T> type) {
         try {
-            T value = MAPPER.readValue(bytes, type);
+            T value = JR.beanFrom(type, bytes);
             if (value == null) {
                 throw new IllegalArgumentException("empty value");
             }
             return value;
-        } catch (IOException e) {
-            Throwable cause = e.getCause() instanceof IllegalArgumentException iae ? iae : e;
-            throw new IllegalArgumentException(cause.getMessage(), e);
+        } catch (IOException | RuntimeException e) {
+            throw new IllegalArgumentException(reason(e), e);
         }
     }
 
@@ -62,6 +112,16 @@ public final class Json {
             log.warn("skipping corrupt value at {}: {}", key, firstLine(e.getMessage()));
             return Optional.empty();
         }
+    }
+
+    /** The record's own complaint when its constructor refused the value, else what the parser said. */
+    private static String reason(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof IllegalArgumentException && c.getMessage() != null) {
+                return c.getMessage();
+            }
+        }
+        return e.getMessage();
     }
 
     private static String firstLine(String s) {

@@ -26,8 +26,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+
+import radiod.cluster.model.Json;
 
 /**
  * Reads the local Icecast's utilization. {@link #read()} blocks for at most about a second per request, so it
@@ -53,7 +53,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  */
 public final class IcecastStatusReader {
     private static final Logger log = LoggerFactory.getLogger(IcecastStatusReader.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final long UNKNOWN_BITRATE_BPS = 128_000;
     private static final long ADMIN_STATS_EVERY_NANOS = TimeUnit.MILLISECONDS.toNanos(900);
 
@@ -213,39 +212,63 @@ public final class IcecastStatusReader {
      * @throws IllegalArgumentException when the body is not Icecast's status JSON
      */
     static List<Source> parseStatusJson(byte[] body) {
-        JsonNode root;
+        Object root;
         try {
-            root = JSON.readTree(body);
+            root = Json.JR.anyFrom(body);
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("status-json is not JSON: " + e.getOriginalMessage(), e);
         } catch (IOException e) {
             throw new IllegalArgumentException("status-json is not readable: " + e.getMessage(), e);
         }
-        JsonNode stats = root == null ? null : root.get("icestats");
-        if (stats == null || !stats.isObject()) {
+        Object stats = root instanceof Map<?, ?> m ? m.get("icestats") : null;
+        if (!(stats instanceof Map<?, ?> statsObject)) {
             throw new IllegalArgumentException("status-json has no icestats object");
         }
-        JsonNode source = stats.get("source");
+        Object source = statsObject.get("source");
         List<Source> sources = new ArrayList<>();
-        if (source != null && source.isArray()) {
-            source.forEach(s -> addLive(sources, s));
-        } else if (source != null && source.isObject()) {
+        if (source instanceof List<?> list) {
+            list.forEach(s -> addLive(sources, s));
+        } else if (source instanceof Map<?, ?>) {
             addLive(sources, source);
         }
         return sources;
     }
 
-    private static void addLive(List<Source> sources, JsonNode s) {
-        if (!s.isObject() || !(s.hasNonNull("stream_start") || s.hasNonNull("stream_start_iso8601"))) {
+    private static void addLive(List<Source> sources, Object entry) {
+        if (!(entry instanceof Map<?, ?> s) || (s.get("stream_start") == null && s.get("stream_start_iso8601") == null)) {
             return;
         }
-        String path = pathOf(s.path("listenurl").asText(""));
+        String path = pathOf(text(s.get("listenurl")));
         if (path == null) {
             return;
         }
-        int listeners = Math.max(0, s.path("listeners").asInt(0));
-        int bitrate = Math.max(0, s.path("bitrate").asInt(0));
+        int listeners = Math.max(0, number(s.get("listeners")));
+        int bitrate = Math.max(0, number(s.get("bitrate")));
         sources.add(new Source(path, listeners, bitrate));
+    }
+
+    /** A scalar as text ("" for none, an object or an array). */
+    private static String text(Object value) {
+        return value instanceof String || value instanceof Number || value instanceof Boolean ? value.toString() : "";
+    }
+
+    /** A number, or a string holding one (Icecast writes some counts as strings); 0 for anything else. */
+    static int number(Object value) {
+        if (value instanceof Number n) {
+            return n.intValue();
+        }
+        if (value instanceof String t) {
+            try {
+                return Integer.parseInt(t.trim());
+            } catch (NumberFormatException e) {
+                try {
+                    return (int) Double.parseDouble(t.trim());
+                } catch (NumberFormatException notANumber) {
+                    return 0;
+                }
+            }
+        }
+        return 0;
     }
 
     /**

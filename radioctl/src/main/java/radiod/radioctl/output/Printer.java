@@ -4,10 +4,10 @@ import java.io.PrintWriter;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-
-import radiod.cluster.model.Json;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 
 /**
  * Where a command's words go: results to standard output (a table or text for people, one JSON document
@@ -15,9 +15,11 @@ import radiod.cluster.model.Json;
  */
 public final class Printer {
     /** JSON for scripts: indented, and null fields kept so that every document of a kind has the same keys. */
-    private static final ObjectMapper JSON = Json.MAPPER.copy()
-            .setSerializationInclusion(JsonInclude.Include.ALWAYS)
-            .enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .serializationInclusion(JsonInclude.Include.ALWAYS)
+            .enable(SerializationFeature.INDENT_OUTPUT)
+            .build();
 
     private final PrintWriter out;
     private final PrintWriter err;

@@ -4,15 +4,16 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
 
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.jr.ob.JSON;
 
+import radiod.cluster.model.Json;
 import radiod.cluster.model.Mount;
 import radiod.cluster.view.ClusterSnapshot;
 
@@ -25,6 +26,9 @@ import radiod.cluster.view.ClusterSnapshot;
  * and type are its encoder's.
  */
 public final class IcecastStatusJson {
+    /** radiod's JSON, but with null values written: Icecast ends each source with {@code "dummy": null}. */
+    private static final JSON WITH_NULLS = Json.JR.with(JSON.Feature.WRITE_NULL_PROPERTIES);
+
     static final DateTimeFormatter RFC_822 = DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss Z", Locale.ROOT)
             .withZone(ZoneOffset.UTC);
     static final DateTimeFormatter ISO = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ssZ", Locale.ROOT)
@@ -50,17 +54,16 @@ public final class IcecastStatusJson {
      * @param host    the host name to report
      * @param started when this radiod started, epoch milliseconds
      */
-    public static ObjectNode render(ClusterStatus status, ClusterSnapshot view, Function<String, Optional<Stream>> streams,
-                                    String baseUrl, String host, String version, long started) {
-        JsonNodeFactory f = JsonNodeFactory.instance;
-        ObjectNode stats = f.objectNode();
+    public static String render(ClusterStatus status, ClusterSnapshot view, Function<String, Optional<Stream>> streams,
+                                String baseUrl, String host, String version, long started) {
+        Map<String, Object> stats = new LinkedHashMap<>();
         stats.put("admin", "");
         stats.put("host", host);
         stats.put("location", "");
         stats.put("server_id", "radiod " + version);
         stats.put("server_start", RFC_822.format(Instant.ofEpochMilli(started)));
         stats.put("server_start_iso8601", ISO.format(Instant.ofEpochMilli(started)));
-        List<ObjectNode> sources = new ArrayList<>();
+        List<Map<String, Object>> sources = new ArrayList<>();
         for (ClusterStatus.MountRow row : status.mounts()) {
             if (!row.live()) {
                 continue;
@@ -68,7 +71,7 @@ public final class IcecastStatusJson {
             Optional<Mount> mount = view.mount(row.path());
             Optional<Stream> stream = streams.apply(row.path());
             Map<String, String> h = stream.map(Stream::headers).orElse(Map.of());
-            ObjectNode s = f.objectNode();
+            Map<String, Object> s = new LinkedHashMap<>();
             String audioInfo = h.get("ice-audio-info");
             if (audioInfo != null) {
                 s.put("audio_info", audioInfo);
@@ -95,16 +98,18 @@ public final class IcecastStatusJson {
             if (row.title() != null) {
                 s.put("title", row.title());
             }
-            s.putNull("dummy");
+            s.put("dummy", null);
             sources.add(s);
         }
         if (sources.size() == 1) {
-            stats.set("source", sources.get(0));
+            stats.put("source", sources.get(0));
         } else if (!sources.isEmpty()) {
-            stats.putArray("source").addAll(sources);
+            stats.put("source", sources);
         }
-        ObjectNode root = f.objectNode();
-        root.set("icestats", stats);
-        return root;
+        try {
+            return WITH_NULLS.asString(Map.of("icestats", stats));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 }

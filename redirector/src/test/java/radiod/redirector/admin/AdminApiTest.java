@@ -21,11 +21,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import radiod.cluster.admin.AdminTokens;
-import radiod.cluster.model.Json;
 import radiod.redirector.access.ListenerSessions;
 
 /** The admin endpoint's token check: the data only with the right bearer token, compared in constant time. */
 class AdminApiTest {
+    /** Reads the JSON documents the tests look into. */
+    static final com.fasterxml.jackson.databind.ObjectMapper TREES = new com.fasterxml.jackson.databind.ObjectMapper();
     static final String TOKEN = AdminTokens.generate();
     static final AtomicReference<String> known = new AtomicReference<>(TOKEN);
     static Vertx vertx;
@@ -60,7 +61,7 @@ class AdminApiTest {
         assertEquals(200, r.statusCode(), r.body());
         assertEquals("application/json", r.headers().firstValue("Content-Type").orElse(""));
         assertEquals("no-store", r.headers().firstValue("Cache-Control").orElse(""));
-        JsonNode body = Json.MAPPER.readTree(r.body());
+        JsonNode body = TREES.readTree(r.body());
         assertEquals("node1", body.path("node").asText());
         assertTrue(body.path("listeners").isArray());
         assertEquals(200, get("?mount=/live.mp3", "bearer  " + TOKEN + " ").statusCode());

@@ -35,9 +35,17 @@ class IcecastStatusJsonTest {
         ClusterSnapshot s = new ClusterSnapshot(3, nodes, Optional.empty(), Map.of(LIVE.path(), LIVE, JAZZ.path(), JAZZ),
                 Map.of(), Map.of(), titles, Map.of());
         ClusterStatus status = ClusterStatus.of(s, "node1", false);
-        return IcecastStatusJson.render(status, s, m -> m.equals("/live.mp3") ? Optional.of(new IcecastStatusJson.Stream(
+        return readTree(IcecastStatusJson.render(status, s, m -> m.equals("/live.mp3") ? Optional.of(new IcecastStatusJson.Stream(
                 Map.of("content-type", "audio/mpeg", "ice-name", "Radio Test", "ice-genre", "Jazz"), 1_700_000_000_000L))
-                : Optional.empty(), "http://radio.example.org", "node1", "1.0", 1_700_000_000_000L);
+                : Optional.empty(), "http://radio.example.org", "node1", "1.0", 1_700_000_000_000L));
+    }
+
+    private static JsonNode readTree(String json) {
+        try {
+            return new com.fasterxml.jackson.databind.ObjectMapper().readTree(json);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(json, e);
+        }
     }
 
     @Test

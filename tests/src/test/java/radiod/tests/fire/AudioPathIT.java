@@ -28,7 +28,6 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import radiod.cluster.model.Json;
 import radiod.cluster.model.Mount;
 import radiod.cluster.model.Transcoding;
 import radiod.tests.harness.PlainEncoder;
@@ -47,6 +46,8 @@ import radiod.testkit.audio.Mp3Frames;
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class AudioPathIT {
+    /** Reads the JSON documents the tests look into. */
+    static final com.fasterxml.jackson.databind.ObjectMapper TREES = new com.fasterxml.jackson.databind.ObjectMapper();
     /** create-mount + source connects: audible on every node, median over the runs. */
     static final long AUDIBLE_EVERYWHERE_MS = 500;
     static final Mount LIVE = new Mount("/live.mp3", "source", "path-live", null, null, 0, 128, null);
@@ -142,6 +143,24 @@ class AudioPathIT {
         }
     }
 
+    /**
+     * After all of the above (mounts created, sources, relays, a transcoder, listeners, status and metrics read, the
+     * admin API asked by radioctl), no node has loaded Jackson databind: radiod reads and writes JSON and its config
+     * with jackson-jr, and databind's ~850 classes would cost every node ~6 MB (issue 19's footprint).
+     */
+    @Test
+    @Order(4)
+    void noNodeHasLoadedJacksonDatabind() throws Exception {
+        for (RadiodProcess n : cluster.nodes()) {
+            Process jcmd = new ProcessBuilder("jcmd", Long.toString(n.pid()), "VM.class_hierarchy").redirectErrorStream(true).start();
+            String classes = new String(jcmd.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(jcmd.waitFor(30, java.util.concurrent.TimeUnit.SECONDS) && jcmd.exitValue() == 0, classes);
+            assertTrue(classes.contains("radiod.cluster.model.NodeStatus"), "the node's classes were read: " + n.name());
+            List<String> databind = classes.lines().filter(l -> l.contains("com.fasterxml.jackson.databind.")).limit(5).toList();
+            assertEquals(List.of(), databind, n.name() + " loaded databind");
+        }
+    }
+
     /** ffmpeg playing a stream as a player would (decoding it in real time, as it arrives), discarding the sound. */
     static Process ffmpegListener(String url) throws Exception {
         return new ProcessBuilder("ffmpeg", "-nostdin", "-loglevel", "error", "-i", url, "-f", "null", "-")
@@ -151,7 +170,7 @@ class AudioPathIT {
     /** Every count of listeners the cluster reports, by where it was read. */
     static Map<String, Integer> counts() throws Exception {
         Map<String, Integer> c = new TreeMap<>();
-        JsonNode status = Json.MAPPER.readTree(Radioctl.run(cluster, "status", "--json").out());
+        JsonNode status = TREES.readTree(Radioctl.run(cluster, "status", "--json").out());
         int byNode = 0;
         for (JsonNode n : status.path("nodes")) {
             byNode += n.path("listeners").asInt();
@@ -164,7 +183,7 @@ class AudioPathIT {
         c.put("radioctl status: mounts", byMount);
         int ownGauges = 0;
         for (RadiodProcess n : cluster.nodes()) {
-            JsonNode s = Json.MAPPER.readTree(Streams.read(n.httpUrl("/status.json"), 1 << 20, 3000));
+            JsonNode s = TREES.readTree(Streams.read(n.httpUrl("/status.json"), 1 << 20, 3000));
             c.put(n.name() + " /status.json totalListeners", s.path("totalListeners").asInt(-1));
             String metrics = new String(Streams.read(n.httpUrl("/metrics"), 1 << 20, 3000), StandardCharsets.UTF_8);
             c.put(n.name() + " /metrics radiod_cluster_listeners", (int) sum(metrics, "radiod_cluster_listeners"));

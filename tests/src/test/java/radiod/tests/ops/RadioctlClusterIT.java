@@ -37,7 +37,6 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import picocli.CommandLine;
-import radiod.cluster.model.Json;
 import radiod.radioctl.Main;
 import radiod.tests.harness.RadiodCluster;
 import radiod.tests.harness.RadiodProcess;
@@ -52,6 +51,8 @@ import radiod.testkit.encoder.Tone;
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RadioctlClusterIT {
+    /** Reads the JSON documents the tests look into. */
+    static final com.fasterxml.jackson.databind.ObjectMapper TREES = new com.fasterxml.jackson.databind.ObjectMapper();
     @RegisterExtension
     static final EtcdCluster etcd = EtcdCluster.single();
 
@@ -133,7 +134,7 @@ class RadioctlClusterIT {
         listenOn(cluster.node(2));
         String master = cluster.master().orElseThrow().name();
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(300)).until(() -> {
-            JsonNode s = Json.MAPPER.readTree(radioctl("status", "--json").out());
+            JsonNode s = TREES.readTree(radioctl("status", "--json").out());
             return s.toString().contains("\"node2\"") && listenersOf(s, "node1") == 0 && listenersOf(s, "node2") == 2
                     && listenersOf(s, "node3") == 1;
         });
@@ -186,7 +187,7 @@ class RadioctlClusterIT {
         try {
             await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(300)).until(() -> {
                 Result r = radioctl("listeners", "/live.mp3", "--json");
-                for (JsonNode l : Json.MAPPER.readTree(r.out()).path("listeners")) {
+                for (JsonNode l : TREES.readTree(r.out()).path("listeners")) {
                     if (LISTENER.equals(l.path("address").asText()) && l.path("bytes").asLong() > 0) {
                         seen.set(l);
                     }

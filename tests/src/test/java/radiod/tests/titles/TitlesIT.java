@@ -35,7 +35,6 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import radiod.cluster.model.Json;
 import radiod.cluster.model.Mount;
 import radiod.tests.fire.Radioctl;
 import radiod.tests.harness.IcyListener;
@@ -53,6 +52,8 @@ import radiod.testkit.EtcdCluster;
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class TitlesIT {
+    /** Reads the JSON documents the tests look into. */
+    static final com.fasterxml.jackson.databind.ObjectMapper TREES = new com.fasterxml.jackson.databind.ObjectMapper();
     /** The bound the test holds radiod to: a title reaches every node's listeners within a second of the update. */
     static final long TITLE_BOUND_MS = 1000;
     static final Mount LIVE = new Mount("/live.mp3", "source", "title-secret", null, null, 0, 128, null);
@@ -134,7 +135,7 @@ class TitlesIT {
                 .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(200, r.statusCode(), path);
         assertEquals("*", r.headers().firstValue("Access-Control-Allow-Origin").orElse(null), path + " has CORS");
-        return Json.MAPPER.readTree(r.body());
+        return TREES.readTree(r.body());
     }
 
     @Test

@@ -1,0 +1,200 @@
+package radiod.controller.config;
+
+import java.lang.reflect.Constructor;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.ParameterizedType;
+import java.lang.reflect.RecordComponent;
+import java.lang.reflect.Type;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * Builds radiod's configuration records from a parsed YAML document (mappings, lists and scalars): a record's
+ * components are its settings, spelt in snake_case ({@code lease_ttl} for {@code leaseTtl}); each value is converted to
+ * its component's type (text, a whole number in range, true or false, a file path, a list, a section) and a value that
+ * does not fit is reported with its dotted path. A missing setting is null (0 or false for a primitive), which the
+ * records turn into their defaults; a record's own check names its fields itself.
+ *
+ * <p>What databind did for radiod before (issue 19: databind cost every node ~850 classes); quoted numbers and booleans
+ * are still read as numbers and booleans, but a fractional number is no longer cut to a whole one.
+ */
+final class ConfigBinding {
+    private ConfigBinding() {
+    }
+
+    /** A value that does not fit, worded for the operator and naming its setting. */
+    static final class Problem extends RuntimeException {
+        Problem(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    static <T> T bind(Class<T> type, Object document) {
+        return type.cast(record(type, document, ""));
+    }
+
+    private static Object record(Class<?> type, Object value, String path) {
+        if (value == null) {
+            return null;
+        }
+        if (!(value instanceof Map<?, ?> settings)) {
+            throw new Problem(prefix(path) + "expected a section of settings, got " + describe(value));
+        }
+        RecordComponent[] components = type.getRecordComponents();
+        Map<String, RecordComponent> byKey = new LinkedHashMap<>();
+        for (RecordComponent c : components) {
+            byKey.put(snakeCase(c.getName()), c);
+        }
+        for (Object key : settings.keySet()) {
+            if (!byKey.containsKey(String.valueOf(key))) {
+                throw new Problem(join(path, String.valueOf(key)) + " is not a known setting (known here: "
+                        + String.join(", ", new TreeSet<>(byKey.keySet())) + ")");
+            }
+        }
+        Object[] args = new Object[components.length];
+        Class<?>[] types = new Class<?>[components.length];
+        int i = 0;
+        for (Map.Entry<String, RecordComponent> e : byKey.entrySet()) {
+            types[i] = e.getValue().getType();
+            args[i] = convert(e.getValue().getGenericType(), settings.get(e.getKey()), join(path, e.getKey()));
+            i++;
+        }
+        try {
+            Constructor<?> canonical = type.getDeclaredConstructor(types);
+            return canonical.newInstance(args);
+        } catch (InvocationTargetException e) {
+            if (e.getCause() instanceof IllegalArgumentException iae) {
+                String m = String.valueOf(iae.getMessage());
+                throw new Problem(path.isEmpty() || m.startsWith(path) ? m : path + ": " + m);
+            }
+            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("config record " + type.getName() + " cannot be built", e);
+        }
+    }
+
+    private static Object convert(Type type, Object value, String path) {
+        Class<?> raw = type instanceof ParameterizedType p ? (Class<?>) p.getRawType() : (Class<?>) type;
+        if (raw.isRecord()) {
+            return record(raw, value, path);
+        }
+        if (value == null) {
+            return raw == Integer.TYPE ? Integer.valueOf(0) : raw == Long.TYPE ? Long.valueOf(0)
+                    : raw == Boolean.TYPE ? Boolean.FALSE : null;
+        }
+        if (raw == String.class) {
+            if (value instanceof String || value instanceof Number || value instanceof Boolean) {
+                return value.toString();
+            }
+            throw new Problem(path + ": expected text, got " + describe(value));
+        }
+        if (raw == Integer.TYPE || raw == Integer.class) {
+            return whole(value, path, BigInteger.valueOf(Integer.MIN_VALUE), BigInteger.valueOf(Integer.MAX_VALUE)).intValue();
+        }
+        if (raw == Long.TYPE || raw == Long.class) {
+            return whole(value, path, BigInteger.valueOf(Long.MIN_VALUE), BigInteger.valueOf(Long.MAX_VALUE)).longValue();
+        }
+        if (raw == Boolean.TYPE || raw == Boolean.class) {
+            if (value instanceof Boolean b) {
+                return b;
+            }
+            if (value instanceof String s && (s.equalsIgnoreCase("true") || s.equalsIgnoreCase("false"))) {
+                return Boolean.valueOf(s);
+            }
+            throw new Problem(path + ": expected true or false, got " + describe(value));
+        }
+        if (raw == Path.class) {
+            if (!(value instanceof String || value instanceof Number)) {
+                throw new Problem(path + ": expected a file path, got " + describe(value));
+            }
+            String text = value.toString();
+            if (text.isEmpty()) {
+                return null;
+            }
+            try {
+                return Path.of(text);
+            } catch (InvalidPathException e) {
+                throw new Problem(path + ": '" + text + "' is not a file path (" + e.getReason() + ")");
+            }
+        }
+        if (raw == List.class) {
+            if (!(value instanceof List<?> items)) {
+                throw new Problem(path + ": expected a list, got " + describe(value));
+            }
+            Type item = ((ParameterizedType) type).getActualTypeArguments()[0];
+            List<Object> out = new ArrayList<>(items.size());
+            for (int i = 0; i < items.size(); i++) {
+                out.add(convert(item, items.get(i), path + "[" + i + "]"));
+            }
+            return out;
+        }
+        throw new IllegalStateException(path + ": no conversion to " + type.getTypeName());
+    }
+
+    /** A whole number within [min, max]: an integer, an integral decimal, or text holding one. */
+    private static BigInteger whole(Object value, String path, BigInteger min, BigInteger max) {
+        BigInteger n;
+        if (value instanceof Integer || value instanceof Long || value instanceof Short || value instanceof Byte) {
+            n = BigInteger.valueOf(((Number) value).longValue());
+        } else if (value instanceof BigInteger b) {
+            n = b;
+        } else if (value instanceof Number || value instanceof String) {
+            BigDecimal d;
+            try {
+                d = new BigDecimal(value.toString().trim());
+            } catch (NumberFormatException e) {
+                throw new Problem(path + ": expected a whole number, got " + describe(value));
+            }
+            try {
+                n = d.toBigIntegerExact();
+            } catch (ArithmeticException e) {
+                throw new Problem(path + ": " + value + " is not a whole number");
+            }
+        } else {
+            throw new Problem(path + ": expected a whole number, got " + describe(value));
+        }
+        if (n.compareTo(min) < 0 || n.compareTo(max) > 0) {
+            throw new Problem(path + ": " + n + " is out of range (" + (n.signum() < 0 ? "at least " + min : "at most " + max)
+                    + ")");
+        }
+        return n;
+    }
+
+    private static String describe(Object value) {
+        if (value instanceof Map<?, ?>) {
+            return "a section";
+        }
+        if (value instanceof List<?>) {
+            return "a list";
+        }
+        return value instanceof String ? "'" + value + "'" : String.valueOf(value);
+    }
+
+    static String snakeCase(String name) {
+        StringBuilder b = new StringBuilder(name.length() + 4);
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (Character.isUpperCase(c)) {
+                b.append('_').append(Character.toLowerCase(c));
+            } else {
+                b.append(c);
+            }
+        }
+        return b.toString();
+    }
+
+    private static String join(String path, String key) {
+        return path.isEmpty() ? key : path + "." + key;
+    }
+
+    private static String prefix(String path) {
+        return path.isEmpty() ? "" : path + ": ";
+    }
+}
