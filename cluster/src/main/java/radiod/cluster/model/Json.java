@@ -31,8 +31,9 @@ public final class Json {
     private static final Logger log = LoggerFactory.getLogger(Json.class);
 
     /**
-     * Unknown properties ignored and nulls not written (jackson-jr's defaults, stated here as the contract); a record's
-     * properties are its components, in their order ({@link RecordComponents}).
+     * Unknown properties ignored and nulls not written (jackson-jr's defaults, stated here as the contract), a key
+     * given twice refused (as databind refused it); a record's properties are its components, in their order
+     * ({@link RecordComponents}).
      */
     public static final JSON JR = JSON.builder()
             .register(new RecordComponents())

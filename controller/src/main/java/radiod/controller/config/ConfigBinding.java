@@ -7,6 +7,9 @@ import java.lang.reflect.RecordComponent;
 import java.lang.reflect.Type;
 import java.math.BigDecimal;
 import java.math.BigInteger;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.FileSystemNotFoundException;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -74,7 +77,9 @@ final class ConfigBinding {
                 String m = String.valueOf(iae.getMessage());
                 throw new Problem(path.isEmpty() || m.startsWith(path) ? m : path + ": " + m);
             }
-            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+            // A check that failed another way than a record's own: still the section's fault, worded
+            throw new Problem((path.isEmpty() ? "" : path + ": ") + (e.getCause() instanceof NullPointerException
+                    ? "a value in it is empty" : "not valid (" + e.getCause().getMessage() + ")"));
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException("config record " + type.getName() + " cannot be built", e);
         }
@@ -85,7 +90,9 @@ final class ConfigBinding {
         if (raw.isRecord()) {
             return record(raw, value, path);
         }
-        if (value == null) {
+        boolean scalar = raw == Integer.TYPE || raw == Integer.class || raw == Long.TYPE || raw == Long.class
+                || raw == Boolean.TYPE || raw == Boolean.class;
+        if (value == null || scalar && value instanceof String s && s.isBlank()) { // as databind: blank is unset
             return raw == Integer.TYPE ? Integer.valueOf(0) : raw == Long.TYPE ? Long.valueOf(0)
                     : raw == Boolean.TYPE ? Boolean.FALSE : null;
         }
@@ -108,20 +115,23 @@ final class ConfigBinding {
             if (value instanceof String s && (s.equalsIgnoreCase("true") || s.equalsIgnoreCase("false"))) {
                 return Boolean.valueOf(s);
             }
+            if (value instanceof Integer || value instanceof Long || value instanceof BigInteger) {
+                return ((Number) value).longValue() != 0 || value instanceof BigInteger b && b.signum() != 0; // as databind
+            }
             throw new Problem(path + ": expected true or false, got " + describe(value));
         }
         if (raw == Path.class) {
-            if (!(value instanceof String || value instanceof Number)) {
+            if (!(value instanceof String text)) {
                 throw new Problem(path + ": expected a file path, got " + describe(value));
             }
-            String text = value.toString();
-            if (text.isEmpty()) {
-                return null;
-            }
             try {
-                return Path.of(text);
+                // As databind read them: with a colon, a file: URI (file:///etc/x), else no path
+                return text.indexOf(':') < 0 ? Path.of(text) : Path.of(new URI(text));
             } catch (InvalidPathException e) {
                 throw new Problem(path + ": '" + text + "' is not a file path (" + e.getReason() + ")");
+            } catch (URISyntaxException | IllegalArgumentException | FileSystemNotFoundException e) {
+                throw new Problem(path + ": '" + text + "' is not a file path (a colon makes it a URI, and only a"
+                        + " file: URI names a file)");
             }
         }
         if (raw == List.class) {

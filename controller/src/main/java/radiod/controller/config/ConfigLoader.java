@@ -11,8 +11,12 @@ import com.fasterxml.jackson.jr.ob.JSON;
 
 /** Reads {@link RadiodConfig} from YAML; every failure is one line naming the file and the field. */
 public final class ConfigLoader {
-    /** The document as mappings, lists and scalars ({@link ConfigBinding} makes the records). */
-    private static final JSON YAML = JSON.builder(new YAMLFactory()).build();
+    /**
+     * The document as mappings, lists and scalars ({@link ConfigBinding} makes the records). A key given twice counts
+     * as its last value: databind, which read the file before, mostly did so (a file that started a node then still
+     * starts one after an upgrade).
+     */
+    private static final JSON YAML = JSON.builder(new YAMLFactory()).disable(JSON.Feature.FAIL_ON_DUPLICATE_MAP_KEYS).build();
 
     private ConfigLoader() {
     }

@@ -113,7 +113,7 @@ public record RadiodConfig(Node node, Etcd etcd, Http http, Source source, Dns d
                             + "path (e.g. /var/log/radiod/access.log; empty for no access log)");
                 }
             }
-            trustedProxies = List.copyOf(Objects.requireNonNullElse(trustedProxies, List.of()));
+            trustedProxies = list("http.trusted_proxies", trustedProxies, List.of());
             try {
                 radiod.redirector.access.ClientAddresses.validate(trustedProxies);
             } catch (IllegalArgumentException e) {

@@ -127,12 +127,31 @@ class ConfigLoaderTest {
         assertError(MINIMAL + "etcd: {endpoints: [~]}\n", "etcd.endpoints: item 1 is empty");
         assertError(MINIMAL + "dns: {nameservers: [ns1.radio.example.org, null]}\n", "dns.nameservers: item 2 is empty");
         assertError(MINIMAL + "balancer: {proxy_user_agents: [null]}\n", "balancer.proxy_user_agents: item 1 is empty");
+        assertError(MINIMAL + "http: {trusted_proxies: [192.0.2.7, ~]}\n", "http.trusted_proxies: item 2 is empty");
     }
 
     @Test
     void aNumberTooLargeForItsFieldIsNamedAndIsNoSyntaxError() {
         assertError(MINIMAL + "etcd: {lease_ttl: 99999999999}\n", "etcd.lease_ttl: 99999999999 is out of range");
         assertError(MINIMAL + "limits: {max_bandwidth_mbps: 99999999999999999999}\n", "limits.max_bandwidth_mbps: ");
+    }
+
+    /**
+     * What databind, which read radiod.yml before jackson-jr, did with odd values, kept (ConfigCompatibilityFuzzTest
+     * compares the two at large): quoted numbers and booleans read as such, a blank number is unset, a key given twice
+     * counts as its last value; one change: a fraction is refused, where databind cut it to a whole number.
+     */
+    @Test
+    void oddValuesAreReadAsBeforeAndAFractionIsNamed() throws Exception {
+        RadiodConfig c = ConfigLoader.parse("t", MINIMAL + "http: {port: '8080'}\ndns: {enabled: 'false', ttl: ''}\n");
+        assertEquals(8080, c.http().port());
+        assertTrue(!c.dns().enabled());
+        assertEquals(5, c.dns().ttl(), "blank: the default");
+        assertEquals(8081, ConfigLoader.parse("t", MINIMAL + "http: {port: 8080}\nhttp: {port: 8081}\n").http().port());
+        assertError(MINIMAL + "http: {port: 80.5}\n", "http.port: 80.5 is not a whole number");
+        assertError(MINIMAL + "http: {port: [80]}\n", "http.port: expected a whole number, got a list");
+        assertError(MINIMAL + "node: {name: n1, addresses: 127.0.0.1}\n", "node.addresses: expected a list");
+        assertError("- node\n", "expected a section of settings, got a list");
     }
 
     @Test
