@@ -35,11 +35,12 @@ final class RadiodJvm {
      * would compete with them (the package keeps C2 for its redirect rate, which no test measures). The training
      * start uses the same, as a CDS archive is made for one collector.
      */
-    private static final List<String> TEST_OPTIONS = List.of("-XX:+UseSerialGC", "-Xms12m", "-Xmx256m", "-Xmn4m",
+    private static final List<String> TEST_OPTIONS = List.of("-XX:+UseSerialGC", "-Xms12m", "-Xmx256m", "-Xmn2m",
             "-XX:MinHeapFreeRatio=20", "-XX:MaxHeapFreeRatio=40", "-XX:TieredStopAtLevel=1",
             "-XX:ReservedCodeCacheSize=32m", "-XX:MaxMetaspaceSize=128m", "-Dio.netty.allocator.numDirectArenas=1",
             "-Dio.netty.allocator.numHeapArenas=1", "-Dio.netty.allocator.maxOrder=7",
-            "-Dio.netty.allocator.useCacheForAllThreads=false", "-Dio.netty.eventLoopThreads=1");
+            "-Dio.netty.allocator.useCacheForAllThreads=false", "-Dio.netty.eventLoopThreads=1",
+            "-Dio.grpc.netty.useCustomAllocator=false");
     /**
      * {@code -Dradiod.jvm=package}: the Debian package's own {@code RADIOD_JAVA_OPTS}, read from
      * packaging/src/deb/etc/radiod.default (-Xmx96m, C2 on), e.g. to prove the failure suite's memory bound with what
