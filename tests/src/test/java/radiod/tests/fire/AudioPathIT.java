@@ -152,7 +152,9 @@ class AudioPathIT {
     @Order(4)
     void noNodeHasLoadedJacksonDatabind() throws Exception {
         for (RadiodProcess n : cluster.nodes()) {
-            Process jcmd = new ProcessBuilder("jcmd", Long.toString(n.pid()), "VM.class_hierarchy").redirectErrorStream(true).start();
+            String jcmdBinary = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+            Process jcmd = new ProcessBuilder(jcmdBinary, Long.toString(n.pid()), "VM.class_hierarchy").redirectErrorStream(true)
+                    .start();
             String classes = new String(jcmd.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertTrue(jcmd.waitFor(30, java.util.concurrent.TimeUnit.SECONDS) && jcmd.exitValue() == 0, classes);
             assertTrue(classes.contains("radiod.cluster.model.NodeStatus"), "the node's classes were read: " + n.name());
