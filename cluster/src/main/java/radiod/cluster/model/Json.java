@@ -10,10 +10,15 @@ import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.jr.ob.JSON;
+import com.fasterxml.jackson.jr.ob.JSONObjectException;
 import com.fasterxml.jackson.jr.ob.JacksonJrExtension;
 import com.fasterxml.jackson.jr.ob.api.ExtensionContext;
 import com.fasterxml.jackson.jr.ob.api.ReaderWriterModifier;
+import com.fasterxml.jackson.jr.ob.api.ReaderWriterProvider;
+import com.fasterxml.jackson.jr.ob.api.ValueReader;
 import com.fasterxml.jackson.jr.ob.impl.BeanPropertyIntrospector;
 import com.fasterxml.jackson.jr.ob.impl.JSONReader;
 import com.fasterxml.jackson.jr.ob.impl.JSONWriter;
@@ -31,9 +36,9 @@ public final class Json {
     private static final Logger log = LoggerFactory.getLogger(Json.class);
 
     /**
-     * Unknown properties ignored and nulls not written (jackson-jr's defaults, stated here as the contract), a key
-     * given twice refused (as databind refused it); a record's properties are its components, in their order
-     * ({@link RecordComponents}).
+     * Unknown properties ignored and nulls not written (jackson-jr's defaults, stated here as the contract); a record's
+     * properties are its components, in their order ({@link RecordComponents}), each value of the kind its type needs
+     * ({@link StrictScalars}); a map given a key twice is refused.
      */
     public static final JSON JR = JSON.builder()
             .register(new RecordComponents())
@@ -53,6 +58,7 @@ public final class Json {
     static final class RecordComponents extends JacksonJrExtension {
         @Override
         protected void register(ExtensionContext ctxt) {
+            ctxt.insertProvider(new StrictScalars());
             ctxt.insertModifier(new ReaderWriterModifier() {
                 @Override
                 public POJODefinition pojoDefinitionForDeserialization(JSONReader r, Class<?> type) {
@@ -115,14 +121,95 @@ public final class Json {
         }
     }
 
-    /** The record's own complaint when its constructor refused the value, else what the parser said. */
+    /**
+     * Text, whole numbers, booleans and decimals read only from a value of their kind: jackson-jr's own readers take
+     * whatever they are given (an object where text belongs was read from inside: {@code {"reason":{"since":99}}}
+     * became a drain since 99), where databind refused, and a corrupt value must be skipped, not half read.
+     * Text may be written as a number or a boolean, and a whole number as text ({@code "12"}), as databind took them;
+     * null is a missing value (0 or false for a primitive).
+     */
+    static final class StrictScalars extends ReaderWriterProvider {
+        @Override
+        public ValueReader findValueReader(com.fasterxml.jackson.jr.ob.impl.JSONReader ctxt, Class<?> type) {
+            if (type == String.class || type == Integer.TYPE || type == Integer.class || type == Long.TYPE
+                    || type == Long.class || type == Boolean.TYPE || type == Boolean.class || type == Double.TYPE
+                    || type == Double.class) {
+                return new Scalar(type);
+            }
+            return null;
+        }
+    }
+
+    private static final class Scalar extends ValueReader {
+        Scalar(Class<?> type) {
+            super(type);
+        }
+
+        @Override
+        public Object read(com.fasterxml.jackson.jr.ob.impl.JSONReader reader, JsonParser p) throws IOException {
+            Class<?> type = valueType();
+            JsonToken t = p.currentToken();
+            if (t == JsonToken.VALUE_NULL) {
+                return type == Integer.TYPE ? Integer.valueOf(0) : type == Long.TYPE ? Long.valueOf(0)
+                        : type == Boolean.TYPE ? Boolean.FALSE : type == Double.TYPE ? Double.valueOf(0) : null;
+            }
+            if (type == String.class) {
+                if (t == JsonToken.VALUE_STRING || t == JsonToken.VALUE_NUMBER_INT || t == JsonToken.VALUE_NUMBER_FLOAT
+                        || t == JsonToken.VALUE_TRUE || t == JsonToken.VALUE_FALSE) {
+                    return p.getText();
+                }
+            } else if (type == Boolean.TYPE || type == Boolean.class) {
+                if (t == JsonToken.VALUE_TRUE || t == JsonToken.VALUE_FALSE) {
+                    return t == JsonToken.VALUE_TRUE;
+                }
+            } else if (type == Double.TYPE || type == Double.class) {
+                if (t == JsonToken.VALUE_NUMBER_INT || t == JsonToken.VALUE_NUMBER_FLOAT) {
+                    return p.getDoubleValue();
+                }
+            } else {
+                long max = type == Long.TYPE || type == Long.class ? Long.MAX_VALUE : Integer.MAX_VALUE;
+                long min = type == Long.TYPE || type == Long.class ? Long.MIN_VALUE : Integer.MIN_VALUE;
+                java.math.BigInteger n = null;
+                if (t == JsonToken.VALUE_NUMBER_INT) {
+                    n = p.getBigIntegerValue();
+                } else if (t == JsonToken.VALUE_STRING) {
+                    try {
+                        n = new java.math.BigInteger(p.getText().trim());
+                    } catch (NumberFormatException e) {
+                        n = null;
+                    }
+                }
+                if (n != null && n.compareTo(java.math.BigInteger.valueOf(min)) >= 0
+                        && n.compareTo(java.math.BigInteger.valueOf(max)) <= 0) {
+                    return max == Long.MAX_VALUE ? (Object) n.longValue() : (Object) n.intValue();
+                }
+            }
+            throw new JSONObjectException("expected " + describe(type) + ", got " + _tokenDesc(p));
+        }
+
+        private static String describe(Class<?> type) {
+            return type == String.class ? "text" : type == Boolean.TYPE || type == Boolean.class ? "true or false"
+                    : type == Double.TYPE || type == Double.class ? "a number" : "a whole number in range";
+        }
+    }
+
+    /**
+     * The record's own complaint when its constructor refused the value, else what the parser said, worded: never a
+     * Java exception's name.
+     */
     private static String reason(Throwable e) {
+        Throwable root = e;
         for (Throwable c = e; c != null; c = c.getCause()) {
             if (c instanceof IllegalArgumentException && c.getMessage() != null) {
                 return c.getMessage();
             }
+            root = c;
         }
-        return e.getMessage();
+        if (root instanceof NullPointerException) {
+            return "a field is missing or empty";
+        }
+        String m = String.valueOf(e.getMessage());
+        return m.contains("Exception") || m.endsWith(": null") ? "not a value of this kind" : m;
     }
 
     private static String firstLine(String s) {

@@ -2,6 +2,7 @@ package radiod.cluster.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -68,6 +69,48 @@ class JsonCompatibilityTest {
         ObjectNode more = whole.deepCopy();
         more.put("addedByANewerNode", 1).putObject("nested").putArray("deeper").add("x");
         sameOutcome(value.getClass(), DATABIND.writeValueAsBytes(more), "with unknown fields");
+    }
+
+    /** What a corrupt value may hold where a field belongs. */
+    static final List<String> OTHER_KINDS = List.of("null", "true", "0", "-1", "2147483648", "9223372036854775808",
+            "1.5", "1e300", "\"\"", "\"12\"", "\"x\"", "\"NaN\"", "[]", "{}", "[null]", "[1]", "{\"since\":99}",
+            "{\"a\":{\"b\":[1,{}]}}");
+
+    /**
+     * Any one field given another kind of value: what databind refused is refused (a corrupt value is skipped, never
+     * half read), and what both read is the same value. Refusing what databind coerced (a fraction where a whole
+     * number belongs) is allowed: radiod never writes such values.
+     */
+    @ParameterizedTest
+    @MethodSource("values")
+    void aFieldOfAnotherKindIsRefusedWhereDatabindRefusedIt(Object value) throws Exception {
+        ObjectNode whole = (ObjectNode) DATABIND.readTree(DATABIND.writeValueAsBytes(value));
+        List<String> names = new ArrayList<>();
+        whole.fieldNames().forEachRemaining(names::add);
+        for (String name : names) {
+            for (String other : OTHER_KINDS) {
+                ObjectNode changed = whole.deepCopy();
+                changed.set(name, DATABIND.readTree(other));
+                byte[] document = DATABIND.writeValueAsBytes(changed);
+                Object byDatabind;
+                try {
+                    byDatabind = DATABIND.readValue(document, value.getClass());
+                } catch (Exception e) {
+                    byDatabind = "refused";
+                }
+                Object now;
+                try {
+                    now = Json.decodeStrict(document, value.getClass());
+                } catch (IllegalArgumentException e) {
+                    now = "refused";
+                    assertTrue(!e.getMessage().contains("Exception") && !e.getMessage().endsWith(": null"),
+                            "a worded reason: " + e.getMessage());
+                }
+                if (!"refused".equals(now) || "refused".equals(byDatabind)) {
+                    assertEquals(byDatabind, now, value.getClass().getSimpleName() + "." + name + " = " + other);
+                }
+            }
+        }
     }
 
     private static void sameOutcome(Class<?> type, byte[] document, String what) {

@@ -1,5 +1,6 @@
 package radiod.controller.config;
 
+import java.io.IOException;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.ParameterizedType;
@@ -17,6 +18,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 
 /**
  * Builds radiod's configuration records from a parsed YAML document (mappings, lists and scalars): a record's
@@ -36,6 +40,54 @@ final class ConfigBinding {
     static final class Problem extends RuntimeException {
         Problem(String message) {
             super(message, null, false, false);
+        }
+    }
+
+    /**
+     * A number or boolean as the YAML parser typed it, with the text it was written as: a text setting takes the text
+     * ({@code password: 0123} is "0123", not the octal 83; {@code user: yes} is "yes"), as databind gave it.
+     */
+    record Scalar(Object value, String text) {
+    }
+
+    /**
+     * The document at the parser's current token as mappings (a key given twice counts as its last value, as databind
+     * mostly did), lists, text, {@link Scalar}s and nulls.
+     */
+    static Object tree(JsonParser p) throws IOException {
+        JsonToken t = p.currentToken();
+        switch (t) {
+            case START_OBJECT -> {
+                Map<String, Object> m = new LinkedHashMap<>();
+                while (p.nextToken() == JsonToken.FIELD_NAME) {
+                    String key = p.currentName();
+                    p.nextToken();
+                    m.put(key, tree(p));
+                }
+                return m;
+            }
+            case START_ARRAY -> {
+                List<Object> l = new ArrayList<>();
+                while (p.nextToken() != JsonToken.END_ARRAY) {
+                    l.add(tree(p));
+                }
+                return l;
+            }
+            case VALUE_NULL -> {
+                return null;
+            }
+            case VALUE_STRING -> {
+                return p.getText();
+            }
+            case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> {
+                return new Scalar(p.getNumberValue(), p.getText());
+            }
+            case VALUE_TRUE, VALUE_FALSE -> {
+                return new Scalar(t == JsonToken.VALUE_TRUE, p.getText());
+            }
+            default -> {
+                return new Scalar(p.getEmbeddedObject(), p.getText());
+            }
         }
     }
 
@@ -79,7 +131,8 @@ final class ConfigBinding {
             }
             // A check that failed another way than a record's own: still the section's fault, worded
             throw new Problem((path.isEmpty() ? "" : path + ": ") + (e.getCause() instanceof NullPointerException
-                    ? "a value in it is empty" : "not valid (" + e.getCause().getMessage() + ")"));
+                    ? "a value in it is empty" : e.getCause().getMessage() == null ? "not valid"
+                    : "not valid (" + e.getCause().getMessage() + ")"));
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException("config record " + type.getName() + " cannot be built", e);
         }
@@ -87,6 +140,9 @@ final class ConfigBinding {
 
     private static Object convert(Type type, Object value, String path) {
         Class<?> raw = type instanceof ParameterizedType p ? (Class<?>) p.getRawType() : (Class<?>) type;
+        if (value instanceof Scalar s) {
+            value = raw == String.class ? s.text() : s.value();
+        }
         if (raw.isRecord()) {
             return record(raw, value, path);
         }
@@ -178,6 +234,9 @@ final class ConfigBinding {
     }
 
     private static String describe(Object value) {
+        if (value instanceof Scalar s) {
+            return s.text();
+        }
         if (value instanceof Map<?, ?>) {
             return "a section";
         }

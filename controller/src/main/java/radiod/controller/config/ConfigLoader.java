@@ -5,18 +5,13 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.exc.StreamReadException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import com.fasterxml.jackson.jr.ob.JSON;
 
 /** Reads {@link RadiodConfig} from YAML; every failure is one line naming the file and the field. */
 public final class ConfigLoader {
-    /**
-     * The document as mappings, lists and scalars ({@link ConfigBinding} makes the records). A key given twice counts
-     * as its last value: databind, which read the file before, mostly did so (a file that started a node then still
-     * starts one after an upgrade).
-     */
-    private static final JSON YAML = JSON.builder(new YAMLFactory()).disable(JSON.Feature.FAIL_ON_DUPLICATE_MAP_KEYS).build();
+    private static final YAMLFactory YAML = new YAMLFactory();
 
     private ConfigLoader() {
     }
@@ -61,7 +56,10 @@ public final class ConfigLoader {
             throw new ConfigException("config " + origin + ": empty; node.name and node.addresses are required");
         }
         try {
-            Object document = YAML.anyFrom(yaml);
+            Object document;
+            try (JsonParser p = YAML.createParser(yaml)) {
+                document = p.nextToken() == null ? null : ConfigBinding.tree(p);
+            }
             RadiodConfig config = ConfigBinding.bind(RadiodConfig.class, document);
             if (config == null) {
                 throw new ConfigException("config " + origin + ": empty; node.name and node.addresses are required");

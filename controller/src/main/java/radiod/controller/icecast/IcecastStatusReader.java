@@ -26,6 +26,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.jr.ob.JSON;
 
 import radiod.cluster.model.Json;
 
@@ -53,6 +54,8 @@ import radiod.cluster.model.Json;
  */
 public final class IcecastStatusReader {
     private static final Logger log = LoggerFactory.getLogger(IcecastStatusReader.class);
+    /** Icecast's status JSON as maps and lists; a key given twice counts once, its last value. */
+    private static final JSON STATUS_JSON = Json.JR.without(JSON.Feature.FAIL_ON_DUPLICATE_MAP_KEYS);
     private static final long UNKNOWN_BITRATE_BPS = 128_000;
     private static final long ADMIN_STATS_EVERY_NANOS = TimeUnit.MILLISECONDS.toNanos(900);
 
@@ -214,7 +217,7 @@ public final class IcecastStatusReader {
     static List<Source> parseStatusJson(byte[] body) {
         Object root;
         try {
-            root = Json.JR.anyFrom(body);
+            root = STATUS_JSON.anyFrom(body);
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("status-json is not JSON: " + e.getOriginalMessage(), e);
         } catch (IOException e) {

@@ -12,7 +12,10 @@ import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 
+import java.util.List;
+
 import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Label;
 import net.jqwik.api.Property;
@@ -78,6 +81,20 @@ class ConfigCompatibilityFuzzTest {
         String said = message;
         assertEquals(before, now, () -> "databind and ConfigBinding disagree on " + input + "\nnow: " + said);
         (now instanceof RadiodConfig ? accepted : refused).incrementAndGet();
+    }
+
+    /** Plain YAML scalars that the parser types as numbers or booleans: a text setting keeps them as written. */
+    @Example
+    void textSettingsWrittenAsNumbersOrBooleansAreReadAsDatabindReadThem() throws Exception {
+        String node = "node: {name: n1, addresses: [192.0.2.1]}\n";
+        for (String yaml : List.of("etcd: {username: 0x1F, password: 0123}", "etcd: {username: u, password: 1_000}",
+                "etcd: {username: u, password: 1.50}", "etcd: {username: 1e3, password: +12}", "icecast: {user: yes}",
+                "icecast: {user: off}",
+                "dns: {enabled: on, zone: radio.example.org}", "etcd: {lease_ttl: 0x1F}", "etcd: {lease_ttl: 010}",
+                "dns: {zone: 1e3}")) {
+            RadiodConfig before = DATABIND.readValue(node + yaml, RadiodConfig.class);
+            assertEquals(before, ConfigLoader.parse("t", node + yaml), yaml);
+        }
     }
 
     private static boolean givesAKeyTwice(String yaml) {

@@ -148,6 +148,12 @@ class ConfigLoaderTest {
         assertTrue(!c.dns().enabled());
         assertEquals(5, c.dns().ttl(), "blank: the default");
         assertEquals(8081, ConfigLoader.parse("t", MINIMAL + "http: {port: 8080}\nhttp: {port: 8081}\n").http().port());
+        // Text settings keep the text as written, where YAML would read a number or a boolean
+        RadiodConfig t = ConfigLoader.parse("t", MINIMAL + "etcd: {username: 0x1F, password: 0123}\nicecast: {user: yes}\n");
+        assertEquals("0x1F", t.etcd().username());
+        assertEquals("0123", t.etcd().password(), "not the octal 83");
+        assertEquals("yes", t.icecast().user());
+        assertEquals(31, ConfigLoader.parse("t", MINIMAL + "etcd: {lease_ttl: 0x1F}\n").etcd().leaseTtl(), "a number's value");
         assertError(MINIMAL + "http: {port: 80.5}\n", "http.port: 80.5 is not a whole number");
         assertError(MINIMAL + "http: {port: [80]}\n", "http.port: expected a whole number, got a list");
         assertError(MINIMAL + "node: {name: n1, addresses: 127.0.0.1}\n", "node.addresses: expected a list");
