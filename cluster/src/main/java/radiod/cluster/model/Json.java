@@ -2,9 +2,11 @@ package radiod.cluster.model;
 
 import java.io.IOException;
 import java.lang.reflect.RecordComponent;
+import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import org.slf4j.Logger;
@@ -41,12 +43,21 @@ public final class Json {
      * ({@link StrictScalars}); a map given a key twice is refused.
      */
     public static final JSON JR = JSON.builder()
-            .register(new RecordComponents())
+            .register(new Mapping())
             .disable(JSON.Feature.FAIL_ON_UNKNOWN_BEAN_PROPERTY)
             .disable(JSON.Feature.WRITE_NULL_PROPERTIES)
             .build();
 
     private Json() {
+    }
+
+    /** radiod's two corrections to jackson-jr: {@link RecordComponents} and {@link StrictScalars}. */
+    static final class Mapping extends JacksonJrExtension {
+        @Override
+        protected void register(ExtensionContext ctxt) {
+            ctxt.insertProvider(new StrictScalars());
+            ctxt.insertModifier(new RecordComponents());
+        }
     }
 
     /**
@@ -55,25 +66,19 @@ public final class Json {
      * component named {@code issuer} became a property {@code suer}, and a derived {@code isTranscoded()} was
      * written out as {@code transcoded}.
      */
-    static final class RecordComponents extends JacksonJrExtension {
+    static final class RecordComponents extends ReaderWriterModifier {
         @Override
-        protected void register(ExtensionContext ctxt) {
-            ctxt.insertProvider(new StrictScalars());
-            ctxt.insertModifier(new ReaderWriterModifier() {
-                @Override
-                public POJODefinition pojoDefinitionForDeserialization(JSONReader r, Class<?> type) {
-                    return type.isRecord()
-                            ? components(BeanPropertyIntrospector.instance().pojoDefinitionForDeserialization(r, type), type)
-                            : null;
-                }
+        public POJODefinition pojoDefinitionForDeserialization(JSONReader r, Class<?> type) {
+            return type.isRecord()
+                    ? components(BeanPropertyIntrospector.instance().pojoDefinitionForDeserialization(r, type), type)
+                    : null;
+        }
 
-                @Override
-                public POJODefinition pojoDefinitionForSerialization(JSONWriter w, Class<?> type) {
-                    return type.isRecord()
-                            ? components(BeanPropertyIntrospector.instance().pojoDefinitionForSerialization(w, type), type)
-                            : null;
-                }
-            });
+        @Override
+        public POJODefinition pojoDefinitionForSerialization(JSONWriter w, Class<?> type) {
+            return type.isRecord()
+                    ? components(BeanPropertyIntrospector.instance().pojoDefinitionForSerialization(w, type), type)
+                    : null;
         }
 
         private static POJODefinition components(POJODefinition found, Class<?> type) {
@@ -129,67 +134,80 @@ public final class Json {
      * null is a missing value (0 or false for a primitive).
      */
     static final class StrictScalars extends ReaderWriterProvider {
+        private static final Map<Class<?>, Kind> KINDS = Map.of(String.class, Kind.TEXT, Boolean.TYPE, Kind.BOOLEAN,
+                Boolean.class, Kind.BOOLEAN, Integer.TYPE, Kind.INT, Integer.class, Kind.INT, Long.TYPE, Kind.LONG,
+                Long.class, Kind.LONG, Double.TYPE, Kind.DECIMAL, Double.class, Kind.DECIMAL);
+
         @Override
-        public ValueReader findValueReader(com.fasterxml.jackson.jr.ob.impl.JSONReader ctxt, Class<?> type) {
-            if (type == String.class || type == Integer.TYPE || type == Integer.class || type == Long.TYPE
-                    || type == Long.class || type == Boolean.TYPE || type == Boolean.class || type == Double.TYPE
-                    || type == Double.class) {
-                return new Scalar(type);
-            }
-            return null;
+        public ValueReader findValueReader(JSONReader ctxt, Class<?> type) {
+            Kind kind = KINDS.get(type);
+            return kind == null ? null : new Scalar(type, kind);
+        }
+    }
+
+    private enum Kind {
+        TEXT("text", null), BOOLEAN("true or false", false), INT("a whole number in range", 0),
+        LONG("a whole number in range", 0L), DECIMAL("a number", 0.0);
+
+        final String wanted;
+        /** A primitive's value when the field is null. */
+        final Object zero;
+
+        Kind(String wanted, Object zero) {
+            this.wanted = wanted;
+            this.zero = zero;
         }
     }
 
     private static final class Scalar extends ValueReader {
-        Scalar(Class<?> type) {
+        private final Kind kind;
+
+        Scalar(Class<?> type, Kind kind) {
             super(type);
+            this.kind = kind;
         }
 
         @Override
-        public Object read(com.fasterxml.jackson.jr.ob.impl.JSONReader reader, JsonParser p) throws IOException {
-            Class<?> type = valueType();
+        public Object read(JSONReader reader, JsonParser p) throws IOException {
             JsonToken t = p.currentToken();
             if (t == JsonToken.VALUE_NULL) {
-                return type == Integer.TYPE ? Integer.valueOf(0) : type == Long.TYPE ? Long.valueOf(0)
-                        : type == Boolean.TYPE ? Boolean.FALSE : type == Double.TYPE ? Double.valueOf(0) : null;
+                return valueType().isPrimitive() ? kind.zero : null;
             }
-            if (type == String.class) {
-                if (t == JsonToken.VALUE_STRING || t == JsonToken.VALUE_NUMBER_INT || t == JsonToken.VALUE_NUMBER_FLOAT
-                        || t == JsonToken.VALUE_TRUE || t == JsonToken.VALUE_FALSE) {
-                    return p.getText();
-                }
-            } else if (type == Boolean.TYPE || type == Boolean.class) {
-                if (t == JsonToken.VALUE_TRUE || t == JsonToken.VALUE_FALSE) {
-                    return t == JsonToken.VALUE_TRUE;
-                }
-            } else if (type == Double.TYPE || type == Double.class) {
-                if (t == JsonToken.VALUE_NUMBER_INT || t == JsonToken.VALUE_NUMBER_FLOAT) {
-                    return p.getDoubleValue();
-                }
-            } else {
-                long max = type == Long.TYPE || type == Long.class ? Long.MAX_VALUE : Integer.MAX_VALUE;
-                long min = type == Long.TYPE || type == Long.class ? Long.MIN_VALUE : Integer.MIN_VALUE;
-                java.math.BigInteger n = null;
-                if (t == JsonToken.VALUE_NUMBER_INT) {
-                    n = p.getBigIntegerValue();
-                } else if (t == JsonToken.VALUE_STRING) {
-                    try {
-                        n = new java.math.BigInteger(p.getText().trim());
-                    } catch (NumberFormatException e) {
-                        n = null;
+            boolean number = t == JsonToken.VALUE_NUMBER_INT || t == JsonToken.VALUE_NUMBER_FLOAT;
+            boolean bool = t == JsonToken.VALUE_TRUE || t == JsonToken.VALUE_FALSE;
+            switch (kind) {
+                case TEXT -> {
+                    if (t == JsonToken.VALUE_STRING || number || bool) {
+                        return p.getText();
                     }
                 }
-                if (n != null && n.compareTo(java.math.BigInteger.valueOf(min)) >= 0
-                        && n.compareTo(java.math.BigInteger.valueOf(max)) <= 0) {
-                    return max == Long.MAX_VALUE ? (Object) n.longValue() : (Object) n.intValue();
+                case BOOLEAN -> {
+                    if (bool) {
+                        return t == JsonToken.VALUE_TRUE;
+                    }
+                }
+                case DECIMAL -> {
+                    if (number) {
+                        return p.getDoubleValue();
+                    }
+                }
+                case INT, LONG -> {
+                    BigInteger n = t == JsonToken.VALUE_NUMBER_INT ? p.getBigIntegerValue()
+                            : t == JsonToken.VALUE_STRING ? digits(p.getText()) : null;
+                    if (n != null && n.bitLength() < (kind == Kind.INT ? 32 : 64)) {
+                        return kind == Kind.INT ? (Object) n.intValue() : (Object) n.longValue();
+                    }
                 }
             }
-            throw new JSONObjectException("expected " + describe(type) + ", got " + _tokenDesc(p));
+            throw new JSONObjectException("expected " + kind.wanted + ", got " + _tokenDesc(p));
         }
 
-        private static String describe(Class<?> type) {
-            return type == String.class ? "text" : type == Boolean.TYPE || type == Boolean.class ? "true or false"
-                    : type == Double.TYPE || type == Double.class ? "a number" : "a whole number in range";
+        private static BigInteger digits(String text) {
+            try {
+                return new BigInteger(text.trim());
+            } catch (NumberFormatException e) {
+                return null;
+            }
         }
     }
 

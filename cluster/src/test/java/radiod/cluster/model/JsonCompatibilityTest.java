@@ -29,6 +29,7 @@ import radiod.cluster.view.EtcdValuesFuzzTest;
  */
 class JsonCompatibilityTest {
     /** How radiod's mapper was set up before jackson-jr. */
+    static final String REFUSED = "refused";
     static final ObjectMapper DATABIND = JsonMapper.builder()
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .serializationInclusion(JsonInclude.Include.NON_NULL)
@@ -59,9 +60,7 @@ class JsonCompatibilityTest {
     @MethodSource("values")
     void aMissingOrUnknownFieldIsReadAlikeByBoth(Object value) throws Exception {
         ObjectNode whole = (ObjectNode) DATABIND.readTree(DATABIND.writeValueAsBytes(value));
-        List<String> names = new ArrayList<>();
-        whole.fieldNames().forEachRemaining(names::add);
-        for (String name : names) {
+        for (String name : names(whole)) {
             ObjectNode without = whole.deepCopy();
             without.remove(name);
             sameOutcome(value.getClass(), DATABIND.writeValueAsBytes(without), "without " + name);
@@ -85,49 +84,49 @@ class JsonCompatibilityTest {
     @MethodSource("values")
     void aFieldOfAnotherKindIsRefusedWhereDatabindRefusedIt(Object value) throws Exception {
         ObjectNode whole = (ObjectNode) DATABIND.readTree(DATABIND.writeValueAsBytes(value));
-        List<String> names = new ArrayList<>();
-        whole.fieldNames().forEachRemaining(names::add);
-        for (String name : names) {
+        for (String name : names(whole)) {
             for (String other : OTHER_KINDS) {
                 ObjectNode changed = whole.deepCopy();
                 changed.set(name, DATABIND.readTree(other));
                 byte[] document = DATABIND.writeValueAsBytes(changed);
-                Object byDatabind;
-                try {
-                    byDatabind = DATABIND.readValue(document, value.getClass());
-                } catch (Exception e) {
-                    byDatabind = "refused";
-                }
-                Object now;
-                try {
-                    now = Json.decodeStrict(document, value.getClass());
-                } catch (IllegalArgumentException e) {
-                    now = "refused";
-                    assertTrue(!e.getMessage().contains("Exception") && !e.getMessage().endsWith(": null"),
-                            "a worded reason: " + e.getMessage());
-                }
-                if (!"refused".equals(now) || "refused".equals(byDatabind)) {
+                Object now = now(document, value.getClass());
+                Object byDatabind = byDatabind(document, value.getClass());
+                if (!REFUSED.equals(now) || REFUSED.equals(byDatabind)) {
                     assertEquals(byDatabind, now, value.getClass().getSimpleName() + "." + name + " = " + other);
                 }
             }
         }
     }
 
-    private static void sameOutcome(Class<?> type, byte[] document, String what) {
-        Object byDatabind;
+    private static List<String> names(ObjectNode document) {
+        List<String> names = new ArrayList<>();
+        document.fieldNames().forEachRemaining(names::add);
+        return names;
+    }
+
+    /** What databind made of a document, or {@link #REFUSED}. */
+    private static Object byDatabind(byte[] document, Class<?> type) {
         try {
-            byDatabind = DATABIND.readValue(document, type);
+            return DATABIND.readValue(document, type);
         } catch (Exception e) {
-            byDatabind = "refused";
+            return REFUSED;
         }
-        Object now;
+    }
+
+    /** What {@link Json} makes of it, or {@link #REFUSED} with a worded reason. */
+    private static Object now(byte[] document, Class<?> type) {
         try {
-            now = Json.decodeStrict(document, type);
+            return Json.decodeStrict(document, type);
         } catch (IllegalArgumentException e) {
-            now = "refused";
+            assertTrue(!e.getMessage().contains("Exception") && !e.getMessage().endsWith(": null"),
+                    "a worded reason: " + e.getMessage());
+            return REFUSED;
         }
-        assertEquals(byDatabind, now, type.getSimpleName() + " " + what + ": " + new String(document,
-                java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    private static void sameOutcome(Class<?> type, byte[] document, String what) {
+        assertEquals(byDatabind(document, type), now(document, type), type.getSimpleName() + " " + what + ": "
+                + new String(document, java.nio.charset.StandardCharsets.UTF_8));
     }
 
     @Test

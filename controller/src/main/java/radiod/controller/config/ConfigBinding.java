@@ -130,7 +130,7 @@ final class ConfigBinding {
                 throw new Problem(path.isEmpty() || m.startsWith(path) ? m : path + ": " + m);
             }
             // A check that failed another way than a record's own: still the section's fault, worded
-            throw new Problem((path.isEmpty() ? "" : path + ": ") + (e.getCause() instanceof NullPointerException
+            throw new Problem(prefix(path) + (e.getCause() instanceof NullPointerException
                     ? "a value in it is empty" : e.getCause().getMessage() == null ? "not valid"
                     : "not valid (" + e.getCause().getMessage() + ")"));
         } catch (ReflectiveOperationException e) {

@@ -12,6 +12,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 /** Reads {@link RadiodConfig} from YAML; every failure is one line naming the file and the field. */
 public final class ConfigLoader {
     private static final YAMLFactory YAML = new YAMLFactory();
+    private static final String EMPTY = ": empty; node.name and node.addresses are required";
 
     private ConfigLoader() {
     }
@@ -53,7 +54,7 @@ public final class ConfigLoader {
 
     public static RadiodConfig parse(String origin, String yaml) throws ConfigException {
         if (yaml.isBlank()) {
-            throw new ConfigException("config " + origin + ": empty; node.name and node.addresses are required");
+            throw new ConfigException("config " + origin + EMPTY);
         }
         try {
             Object document;
@@ -62,7 +63,7 @@ public final class ConfigLoader {
             }
             RadiodConfig config = ConfigBinding.bind(RadiodConfig.class, document);
             if (config == null) {
-                throw new ConfigException("config " + origin + ": empty; node.name and node.addresses are required");
+                throw new ConfigException("config " + origin + EMPTY);
             }
             config.etcd().options(); // checks endpoints, TLS files, prefix
             return config;

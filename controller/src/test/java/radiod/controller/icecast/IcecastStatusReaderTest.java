@@ -118,6 +118,15 @@ class IcecastStatusReaderTest {
         assertTrue(parse(HEAD + ",\"source\":\"none\"}}").isEmpty());
     }
 
+    /** A key given twice (Icecast does not, but a template might) is read, its last value counting, not taken for DOWN. */
+    @Test
+    void aKeyGivenTwiceIsReadItsLastValueCounting() {
+        String twice = HEAD + ",\"source\":{\"listeners\":1,\"listenurl\":\"http://h:1/live.mp3\",\"listeners\":4,"
+                + "\"stream_start\":\"now\"}}}";
+
+        assertEquals(Map.of("/live.mp3", 4), IcecastStatusReader.stats(parse(twice), p -> 0, 0).listenersByMount());
+    }
+
     @Test
     void adminStatsGiveByteCountersPerSource() {
         String xml = "<?xml version=\"1.0\"?><icestats><admin>x</admin><clients>2</clients>"
