@@ -1,0 +1,119 @@
+package radiod.bench.redirect;
+
+import java.nio.charset.StandardCharsets;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.epoll.EpollEventLoopGroup;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+
+/**
+ * The floor under radiod's redirect figures ({@code FLOOR=1 bench/redirect/run}): the JVM and Netty's epoll transport,
+ * as radiod runs them, answering every request with the same fixed 302 radiod sends (same bytes, keep-alive) and doing
+ * nothing else: no HTTP parsing beyond finding each request's end, no load balancing, no metrics, no Vert.x. What
+ * separates radiod from nginx on one machine is then split in two: what any JVM server on Netty pays here, and what
+ * radiod's own work per redirect adds.
+ *
+ * <p>{@code --spin-nanos N} adds N ns of busy work per request (a measuring probe: how the latency tail answers to a
+ * server's CPU per request when the load generator shares the cores).
+ *
+ * <p>Usage: {@code NettyFloorServer <host> <port> [event loops, 0 = one per core] [--spin-nanos N]}. Not part of radiod.
+ */
+public final class NettyFloorServer {
+    /** radiod's lean answer for {@code GET /live.mp3} to node2 of {@link RedirectBenchServer}'s cluster, byte for byte. */
+    static final byte[] ANSWER = ("HTTP/1.1 302 Found\r\nLocation: http://192.0.2.12:8080/_stream/live.mp3\r\n"
+            + "Cache-Control: no-cache\r\nContent-Length: 0\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+
+    private NettyFloorServer() {
+    }
+
+    public static void main(String[] args) throws InterruptedException {
+        if (args.length < 2) {
+            System.err.println("usage: NettyFloorServer <host> <port> [event loops, 0 = one per core] [--spin-nanos N]");
+            System.exit(2);
+        }
+        int loops = args.length > 2 && !args[2].startsWith("--") ? Integer.parseInt(args[2]) : 0;
+        long spin = 0;
+        for (int i = 2; i < args.length - 1; i++) {
+            if (args[i].equals("--spin-nanos")) {
+                spin = Long.parseLong(args[i + 1]);
+            }
+        }
+        ByteBuf answer = Unpooled.unreleasableBuffer(Unpooled.directBuffer(ANSWER.length).writeBytes(ANSWER).asReadOnly());
+        EventLoopGroup group = new EpollEventLoopGroup(loops == 0 ? Runtime.getRuntime().availableProcessors() : loops);
+        long spinNanos = spin;
+        Channel server = new ServerBootstrap().group(group).channel(EpollServerSocketChannel.class)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new Answers(answer, spinNanos));
+                    }
+                })
+                .bind(args[0], Integer.parseInt(args[1])).sync().channel();
+        System.out.println("ready on http://" + args[0] + ":" + args[1] + "/ (netty floor, " + (spin > 0 ? spin + " ns of work per request, " : "")
+                + "event loops " + (loops == 0 ? "one per core" : loops) + ")");
+        Runtime.getRuntime().addShutdownHook(new Thread(group::shutdownGracefully));
+        server.closeFuture().sync();
+    }
+
+    /** Counts request ends (an empty line) across reads and writes one answer for each, flushed once per read. */
+    static final class Answers extends ChannelInboundHandlerAdapter {
+        private final ByteBuf answer;
+        private final long spinNanos;
+        /** Line ends seen in a row, not counting CR: 2 ends a request head. */
+        private int newlines;
+        private boolean unflushed;
+
+        Answers(ByteBuf answer, long spinNanos) {
+            this.answer = answer;
+            this.spinNanos = spinNanos;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ByteBuf in = (ByteBuf) msg;
+            try {
+                for (int i = in.readerIndex(), end = in.writerIndex(); i < end; i++) {
+                    byte b = in.getByte(i);
+                    if (b == '\n') {
+                        if (++newlines == 2) {
+                            newlines = 0;
+                            spin();
+                            ctx.write(answer.duplicate(), ctx.voidPromise());
+                            unflushed = true;
+                        }
+                    } else if (b != '\r') {
+                        newlines = 0;
+                    }
+                }
+            } finally {
+                in.release();
+            }
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            if (unflushed) {
+                unflushed = false;
+                ctx.flush();
+            }
+        }
+
+        private void spin() {
+            if (spinNanos > 0) {
+                long until = System.nanoTime() + spinNanos;
+                while (System.nanoTime() < until) {
+                    Thread.onSpinWait();
+                }
+            }
+        }
+    }
+}
