@@ -34,17 +34,35 @@ public final class NettyFloorServer {
     private NettyFloorServer() {
     }
 
+    private static final String USAGE = "usage: NettyFloorServer <host> <port> [event loops, 0 = one per core] "
+            + "[--spin-nanos N]";
+
     public static void main(String[] args) throws InterruptedException {
-        if (args.length < 2) {
-            System.err.println("usage: NettyFloorServer <host> <port> [event loops, 0 = one per core] [--spin-nanos N]");
-            System.exit(2);
-        }
-        int loops = args.length > 2 && !args[2].startsWith("--") ? Integer.parseInt(args[2]) : 0;
+        int port = 0;
+        int loops = 0;
         long spin = 0;
-        for (int i = 2; i < args.length - 1; i++) {
-            if (args[i].equals("--spin-nanos")) {
-                spin = Long.parseLong(args[i + 1]);
+        try {
+            if (args.length < 2) {
+                throw new IllegalArgumentException("host and port are needed");
             }
+            port = Integer.parseInt(args[1]);
+            int next = 2;
+            if (args.length > next && !args[next].startsWith("--")) {
+                loops = Integer.parseInt(args[next++]);
+            }
+            for (; next < args.length; next += 2) {
+                if (!args[next].equals("--spin-nanos") || next + 1 == args.length) {
+                    throw new IllegalArgumentException("unknown or incomplete option " + args[next]);
+                }
+                spin = Long.parseLong(args[next + 1]);
+            }
+            if (port < 1 || port > 65535 || loops < 0 || spin < 0) {
+                throw new IllegalArgumentException("port 1-65535, event loops and spin 0 or more");
+            }
+        } catch (IllegalArgumentException e) {
+            String why = e instanceof NumberFormatException ? "port, event loops and spin are whole numbers" : e.getMessage();
+            System.err.println("NettyFloorServer: " + why + "\n" + USAGE);
+            System.exit(2);
         }
         ByteBuf answer = Unpooled.unreleasableBuffer(Unpooled.directBuffer(ANSWER.length).writeBytes(ANSWER).asReadOnly());
         EventLoopGroup group = new EpollEventLoopGroup(loops == 0 ? Runtime.getRuntime().availableProcessors() : loops);
@@ -57,7 +75,7 @@ public final class NettyFloorServer {
                         ch.pipeline().addLast(new Answers(answer, spinNanos));
                     }
                 })
-                .bind(args[0], Integer.parseInt(args[1])).sync().channel();
+                .bind(args[0], port).sync().channel();
         System.out.println("ready on http://" + args[0] + ":" + args[1] + "/ (netty floor, " + (spin > 0 ? spin + " ns of work per request, " : "")
                 + "event loops " + (loops == 0 ? "one per core" : loops) + ")");
         Runtime.getRuntime().addShutdownHook(new Thread(group::shutdownGracefully));
