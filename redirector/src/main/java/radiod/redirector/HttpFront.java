@@ -68,6 +68,7 @@ public final class HttpFront implements AutoCloseable {
     private final Supplier<ClusterSnapshot> view;
     private final BooleanSupplier selfIsMaster;
     private final PrometheusMeterRegistry registry;
+    private final StreamServer streamServer;
     private final FrontMetrics metrics;
     private final ListenerRoutes listeners;
     /** {@code radiod_http_connections{port}}: open connections on the public port (http or https). */
@@ -120,6 +121,7 @@ public final class HttpFront implements AutoCloseable {
         Pipeline pipeline = Pipeline.parse(settings.pipeline());
         this.metrics = new FrontMetrics(registry, view, selfIsMaster);
         this.listeners = new ListenerRoutes(settings, view, pipeline, streams, metrics);
+        this.streamServer = streams;
         this.leanPlain = new LeanRedirects(listeners, view, false);
         this.leanSecure = new LeanRedirects(listeners, view, true);
         this.admin = admin;
@@ -245,6 +247,7 @@ public final class HttpFront implements AutoCloseable {
                 }
                 lean.install(conn);
             });
+            streamServer.servesOn(context);
             server.requestHandler(req -> handle(req, router))
                     .listen(secure ? https.port() : settings.port(), settings.bindHost())
                     .<Void>mapEmpty()

@@ -168,7 +168,10 @@ final class Parts {
         Carrier carried = parts.adopt(new Carrier(vertx, localIcecast, config.icecast().port(),
                 icecast.settings().sourcePassword(), registry));
         carrier = carried;
-        carried.onFeedTaken(icecast::pollSoon); // the mount is published live as soon as Icecast lists it
+        carried.onFeedTaken(mount -> {
+            icecast.pollSoon(); // the mount is published live as soon as Icecast lists it
+            return passthrough.warm(mount); // and this node's reads of it are at Icecast before its first audio
+        });
         HttpFront http = new HttpFront(vertx, new HttpFrontSettings(node.name(), bind, config.http().port(),
                 config.balancer().pipeline(), config.balancer().proxyUserAgents(), config.balancer().clusterUrl(), 5,
                 localIcecast, config.icecast().port()), view::current, node.isMaster(), passthrough, registry,

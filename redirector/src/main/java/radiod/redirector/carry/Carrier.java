@@ -4,6 +4,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Function;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -11,6 +12,7 @@ import org.slf4j.LoggerFactory;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Context;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetClientOptions;
@@ -47,7 +49,7 @@ public final class Carrier implements AutoCloseable {
     public record Session(String id, Map<String, String> headers, long since) {
     }
     private volatile int connected;
-    private volatile Runnable feedTaken = () -> { };
+    private volatile Function<String, Future<?>> feedTaken = mount -> Future.succeededFuture();
 
     /**
      * @param icecastHost     this node's Icecast
@@ -68,16 +70,21 @@ public final class Carrier implements AutoCloseable {
         this.timer = vertx.setPeriodic(1000, t -> context.runOnContext(v -> tick()));
     }
 
-    /** Told, on the event loop, each time the local Icecast takes a feed (its mount is about to show as live). */
-    public void onFeedTaken(Runnable listener) {
+    /**
+     * Told the mount, on the event loop, each time the local Icecast takes its feed: the mount is about to show as
+     * live. Its first audio is written once the future the listener returns completes (and
+     * {@link Feed#SETTLE_MILLIS} more), or after {@link Feed#FIRST_WRITE_MAX_MILLIS} at the latest.
+     */
+    public void onFeedTaken(Function<String, Future<?>> listener) {
         feedTaken = listener;
     }
 
-    private void fed() {
+    private Future<?> fed(String mount) {
         try {
-            feedTaken.run();
+            return feedTaken.apply(mount);
         } catch (RuntimeException e) {
             log.warn("feed listener failed: {}", e.toString());
+            return Future.succeededFuture();
         }
     }
 
@@ -115,7 +122,7 @@ public final class Carrier implements AutoCloseable {
         for (String mount : mounts) {
             Pull p = byMount.computeIfAbsent(mount, m -> new Pull(vertx, pulls, m,
                     (path, preamble) -> new Feed(vertx, feeds, icecastHost, icecastPort, icecastPassword, path, preamble,
-                            this::fed),
+                            () -> fed(path)),
                     this::refresh));
             p.follow(view.master());
         }

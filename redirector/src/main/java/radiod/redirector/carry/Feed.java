@@ -8,6 +8,7 @@ import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.NetClient;
@@ -25,6 +26,16 @@ final class Feed {
     private static final long RETRY_MILLIS = 300;
     /** What is kept while connecting; older writes go first. */
     private static final int MAX_PENDING_BYTES = 2 * 1024 * 1024;
+    /**
+     * When Icecast has taken the feed, its first audio waits for the ready callback's future (this node's reads of
+     * the mount asked for: {@code Passthrough.warm}) and this much more, for Icecast to have put them among the
+     * mount's listeners; at most {@link #FIRST_WRITE_MAX_MILLIS} in all. Icecast 2.4 sends a new listener audio only
+     * after three more reads of its source (1,400 bytes each for MP3): reads that are there before the stream's
+     * first bytes are served by the encoder's first burst, reads that come after it wait for three reads of the live
+     * stream (a quarter of a second at 128 kbit/s). What comes meanwhile is kept, as while connecting.
+     */
+    static final long SETTLE_MILLIS = 10;
+    static final long FIRST_WRITE_MAX_MILLIS = 250;
 
     private final Vertx vertx;
     private final NetClient client;
@@ -33,7 +44,7 @@ final class Feed {
     private final String authorization;
     private final String mount;
     private final Supplier<Buffer> preamble;
-    private final Runnable onReady;
+    private final Supplier<Future<?>> onReady;
     private final ArrayDeque<Buffer> pending = new ArrayDeque<>();
     private int pendingBytes;
     private String headerLines;
@@ -41,11 +52,15 @@ final class Feed {
     private boolean ready;
     private boolean wanted;
     private long retryTimer = -1;
+    private long firstWriteTimer = -1;
     private long generation;
 
-    /** @param ready told (on the event loop) each time the local Icecast takes the feed: the mount is about to be live */
+    /**
+     * @param ready asked (on the event loop) each time the local Icecast takes the feed, the mount about to be live;
+     *              the feed's first audio waits for the future it returns (see {@link #SETTLE_MILLIS})
+     */
     Feed(Vertx vertx, NetClient client, String host, int port, String sourcePassword, String mount, Supplier<Buffer> preamble,
-         Runnable ready) {
+         Supplier<Future<?>> ready) {
         this.vertx = vertx;
         this.client = client;
         this.host = host;
@@ -80,7 +95,7 @@ final class Feed {
         if (!wanted) {
             return;
         }
-        if (ready && pending.isEmpty()) {
+        if (ready && pending.isEmpty() && firstWriteTimer < 0) {
             socket.write(units);
             return;
         }
@@ -110,6 +125,7 @@ final class Feed {
             vertx.cancelTimer(retryTimer);
             retryTimer = -1;
         }
+        cancelFirstWrite();
         NetSocket s = socket;
         socket = null;
         if (s != null) {
@@ -152,15 +168,14 @@ final class Feed {
                 String line = text.substring(0, Math.max(0, text.indexOf("\r\n")));
                 if (line.matches("HTTP/1\\.[01] (100|200) .*")) {
                     ready = true;
-                    Buffer pre = preamble.get();
-                    if (pre != null && pre.length() > 0 && !startsWith(pending.peekFirst(), pre)) {
-                        s.write(pre);
-                    }
-                    while (!pending.isEmpty()) {
-                        s.write(pending.removeFirst());
-                    }
-                    pendingBytes = 0;
-                    onReady.run();
+                    firstWriteTimer = vertx.setTimer(FIRST_WRITE_MAX_MILLIS, t -> firstWrite(s));
+                    long timer = firstWriteTimer;
+                    onReady.get().onComplete(asked -> {
+                        if (firstWriteTimer == timer) {
+                            vertx.cancelTimer(timer);
+                            firstWriteTimer = vertx.setTimer(SETTLE_MILLIS, t -> firstWrite(s));
+                        }
+                    });
                 } else {
                     log.warn("mount {}: the local Icecast answered the feed '{}'", mount, line);
                     s.close();
@@ -171,10 +186,34 @@ final class Feed {
                 if (socket == s) {
                     socket = null;
                     ready = false;
+                    cancelFirstWrite();
                     retry(gen, "the local Icecast closed it");
                 }
             });
         });
+    }
+
+    /** The stream's first audio on this connection: the preamble, then what was kept. */
+    private void firstWrite(NetSocket s) {
+        firstWriteTimer = -1;
+        if (socket != s) {
+            return;
+        }
+        Buffer pre = preamble.get();
+        if (pre != null && pre.length() > 0 && !startsWith(pending.peekFirst(), pre)) {
+            s.write(pre);
+        }
+        while (!pending.isEmpty()) {
+            s.write(pending.removeFirst());
+        }
+        pendingBytes = 0;
+    }
+
+    private void cancelFirstWrite() {
+        if (firstWriteTimer >= 0) {
+            vertx.cancelTimer(firstWriteTimer);
+            firstWriteTimer = -1;
+        }
     }
 
     private static boolean startsWith(Buffer b, Buffer prefix) {

@@ -1,5 +1,6 @@
 package radiod.redirector.listen;
 
+import io.vertx.core.Context;
 import io.vertx.core.http.HttpServerRequest;
 
 /**
@@ -16,4 +17,8 @@ public interface StreamServer {
      * at {@code host:httpPort} (which counts the listener there), relayed as it comes; not a listener of this node.
      */
     void proxy(HttpServerRequest req, String mountPath, String host, int httpPort);
+
+    /** The front serves requests on this event loop from now on; told once per server, on that loop. */
+    default void servesOn(Context loop) {
+    }
 }

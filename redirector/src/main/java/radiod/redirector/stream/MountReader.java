@@ -17,6 +17,8 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ConnectionPoolTooBusyException;
 import io.vertx.core.http.HttpClientRequest;
@@ -74,9 +76,22 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
     private long lingerTimer = -1;
     private long heldSince;
     private long backoff;
-    /** The first audio of this reader is written at once, not at the next batch: a new mount is heard sooner. */
-    private boolean firstBatchScheduled;
-    static final long FIRST_BATCH_MILLIS = 20;
+    /**
+     * For its first {@link #START_MILLIS} after going live, and after each resume, a reader writes what comes within
+     * {@link #START_BATCH_MILLIS} instead of at the next batch: a new mount is heard as soon as its first frames are
+     * here, and a stream back after a hold refills its listeners' buffers at once. Then the batches take over.
+     */
+    static final long START_MILLIS = 1_000;
+    static final long START_BATCH_MILLIS = 20;
+    /** Until when (ms, {@link #now()}) audio is written within {@link #START_BATCH_MILLIS}; 0 once over. */
+    private long startingUntil;
+    private boolean startBatchScheduled;
+
+    /** A warm read ({@link Passthrough#warm}) asks again while the mount is not there yet, for this long, this often. */
+    static final long WARM_MILLIS = 2_000;
+    static final long WARM_RETRY_MILLIS = 10;
+    /** Until when (ms, {@link #now()}) an answer other than 200 is asked again instead of ending the read. */
+    private long warmUntil;
 
     MountReader(Passthrough owner, Context context, String mount) {
         this.owner = owner;
@@ -102,6 +117,27 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
     /** Asks the local Icecast for the mount, with ICY metadata. */
     void connect() {
         owner.upstreamRequest(mount).compose(HttpClientRequest::send).onComplete(this::answered);
+    }
+
+    /** Asks the local Icecast for the mount; the future completes once the request is written (or failed). */
+    Future<Void> connectWritten() {
+        Promise<Void> written = Promise.promise();
+        owner.upstreamRequest(mount).onComplete(ar -> {
+            if (ar.failed()) {
+                written.tryComplete();
+                answered(Future.failedFuture(ar.cause()));
+                return;
+            }
+            HttpClientRequest req = ar.result();
+            req.response().onComplete(this::answered);
+            req.end().onComplete(w -> written.tryComplete());
+        });
+        return written.future();
+    }
+
+    /** Started by {@link Passthrough#warm}: until it is live, a refusal (not there yet) is asked again. */
+    void warm() {
+        warmUntil = now() + WARM_MILLIS;
     }
 
     /** A new listener (GET) of this mount on this loop. */
@@ -201,6 +237,14 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
             up.request().connection().close();
         }
         if (state == State.CONNECTING) {
+            if (now() < warmUntil) {
+                owner.vertx().setTimer(WARM_RETRY_MILLIS, t -> {
+                    if (state == State.CONNECTING && !owner.closed()) {
+                        connect();
+                    }
+                });
+                return;
+            }
             refuseWaiting(up, ar.cause());
             close();
         } else {
@@ -210,6 +254,7 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
 
     private void goLive(HttpClientResponse up) {
         state = State.LIVE;
+        startingUntil = now() + START_MILLIS;
         contentType = up.getHeader("Content-Type");
         head = owner.listenerHeaders(up.headers());
         metadataInStream = metaint(up) > 0;
@@ -227,6 +272,7 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
 
     private void resume(HttpClientResponse up) {
         state = State.LIVE;
+        startingUntil = now() + START_MILLIS;
         owner.heldChanged(-count);
         owner.resumed(count);
         log.info("mount {}: the local Icecast streams it again; {} held listeners continue", mount, count);
@@ -268,9 +314,13 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
             }
             pending.add(p);
             pendingBytes += bytes.length();
-            if (!firstBatchScheduled) {
-                firstBatchScheduled = true;
-                owner.vertx().setTimer(FIRST_BATCH_MILLIS, t -> tick());
+            if (startingUntil != 0 && !startBatchScheduled) {
+                if (now() < startingUntil) {
+                    startBatchScheduled = true;
+                    owner.vertx().setTimer(START_BATCH_MILLIS, t -> startTick());
+                } else {
+                    startingUntil = 0;
+                }
             }
         }
     }
@@ -299,6 +349,20 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
     public long version() {
         Passthrough.TitleBlock t = owner.titleBlock(mount);
         return t != null ? t.version() : metadataVersion;
+    }
+
+    /**
+     * A start-up write: only when every listener has room. Otherwise what came waits for the next batch, where the
+     * rule for listeners that fall behind applies as always: a start-up write never drops anyone.
+     */
+    private void startTick() {
+        startBatchScheduled = false;
+        for (int i = 0; i < count; i++) {
+            if (listeners[i].open() && listeners[i].full()) {
+                return;
+            }
+        }
+        tick();
     }
 
     /** Writes what came since the last batch to every listener, and keeps it for the next ones' bursts. */

@@ -22,6 +22,7 @@ import io.netty.buffer.Unpooled;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
@@ -38,7 +39,8 @@ import radiod.redirector.listen.StreamServer;
  * follow redirects.
  *
  * <p>A mount is read from the local Icecast once per event loop ({@link MountReader}), whatever its number of
- * listeners there: started with the first, closed a few seconds after the last leaves. Each batch of audio is
+ * listeners there: started with the first (or, {@link #warm}, as the mount goes live on the local Icecast), closed a
+ * few seconds after the last leaves. Each batch of audio is
  * written to all of them at once; a new listener first gets a burst of the mount's recent past from a unit
  * boundary (for Ogg, after the stream's header pages); a listener that asked for ICY metadata gets it every
  * {@value IcyFramer#METAINT} bytes of its own stream; a listener that cannot keep up is dropped, never buffered
@@ -75,6 +77,8 @@ public final class Passthrough implements StreamServer {
      * gives each request a context of its own, and only the thread says which event loop it is on.)
      */
     private final Map<Thread, Map<String, MountReader>> loops = new ConcurrentHashMap<>();
+    /** The event loops the front serves on, by thread: where {@link #warm} opens reads. */
+    private final Map<Thread, Context> frontLoops = new ConcurrentHashMap<>();
     /** Every open reader, for {@link #close()} from any thread. */
     private final Set<MountReader> open = ConcurrentHashMap.newKeySet();
     private final Map<String, AtomicInteger> byMount = new ConcurrentHashMap<>();
@@ -139,7 +143,8 @@ public final class Passthrough implements StreamServer {
         Gauge.builder("radiod.passthrough.proxied", proxied, AtomicInteger::get)
                 .description("streams proxied from other nodes for players that do not follow redirects").register(registry);
         Gauge.builder("radiod.passthrough.readers", open, Set::size)
-                .description("reads of a mount from the local Icecast (one per mount and event loop with listeners)")
+                .description("reads of a mount from the local Icecast (one per mount and event loop with listeners, and for a "
+                        + "few seconds after a mount goes live on it)")
                 .register(registry);
         Gauge.builder("radiod.passthrough.held", held, AtomicInteger::get)
                 .description("listener streams held open, silent, while their mount is asked for again").register(registry);
@@ -232,6 +237,45 @@ public final class Passthrough implements StreamServer {
         reader.add(listener);
     }
 
+    @Override
+    public void servesOn(Context loop) {
+        frontLoops.put(Thread.currentThread(), loop);
+    }
+
+    /**
+     * A mount is about to go live on the local Icecast (its feed was just taken, its first audio not yet written):
+     * every event loop of the front that does not read it yet starts a read now, with no listener, asking again
+     * while Icecast does not list it yet. Icecast 2.4 sends a new listener audio only after three more reads of its
+     * source (for MP3 1,400 bytes each: a quarter of a second of a 128 kbit/s stream, a second at 32); a read that
+     * is there before the stream's first bytes is served by them, and the mount's first listeners here get its
+     * burst at once. A warm read that no listener joins closes when its linger ends, like any other.
+     *
+     * @return completed once every loop's request for the mount is written to Icecast (or there was nothing to ask)
+     */
+    public Future<Void> warm(String mountPath) {
+        if (closed) {
+            return Future.succeededFuture();
+        }
+        List<Future<Void>> written = new ArrayList<>();
+        frontLoops.forEach((thread, loop) -> {
+            Promise<Void> asked = Promise.promise();
+            written.add(asked.future());
+            loop.runOnContext(v -> {
+                Map<String, MountReader> here = loops.computeIfAbsent(Thread.currentThread(), t -> new HashMap<>());
+                if (closed || here.containsKey(mountPath)) {
+                    asked.complete();
+                    return;
+                }
+                MountReader reader = new MountReader(this, loop, mountPath);
+                here.put(mountPath, reader);
+                open.add(reader);
+                reader.warm();
+                reader.connectWritten().onComplete(asked);
+            });
+        });
+        return Future.join(written).mapEmpty();
+    }
+
     /**
      * Proxies {@code req} (GET or HEAD) to {@code http://host:httpPort/_stream<mountPath>} (query kept), the chosen
      * node's own passthrough, which counts the listener there; one upstream connection for this listener, read no
@@ -284,7 +328,7 @@ public final class Passthrough implements StreamServer {
         return stalled.get();
     }
 
-    /** Reads of a mount from the local Icecast now (one per mount and event loop with listeners). */
+    /** Reads of a mount from the local Icecast now (one per mount and event loop with listeners, or warmed). */
     public int readers() {
         return open.size();
     }

@@ -117,7 +117,10 @@ class CarryIT {
     void thePullResumesExactlyAfterWhatItWroteAcrossALostHubAndAMasterChange() throws Exception {
         int loginsBefore = logins(MP3.path());
         java.util.concurrent.atomic.AtomicInteger taken = new java.util.concurrent.atomic.AtomicInteger();
-        carrier.onFeedTaken(taken::incrementAndGet); // the node polls its Icecast at once: the mount is about to be live
+        carrier.onFeedTaken(mount -> { // the node polls its Icecast at once: the mount is about to be live
+            taken.incrementAndGet();
+            return io.vertx.core.Future.succeededFuture();
+        });
         carrier.viewChanged(view(hub1, MP3));
         CapturingServer.Connection c1 = hub1.awaitHead(0);
         assertEquals("PULL /c.mp3 HTTP/1.1\r\n\r\n", c1.head(), "a pull from nothing");
@@ -224,6 +227,78 @@ class CarryIT {
             assertEquals("", HeardAudio.decodeErrors(whole, dir), "ffmpeg -v error decoding what the listener heard");
             String probe = HeardAudio.probe(whole, dir);
             assertTrue(probe.startsWith("vorbis,"), probe);
+        }
+    }
+
+    /**
+     * A new mount at a low bitrate (4,000 bytes a second after a 5,600-byte burst, as an encoder that sends a little
+     * ahead): Icecast 2.4 sends a new listener audio only after three more reads of the source, 1,400 bytes each,
+     * which at this rate is over a second after the burst. The node's read of the mount, asked for when its feed is
+     * taken and before the feed's first audio, is served by the burst's four reads: a listener who asks at that
+     * moment hears the mount within half a second, not after three more reads of the live stream.
+     */
+    @Test
+    void aNewMountsFirstListenerIsServedByItsFirstAudioNotThreeReadsOfIcecastLater() throws Exception {
+        io.vertx.core.Context loop = vertx.getOrCreateContext();
+        radiod.redirector.stream.Passthrough passthrough = new radiod.redirector.stream.Passthrough(vertx,
+                new SimpleMeterRegistry(), HOST, ice.port());
+        io.vertx.core.Promise<Integer> bound = io.vertx.core.Promise.promise();
+        loop.runOnContext(x -> { // the front's server and the passthrough's reads on one event loop, as in a node
+            passthrough.servesOn(loop);
+            vertx.createHttpServer().requestHandler(req -> passthrough.serve(req, req.path()))
+                    .listen(0, HOST).onSuccess(srv -> bound.complete(srv.actualPort())).onFailure(bound::fail);
+        });
+        int port = bound.future().toCompletionStage().toCompletableFuture().get(5, java.util.concurrent.TimeUnit.SECONDS);
+        Mount low = new Mount("/low.mp3", "source", "pw-l", null, null, 0, 32, null);
+        java.util.concurrent.atomic.AtomicLong takenAt = new java.util.concurrent.atomic.AtomicLong();
+        StreamListener[] listener = new StreamListener[1];
+        carrier.onFeedTaken(mount -> {
+            takenAt.set(System.nanoTime());
+            io.vertx.core.Future<Void> asked = passthrough.warm(mount);
+            Thread player = new Thread(() -> { // a player asking at that very moment
+                try {
+                    listener[0] = new StreamListener("http://" + HOST + ":" + port + mount);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }, "player");
+            player.setDaemon(true);
+            player.start();
+            return asked;
+        });
+        Thread pace = null;
+        try {
+            carrier.viewChanged(view(hub1, low));
+            CapturingServer.Connection c = hub1.awaitHead(0);
+            c.send(OK);
+            c.send(Wire.session("l1", 0, "content-type: audio/mpeg\r\n"));
+            c.send(Wire.message(Wire.DATA, 0, bytes(mp3, 0, 5_600)));
+            pace = new Thread(() -> { // then 400 bytes every 100 ms
+                try {
+                    for (int at = 5_600; at + 400 <= mp3.length; at += 400) {
+                        Thread.sleep(100);
+                        c.send(Wire.message(Wire.DATA, at, bytes(mp3, at, at + 400)));
+                    }
+                } catch (InterruptedException | java.io.UncheckedIOException e) {
+                    // the test is over
+                }
+            }, "encoder-pace");
+            pace.setDaemon(true);
+            pace.start();
+            await().atMost(Duration.ofSeconds(10)).until(() -> listener[0] != null);
+            await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(5)).until(() -> listener[0].size() > 0);
+            long ms = (System.nanoTime() - takenAt.get()) / 1_000_000;
+            System.out.println("CARRY a new mount's first listener: first audio " + ms + " ms after the feed was taken");
+            assertTrue(ms < 500, "the first listener's first audio came " + ms + " ms after the feed was taken");
+            assertTrue(stretchEnd(listener[0].bytes(), mp3) > 0, "it heard the mount's stream");
+        } finally {
+            if (pace != null) {
+                pace.interrupt();
+            }
+            if (listener[0] != null) {
+                listener[0].close();
+            }
+            passthrough.close();
         }
     }
 
