@@ -72,8 +72,8 @@ public final class Carrier implements AutoCloseable {
 
     /**
      * Told the mount, on the event loop, each time the local Icecast takes its feed: the mount is about to show as
-     * live. Its first audio is written once the future the listener returns completes (and
-     * {@link Feed#SETTLE_MILLIS} more), or after {@link Feed#FIRST_WRITE_MAX_MILLIS} at the latest.
+     * live. Its first audio is written once the future the listener returns completes (on any thread), or after
+     * {@link Feed#FIRST_WRITE_MAX_MILLIS} at the latest.
      */
     public void onFeedTaken(Function<String, Future<?>> listener) {
         feedTaken = listener;

@@ -8,6 +8,7 @@ import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -28,14 +29,12 @@ final class Feed {
     private static final int MAX_PENDING_BYTES = 2 * 1024 * 1024;
     /**
      * When Icecast has taken the feed, its first audio waits for the ready callback's future (this node's reads of
-     * the mount asked for: {@code Passthrough.warm}) and this much more, for Icecast to have put them among the
-     * mount's listeners; at most {@link #FIRST_WRITE_MAX_MILLIS} in all. Icecast 2.4 sends a new listener audio only
+     * the mount asked for: {@code Passthrough.warm}), this long at most. Icecast 2.4 sends a new listener audio only
      * after three more reads of its source (1,400 bytes each for MP3): reads that are there before the stream's
      * first bytes are served by the encoder's first burst, reads that come after it wait for three reads of the live
      * stream (a quarter of a second at 128 kbit/s). What comes meanwhile is kept, as while connecting.
      */
-    static final long SETTLE_MILLIS = 10;
-    static final long FIRST_WRITE_MAX_MILLIS = 250;
+    static final long FIRST_WRITE_MAX_MILLIS = 500;
 
     private final Vertx vertx;
     private final NetClient client;
@@ -57,7 +56,7 @@ final class Feed {
 
     /**
      * @param ready asked (on the event loop) each time the local Icecast takes the feed, the mount about to be live;
-     *              the feed's first audio waits for the future it returns (see {@link #SETTLE_MILLIS})
+     *              the feed's first audio waits for the future it returns (see {@link #FIRST_WRITE_MAX_MILLIS})
      */
     Feed(Vertx vertx, NetClient client, String host, int port, String sourcePassword, String mount, Supplier<Buffer> preamble,
          Supplier<Future<?>> ready) {
@@ -168,14 +167,11 @@ final class Feed {
                 String line = text.substring(0, Math.max(0, text.indexOf("\r\n")));
                 if (line.matches("HTTP/1\\.[01] (100|200) .*")) {
                     ready = true;
-                    firstWriteTimer = vertx.setTimer(FIRST_WRITE_MAX_MILLIS, t -> firstWrite(s));
-                    long timer = firstWriteTimer;
-                    onReady.get().onComplete(asked -> {
-                        if (firstWriteTimer == timer) {
-                            vertx.cancelTimer(timer);
-                            firstWriteTimer = vertx.setTimer(SETTLE_MILLIS, t -> firstWrite(s));
-                        }
-                    });
+                    // The future completes on another event loop: the first write comes back to this one.
+                    Context here = vertx.getOrCreateContext();
+                    long timer = vertx.setTimer(FIRST_WRITE_MAX_MILLIS, t -> firstWrite(s, t));
+                    firstWriteTimer = timer;
+                    onReady.get().onComplete(asked -> here.runOnContext(v -> firstWrite(s, timer)));
                 } else {
                     log.warn("mount {}: the local Icecast answered the feed '{}'", mount, line);
                     s.close();
@@ -193,12 +189,13 @@ final class Feed {
         });
     }
 
-    /** The stream's first audio on this connection: the preamble, then what was kept. */
-    private void firstWrite(NetSocket s) {
-        firstWriteTimer = -1;
-        if (socket != s) {
+    /** The stream's first audio on this connection (once: {@code timer} is still the one waited on). */
+    private void firstWrite(NetSocket s, long timer) {
+        if (firstWriteTimer != timer || socket != s) {
             return;
         }
+        vertx.cancelTimer(timer);
+        firstWriteTimer = -1;
         Buffer pre = preamble.get();
         if (pre != null && pre.length() > 0 && !startsWith(pending.peekFirst(), pre)) {
             s.write(pre);

@@ -87,11 +87,20 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
     private long startingUntil;
     private boolean startBatchScheduled;
 
-    /** A warm read ({@link Passthrough#warm}) asks again while the mount is not there yet, for this long, this often. */
+    /**
+     * A warm read ({@link Passthrough#warm}) asks again while Icecast answers 404 (the mount not there yet), for this
+     * long, this often; it counts as asked once a request is written and not refused within
+     * {@link #WARM_SETTLE_MILLIS} (Icecast has it among the mount's listeners by then).
+     */
     static final long WARM_MILLIS = 2_000;
     static final long WARM_RETRY_MILLIS = 10;
-    /** Until when (ms, {@link #now()}) an answer other than 200 is asked again instead of ending the read. */
+    static final long WARM_SETTLE_MILLIS = 10;
+    /** Until when (ms, {@link #now()}) a 404 is asked again instead of ending the read. */
     private long warmUntil;
+    /** Completed once this warm read is asked for (see {@link #WARM_SETTLE_MILLIS}), or answered, or closed. */
+    private Promise<Void> asked;
+    /** Requests made so far: a settle timer counts only for the latest. */
+    private long requests;
 
     MountReader(Passthrough owner, Context context, String mount) {
         this.owner = owner;
@@ -116,28 +125,47 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
 
     /** Asks the local Icecast for the mount, with ICY metadata. */
     void connect() {
-        owner.upstreamRequest(mount).compose(HttpClientRequest::send).onComplete(this::answered);
-    }
-
-    /** Asks the local Icecast for the mount; the future completes once the request is written (or failed). */
-    Future<Void> connectWritten() {
-        Promise<Void> written = Promise.promise();
+        long request = ++requests;
         owner.upstreamRequest(mount).onComplete(ar -> {
             if (ar.failed()) {
-                written.tryComplete();
                 answered(Future.failedFuture(ar.cause()));
                 return;
             }
             HttpClientRequest req = ar.result();
             req.response().onComplete(this::answered);
-            req.end().onComplete(w -> written.tryComplete());
+            req.end().onComplete(written -> {
+                if (asked != null && written.succeeded()) {
+                    owner.vertx().setTimer(WARM_SETTLE_MILLIS, t -> {
+                        if (request == requests && state == State.CONNECTING) {
+                            warmAsked();
+                        }
+                    });
+                }
+            });
         });
-        return written.future();
     }
 
-    /** Started by {@link Passthrough#warm}: until it is live, a refusal (not there yet) is asked again. */
-    void warm() {
+    /**
+     * Made warm ({@link Passthrough#warm}): until it is live, a 404 (the mount not there yet) is asked again.
+     *
+     * @return completed once it is asked for: a request written and not refused within {@link #WARM_SETTLE_MILLIS},
+     *         or at once when it is past asking (live, held) or already waiting for an answer
+     */
+    Future<Void> warm() {
         warmUntil = now() + WARM_MILLIS;
+        if (asked == null) {
+            asked = Promise.promise();
+        }
+        if (state != State.CONNECTING || requests > 0) {
+            warmAsked();
+        }
+        return asked.future();
+    }
+
+    private void warmAsked() {
+        if (asked != null) {
+            asked.tryComplete();
+        }
     }
 
     /** A new listener (GET) of this mount on this loop. */
@@ -237,7 +265,7 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
             up.request().connection().close();
         }
         if (state == State.CONNECTING) {
-            if (now() < warmUntil) {
+            if (now() < warmUntil && up != null && up.statusCode() == 404) {
                 owner.vertx().setTimer(WARM_RETRY_MILLIS, t -> {
                     if (state == State.CONNECTING && !owner.closed()) {
                         connect();
@@ -254,6 +282,7 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
 
     private void goLive(HttpClientResponse up) {
         state = State.LIVE;
+        warmAsked();
         startingUntil = now() + START_MILLIS;
         contentType = up.getHeader("Content-Type");
         head = owner.listenerHeaders(up.headers());
@@ -528,6 +557,7 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
             owner.heldChanged(-count);
         }
         state = State.CLOSED;
+        warmAsked();
         cancelLinger();
         if (tickTimer >= 0) {
             owner.vertx().cancelTimer(tickTimer);

@@ -77,6 +77,11 @@ public final class Passthrough implements StreamServer {
      * gives each request a context of its own, and only the thread says which event loop it is on.)
      */
     private final Map<Thread, Map<String, MountReader>> loops = new ConcurrentHashMap<>();
+    /**
+     * No warm read is opened while this many reads are open: a node with many mounts on many loops (restarting its
+     * Icecast, say) keeps the local client's connections (1,000) for its listeners.
+     */
+    static final int WARM_READS_LIMIT = 500;
     /** The event loops the front serves on, by thread: where {@link #warm} opens reads. */
     private final Map<Thread, Context> frontLoops = new ConcurrentHashMap<>();
     /** Every open reader, for {@link #close()} from any thread. */
@@ -248,9 +253,12 @@ public final class Passthrough implements StreamServer {
      * while Icecast does not list it yet. Icecast 2.4 sends a new listener audio only after three more reads of its
      * source (for MP3 1,400 bytes each: a quarter of a second of a 128 kbit/s stream, a second at 32); a read that
      * is there before the stream's first bytes is served by them, and the mount's first listeners here get its
-     * burst at once. A warm read that no listener joins closes when its linger ends, like any other.
+     * burst at once. A warm read asks again while Icecast answers 404 (for up to 2 s; a listener who comes meanwhile
+     * waits with it), and one that no listener joins closes when its linger ends, like any other. None is opened
+     * while {@link #WARM_READS_LIMIT} reads are open.
      *
-     * @return completed once every loop's request for the mount is written to Icecast (or there was nothing to ask)
+     * @return completed, on no particular thread, once every loop's read is asked for (its request written and not
+     *         refused within a few ms), answered, or not made
      */
     public Future<Void> warm(String mountPath) {
         if (closed) {
@@ -262,15 +270,20 @@ public final class Passthrough implements StreamServer {
             written.add(asked.future());
             loop.runOnContext(v -> {
                 Map<String, MountReader> here = loops.computeIfAbsent(Thread.currentThread(), t -> new HashMap<>());
-                if (closed || here.containsKey(mountPath)) {
+                MountReader reader = here.get(mountPath);
+                if (closed || (reader == null && open.size() >= WARM_READS_LIMIT)) {
                     asked.complete();
                     return;
                 }
-                MountReader reader = new MountReader(this, loop, mountPath);
+                if (reader != null) { // a listener's, still asking: it too asks again on a 404 now
+                    reader.warm().onComplete(asked);
+                    return;
+                }
+                reader = new MountReader(this, loop, mountPath);
                 here.put(mountPath, reader);
                 open.add(reader);
-                reader.warm();
-                reader.connectWritten().onComplete(asked);
+                reader.warm().onComplete(asked);
+                reader.connect();
             });
         });
         return Future.join(written).mapEmpty();

@@ -100,8 +100,9 @@ public final class SourceClient implements AutoCloseable {
     }
 
     /**
-     * The programme's bytes and where each of its frames starts, read once: an encoder has its audio ready when the
-     * server lets it in, so reading a 5 MB file then is not counted in what the tests measure from that moment.
+     * The programme's bytes and where each of its frames starts (and, last, where the last one ends), read once: an
+     * encoder has its audio ready when the server lets it in, so reading a 5 MB file then is not counted in what the
+     * tests measure from that moment.
      */
     private static final class Programme {
         static final byte[] DATA;
@@ -114,10 +115,12 @@ public final class SourceClient implements AutoCloseable {
                 throw new UncheckedIOException(e);
             }
             List<Integer> at = new ArrayList<>();
-            for (int pos = 0; pos < DATA.length; pos += Mp3Frames.length(DATA, pos, DATA.length)) {
+            int pos = 0;
+            for (int len; pos < DATA.length && (len = Mp3Frames.length(DATA, pos, DATA.length)) > 0; pos += len) {
                 at.add(pos);
             }
-            FRAMES = at.stream().mapToInt(Integer::intValue).toArray();
+            at.add(pos); // where the last whole frame ends
+            FRAMES = at.stream().mapToInt(Integer::intValue).toArray(); // its last entry is the end
         }
 
         /** Reads it now, if it was not yet. */
@@ -135,16 +138,17 @@ public final class SourceClient implements AutoCloseable {
                 // from the frame on air now, in real time: 16,000 bytes a second, a quarter second ahead, in 100 ms
                 // steps, a write per frame
                 MarkedAudio m = MarkedAudio.get();
-                int frame = (int) Math.floorMod(m.frameAt(start), Math.min(m.frames(), frames.length));
+                int count = frames.length - 1;
+                int frame = (int) Math.floorMod(m.frameAt(start), Math.min(m.frames(), count));
                 long sent = 0;
                 while (running) {
                     long due = (System.currentTimeMillis() - start) * 16 + 4_000;
-                    while (sent < due) {
+                    while (sent < due && running) {
                         int pos = frames[frame];
-                        int len = (frame + 1 < frames.length ? frames[frame + 1] : data.length) - pos;
+                        int len = frames[frame + 1] - pos;
                         out.write(data, pos, len);
                         sent += len;
-                        frame = (frame + 1) % frames.length;
+                        frame = (frame + 1) % count;
                     }
                     out.flush();
                     Thread.sleep(100);
