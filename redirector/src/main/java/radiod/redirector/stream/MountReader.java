@@ -89,18 +89,25 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
 
     /**
      * A warm read ({@link Passthrough#warm}) asks again while Icecast answers 404 (the mount not there yet), for this
-     * long, this often; it counts as asked once a request is written and not refused within
-     * {@link #WARM_SETTLE_MILLIS} (Icecast has it among the mount's listeners by then).
+     * long, first after {@link #WARM_RETRY_MILLIS}, doubling up to {@link #WARM_RETRY_MAX_MILLIS}; it counts as asked
+     * once a request is written and not answered within {@link #WARM_SETTLE_MILLIS} (Icecast holds a listener's
+     * answer until its source loop turns: the request is among the mount's listeners by then).
      */
     static final long WARM_MILLIS = 2_000;
     static final long WARM_RETRY_MILLIS = 10;
+    static final long WARM_RETRY_MAX_MILLIS = 200;
     static final long WARM_SETTLE_MILLIS = 10;
-    /** Until when (ms, {@link #now()}) a 404 is asked again instead of ending the read. */
+    /** Until when (ms, {@link #now()}) a 404 is asked again instead of ending the read; the next wait for that. */
     private long warmUntil;
-    /** Completed once this warm read is asked for (see {@link #WARM_SETTLE_MILLIS}), or answered, or closed. */
+    private long warmRetry = WARM_RETRY_MILLIS;
+    /** Completed once this warm read is asked for (see {@link #WARM_SETTLE_MILLIS}), or live, or closed. */
     private Promise<Void> asked;
-    /** Requests made so far: a settle timer counts only for the latest. */
+    /** Requests made so far; the latest that was answered, and the latest that settled unanswered. */
     private long requests;
+    private long answeredRequest;
+    private long settledRequest;
+    /** A held reader's next redial, or -1 (none waiting: a request is out, or it is not held). */
+    private long redialTimer = -1;
 
     MountReader(Passthrough owner, Context context, String mount) {
         this.owner = owner;
@@ -134,30 +141,42 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
             HttpClientRequest req = ar.result();
             req.response().onComplete(this::answered);
             req.end().onComplete(written -> {
-                if (asked != null && written.succeeded()) {
-                    owner.vertx().setTimer(WARM_SETTLE_MILLIS, t -> {
-                        if (request == requests && state == State.CONNECTING) {
-                            warmAsked();
-                        }
-                    });
+                if (written.succeeded()) {
+                    owner.vertx().setTimer(WARM_SETTLE_MILLIS, t -> settled(request));
                 }
             });
         });
     }
 
+    /** A request written {@link #WARM_SETTLE_MILLIS} ago: if it is still the latest and unanswered, it is asked for. */
+    private void settled(long request) {
+        if (request == requests && answeredRequest < request && (state == State.CONNECTING || state == State.HELD)) {
+            settledRequest = request;
+            warmAsked();
+        }
+    }
+
     /**
-     * Made warm ({@link Passthrough#warm}): until it is live, a 404 (the mount not there yet) is asked again.
+     * Made warm ({@link Passthrough#warm}): until it is live, a 404 (the mount not there yet) is asked again, and a
+     * held reader waiting to redial asks now.
      *
-     * @return completed once it is asked for: a request written and not refused within {@link #WARM_SETTLE_MILLIS},
-     *         or at once when it is past asking (live, held) or already waiting for an answer
+     * @return completed once it is asked for (a request written and not answered within
+     *         {@link #WARM_SETTLE_MILLIS}), at once when it is live or closed
      */
     Future<Void> warm() {
         warmUntil = now() + WARM_MILLIS;
-        if (asked == null) {
+        warmRetry = WARM_RETRY_MILLIS;
+        if (asked == null || asked.future().isComplete()) {
             asked = Promise.promise();
         }
-        if (state != State.CONNECTING || requests > 0) {
+        if (state == State.LIVE || state == State.CLOSED) {
             warmAsked();
+        } else if (state == State.HELD && redialTimer >= 0) {
+            owner.vertx().cancelTimer(redialTimer);
+            redialTimer = -1;
+            connect();
+        } else if (requests > 0 && settledRequest == requests) {
+            warmAsked(); // its request is out, unanswered, already among the mount's listeners
         }
         return asked.future();
     }
@@ -240,6 +259,7 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
     }
 
     private void answered(AsyncResult<HttpClientResponse> ar) {
+        answeredRequest = requests;
         HttpClientResponse up = ar.succeeded() ? ar.result() : null;
         if (state == State.CLOSED || owner.closed()) {
             if (up != null) {
@@ -266,7 +286,9 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
         }
         if (state == State.CONNECTING) {
             if (now() < warmUntil && up != null && up.statusCode() == 404) {
-                owner.vertx().setTimer(WARM_RETRY_MILLIS, t -> {
+                long wait = warmRetry;
+                warmRetry = Math.min(warmRetry * 2, WARM_RETRY_MAX_MILLIS);
+                owner.vertx().setTimer(wait, t -> {
                     if (state == State.CONNECTING && !owner.closed()) {
                         connect();
                     }
@@ -301,6 +323,7 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
 
     private void resume(HttpClientResponse up) {
         state = State.LIVE;
+        warmAsked();
         startingUntil = now() + START_MILLIS;
         owner.heldChanged(-count);
         owner.resumed(count);
@@ -484,10 +507,11 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
         owner.heldChanged(count);
         log.info("mount {}: the local Icecast ended the stream; holding {} listeners here for up to {} s", mount,
                 count, settings.holdLimit().toSeconds());
-        owner.vertx().setTimer(backoff, t -> redial());
+        redialTimer = owner.vertx().setTimer(backoff, t -> redial());
     }
 
     private void redial() {
+        redialTimer = -1;
         if (state != State.HELD) {
             return;
         }
@@ -504,7 +528,7 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
             return;
         }
         backoff = Math.min(backoff * 2, REDIAL_MAX_MILLIS);
-        owner.vertx().setTimer(Math.max(1, Math.min(backoff, left)), t -> redial());
+        redialTimer = owner.vertx().setTimer(Math.max(1, Math.min(backoff, left)), t -> redial());
     }
 
     private boolean sameContent(HttpClientResponse up) {

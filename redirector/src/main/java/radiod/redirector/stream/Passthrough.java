@@ -272,10 +272,13 @@ public final class Passthrough implements StreamServer {
                 Map<String, MountReader> here = loops.computeIfAbsent(Thread.currentThread(), t -> new HashMap<>());
                 MountReader reader = here.get(mountPath);
                 if (closed || (reader == null && open.size() >= WARM_READS_LIMIT)) {
+                    if (!closed) {
+                        log.debug("mount {}: not warmed, {} reads open", mountPath, open.size());
+                    }
                     asked.complete();
                     return;
                 }
-                if (reader != null) { // a listener's, still asking: it too asks again on a 404 now
+                if (reader != null) { // a listener's still asking, or a held one: asks (again) now
                     reader.warm().onComplete(asked);
                     return;
                 }

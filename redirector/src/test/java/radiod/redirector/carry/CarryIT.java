@@ -253,10 +253,12 @@ class CarryIT {
         int port = front.actualPort();
         Mount low = new Mount("/low.mp3", "source", "pw-l", null, null, 0, 32, null);
         java.util.concurrent.atomic.AtomicLong takenAt = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicLong askedAt = new java.util.concurrent.atomic.AtomicLong();
         java.util.concurrent.atomic.AtomicReference<StreamListener> listener = new java.util.concurrent.atomic.AtomicReference<>();
         carrier.onFeedTaken(mount -> {
             takenAt.set(System.nanoTime());
             io.vertx.core.Future<Void> asked = passthrough.warm(mount);
+            asked.onComplete(x -> askedAt.set(System.nanoTime()));
             Thread player = new Thread(() -> { // a player asking at that very moment
                 try {
                     listener.set(new StreamListener("http://" + HOST + ":" + port + mount));
@@ -290,7 +292,11 @@ class CarryIT {
             await().atMost(Duration.ofSeconds(10)).until(() -> listener.get() != null);
             await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(5)).until(() -> listener.get().size() > 0);
             long ms = (System.nanoTime() - takenAt.get()) / 1_000_000;
-            System.out.println("CARRY a new mount's first listener: first audio " + ms + " ms after the feed was taken");
+            long askedMs = (askedAt.get() - takenAt.get()) / 1_000_000;
+            System.out.println("CARRY a new mount's first listener: first audio " + ms + " ms after the feed was taken"
+                    + " (its reads asked for after " + askedMs + " ms)");
+            // The feed's first audio waited for the reads, not for its cap.
+            assertTrue(askedAt.get() != 0 && askedMs < Feed.FIRST_WRITE_MAX_MILLIS, "reads asked for after " + askedMs + " ms");
             // Without the read asked for before the first audio: ~1,400 ms (4,200 bytes of the live stream).
             assertTrue(ms < 750, "the first listener's first audio came " + ms + " ms after the feed was taken");
             assertTrue(stretchEnd(listener.get().bytes(), mp3) > 0, "it heard the mount's stream");

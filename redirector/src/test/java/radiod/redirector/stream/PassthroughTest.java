@@ -374,6 +374,51 @@ class PassthroughTest {
         }
     }
 
+    /**
+     * A warm read ({@link Passthrough#warm}, when Icecast takes a new feed) asks again while the mount is not there
+     * (404) and counts as asked only for a request that is out and unanswered, as Icecast holds a new listener's
+     * answer until its source's next read: the feed's first audio waits for exactly that.
+     */
+    @Test
+    void aWarmReadAsksAgainOnA404AndIsAskedForWhenARequestIsOutUnanswered() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicReference<HttpServerRequest> held = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicBoolean gone = new java.util.concurrent.atomic.AtomicBoolean();
+        HttpServer icecast = vertx.createHttpServer().requestHandler(req -> {
+            if (asked.incrementAndGet() <= 3 || gone.get()) {
+                req.response().setStatusCode(404).end(); // the source not there yet
+            } else {
+                held.set(req); // Icecast answers a new listener only when its source loop turns
+            }
+        });
+        int upstream = icecast.listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS)
+                .actualPort();
+        try {
+            front(upstream, QUICK);
+            io.vertx.core.Context loop = vertx.getOrCreateContext();
+            java.util.concurrent.CompletableFuture<Void> registered = new java.util.concurrent.CompletableFuture<>();
+            loop.runOnContext(v -> {
+                passthrough.servesOn(loop);
+                registered.complete(null);
+            });
+            registered.get(5, TimeUnit.SECONDS);
+            java.util.concurrent.CompletableFuture<Integer> requestsWhenAsked = new java.util.concurrent.CompletableFuture<>();
+            long start = System.nanoTime();
+            passthrough.warm("/new.mp3").onComplete(ar -> requestsWhenAsked.complete(asked.get()));
+            int requests = requestsWhenAsked.get(5, TimeUnit.SECONDS);
+            long ms = (System.nanoTime() - start) / 1_000_000;
+            assertEquals(4, requests, "asked for with the first request not refused, after three 404s");
+            assertTrue(held.get() != null, "the fourth request is out, unanswered");
+            assertTrue(ms < 1_000, "asked for after " + ms + " ms");
+            assertEquals(1, passthrough.readers());
+            gone.set(true); // the mount went again: the read asks until its 2 s are over, then ends
+            held.get().response().setStatusCode(404).end();
+            await().atMost(Duration.ofSeconds(5)).until(() -> passthrough.readers() == 0);
+        } finally {
+            icecast.close();
+        }
+    }
+
     @Test
     void aStreamAboveAMegabitIsNotHeldBackByTheBatches() throws Exception {
         // About 1.5 Mbit/s (FLAC, say): 4,800 bytes every 25 ms, some 48 kB a batch.

@@ -120,6 +120,9 @@ public final class SourceClient implements AutoCloseable {
                 at.add(pos);
             }
             at.add(pos); // where the last whole frame ends
+            if (at.size() < 2) {
+                throw new IllegalStateException("the programme " + MarkedAudio.get().file() + " starts with no MP3 frame");
+            }
             FRAMES = at.stream().mapToInt(Integer::intValue).toArray(); // its last entry is the end
         }
 
