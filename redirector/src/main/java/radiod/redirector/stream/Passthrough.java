@@ -265,7 +265,7 @@ public final class Passthrough implements StreamServer {
             return Future.succeededFuture();
         }
         List<Future<Void>> written = new ArrayList<>();
-        frontLoops.forEach((thread, loop) -> {
+        frontLoops.values().forEach(loop -> {
             Promise<Void> asked = Promise.promise();
             written.add(asked.future());
             loop.runOnContext(v -> {

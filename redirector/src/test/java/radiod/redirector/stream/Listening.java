@@ -97,6 +97,17 @@ final class Listening implements AutoCloseable {
         return out;
     }
 
+    /** Reads whatever comes for {@code millis} (the stream must not end meanwhile); returns how many body bytes. */
+    int readFor(long millis) throws IOException {
+        byte[] buf = new byte[8192];
+        int got = 0;
+        long start = System.nanoTime();
+        while (System.nanoTime() - start < millis * 1_000_000L) {
+            got += Math.max(0, read(buf, 0, buf.length));
+        }
+        return got;
+    }
+
     /** Reads body bytes until the end of the body or of the connection, however it ends. */
     byte[] readToEnd() throws IOException {
         ByteArrayOutputStream all = new ByteArrayOutputStream();

@@ -48,6 +48,8 @@ class PassthroughHoldTest {
         final ServerSocket socket;
         final List<Reply> replies;
         final AtomicInteger connections = new AtomicInteger();
+        /** Connections whose reply has been written. */
+        final AtomicInteger answered = new AtomicInteger();
 
         Upstreams(List<Reply> replies) throws IOException {
             this.replies = replies;
@@ -85,6 +87,7 @@ class PassthroughHoldTest {
                         "HTTP/1.0 404 Not Found\r\nContent-Type: text/html\r\n\r\nno".getBytes(StandardCharsets.ISO_8859_1), null);
                 out.write(r.bytes());
                 out.flush();
+                answered.incrementAndGet();
                 if (r.closeWhen() != null) {
                     r.closeWhen().await(30, TimeUnit.SECONDS);
                 }
@@ -116,7 +119,10 @@ class PassthroughHoldTest {
         passthrough = new Passthrough(vertx, registry, "127.0.0.1", upstream.socket.getLocalPort(),
                 PassthroughSettings.DEFAULTS.withHoldLimit(hold).withLinger(Duration.ofMillis(200)));
         server = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
-                .requestHandler(req -> passthrough.serve(req, "/live.mp3"));
+                .requestHandler(req -> {
+                    passthrough.servesOn(Vertx.currentContext()); // as the front does on each of its event loops
+                    passthrough.serve(req, "/live.mp3");
+                });
         server.listen().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
     }
 
@@ -180,6 +186,30 @@ class PassthroughHoldTest {
             for (Listening l : listeners) {
                 l.close();
             }
+        }
+    }
+
+    /**
+     * The local Icecast restarted and took the feed again ({@link Passthrough#warm}): a held reader waiting a second
+     * for its next re-dial asks at once, so its listeners continue as soon as the mount is back.
+     */
+    @Test
+    void aHeldReaderWarmedAsksAtOnceInsteadOfWaitingForItsNextRedial() throws Exception {
+        CountDownLatch endFirst = new CountDownLatch(1);
+        byte[] a = counting(0, 20_000);
+        byte[] b = counting(20_000, 20_000);
+        // Gone for two re-dials (250 ms, then 500 ms: the next would wait a second), then back.
+        start(List.of(reply("", a, endFirst), NOT_YET, NOT_YET, reply("", b, null)), Duration.ofSeconds(10));
+        try (Listening l = Listening.open(server.actualPort(), Listening.get("/_stream/live.mp3", "HTTP/1.0"))) {
+            assertArrayEquals(a, l.read(a.length));
+            endFirst.countDown();
+            await().atMost(Duration.ofSeconds(5)).until(() -> upstream.answered.get() == 3);
+            long warmed = System.nanoTime();
+            passthrough.warm("/live.mp3").toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+            assertArrayEquals(b, l.read(b.length), "the same response goes on with the mount back");
+            long ms = (System.nanoTime() - warmed) / 1_000_000;
+            assertTrue(ms < 500, "back " + ms + " ms after the warm; its next re-dial was a second away");
+            assertEquals(4, upstream.connections.get());
         }
     }
 

@@ -337,18 +337,9 @@ class PassthroughTest {
         int port = front(up.port(), QUICK);
         try (Listening l = Listening.open(port, Listening.get("/_stream/live.mp3", "HTTP/1.1"))) {
             l.read(1);
-            byte[] buf = new byte[8192];
-            // Past the reader's start, when what comes is written as it comes (the next test).
-            long opened = System.nanoTime();
-            while (System.nanoTime() - opened < (MountReader.START_MILLIS + 300) * 1_000_000L) {
-                l.read(buf, 0, buf.length);
-            }
+            l.readFor(MountReader.START_MILLIS + 300); // past the reader's start, when what comes is written as it comes
             int before = l.chunks;
-            long start = System.nanoTime();
-            int got = 0;
-            while (System.nanoTime() - start < 2_000_000_000L) {
-                got += Math.max(0, l.read(buf, 0, buf.length));
-            }
+            int got = l.readFor(2_000);
             int chunks = l.chunks - before;
             assertTrue(got > 10_000, "only " + got + " bytes in 2 s");
             assertTrue(chunks <= 2000 / 250 + 3, chunks + " writes to the listener in 2 s");
@@ -362,12 +353,7 @@ class PassthroughTest {
         int port = front(up.port(), QUICK);
         try (Listening l = Listening.open(port, Listening.get("/_stream/live.mp3", "HTTP/1.1"))) {
             l.read(1);
-            long start = System.nanoTime();
-            byte[] buf = new byte[8192];
-            int got = 1;
-            while (System.nanoTime() - start < (MountReader.START_MILLIS - 200) * 1_000_000L) {
-                got += Math.max(0, l.read(buf, 0, buf.length));
-            }
+            int got = 1 + l.readFor(MountReader.START_MILLIS - 200);
             // Some 8 packets in those 800 ms, each its own write; in 250 ms batches it would be 3 or 4.
             assertTrue(l.chunks >= 6, l.chunks + " writes (" + got + " bytes) in the reader's first 800 ms");
             assertEquals(0, passthrough.dropped());
