@@ -1,8 +1,9 @@
 package radiod.redirector.balance;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 
 import radiod.cluster.model.NodeStatus;
 
@@ -11,8 +12,10 @@ import radiod.cluster.model.NodeStatus;
  * and the mount's bitrate, and a newer status (a different {@code updatedAt}) starts the estimate afresh. This keeps
  * a burst of listeners between two status updates from piling onto one node.
  *
- * <p>Lock-free on the decision path: an estimate is one {@link AtomicLong} holding both counts (listeners in the
+ * <p>Lock-free on the decision path: an estimate is one atomic long holding both counts (listeners in the
  * high 24 bits, bits per second in the low 40), so one atomic add reserves both and returns what was there before.
+ * Far from a node's limits, a thread reserves several listeners at once and hands them out itself ({@link Pipeline}),
+ * so that event loops deciding side by side do not write to the one estimate they all read on every decision.
  */
 final class Predictions {
     private static final int SHIFT = 40;
@@ -20,60 +23,94 @@ final class Predictions {
     /** Per listener; bounded so that millions of reservations cannot carry into the listener count. */
     private static final long MAX_UNIT_BPS = 1L << 24;
 
-    /** The extra load on one node on top of its status published at {@code basedOn}. */
+    /**
+     * The extra load on one node on top of its status published at {@code basedOn}. The packed load is a field of the
+     * estimate itself, not an {@code AtomicLong} beside it: one load fewer to chase on every decision.
+     */
     static final class Estimate {
+        private static final VarHandle LOAD = field(Estimate.class, "load", long.class);
+
         final long basedOn;
-        private final AtomicLong load = new AtomicLong();
+        @SuppressWarnings("unused") // through LOAD
+        private volatile long load;
 
         Estimate(long basedOn) {
             this.basedOn = basedOn;
         }
 
-        /** Adds one listener of {@code bps}; returns the packed load before. */
-        long reserve(long bps) {
-            return load.getAndAdd(unit(bps));
+        /** Adds {@code count} listeners of {@code bps}; returns the packed load before. */
+        long reserve(long bps, int count) {
+            return (long) LOAD.getAndAdd(this, units(bps, count));
         }
 
-        /** Takes back a {@link #reserve} that lost a race for the node's last slot. */
-        void release(long bps) {
-            load.addAndGet(-unit(bps));
+        /** Takes back a {@link #reserve} that lost a race for the node's last slots. */
+        void release(long bps, int count) {
+            LOAD.getAndAdd(this, -units(bps, count));
         }
 
         long packed() {
-            return load.get();
+            return load;
         }
-    }
-
-    private final ConcurrentHashMap<String, Estimate> byNode = new ConcurrentHashMap<>();
-
-    /** The packed extra load on the node relative to the status we hold, or 0 if we sent it nothing since. */
-    long extra(NodeStatus node) {
-        Estimate e = byNode.get(node.name());
-        return e != null && e.basedOn == node.updatedAt() ? e.packed() : 0;
     }
 
     /**
-     * The estimate to add to for this status of the node, starting a new one if the node has published since. If
-     * another decision already saw a newer status, that newer estimate is returned.
+     * Where one node's current estimate is kept. The pipeline finds a node's slot once per node map (beside the node
+     * in its sorted array), not by name on every decision.
      */
-    Estimate estimateFor(NodeStatus node) {
-        String name = node.name();
-        long basedOn = node.updatedAt();
-        Estimate e = byNode.get(name);
-        while (e == null || e.basedOn < basedOn) {
-            Estimate fresh = new Estimate(basedOn);
-            boolean installed = e == null ? byNode.putIfAbsent(name, fresh) == null : byNode.replace(name, e, fresh);
-            if (installed) {
-                return fresh;
-            }
-            e = byNode.get(name);
+    static final class Slot {
+        private static final VarHandle ESTIMATE = field(Slot.class, "estimate", Estimate.class);
+
+        private volatile Estimate estimate;
+
+        /** The estimate on top of this status of the node, or null if we sent it nothing since. */
+        Estimate current(NodeStatus node) {
+            Estimate e = estimate;
+            return e != null && e.basedOn == node.updatedAt() ? e : null;
         }
-        return e;
+
+        /**
+         * The estimate to add to for this status of the node, starting a new one if the node has published since. If
+         * another decision already saw a newer status, that newer estimate is returned.
+         */
+        Estimate estimateFor(NodeStatus node) {
+            long basedOn = node.updatedAt();
+            Estimate e = estimate;
+            while (e == null || e.basedOn < basedOn) {
+                Estimate fresh = new Estimate(basedOn);
+                if (ESTIMATE.compareAndSet(this, e, fresh)) {
+                    return fresh;
+                }
+                e = estimate;
+            }
+            return e;
+        }
+    }
+
+    private final ConcurrentHashMap<String, Slot> byNode = new ConcurrentHashMap<>();
+
+    /** The node's slot, made on first use. */
+    Slot slot(String node) {
+        return byNode.computeIfAbsent(node, n -> new Slot());
+    }
+
+    /** The packed extra load on the node relative to the status we hold, or 0 if we sent it nothing since. */
+    long extra(NodeStatus node) {
+        Slot s = byNode.get(node.name());
+        Estimate e = s == null ? null : s.current(node);
+        return e != null ? e.packed() : 0;
     }
 
     /** Forgets nodes that left the cluster. */
     void retain(Map<String, NodeStatus> nodes) {
         byNode.keySet().retainAll(nodes.keySet());
+    }
+
+    private static VarHandle field(Class<?> owner, String name, Class<?> type) {
+        try {
+            return MethodHandles.lookup().findVarHandle(owner, name, type);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
     }
 
     static int listeners(long packed) {
@@ -82,6 +119,11 @@ final class Predictions {
 
     static long bps(long packed) {
         return packed & BPS_MASK;
+    }
+
+    /** {@code count} listeners of {@code bps}, packed as an estimate counts them. */
+    static long units(long bps, int count) {
+        return unit(bps) * count;
     }
 
     private static long unit(long bps) {

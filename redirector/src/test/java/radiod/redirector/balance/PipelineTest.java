@@ -352,6 +352,75 @@ class PipelineTest {
         assertFalse(p.choose(v, LIVE).isPresent());
     }
 
+    @Test
+    void farFromItsLimitsAThreadReservesAheadAndHandsThemOutItselfNearThemOneByOne() throws Exception {
+        ClusterSnapshot v = view(List.of(node("node1").listeners(0, 5000)));
+        NodeStatus node1 = v.nodes().get("node1");
+        Pipeline p = Pipeline.parse(Pipeline.DEFAULT);
+        p.choose(v, LIVE);
+        assertEquals(Pipeline.AHEAD, p.reservedOn(node1), "one add reserves a thread's next listeners too");
+        for (int i = 1; i < Pipeline.AHEAD; i++) {
+            p.choose(v, LIVE);
+        }
+        assertEquals(Pipeline.AHEAD, p.reservedOn(node1), "handed out without adding again");
+        p.choose(v, LIVE);
+        assertEquals(2 * Pipeline.AHEAD, p.reservedOn(node1));
+        // Another thread sees them all as taken, and reserves its own.
+        Thread other = new Thread(() -> p.choose(v, LIVE));
+        other.start();
+        other.join();
+        assertEquals(3 * Pipeline.AHEAD, p.reservedOn(node1));
+        // A listener of another bitrate does not take one reserved for this one's: reserved alone.
+        p.choose(v, new Mount(LIVE.path(), null, "pw", null, null, 0, 320, null)).orElseThrow();
+        assertEquals(3 * Pipeline.AHEAD + 1, p.reservedOn(node1));
+
+        // 1,000 free: every listener alone.
+        ClusterSnapshot near = view(List.of(node("node1").listeners(4000, 5000)));
+        Pipeline q = Pipeline.parse(Pipeline.DEFAULT);
+        q.choose(near, LIVE);
+        assertEquals(1, q.reservedOn(near.nodes().get("node1")));
+        // Bandwidth counts the same way: room for 1,000 listeners of the mount is not enough to reserve ahead.
+        ClusterSnapshot narrow = view(List.of(node("node1").bandwidth(0, 1000 * LIVE.bitsPerSecond())));
+        Pipeline r = Pipeline.parse(Pipeline.DEFAULT);
+        r.choose(narrow, LIVE);
+        assertEquals(1, r.reservedOn(narrow.nodes().get("node1")));
+    }
+
+    @Test
+    void concurrentDecisionsFarFromTheLimitsStillFillEveryNodeExactly() throws Exception {
+        // Far from their limits at first, so threads reserve ahead; each thread keeps asking until it is refused.
+        ClusterSnapshot v = view(List.of(node("node1").listeners(0, 3000), node("node2").listeners(0, 2000),
+                node("node3").bandwidth(0, 1500 * LIVE.bitsPerSecond())));
+        Pipeline p = Pipeline.parse(Pipeline.DEFAULT);
+        Map<String, AtomicInteger> counts = new ConcurrentHashMap<>();
+        int threads = 4;
+        CountDownLatch go = new CountDownLatch(1);
+        List<Thread> workers = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            Thread w = new Thread(() -> {
+                try {
+                    go.await();
+                } catch (InterruptedException e) {
+                    return;
+                }
+                Optional<NodeStatus> n;
+                while ((n = p.choose(v, LIVE)).isPresent()) {
+                    counts.computeIfAbsent(n.get().name(), k -> new AtomicInteger()).incrementAndGet();
+                }
+            });
+            w.start();
+            workers.add(w);
+        }
+        go.countDown();
+        for (Thread w : workers) {
+            w.join();
+        }
+        assertEquals(3000, counts.get("node1").get());
+        assertEquals(2000, counts.get("node2").get());
+        assertEquals(1500, counts.get("node3").get());
+        assertFalse(p.choose(v, LIVE).isPresent());
+    }
+
     /** |observed - n p| within 4 standard deviations of a binomial(n, p). */
     static void assertWithinSigmas(int observed, int n, double p) {
         double sigma = Math.sqrt(n * p * (1 - p));
