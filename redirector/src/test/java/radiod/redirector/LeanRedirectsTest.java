@@ -15,6 +15,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterAll;
@@ -29,6 +31,8 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServerRequest;
+import radiod.cluster.model.Mount;
+import radiod.cluster.model.NodeStatus;
 import radiod.cluster.view.ClusterSnapshot;
 import radiod.redirector.listen.HttpFrontSettings;
 import radiod.redirector.listen.StreamServer;
@@ -143,6 +147,45 @@ class LeanRedirectsTest {
         assertEquals("HTTP/1.1 302 Found\r\nLocation: http://192.0.2.12:8080/_stream/jazz/other.ogg\r\n"
                 + "Cache-Control: no-cache\r\nContent-Length: 0\r\n\r\n", raw);
         assertEquals(before + 2, front.leanRedirects());
+    }
+
+    /**
+     * The answers the lean path makes once per node and mount: a node that publishes another address is redirected to
+     * at that address from its next status on, and mounts past the number kept per node get their own answers too.
+     */
+    @Test
+    void answersMadeOnceFollowTheNodesAddressAndEveryMountGetsItsOwn() throws Exception {
+        view = FrontFixture.cluster(false, true, false);
+        String ask = "GET /live.mp3 HTTP/1.1\r\nHost: x\r\n\r\n";
+        String tail = "\r\nCache-Control: no-cache\r\nContent-Length: 0\r\n\r\n";
+        long before = front.leanRedirects();
+        assertEquals("HTTP/1.1 302 Found\r\nLocation: http://192.0.2.12:8080/_stream/live.mp3" + tail, pipelined(ask, 1));
+        NodeStatus node2 = FrontFixture.node(2, true, 5, 100, Map.of("/live.mp3", 5));
+        NodeStatus moved = new NodeStatus("node2", List.of("192.0.2.99"), 8090, node2.sourcePort(), node2.icecastPort(),
+                node2.dnsPort(), true, false, false, 5, node2.listenersByMount(), node2.bandwidthBps(),
+                node2.maxBandwidthBps(), 100, List.of(), "0.1.0", node2.updatedAt()); // the same time: no new estimate
+        view = FrontFixture.snapshot(List.of(FrontFixture.node(1, false, 0, 100, Map.of("/live.mp3", 0)), moved,
+                FrontFixture.node(3, false, 0, 100, Map.of("/live.mp3", 0))));
+        assertEquals("HTTP/1.1 302 Found\r\nLocation: http://192.0.2.99:8090/_stream/live.mp3" + tail, pipelined(ask, 1));
+
+        Map<String, Mount> mounts = new java.util.HashMap<>();
+        Map<String, Integer> live = new java.util.HashMap<>();
+        for (int i = 0; i < 100; i++) {
+            Mount m = new Mount("/m" + i + ".mp3", null, "pw", null, null, 0, 128, null);
+            mounts.put(m.path(), m);
+            live.put(m.path(), 0);
+        }
+        view = new ClusterSnapshot(43, Map.of("node4", FrontFixture.node(4, true, 0, 1000, live)), Optional.empty(),
+                mounts, Map.of(), Map.of());
+        for (int round = 0; round < 2; round++) {
+            for (int i = 0; i < 100; i++) {
+                String path = "/m" + i + ".mp3";
+                String keep = "HTTP/1.0 302 Found\r\nLocation: http://192.0.2.14:8080/_stream" + path
+                        + "\r\nCache-Control: no-cache\r\nContent-Length: 0\r\nconnection: keep-alive\r\n\r\n";
+                assertEquals(keep + keep, pipelined(("GET " + path + " HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").repeat(2), 2));
+            }
+        }
+        assertEquals(before + 2 + 400, front.leanRedirects());
     }
 
     @Test
