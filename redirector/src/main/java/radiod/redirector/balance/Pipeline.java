@@ -9,6 +9,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.random.RandomGenerator;
 
 import radiod.cluster.model.Mount;
@@ -22,10 +23,12 @@ import radiod.cluster.view.ClusterSnapshot;
  * <p>Every decision is added to the pipeline's {@link Predictions} before it is returned, so the next decision
  * already sees it; a newer status of the node replaces the estimate. Thread-safe and lock-free: concurrent
  * decisions reserve capacity with one atomic add each, and a decision that loses the race for a node's last slot
- * takes its reservation back and decides again. Far from a node's limits (over {@value #AHEAD_ROOM} listeners free),
- * a thread reserves {@value #AHEAD} listeners in one add and hands them out to its next decisions for that node
- * without touching the shared estimate: two event loops adding to one atomic on every redirect cost ~0.4 µs each
- * (bench/RESULTS.md). Near a limit, each listener is reserved alone, so the last slots still go exactly.
+ * takes its reservation back and decides again. Far from a node's limits (room for {@value #ROOM_PER_THREAD} listeners
+ * per thread deciding, 1,024 at least), a thread reserves {@value #AHEAD} listeners in one add and hands them out to
+ * its next decisions for that node and bitrate without touching the shared estimate: two event loops adding to one
+ * atomic on every redirect cost ~0.4 µs each (bench/RESULTS.md). Near a limit, each listener is reserved alone and
+ * re-checked, so no node is ever filled past a limit; what threads hold ahead (at most {@value #AHEAD} - 1 per thread
+ * and node, under 3% of that room) counts as taken until the node's next status, for everyone but their holder.
  */
 public final class Pipeline {
     /** Every filter, free listener slots as the weight, a weighted random pick. */
@@ -38,12 +41,12 @@ public final class Pipeline {
     /** Listeners a thread reserves on a node in one add when the node is far from its limits. */
     static final int AHEAD = 16;
     /**
-     * How far from its limits a node must be, in reservations of {@link #AHEAD}, for a thread to reserve ahead: 64,
-     * i.e. 1,024 listeners (and their bandwidth). Nearer, every listener is reserved on its own, so the last slots go
-     * exactly; what threads hold ahead is at most a few dozen listeners of a node with over a thousand free, counted
-     * as taken until the node's next status.
+     * How far from its limits a node must be for a thread to reserve ahead: room for this many listeners (and their
+     * bandwidth) per thread deciding, and for {@link #MIN_ROOM} at least. So what the threads hold ahead, at most
+     * {@link #AHEAD} - 1 each, stays under 3% of a node's free room, and the weighted spread barely moves.
      */
-    private static final int AHEAD_ROOM = 64 * AHEAD;
+    private static final int ROOM_PER_THREAD = 32 * AHEAD;
+    private static final int MIN_ROOM = 64 * AHEAD;
 
     static {
         for (Stage s : Filters.values()) {
@@ -87,7 +90,6 @@ public final class Pipeline {
         }
     }
 
-    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     /**
      * The nodes of one snapshot's node map, in name order so that seeded decisions are reproducible, and beside each
@@ -101,6 +103,13 @@ public final class Pipeline {
     private final Stage.Scorer[] scorers;
     private final Stage.Policy policy;
     private final Predictions predictions = new Predictions();
+    /** Threads that have decided with this pipeline (a node's event loops), for the room {@link #AHEAD} needs. */
+    private final AtomicInteger threads = new AtomicInteger();
+    /** Per pipeline: what a thread holds ahead belongs to this pipeline's estimates. */
+    private final ThreadLocal<Scratch> scratches = ThreadLocal.withInitial(() -> {
+        threads.incrementAndGet();
+        return new Scratch();
+    });
     private volatile Nodes nodes = new Nodes(Map.of(), new NodeStatus[0], new Predictions.Slot[0]);
 
     private Pipeline(String spec, List<Stage.Filter> filters, List<Stage.Scorer> scorers, Stage.Policy policy) {
@@ -184,7 +193,8 @@ public final class Pipeline {
             return Optional.empty();
         }
         long unitBps = mount.bitsPerSecond();
-        Scratch scratch = SCRATCH.get().fit(n);
+        Scratch scratch = scratches.get().fit(n);
+        int room = Math.max(MIN_ROOM, ROOM_PER_THREAD * threads.get());
         int[] index = scratch.index;
         double[] scores = scratch.scores;
         long[] seen = scratch.seen;
@@ -194,10 +204,10 @@ public final class Pipeline {
                 NodeStatus node = all[i];
                 Predictions.Estimate current = slots[i].current(node);
                 long extra = current == null ? 0 : current.packed();
-                if (current != null && scratch.heldOf[i] == current) {
-                    // What this thread reserved ahead is still free for it (so its last ones are not lost to it
-                    // when the others have taken the rest).
-                    extra -= Predictions.units(scratch.heldBps[i], scratch.held[i]);
+                if (current != null && scratch.heldOf[i] == current && scratch.heldBps[i] == unitBps) {
+                    // What this thread reserved ahead for this bitrate is still free for it (so its last ones are
+                    // not lost to it when the others have taken the rest).
+                    extra -= Predictions.units(unitBps, scratch.held[i]);
                 }
                 int listeners = node.listeners() + Predictions.listeners(extra);
                 long bps = node.bandwidthBps() + Predictions.bps(extra);
@@ -228,9 +238,9 @@ public final class Pipeline {
                 return Optional.of(chosen);
             }
             boolean holding = scratch.heldOf[at] == estimate && scratch.held[at] > 0; // of another bitrate: kept
-            if (!holding && roomFor(chosen, seen[k], AHEAD_ROOM, unitBps, mount, view)) {
+            if (!holding && roomFor(chosen, seen[k], room, unitBps, mount, view)) {
                 long before = estimate.reserve(unitBps, AHEAD);
-                if (roomFor(chosen, before, AHEAD_ROOM, unitBps, mount, view)) {
+                if (roomFor(chosen, before, room, unitBps, mount, view)) {
                     scratch.heldOf[at] = estimate;
                     scratch.held[at] = AHEAD - 1;
                     scratch.heldBps[at] = unitBps;

@@ -104,7 +104,10 @@ public final class LeanRedirects {
     private record Prefix(NodeStatus node, byte[] bytes, Rendered rendered) {
     }
 
-    /** Mounts whose answers a node's {@link Rendered} keeps at most; past them, answers are put together per request. */
+    /**
+     * Mounts whose answers a node's {@link Rendered} keeps at most (deleted ones are dropped when it is full); past
+     * them, answers are put together per request.
+     */
     private static final int RENDERED_MOUNTS = 64;
 
     /**
@@ -116,22 +119,35 @@ public final class LeanRedirects {
      */
     private static final class Rendered {
         private volatile Answers[] byMount = new Answers[0];
+        /** The cluster's mounts when the full array was last cleared of deleted ones. */
+        private volatile Map<String, Mount> prunedFor;
 
-        /** The answer for {@code path} (its bytes were matched to the request's target), or null past the limit. */
-        byte[] answer(byte[] prefix, String path, boolean http10, boolean keepAlive) {
+        /**
+         * The answer for {@code path} (its bytes were matched to the request's target), or null while
+         * {@value #RENDERED_MOUNTS} other mounts still in {@code mounts} (the cluster's) are kept.
+         */
+        byte[] answer(byte[] prefix, String path, boolean http10, boolean keepAlive, Map<String, Mount> mounts) {
             Answers[] all = byMount;
             for (Answers a : all) {
                 if (a.path.equals(path)) {
                     return a.of(http10, keepAlive);
                 }
             }
-            if (all.length >= RENDERED_MOUNTS) {
-                return null;
+            if (all.length >= RENDERED_MOUNTS && prunedFor == mounts) {
+                return null; // full of mounts that all exist
             }
             Answers made = new Answers(prefix, path);
             synchronized (this) {
                 Answers[] now = byMount;
-                if (now.length < RENDERED_MOUNTS && Arrays.stream(now).noneMatch(a -> a.path.equals(path))) {
+                if (now.length >= RENDERED_MOUNTS) { // forget mounts that were deleted since
+                    now = Arrays.stream(now).filter(a -> mounts.containsKey(a.path)).toArray(Answers[]::new);
+                    byMount = now;
+                    prunedFor = mounts;
+                }
+                if (now.length >= RENDERED_MOUNTS) {
+                    return null;
+                }
+                if (Arrays.stream(now).noneMatch(a -> a.path.equals(path))) {
                     Answers[] grown = Arrays.copyOf(now, now.length + 1);
                     grown[now.length] = made;
                     byMount = grown;
@@ -277,11 +293,12 @@ public final class LeanRedirects {
 
     /**
      * The whole answer for a request whose target is the mount's path (no query), made once per node and mount; null
-     * past {@value #RENDERED_MOUNTS} mounts of a node. Counts the redirect when it answers.
+     * past {@value #RENDERED_MOUNTS} mounts of a node still in the cluster. Counts the redirect when it answers.
      */
-    private ByteBuf rendered(ChannelHandlerContext ctx, NodeStatus node, Mount mount, boolean http10, boolean keepAlive) {
+    private ByteBuf rendered(ChannelHandlerContext ctx, ClusterSnapshot snapshot, NodeStatus node, Mount mount,
+                             boolean http10, boolean keepAlive) {
         Prefix p = prefix(node);
-        byte[] answer = p.rendered.answer(p.bytes, mount.path(), http10, keepAlive);
+        byte[] answer = p.rendered.answer(p.bytes, mount.path(), http10, keepAlive, snapshot.mounts());
         if (answer == null) {
             return null;
         }
@@ -383,7 +400,7 @@ public final class LeanRedirects {
             }
             boolean keepAlive = HttpUtil.isKeepAlive(req);
             boolean http10 = version == HttpVersion.HTTP_1_0;
-            ByteBuf out = q < 0 ? rendered(ctx, node, mount, http10, keepAlive) : null;
+            ByteBuf out = q < 0 ? rendered(ctx, snapshot, node, mount, http10, keepAlive) : null;
             if (out == null) {
                 out = redirect(ctx, node, http10, keepAlive, uri.length());
                 out.writeCharSequence(uri, StandardCharsets.US_ASCII);
@@ -534,7 +551,7 @@ public final class LeanRedirects {
                 return -1;
             }
             // The mount's path is the target's bytes when there is no query: its answer is made already.
-            ByteBuf out = pathEnd == targetEnd ? rendered(ctx, node, mount, http10, keepAlive) : null;
+            ByteBuf out = pathEnd == targetEnd ? rendered(ctx, snapshot, node, mount, http10, keepAlive) : null;
             if (out == null) {
                 out = redirect(ctx, node, http10, keepAlive, targetEnd - TARGET);
                 out.writeBytes(a, TARGET, targetEnd - TARGET);

@@ -389,8 +389,8 @@ class PipelineTest {
     @Test
     void concurrentDecisionsFarFromTheLimitsStillFillEveryNodeExactly() throws Exception {
         // Far from their limits at first, so threads reserve ahead; each thread keeps asking until it is refused.
-        ClusterSnapshot v = view(List.of(node("node1").listeners(0, 3000), node("node2").listeners(0, 2000),
-                node("node3").bandwidth(0, 1500 * LIVE.bitsPerSecond())));
+        ClusterSnapshot v = view(List.of(node("node1").listeners(0, 6000), node("node2").listeners(0, 4000),
+                node("node3").bandwidth(0, 3000 * LIVE.bitsPerSecond())));
         Pipeline p = Pipeline.parse(Pipeline.DEFAULT);
         Map<String, AtomicInteger> counts = new ConcurrentHashMap<>();
         int threads = 4;
@@ -415,10 +415,58 @@ class PipelineTest {
         for (Thread w : workers) {
             w.join();
         }
-        assertEquals(3000, counts.get("node1").get());
-        assertEquals(2000, counts.get("node2").get());
-        assertEquals(1500, counts.get("node3").get());
+        assertEquals(6000, counts.get("node1").get());
+        assertEquals(4000, counts.get("node2").get());
+        assertEquals(3000, counts.get("node3").get());
         assertFalse(p.choose(v, LIVE).isPresent());
+    }
+
+    @Test
+    void listenersHeldAheadForOneBitrateAreNotSeenAsRoomForAnother() throws Exception {
+        Mount hq = new Mount(LIVE.path(), null, "pw", null, null, 0, 320, null);
+        NodeStatus a = node("node1").listeners(0, 2000).build();
+        NodeStatus b = node("node2").listeners(1999, 2000).build();
+        ClusterSnapshot both = PipelineTest.viewOf(a, b);
+        Pipeline p = Pipeline.parse("icecast_active,listeners_available,has_mount,listeners_score,best");
+        assertEquals("node1", p.choose(both, LIVE).orElseThrow().name()); // and this thread holds 15 more there
+        // Another thread, seeing node1 alone, takes every other slot of it.
+        Thread filler = new Thread(() -> {
+            ClusterSnapshot alone = PipelineTest.viewOf(a);
+            while (p.choose(alone, LIVE).isPresent()) {
+                // fills node1
+            }
+        });
+        filler.start();
+        filler.join();
+        // node1 has room only for what this thread holds, for the 128 kbit/s mount: a 320 kbit/s listener goes to
+        // node2's last slot (fewer than the 15 held, so "best" would take node1 if the held ones counted for it).
+        assertEquals(2000, p.reservedOn(a), "node1 full, counting what this thread holds");
+        assertEquals("node2", p.choose(both, hq).orElseThrow().name());
+        for (int i = 0; i < Pipeline.AHEAD - 1; i++) {
+            assertEquals("node1", p.choose(both, LIVE).orElseThrow().name());
+        }
+        assertFalse(p.choose(both, LIVE).isPresent());
+    }
+
+    @Test
+    void twoPipelinesDecidingOnOneThreadKeepTheirOwnListenersAhead() {
+        ClusterSnapshot v = view(List.of(node("node1").listeners(0, 5000)));
+        Pipeline first = Pipeline.parse(Pipeline.DEFAULT);
+        Pipeline second = Pipeline.parse(Pipeline.DEFAULT);
+        for (int i = 0; i < Pipeline.AHEAD; i++) {
+            first.choose(v, LIVE);
+            second.choose(v, LIVE);
+        }
+        assertEquals(Pipeline.AHEAD, first.reservedOn(v.nodes().get("node1")));
+        assertEquals(Pipeline.AHEAD, second.reservedOn(v.nodes().get("node1")));
+    }
+
+    static ClusterSnapshot viewOf(NodeStatus... nodes) {
+        Map<String, NodeStatus> m = new HashMap<>();
+        for (NodeStatus n : nodes) {
+            m.put(n.name(), n);
+        }
+        return new ClusterSnapshot(1, m, Optional.empty(), Map.of(LIVE.path(), LIVE), Map.of(), Map.of());
     }
 
     /** |observed - n p| within 4 standard deviations of a binomial(n, p). */
