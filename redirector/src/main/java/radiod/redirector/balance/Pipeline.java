@@ -25,10 +25,11 @@ import radiod.cluster.view.ClusterSnapshot;
  * decisions reserve capacity with one atomic add each, and a decision that loses the race for a node's last slot
  * takes its reservation back and decides again. Far from a node's limits (room for {@value #ROOM_PER_THREAD} listeners
  * per thread deciding, 1,024 at least), a thread reserves {@value #AHEAD} listeners in one add and hands them out to
- * its next decisions for that node and bitrate without touching the shared estimate: two event loops adding to one
- * atomic on every redirect cost ~0.4 µs each (bench/RESULTS.md). Near a limit, each listener is reserved alone and
- * re-checked, so no node is ever filled past a limit; what threads hold ahead (at most {@value #AHEAD} - 1 per thread
- * and node, under 3% of that room) counts as taken until the node's next status, for everyone but their holder.
+ * its next decisions for that node and bitrate without touching the shared estimate, which event loops deciding side
+ * by side would otherwise write on every redirect (up to ~0.4 µs each in one measurement, bench/RESULTS.md). Near a
+ * limit, each listener is reserved alone and re-checked, so no node is ever filled past a limit; what threads hold
+ * ahead (at most {@value #AHEAD} - 1 per thread and node, under 3% of that room) counts as taken until the node's next
+ * status, for everyone but their holder.
  */
 public final class Pipeline {
     /** Every filter, free listener slots as the weight, a weighted random pick. */
