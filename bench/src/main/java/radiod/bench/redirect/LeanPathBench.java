@@ -130,8 +130,8 @@ public final class LeanPathBench {
             cpuTotal += cpu[t];
             each.append(String.format(" %.0f", (double) cpu[t] / done[t]));
         }
-        System.out.printf("%d threads: %.0f ns of CPU per redirect (by thread:%s), %d redirects, lean %d%n", threads,
-                (double) cpuTotal / total, each, total, lean.answered());
+        System.out.printf("%d threads%s: %.0f ns of CPU per redirect (by thread:%s), %d redirects%n", threads,
+                separate ? " (a front each)" : "", (double) cpuTotal / total, each, total);
     }
 
     /** One request in, its answer out and freed, as a read and a write on a connection. */

@@ -87,10 +87,15 @@ public final class RedirectBenchServer {
 
     /** Three relays with room for everyone, each with the mount live, as published at {@code now}. */
     static ClusterSnapshot snapshot(Mount live, long now) {
+        return snapshot(live, now, 10_000_000_000L);
+    }
+
+    /** As {@link #snapshot(Mount, long)}, each node with a bandwidth limit of {@code maxBps}. */
+    static ClusterSnapshot snapshot(Mount live, long now, long maxBps) {
         Map<String, NodeStatus> nodes = new java.util.HashMap<>();
         for (int i = 1; i <= 3; i++) {
             NodeStatus n = new NodeStatus("node" + i, List.of("192.0.2.1" + i), 8080, 8000, 8100, 53, true, false, i == 1,
-                    1000 * i, Map.of(live.path(), 1000 * i), 128_000L * 1000 * i, 10_000_000_000L, 0, List.of(), "bench", now);
+                    1000 * i, Map.of(live.path(), 1000 * i), 128_000L * 1000 * i, maxBps, 0, List.of(), "bench", now);
             nodes.put(n.name(), n);
         }
         return new ClusterSnapshot(1, nodes, Optional.of(new MasterInfo("node1", List.of("192.0.2.11"), 8100, 8000, 8080, 0)),

@@ -26,10 +26,12 @@ import radiod.cluster.view.ClusterSnapshot;
  * takes its reservation back and decides again. Far from a node's limits (room for {@value #ROOM_PER_THREAD} listeners
  * per thread deciding, 1,024 at least), a thread reserves {@value #AHEAD} listeners in one add and hands them out to
  * its next decisions for that node and bitrate without touching the shared estimate, which event loops deciding side
- * by side would otherwise write on every redirect (up to ~0.4 µs each in one measurement, bench/RESULTS.md). Near a
- * limit, each listener is reserved alone and re-checked, so no node is ever filled past a limit; what threads hold
- * ahead (at most {@value #AHEAD} - 1 per thread and node, under 3% of that room) counts as taken until the node's next
- * status, for everyone but their holder.
+ * by side would otherwise write on every decision (two threads deciding back to back: 290–311 ns a decision without
+ * this, 105–163 ns with it; DecisionBench, bench/RESULTS.md). Near a limit, each listener is reserved alone and
+ * re-checked, so no node is ever filled past a limit; what threads hold ahead (at most {@value #AHEAD} - 1 per thread
+ * and node, under 3% of that room) counts as taken until the node's next status, for everyone but their holder. The
+ * room grows with the threads (16 event loops: 8,192 listeners), so on a many-core node only nodes with that much
+ * room free are reserved ahead for; the others are decided as before, one add per listener.
  */
 public final class Pipeline {
     /** Every filter, free listener slots as the weight, a weighted random pick. */
