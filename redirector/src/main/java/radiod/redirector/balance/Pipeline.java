@@ -79,6 +79,8 @@ public final class Pipeline {
         int[] held = new int[0];
         /** The bitrate they were reserved with: only a listener of the same bitrate takes one. */
         long[] heldBps = new long[0];
+        /** The estimate's packed load the reservation was added to. */
+        long[] heldAfter = new long[0];
 
         Scratch fit(int n) {
             if (index.length < n) {
@@ -88,6 +90,7 @@ public final class Pipeline {
                 heldOf = new Predictions.Estimate[n];
                 held = new int[n];
                 heldBps = new long[n];
+                heldAfter = new long[n];
             }
             return this;
         }
@@ -207,7 +210,9 @@ public final class Pipeline {
                 NodeStatus node = all[i];
                 Predictions.Estimate current = slots[i].current(node);
                 long extra = current == null ? 0 : current.packed();
-                if (current != null && scratch.heldOf[i] == current && scratch.heldBps[i] == unitBps) {
+                boolean holds = current != null && scratch.heldOf[i] == current && scratch.held[i] > 0
+                        && scratch.heldBps[i] == unitBps;
+                if (holds) {
                     // What this thread reserved ahead for this bitrate is still free for it (so its last ones are
                     // not lost to it when the others have taken the rest).
                     extra -= Predictions.units(unitBps, scratch.held[i]);
@@ -215,7 +220,18 @@ public final class Pipeline {
                 int listeners = node.listeners() + Predictions.listeners(extra);
                 long bps = node.bandwidthBps() + Predictions.bps(extra);
                 if (!accepts(node, listeners, bps, mount, view)) {
-                    continue;
+                    if (!holds) {
+                        continue;
+                    }
+                    // Another thread's reservation in flight (taken back in a moment: a race lost for the last slot)
+                    // can make the node look full to this one, whose next listener is counted and fitted already:
+                    // judged by the load it reserved after instead.
+                    extra = scratch.heldAfter[i] + Predictions.units(unitBps, AHEAD - scratch.held[i]);
+                    listeners = node.listeners() + Predictions.listeners(extra);
+                    bps = node.bandwidthBps() + Predictions.bps(extra);
+                    if (!accepts(node, listeners, bps, mount, view)) {
+                        continue;
+                    }
                 }
                 double score = 1.0;
                 for (Stage.Scorer s : scorers) {
@@ -247,6 +263,7 @@ public final class Pipeline {
                     scratch.heldOf[at] = estimate;
                     scratch.held[at] = AHEAD - 1;
                     scratch.heldBps[at] = unitBps;
+                    scratch.heldAfter[at] = before;
                     return Optional.of(chosen);
                 }
                 estimate.release(unitBps, AHEAD);
