@@ -1,11 +1,6 @@
 package radiod.bench.redirect;
 
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -16,7 +11,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpResponseEncoder;
-import io.netty.util.concurrent.FastThreadLocalThread;
 import io.vertx.core.http.HttpServerRequest;
 import radiod.cluster.model.Mount;
 import radiod.cluster.view.ClusterSnapshot;
@@ -40,14 +34,12 @@ import radiod.redirector.metrics.FrontMetrics;
  * threads cost each other is in Netty and the JVM (a loop doing nothing else, each thread busy all the time), not in
  * radiod's path; the one-thread figure is the path's own work.
  * The cluster is {@link RedirectBenchServer}'s: three nodes, the default pipeline; each node's status is renewed every
- * {@value #RENEW_MILLIS} ms (not every second: at this bench's rate, a second's redirects would fill the nodes'
+ * {@value SideBySide#RENEW_MILLIS} ms (not every second: at this bench's rate, a second's redirects would fill the nodes'
  * bandwidth).
  */
 public final class LeanPathBench {
     private static final byte[] REQUEST = "GET /live.mp3 HTTP/1.1\r\nHost: 127.0.0.1:18080\r\n\r\n"
             .getBytes(StandardCharsets.US_ASCII);
-
-    private static final long RENEW_MILLIS = 20;
 
     private LeanPathBench() {
     }
@@ -61,19 +53,7 @@ public final class LeanPathBench {
         long warmup = args.length > 2 ? Long.parseLong(args[2]) : 10;
         boolean separate = args.length > 3 && args[3].equals("separate");
         Mount live = new Mount("/live.mp3", null, "bench", null, null, 0, 128, null);
-        AtomicReference<ClusterSnapshot> view = new AtomicReference<>(RedirectBenchServer.snapshot(live, System.currentTimeMillis()));
-        Thread renew = new Thread(() -> {
-            while (!Thread.currentThread().isInterrupted()) {
-                try {
-                    Thread.sleep(RENEW_MILLIS);
-                } catch (InterruptedException e) {
-                    return;
-                }
-                view.set(RedirectBenchServer.snapshot(live, System.currentTimeMillis()));
-            }
-        }, "renew");
-        renew.setDaemon(true);
-        renew.start();
+        AtomicReference<ClusterSnapshot> view = SideBySide.renewedView(live, RedirectBenchServer.MAX_BPS);
         HttpFrontSettings settings = new HttpFrontSettings("bench", "127.0.0.1", 18080, Pipeline.DEFAULT, null, null, 5,
                 "127.0.0.1", 8100, threads);
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -81,57 +61,21 @@ public final class LeanPathBench {
         ListenerRoutes routes = new ListenerRoutes(settings, view::get, Pipeline.parse(Pipeline.DEFAULT), new NoStreams(), metrics);
         LeanRedirects lean = new LeanRedirects(routes, view::get, false);
 
-        ThreadMXBean mx = ManagementFactory.getThreadMXBean();
-        long[] cpu = new long[threads];
-        long[] done = new long[threads];
-        CountDownLatch finished = new CountDownLatch(threads);
-        List<Thread> workers = new ArrayList<>();
-        for (int t = 0; t < threads; t++) {
-            int me = t;
-            Thread w = new FastThreadLocalThread(() -> {
-                EmbeddedChannel ch = new EmbeddedChannel();
-                ch.pipeline().addLast("httpDecoder", new HttpRequestDecoder());
-                ch.pipeline().addLast("httpEncoder", new HttpResponseEncoder());
-                ch.pipeline().addLast("handler", new ChannelInboundHandlerAdapter());
-                LeanRedirects mine = lean;
-                if (separate) {
-                    PrometheusMeterRegistry own = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-                    mine = new LeanRedirects(new ListenerRoutes(settings, view::get, Pipeline.parse(Pipeline.DEFAULT),
-                            new NoStreams(), new FrontMetrics(own, view::get, () -> false)), view::get, false);
-                }
-                if (!mine.install(ch.pipeline(), true)) {
-                    throw new IllegalStateException("the lean path did not install");
-                }
-                ByteBufAllocator alloc = ch.alloc();
-                long warmEnd = System.nanoTime() + warmup * 1_000_000_000L;
-                while (System.nanoTime() < warmEnd) {
-                    ask(ch, alloc);
-                }
-                long end = System.nanoTime() + seconds * 1_000_000_000L;
-                long c0 = mx.getCurrentThreadCpuTime();
-                long n = 0;
-                while ((n & 1023) != 0 || System.nanoTime() < end) {
-                    ask(ch, alloc);
-                    n++;
-                }
-                cpu[me] = mx.getCurrentThreadCpuTime() - c0;
-                done[me] = n;
-                finished.countDown();
-            }, "path-" + t);
-            workers.add(w);
-        }
-        workers.forEach(Thread::start);
-        finished.await();
-        long total = 0;
-        long cpuTotal = 0;
-        StringBuilder each = new StringBuilder();
-        for (int t = 0; t < threads; t++) {
-            total += done[t];
-            cpuTotal += cpu[t];
-            each.append(String.format(" %.0f", (double) cpu[t] / done[t]));
-        }
-        System.out.printf("%d threads%s: %.0f ns of CPU per redirect (by thread:%s), %d redirects%n", threads,
-                separate ? " (a front each)" : "", (double) cpuTotal / total, each, total);
+        String figures = SideBySide.run(threads, warmup, seconds, "redirect", () -> {
+            EmbeddedChannel ch = new EmbeddedChannel();
+            ch.pipeline().addLast("httpDecoder", new HttpRequestDecoder());
+            ch.pipeline().addLast("httpEncoder", new HttpResponseEncoder());
+            ch.pipeline().addLast("handler", new ChannelInboundHandlerAdapter());
+            LeanRedirects mine = separate ? new LeanRedirects(new ListenerRoutes(settings, view::get,
+                    Pipeline.parse(Pipeline.DEFAULT), new NoStreams(), new FrontMetrics(
+                    new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), view::get, () -> false)), view::get, false) : lean;
+            if (!mine.install(ch.pipeline(), true)) {
+                throw new IllegalStateException("the lean path did not install");
+            }
+            ByteBufAllocator alloc = ch.alloc();
+            return () -> ask(ch, alloc);
+        });
+        System.out.printf("%d threads%s: %s%n", threads, separate ? " (a front each)" : "", figures);
     }
 
     /** One request in, its answer out and freed, as a read and a write on a connection. */

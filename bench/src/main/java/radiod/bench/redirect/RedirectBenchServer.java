@@ -87,8 +87,11 @@ public final class RedirectBenchServer {
 
     /** Three relays with room for everyone, each with the mount live, as published at {@code now}. */
     static ClusterSnapshot snapshot(Mount live, long now) {
-        return snapshot(live, now, 10_000_000_000L);
+        return snapshot(live, now, MAX_BPS);
     }
+
+    /** Each node's bandwidth limit: 10 Gbit/s. */
+    static final long MAX_BPS = 10_000_000_000L;
 
     /** As {@link #snapshot(Mount, long)}, each node with a bandwidth limit of {@code maxBps}. */
     static ClusterSnapshot snapshot(Mount live, long now, long maxBps) {
