@@ -79,8 +79,8 @@ public final class Pipeline {
         int[] held = new int[0];
         /** The bitrate they were reserved with: only a listener of the same bitrate takes one. */
         long[] heldBps = new long[0];
-        /** The estimate's packed load the reservation was added to. */
-        long[] heldAfter = new long[0];
+        /** The estimate's packed load just before the reservation ahead was added to it. */
+        long[] heldBase = new long[0];
 
         Scratch fit(int n) {
             if (index.length < n) {
@@ -90,7 +90,7 @@ public final class Pipeline {
                 heldOf = new Predictions.Estimate[n];
                 held = new int[n];
                 heldBps = new long[n];
-                heldAfter = new long[n];
+                heldBase = new long[n];
             }
             return this;
         }
@@ -225,8 +225,8 @@ public final class Pipeline {
                     }
                     // Another thread's reservation in flight (taken back in a moment: a race lost for the last slot)
                     // can make the node look full to this one, whose next listener is counted and fitted already:
-                    // judged by the load it reserved after instead.
-                    extra = scratch.heldAfter[i] + Predictions.units(unitBps, AHEAD - scratch.held[i]);
+                    // judged by the load its reservation was added to, plus the ones it has handed out, instead.
+                    extra = scratch.heldBase[i] + Predictions.units(unitBps, AHEAD - scratch.held[i]);
                     listeners = node.listeners() + Predictions.listeners(extra);
                     bps = node.bandwidthBps() + Predictions.bps(extra);
                     if (!accepts(node, listeners, bps, mount, view)) {
@@ -263,7 +263,7 @@ public final class Pipeline {
                     scratch.heldOf[at] = estimate;
                     scratch.held[at] = AHEAD - 1;
                     scratch.heldBps[at] = unitBps;
-                    scratch.heldAfter[at] = before;
+                    scratch.heldBase[at] = before;
                     return Optional.of(chosen);
                 }
                 estimate.release(unitBps, AHEAD);
