@@ -13,6 +13,8 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.EpollEventLoopGroup;
 import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.incubator.channel.uring.IOUringEventLoopGroup;
+import io.netty.incubator.channel.uring.IOUringServerSocketChannel;
 
 /**
  * The floor under radiod's redirect figures ({@code FLOOR=1 bench/redirect/run}): the JVM and Netty's epoll transport,
@@ -24,7 +26,9 @@ import io.netty.channel.epoll.EpollServerSocketChannel;
  * <p>{@code --spin-nanos N} adds N ns of busy work per request (a measuring probe: how the latency tail answers to a
  * server's CPU per request when the load generator shares the cores).
  *
- * <p>Usage: {@code NettyFloorServer <host> <port> [event loops, 0 = one per core] [--spin-nanos N]}. Not part of radiod.
+ * <p>Usage: {@code NettyFloorServer <host> <port> [event loops, 0 = one per core] [--spin-nanos N]
+ * [--transport epoll|io_uring]}. {@code io_uring} is Netty's incubator io_uring transport (the one Vert.x 4.5 can run
+ * on), in place of epoll: does a cheaper transport exist for radiod to move to? Not part of radiod.
  */
 public final class NettyFloorServer {
     /** radiod's lean answer for {@code GET /live.mp3} to node2 of {@link RedirectBenchServer}'s cluster, byte for byte. */
@@ -35,12 +39,13 @@ public final class NettyFloorServer {
     }
 
     private static final String USAGE = "usage: NettyFloorServer <host> <port> [event loops, 0 = one per core] "
-            + "[--spin-nanos N]";
+            + "[--spin-nanos N] [--transport epoll|io_uring]";
 
     public static void main(String[] args) throws InterruptedException {
         int port = 0;
         int loops = 0;
         long spin = 0;
+        boolean uring = false;
         try {
             if (args.length < 2) {
                 throw new IllegalArgumentException("host and port are needed");
@@ -51,10 +56,20 @@ public final class NettyFloorServer {
                 loops = Integer.parseInt(args[next++]);
             }
             for (; next < args.length; next += 2) {
-                if (!args[next].equals("--spin-nanos") || next + 1 == args.length) {
-                    throw new IllegalArgumentException("unknown or incomplete option " + args[next]);
+                if (next + 1 == args.length) {
+                    throw new IllegalArgumentException("incomplete option " + args[next]);
                 }
-                spin = Long.parseLong(args[next + 1]);
+                String value = args[next + 1];
+                switch (args[next]) {
+                    case "--spin-nanos" -> spin = Long.parseLong(value);
+                    case "--transport" -> {
+                        if (!value.equals("epoll") && !value.equals("io_uring")) {
+                            throw new IllegalArgumentException("--transport is epoll or io_uring, not " + value);
+                        }
+                        uring = value.equals("io_uring");
+                    }
+                    default -> throw new IllegalArgumentException("unknown option " + args[next]);
+                }
             }
             if (port < 1 || port > 65535 || loops < 0 || spin < 0) {
                 throw new IllegalArgumentException("port 1-65535, event loops and spin 0 or more");
@@ -65,9 +80,10 @@ public final class NettyFloorServer {
             System.exit(2);
         }
         ByteBuf answer = Unpooled.unreleasableBuffer(Unpooled.directBuffer(ANSWER.length).writeBytes(ANSWER).asReadOnly());
-        EventLoopGroup group = new EpollEventLoopGroup(loops == 0 ? Runtime.getRuntime().availableProcessors() : loops);
+        int n = loops == 0 ? Runtime.getRuntime().availableProcessors() : loops;
+        EventLoopGroup group = uring ? new IOUringEventLoopGroup(n) : new EpollEventLoopGroup(n);
         long spinNanos = spin;
-        Channel server = new ServerBootstrap().group(group).channel(EpollServerSocketChannel.class)
+        Channel server = new ServerBootstrap().group(group).channel(uring ? IOUringServerSocketChannel.class : EpollServerSocketChannel.class)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childHandler(new ChannelInitializer<>() {
                     @Override
@@ -77,7 +93,7 @@ public final class NettyFloorServer {
                 })
                 .bind(args[0], port).sync().channel();
         System.out.println("ready on http://" + args[0] + ":" + args[1] + "/ (netty floor, " + (spin > 0 ? spin + " ns of work per request, " : "")
-                + "event loops " + (loops == 0 ? "one per core" : loops) + ")");
+                + "event loops " + (loops == 0 ? "one per core" : loops) + ", " + (uring ? "io_uring" : "epoll") + ")");
         Runtime.getRuntime().addShutdownHook(new Thread(group::shutdownGracefully));
         server.closeFuture().sync();
     }
