@@ -41,61 +41,84 @@ public final class NettyFloorServer {
     private static final String USAGE = "usage: NettyFloorServer <host> <port> [event loops, 0 = one per core] "
             + "[--spin-nanos N] [--transport epoll|io_uring]";
 
-    public static void main(String[] args) throws InterruptedException {
-        int port = 0;
-        int loops = 0;
-        long spin = 0;
-        boolean uring = false;
-        try {
+    /** What the command line asks for. */
+    record Options(String host, int port, int loops, long spinNanos, boolean ioUring) {
+        /** Parses {@link #USAGE}'s arguments; a bad one is an {@link IllegalArgumentException} that names it. */
+        static Options parse(String[] args) {
             if (args.length < 2) {
                 throw new IllegalArgumentException("host and port are needed");
             }
-            port = Integer.parseInt(args[1]);
-            int next = 2;
-            if (args.length > next && !args[next].startsWith("--")) {
-                loops = Integer.parseInt(args[next++]);
-            }
-            for (; next < args.length; next += 2) {
-                if (next + 1 == args.length) {
-                    throw new IllegalArgumentException("incomplete option " + args[next]);
+            try {
+                int port = Integer.parseInt(args[1]);
+                int loops = 0;
+                long spin = 0;
+                boolean uring = false;
+                int next = 2;
+                if (args.length > next && !args[next].startsWith("--")) {
+                    loops = Integer.parseInt(args[next++]);
                 }
-                String value = args[next + 1];
-                switch (args[next]) {
-                    case "--spin-nanos" -> spin = Long.parseLong(value);
-                    case "--transport" -> {
-                        if (!value.equals("epoll") && !value.equals("io_uring")) {
-                            throw new IllegalArgumentException("--transport is epoll or io_uring, not " + value);
-                        }
-                        uring = value.equals("io_uring");
+                for (; next < args.length; next += 2) {
+                    if (next + 1 == args.length) {
+                        throw new IllegalArgumentException("incomplete option " + args[next]);
                     }
-                    default -> throw new IllegalArgumentException("unknown option " + args[next]);
+                    String value = args[next + 1];
+                    switch (args[next]) {
+                        case "--spin-nanos" -> spin = Long.parseLong(value);
+                        case "--transport" -> {
+                            if (!value.equals("epoll") && !value.equals("io_uring")) {
+                                throw new IllegalArgumentException("--transport is epoll or io_uring, not " + value);
+                            }
+                            uring = value.equals("io_uring");
+                        }
+                        default -> throw new IllegalArgumentException("unknown option " + args[next]);
+                    }
                 }
+                if (port < 1 || port > 65535 || loops < 0 || spin < 0) {
+                    throw new IllegalArgumentException("port 1-65535, event loops and spin 0 or more");
+                }
+                return new Options(args[0], port, loops, spin, uring);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("port, event loops and spin are whole numbers", e);
             }
-            if (port < 1 || port > 65535 || loops < 0 || spin < 0) {
-                throw new IllegalArgumentException("port 1-65535, event loops and spin 0 or more");
-            }
+        }
+    }
+
+    public static void main(String[] args) throws InterruptedException {
+        Options o = null;
+        try {
+            o = Options.parse(args);
         } catch (IllegalArgumentException e) {
-            String why = e instanceof NumberFormatException ? "port, event loops and spin are whole numbers" : e.getMessage();
-            System.err.println("NettyFloorServer: " + why + "\n" + USAGE);
+            System.err.println("NettyFloorServer: " + e.getMessage() + "\n" + USAGE);
             System.exit(2);
         }
+        EventLoopGroup group = group(o);
+        Channel server = start(o, group);
+        System.out.println("ready on http://" + o.host() + ":" + o.port() + "/ (netty floor, "
+                + (o.spinNanos() > 0 ? o.spinNanos() + " ns of work per request, " : "")
+                + "event loops " + (o.loops() == 0 ? "one per core" : o.loops()) + ", " + (o.ioUring() ? "io_uring" : "epoll") + ")");
+        Runtime.getRuntime().addShutdownHook(new Thread(group::shutdownGracefully));
+        server.closeFuture().sync();
+    }
+
+    /** The event loops {@code o} asks for, on its transport. */
+    static EventLoopGroup group(Options o) {
+        int n = o.loops() == 0 ? Runtime.getRuntime().availableProcessors() : o.loops();
+        return o.ioUring() ? new IOUringEventLoopGroup(n) : new EpollEventLoopGroup(n);
+    }
+
+    /** Binds the floor on {@code group} (port 0 for any free one) and returns its server channel. */
+    static Channel start(Options o, EventLoopGroup group) throws InterruptedException {
         ByteBuf answer = Unpooled.unreleasableBuffer(Unpooled.directBuffer(ANSWER.length).writeBytes(ANSWER).asReadOnly());
-        int n = loops == 0 ? Runtime.getRuntime().availableProcessors() : loops;
-        EventLoopGroup group = uring ? new IOUringEventLoopGroup(n) : new EpollEventLoopGroup(n);
-        long spinNanos = spin;
-        Channel server = new ServerBootstrap().group(group).channel(uring ? IOUringServerSocketChannel.class : EpollServerSocketChannel.class)
+        return new ServerBootstrap().group(group)
+                .channel(o.ioUring() ? IOUringServerSocketChannel.class : EpollServerSocketChannel.class)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new Answers(answer, spinNanos));
+                        ch.pipeline().addLast(new Answers(answer, o.spinNanos()));
                     }
                 })
-                .bind(args[0], port).sync().channel();
-        System.out.println("ready on http://" + args[0] + ":" + args[1] + "/ (netty floor, " + (spin > 0 ? spin + " ns of work per request, " : "")
-                + "event loops " + (loops == 0 ? "one per core" : loops) + ", " + (uring ? "io_uring" : "epoll") + ")");
-        Runtime.getRuntime().addShutdownHook(new Thread(group::shutdownGracefully));
-        server.closeFuture().sync();
+                .bind(o.host(), o.port()).sync().channel();
     }
 
     /** Counts request ends (an empty line) across reads and writes one answer for each, flushed once per read. */

@@ -2,14 +2,22 @@ package radiod.bench.redirect;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoopGroup;
 import io.netty.channel.embedded.EmbeddedChannel;
 import org.junit.jupiter.api.Test;
 
@@ -45,5 +53,44 @@ class NettyFloorServerTest {
         long took = System.nanoTime() - start;
         assertEquals(2, channel.outboundMessages().size());
         assertTrue(took >= 4_000_000, "two requests of 2 ms of work each took " + took + " ns");
+    }
+
+    @Test
+    void theCommandLineNamesWhatItGetsWrong() {
+        NettyFloorServer.Options o = NettyFloorServer.Options.parse(
+                new String[] {"127.0.0.1", "18082", "2", "--spin-nanos", "1000", "--transport", "io_uring"});
+        assertEquals(new NettyFloorServer.Options("127.0.0.1", 18082, 2, 1000, true), o);
+        assertFalse(NettyFloorServer.Options.parse(new String[] {"127.0.0.1", "18082", "--transport", "epoll"}).ioUring());
+        assertEquals("--transport is epoll or io_uring, not kqueue", assertThrows(IllegalArgumentException.class,
+                () -> NettyFloorServer.Options.parse(new String[] {"127.0.0.1", "1", "--transport", "kqueue"})).getMessage());
+        assertEquals("unknown option --spin", assertThrows(IllegalArgumentException.class,
+                () -> NettyFloorServer.Options.parse(new String[] {"127.0.0.1", "1", "--spin", "5"})).getMessage());
+        assertEquals("incomplete option --transport", assertThrows(IllegalArgumentException.class,
+                () -> NettyFloorServer.Options.parse(new String[] {"127.0.0.1", "1", "--transport"})).getMessage());
+        assertEquals("port, event loops and spin are whole numbers", assertThrows(IllegalArgumentException.class,
+                () -> NettyFloorServer.Options.parse(new String[] {"127.0.0.1", "http"})).getMessage());
+        assertEquals("port 1-65535, event loops and spin 0 or more", assertThrows(IllegalArgumentException.class,
+                () -> NettyFloorServer.Options.parse(new String[] {"127.0.0.1", "70000"})).getMessage());
+    }
+
+    @Test
+    void onEpollItAnswersEachRequestOfAKeptConnectionWithRadiodsBytes() throws Exception {
+        EventLoopGroup group = NettyFloorServer.group(new NettyFloorServer.Options("127.0.0.1", 0, 1, 0, false));
+        try {
+            Channel server = NettyFloorServer.start(new NettyFloorServer.Options("127.0.0.1", 0, 1, 0, false), group);
+            InetSocketAddress at = (InetSocketAddress) server.localAddress();
+            try (Socket client = new Socket(at.getAddress(), at.getPort())) {
+                client.setSoTimeout(5_000);
+                OutputStream out = client.getOutputStream();
+                InputStream in = client.getInputStream();
+                for (int i = 0; i < 3; i++) {
+                    out.write(GET.getBytes(StandardCharsets.US_ASCII));
+                    out.flush();
+                    assertArrayEquals(NettyFloorServer.ANSWER, in.readNBytes(NettyFloorServer.ANSWER.length), "answer " + i);
+                }
+            }
+        } finally {
+            group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).sync();
+        }
     }
 }
