@@ -2,7 +2,6 @@ package radiod.cluster.etcd;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.URI;
 import java.time.Duration;
@@ -151,7 +150,11 @@ class MemberProbeIT {
         long heardAfter = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         System.out.println("PROBE every watch heard the change " + heardAfter + " ms after the member went silent"
                 + " (bound " + bound + " ms)");
-        assertTrue(!connection.endpoints().contains(silentEndpoint), connection.endpoints().toString());
+        // The watches may hear it before the probe takes the member out (their channel was on another member): the
+        // member is out within the same bound from its going silent, all the same.
+        await().atMost(Duration.ofMillis(Math.max(1, bound - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0))))
+                .pollInterval(Duration.ofMillis(20))
+                .until(() -> !connection.endpoints().contains(silentEndpoint));
         assertEquals(1, connection.reconnects());
 
         paused.resume();
