@@ -2,7 +2,6 @@ package radiod.controller.logging;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.jul.LevelChangePropagator;
 import ch.qos.logback.classic.spi.Configurator;
 import ch.qos.logback.classic.spi.ConfiguratorRank;
@@ -28,6 +27,7 @@ import ch.qos.logback.core.spi.FilterReply;
 public final class DaemonLogging extends ContextAwareBase implements Configurator {
     /** Set by radiod's {@code main} before its first logger. */
     public static final String DAEMON_PROPERTY = "radiod.daemon";
+    /** The line {@link LineEncoder} writes, in logback's words (for an operator's own logback XML). */
     static final String PATTERN = "%d{HH:mm:ss.SSS} %-5level %logger{0} - %msg%n";
 
     @Override
@@ -41,9 +41,8 @@ public final class DaemonLogging extends ContextAwareBase implements Configurato
         context.addListener(julLevels);
         julLevels.start();
 
-        PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+        LineEncoder encoder = new LineEncoder(java.time.ZoneId.systemDefault());
         encoder.setContext(context);
-        encoder.setPattern(PATTERN);
         encoder.start();
         ConsoleAppender<ILoggingEvent> err = new ConsoleAppender<>();
         err.setContext(context);

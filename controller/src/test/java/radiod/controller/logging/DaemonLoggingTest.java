@@ -9,18 +9,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.time.ZoneId;
+import java.util.List;
 import java.util.ServiceLoader;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.jul.LevelChangePropagator;
 import ch.qos.logback.classic.spi.Configurator;
 import ch.qos.logback.classic.spi.Configurator.ExecutionStatus;
 import ch.qos.logback.classic.util.LogbackMDCAdapter;
 import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.classic.spi.LoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
 import ch.qos.logback.core.read.ListAppender;
 import ch.qos.logback.core.spi.FilterReply;
@@ -76,7 +81,8 @@ class DaemonLoggingTest {
         assertTrue(lines[1].matches("\\d\\d:\\d\\d:\\d\\d\\.\\d{3} WARN  ManagedChannelImpl - channel trouble"), lines[1]);
         ch.qos.logback.classic.Logger root = context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
         assertEquals(Level.INFO, root.getLevel());
-        assertInstanceOf(ConsoleAppender.class, root.getAppender("ERR"));
+        ConsoleAppender<ILoggingEvent> err = assertInstanceOf(ConsoleAppender.class, root.getAppender("ERR"));
+        assertInstanceOf(LineEncoder.class, err.getEncoder(), "not logback's pattern layout (~150 classes per node)");
         assertEquals(Level.ERROR, context.getLogger("io.etcd.jetcd").getLevel());
         assertEquals(Level.WARN, context.getLogger("io.netty").getLevel());
         assertEquals(Level.WARN, context.getLogger("io.vertx").getLevel());
@@ -135,6 +141,52 @@ class DaemonLoggingTest {
         assertEquals(FilterReply.DENY, err.getFilterChainDecision(vertx));
         assertEquals(FilterReply.NEUTRAL, err.getFilterChainDecision(ours));
         context.stop();
+    }
+
+    /**
+     * The daemon's encoder writes what logback's pattern layout writes for {@link DaemonLogging#PATTERN}, byte for
+     * byte: every level, loggers with and without a package, arguments, a null message, throwables with a cause and a
+     * suppressed one, times around midnight and both ends of summer time.
+     */
+    @Test
+    void theLineIsWhatLogbacksPatternWrites() {
+        for (String zoneName : List.of("UTC", "Europe/Berlin", "America/St_Johns", "Asia/Kathmandu")) {
+            ZoneId zone = ZoneId.of(zoneName);
+            LoggerContext context = new LoggerContext();
+            PatternLayoutEncoder pattern = new PatternLayoutEncoder();
+            pattern.setContext(context);
+            pattern.setPattern(DaemonLogging.PATTERN.replace("%d{HH:mm:ss.SSS}", "%d{HH:mm:ss.SSS, " + zoneName + "}"));
+            pattern.start();
+            LineEncoder line = new LineEncoder(zone);
+            line.setContext(context);
+            line.start();
+            ch.qos.logback.classic.Logger[] loggers = {context.getLogger("radiod.controller.node.RadiodNode"),
+                    context.getLogger("toplevel"), context.getLogger("io.grpc.internal.ManagedChannelImpl$1")};
+            IllegalStateException cause = new IllegalStateException("inner");
+            RuntimeException thrown = new RuntimeException("outer", cause);
+            thrown.addSuppressed(new java.io.IOException("closing"));
+            long[] times = {0L, 86_399_999L, 1_711_846_799_999L, 1_711_846_800_000L, 1_729_990_799_999L, 1_729_990_800_000L,
+                    System.currentTimeMillis()};
+            int compared = 0;
+            for (Level level : List.of(Level.TRACE, Level.DEBUG, Level.INFO, Level.WARN, Level.ERROR)) {
+                for (ch.qos.logback.classic.Logger logger : loggers) {
+                    for (long time : times) {
+                        for (Object[] call : new Object[][] {{"node {} up at {}", new Object[] {"n1", 7}, null},
+                                {null, null, null}, {"ünïcödé – {}", new Object[] {"x"}, null},
+                                {"failed", null, thrown}, {"no cause", null, cause}}) {
+                            LoggingEvent event = new LoggingEvent(Logger.class.getName(), logger, level, (String) call[0],
+                                    (Throwable) call[2], (Object[]) call[1]);
+                            event.setTimeStamp(time);
+                            assertEquals(new String(pattern.encode(event), StandardCharsets.UTF_8),
+                                    new String(line.encode(event), StandardCharsets.UTF_8), zoneName + " " + time);
+                            compared++;
+                        }
+                    }
+                }
+            }
+            assertEquals(5 * 3 * 7 * 5, compared);
+            context.stop();
+        }
     }
 
     /** What Micrometer logs when a gauge of that name is registered a second time in a registry. */
