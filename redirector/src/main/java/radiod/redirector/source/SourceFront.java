@@ -41,8 +41,10 @@ import radiod.redirector.tls.ServerTls;
  * not an HTTP server.
  *
  * <p>Invariants: nothing is taken before the mount and credentials are checked; decisions about where an encoder's
- * audio goes use the fenced view; a node whose lease is not valid takes no new encoder ({@code 503} with
- * {@code Retry-After}, never {@code 401}) and closes those it holds, so they go to another node.
+ * audio goes use the fenced view; a node whose lease is not valid takes no new encoder (after holding it for
+ * {@link SourceFrontSettings#fencedWait()}: {@code 503} with {@code Retry-After}, never {@code 401}) and closes those
+ * it holds, so they go to another node; while no master is elected, a new encoder is held unanswered until one is
+ * (for up to {@link SourceFrontSettings#masterWait()}), not refused.
  *
  * <p>Probes get what Icecast 2.4.4 gives (see shared/notes/source-clients.md): libshout's {@code OPTIONS *}
  * TLS-upgrade probe is closed without an answer, {@code GET /admin/…} gets 400, a {@code SOURCE} without
@@ -55,7 +57,8 @@ public final class SourceFront implements AutoCloseable {
     private static final long CHECK_MASTER_EVERY_MS = 1000;
     /** How long a source for a mount this node does not know is kept waiting for the view to bring it. */
     static final long UNKNOWN_MOUNT_WAIT_NANOS = 1_500_000_000L;
-    private static final long UNKNOWN_MOUNT_RETRY_MILLIS = 25;
+    /** How often a source kept waiting looks at the view again. */
+    private static final long ADMIT_RETRY_MILLIS = 25;
     /** A request line is METHOD, a target of at most 1024 characters, a version. */
     private static final int MAX_REQUEST_LINE = RequestHead.MAX_TARGET + 32;
     /** What Icecast 2.4 answers a successful metadata update with; butt and liquidsoap look for a 200. */
@@ -69,6 +72,8 @@ public final class SourceFront implements AutoCloseable {
     private final Hubs hubs;
     private final NetClient client;
     private final Set<Ingest> sources = ConcurrentHashMap.newKeySet();
+    /** Sources kept waiting, unanswered, for what the view cannot say yet (their mount, a lease, a master). */
+    private final java.util.concurrent.atomic.AtomicInteger waiting = new java.util.concurrent.atomic.AtomicInteger();
     private final Ingest.Host ingestHost;
     private final String sessionPrefix;
     private final Counter bytes;
@@ -105,6 +110,9 @@ public final class SourceFront implements AutoCloseable {
         this.client = vertx.createNetClient(new NetClientOptions().setConnectTimeout(2000).setTcpNoDelay(true));
         Gauge.builder("radiod.sources.active", sources, Set::size)
                 .description("encoders held by this node's source front").register(registry);
+        Gauge.builder("radiod.sources.waiting", waiting, java.util.concurrent.atomic.AtomicInteger::get)
+                .description("encoders kept waiting, unanswered, for their mount, this node's lease or a master")
+                .register(registry);
         this.bytes = Counter.builder("radiod.proxied").tag("direction", "source").baseUnit("bytes")
                 .description(BYTES_DESCRIPTION).register(registry);
         for (String reason : new String[] {"unknown_mount", "no_credentials", "wrong_credentials"}) {
@@ -249,6 +257,11 @@ public final class SourceFront implements AutoCloseable {
         });
     }
 
+    /** Sources kept waiting, unanswered, for their mount, this node's lease or a master to be in the view. */
+    public int waitingSources() {
+        return waiting.get();
+    }
+
     /** Encoders held by this node's source front. */
     public int activeSources() {
         return sources.size();
@@ -275,6 +288,10 @@ public final class SourceFront implements AutoCloseable {
         private boolean over;
         private boolean closed;
         private long timer;
+        /** Why the source is being held unanswered, the last time it was said; null while it never was. */
+        private String heldFor;
+        /** Counted in {@link #waiting}. */
+        private boolean waitingCounted;
 
         Admission(NetSocket socket) {
             this.socket = socket;
@@ -412,7 +429,7 @@ public final class SourceFront implements AutoCloseable {
                     return;
                 }
             }
-            admit(req, rest, System.nanoTime() + UNKNOWN_MOUNT_WAIT_NANOS);
+            admit(req, rest, System.nanoTime());
         }
 
         /**
@@ -479,62 +496,114 @@ public final class SourceFront implements AutoCloseable {
         }
 
         /**
-         * Checks the mount and the credentials, then takes the source. A mount this node does not know yet is looked
-         * for again until {@code deadline}: one created a moment ago reaches this node's view a few milliseconds
-         * after {@code radioctl create-mount} returns, and an encoder started right after it must not be refused.
+         * Checks the mount and the credentials, then takes the source. What the view cannot say yet is waited for,
+         * the encoder unanswered (its connection paused), the view looked at again every
+         * {@value #ADMIT_RETRY_MILLIS} ms from {@code arrived}:
+         * <ul>
+         * <li>a mount this node does not know, for {@link #UNKNOWN_MOUNT_WAIT_NANOS}: one created a moment ago
+         * reaches this node's view a few milliseconds after {@code radioctl create-mount} returns, and an encoder
+         * started right after it must not be refused;</li>
+         * <li>this node's lease, for {@link SourceFrontSettings#fencedWait()}: a node that has just started takes
+         * its lease a moment after its ports open, and a short etcd hiccup passes as it does for held encoders;</li>
+         * <li>a master, for {@link SourceFrontSettings#masterWait()}: while the cluster elects one (a node just
+         * started, or the master went), an encoder refused would be lost for good if it does not reconnect (a plain
+         * ffmpeg), or come back only after its own retry delay; held, it is answered the moment a master is there.</li>
+         * </ul>
          */
-        private void admit(RequestHead req, Buffer rest, long deadline) {
-            if (closed) {
-                return;
+        private void admit(RequestHead req, Buffer rest, long arrived) {
+            boolean again = decide(req, rest, arrived);
+            if (again != waitingCounted) {
+                waitingCounted = again;
+                waiting.addAndGet(again ? 1 : -1);
             }
+        }
+
+        /** One look at the view for this source: true when it waits on (another look is scheduled). */
+        private boolean decide(RequestHead req, Buffer rest, long arrived) {
+            if (closed) {
+                return false;
+            }
+            if (closing) {
+                socket.close();
+                return false;
+            }
+            long waited = System.nanoTime() - arrived;
             ClusterSnapshot snapshot = view.get();
             Optional<Mount> mount = snapshot.mount(req.path());
-            if (mount.isEmpty() && System.nanoTime() - deadline < 0) {
-                vertx.setTimer(UNKNOWN_MOUNT_RETRY_MILLIS, t -> admit(req, rest, deadline));
-                return;
+            if (mount.isEmpty() && waited < UNKNOWN_MOUNT_WAIT_NANOS) {
+                admitAgain(req, rest, arrived);
+                return true;
             }
             if (mount.isEmpty()) {
                 authFailure("unknown_mount", true);
                 log.info("source from {} refused: no mount {}", socket.remoteAddress(), req.path());
                 reply(socket, "404 File Not Found", "", "no mount " + req.path());
-                return;
+                return false;
             }
             Optional<RequestHead.Credentials> given = req.credentials();
             if (given.isEmpty()) {
                 authFailure("no_credentials", true); // libshout's first attempt: it retries with them
                 reply(socket, "401 Authentication Required", "WWW-Authenticate: Basic realm=\"Icecast2 Server\"\r\n",
                         "You need to authenticate");
-                return;
+                return false;
             }
             if (!credentialsMatch(given.get(), mount.get())) {
                 authFailure("wrong_credentials", true);
                 log.warn("source for {} from {} refused: wrong credentials", req.path(), socket.remoteAddress());
                 reply(socket, "401 Authentication Required", "WWW-Authenticate: Basic realm=\"Icecast2 Server\"\r\n",
                         "You need to authenticate");
-                return;
+                return false;
             }
             if (req.method().equals("INGEST")) {
                 hubs.ingest(socket, req.path(), req.headers(), rest);
-                return;
+                return false;
+            }
+            if (fenced.getAsBoolean() && waited < settings.fencedWait().toNanos()) {
+                holding(req, "this node has no valid etcd lease yet", settings.fencedWait());
+                admitAgain(req, rest, arrived);
+                return true;
             }
             if (fenced.getAsBoolean()) {
                 rejected("fenced", true);
                 log.info("source for {} from {} refused: this node has no valid etcd lease", req.path(), socket.remoteAddress());
                 reply(socket, "503 Service Unavailable", "Retry-After: 2\r\n",
                         "this node is cut off from the cluster; retry, or use another node");
-                return;
+                return false;
             }
             Optional<MasterInfo> master = snapshot.master();
+            if (master.isEmpty() && waited < settings.masterWait().toNanos()) {
+                holding(req, "no master is elected yet", settings.masterWait());
+                admitAgain(req, rest, arrived);
+                return true;
+            }
             if (master.isEmpty()) {
                 rejected("no_master", true);
                 log.info("source for {} from {} refused: no master elected", req.path(), socket.remoteAddress());
                 reply(socket, "503 Service Unavailable", "Retry-After: 2\r\n", "no master elected yet; retry in a few seconds");
-                return;
+                return false;
+            }
+            if (heldFor != null) {
+                log.info("source for {} from {}: admitted after {} ms held", req.path(), socket.remoteAddress(),
+                        (System.nanoTime() - arrived) / 1_000_000);
             }
             Ingest ingest = new Ingest(vertx, client, ingestHost, socket, req, sessionPrefix);
             ingest.admittedAt(snapshot.revision());
             sources.add(ingest);
             ingest.begin(master.get(), rest);
+            return false;
+        }
+
+        private void admitAgain(RequestHead req, Buffer rest, long arrived) {
+            vertx.setTimer(ADMIT_RETRY_MILLIS, t -> admit(req, rest, arrived));
+        }
+
+        /** Says once per reason that the encoder is held, not refused. */
+        private void holding(RequestHead req, String why, java.time.Duration upTo) {
+            if (!why.equals(heldFor)) {
+                heldFor = why;
+                log.info("source for {} from {}: {}; holding it, unanswered, for up to {} ms", req.path(),
+                        socket.remoteAddress(), why, upTo.toMillis());
+            }
         }
     }
 

@@ -429,6 +429,39 @@ class SourceFrontIT {
         assertEquals(1, a.front.activeSources());
     }
 
+    /**
+     * A plain ffmpeg never reconnects: one that connects while the cluster has no master (electing one after the
+     * last went, or every node just started) is held until a master is elected, then heard on every Icecast.
+     */
+    @Test
+    void aPlainFfmpegConnectingWhileNoMasterIsElectedIsHeardOnceOneIs() throws Exception {
+        setView(null);
+        Process encoder = ffmpeg(b, PUT, false);
+        Path log = log("ffmpeg-put.mp3.log");
+        await().atMost(Duration.ofSeconds(10)).until(() -> !processes.isEmpty() && heldUnanswered(b));
+        long electedAfterMs = 3000; // a 5 s lease's election takes up to the TTL after the master went
+        await().during(Duration.ofMillis(electedAfterMs)).atMost(Duration.ofMillis(electedAfterMs + 2000))
+                .until(encoder::isAlive);
+        assertFalse(a.ice.hasSource(PUT.path()));
+        long elected = System.nanoTime();
+        setView(a);
+        awaitOnIcecasts(PUT.path(), encoder, log, a, b);
+        System.out.println("ffmpeg held " + electedAfterMs + " ms with no master: on both Icecasts "
+                + (System.nanoTime() - elected) / 1_000_000 + " ms after the election");
+        assertEquals(0, b.counter("radiod.source.rejected", "no_master"));
+        assertEquals(1, b.front.activeSources());
+        StreamListener l = listen(a, PUT.path());
+        awaitHeard(l, 64 * 1024 + MP3_BYTES_PER_SECOND);
+        l.close();
+        assertDecodable(l.bytes(), "mp3");
+        assertTrue(encoder.isAlive(), output(encoder, log));
+    }
+
+    /** The node has a source connection it has not answered (nor refused, nor handed on) yet. */
+    static boolean heldUnanswered(Node n) {
+        return n.front.waitingSources() == 1;
+    }
+
     @Test
     void aFencedNodeClosesItsEncoderAndRefusesANewOneWith503() throws Exception {
         Process encoder = ffmpeg(b, PUT, false);

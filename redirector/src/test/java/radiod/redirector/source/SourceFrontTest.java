@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -59,6 +60,9 @@ class SourceFrontTest {
     /** Four seconds of ffmpeg's MP3 (an ID3v2 tag and about 150 frames). */
     static byte[] mp3;
 
+    /** How long a new encoder is held for a master or a lease in these tests (10 s and 2 s in radiod). */
+    static final Duration WAIT = Duration.ofMillis(700);
+
     SimpleMeterRegistry registry;
     CapturingServer masterA;
     CapturingServer masterB;
@@ -86,7 +90,8 @@ class SourceFrontTest {
         view = new AtomicReference<>(snapshot(master("node1", masterA.port())));
         fenced = new AtomicBoolean();
         master = new AtomicBoolean();
-        front = new SourceFront(vertx, new SourceFrontSettings(HOST, 0, "127.0.0.9", 8080, Duration.ofMillis(400), 1024),
+        front = new SourceFront(vertx, new SourceFrontSettings(HOST, 0, "127.0.0.9", 8080, Duration.ofMillis(400), 1024,
+                        WAIT, WAIT),
                 view::get, fenced::get, new Hubs(vertx, master::get, "node1", registry), registry);
         front.start().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
     }
@@ -303,28 +308,91 @@ class SourceFrontTest {
     }
 
     @Test
-    void noMasterGets503WithRetryAfterNever401() throws Exception {
+    void noMasterForTheWholeWaitGets503WithRetryAfterNever401() throws Exception {
         moveView(null);
+        long t0 = System.nanoTime();
         String answer = exchange(SOURCE_LIVE);
+        long heldMs = (System.nanoTime() - t0) / 1_000_000;
         assertTrue(answer.startsWith("HTTP/1.0 503 "), answer);
         assertTrue(answer.contains("\r\nRetry-After: "), answer);
+        assertTrue(heldMs >= WAIT.toMillis(), "refused after " + heldMs + " ms, before the wait for a master ended");
         assertEquals(1.0, rejections("no_master"));
         assertMasterNeverContacted();
     }
 
     @Test
-    void fencedGets503WithRetryAfterNever401() throws Exception {
+    void fencedForTheWholeWaitGets503WithRetryAfterNever401() throws Exception {
         fenced.set(true);
+        long t0 = System.nanoTime();
         String answer = exchange("PUT /live.mp3 HTTP/1.1\r\nExpect: 100-continue\r\nContent-Type: audio/mpeg\r\n"
                 + "Authorization: " + basic("source", "s3cret") + "\r\n\r\n");
+        long heldMs = (System.nanoTime() - t0) / 1_000_000;
         assertTrue(answer.startsWith("HTTP/1.0 503 "), answer);
         assertTrue(answer.contains("\r\nRetry-After: "), answer);
+        assertTrue(heldMs >= WAIT.toMillis(), "refused after " + heldMs + " ms, before the wait for a lease ended");
         moveView(null); // fenced and no master: still 503
         String again = exchange(SOURCE_LIVE);
         assertTrue(again.startsWith("HTTP/1.0 503 "), again);
         assertTrue(again.contains("\r\nRetry-After: "), again);
         assertEquals(2.0, rejections("fenced"));
         assertMasterNeverContacted();
+    }
+
+    /**
+     * An encoder that arrives while no master is elected (the cluster electing one, or this node just started) is
+     * held unanswered, not refused, and streams to the master the moment the view names one: a plain ffmpeg, which
+     * never reconnects, would otherwise be lost.
+     */
+    @Test
+    void aNewEncoderWithNoMasterIsHeldUntilOneIsElected() throws Exception {
+        moveView(null);
+        try (Socket s = connect()) {
+            send(s, SOURCE_LIVE);
+            assertNothingAnsweredFor(s, WAIT.toMillis() / 2);
+            assertMasterNeverContacted();
+            moveView(master("node2", masterB.port()));
+            CapturingServer.Connection hub = masterB.awaitHead(0);
+            assertTrue(hub.head().startsWith("INGEST /live.mp3 HTTP/1.1\r\n"), hub.head());
+            hub.send(OK);
+            assertEquals("HTTP/1.0 200 OK\r\n\r\n", read(s, "HTTP/1.0 200 OK\r\n\r\n"));
+            sendMp3(s, 0, mp3.length);
+            await().atMost(Duration.ofSeconds(5)).until(() -> hub.dataEnd() == mp3.length);
+            assertArrayEquals(mp3, assemble(hub.data(), 0));
+            assertEquals(1, front.activeSources());
+        }
+        assertEquals(0.0, rejections("no_master"));
+    }
+
+    /** A node that has just started takes its lease a moment after its source port opens: an encoder waits for it. */
+    @Test
+    void aNewEncoderOnANodeWithoutItsLeaseYetIsHeldUntilTheLeaseIsThere() throws Exception {
+        fenced.set(true);
+        try (Socket s = connect()) {
+            send(s, "PUT /live.mp3 HTTP/1.1\r\nExpect: 100-continue\r\nContent-Type: audio/mpeg\r\nAuthorization: "
+                    + basic("source", "s3cret") + "\r\n\r\n");
+            assertNothingAnsweredFor(s, WAIT.toMillis() / 2);
+            assertMasterNeverContacted();
+            fenced.set(false);
+            CapturingServer.Connection hub = masterA.awaitHead(0);
+            hub.send(OK);
+            String cont = "HTTP/1.1 100 Continue\r\nContent-Length: 0\r\n\r\n";
+            assertEquals(cont, read(s, cont));
+            assertEquals(1, front.activeSources());
+        }
+        assertEquals(0.0, rejections("fenced"));
+    }
+
+    static void assertNothingAnsweredFor(Socket s, long millis) throws IOException {
+        int timeout = s.getSoTimeout();
+        s.setSoTimeout((int) millis);
+        try {
+            int b = s.getInputStream().read();
+            fail("answered while held: " + (b < 0 ? "closed" : "a byte " + b));
+        } catch (java.net.SocketTimeoutException expected) {
+            // held, unanswered
+        } finally {
+            s.setSoTimeout(timeout);
+        }
     }
 
     // ---- ingest ------------------------------------------------------------------------------------------------
