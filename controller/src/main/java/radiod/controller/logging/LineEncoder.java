@@ -12,7 +12,8 @@ import ch.qos.logback.core.encoder.EncoderBase;
 
 /**
  * The daemon's log line, {@code HH:mm:ss.SSS LEVEL Logger - message}, then the stack trace of a logged throwable as
- * logback prints it: what the pattern {@link DaemonLogging#PATTERN} gives, written directly.
+ * logback prints it: what the pattern {@link DaemonLogging#PATTERN} gives, written directly, in UTF-8 whatever the
+ * locale (journald reads UTF-8; under a C locale logback's encoder wrote a song title's accents as {@code ?}).
  *
  * <p>Not logback's {@code PatternLayoutEncoder}: its layout registers a converter and a constructor lambda for every
  * pattern word logback knows, ~150 classes in every node for the five words radiod uses (issue 19's footprint).

@@ -156,16 +156,18 @@ class DaemonLoggingTest {
             PatternLayoutEncoder pattern = new PatternLayoutEncoder();
             pattern.setContext(context);
             pattern.setPattern(DaemonLogging.PATTERN.replace("%d{HH:mm:ss.SSS}", "%d{HH:mm:ss.SSS, " + zoneName + "}"));
+            pattern.setCharset(StandardCharsets.UTF_8); // the daemon writes UTF-8 whatever the locale (journald's)
             pattern.start();
             LineEncoder line = new LineEncoder(zone);
             line.setContext(context);
             line.start();
             ch.qos.logback.classic.Logger[] loggers = {context.getLogger("radiod.controller.node.RadiodNode"),
-                    context.getLogger("toplevel"), context.getLogger("io.grpc.internal.ManagedChannelImpl$1")};
+                    context.getLogger("toplevel"), context.getLogger("io.grpc.internal.ManagedChannelImpl$1"),
+                    context.getLogger("ends.with.dot.")};
             IllegalStateException cause = new IllegalStateException("inner");
             RuntimeException thrown = new RuntimeException("outer", cause);
             thrown.addSuppressed(new java.io.IOException("closing"));
-            long[] times = {0L, 86_399_999L, 1_711_846_799_999L, 1_711_846_800_000L, 1_729_990_799_999L, 1_729_990_800_000L,
+            long[] times = {-1L, 0L, 86_399_999L, 1_711_846_799_999L, 1_711_846_800_000L, 1_729_990_799_999L, 1_729_990_800_000L,
                     System.currentTimeMillis()};
             int compared = 0;
             for (Level level : List.of(Level.TRACE, Level.DEBUG, Level.INFO, Level.WARN, Level.ERROR)) {
@@ -184,7 +186,7 @@ class DaemonLoggingTest {
                     }
                 }
             }
-            assertEquals(5 * 3 * 7 * 5, compared);
+            assertEquals(5 * 4 * 8 * 5, compared);
             context.stop();
         }
     }

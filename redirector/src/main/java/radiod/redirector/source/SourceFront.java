@@ -72,8 +72,8 @@ public final class SourceFront implements AutoCloseable {
     private final Hubs hubs;
     private final NetClient client;
     private final Set<Ingest> sources = ConcurrentHashMap.newKeySet();
-    /** Sources kept waiting, unanswered, for what the view cannot say yet (their mount, a lease, a master). */
-    private final java.util.concurrent.atomic.AtomicInteger waiting = new java.util.concurrent.atomic.AtomicInteger();
+    /** Source connections kept waiting, unanswered, for what the view cannot say yet (their mount, a lease, a master). */
+    private final Set<Admission> waiting = ConcurrentHashMap.newKeySet();
     private final Ingest.Host ingestHost;
     private final String sessionPrefix;
     private final Counter bytes;
@@ -110,8 +110,8 @@ public final class SourceFront implements AutoCloseable {
         this.client = vertx.createNetClient(new NetClientOptions().setConnectTimeout(2000).setTcpNoDelay(true));
         Gauge.builder("radiod.sources.active", sources, Set::size)
                 .description("encoders held by this node's source front").register(registry);
-        Gauge.builder("radiod.sources.waiting", waiting, java.util.concurrent.atomic.AtomicInteger::get)
-                .description("encoders kept waiting, unanswered, for their mount, this node's lease or a master")
+        Gauge.builder("radiod.sources.waiting", waiting, Set::size)
+                .description("source connections kept waiting, unanswered, for their mount, this node's lease or a master")
                 .register(registry);
         this.bytes = Counter.builder("radiod.proxied").tag("direction", "source").baseUnit("bytes")
                 .description(BYTES_DESCRIPTION).register(registry);
@@ -257,9 +257,9 @@ public final class SourceFront implements AutoCloseable {
         });
     }
 
-    /** Sources kept waiting, unanswered, for their mount, this node's lease or a master to be in the view. */
+    /** Source connections kept waiting, unanswered, for their mount, this node's lease or a master to be in the view. */
     public int waitingSources() {
-        return waiting.get();
+        return waiting.size();
     }
 
     /** Encoders held by this node's source front. */
@@ -290,8 +290,6 @@ public final class SourceFront implements AutoCloseable {
         private long timer;
         /** Why the source is being held unanswered, the last time it was said; null while it never was. */
         private String heldFor;
-        /** Counted in {@link #waiting}. */
-        private boolean waitingCounted;
 
         Admission(NetSocket socket) {
             this.socket = socket;
@@ -511,10 +509,19 @@ public final class SourceFront implements AutoCloseable {
          * </ul>
          */
         private void admit(RequestHead req, Buffer rest, long arrived) {
-            boolean again = decide(req, rest, arrived);
-            if (again != waitingCounted) {
-                waitingCounted = again;
-                waiting.addAndGet(again ? 1 : -1);
+            boolean again;
+            try {
+                again = decide(req, rest, arrived);
+            } catch (RuntimeException e) {
+                log.warn("source for {} from {}: closed, could not be admitted: {}", req.path(), socket.remoteAddress(),
+                        e.toString());
+                socket.close();
+                again = false;
+            }
+            if (again) {
+                waiting.add(this);
+            } else {
+                waiting.remove(this);
             }
         }
 
@@ -679,6 +686,10 @@ public final class SourceFront implements AutoCloseable {
             vertx.cancelTimer(checkTimer);
         }
         Set.copyOf(sources).forEach(i -> i.close("radiod is stopping"));
+        for (Admission a : Set.copyOf(waiting)) { // unanswered: their next look at the view would close them
+            a.socket.close();
+        }
+        waiting.clear();
         hubs.close();
         if (server != null) {
             server.close();

@@ -61,7 +61,9 @@ class SourceFrontTest {
     static byte[] mp3;
 
     /** How long a new encoder is held for a master or a lease in these tests (10 s and 2 s in radiod). */
-    static final Duration WAIT = Duration.ofMillis(700);
+    static final Duration WAIT = Duration.ofMillis(2000);
+    /** How long the tests of held encoders make sure one is not answered, well within {@link #WAIT}. */
+    static final long UNANSWERED_MILLIS = 300;
 
     SimpleMeterRegistry registry;
     CapturingServer masterA;
@@ -318,6 +320,7 @@ class SourceFrontTest {
         assertTrue(heldMs >= WAIT.toMillis(), "refused after " + heldMs + " ms, before the wait for a master ended");
         assertEquals(1.0, rejections("no_master"));
         assertMasterNeverContacted();
+        assertEquals(0, front.waitingSources());
     }
 
     @Test
@@ -348,8 +351,8 @@ class SourceFrontTest {
         moveView(null);
         try (Socket s = connect()) {
             send(s, SOURCE_LIVE);
-            assertNothingAnsweredFor(s, WAIT.toMillis() / 2);
-            assertMasterNeverContacted();
+            assertNothingAnsweredFor(s, UNANSWERED_MILLIS);
+            assertHeldWithoutContactingAMaster();
             moveView(master("node2", masterB.port()));
             CapturingServer.Connection hub = masterB.awaitHead(0);
             assertTrue(hub.head().startsWith("INGEST /live.mp3 HTTP/1.1\r\n"), hub.head());
@@ -359,6 +362,7 @@ class SourceFrontTest {
             await().atMost(Duration.ofSeconds(5)).until(() -> hub.dataEnd() == mp3.length);
             assertArrayEquals(mp3, assemble(hub.data(), 0));
             assertEquals(1, front.activeSources());
+            assertEquals(0, front.waitingSources());
         }
         assertEquals(0.0, rejections("no_master"));
     }
@@ -370,16 +374,41 @@ class SourceFrontTest {
         try (Socket s = connect()) {
             send(s, "PUT /live.mp3 HTTP/1.1\r\nExpect: 100-continue\r\nContent-Type: audio/mpeg\r\nAuthorization: "
                     + basic("source", "s3cret") + "\r\n\r\n");
-            assertNothingAnsweredFor(s, WAIT.toMillis() / 2);
-            assertMasterNeverContacted();
+            assertNothingAnsweredFor(s, UNANSWERED_MILLIS);
+            assertHeldWithoutContactingAMaster();
             fenced.set(false);
             CapturingServer.Connection hub = masterA.awaitHead(0);
             hub.send(OK);
             String cont = "HTTP/1.1 100 Continue\r\nContent-Length: 0\r\n\r\n";
             assertEquals(cont, read(s, cont));
             assertEquals(1, front.activeSources());
+            assertEquals(0, front.waitingSources());
         }
         assertEquals(0.0, rejections("fenced"));
+    }
+
+    /** A held encoder that gives up is let go: nothing is sent anywhere, it is no longer counted as waiting. */
+    @Test
+    void aHeldEncoderThatHangsUpIsLetGo() throws Exception {
+        moveView(null);
+        try (Socket s = connect()) {
+            send(s, SOURCE_LIVE);
+            assertNothingAnsweredFor(s, UNANSWERED_MILLIS);
+            assertHeldWithoutContactingAMaster();
+        }
+        await().atMost(Duration.ofSeconds(2)).until(() -> front.waitingSources() == 0);
+        assertEquals(0.0, registry.get("radiod.sources.waiting").gauge().value());
+        moveView(master("node2", masterB.port()));
+        assertMasterNeverContacted();
+        assertEquals(0.0, rejections("no_master"));
+    }
+
+    /** Held by this node and no further: the masters have not been dialed, the connection is counted as waiting. */
+    void assertHeldWithoutContactingAMaster() {
+        assertTrue(masterA.connections().isEmpty() && masterB.connections().isEmpty(), "a master was dialed");
+        assertEquals(0, front.activeSources());
+        assertEquals(1, front.waitingSources());
+        assertEquals(1.0, registry.get("radiod.sources.waiting").gauge().value());
     }
 
     static void assertNothingAnsweredFor(Socket s, long millis) throws IOException {
