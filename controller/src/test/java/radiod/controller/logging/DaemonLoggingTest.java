@@ -167,7 +167,7 @@ class DaemonLoggingTest {
             IllegalStateException cause = new IllegalStateException("inner");
             RuntimeException thrown = new RuntimeException("outer", cause);
             thrown.addSuppressed(new java.io.IOException("closing"));
-            long[] times = {-1L, 0L, 86_399_999L, 1_711_846_799_999L, 1_711_846_800_000L, 1_729_990_799_999L, 1_729_990_800_000L,
+            long[] times = {-86_400_001L, 0L, 86_399_999L, 1_711_846_799_999L, 1_711_846_800_000L, 1_729_990_799_999L, 1_729_990_800_000L,
                     System.currentTimeMillis()};
             int compared = 0;
             for (Level level : List.of(Level.TRACE, Level.DEBUG, Level.INFO, Level.WARN, Level.ERROR)) {
