@@ -43,6 +43,7 @@ import radiod.dns.server.DnsServer;
 import radiod.dns.zone.DnsSettings;
 import radiod.testkit.EtcdCluster;
 import radiod.testkit.Pebble;
+import radiod.testkit.Ports;
 import radiod.testkit.etcd.EtcdPrefix;
 
 /**
@@ -78,7 +79,7 @@ class AcmeDutyIT {
     @BeforeAll
     static void startDnsAndPebble() throws Exception {
         vertx = Vertx.vertx();
-        dns = new DnsServer(vertx, DnsSettings.defaults(ZONE).withListen("127.0.0.1", 0), () -> {
+        dns = new DnsServer(vertx, DnsSettings.defaults(ZONE).withListen("127.0.0.1", Ports.free("127.0.0.1")), () -> {
             ClusterView v = dnsView.get();
             return v == null || dnsBroken ? ClusterSnapshot.EMPTY : v.current();
         }, new SimpleMeterRegistry());

@@ -21,18 +21,27 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import radiod.dns.zone.Snapshots;
 import radiod.dns.zone.DnsSettings;
+import radiod.testkit.Ports;
 
 /**
  * As radiod runs it: Vert.x on Linux's epoll transport (the native library is a runtime dependency), UDP served by
  * one SO_REUSEPORT socket per core on one port, every query answered whichever socket the kernel gives it to.
  */
 class DnsServerEpollIT {
+    /**
+     * Not port 0: the kernel would give the UDP socket a port of its ephemeral range, where a TCP connection may
+     * already hold the same number for the TCP listener (bin/test failed once: "Address already in use").
+     */
+    static int freePort() {
+        return Ports.free("127.0.0.1");
+    }
+
     @Test
     void withEpollEveryCoreHasASocketOnThePortAndEveryQueryIsAnswered() throws Exception {
         Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
         try {
             assertTrue(vertx.isNativeTransportEnabled(), "epoll did not load: " + vertx.unavailableNativeTransportCause());
-            DnsServer server = new DnsServer(vertx, DnsSettings.defaults("radio.test").withListen("127.0.0.1", 0),
+            DnsServer server = new DnsServer(vertx, DnsSettings.defaults("radio.test").withListen("127.0.0.1", freePort()),
                     () -> Snapshots.of(1, Snapshots.live("node1", "10.0.0.1"), Snapshots.live("node2", "10.0.0.2"),
                             Snapshots.live("node3", "10.0.0.3")), new SimpleMeterRegistry());
             server.start().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -66,7 +75,7 @@ class DnsServerEpollIT {
         assertTrue(rmemMax >= 4 << 20, "net.core.rmem_max is " + rmemMax + ": bin/test and the package raise it to 4194304");
         Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
         try {
-            DnsServer server = new DnsServer(vertx, DnsSettings.defaults("radio.test").withListen("127.0.0.1", 0),
+            DnsServer server = new DnsServer(vertx, DnsSettings.defaults("radio.test").withListen("127.0.0.1", freePort()),
                     () -> Snapshots.of(1, Snapshots.live("node1", "10.0.0.1")), new SimpleMeterRegistry());
             server.start().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
             int count = 4000;
