@@ -54,9 +54,4 @@ public record SourceFrontSettings(String bindHost, int port, String nodeAddress,
         return new SourceFrontSettings(bindHost, port, nodeAddress, httpPort, DEFAULT_HEAD_TIMEOUT, DEFAULT_MAX_HEAD_BYTES,
                 DEFAULT_MASTER_WAIT, DEFAULT_FENCED_WAIT);
     }
-
-    /** These settings with other waits for a master and for a lease. */
-    public SourceFrontSettings withWaits(Duration master, Duration fenced) {
-        return new SourceFrontSettings(bindHost, port, nodeAddress, httpPort, headTimeout, maxHeadBytes, master, fenced);
-    }
 }
