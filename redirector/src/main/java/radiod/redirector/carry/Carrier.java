@@ -36,6 +36,8 @@ public final class Carrier implements AutoCloseable {
     private final Map<String, Pull> byMount = new HashMap<>();
     private final long timer;
     private volatile Set<String> live = Set.of();
+    private volatile Set<String> onIcecast = Set.of();
+    private volatile Runnable onIcecastChanged = () -> { };
     /** The source session each mount carries now. */
     private volatile Map<String, Session> sessions = Map.of();
 
@@ -79,6 +81,14 @@ public final class Carrier implements AutoCloseable {
         feedTaken = listener;
     }
 
+    /**
+     * Told, on the event loop, when {@link #onIcecast()} changes: a mount's audio reached this node's Icecast, or its
+     * feed there ended.
+     */
+    public void onIcecastChanged(Runnable listener) {
+        onIcecastChanged = listener;
+    }
+
     private Future<?> fed(String mount) {
         try {
             return feedTaken.apply(mount);
@@ -96,6 +106,14 @@ public final class Carrier implements AutoCloseable {
     /** Mounts whose stream this node feeds to its Icecast now. */
     public Set<String> live() {
         return live;
+    }
+
+    /**
+     * Mounts this node's Icecast has now because this node feeds them: taken, first audio written, connection up.
+     * Icecast's status lists a new one only up to ~0.3 s later.
+     */
+    public Set<String> onIcecast() {
+        return onIcecast;
     }
 
     /** The source session this node carries for the mount now, or empty. */
@@ -122,7 +140,7 @@ public final class Carrier implements AutoCloseable {
         for (String mount : mounts) {
             Pull p = byMount.computeIfAbsent(mount, m -> new Pull(vertx, pulls, m,
                     (path, preamble) -> new Feed(vertx, feeds, icecastHost, icecastPort, icecastPassword, path, preamble,
-                            () -> fed(path)),
+                            () -> fed(path), () -> context.runOnContext(v -> refresh())),
                     this::refresh));
             p.follow(view.master());
         }
@@ -136,11 +154,15 @@ public final class Carrier implements AutoCloseable {
 
     private void refresh() {
         Set<String> now = new TreeSet<>();
+        Set<String> there = new TreeSet<>();
         Map<String, Session> carried = new HashMap<>();
         int c = 0;
         for (Pull p : byMount.values()) {
             if (p.live()) {
                 now.add(p.mount);
+            }
+            if (p.onIcecast()) {
+                there.add(p.mount);
             }
             if (p.session() != null) {
                 Session old = sessions.get(p.mount);
@@ -157,6 +179,14 @@ public final class Carrier implements AutoCloseable {
         }
         if (!now.equals(live)) {
             live = Set.copyOf(now);
+        }
+        if (!there.equals(onIcecast)) {
+            onIcecast = Set.copyOf(there);
+            try {
+                onIcecastChanged.run();
+            } catch (RuntimeException e) {
+                log.warn("feed listener failed: {}", e.toString());
+            }
         }
     }
 

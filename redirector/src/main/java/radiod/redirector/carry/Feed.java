@@ -44,6 +44,7 @@ final class Feed {
     private final String mount;
     private final Supplier<Buffer> preamble;
     private final Supplier<Future<?>> onReady;
+    private final Runnable onIcecastChanged;
     private final ArrayDeque<Buffer> pending = new ArrayDeque<>();
     private int pendingBytes;
     private String headerLines;
@@ -55,11 +56,13 @@ final class Feed {
     private long generation;
 
     /**
-     * @param ready asked (on the event loop) each time the local Icecast takes the feed, the mount about to be live;
-     *              the feed's first audio waits for the future it returns (see {@link #FIRST_WRITE_MAX_MILLIS})
+     * @param ready            asked (on the event loop) each time the local Icecast takes the feed, the mount about
+     *                         to be live; the feed's first audio waits for the future it returns (see
+     *                         {@link #FIRST_WRITE_MAX_MILLIS})
+     * @param onIcecastChanged told (on the event loop) when {@link #onIcecast()} may have changed
      */
     Feed(Vertx vertx, NetClient client, String host, int port, String sourcePassword, String mount, Supplier<Buffer> preamble,
-         Supplier<Future<?>> ready) {
+         Supplier<Future<?>> ready, Runnable onIcecastChanged) {
         this.vertx = vertx;
         this.client = client;
         this.host = host;
@@ -69,10 +72,21 @@ final class Feed {
         this.mount = mount;
         this.preamble = preamble;
         this.onReady = ready;
+        this.onIcecastChanged = onIcecastChanged;
     }
 
     boolean isOpen() {
         return wanted;
+    }
+
+    /**
+     * Whether the local Icecast has this mount now: it took the feed and its first audio is written (after this
+     * node's reads of the mount were asked for, or {@link #FIRST_WRITE_MAX_MILLIS}), and the connection is up.
+     * Icecast's own status lists such a mount only up to ~0.3 s later (its stats thread drains its queue every
+     * 300 ms); listeners sent here meanwhile are served.
+     */
+    boolean onIcecast() {
+        return socket != null && ready && firstWriteTimer < 0;
     }
 
     String headerLines() {
@@ -129,6 +143,7 @@ final class Feed {
         socket = null;
         if (s != null) {
             s.close();
+            onIcecastChanged.run();
         }
     }
 
@@ -183,6 +198,7 @@ final class Feed {
                     socket = null;
                     ready = false;
                     cancelFirstWrite();
+                    onIcecastChanged.run();
                     retry(gen, "the local Icecast closed it");
                 }
             });
@@ -204,6 +220,7 @@ final class Feed {
             s.write(pending.removeFirst());
         }
         pendingBytes = 0;
+        onIcecastChanged.run();
     }
 
     private void cancelFirstWrite() {

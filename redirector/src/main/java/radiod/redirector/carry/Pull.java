@@ -111,6 +111,11 @@ final class Pull {
         return feed.isOpen();
     }
 
+    /** Whether this node's Icecast has the mount now (see {@link Feed#onIcecast()}). */
+    boolean onIcecast() {
+        return feed.onIcecast();
+    }
+
     private static boolean same(MasterInfo a, MasterInfo b) {
         return a.name().equals(b.name()) && a.address().equals(b.address()) && a.sourcePort() == b.sourcePort();
     }

@@ -312,6 +312,39 @@ class CarryIT {
         }
     }
 
+    @Test
+    void aMountCountsAsOnIcecastOnceItsFirstAudioIsWrittenThereAndNoLongerOnceItsFeedEnds() throws Exception {
+        java.util.List<java.util.Set<String>> told = new java.util.concurrent.CopyOnWriteArrayList<>();
+        carrier.onIcecastChanged(() -> told.add(carrier.onIcecast()));
+        carrier.viewChanged(view(hub1, MP3));
+        CapturingServer.Connection c = hub1.awaitHead(0);
+        c.send(OK);
+        c.send(Wire.session("o1", 0, "content-type: audio/mpeg\r\n"));
+        int quarter = mp3.length / 4;
+        c.send(Wire.message(Wire.DATA, 0, bytes(mp3, 0, quarter)));
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(2))
+                .until(() -> carrier.onIcecast().contains(MP3.path()));
+        long counted = System.nanoTime();
+        java.util.concurrent.CompletableFuture<Long> listed = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(5)).until(() -> ice.hasSource(MP3.path()));
+            return (System.nanoTime() - counted) / 1_000_000;
+        });
+        assertTrue(told.stream().anyMatch(t -> t.contains(MP3.path())), "told when it came: " + told);
+        // A listener sent to this node at that moment is served by Icecast (not refused as an unknown mount)
+        try (StreamListener listener = new StreamListener(ice.url(MP3.path()))) {
+            System.out.println("CARRY a new mount counted on Icecast " + listed.get(6, java.util.concurrent.TimeUnit.SECONDS)
+                    + " ms before Icecast's status listed it");
+            c.send(Wire.message(Wire.DATA, quarter, bytes(mp3, quarter, mp3.length)));
+            awaitHeardUpTo(listener, mp3, mp3.length);
+            int before = told.size();
+            c.send(Wire.message(Wire.END, mp3.length, Buffer.buffer()));
+            await().atMost(Duration.ofSeconds(5)).until(() -> !carrier.onIcecast().contains(MP3.path()));
+            await().atMost(Duration.ofSeconds(1)).until(() -> told.size() > before);
+            assertTrue(!told.get(told.size() - 1).contains(MP3.path()), "told when it went: " + told);
+            await().atMost(Duration.ofSeconds(5)).until(listener::ended);
+        }
+    }
+
     static List<Integer> pageStarts(byte[] ogg) {
         List<Integer> out = new java.util.ArrayList<>();
         int at = 0;
