@@ -73,7 +73,7 @@ final class Parts {
      * What the node publishes about its load: listeners are radiod's own listener sessions (never Icecast's count,
      * which holds radiod's readers); a mount is in {@code listenersByMount} when it is live on this node's Icecast:
      * Icecast's status lists it, or (while Icecast is up) this node's feed of it is on Icecast with its first audio
-     * written, which Icecast's status shows only up to ~0.3 s later (its stats thread drains its queue every 300 ms).
+     * written, which Icecast's status shows up to ~0.3 s later (its stats thread drains its queue every 300 ms).
      */
     record Usage(boolean icecastUp, int listeners, Map<String, Integer> listenersByMount, long bandwidthBps) {
     }
@@ -174,8 +174,12 @@ final class Parts {
             icecast.pollSoon(); // Icecast's status catches up (listeners, bandwidth, and a mount it drops)
             return passthrough.warm(mount); // and this node's reads of it are at Icecast before its first audio
         });
-        // Published live once its first audio is on Icecast, not when Icecast's status lists it (~0.3 s later)
-        carried.onIcecastChanged(node.statusChanged());
+        // Published live once its first audio is on Icecast, not when Icecast's status lists it (up to ~0.3 s
+        // later); a feed that ended is published off once Icecast's status drops it, polled at the fast pace
+        carried.onIcecastChanged(() -> {
+            node.statusChanged().run();
+            icecast.pollSoon();
+        });
         HttpFront http = new HttpFront(vertx, new HttpFrontSettings(node.name(), bind, config.http().port(),
                 config.balancer().pipeline(), config.balancer().proxyUserAgents(), config.balancer().clusterUrl(), 5,
                 localIcecast, config.icecast().port()), view::current, node.isMaster(), passthrough, registry,

@@ -154,7 +154,9 @@ public final class Carrier implements AutoCloseable {
 
     private void refresh() {
         Set<String> now = new TreeSet<>();
-        Set<String> there = new TreeSet<>();
+        Set<String> there = onIcecast;
+        int thereCount = 0;
+        boolean thereMoved = false;
         Map<String, Session> carried = new HashMap<>();
         int c = 0;
         for (Pull p : byMount.values()) {
@@ -162,7 +164,8 @@ public final class Carrier implements AutoCloseable {
                 now.add(p.mount);
             }
             if (p.onIcecast()) {
-                there.add(p.mount);
+                thereCount++;
+                thereMoved |= !there.contains(p.mount);
             }
             if (p.session() != null) {
                 Session old = sessions.get(p.mount);
@@ -180,8 +183,10 @@ public final class Carrier implements AutoCloseable {
         if (!now.equals(live)) {
             live = Set.copyOf(now);
         }
-        if (!there.equals(onIcecast)) {
-            onIcecast = Set.copyOf(there);
+        if (thereMoved || thereCount != there.size()) { // built only when it changed: this runs on every message
+            Set<String> next = new TreeSet<>();
+            byMount.values().stream().filter(Pull::onIcecast).forEach(p -> next.add(p.mount));
+            onIcecast = Set.copyOf(next);
             try {
                 onIcecastChanged.run();
             } catch (RuntimeException e) {
