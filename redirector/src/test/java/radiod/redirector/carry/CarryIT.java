@@ -103,6 +103,19 @@ class CarryIT {
         return Buffer.buffer(Arrays.copyOfRange(b, from, to));
     }
 
+    /**
+     * The carrier follows a view whose master is {@code hub1}; the hub answers its pull, starts an MP3 session and
+     * sends the tone's first {@code bytes}.
+     */
+    CapturingServer.Connection mp3Session(Mount mount, String id, int bytes) {
+        carrier.viewChanged(view(hub1, mount));
+        CapturingServer.Connection c = hub1.awaitHead(0);
+        c.send(OK);
+        c.send(Wire.session(id, 0, "content-type: audio/mpeg\r\n"));
+        c.send(Wire.message(Wire.DATA, 0, bytes(mp3, 0, bytes)));
+        return c;
+    }
+
     /** How many times a source logged in to the local Icecast for the mount. */
     static int logins(String mount) {
         Matcher m = Pattern.compile("Source logging in at mountpoint \"" + Pattern.quote(mount) + "\"").matcher(ice.errorLog());
@@ -164,12 +177,8 @@ class CarryIT {
     @Test
     void anEndedSessionTakesTheMountOffAfterTheGraceAndANewOneWithinItSplicesIntoTheSameSource() throws Exception {
         int loginsBefore = logins(MP3.path());
-        carrier.viewChanged(view(hub1, MP3));
-        CapturingServer.Connection c = hub1.awaitHead(0);
-        c.send(OK);
-        c.send(Wire.session("s1", 0, "content-type: audio/mpeg\r\n"));
         int half = mp3.length / 2;
-        c.send(Wire.message(Wire.DATA, 0, bytes(mp3, 0, half)));
+        CapturingServer.Connection c = mp3Session(MP3, "s1", half);
         await().atMost(Duration.ofSeconds(10)).until(() -> ice.hasSource(MP3.path()));
         try (StreamListener listener = new StreamListener(ice.url(MP3.path()))) {
             c.send(Wire.message(Wire.END, half, Buffer.buffer()));
@@ -272,11 +281,7 @@ class CarryIT {
         });
         Thread pace = null;
         try {
-            carrier.viewChanged(view(hub1, low));
-            CapturingServer.Connection c = hub1.awaitHead(0);
-            c.send(OK);
-            c.send(Wire.session("l1", 0, "content-type: audio/mpeg\r\n"));
-            c.send(Wire.message(Wire.DATA, 0, bytes(mp3, 0, 5_600)));
+            CapturingServer.Connection c = mp3Session(low, "l1", 5_600);
             pace = new Thread(() -> { // then 400 bytes every 100 ms
                 try {
                     for (int at = 5_600; at + 400 <= mp3.length; at += 400) {
@@ -323,12 +328,8 @@ class CarryIT {
             vertx.setTimer(400, t -> warmed.tryComplete()); // under Feed.FIRST_WRITE_MAX_MILLIS
             return warmed.future();
         });
-        carrier.viewChanged(view(hub1, MP3));
-        CapturingServer.Connection c = hub1.awaitHead(0);
-        c.send(OK);
-        c.send(Wire.session("o1", 0, "content-type: audio/mpeg\r\n"));
         int quarter = mp3.length / 4;
-        c.send(Wire.message(Wire.DATA, 0, bytes(mp3, 0, quarter)));
+        CapturingServer.Connection c = mp3Session(MP3, "o1", quarter);
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(2)).until(() -> takenAt.get() != 0);
         Thread pace = new Thread(() -> { // the encoder goes on: 4 kB every 50 ms
             try {
