@@ -79,7 +79,12 @@ public final class MemberProbe implements AutoCloseable {
             } else {
                 builder.negotiationType(NegotiationType.PLAINTEXT);
             }
-            channels.put(endpoint, builder.build());
+            ManagedChannel channel = builder.build();
+            // Connect (and shake hands over TLS) now, not at the first round: a cold JVM on a small or busy machine
+            // can take longer than a round's deadline for its first handshake, and two such rounds in a row would
+            // keep a node away from members that are fine.
+            channel.getState(true);
+            channels.put(endpoint, channel);
         }
         rounds = loop.scheduleAtFixedRate(this::round, period.toMillis(), period.toMillis(), TimeUnit.MILLISECONDS);
         return this;
