@@ -1,7 +1,9 @@
 package radiod.redirector;
 
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
@@ -370,6 +372,13 @@ public final class HttpFront implements AutoCloseable {
     /** Redirects answered by the lean path ({@link LeanRedirects}), both ports. */
     public long leanRedirects() {
         return leanPlain.answered() + leanSecure.answered();
+    }
+
+    /** The nodes whose lean answers are kept, either port. */
+    public Set<String> leanNodesKept() {
+        Set<String> kept = new HashSet<>(leanPlain.nodesKept());
+        kept.addAll(leanSecure.nodesKept());
+        return kept;
     }
 
     /** Of those, the ones answered from the request's bytes, ahead of Vert.x's decoder, both ports. */

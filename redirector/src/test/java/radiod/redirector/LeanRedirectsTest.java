@@ -186,6 +186,7 @@ class LeanRedirectsTest {
             }
         }
         assertEquals(before + 2 + 400, front.leanRedirects());
+        assertEquals(java.util.Set.of("node4"), front.leanNodesKept(), "nodes gone from the cluster are let go");
     }
 
     @Test

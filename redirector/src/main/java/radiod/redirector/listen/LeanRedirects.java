@@ -3,6 +3,7 @@ package radiod.redirector.listen;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
@@ -279,16 +280,28 @@ public final class LeanRedirects {
         }
     }
 
-    /** The chosen node's Location prefix, made once per status of that node. */
-    private Prefix prefix(NodeStatus node) {
+    /**
+     * The chosen node's Location prefix, made once per status of that node. Making one also lets go of the answers
+     * kept for nodes no longer in the cluster once more nodes are kept than it has: an elastic cluster's nodes come
+     * and go for years, and what is kept stays bounded by its size.
+     */
+    private Prefix prefix(ClusterSnapshot snapshot, NodeStatus node) {
         Prefix p = prefixes.get(node.name());
         if (p == null || p.node != node) {
             byte[] bytes = (routes.locationBase(node, secure) + ListenerRoutes.STREAM_PREFIX).getBytes(StandardCharsets.US_ASCII);
             Rendered rendered = p != null && Arrays.equals(p.bytes, bytes) ? p.rendered : new Rendered();
             p = new Prefix(node, bytes, rendered);
             prefixes.put(node.name(), p);
+            if (prefixes.size() > snapshot.nodes().size()) {
+                prefixes.keySet().retainAll(snapshot.nodes().keySet());
+            }
         }
         return p;
+    }
+
+    /** The nodes whose answers are kept now, by name. */
+    public Set<String> nodesKept() {
+        return Set.copyOf(prefixes.keySet());
     }
 
     /**
@@ -297,7 +310,7 @@ public final class LeanRedirects {
      */
     private ByteBuf rendered(ChannelHandlerContext ctx, ClusterSnapshot snapshot, NodeStatus node, Mount mount,
                              boolean http10, boolean keepAlive) {
-        Prefix p = prefix(node);
+        Prefix p = prefix(snapshot, node);
         byte[] answer = p.rendered.answer(p.bytes, mount.path(), http10, keepAlive, snapshot.mounts());
         if (answer == null) {
             return null;
@@ -402,7 +415,7 @@ public final class LeanRedirects {
             boolean http10 = version == HttpVersion.HTTP_1_0;
             ByteBuf out = q < 0 ? rendered(ctx, snapshot, node, mount, http10, keepAlive) : null;
             if (out == null) {
-                out = redirect(ctx, node, http10, keepAlive, uri.length());
+                out = redirect(ctx, snapshot, node, http10, keepAlive, uri.length());
                 out.writeCharSequence(uri, StandardCharsets.US_ASCII);
                 out.writeBytes(tail(http10, keepAlive));
             }
@@ -427,9 +440,10 @@ public final class LeanRedirects {
      * Counts one lean redirect and starts its answer: the bytes up to the request target, in a buffer with room for a
      * target of {@code targetLength} and the tail.
      */
-    private ByteBuf redirect(ChannelHandlerContext ctx, NodeStatus node, boolean http10, boolean keepAlive, int targetLength) {
+    private ByteBuf redirect(ChannelHandlerContext ctx, ClusterSnapshot snapshot, NodeStatus node, boolean http10,
+                             boolean keepAlive, int targetLength) {
         byte[] status = http10 ? STATUS_10 : STATUS_11;
-        byte[] prefix = prefix(node).bytes;
+        byte[] prefix = prefix(snapshot, node).bytes;
         ByteBuf out = ctx.alloc().ioBuffer(status.length + prefix.length + targetLength + tail(http10, keepAlive).length);
         out.writeBytes(status).writeBytes(prefix);
         answered.increment();
@@ -553,7 +567,7 @@ public final class LeanRedirects {
             // The mount's path is the target's bytes when there is no query: its answer is made already.
             ByteBuf out = pathEnd == targetEnd ? rendered(ctx, snapshot, node, mount, http10, keepAlive) : null;
             if (out == null) {
-                out = redirect(ctx, node, http10, keepAlive, targetEnd - TARGET);
+                out = redirect(ctx, snapshot, node, http10, keepAlive, targetEnd - TARGET);
                 out.writeBytes(a, TARGET, targetEnd - TARGET);
                 out.writeBytes(tail(http10, keepAlive));
             }
