@@ -127,8 +127,12 @@ class MemberProbeIT {
         EtcdClients.await(writer.getKVClient().put(Keys.bytes("/probe/key"), Keys.bytes("before")), 3000, "put");
         await().atMost(Duration.ofSeconds(10)).until(() -> seen.stream().allMatch(s -> "before".equals(s.value)));
         long settled = probe.rounds();
-        await().atMost(Duration.ofSeconds(5)).until(() -> probe.rounds() >= settled + 2);
+        // A busy machine's first rounds may be slow (a cold JVM), and a member kept away then takes three good rounds
+        // to come back: wait for it, and count reconnects from here.
+        await().atMost(Duration.ofSeconds(10)).until(() -> probe.rounds() >= settled + 2 && probe.keptAway().isEmpty()
+                && connection.endpoints().equals(etcd.endpoints()));
         assertEquals(etcd.endpoints(), connection.endpoints(), "every member answers");
+        long reconnects = connection.reconnects();
 
         // A follower goes silent: the writer (on the others) is not slowed by a raft election.
         int silent = 0;
@@ -155,13 +159,13 @@ class MemberProbeIT {
         await().atMost(Duration.ofMillis(Math.max(1, bound - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0))))
                 .pollInterval(Duration.ofMillis(20))
                 .until(() -> !connection.endpoints().contains(silentEndpoint));
-        assertEquals(1, connection.reconnects());
+        assertEquals(reconnects + 1, connection.reconnects());
 
         paused.resume();
         paused = null;
         await().atMost(Duration.ofSeconds(5)).until(() -> connection.endpoints().equals(etcd.endpoints()));
         EtcdClients.await(others.getKVClient().put(Keys.bytes("/probe/key"), Keys.bytes("back")), 3000, "put");
         await().atMost(Duration.ofSeconds(2)).until(() -> seen.stream().allMatch(s -> "back".equals(s.value)));
-        assertEquals(2, connection.reconnects());
+        assertEquals(reconnects + 2, connection.reconnects());
     }
 }

@@ -183,6 +183,9 @@ class KeyWatchIT {
         Recorder r = new Recorder();
         CountDownLatch release = new CountDownLatch(1);
         r.holdFirstResync = release; // the first picture is taken slowly: etcd compacts meanwhile
+        // The client's first call (connection, a cold JVM) outside the watch: on a busy machine it can take longer than
+        // the watch's 300 ms, and a failed first read would add a reason this test does not expect.
+        EtcdClients.await(c.getKVClient().get(Keys.bytes("/warm")), 3000, "warm-up read");
         KeyWatch w = watch(c, "/compact/", r, () -> 0.0);
         w.start();
         await().atMost(Duration.ofSeconds(5)).until(() -> r.log.size() == 1);

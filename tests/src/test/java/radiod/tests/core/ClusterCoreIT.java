@@ -176,8 +176,9 @@ class ClusterCoreIT {
         assertTrue(s.mounts().containsKey("/third.mp3"));
         assertTrue(!s.mounts().containsKey("/broken.mp3"));
         for (RadiodProcess n : cluster.nodes()) {
+            await(n.name() + " logs the corrupt mount").atMost(Duration.ofSeconds(10))
+                    .until(() -> n.logText().contains("skipping corrupt value at mounts/broken.mp3"));
             assertTrue(n.running(), n.name() + " died on corrupt data");
-            assertTrue(n.logText().contains("skipping corrupt value at mounts/broken.mp3"), n.name() + " did not log the corrupt mount");
         }
         cluster.deleteRaw("mounts/broken.mp3");
         cluster.deleteRaw("nodes/ghost");
