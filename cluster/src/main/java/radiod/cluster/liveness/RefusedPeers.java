@@ -80,6 +80,8 @@ public final class RefusedPeers implements AutoCloseable {
     private final Map<String, Refusing> refusing = new HashMap<>();
     private final Set<Long> revoked = new HashSet<>();
     private volatile long revocations;
+    /** The peers whose HTTP port refused the last probe; replaced, never changed, when it changes. */
+    private volatile Set<String> refusingNow = Set.of();
 
     public RefusedPeers(Client client, EtcdOptions options, Supplier<ClusterSnapshot> view, String self) {
         this(client, options, view, self, RefusedPeers::connect);
@@ -98,6 +100,15 @@ public final class RefusedPeers implements AutoCloseable {
     public RefusedPeers start() {
         thread.scheduleWithFixedDelay(this::probeAll, PROBE_MILLIS, PROBE_MILLIS, TimeUnit.MILLISECONDS);
         return this;
+    }
+
+    /**
+     * The peers whose HTTP port refused this node's last probe of it: a listener sent there now would find nothing
+     * listening ({@link ReachableView} leaves them out of redirects at once, 1.25 s before their lease can be revoked).
+     * The same set object until it changes.
+     */
+    public Set<String> refusing() {
+        return refusingNow;
     }
 
     /** Leases revoked so far. */
@@ -122,36 +133,55 @@ public final class RefusedPeers implements AutoCloseable {
         try {
             ClusterSnapshot snapshot = view.get();
             Set<String> seen = new HashSet<>();
+            Set<String> refused = new HashSet<>();
             for (NodeStatus peer : snapshot.nodes().values()) {
                 if (peer.name().equals(self) || peer.http().isEmpty()) {
                     continue; // an older peer that does not say where it listens is left to its lease
                 }
                 seen.add(peer.name());
-                probe(peer, System.nanoTime() / 1_000_000);
+                if (probe(peer, System.nanoTime() / 1_000_000)) {
+                    refused.add(peer.name());
+                }
             }
             refusing.keySet().retainAll(seen);
+            Set<String> before = refusingNow;
+            if (!refused.equals(before)) {
+                for (String peer : refused) {
+                    if (!before.contains(peer)) {
+                        log.info("peer {}: its HTTP port refuses connections; sending no listeners there", peer);
+                    }
+                }
+                for (String peer : before) {
+                    if (!refused.contains(peer) && seen.contains(peer)) {
+                        log.info("peer {}: its HTTP port accepts connections again", peer);
+                    }
+                }
+                refusingNow = Set.copyOf(refused);
+            }
         } catch (RuntimeException e) {
             log.warn("peer probe failed: {}", e.toString());
         }
     }
 
-    private void probe(NodeStatus peer, long nowMillis) {
+    /** One probe of the peer; true when its port refused. */
+    private boolean probe(NodeStatus peer, long nowMillis) {
         Endpoint http = peer.http().orElseThrow();
         if (prober.probe(http.host(), http.port()) != Probe.REFUSED) {
             refusing.remove(peer.name());
-            return;
+            return false;
         }
         Refusing since = refusing.get(peer.name());
         if (since == null || since.status().updatedAt() != peer.updatedAt()
                 || !since.status().instance().equals(peer.instance())) {
             // First refusal, or the peer published since the refusals began (or was restarted): it is alive.
             refusing.put(peer.name(), new Refusing(nowMillis, peer));
-            return;
+            return true;
         }
         if (nowMillis - since.sinceMillis() >= REFUSED_FOR_MILLIS) {
             revoke(since.status(), nowMillis - since.sinceMillis());
             refusing.remove(peer.name());
         }
+        return true;
     }
 
     /**

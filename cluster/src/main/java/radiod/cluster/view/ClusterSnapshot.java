@@ -1,5 +1,6 @@
 package radiod.cluster.view;
 
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -66,6 +67,19 @@ public record ClusterSnapshot(long revision, Map<String, NodeStatus> nodes, Opti
     /** The same picture with other TLS state. */
     public ClusterSnapshot withTls(TlsState other) {
         return new ClusterSnapshot(revision, nodes, master, mounts, transcoders, drains, titles, kicks, other);
+    }
+
+    /**
+     * This picture without the status of the named nodes (everything else, their roles included, as it is); this very
+     * picture when none of them is in it.
+     */
+    public ClusterSnapshot withoutNodes(Set<String> names) {
+        if (names.stream().noneMatch(nodes::containsKey)) {
+            return this;
+        }
+        Map<String, NodeStatus> kept = new HashMap<>(nodes);
+        kept.keySet().removeAll(names);
+        return new ClusterSnapshot(revision, kept, master, mounts, transcoders, drains, titles, kicks, tls);
     }
 
     /** The mount's current title, if it has one. */

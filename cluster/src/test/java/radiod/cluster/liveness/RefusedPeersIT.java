@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -115,13 +116,14 @@ class RefusedPeersIT {
     }
 
     /** The peer keeps its lease for longer than a refusal takes to judge, over enough probes to judge one. */
-    void keepsItsLease(RefusedPeers peers) {
+    void keepsItsLease(RefusedPeers peers, Set<String> refusing) {
         await().during(KEPT_FOR).atMost(KEPT_FOR.plusSeconds(2)).pollInterval(Duration.ofMillis(50))
                 .until(() -> peers.revocations() == 0);
         await().atMost(Duration.ofSeconds(10)).until(() -> probes.size() >= ENOUGH_PROBES);
         // Revocations only grow: none now means none during all those probes.
         assertEquals(0, peers.revocations(), "probes: " + probes);
         assertTrue(peerKeysPresent());
+        assertEquals(refusing, peers.refusing(), "where no listener is sent");
     }
 
     @Test
@@ -130,7 +132,13 @@ class RefusedPeersIT {
         peerPublished(peer.get());
         try (RefusedPeers peers = watching(RefusedPeers::connect)) {
             long start = System.nanoTime();
+            // Listeners are kept away from it at its first refused probe, long before its lease can be judged.
+            await().atMost(Duration.ofMillis(2 * RefusedPeers.PROBE_MILLIS + 250)).pollInterval(Duration.ofMillis(10))
+                    .until(() -> peers.refusing().equals(Set.of("node2")));
+            long refusedAfter = (System.nanoTime() - start) / 1_000_000;
+            assertTrue(peerKeysPresent(), "told before its lease is revoked");
             await().atMost(Duration.ofSeconds(4)).pollInterval(Duration.ofMillis(50)).until(() -> !peerKeysPresent());
+            System.out.println("RefusedPeersIT: refusing " + refusedAfter + " ms after the start");
             long took = (System.nanoTime() - start) / 1_000_000;
             System.out.println("RefusedPeersIT: lease revoked " + took + " ms after the first probe could see the refusal");
             assertEquals(1, peers.revocations());
@@ -150,7 +158,7 @@ class RefusedPeersIT {
             peer.set(status("node2", "127.0.0.2", port, "a", 1));
             peerPublished(peer.get());
             try (RefusedPeers peers = watching(RefusedPeers::connect)) {
-                keepsItsLease(peers);
+                keepsItsLease(peers, Set.of());
             }
             assertTrue(probes.stream().allMatch(p -> p.equals("127.0.0.2:" + port + " ACCEPTED")), "probes: " + probes);
         }
@@ -164,7 +172,7 @@ class RefusedPeersIT {
         peer.set(status("node2", "127.0.0.1", port, "before-restart", 1));
         peerPublished(status("node2", "127.0.0.1", port, "after-restart", 2));
         try (RefusedPeers peers = watching(RefusedPeers::connect)) {
-            keepsItsLease(peers);
+            keepsItsLease(peers, Set.of("node2"));
         }
         assertTrue(probes.stream().allMatch(p -> p.endsWith(" REFUSED")), "probes: " + probes);
     }
@@ -178,7 +186,7 @@ class RefusedPeersIT {
         try (RefusedPeers peers = watching(RefusedPeers::connect)) {
             presence.scheduleAtFixedRate(() -> peer.updateAndGet(RefusedPeersIT::publishedAgain), 500, 500,
                     TimeUnit.MILLISECONDS);
-            keepsItsLease(peers);
+            keepsItsLease(peers, Set.of("node2"));
         } finally {
             presence.shutdownNow();
         }
@@ -192,13 +200,13 @@ class RefusedPeersIT {
             peer.set(status("node2", "127.0.0.1", listening.getLocalPort(), "a", 1));
             peerPublished(peer.get());
             try (RefusedPeers peers = watching(RefusedPeers::connect)) {
-                keepsItsLease(peers);
+                keepsItsLease(peers, Set.of());
             }
         }
         probes.clear();
         // A port that never answers (a partition, a dead host) is not a refusal either.
         try (RefusedPeers peers = watching((a, p) -> RefusedPeers.Probe.OTHER)) {
-            keepsItsLease(peers);
+            keepsItsLease(peers, Set.of());
         }
     }
 

@@ -125,8 +125,10 @@ final class Parts {
     /**
      * The public fronts; they read the view, never etcd. Returns once their ports are open: a port that cannot be
      * bound stops radiod at start.
+     *
+     * @param reachable the view without the peers that refuse connections now: where listeners are sent
      */
-    void startFronts(Components parts, EtcdSession session, ClusterView view) {
+    void startFronts(Components parts, EtcdSession session, ClusterView view, Supplier<ClusterSnapshot> reachable) {
         // epoll where Linux has it (DNS on every event loop with SO_REUSEPORT, fewer syscalls); NIO otherwise.
         // Before any meter of the fronts: Vert.x's metrics add a filter to the registry, and Micrometer warns about
         // a filter that comes after meters.
@@ -182,7 +184,7 @@ final class Parts {
         });
         HttpFront http = new HttpFront(vertx, new HttpFrontSettings(node.name(), bind, config.http().port(),
                 config.balancer().pipeline(), config.balancer().proxyUserAgents(), config.balancer().clusterUrl(), 5,
-                localIcecast, config.icecast().port()), view::current, node.isMaster(), passthrough, registry,
+                localIcecast, config.icecast().port()), reachable, node.isMaster(), passthrough, registry,
                 new AdminApi(node.name(), node.adminToken(), sessions));
         if (config.tls().enabled()) {
             http.https(tls, https());

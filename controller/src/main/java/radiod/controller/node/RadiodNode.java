@@ -22,6 +22,7 @@ import radiod.cluster.etcd.EtcdOptions;
 import radiod.cluster.etcd.EtcdSession;
 import radiod.cluster.etcd.Keys;
 import radiod.cluster.etcd.MemberProbe;
+import radiod.cluster.liveness.ReachableView;
 import radiod.cluster.liveness.RefusedPeers;
 import radiod.cluster.model.Endpoint;
 import radiod.cluster.model.Json;
@@ -164,7 +165,10 @@ public final class RadiodNode implements Component {
         view = parts.adopt(new ClusterView(client, keys, etcdOptions.callTimeout()).start());
         local.startLocal(parts);
         EtcdSession session = parts.adopt(new EtcdSession(client, config.leaseTtl()).start());
-        local.startFronts(parts, session, view);
+        // A killed peer gets no listener once its host refuses its port, and its roles move soon after (started
+        // below), not when its lease expires.
+        RefusedPeers refused = parts.adopt(new RefusedPeers(client, etcdOptions, view::current, name));
+        local.startFronts(parts, session, view, new ReachableView(view::current, refused::refusing));
         // Meters only once the fronts' Vert.x has set up the registry (it adds a meter filter; Micrometer warns about
         // a filter that comes after meters)
         Gauge.builder("radiod.etcd.members.configured", client, c -> c.allEndpoints().size())
@@ -196,8 +200,7 @@ public final class RadiodNode implements Component {
             }
         }));
         view.addListener(s -> onControl(this::reconcile));
-        // A killed peer's roles move as soon as its host refuses its port, not when its lease expires.
-        parts.adopt(new RefusedPeers(client, etcdOptions, view::current, name).start());
+        refused.start();
         control.scheduleWithFixedDelay(this::reconcile, 0, 1, TimeUnit.SECONDS);
         adminTokens = new AdminTokens(client, etcdOptions);
         control.scheduleWithFixedDelay(this::readAdminToken, 0, 1, TimeUnit.SECONDS);

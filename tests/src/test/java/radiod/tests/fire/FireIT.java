@@ -98,6 +98,26 @@ class FireIT {
         fire.settle(Duration.ofSeconds(40));
     }
 
+    /** Two probes of a peer's port (250 ms apart) and a margin: no new listener is sent to a killed node after it. */
+    static final long REFUSED_TO_NO_LISTENERS_MS = 600;
+
+    /** Where node {@code n} sends a new listener of /live.mp3 now; null if it does not redirect. */
+    static String redirectOf(RadiodProcess n) {
+        try {
+            HttpURLConnection c = (HttpURLConnection) URI.create(n.httpUrl("/live.mp3")).toURL().openConnection();
+            c.setInstanceFollowRedirects(false);
+            c.setConnectTimeout(1000);
+            c.setReadTimeout(1000);
+            try {
+                return c.getResponseCode() == 302 ? c.getHeaderField("Location") : null;
+            } finally {
+                c.disconnect();
+            }
+        } catch (java.io.IOException e) {
+            return null;
+        }
+    }
+
     @Test
     @Order(3)
     void killARelay() {
@@ -106,7 +126,28 @@ class FireIT {
         RadiodProcess encoderNode = fire.encoderNode();
         RadiodProcess relay = fire.otherThan(Set.of(master, encoderNode));
         Fire.Before b = fire.before();
+        List<RadiodProcess> others = fire.cluster.nodes().stream().filter(n -> n != relay).toList();
         relay.kill();
+        long killedAt = System.nanoTime();
+        // New listeners asked for on the other nodes for 2 s: none is sent to the dead relay once its port has
+        // refused a probe (every 250 ms), though its status stays in the view until its lease is revoked (~1.3 s).
+        long lastToDead = -1;
+        int asked = 0;
+        while (System.nanoTime() - killedAt < 2_000_000_000L) {
+            for (RadiodProcess n : others) {
+                String location = redirectOf(n);
+                long since = (System.nanoTime() - killedAt) / 1_000_000;
+                asked++;
+                if (location != null && location.contains("//" + relay.address() + ":")) {
+                    lastToDead = since;
+                }
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(20_000_000L); // ~100 rounds: light beside the listeners
+        }
+        System.out.println("FIRE new listeners sent to the killed relay until " + lastToDead + " ms after the kill ("
+                + asked + " asked in 2 s)");
+        assertTrue(lastToDead <= REFUSED_TO_NO_LISTENERS_MS, "a new listener was sent to the dead relay "
+                + lastToDead + " ms after it was killed");
         Fire.Outcome o = fire.recovered("kill -9 relay", b, Set.of(relay));
         o.assertEncoderKept();
         o.assertSurvivingWithin(Fire.HANDOVER_MS);
