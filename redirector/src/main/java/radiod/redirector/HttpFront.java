@@ -68,6 +68,8 @@ public final class HttpFront implements AutoCloseable {
     private final Vertx vertx;
     private final HttpFrontSettings settings;
     private final Supplier<ClusterSnapshot> view;
+    /** Where listeners are sent: the view without the peers refusing connections now. */
+    private final Supplier<ClusterSnapshot> reachable;
     private final BooleanSupplier selfIsMaster;
     private final PrometheusMeterRegistry registry;
     private final StreamServer streamServer;
@@ -115,17 +117,29 @@ public final class HttpFront implements AutoCloseable {
      */
     public HttpFront(Vertx vertx, HttpFrontSettings settings, Supplier<ClusterSnapshot> view, BooleanSupplier selfIsMaster,
                      StreamServer streams, PrometheusMeterRegistry registry, AdminApi admin) {
+        this(vertx, settings, view, view, selfIsMaster, streams, registry, admin);
+    }
+
+    /**
+     * @param view      the whole cluster: the status pages and the cluster meters show it, as every node does
+     * @param reachable where listeners are sent: the view without the peers that refuse connections now
+     * @param admin     the {@code /_admin/} endpoints; null for none (404)
+     */
+    public HttpFront(Vertx vertx, HttpFrontSettings settings, Supplier<ClusterSnapshot> view,
+                     Supplier<ClusterSnapshot> reachable, BooleanSupplier selfIsMaster, StreamServer streams,
+                     PrometheusMeterRegistry registry, AdminApi admin) {
         this.vertx = vertx;
         this.settings = settings;
         this.view = view;
+        this.reachable = reachable;
         this.selfIsMaster = selfIsMaster;
         this.registry = registry;
         Pipeline pipeline = Pipeline.parse(settings.pipeline());
         this.metrics = new FrontMetrics(registry, view, selfIsMaster);
-        this.listeners = new ListenerRoutes(settings, view, pipeline, streams, metrics);
+        this.listeners = new ListenerRoutes(settings, reachable, pipeline, streams, metrics);
         this.streamServer = streams;
-        this.leanPlain = new LeanRedirects(listeners, view, false);
-        this.leanSecure = new LeanRedirects(listeners, view, true);
+        this.leanPlain = new LeanRedirects(listeners, reachable, false);
+        this.leanSecure = new LeanRedirects(listeners, reachable, true);
         this.admin = admin;
         for (boolean secure : new boolean[] {false, true}) {
             AtomicInteger open = secure ? openSecure : openPlain;
@@ -271,7 +285,7 @@ public final class HttpFront implements AutoCloseable {
         }
         String path = req.path();
         if (path != null) {
-            ClusterSnapshot snapshot = view.get();
+            ClusterSnapshot snapshot = reachable.get();
             Mount mount = snapshot.mounts().get(path);
             if (mount != null) {
                 listeners.listen(req, snapshot, mount);

@@ -5,8 +5,10 @@ import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -134,12 +136,13 @@ public final class RefusedPeers implements AutoCloseable {
             ClusterSnapshot snapshot = view.get();
             Set<String> seen = new HashSet<>();
             Set<String> refused = new HashSet<>();
+            List<Refusing> judged = new ArrayList<>();
             for (NodeStatus peer : snapshot.nodes().values()) {
                 if (peer.name().equals(self) || peer.http().isEmpty()) {
                     continue; // an older peer that does not say where it listens is left to its lease
                 }
                 seen.add(peer.name());
-                if (probe(peer, System.nanoTime() / 1_000_000)) {
+                if (probe(peer, System.nanoTime() / 1_000_000, judged)) {
                     refused.add(peer.name());
                 }
             }
@@ -158,13 +161,18 @@ public final class RefusedPeers implements AutoCloseable {
                 }
                 refusingNow = Set.copyOf(refused);
             }
+            // After the listeners are kept away: a revoke waits for etcd (up to its call timeout when etcd is slow).
+            long nowMillis = System.nanoTime() / 1_000_000;
+            for (Refusing r : judged) {
+                revoke(r.status(), nowMillis - r.sinceMillis());
+            }
         } catch (RuntimeException e) {
             log.warn("peer probe failed: {}", e.toString());
         }
     }
 
-    /** One probe of the peer; true when its port refused. */
-    private boolean probe(NodeStatus peer, long nowMillis) {
+    /** One probe of the peer; true when its port refused. Adds it to {@code judged} once it has refused long enough. */
+    private boolean probe(NodeStatus peer, long nowMillis, List<Refusing> judged) {
         Endpoint http = peer.http().orElseThrow();
         if (prober.probe(http.host(), http.port()) != Probe.REFUSED) {
             refusing.remove(peer.name());
@@ -178,7 +186,7 @@ public final class RefusedPeers implements AutoCloseable {
             return true;
         }
         if (nowMillis - since.sinceMillis() >= REFUSED_FOR_MILLIS) {
-            revoke(since.status(), nowMillis - since.sinceMillis());
+            judged.add(since);
             refusing.remove(peer.name());
         }
         return true;

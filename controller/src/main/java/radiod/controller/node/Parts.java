@@ -184,7 +184,7 @@ final class Parts {
         });
         HttpFront http = new HttpFront(vertx, new HttpFrontSettings(node.name(), bind, config.http().port(),
                 config.balancer().pipeline(), config.balancer().proxyUserAgents(), config.balancer().clusterUrl(), 5,
-                localIcecast, config.icecast().port()), reachable, node.isMaster(), passthrough, registry,
+                localIcecast, config.icecast().port()), view::current, reachable, node.isMaster(), passthrough, registry,
                 new AdminApi(node.name(), node.adminToken(), sessions));
         if (config.tls().enabled()) {
             http.https(tls, https());

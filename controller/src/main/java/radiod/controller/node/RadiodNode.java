@@ -178,6 +178,9 @@ public final class RadiodNode implements Component {
                 .register(local.registry());
         FunctionCounter.builder("radiod.etcd.client.rebuilds", client, EtcdConnection::reconnects)
                 .description("times this node rebuilt its etcd client on other members").register(local.registry());
+        Gauge.builder("radiod.peers.refusing", refused, r -> r.refusing().size())
+                .description("peers whose HTTP port refused this node's last probe: it sends them no listeners")
+                .register(local.registry());
         presence = parts.adopt(new Presence(session, keys, name, this::status, Duration.ofSeconds(1)).start());
         local.startDuties(parts, session, view, keys);
         election = parts.start(new Candidate(session, keys.master(), () -> {
