@@ -249,12 +249,9 @@ class LeanRedirectsTest {
         assertEquals(raw + 6, front.rawRedirects());
     }
 
-    @Test
-    void theOpenConnectionsGaugeFollowsConnectionsThatStreamedToo() throws Exception {
-        // A front of its own, so that no other test's connection moves the gauge.
-        PrometheusMeterRegistry own = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        int ownPort = Ports.free(HOST);
-        StreamServer streams = new StreamServer() {
+    /** Streams answered at once with a short body, as a front of a test's own needs. */
+    static StreamServer answering() {
+        return new StreamServer() {
             @Override
             public void serve(HttpServerRequest req, String mount) {
                 req.connection().closeHandler(v -> { }); // as the passthrough does: the connection's one close handler
@@ -266,6 +263,14 @@ class LeanRedirectsTest {
                 serve(req, mount);
             }
         };
+    }
+
+    @Test
+    void theOpenConnectionsGaugeFollowsConnectionsThatStreamedToo() throws Exception {
+        // A front of its own, so that no other test's connection moves the gauge.
+        PrometheusMeterRegistry own = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        int ownPort = Ports.free(HOST);
+        StreamServer streams = answering();
         HttpFront second = new HttpFront(vertx, new HttpFrontSettings(FrontFixture.SELF, HOST, ownPort, null, null, null, 7,
                 FrontFixture.ICECAST_HOST, FrontFixture.ICECAST_PORT, 1), () -> view, () -> false, streams, own);
         second.start().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -281,6 +286,47 @@ class LeanRedirectsTest {
                 org.awaitility.Awaitility.await().atMost(bound).until(() -> gauge.value() == 1);
             }
             org.awaitility.Awaitility.await().atMost(bound).until(() -> gauge.value() == 0);
+        } finally {
+            second.stop().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * A front given the whole view and, for listeners, the view without the peers refusing connections: every way a
+     * listener is sent (lean path, Vert.x path, HEAD, a query) goes only to a reachable node, while the status page
+     * still shows every node, as the other nodes' pages do.
+     */
+    @Test
+    void listenersAreSentOnlyToReachableNodesWhileTheStatusPageShowsEveryNode() throws Exception {
+        int ownPort = Ports.free(HOST);
+        ClusterSnapshot all = FrontFixture.cluster(true, true, true);
+        ClusterSnapshot reachable = all.withoutNodes(java.util.Set.of("node2", "node3"));
+        HttpFront second = new HttpFront(vertx, new HttpFrontSettings(FrontFixture.SELF, HOST, ownPort, null, null, null, 7,
+                FrontFixture.ICECAST_HOST, FrontFixture.ICECAST_PORT, 1), () -> all, () -> reachable, () -> false,
+                answering(), new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), null);
+        second.start().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        try {
+            String base = "http://" + HOST + ":" + ownPort;
+            for (int i = 0; i < 20; i++) {
+                for (String method : List.of("GET", "HEAD")) {
+                    for (String target : List.of("/live.mp3", "/live.mp3?i=" + i)) {
+                        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + target))
+                                .method(method, HttpRequest.BodyPublishers.noBody()).timeout(Duration.ofSeconds(5)).build(),
+                                HttpResponse.BodyHandlers.ofString());
+                        assertEquals(302, r.statusCode(), method + " " + target);
+                        assertTrue(r.headers().firstValue("Location").orElseThrow().startsWith("http://192.0.2.11:8080/"),
+                                method + " " + target + ": " + r.headers().firstValue("Location").orElseThrow());
+                    }
+                }
+                String raw = FrontFixture.rawOn(HOST, ownPort, "GET /live.mp3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                assertTrue(raw.contains("Location: http://192.0.2.11:8080/_stream/live.mp3\r\n"), raw);
+            }
+            assertTrue(second.rawRedirects() > 0, "the lean path from bytes answered some");
+            String status = http.send(HttpRequest.newBuilder(URI.create(base + "/status.json")).timeout(Duration.ofSeconds(5))
+                    .build(), HttpResponse.BodyHandlers.ofString()).body();
+            for (String node : List.of("\"node1\"", "\"node2\"", "\"node3\"")) {
+                assertTrue(status.contains(node), node + " on the status page: " + status);
+            }
         } finally {
             second.stop().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         }
