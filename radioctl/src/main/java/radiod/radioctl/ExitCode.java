@@ -18,6 +18,8 @@ public final class ExitCode {
     public static final int NO_MASTER = 6;
     /** Some nodes did not answer (radioctl listeners): what the others answered was printed. */
     public static final int PARTIAL = 7;
+    /** {@code drain --wait}: drained, but listeners were still connected to the node when the wait ended. */
+    public static final int LISTENERS_LEFT = 8;
 
     private ExitCode() {
     }

@@ -1,5 +1,6 @@
 package radiod.radioctl;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -166,6 +167,52 @@ class StatusAndDrainIT {
         Radioctl.Result u2 = radioctl.run("undrain", "node1", "--json");
         assertEquals(0, u2.exitCode());
         assertFalse(u2.json().get("wasDrained").asBoolean());
+    }
+
+    /**
+     * {@code drain --wait}: returns once the node publishes no listener (here 1.5 s after the drain, as a node would
+     * once its last listener left), not before and not a poll much later; with the listeners staying, it returns
+     * when the wait is up, saying how many are left, with exit code 8.
+     */
+    @Test
+    void drainWithWaitReturnsOnceTheNodesListenersHaveLeftOrSaysHowManyStayed() throws Exception {
+        cluster();
+        java.util.concurrent.CompletableFuture<Radioctl.Result> waiting = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> radioctl.run("drain", "node2", "--wait", "20s"));
+        await().atMost(java.time.Duration.ofSeconds(10)).until(() -> keys.get("drain/node2").isPresent());
+        long drained = System.nanoTime();
+        Thread.sleep(1500);
+        assertFalse(waiting.isDone(), "drain --wait returned while node2 still had 3 listeners");
+        put("nodes/node2", node("node2", "127.0.0.12", true, 0, Map.of("/live.mp3", 0, "/live-64.mp3", 0),
+                0, 0, 0, List.of()));
+        long left = System.nanoTime();
+        Radioctl.Result r = waiting.get(20, java.util.concurrent.TimeUnit.SECONDS);
+        long returned = System.nanoTime();
+        assertEquals(0, r.exitCode(), r::toString);
+        assertTrue(r.out().contains("no listener is left on node2 (after "), r::toString);
+        // One poll (0.5 s) after the last listener left, with room for a busy machine; never before.
+        long afterLeft = (returned - left) / 1_000_000;
+        assertTrue(afterLeft <= 1500, "drain --wait returned " + afterLeft + " ms after the listeners left");
+        assertTrue((returned - drained) / 1_000_000 >= 1500);
+
+        long start = System.nanoTime();
+        Radioctl.Result stays = radioctl.run("drain", "node1", "--wait", "1s");
+        long took = (System.nanoTime() - start) / 1_000_000;
+        assertEquals(ExitCode.LISTENERS_LEFT, stays.exitCode(), stays::toString);
+        assertTrue(stays.out().contains("7 listeners are still connected to node1 after 1s"), stays::toString);
+        assertTrue(took >= 1000 && took < 5000, "drain --wait 1s took " + took + " ms");
+        JsonNode j = radioctl.run("drain", "node1", "--wait", "500ms", "--json").json();
+        assertEquals(7, j.get("listenersLeft").asInt());
+        assertTrue(j.get("waitedMillis").asLong() >= 500, j::toString);
+
+        // A node that is not live has no listeners: nothing to wait for.
+        Radioctl.Result down = radioctl.run("drain", "node9", "--force", "--wait", "30s");
+        assertEquals(0, down.exitCode(), down::toString);
+        assertTrue(down.took().toMillis() < 5000, down::toString);
+        // A wait longer than an hour is refused before anything is written.
+        Radioctl.Result tooLong = radioctl.run("drain", "node3", "--wait", "61m");
+        assertEquals(ExitCode.USAGE, tooLong.exitCode(), tooLong::toString);
+        assertTrue(tooLong.err().contains("--wait '61m' is out of range: use more than 0 and at most 60m"), tooLong::toString);
     }
 
     @Test

@@ -13,8 +13,13 @@ public final class Durations {
     private Durations() {
     }
 
-    /** Parses a timeout; throws naming {@code what}, the value and the allowed forms. */
+    /** Parses a timeout of at most {@link #MAX}; throws naming {@code what}, the value and the allowed forms. */
     public static Duration parse(String what, String text) {
+        return parse(what, text, MAX);
+    }
+
+    /** Parses a duration of more than 0 and at most {@code max} (whole minutes); throws naming {@code what}. */
+    public static Duration parse(String what, String text, Duration max) {
         Matcher m = DURATION.matcher(text == null ? "" : text.trim());
         if (!m.matches()) {
             throw new IllegalArgumentException(what + " '" + text + "' is not a duration: use e.g. 5s, 500ms, 1m or 5 (seconds)");
@@ -27,8 +32,9 @@ public final class Durations {
             default -> n * 1000;
         });
         Duration d = Duration.ofMillis(millis);
-        if (d.isZero() || d.compareTo(MAX) > 0) {
-            throw new IllegalArgumentException(what + " '" + text + "' is out of range: use more than 0 and at most 5m");
+        if (d.isZero() || d.compareTo(max) > 0) {
+            throw new IllegalArgumentException(what + " '" + text + "' is out of range: use more than 0 and at most "
+                    + max.toMinutes() + "m");
         }
         return d;
     }
