@@ -56,7 +56,7 @@ import radiod.radioctl.output.OutputOptions;
                 "Exit codes: 0 done, 1 other error, 2 bad usage or invalid value, 3 not found, "
                 + "4 conflict (exists already, changed meanwhile, has dependents), 5 etcd unreachable "
                 + "(each etcd request gives up after --timeout), 6 no master (status), 7 some nodes did not answer "
-                + "(listeners: the others' answers were printed)."})
+                + "(listeners: the others' answers were printed), 8 listeners still connected when drain --wait ended."})
 public final class Main implements Callable<Integer> {
     @Spec
     CommandSpec spec;

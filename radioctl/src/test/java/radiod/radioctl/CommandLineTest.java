@@ -37,6 +37,12 @@ class CommandLineTest {
         }
         assertTrue(top.out().contains("Exit codes: 0 done"), top::toString);
         assertTrue(top.out().contains("6 no master (status)"), top::toString);
+        // picocli wraps the help at 80 columns
+        assertTrue(top.out().replaceAll("\\s+", " ").contains("8 listeners still connected when drain --wait ended"),
+                top::toString);
+        Radioctl.Result drain = radioctl.runExactly("drain", "--help");
+        assertTrue(drain.out().replaceAll("\\s+", " ").contains("8 with --wait: drained, but listeners were still connected"),
+                drain::toString);
         Radioctl.Result status = radioctl.runExactly("status", "--help");
         assertTrue(status.out().contains("Exit codes:") && status.out().contains("6   done, but no node is master"),
                 status::toString);

@@ -126,7 +126,8 @@ public final class DrainNode extends EtcdCommand {
 
     /**
      * Reads the node's published listener count until it is 0 or the node is no longer live (a stopped node has no
-     * listeners), at most {@link #wait}. A read that fails (etcd away for a moment) is tried again until the end.
+     * listeners), at most {@link #wait} (and one read's --timeout). A read that fails (etcd away for a moment) is tried
+     * again until the end; the answer is then the last count read, the first one being the drain's own snapshot.
      */
     private Left waitForListeners(Connection etcd, int first) {
         long start = System.nanoTime();
@@ -146,9 +147,7 @@ public final class DrainNode extends EtcdCommand {
             try {
                 listeners = etcd.snapshot().node(node).map(n -> n.listeners()).orElse(0);
             } catch (EtcdUnavailableException e) {
-                if (System.nanoTime() - deadline >= 0) {
-                    throw e;
-                }
+                // the drain is written; keep the last count and try again while there is time
             }
         }
         return new Left(listeners, (System.nanoTime() - start) / 1_000_000);
