@@ -5,8 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -177,16 +180,16 @@ class StatusAndDrainIT {
     @Test
     void drainWithWaitReturnsOnceTheNodesListenersHaveLeftOrSaysHowManyStayed() throws Exception {
         cluster();
-        java.util.concurrent.CompletableFuture<Radioctl.Result> waiting = java.util.concurrent.CompletableFuture.supplyAsync(
+        CompletableFuture<Radioctl.Result> waiting = CompletableFuture.supplyAsync(
                 () -> radioctl.run("drain", "node2", "--wait", "20s"));
-        await().atMost(java.time.Duration.ofSeconds(10)).until(() -> keys.get("drain/node2").isPresent());
+        await().atMost(Duration.ofSeconds(10)).until(() -> keys.get("drain/node2").isPresent());
         long drained = System.nanoTime();
-        Thread.sleep(1500);
-        assertFalse(waiting.isDone(), "drain --wait returned while node2 still had 3 listeners");
+        // still waiting while node2 has its 3 listeners
+        await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(3)).until(() -> !waiting.isDone());
         put("nodes/node2", node("node2", "127.0.0.12", true, 0, Map.of("/live.mp3", 0, "/live-64.mp3", 0),
                 0, 0, 0, List.of()));
         long left = System.nanoTime();
-        Radioctl.Result r = waiting.get(20, java.util.concurrent.TimeUnit.SECONDS);
+        Radioctl.Result r = waiting.get(20, TimeUnit.SECONDS);
         long returned = System.nanoTime();
         assertEquals(0, r.exitCode(), r::toString);
         assertTrue(r.out().contains("no listener is left on node2 (after "), r::toString);
@@ -197,12 +200,11 @@ class StatusAndDrainIT {
 
         // A node that leaves the cluster (stopped: its key goes with its lease) has no listeners left either.
         put("nodes/node3", node("node3", "127.0.0.13", true, 4, Map.of("/live.mp3", 4), 0, 0, 0, List.of()));
-        java.util.concurrent.CompletableFuture<Radioctl.Result> leaving = java.util.concurrent.CompletableFuture.supplyAsync(
+        CompletableFuture<Radioctl.Result> leaving = CompletableFuture.supplyAsync(
                 () -> radioctl.run("drain", "node3", "--wait", "20s"));
-        Thread.sleep(1000);
-        assertFalse(leaving.isDone(), "drain --wait returned while node3 still had listeners");
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(2)).until(() -> !leaving.isDone());
         keys.delete("nodes/node3");
-        Radioctl.Result gone = leaving.get(5, java.util.concurrent.TimeUnit.SECONDS);
+        Radioctl.Result gone = leaving.get(5, TimeUnit.SECONDS);
         assertEquals(0, gone.exitCode(), gone::toString);
         assertTrue(gone.out().contains("no listener is left on node3"), gone::toString);
 

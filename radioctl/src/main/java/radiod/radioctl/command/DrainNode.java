@@ -131,25 +131,17 @@ public final class DrainNode extends EtcdCommand {
      */
     private Left waitForListeners(Connection etcd, int first) {
         long start = System.nanoTime();
-        long deadline = start + wait.toNanos();
-        int listeners = first;
-        while (listeners > 0) {
-            long now = System.nanoTime();
-            if (now - deadline >= 0) {
-                break;
+        int[] listeners = {first};
+        Poll.until(wait, POLL_MILLIS, () -> {
+            if (listeners[0] > 0) {
+                try {
+                    listeners[0] = etcd.snapshot().node(node).map(n -> n.listeners()).orElse(0);
+                } catch (EtcdUnavailableException e) {
+                    // the drain is written; keep the last count and try again while there is time
+                }
             }
-            try {
-                Thread.sleep(Math.min(POLL_MILLIS, Math.max(1, (deadline - now) / 1_000_000)));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new Failure(ExitCode.OTHER, "interrupted while waiting for " + node + "'s listeners to leave");
-            }
-            try {
-                listeners = etcd.snapshot().node(node).map(n -> n.listeners()).orElse(0);
-            } catch (EtcdUnavailableException e) {
-                // the drain is written; keep the last count and try again while there is time
-            }
-        }
-        return new Left(listeners, (System.nanoTime() - start) / 1_000_000);
+            return listeners[0] == 0;
+        }, node + "'s listeners to leave");
+        return new Left(listeners[0], (System.nanoTime() - start) / 1_000_000);
     }
 }

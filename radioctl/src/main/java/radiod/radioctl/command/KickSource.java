@@ -45,26 +45,13 @@ public final class KickSource extends EtcdCommand {
         }
         etcd.titles().kick(path, new Kick("radioctl", System.currentTimeMillis()), REQUEST_TTL);
         // Each node drops the encoder when its view brings the request, and says so in its next status (every second).
-        long deadline = System.nanoTime() + Math.max(etcd.settings().timeout().toNanos(), Duration.ofSeconds(5).toNanos());
-        Map<String, String> still = held;
-        while (true) {
+        Map<String, String> still = new LinkedHashMap<>(held);
+        Duration timeout = etcd.settings().timeout();
+        Poll.until(timeout.compareTo(Duration.ofSeconds(5)) > 0 ? timeout : Duration.ofSeconds(5), 200, () -> {
             Map<String, String> now = holders(etcd.snapshot());
-            still = new LinkedHashMap<>();
-            for (Map.Entry<String, String> e : held.entrySet()) {
-                if (e.getValue().equals(now.get(e.getKey()))) {
-                    still.put(e.getKey(), e.getValue());
-                }
-            }
-            if (still.isEmpty() || System.nanoTime() - deadline > 0) {
-                break;
-            }
-            try {
-                Thread.sleep(200);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-        }
+            still.entrySet().removeIf(e -> !e.getValue().equals(now.get(e.getKey())));
+            return still.isEmpty();
+        }, "the encoder of " + path + " to be disconnected");
         List<String> nodes = List.copyOf(held.keySet());
         if (out.wantsJson()) {
             Map<String, Object> doc = new LinkedHashMap<>();

@@ -62,40 +62,36 @@ public final class RenewCertificate extends EtcdCommand {
             }
             return ExitCode.OK;
         }
-        long deadline = System.nanoTime() + wait.toNanos();
-        while (true) {
-            TlsState now = etcd.snapshot().tls();
-            if (now.certificate().isPresent() && now.certificateRevision() > revision) {
-                TlsCertificate c = now.certificate().get();
-                if (out.wantsJson()) {
-                    Map<String, Object> doc = new LinkedHashMap<>();
-                    doc.put("renewed", true);
-                    doc.put("serial", c.serial());
-                    doc.put("names", c.names());
-                    doc.put("notAfter", c.notAfter());
-                    doc.put("by", c.by());
-                    out.json(doc);
-                } else {
-                    out.line("renewed by " + c.by() + ": serial " + c.serial() + ", for " + String.join(", ", c.names())
-                            + ", expires " + Instant.ofEpochMilli(c.notAfter()).truncatedTo(ChronoUnit.SECONDS));
-                }
-                return ExitCode.OK;
+        TlsState[] now = new TlsState[1];
+        boolean renewed = Poll.until(wait, 250, () -> {
+            now[0] = etcd.snapshot().tls();
+            if (now[0].certificate().isPresent() && now[0].certificateRevision() > revision) {
+                return true;
             }
-            AcmeStatus s = now.status().orElse(null);
+            AcmeStatus s = now[0].status().orElse(null);
             if (s != null && AcmeStatus.FAILED.equals(s.outcome()) && s.renewHandled() >= revision) {
                 throw new Failure(ExitCode.OTHER, "the renewal by " + s.holder() + " failed: " + s.error()
                         + "; it is retried at " + Instant.ofEpochMilli(s.nextAttempt()).truncatedTo(ChronoUnit.SECONDS));
             }
-            if (System.nanoTime() - deadline > 0) {
-                throw new Failure(ExitCode.OTHER, "the certificate was not renewed within " + waitText
-                        + " (the request stays: `radioctl status` shows how it goes)");
-            }
-            try {
-                Thread.sleep(250);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new Failure(ExitCode.OTHER, "interrupted while waiting for the renewal");
-            }
+            return false;
+        }, "the renewal");
+        if (!renewed) {
+            throw new Failure(ExitCode.OTHER, "the certificate was not renewed within " + waitText
+                    + " (the request stays: `radioctl status` shows how it goes)");
         }
+        TlsCertificate c = now[0].certificate().get();
+        if (out.wantsJson()) {
+            Map<String, Object> doc = new LinkedHashMap<>();
+            doc.put("renewed", true);
+            doc.put("serial", c.serial());
+            doc.put("names", c.names());
+            doc.put("notAfter", c.notAfter());
+            doc.put("by", c.by());
+            out.json(doc);
+        } else {
+            out.line("renewed by " + c.by() + ": serial " + c.serial() + ", for " + String.join(", ", c.names())
+                    + ", expires " + Instant.ofEpochMilli(c.notAfter()).truncatedTo(ChronoUnit.SECONDS));
+        }
+        return ExitCode.OK;
     }
 }
