@@ -103,7 +103,7 @@ public final class KeyWatch implements Component {
     private final LongSupplier clock;
     private final Backoff backoff;
     private final Lifecycle lifecycle;
-    /** Reads again at once when the node's etcd client is rebuilt on other members: the old one's watch is gone. */
+    /** Reads again at once when the node's etcd client is rebuilt (other members, or renewed): the old one's watch is gone. */
     private final Runnable onReconnect = this::resyncSoon;
 
     // Owned by the scheduler's thread:
@@ -115,6 +115,8 @@ public final class KeyWatch implements Component {
     private long watchingSinceNanos;
     private boolean progressRequested;
     private boolean resyncScheduled;
+    /** Which scheduled re-read is the live one; one brought forward leaves the earlier one to do nothing. */
+    private long resyncTicket;
     private volatile long resyncs;
     private volatile long resyncAttempts;
 
@@ -166,9 +168,18 @@ public final class KeyWatch implements Component {
         return resyncAttempts;
     }
 
-    /** Reads again now, e.g. after etcd was found reachable again. */
+    /**
+     * Reads again now, e.g. after etcd was found reachable again (a new client): a re-read already waiting out its
+     * backoff is brought forward, not waited for.
+     */
     public void resyncSoon() {
-        steps.post(() -> scheduleResync(0));
+        steps.post(() -> {
+            if (resyncScheduled) {
+                resyncScheduled = false;
+                resyncTicket++; // the one waiting does nothing when its time comes
+            }
+            scheduleResync(0);
+        });
     }
 
     private void resync() {
@@ -284,7 +295,12 @@ public final class KeyWatch implements Component {
             return;
         }
         resyncScheduled = true;
-        steps.after(delayMillis, this::resync);
+        long ticket = ++resyncTicket;
+        steps.after(delayMillis, () -> {
+            if (ticket == resyncTicket) {
+                resync();
+            }
+        });
     }
 
     private <T> CompletableFuture<T> timed(CompletableFuture<T> call) {

@@ -177,6 +177,36 @@ class KeyWatchIT {
         assertTrue(w.resyncAttempts() > w.resyncs(), "failed reads counted");
     }
 
+    /** A re-read waiting out a long backoff is brought forward when the node's client is renewed (etcd is back). */
+    @Test
+    void resyncSoonDoesNotWaitForTheBackoff() {
+        Client c = client();
+        put(c, "/soon/k", "1");
+        Recorder r = new Recorder();
+        KeyWatch.Timing slow = new KeyWatch.Timing(Duration.ofMillis(300), Duration.ofMillis(300), Duration.ofMillis(800),
+                Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofSeconds(2));
+        KeyWatch w = new KeyWatch(c, Keys.bytes("/soon/"), true, scheduler, slow, r, System::nanoTime, () -> 0.0);
+        open.add(0, w);
+        w.start();
+        await().atMost(Duration.ofSeconds(5)).until(() -> r.resynced == 1);
+        etcd.member(0).stop();
+        try {
+            await().atMost(Duration.ofSeconds(5)).until(() -> r.delays.size() == 1); // silence: a re-read in 15 s
+        } finally {
+            etcd.member(0).restart();
+        }
+        assertTrue(r.delays.get(0) >= 15_000, "delays " + r.delays);
+        put(client(), "/soon/k", "2");
+        long asked = System.nanoTime();
+        w.resyncSoon();
+        await().atMost(Duration.ofSeconds(3)).until(() -> "2".equals(r.get("/soon/k")));
+        System.out.printf("read again %d ms after resyncSoon (its backoff said %d ms)%n",
+                Duration.ofNanos(System.nanoTime() - asked).toMillis(), r.delays.get(0));
+        assertEquals(2, r.resynced);
+        put(c, "/soon/k", "3");
+        await().atMost(Duration.ofSeconds(1)).until(() -> "3".equals(r.get("/soon/k")));
+    }
+
     @Test
     void aWatchWhoseStartingRevisionWasCompactedAwayReadsAgain() {
         Client c = client();
