@@ -67,7 +67,7 @@ public final class EtcdConnection implements Client {
         return using;
     }
 
-    /** How many times the client was rebuilt. */
+    /** How many times the client was rebuilt ({@link #use} on other members, or {@link #renew}). */
     public long reconnects() {
         return reconnects;
     }
@@ -86,12 +86,30 @@ public final class EtcdConnection implements Client {
      * listener is told, and the old client is closed on a thread of its own, failing the calls still waiting on it.
      */
     public void use(List<String> endpoints, String why) {
-        if (endpoints.isEmpty() || !all.containsAll(endpoints)) {
-            throw new IllegalArgumentException("not a subset of " + all + ": " + endpoints);
+        rebuild(endpoints, why);
+    }
+
+    /**
+     * A new client on the members in use, as {@link #use} builds one for other members. For when every member was
+     * unreachable and one answers again: the old client's gRPC channel waits out a reconnect backoff of up to 2
+     * minutes (1 s growing 1.6 times per failed attempt) before it tries again, and jetcd 0.8.5 gives no way to cut
+     * it short; a new channel connects at once.
+     */
+    public void renew(String why) {
+        rebuild(null, why);
+    }
+
+    /** @param wanted the members to talk to; null for a new client on those in use */
+    private void rebuild(List<String> wanted, String why) {
+        if (wanted != null && (wanted.isEmpty() || !all.containsAll(wanted))) {
+            throw new IllegalArgumentException("not a subset of " + all + ": " + wanted);
         }
+        boolean renewing = wanted == null;
+        List<String> endpoints;
         Client old;
         synchronized (this) {
-            if (closed || endpoints.equals(using)) {
+            endpoints = renewing ? using : wanted;
+            if (closed || (!renewing && endpoints.equals(using))) {
                 return;
             }
             old = current;
@@ -99,7 +117,9 @@ public final class EtcdConnection implements Client {
             using = List.copyOf(endpoints);
             reconnects++;
         }
-        if (endpoints.equals(all)) {
+        if (renewing) {
+            log.info("etcd: a new client on {} ({})", endpoints, why);
+        } else if (endpoints.equals(all)) {
             log.info("etcd: talking to every member again, {} ({})", endpoints, why);
         } else {
             log.warn("etcd: talking to {} from now on ({})", endpoints, why);

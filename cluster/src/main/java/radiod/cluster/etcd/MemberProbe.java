@@ -4,9 +4,11 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -39,6 +41,11 @@ import radiod.lifecycle.DaemonThreads;
  * the master's lease can expire: a watch or a lease keep-alive that jetcd put on such a member hears nothing, and
  * nothing else tells it so in less than gRPC's 10 + 3 s keep-alive. A status request is answered by the member itself
  * (no raft round), needs no credentials, and costs a few hundred bytes a second per member. One thread.
+ *
+ * <p>It also has the connection {@link EtcdConnection#renew renew} its client when a member answers after two or more
+ * rounds in which no member could be reached (every member down or cut off, or the one member of a single-member
+ * etcd restarted): the client's own channel would wait out gRPC's reconnect backoff first, which grows to 2 minutes,
+ * and was measured at 3.8 s after a 60 s outage and ~12 s after 180 s. That is also why it runs with one member.
  */
 public final class MemberProbe implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MemberProbe.class);
@@ -63,9 +70,9 @@ public final class MemberProbe implements AutoCloseable {
         this.health = new MemberHealth(connection.allEndpoints());
     }
 
-    /** Probes every period from now on, unless there is only one member (nothing to choose, nothing is started). */
+    /** Probes every period from now on. */
     public synchronized MemberProbe start() {
-        if (connection.allEndpoints().size() < 2 || loop != null) {
+        if (loop != null) {
             return this;
         }
         loop = new NioEventLoopGroup(1, DaemonThreads.factory("radiod-etcd-probe"));
@@ -103,6 +110,7 @@ public final class MemberProbe implements AutoCloseable {
     /** One round: a status request to each member; judged when the last one is in (each has a deadline). */
     private void round() {
         Map<String, String> failures = new HashMap<>();
+        Set<String> unreached = new HashSet<>();
         List<String> members = new ArrayList<>(channels.keySet());
         int[] pending = {members.size()};
         long deadline = Math.max(100, period.toMillis() * 9 / 10);
@@ -117,23 +125,27 @@ public final class MemberProbe implements AutoCloseable {
                         .withDeadlineAfter(deadline, TimeUnit.MILLISECONDS)
                         .status(StatusRequest.getDefaultInstance());
             } catch (RuntimeException e) {
-                answered(failures, pending, member, "cannot ask: " + e);
+                answered(failures, unreached, pending, member, new Verdict("cannot ask: " + e, false));
                 continue;
             }
-            answer.addListener(() -> answered(failures, pending, member, judge(answer, deadline)),
+            answer.addListener(() -> answered(failures, unreached, pending, member, judge(answer, deadline)),
                     MoreExecutors.directExecutor());
         }
     }
 
     /** On the probe's one thread (gRPC's deadlines and answers come on its event loop); locked all the same. */
-    private synchronized void answered(Map<String, String> failures, int[] pending, String member, String why) {
-        failures.put(member, why);
+    private synchronized void answered(Map<String, String> failures, Set<String> unreached, int[] pending, String member,
+            Verdict verdict) {
+        failures.put(member, verdict.why());
+        if (!verdict.reached()) {
+            unreached.add(member);
+        }
         if (--pending[0] > 0 || closed) {
             return; // closing fails the calls in flight: that says nothing about the members
         }
         roundsDone++;
         List<String> before = connection.endpoints();
-        List<String> use = health.record(failures);
+        List<String> use = health.record(failures, unreached);
         Map<String, String> away = health.keptAway();
         boolean noneGood = away.size() == connection.allEndpoints().size();
         if (noneGood && !noneGoodBefore) {
@@ -151,26 +163,37 @@ public final class MemberProbe implements AutoCloseable {
             connection.use(use, away.isEmpty() ? "every member answers"
                     : noneGood ? "no member answers well: trying them all"
                     : "keeping away from " + away.keySet());
+        } else if (health.reachedAfterSilence()) {
+            connection.renew("an etcd member answers again after none could be reached: not waiting for gRPC's"
+                    + " reconnect backoff");
         }
     }
 
-    /** Null when the member answered and has a raft leader; otherwise why it is not good. */
-    private static String judge(ListenableFuture<StatusResponse> answer, long deadline) {
+    /**
+     * What one status request said of a member.
+     *
+     * @param why null when the member answered and has a raft leader; otherwise why it is not good
+     * @param reached whether the member answered at all (one without a raft leader did; an unreachable one did not)
+     */
+    private record Verdict(String why, boolean reached) {
+    }
+
+    private static Verdict judge(ListenableFuture<StatusResponse> answer, long deadline) {
         try {
             StatusResponse status = answer.get();
-            return status.getLeader() == 0 ? "it has no raft leader" : null;
+            return new Verdict(status.getLeader() == 0 ? "it has no raft leader" : null, true);
         } catch (ExecutionException e) {
             Status s = Status.fromThrowable(e.getCause());
             return switch (s.getCode()) {
-                case DEADLINE_EXCEEDED -> "no status answer within " + deadline + " ms";
-                case UNAVAILABLE -> "unreachable (" + s.getDescription() + ")";
+                case DEADLINE_EXCEEDED -> new Verdict("no status answer within " + deadline + " ms", false);
+                case UNAVAILABLE -> new Verdict("unreachable (" + s.getDescription() + ")", false);
                 // It answered, only not this question (an etcd that wants credentials for it): it is there.
-                case UNAUTHENTICATED, PERMISSION_DENIED, INVALID_ARGUMENT, UNIMPLEMENTED -> null;
-                default -> "status request failed: " + s.getCode() + " " + s.getDescription();
+                case UNAUTHENTICATED, PERMISSION_DENIED, INVALID_ARGUMENT, UNIMPLEMENTED -> new Verdict(null, true);
+                default -> new Verdict("status request failed: " + s.getCode() + " " + s.getDescription(), true);
             };
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return "interrupted";
+            return new Verdict("interrupted", false);
         }
     }
 

@@ -77,4 +77,22 @@ class EtcdConnectionTest {
         assertThrows(IllegalArgumentException.class, () -> c.use(List.of("http://d:2379"), "unknown"));
         assertThrows(IllegalArgumentException.class, () -> c.use(List.of(), "none"));
     }
+
+    @Test
+    void renewBuildsANewClientOnTheMembersInUse() {
+        Built built = new Built();
+        EtcdConnection c = new EtcdConnection(ALL, built::build);
+        AtomicInteger told = new AtomicInteger();
+        c.onReconnect(told::incrementAndGet);
+        c.use(List.of(ALL.get(1)), "a and c are away");
+        c.renew("b answers again");
+        assertEquals(List.of(ALL, List.of(ALL.get(1)), List.of(ALL.get(1))), built.endpoints);
+        assertSame(built.clients.get(2).getKVClient(), c.getKVClient());
+        assertEquals(2, told.get());
+        assertEquals(2, c.reconnects());
+        Awaitility.await().until(() -> built.closed.contains(built.clients.get(1)));
+        c.close();
+        c.renew("after close");
+        assertEquals(3, built.clients.size(), "nothing is built once closed");
+    }
 }

@@ -1,10 +1,13 @@
 package radiod.cluster.etcd;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import org.junit.jupiter.api.Test;
 
@@ -66,5 +69,54 @@ class MemberHealthTest {
         h.record(round(ALL.get(1), ALL.get(2)));
         h.record(round(ALL.get(1), ALL.get(2)));
         assertEquals(List.of(ALL.get(0)), h.record(round(ALL.get(1), ALL.get(2))));
+    }
+
+    static final Set<String> NONE_REACHED = Set.copyOf(ALL);
+
+    @Test
+    void aMemberReachedAfterTwoRoundsThatReachedNoneCallsForANewClientOnce() {
+        MemberHealth h = new MemberHealth(ALL);
+        Map<String, String> down = round(ALL.toArray(String[]::new));
+        h.record(round());
+        assertFalse(h.reachedAfterSilence());
+        h.record(down, NONE_REACHED);
+        h.record(down, NONE_REACHED);
+        assertFalse(h.reachedAfterSilence(), "nothing to connect to yet");
+        h.record(round(ALL.get(1), ALL.get(2)), Set.of(ALL.get(1), ALL.get(2)));
+        assertTrue(h.reachedAfterSilence(), "the first member back: a new client now, not at gRPC's next attempt");
+        h.record(round(ALL.get(1), ALL.get(2)), Set.of(ALL.get(1), ALL.get(2)));
+        assertFalse(h.reachedAfterSilence(), "once");
+    }
+
+    @Test
+    void oneRoundThatReachedNoMemberIsABlipNotAnOutage() {
+        MemberHealth h = new MemberHealth(ALL);
+        h.record(round(ALL.toArray(String[]::new)), NONE_REACHED);
+        h.record(round());
+        assertFalse(h.reachedAfterSilence());
+    }
+
+    @Test
+    void membersThatAnswerWithoutARaftLeaderWereReached() {
+        MemberHealth h = new MemberHealth(ALL);
+        Map<String, String> noLeader = new HashMap<>();
+        ALL.forEach(m -> noLeader.put(m, "it has no raft leader"));
+        for (int i = 0; i < 5; i++) {
+            assertEquals(ALL, h.record(noLeader, Set.of()));
+        }
+        h.record(round());
+        assertFalse(h.reachedAfterSilence(), "the client's connections never failed: nothing to renew");
+    }
+
+    @Test
+    void aSingleMemberRestarted() {
+        List<String> one = List.of(ALL.get(0));
+        MemberHealth h = new MemberHealth(one);
+        Map<String, String> down = Map.of(ALL.get(0), "unreachable (io exception)");
+        for (int i = 0; i < 4; i++) {
+            assertEquals(one, h.record(down, Set.copyOf(one)), "the only member is used all the same");
+        }
+        assertEquals(one, h.record(Map.of(ALL.get(0), "it has no raft leader"), Set.of()));
+        assertTrue(h.reachedAfterSilence());
     }
 }

@@ -158,7 +158,8 @@ public final class RadiodNode implements Component {
 
     private void startParts() throws Exception {
         EtcdConnection client = parts.adopt(EtcdConnection.open(etcdOptions));
-        // Keeps the client away from a member that stops answering (a partition), within two periods.
+        // Keeps the client away from a member that stops answering (a partition), within two periods, and renews it
+        // when etcd answers again after no member could be reached (also with one member: gRPC's reconnect backoff).
         parts.adopt(new MemberProbe(client, etcdOptions, Duration.ofMillis(Math.max(500, config.leaseTtl().toMillis() / 5)))
                 .start());
         parts.adopt(() -> DaemonThreads.stop(control, Duration.ofSeconds(1)));
