@@ -2,9 +2,14 @@ package radiod.cluster.etcd;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 
@@ -28,6 +33,9 @@ import radiod.lifecycle.Steps;
  * throughout, so it is vouched for again and the listeners are told {@link Listener#leaseGranted} with the same id
  * (an etcd leader election or a disk stall of a second or two costs a short fence, not the node's keys and roles).
  * Past that moment, or when etcd says it expired, the lease is revoked and a new one granted as soon as etcd answers.
+ * A lease given up while etcd did not answer is revoked once it does (tried again with each grant and keep-alive):
+ * etcd keeps a lease through its own restart and gives it a whole TTL again once it has a leader, so without that the
+ * keys bound to it (this node's master key, say) would hold an election up for one TTL after etcd is back.
  *
  * <p>Keep-alives are sent one at a time with {@code keepAliveOnce} rather than through jetcd's streaming
  * keep-alive, so the send time of each success is known exactly.
@@ -71,6 +79,27 @@ public final class EtcdSession implements AutoCloseable {
     private boolean toldLost;
     private volatile boolean closed;
     private volatile long leasesGranted;
+    /** Leases given up whose revoke etcd has not answered yet. */
+    private final Set<Long> unrevoked = ConcurrentHashMap.newKeySet();
+    /** Of those, the ones with a revoke in flight, and the call. */
+    private final Map<Long, CompletableFuture<?>> revoking = new ConcurrentHashMap<>();
+    /**
+     * Released when the node's client is rebuilt: a grant (or keep-alive) is tried at once on the new client rather
+     * than after the pause between tries (up to a keep-alive period, TTL/5).
+     */
+    private final Semaphore wake = new Semaphore(0);
+    /** The grant or keep-alive being waited for, failed at once when the client is rebuilt (it went to the old one). */
+    private volatile CompletableFuture<?> inFlight;
+    private final Runnable wakeUp = () -> {
+        // What went to the old client is failed now (and sent again on the new one), not waited for until it times out.
+        IllegalStateException rebuilt = new IllegalStateException("the node's etcd client was rebuilt");
+        CompletableFuture<?> call = inFlight;
+        if (call != null) {
+            call.completeExceptionally(rebuilt);
+        }
+        revoking.values().forEach(revoke -> revoke.completeExceptionally(rebuilt));
+        wake.release();
+    };
 
     /**
      * @param ttl the lease TTL (whole seconds, at least 2); keep-alives go every TTL/5 and the lease is
@@ -125,6 +154,9 @@ public final class EtcdSession implements AutoCloseable {
     }
 
     public EtcdSession start() {
+        if (client instanceof EtcdConnection c) {
+            c.onReconnect(wakeUp);
+        }
         thread.start();
         return this;
     }
@@ -171,10 +203,11 @@ public final class EtcdSession implements AutoCloseable {
     }
 
     private void grant() {
+        revokeLeftOvers(); // in flight beside the grant: does not delay it
         long sent = clock.getAsLong();
         long id;
         try {
-            id = EtcdClients.await(client.getLeaseClient().grant(ttlSeconds), Math.max(callTimeoutMillis, 1000),
+            id = EtcdClients.await(inFlight(client.getLeaseClient().grant(ttlSeconds)), Math.max(callTimeoutMillis, 1000),
                     "granting a lease").getID();
         } catch (EtcdUnavailableException e) {
             log.warn("{}; retrying", e.getMessage());
@@ -201,6 +234,9 @@ public final class EtcdSession implements AutoCloseable {
     }
 
     private void keepAlive() {
+        if (!unrevoked.isEmpty()) {
+            revokeLeftOvers();
+        }
         long id = leaseId;
         long sent = clock.getAsLong();
         if (sent - aliveUntilNanos >= 0) {
@@ -214,7 +250,7 @@ public final class EtcdSession implements AutoCloseable {
             // Never wait past the moment the lease stops being vouched for (or, fenced, may have expired).
             long deadline = validLease().isPresent() ? validUntilNanos : aliveUntilNanos;
             long untilDeadline = TimeUnit.NANOSECONDS.toMillis(deadline - sent);
-            LeaseKeepAliveResponse r = EtcdClients.await(client.getLeaseClient().keepAliveOnce(id),
+            LeaseKeepAliveResponse r = EtcdClients.await(inFlight(client.getLeaseClient().keepAliveOnce(id)),
                     Math.max(20, Math.min(callTimeoutMillis, untilDeadline)), "keeping lease alive");
             if (r.getTTL() <= 0) {
                 giveUp(id, "etcd says it expired");
@@ -296,8 +332,49 @@ public final class EtcdSession implements AutoCloseable {
         validUntilNanos = 0;
         leaseId = 0;
         log.warn("etcd lease {} lost: {}", Long.toHexString(id), why);
-        // Whatever is still bound to it on the server should go now rather than at expiry.
-        client.getLeaseClient().revoke(id).exceptionally(t -> null);
+        // Whatever is still bound to it on the server should go now rather than at expiry, or once etcd answers.
+        unrevoked.add(id);
+        revokeLeftOvers();
+    }
+
+    /** Sends a revoke for each lease given up whose revoke etcd has not answered (one at a time each), not waiting. */
+    private void revokeLeftOvers() {
+        for (long id : unrevoked) {
+            if (revoking.containsKey(id)) {
+                continue;
+            }
+            CompletableFuture<?> revoke;
+            try {
+                revoke = client.getLeaseClient().revoke(id).orTimeout(Math.max(callTimeoutMillis, 500), TimeUnit.MILLISECONDS);
+            } catch (RuntimeException e) {
+                continue;
+            }
+            revoking.put(id, revoke);
+            revoke.whenComplete((r, t) -> {
+                if (t == null) {
+                    unrevoked.remove(id);
+                    log.info("revoked etcd lease {}, given up earlier: what was bound to it is gone now, not at its expiry",
+                            Long.toHexString(id));
+                } else if (answered(t)) {
+                    unrevoked.remove(id); // expired already (not found), or not ours to revoke: nothing more to do
+                    log.debug("revoke of {}: {}", Long.toHexString(id), t.toString());
+                }
+                revoking.remove(id, revoke);
+            });
+        }
+    }
+
+    /** Whether a failed call was answered by etcd (a verdict), rather than not reaching it or not heard back in time. */
+    private static boolean answered(Throwable t) {
+        return switch (EtcdErrors.code(t)) {
+            case NOT_FOUND, PERMISSION_DENIED, UNAUTHENTICATED, INVALID_ARGUMENT, FAILED_PRECONDITION -> true;
+            default -> false;
+        };
+    }
+
+    /** How many leases given up still wait for etcd to answer their revoke. For tests. */
+    int unrevokedLeases() {
+        return unrevoked.size();
     }
 
     private void revokeQuietly(long id) {
@@ -308,9 +385,18 @@ public final class EtcdSession implements AutoCloseable {
         }
     }
 
+    /** Remembers {@code call} as the one to fail if the client is rebuilt while it is waited for. */
+    private <T> CompletableFuture<T> inFlight(CompletableFuture<T> call) {
+        inFlight = call;
+        return call;
+    }
+
+    /** Waits {@code nanos}, or less when the connection's client was rebuilt meanwhile (etcd may answer now). */
     private void pause(long nanos) {
         try {
-            TimeUnit.NANOSECONDS.sleep(nanos);
+            if (wake.tryAcquire(nanos, TimeUnit.NANOSECONDS)) {
+                wake.drainPermits();
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             closed = true;
@@ -324,6 +410,9 @@ public final class EtcdSession implements AutoCloseable {
             return;
         }
         closed = true;
+        if (client instanceof EtcdConnection c) {
+            c.removeReconnectListener(wakeUp);
+        }
         thread.interrupt();
         try {
             thread.join(2000);

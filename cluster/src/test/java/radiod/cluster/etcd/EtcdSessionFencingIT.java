@@ -15,7 +15,9 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
+import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
+import io.etcd.jetcd.options.PutOption;
 import radiod.testkit.EtcdCluster;
 
 /**
@@ -124,6 +126,55 @@ class EtcdSessionFencingIT {
             assertEquals(List.of("granted " + first, "lost " + first, "granted " + first), List.copyOf(told));
             assertTrue(session.isValid(first));
             assertEquals(1, session.leasesGranted(), "no new lease");
+            session.close();
+        }
+    }
+
+    /**
+     * etcd keeps a lease through a restart and gives it a whole TTL again: a lease the node gave up while etcd was
+     * down would keep its keys (a master key holding an election up) for one TTL after etcd is back, unless it is
+     * revoked once etcd answers. And a new lease comes as soon as the node's client is renewed.
+     */
+    @Test
+    void aLeaseGivenUpWhileEtcdWasDownIsRevokedOnceEtcdAnswersAndItsKeysGoWithIt() {
+        // The node's client: renewed when etcd answers again, which fails a revoke jetcd still held from before.
+        EtcdOptions options = EtcdOptions.of(etcd.endpoints());
+        try (EtcdConnection client = EtcdConnection.open(options);
+             MemberProbe probe = new MemberProbe(client, options, Duration.ofMillis(500)).start()) {
+            // A TTL of 10 s: a keep-alive (or grant) every 2 s, which the renewed client does not wait for; and the old
+            // lease would hold its key 10 s after etcd's restart.
+            Duration ttl = Duration.ofSeconds(10);
+            EtcdSession session = new EtcdSession(client, ttl, now::get);
+            ConcurrentLinkedQueue<String> told = told(session);
+            session.start();
+            await().atMost(Duration.ofSeconds(5)).until(() -> session.validLease().isPresent());
+            long first = session.validLease().getAsLong();
+            ByteSequence key = Keys.bytes("/session/bound");
+            EtcdClients.await(client.getKVClient().put(key, Keys.bytes("x"), PutOption.builder().withLeaseId(first).build()),
+                    3000, "put");
+            etcd.member(0).stop();
+            try {
+                now.addAndGet(ttl.toNanos()); // no keep-alive for a TTL: the session gives the lease up
+                await().atMost(Duration.ofSeconds(5)).until(() -> told.contains("lost " + first));
+                // The revoke the session sent as it gave the lease up cannot succeed: it is kept to be tried again.
+                await().during(Duration.ofSeconds(6)).atMost(Duration.ofSeconds(7))
+                        .until(() -> session.unrevokedLeases() == 1);
+            } finally {
+                etcd.member(0).restart();
+            }
+            await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(5)).until(() -> client.reconnects() >= 1);
+            long renewed = System.nanoTime();
+            // The lease thread tries at once on the renewed client, not after its pause between tries (up to 4 s here: a grant's 2 s wait on the old client, then a 2 s pause).
+            await().atMost(Duration.ofMillis(250)).pollInterval(Duration.ofMillis(5)).until(() -> told.size() >= 3);
+            long granted = System.nanoTime();
+            System.out.printf("a new lease %d ms after the client was renewed%n", Duration.ofNanos(granted - renewed).toMillis());
+            assertTrue(told.stream().anyMatch(t -> t.startsWith("granted ") && !t.equals("granted " + first)), "told " + told);
+            // Without the revoke the key would stay until the old lease's new TTL ran out: 10 s after etcd's restart.
+            await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(10))
+                    .until(() -> EtcdClients.await(client.getKVClient().get(key), 1000, "get").getCount() == 0);
+            System.out.printf("the given-up lease's key went %d ms after the new lease was granted%n",
+                    Duration.ofNanos(System.nanoTime() - granted).toMillis());
+            await().atMost(Duration.ofSeconds(1)).until(() -> session.unrevokedLeases() == 0);
             session.close();
         }
     }
