@@ -44,7 +44,7 @@ import radiod.testkit.Processes;
  *   <tr><td>kill -9 of a relay, of the transcoder's node, of a relay's Icecast; kill -9 of an etcd member</td>
  *       <td>≤ 0.5 s (≤ 3.0 s where the transcoder's node is the master)</td><td></td></tr>
  *   <tr><td>etcd quorum lost for 30 s (every node fenced: a retrying encoder)</td><td>as before: &lt; 2 s while
- *       quorum is lost, back within {@link Fire#REJOIN_BOUND}</td><td>redirects still answered</td></tr>
+ *       quorum is lost, back within {@link #QUORUM_BACK_BOUND}</td><td>redirects still answered</td></tr>
  * </table>
  * The figures go to stdout and {@code target/fire-gaps.txt}. {@code -Dfire.audioPath=relay} makes the master watch
  * read mastership from Icecast's sources as Icecast relays carried the audio (see {@link MasterWatch}).
@@ -316,6 +316,13 @@ class FireIT {
         return inUse;
     }
 
+    /**
+     * Every listener hears audio again within this of quorum's return. The leases the nodes gave up during the loss
+     * are revoked as soon as etcd answers, so the old master key does not hold the election up for the TTL that etcd
+     * gives every lease again once it has a leader (about 6 s back then; 0.7-1.3 s measured since).
+     */
+    static final Duration QUORUM_BACK_BOUND = Duration.ofSeconds(3);
+
     @Test
     @Order(9)
     void etcdQuorumLostFor30Seconds() {
@@ -363,7 +370,7 @@ class FireIT {
         Map<String, Long> after = new java.util.TreeMap<>();
         fire.players.forEach(p -> after.put(p.name() + p.mount(), p.firstAudioAfter(back) - back));
         Fire.report("etcd quorum back (from the restart): " + Fire.seconds(after));
-        after.forEach((p, ms) -> assertTrue(ms >= 0 && ms <= Fire.REJOIN_BOUND.toMillis(), p + ": " + ms + " ms after quorum came back"));
+        after.forEach((p, ms) -> assertTrue(ms >= 0 && ms <= QUORUM_BACK_BOUND.toMillis(), p + ": " + ms + " ms after quorum came back"));
         fire.checkInvariants();
         fire.oneTranscoder();
         assertEquals(List.of(), claimed, "a node claimed mastership while etcd had no quorum");
