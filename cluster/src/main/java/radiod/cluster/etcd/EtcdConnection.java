@@ -28,7 +28,8 @@ import radiod.lifecycle.DaemonThreads;
  * master's key go) and a third of its lease keep-alives go unanswered (the node can lose its lease on the majority
  * side). {@link MemberProbe} notices such a member within two probes and calls {@link #use}: a new client on the
  * members that answer, every watch read again on it ({@link #onReconnect}), and the old client closed, which fails
- * whatever was still waiting on it.
+ * whatever was still waiting on it. It also calls {@link #renew} (a new client on the same members) when etcd can be
+ * reached again after no member could: the old client's channel would wait out gRPC's reconnect backoff.
  *
  * <p>Callers must ask for {@code getKVClient()}, {@code getWatchClient()} and so on at each use rather than keep
  * them: a kept one belongs to a client that may be closed.
@@ -39,6 +40,7 @@ public final class EtcdConnection implements Client {
     private final List<String> all;
     private final Function<List<String>, Client> connector;
     private final List<Runnable> reconnectListeners = new CopyOnWriteArrayList<>();
+    private final List<Runnable> answeringListeners = new CopyOnWriteArrayList<>();
     private volatile Client current;
     private volatile List<String> using;
     private volatile long reconnects;
@@ -79,6 +81,32 @@ public final class EtcdConnection implements Client {
 
     public void removeReconnectListener(Runnable listener) {
         reconnectListeners.remove(listener);
+    }
+
+    /** Called, on the caller's thread, each time {@link #answersAgain} is; keep it quick. */
+    public void onAnswersAgain(Runnable listener) {
+        answeringListeners.add(listener);
+    }
+
+    public void removeAnswersAgainListener(Runnable listener) {
+        answeringListeners.remove(listener);
+    }
+
+    /**
+     * Tells whoever waits out a backoff of their own that etcd answers again after an outage, on the same client:
+     * a watch whose re-read failed while etcd had no quorum would otherwise read again only when its delay (up to
+     * its cap, seconds) runs out, and its node would act on an old picture meanwhile. The node's lease session calls
+     * this when it holds a lease again.
+     */
+    public void answersAgain(String why) {
+        log.info("etcd answers again ({}): every watch reads again now", why);
+        for (Runnable r : answeringListeners) {
+            try {
+                r.run();
+            } catch (RuntimeException e) {
+                log.error("etcd listener failed", e);
+            }
+        }
     }
 
     /**

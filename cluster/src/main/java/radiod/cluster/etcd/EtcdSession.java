@@ -207,8 +207,8 @@ public final class EtcdSession implements AutoCloseable {
         long sent = clock.getAsLong();
         long id;
         try {
-            id = EtcdClients.await(inFlight(client.getLeaseClient().grant(ttlSeconds)), Math.max(callTimeoutMillis, 1000),
-                    "granting a lease").getID();
+            id = EtcdClients.await(inFlight(client.getLeaseClient().grant(ttlSeconds)),
+                    Math.max(callTimeoutMillis, 1000), "granting a lease").getID();
         } catch (EtcdUnavailableException e) {
             log.warn("{}; retrying", e.getMessage());
             pause(periodNanos);
@@ -231,12 +231,20 @@ public final class EtcdSession implements AutoCloseable {
                 log.error("lease listener failed", e);
             }
         }
+        if (leasesGranted > 1) {
+            answersAgain("a new lease after the last was lost");
+        }
+    }
+
+    /** After an outage: the node's watches read again now, not when their own backoff runs out. */
+    private void answersAgain(String why) {
+        if (client instanceof EtcdConnection c) {
+            c.answersAgain(why);
+        }
     }
 
     private void keepAlive() {
-        if (!unrevoked.isEmpty()) {
-            revokeLeftOvers();
-        }
+        revokeLeftOvers();
         long id = leaseId;
         long sent = clock.getAsLong();
         if (sent - aliveUntilNanos >= 0) {
@@ -321,6 +329,7 @@ public final class EtcdSession implements AutoCloseable {
                 log.error("lease listener failed", e);
             }
         }
+        answersAgain("the lease vouched for again");
     }
 
     /** The lease is gone (or may be): listeners are told if they were not yet, it is revoked, and a new one is granted. */
@@ -345,7 +354,8 @@ public final class EtcdSession implements AutoCloseable {
             }
             CompletableFuture<?> revoke;
             try {
-                revoke = client.getLeaseClient().revoke(id).orTimeout(Math.max(callTimeoutMillis, 500), TimeUnit.MILLISECONDS);
+                revoke = client.getLeaseClient().revoke(id)
+                        .orTimeout(Math.max(callTimeoutMillis, 500), TimeUnit.MILLISECONDS);
             } catch (RuntimeException e) {
                 continue;
             }
@@ -385,7 +395,11 @@ public final class EtcdSession implements AutoCloseable {
         }
     }
 
-    /** Remembers {@code call} as the one to fail if the client is rebuilt while it is waited for. */
+    /**
+     * Remembers {@code call} as the one to fail if the client is rebuilt while it is waited for. A rebuild between
+     * the call and this is missed (closing the old client fails the call anyway); one just after may fail a call that
+     * went to the new client, which is only tried again.
+     */
     private <T> CompletableFuture<T> inFlight(CompletableFuture<T> call) {
         inFlight = call;
         return call;
@@ -432,6 +446,9 @@ public final class EtcdSession implements AutoCloseable {
             }
             revokeQuietly(id);
             log.info("revoked etcd lease {}", Long.toHexString(id));
+        }
+        for (long left : unrevoked) {
+            revokeQuietly(left); // given up earlier, not yet revoked: its keys go now, not at its expiry
         }
         Steps.finish(coordination, Duration.ofSeconds(1));
     }

@@ -12,11 +12,13 @@ import java.util.Set;
  * after {@link #ANSWERS_TO_RETURN} good ones in a row, so one slow answer on a busy machine does not rebuild the
  * client, nor does a member that flickers back for a moment. When no member is good every one is used: there is
  * nothing better to try, and a node that cannot reach a quorum must find out from its calls, not from the probe.
+ * Not thread-safe: one prober calls it.
  *
  * <p>It also says when a member is reached again after {@link #SILENT_ROUNDS_TO_RENEW} or more rounds in which none
  * was ({@link #reachedAfterSilence}): by then the client's gRPC channel is waiting out a reconnect backoff that grows
- * from 1 s by 1.6 times per failed attempt up to 2 minutes, and only a new client talks to etcd at once.
- * Not thread-safe: one prober calls it.
+ * from 1 s by 1.6 times per failed attempt up to 2 minutes, and only a new client talks to etcd at once. Rounds
+ * without an answer because this process stalled (starved of CPU, a long GC) count too, and cost one needless but
+ * harmless renewal: telling them from a dead network would need the client's own channel, which jetcd keeps.
  */
 final class MemberHealth {
     static final int FAILURES_TO_LEAVE = 2;

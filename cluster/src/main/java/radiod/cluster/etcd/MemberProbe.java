@@ -44,8 +44,9 @@ import radiod.lifecycle.DaemonThreads;
  *
  * <p>It also has the connection {@link EtcdConnection#renew renew} its client when a member answers after two or more
  * rounds in which no member could be reached (every member down or cut off, or the one member of a single-member
- * etcd restarted): the client's own channel would wait out gRPC's reconnect backoff first, which grows to 2 minutes,
- * and was measured at 3.8 s after a 60 s outage and ~12 s after 180 s. That is also why it runs with one member.
+ * etcd restarted): the client's own channel would wait out gRPC's reconnect backoff first, which grows to 2 minutes
+ * (with a node's calls going on meanwhile, measured 17.4 s after a 30 s outage and 14.0 s after 60 s; 0.3-0.5 s
+ * renewed). That is also why it runs with one member.
  */
 public final class MemberProbe implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MemberProbe.class);

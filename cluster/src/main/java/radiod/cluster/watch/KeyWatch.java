@@ -103,7 +103,10 @@ public final class KeyWatch implements Component {
     private final LongSupplier clock;
     private final Backoff backoff;
     private final Lifecycle lifecycle;
-    /** Reads again at once when the node's etcd client is rebuilt (other members, or renewed): the old one's watch is gone. */
+    /**
+     * Reads again at once when the node's etcd client is rebuilt (other members, or renewed: the old one's watch is
+     * gone), and when etcd answers again after an outage (a re-read that failed meanwhile waits out its backoff).
+     */
     private final Runnable onReconnect = this::resyncSoon;
 
     // Owned by the scheduler's thread:
@@ -151,6 +154,7 @@ public final class KeyWatch implements Component {
         lifecycle.start();
         if (client instanceof EtcdConnection connection) {
             connection.onReconnect(onReconnect);
+            connection.onAnswersAgain(onReconnect);
         }
         steps.post(() -> {
             watchdog = steps.every(timing.checkEveryMillis(), this::watchdog).orElse(null);
@@ -339,6 +343,7 @@ public final class KeyWatch implements Component {
         }
         if (client instanceof EtcdConnection connection) {
             connection.removeReconnectListener(onReconnect);
+            connection.removeAnswersAgainListener(onReconnect);
         }
         Runnable stop = () -> {
             generation++;

@@ -9,6 +9,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -17,13 +19,17 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
+import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.options.PutOption;
+import io.etcd.jetcd.watch.WatchEvent;
+import radiod.cluster.watch.KeyWatch;
+import radiod.lifecycle.DaemonThreads;
 import radiod.testkit.EtcdCluster;
 
 /**
  * The session's fencing by time, with a clock the test moves: the lease is vouched for until the send time of the
  * last keep-alive that succeeded plus the TTL less the margin (2×TTL/5), not a nanosecond longer, whatever the session's
- * own thread is doing. Nothing here sleeps: the clock jumps.
+ * own thread is doing. Nothing here sleeps: the clock jumps (one test holds etcd down for a few seconds).
  */
 class EtcdSessionFencingIT {
     private static final Duration TTL = Duration.ofSeconds(5);
@@ -133,49 +139,124 @@ class EtcdSessionFencingIT {
     /**
      * etcd keeps a lease through a restart and gives it a whole TTL again: a lease the node gave up while etcd was
      * down would keep its keys (a master key holding an election up) for one TTL after etcd is back, unless it is
-     * revoked once etcd answers. And a new lease comes as soon as the node's client is renewed.
+     * revoked once etcd answers. And a new lease comes as soon as the node's client is renewed. (This one holds etcd
+     * down for 6 s.)
      */
     @Test
     void aLeaseGivenUpWhileEtcdWasDownIsRevokedOnceEtcdAnswersAndItsKeysGoWithIt() {
-        // The node's client: renewed when etcd answers again, which fails a revoke jetcd still held from before.
+        // The node's client: renewed when etcd can be reached again, which fails what was still sent to the old one.
         EtcdOptions options = EtcdOptions.of(etcd.endpoints());
+        AtomicLong renewedAt = new AtomicLong();
+        AtomicLong grantedAt = new AtomicLong();
         try (EtcdConnection client = EtcdConnection.open(options);
              MemberProbe probe = new MemberProbe(client, options, Duration.ofMillis(500)).start()) {
-            // A TTL of 10 s: a keep-alive (or grant) every 2 s, which the renewed client does not wait for; and the old
-            // lease would hold its key 10 s after etcd's restart.
+            client.onReconnect(() -> renewedAt.compareAndSet(0, System.nanoTime()));
+            // A TTL of 10 s: a grant tried every 2 s (which the renewed client does not wait for), and the old lease
+            // would hold its key 10 s after etcd's restart.
             Duration ttl = Duration.ofSeconds(10);
             EtcdSession session = new EtcdSession(client, ttl, now::get);
-            ConcurrentLinkedQueue<String> told = told(session);
-            session.start();
-            await().atMost(Duration.ofSeconds(5)).until(() -> session.validLease().isPresent());
-            long first = session.validLease().getAsLong();
-            ByteSequence key = Keys.bytes("/session/bound");
-            EtcdClients.await(client.getKVClient().put(key, Keys.bytes("x"), PutOption.builder().withLeaseId(first).build()),
-                    3000, "put");
-            etcd.member(0).stop();
             try {
-                now.addAndGet(ttl.toNanos()); // no keep-alive for a TTL: the session gives the lease up
-                await().atMost(Duration.ofSeconds(5)).until(() -> told.contains("lost " + first));
-                // The revoke the session sent as it gave the lease up cannot succeed: it is kept to be tried again.
-                await().during(Duration.ofSeconds(6)).atMost(Duration.ofSeconds(7))
-                        .until(() -> session.unrevokedLeases() == 1);
+                ConcurrentLinkedQueue<String> told = told(session);
+                session.addListener(new EtcdSession.Listener() {
+                    @Override
+                    public void leaseGranted(long leaseId) {
+                        if (renewedAt.get() != 0) {
+                            grantedAt.compareAndSet(0, System.nanoTime());
+                        }
+                    }
+
+                    @Override
+                    public void leaseLost(long leaseId) {
+                    }
+                });
+                session.start();
+                await().atMost(Duration.ofSeconds(5)).until(() -> session.validLease().isPresent());
+                long first = session.validLease().getAsLong();
+                ByteSequence key = Keys.bytes("/session/bound");
+                PutOption onFirst = PutOption.builder().withLeaseId(first).build();
+                EtcdClients.await(client.getKVClient().put(key, Keys.bytes("x"), onFirst), 3000, "put");
+                etcd.member(0).stop();
+                try {
+                    now.addAndGet(ttl.toNanos()); // no keep-alive for a TTL: the session gives the lease up
+                    await().atMost(Duration.ofSeconds(5)).until(() -> told.contains("lost " + first));
+                    // The revoke the session sent as it gave the lease up cannot succeed: it is kept to try again.
+                    await().during(Duration.ofSeconds(6)).atMost(Duration.ofSeconds(7))
+                            .until(() -> session.unrevokedLeases() == 1);
+                } finally {
+                    etcd.member(0).restart();
+                }
+                await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(5)).until(() -> told.size() >= 3);
+                assertTrue(told.stream().anyMatch(t -> t.startsWith("granted ") && !t.equals("granted " + first)),
+                        "told " + told);
+                // Tried at once on the renewed client, not after the pause between tries (up to 4 s here: a grant's
+                // 2 s wait on the old client, then a 2 s pause).
+                long afterRenewal = Duration.ofNanos(grantedAt.get() - renewedAt.get()).toMillis();
+                System.out.printf("a new lease %d ms after the client was renewed%n", afterRenewal);
+                assertTrue(renewedAt.get() != 0 && afterRenewal >= 0 && afterRenewal <= 250,
+                        "a new lease " + afterRenewal + " ms after the renewal");
+                // Without the revoke the key would stay until the old lease's new TTL ran out: 10 s after etcd's
+                // restart.
+                await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(10))
+                        .until(() -> EtcdClients.await(client.getKVClient().get(key), 1000, "get").getCount() == 0);
+                System.out.printf("the given-up lease's key went %d ms after the new lease was granted%n",
+                        Duration.ofNanos(System.nanoTime() - grantedAt.get()).toMillis());
+                await().atMost(Duration.ofSeconds(1)).until(() -> session.unrevokedLeases() == 0);
             } finally {
-                etcd.member(0).restart();
+                session.close();
             }
-            await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(5)).until(() -> client.reconnects() >= 1);
-            long renewed = System.nanoTime();
-            // The lease thread tries at once on the renewed client, not after its pause between tries (up to 4 s here: a grant's 2 s wait on the old client, then a 2 s pause).
-            await().atMost(Duration.ofMillis(250)).pollInterval(Duration.ofMillis(5)).until(() -> told.size() >= 3);
-            long granted = System.nanoTime();
-            System.out.printf("a new lease %d ms after the client was renewed%n", Duration.ofNanos(granted - renewed).toMillis());
-            assertTrue(told.stream().anyMatch(t -> t.startsWith("granted ") && !t.equals("granted " + first)), "told " + told);
-            // Without the revoke the key would stay until the old lease's new TTL ran out: 10 s after etcd's restart.
-            await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(10))
-                    .until(() -> EtcdClients.await(client.getKVClient().get(key), 1000, "get").getCount() == 0);
-            System.out.printf("the given-up lease's key went %d ms after the new lease was granted%n",
-                    Duration.ofNanos(System.nanoTime() - granted).toMillis());
-            await().atMost(Duration.ofSeconds(1)).until(() -> session.unrevokedLeases() == 0);
-            session.close();
+        }
+    }
+
+    /**
+     * A watch whose re-read failed while etcd was away waits out its backoff (a 30 s one here) unless told etcd
+     * answers again: the session tells it when it holds a lease again, on the same client (no probe renews it).
+     */
+    @Test
+    void aWatchWaitingOutItsBackoffReadsAgainWhenTheSessionHoldsALeaseAgain() {
+        ScheduledExecutorService scheduler = DaemonThreads.scheduled("test-watch");
+        try (EtcdConnection client = EtcdConnection.open(EtcdOptions.of(etcd.endpoints()))) {
+            EtcdSession session = new EtcdSession(client, TTL, now::get);
+            ConcurrentLinkedQueue<String> told = told(session);
+            KeyWatch.Timing slow = new KeyWatch.Timing(Duration.ofMillis(300), Duration.ofMillis(300),
+                    Duration.ofMillis(800), Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofSeconds(2));
+            List<Long> retries = new CopyOnWriteArrayList<>();
+            KeyWatch watch = new KeyWatch(client, Keys.bytes("/answers/"), true, scheduler, slow, new KeyWatch.Listener() {
+                @Override
+                public void resynced(List<KeyValue> kvs, long revision) {
+                }
+
+                @Override
+                public void changed(List<WatchEvent> events, long revision) {
+                }
+
+                @Override
+                public void retrying(long delayMillis, String why) {
+                    retries.add(delayMillis);
+                }
+            });
+            try {
+                session.start();
+                watch.start();
+                await().atMost(Duration.ofSeconds(5)).until(() -> session.validLease().isPresent() && watch.resyncs() == 1);
+                long first = session.validLease().getAsLong();
+                etcd.member(0).stop();
+                try {
+                    now.addAndGet(TTL.toNanos()); // the lease is given up
+                    await().atMost(Duration.ofSeconds(5)).until(() -> told.contains("lost " + first) && !retries.isEmpty());
+                } finally {
+                    etcd.member(0).restart();
+                }
+                assertTrue(retries.get(0) >= 15_000, "the watch waits out a long backoff: " + retries);
+                await().atMost(Duration.ofSeconds(15)).until(() -> told.size() >= 3);
+                long granted = System.nanoTime();
+                await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(5)).until(() -> watch.resyncs() == 2);
+                System.out.printf("the watch read again %d ms after the new lease (its backoff said %d ms)%n",
+                        Duration.ofNanos(System.nanoTime() - granted).toMillis(), retries.get(0));
+            } finally {
+                watch.close();
+                session.close();
+                DaemonThreads.stop(scheduler, Duration.ofSeconds(2));
+            }
         }
     }
 }
