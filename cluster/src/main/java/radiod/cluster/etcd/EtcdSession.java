@@ -390,7 +390,7 @@ public final class EtcdSession implements AutoCloseable {
     private void revokeQuietly(long id) {
         try {
             EtcdClients.await(client.getLeaseClient().revoke(id), 1000, "revoking lease");
-        } catch (EtcdUnavailableException e) {
+        } catch (RuntimeException e) {
             log.debug("revoke of {} failed: {}", Long.toHexString(id), e.getMessage());
         }
     }
@@ -444,8 +444,10 @@ public final class EtcdSession implements AutoCloseable {
                     log.error("lease listener failed", e);
                 }
             }
-            revokeQuietly(id);
-            log.info("revoked etcd lease {}", Long.toHexString(id));
+            log.info("revoking etcd lease {}", Long.toHexString(id));
+        }
+        if (id != 0) {
+            revokeQuietly(id); // fenced or not: etcd may still hold it
         }
         for (long left : unrevoked) {
             revokeQuietly(left); // given up earlier, not yet revoked: its keys go now, not at its expiry

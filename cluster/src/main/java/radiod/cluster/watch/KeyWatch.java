@@ -105,9 +105,11 @@ public final class KeyWatch implements Component {
     private final Lifecycle lifecycle;
     /**
      * Reads again at once when the node's etcd client is rebuilt (other members, or renewed: the old one's watch is
-     * gone), and when etcd answers again after an outage (a re-read that failed meanwhile waits out its backoff).
+     * gone); when etcd answers again after an outage, a re-read that failed meanwhile is brought forward.
      */
     private final Runnable onReconnect = this::resyncSoon;
+    /** Brings a waiting re-read forward when etcd answers again on the same client (a working watch is left alone). */
+    private final Runnable onAnswersAgain = this::readNowIfWaiting;
 
     // Owned by the scheduler's thread:
     private Watch.Watcher watcher;
@@ -154,7 +156,7 @@ public final class KeyWatch implements Component {
         lifecycle.start();
         if (client instanceof EtcdConnection connection) {
             connection.onReconnect(onReconnect);
-            connection.onAnswersAgain(onReconnect);
+            connection.onAnswersAgain(onAnswersAgain);
         }
         steps.post(() -> {
             watchdog = steps.every(timing.checkEveryMillis(), this::watchdog).orElse(null);
@@ -183,6 +185,17 @@ public final class KeyWatch implements Component {
                 resyncTicket++; // the one waiting does nothing when its time comes
             }
             scheduleResync(0);
+        });
+    }
+
+    /** A re-read waiting out its backoff is done now; a watch that works, or a read in flight, is left alone. */
+    public void readNowIfWaiting() {
+        steps.post(() -> {
+            if (resyncScheduled) {
+                resyncScheduled = false;
+                resyncTicket++;
+                scheduleResync(0);
+            }
         });
     }
 
@@ -343,7 +356,7 @@ public final class KeyWatch implements Component {
         }
         if (client instanceof EtcdConnection connection) {
             connection.removeReconnectListener(onReconnect);
-            connection.removeAnswersAgainListener(onReconnect);
+            connection.removeAnswersAgainListener(onAnswersAgain);
         }
         Runnable stop = () -> {
             generation++;
