@@ -99,7 +99,7 @@ public final class EtcdConnection implements Client {
      * this when it holds a lease again.
      */
     public void answersAgain(String why) {
-        log.info("etcd answers again ({}): every watch reads again now", why);
+        log.info("etcd answers again ({}): watches waiting to read again read now", why);
         for (Runnable r : answeringListeners) {
             try {
                 r.run();

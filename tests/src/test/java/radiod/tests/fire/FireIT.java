@@ -320,8 +320,8 @@ class FireIT {
      * Every listener hears audio again within this of quorum's return. The leases the nodes gave up during the loss
      * are revoked as soon as etcd answers, so the old master key does not hold the election up for the TTL that etcd
      * gives every lease again once it has a leader (about 6 s back then), and a node holding a lease again has its
-     * watches read at once, not at the end of their backoff (0.6-4.3 s without). Measured since: 0.03-0.28 s, the
-     * transcoded mount 1.18-1.27 s (liquidsoap's start).
+     * watches read at once, not at the end of their backoff (0.6-4.3 s without). Measured since: 0.03-0.56 s in four
+     * runs, the transcoded mount 1.18-1.27 s (liquidsoap's start).
      */
     static final Duration QUORUM_BACK_BOUND = Duration.ofSeconds(3);
 
