@@ -100,7 +100,11 @@ public final class EtcdConnection implements Client {
      */
     public void answersAgain(String why) {
         log.info("etcd answers again ({}): watches waiting to read again read now", why);
-        for (Runnable r : answeringListeners) {
+        tell(answeringListeners);
+    }
+
+    private static void tell(List<Runnable> listeners) {
+        for (Runnable r : listeners) {
             try {
                 r.run();
             } catch (RuntimeException e) {
@@ -152,13 +156,7 @@ public final class EtcdConnection implements Client {
         } else {
             log.warn("etcd: talking to {} from now on ({})", endpoints, why);
         }
-        for (Runnable r : reconnectListeners) {
-            try {
-                r.run();
-            } catch (RuntimeException e) {
-                log.error("etcd reconnect listener failed", e);
-            }
-        }
+        tell(reconnectListeners);
         DaemonThreads.start("radiod-etcd-close", () -> closeQuietly(old));
     }
 

@@ -444,9 +444,9 @@ public final class EtcdSession implements AutoCloseable {
                     log.error("lease listener failed", e);
                 }
             }
-            log.info("revoking etcd lease {}", Long.toHexString(id));
         }
         if (id != 0) {
+            log.info("revoking etcd lease {}", Long.toHexString(id));
             revokeQuietly(id); // fenced or not: etcd may still hold it
         }
         for (long left : unrevoked) {

@@ -180,20 +180,16 @@ public final class KeyWatch implements Component {
      */
     public void resyncSoon() {
         steps.post(() -> {
-            if (resyncScheduled) {
-                resyncScheduled = false;
-                resyncTicket++; // the one waiting does nothing when its time comes
-            }
+            resyncScheduled = false; // a new ticket: the one waiting does nothing when its time comes
             scheduleResync(0);
         });
     }
 
     /** A re-read waiting out its backoff is done now; a watch that works, or a read in flight, is left alone. */
-    public void readNowIfWaiting() {
+    private void readNowIfWaiting() {
         steps.post(() -> {
             if (resyncScheduled) {
                 resyncScheduled = false;
-                resyncTicket++;
                 scheduleResync(0);
             }
         });

@@ -16,6 +16,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import io.etcd.jetcd.ByteSequence;
@@ -212,10 +214,12 @@ class EtcdSessionFencingIT {
 
     /**
      * A watch whose re-read failed while etcd was away waits out its backoff (a 30 s one here) unless told etcd
-     * answers again: the session tells it when it holds a lease again, on the same client (no probe renews it).
+     * answers again: the session tells it when it holds a lease again, on the same client (no probe renews it), be it
+     * a new lease (the last one given up) or the same one vouched for again (it was only fenced).
      */
-    @Test
-    void aWatchWaitingOutItsBackoffReadsAgainWhenTheSessionHoldsALeaseAgain() {
+    @ParameterizedTest(name = "lease given up: {0}")
+    @ValueSource(booleans = {true, false})
+    void aWatchWaitingOutItsBackoffReadsAgainWhenTheSessionHoldsALeaseAgain(boolean givenUp) {
         ScheduledExecutorService scheduler = DaemonThreads.scheduled("test-watch");
         try (EtcdConnection client = EtcdConnection.open(EtcdOptions.of(etcd.endpoints()))) {
             EtcdSession session = new EtcdSession(client, TTL, now::get);
@@ -224,7 +228,7 @@ class EtcdSessionFencingIT {
             session.addListener(new EtcdSession.Listener() {
                 @Override
                 public void leaseGranted(long leaseId) {
-                    if (told.size() >= 2) { // after the first lease and its loss
+                    if (told.size() >= 2) { // after the first lease and its loss (or fence)
                         grantedAt.compareAndSet(0, System.nanoTime());
                     }
                 }
@@ -251,13 +255,16 @@ class EtcdSessionFencingIT {
                 }
             });
             try {
+                // A cold client first: the watch's first read has only 300 ms, and a failed one would wait 30 s.
+                EtcdClients.await(client.getKVClient().get(Keys.bytes("/answers/")), 5000, "warm-up read");
                 session.start();
                 watch.start();
                 await().atMost(Duration.ofSeconds(5)).until(() -> session.validLease().isPresent() && watch.resyncs() == 1);
                 long first = session.validLease().getAsLong();
                 etcd.member(0).stop();
                 try {
-                    now.addAndGet(TTL.toNanos()); // the lease is given up
+                    // Past the TTL: the lease is given up. Past the margin only: fenced, and vouched for again later.
+                    now.addAndGet(givenUp ? TTL.toNanos() : TTL.toNanos() - MARGIN + TimeUnit.MILLISECONDS.toNanos(500));
                     await().atMost(Duration.ofSeconds(5)).until(() -> told.contains("lost " + first) && !retries.isEmpty());
                 } finally {
                     etcd.member(0).restart();
@@ -265,9 +272,11 @@ class EtcdSessionFencingIT {
                 assertTrue(retries.get(0) >= 15_000, "the watch waits out a long backoff: " + retries);
                 await().atMost(Duration.ofSeconds(15)).until(() -> grantedAt.get() != 0);
                 long granted = grantedAt.get();
+                assertEquals(givenUp ? 2 : 1, session.leasesGranted(), "told " + told);
                 await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(5)).until(() -> watch.resyncs() >= 2);
-                System.out.printf("the watch read again %d ms after the new lease (its backoff said %d ms)%n",
-                        Duration.ofNanos(System.nanoTime() - granted).toMillis(), retries.get(0));
+                System.out.printf("the watch read again %d ms after the %s lease (its backoff said %d ms)%n",
+                        Duration.ofNanos(System.nanoTime() - granted).toMillis(), givenUp ? "new" : "resumed",
+                        retries.get(0));
             } finally {
                 watch.close();
                 session.close();
