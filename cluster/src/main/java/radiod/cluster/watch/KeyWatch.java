@@ -122,6 +122,8 @@ public final class KeyWatch implements Component {
     private boolean resyncScheduled;
     /** Which scheduled re-read is the live one; one brought forward leaves the earlier one to do nothing. */
     private long resyncTicket;
+    /** The re-read waiting out its delay, cancelled when one is brought forward or the watch closes. */
+    private ScheduledFuture<?> pendingResync;
     private volatile long resyncs;
     private volatile long resyncAttempts;
 
@@ -180,7 +182,7 @@ public final class KeyWatch implements Component {
      */
     public void resyncSoon() {
         steps.post(() -> {
-            resyncScheduled = false; // a new ticket: the one waiting does nothing when its time comes
+            dropPendingResync();
             scheduleResync(0);
         });
     }
@@ -189,7 +191,7 @@ public final class KeyWatch implements Component {
     private void readNowIfWaiting() {
         steps.post(() -> {
             if (resyncScheduled) {
-                resyncScheduled = false;
+                dropPendingResync();
                 scheduleResync(0);
             }
         });
@@ -309,11 +311,22 @@ public final class KeyWatch implements Component {
         }
         resyncScheduled = true;
         long ticket = ++resyncTicket;
-        steps.after(delayMillis, () -> {
+        pendingResync = steps.after(delayMillis, () -> {
             if (ticket == resyncTicket) {
+                pendingResync = null;
                 resync();
             }
-        });
+        }).orElse(null);
+    }
+
+    /** Cancels the re-read waiting out its delay, if any; a new ticket makes sure it does nothing should it run. */
+    private void dropPendingResync() {
+        resyncScheduled = false;
+        resyncTicket++;
+        if (pendingResync != null) {
+            pendingResync.cancel(false);
+            pendingResync = null;
+        }
     }
 
     private <T> CompletableFuture<T> timed(CompletableFuture<T> call) {
@@ -357,6 +370,7 @@ public final class KeyWatch implements Component {
         Runnable stop = () -> {
             generation++;
             closeWatcher();
+            dropPendingResync();
             if (watchdog != null) {
                 watchdog.cancel(false);
             }

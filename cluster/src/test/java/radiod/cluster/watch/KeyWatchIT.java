@@ -12,7 +12,9 @@ import java.util.Random;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Delayed;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.DoubleSupplier;
 
@@ -205,6 +207,10 @@ class KeyWatchIT {
         System.out.printf("read again %d ms after resyncSoon (its backoff said %d ms)%n",
                 Duration.ofNanos(System.nanoTime() - asked).toMillis(), r.delays.get(0));
         await().atMost(Duration.ofSeconds(1)).until(() -> r.resynced == 2);
+        // The re-read that waited out the 30 s backoff is cancelled, not left queued to do nothing.
+        List<Long> queued = ((ScheduledThreadPoolExecutor) scheduler).getQueue().stream()
+                .map(t -> ((Delayed) t).getDelay(TimeUnit.MILLISECONDS)).toList();
+        assertTrue(queued.stream().allMatch(d -> d < 5_000), "the scheduler's queued delays (ms): " + queued);
         put(c, "/soon/k", "3");
         await().atMost(Duration.ofSeconds(1)).until(() -> "3".equals(r.get("/soon/k")));
     }
