@@ -1,6 +1,7 @@
 package radiod.cluster.etcd;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
@@ -215,7 +216,7 @@ public final class EtcdSession implements AutoCloseable {
             return;
         }
         if (closed) {
-            revokeQuietly(id);
+            revokeQuietly(List.of(id));
             return;
         }
         leaseId = id;
@@ -387,11 +388,26 @@ public final class EtcdSession implements AutoCloseable {
         return unrevoked.size();
     }
 
-    private void revokeQuietly(long id) {
+    /** Sends a revoke for each lease at once and waits for their answers, at most 1 s in all; failures are logged. */
+    private void revokeQuietly(List<Long> ids) {
+        List<CompletableFuture<?>> calls = new ArrayList<>();
+        for (long id : ids) {
+            CompletableFuture<?> call;
+            try {
+                call = client.getLeaseClient().revoke(id);
+            } catch (RuntimeException e) {
+                call = CompletableFuture.failedFuture(e);
+            }
+            calls.add(call.whenComplete((r, t) -> {
+                if (t != null) {
+                    log.debug("revoke of {} failed: {}", Long.toHexString(id), t.toString());
+                }
+            }));
+        }
         try {
-            EtcdClients.await(client.getLeaseClient().revoke(id), 1000, "revoking lease");
+            EtcdClients.await(CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)), 1000, "revoking leases");
         } catch (RuntimeException e) {
-            log.debug("revoke of {} failed: {}", Long.toHexString(id), e.getMessage());
+            log.debug("revokes not all answered: {}", e.getMessage());
         }
     }
 
@@ -445,13 +461,14 @@ public final class EtcdSession implements AutoCloseable {
                 }
             }
         }
+        // The current lease (fenced or not: etcd may still hold it) and those given up earlier and not yet revoked,
+        // all at once and waited for together: their keys go now, not at their expiry.
+        List<Long> revokes = new ArrayList<>(unrevoked);
         if (id != 0) {
             log.info("revoking etcd lease {}", Long.toHexString(id));
-            revokeQuietly(id); // fenced or not: etcd may still hold it
+            revokes.add(0, id);
         }
-        for (long left : unrevoked) {
-            revokeQuietly(left); // given up earlier, not yet revoked: its keys go now, not at its expiry
-        }
+        revokeQuietly(revokes);
         Steps.finish(coordination, Duration.ofSeconds(1));
     }
 }
