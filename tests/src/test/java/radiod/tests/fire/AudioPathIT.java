@@ -33,6 +33,7 @@ import radiod.cluster.model.Transcoding;
 import radiod.tests.harness.PlainEncoder;
 import radiod.tests.harness.RadiodCluster;
 import radiod.tests.harness.RadiodProcess;
+import radiod.tests.harness.RunsAlone;
 import radiod.tests.harness.Streams;
 import radiod.testkit.EtcdCluster;
 import radiod.testkit.audio.Mp3Frames;
@@ -44,6 +45,7 @@ import radiod.testkit.audio.Mp3Frames;
  * transcoded mount, {@code radioctl status}, every node's {@code /status.json} and every node's {@code /metrics}
  * say three (relays, transcoders and radiod's own reads of a stream are not listeners).
  */
+@RunsAlone
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class AudioPathIT {
     /** Reads the JSON documents the tests look into. */

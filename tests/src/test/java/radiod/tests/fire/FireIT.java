@@ -23,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 import radiod.tests.harness.RadiodProcess;
+import radiod.tests.harness.RunsAlone;
 import radiod.testkit.Processes;
 
 /**
@@ -49,6 +50,7 @@ import radiod.testkit.Processes;
  * The figures go to stdout and {@code target/fire-gaps.txt}. {@code -Dfire.audioPath=relay} makes the master watch
  * read mastership from Icecast's sources as Icecast relays carried the audio (see {@link MasterWatch}).
  */
+@RunsAlone
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class FireIT {
     static Fire fire;

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import radiod.tests.harness.RadiodProcess;
+import radiod.tests.harness.RunsAlone;
 import radiod.testkit.Processes;
 
 /**
@@ -22,6 +23,7 @@ import radiod.testkit.Processes;
  * hold. {@code bin/test} runs a short run (4 faults,
  * seed 7); the long one is {@code bin/fire 30 <seed>} (see README). The seed and every fault go to stdout.
  */
+@RunsAlone
 class RandomFaultsIT {
     static Fire fire;
 

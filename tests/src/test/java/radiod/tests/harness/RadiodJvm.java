@@ -3,9 +3,11 @@ package radiod.tests.harness;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -107,13 +109,29 @@ final class RadiodJvm {
         return jar + File.pathSeparator + CONTROLLER_TARGET.resolve("lib") + "/*";
     }
 
-    /** Makes the archive if it is missing or older than a jar; whether there is a usable one. */
+    /**
+     * Makes the archive if it is missing or older than a jar; whether there is a usable one. The test JVMs of the
+     * module run at once (tests/pom.xml): a file lock makes one of them train while the other waits and then uses it.
+     */
     private static boolean archive(String java, Path jar) {
+        try {
+            Files.createDirectories(ARCHIVE.getParent());
+            try (FileChannel lock = FileChannel.open(ARCHIVE.resolveSibling(ARCHIVE.getFileName() + ".lock"),
+                    StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+                lock.lock(); // released as the channel closes
+                return archiveLocked(java, jar);
+            }
+        } catch (IOException e) {
+            System.err.println("radiod CDS archive: " + e + "; radiod runs without one");
+            return false;
+        }
+    }
+
+    private static boolean archiveLocked(String java, Path jar) {
         try {
             if (Files.exists(ARCHIVE) && !newerJar(jar, Files.getLastModifiedTime(ARCHIVE))) {
                 return true;
             }
-            Files.createDirectories(ARCHIVE.getParent());
             Files.deleteIfExists(ARCHIVE);
             Path part = ARCHIVE.resolveSibling(ARCHIVE.getFileName() + ".part");
             Files.deleteIfExists(part);

@@ -33,6 +33,7 @@ import radiod.cluster.model.Mount;
 import radiod.tests.harness.Encoder;
 import radiod.tests.harness.MarkedAudio;
 import radiod.tests.harness.Reception;
+import radiod.tests.harness.RunsAlone;
 
 /**
  * The master cut off from the rest by a real network partition. Three network namespaces, one per host, each
@@ -49,6 +50,7 @@ import radiod.tests.harness.Reception;
  * The majority must hear the encoder again within the lease TTL + 1 s of the cut: the cut-off master, fenced,
  * closes the encoder, which reconnects to the majority.
  */
+@RunsAlone
 class PartitionIT {
     static final int TTL = 5;
     static final int HTTP_PORT = 8080;
