@@ -16,14 +16,21 @@ public final class Ports {
     private Ports() {
     }
 
+    private static final int FIRST = 20000;
+    private static final int END = 32000;
+
     /**
      * A TCP (and, most likely, UDP) port that is free on {@code host} now. Ports are drawn from a
      * range away from the kernel's ephemeral range so that outgoing connections do not take them
-     * between the check and the use.
+     * between the check and the use. When a module runs its test classes in several JVMs at once
+     * (system properties {@code radiod.fork} of {@code radiod.forks}, set by the build), each draws
+     * from its own slice, so that a port a test frees to restart something on is not handed to the
+     * other JVM meanwhile.
      */
     public static int free(String host) {
+        int[] slice = slice(Integer.getInteger("radiod.fork", 1), Integer.getInteger("radiod.forks", 1));
         for (int attempt = 0; attempt < 200; attempt++) {
-            int port = ThreadLocalRandom.current().nextInt(20000, 32000);
+            int port = ThreadLocalRandom.current().nextInt(slice[0], slice[1]);
             try (ServerSocket s = new ServerSocket()) {
                 s.setReuseAddress(false);
                 s.bind(new InetSocketAddress(InetAddress.getByName(host), port));
@@ -37,6 +44,15 @@ public final class Ports {
             }
         }
         throw new IllegalStateException("no free port on " + host);
+    }
+
+    /** The ports [first, end) of JVM {@code fork} (1-based) of {@code forks}; the whole range for one, or bad values. */
+    static int[] slice(int fork, int forks) {
+        if (forks <= 1 || fork < 1 || fork > forks) {
+            return new int[] {FIRST, END};
+        }
+        int size = (END - FIRST) / forks;
+        return new int[] {FIRST + (fork - 1) * size, FIRST + fork * size};
     }
 
     /** Whether host:port can be bound now, for TCP and UDP. */
