@@ -120,9 +120,10 @@ public final class KeyWatch implements Component {
     private long watchingSinceNanos;
     private boolean progressRequested;
     private boolean resyncScheduled;
-    /** Which scheduled re-read is the live one; one brought forward leaves the earlier one to do nothing. */
-    private long resyncTicket;
-    /** The re-read waiting out its delay, cancelled when one is brought forward or the watch closes. */
+    /**
+     * The re-read waiting out its delay, cancelled when one is brought forward or the watch closes (on the scheduler's
+     * one thread, so a cancelled one cannot be running).
+     */
     private ScheduledFuture<?> pendingResync;
     private volatile long resyncs;
     private volatile long resyncAttempts;
@@ -310,19 +311,15 @@ public final class KeyWatch implements Component {
             return;
         }
         resyncScheduled = true;
-        long ticket = ++resyncTicket;
         pendingResync = steps.after(delayMillis, () -> {
-            if (ticket == resyncTicket) {
-                pendingResync = null;
-                resync();
-            }
+            pendingResync = null;
+            resync();
         }).orElse(null);
     }
 
-    /** Cancels the re-read waiting out its delay, if any; a new ticket makes sure it does nothing should it run. */
+    /** Cancels the re-read waiting out its delay, if any. */
     private void dropPendingResync() {
         resyncScheduled = false;
-        resyncTicket++;
         if (pendingResync != null) {
             pendingResync.cancel(false);
             pendingResync = null;
