@@ -324,10 +324,11 @@ class PassthroughTest {
             await().atMost(Duration.ofSeconds(5)).until(() -> passthrough.listenersByMount().equals(Map.of("/a.mp3", 1, "/b.mp3", 1)));
             a1.read(5_000);
             await().atMost(Duration.ofSeconds(5)).until(() -> passthrough.bytesSent() > sent);
-            assertEquals(passthrough.bytesSent(),
-                    registry.get("radiod.proxied").tag("direction", "listener").functionCounter().count(), 0.0);
         }
         await().atMost(Duration.ofSeconds(5)).until(() -> passthrough.listeners() == 0);
+        // Read once nobody listens: while audio flows the two reads would be of different moments.
+        assertEquals(passthrough.bytesSent(),
+                registry.get("radiod.proxied").tag("direction", "listener").functionCounter().count(), 0.0);
     }
 
     @Test
