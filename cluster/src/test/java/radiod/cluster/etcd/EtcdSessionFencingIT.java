@@ -194,11 +194,12 @@ class EtcdSessionFencingIT {
                 assertTrue(told.stream().anyMatch(t -> t.startsWith("granted ") && !t.equals("granted " + first)),
                         "told " + told);
                 // Tried at once on the renewed client, not after the pause between tries (up to 4 s here: a grant's
-                // 2 s wait on the old client, then a 2 s pause). Before the renewal is fine too: the old client made it.
+                // 2 s wait on the old client, then a 2 s pause; 20 ms measured, 1 s allowed for a busy machine).
+                // Before the renewal is fine too: the old client made it.
                 await().atMost(Duration.ofSeconds(1)).until(() -> renewedAt.get() != 0);
                 long afterRenewal = Duration.ofNanos(grantedAt.get() - renewedAt.get()).toMillis();
                 System.out.printf("a new lease %d ms after the client was renewed%n", afterRenewal);
-                assertTrue(afterRenewal <= 250, "a new lease " + afterRenewal + " ms after the renewal");
+                assertTrue(afterRenewal <= 1_000, "a new lease " + afterRenewal + " ms after the renewal");
                 // Without the revoke the key would stay until the old lease's new TTL ran out: 10 s after etcd's
                 // restart.
                 await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(10))

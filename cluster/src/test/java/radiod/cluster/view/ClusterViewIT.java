@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -194,5 +195,24 @@ class ClusterViewIT {
         await().atMost(Duration.ofSeconds(2)).until(() -> v.current().mounts().isEmpty());
         put(writer, prefix + "mounts/good.mp3", mountJson("/good.mp3"));
         await().atMost(Duration.ofSeconds(2)).until(() -> v.current().mounts().containsKey("/good.mp3"));
+    }
+
+    /** radioctl's poll of one node (drain --wait) reads its key alone: the status, or nothing for absent or corrupt. */
+    @Test
+    void oneNodesStatusIsReadFromItsKeyAlone() {
+        String prefix = "/one/";
+        Client c = client(etcd.endpoints());
+        Keys keys = new Keys(prefix);
+        NodeStatus n2 = new NodeStatus("n2", List.of("127.0.0.12"), 8080, 8000, 8100, 5353, true, false, false, 7,
+                Map.of(), 0, 0, 0, List.of(), "test", 1);
+        put(c, prefix + "nodes/n2", Json.encodeString(n2));
+        put(c, prefix + "nodes/n1", "[1,2,3]");
+        put(c, prefix + "nodes/n20", Json.encodeString(new NodeStatus("n20", List.of("127.0.0.13"), 8080, 8000, 8100,
+                5353, true, false, false, 9, Map.of(), 0, 0, 0, List.of(), "test", 1)));
+        assertEquals(Optional.of(n2), Snapshots.readNode(c, keys, "n2", 3000));
+        assertEquals(7, Snapshots.readNode(c, keys, "n2", 3000).orElseThrow().listeners());
+        assertEquals(Optional.empty(), Snapshots.readNode(c, keys, "n1", 3000), "corrupt: skipped");
+        assertEquals(Optional.empty(), Snapshots.readNode(c, keys, "n3", 3000), "not published");
+        assertEquals(Snapshots.read(c, keys, 3000).node("n2"), Snapshots.readNode(c, keys, "n2", 3000));
     }
 }

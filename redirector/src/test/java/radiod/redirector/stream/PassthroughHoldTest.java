@@ -144,10 +144,11 @@ class PassthroughHoldTest {
     @Test
     void anEndedUpstreamIsAskedForAgainOncePerReaderAndTheListenersContinue() throws Exception {
         CountDownLatch endFirst = new CountDownLatch(1);
+        CountDownLatch endSecond = new CountDownLatch(1);
         byte[] a = counting(0, 30_000);
         byte[] b = counting(30_000, 20_000);
         // The mount is gone for two re-dials (404: not back yet), then live again.
-        start(List.of(reply("", a, endFirst), NOT_YET, NOT_YET, reply("", b, null)), Duration.ofSeconds(5));
+        start(List.of(reply("", a, endFirst), NOT_YET, NOT_YET, reply("", b, endSecond)), Duration.ofSeconds(5));
         int port = server.actualPort();
         List<Listening> listeners = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
@@ -171,6 +172,7 @@ class PassthroughHoldTest {
             assertEquals(3, passthrough.listeners());
             // That upstream ends too, and then nothing answers: held for the limit, then their streams end.
             long t0 = System.nanoTime();
+            endSecond.countDown();
             for (Listening l : listeners) {
                 l.socket.setSoTimeout(10_000);
                 assertEquals(0, l.readToEnd().length);
@@ -199,7 +201,8 @@ class PassthroughHoldTest {
         byte[] a = counting(0, 20_000);
         byte[] b = counting(20_000, 20_000);
         // Gone for two re-dials (250 ms, then 500 ms: the next would wait a second), then back.
-        start(List.of(reply("", a, endFirst), NOT_YET, NOT_YET, reply("", b, null)), Duration.ofSeconds(10));
+        CountDownLatch endSecond = new CountDownLatch(1); // open until the test has counted the connections
+        start(List.of(reply("", a, endFirst), NOT_YET, NOT_YET, reply("", b, endSecond)), Duration.ofSeconds(10));
         try (Listening l = Listening.open(server.actualPort(), Listening.get("/_stream/live.mp3", "HTTP/1.0"))) {
             assertArrayEquals(a, l.read(a.length));
             endFirst.countDown();
@@ -210,6 +213,8 @@ class PassthroughHoldTest {
             long ms = (System.nanoTime() - warmed) / 1_000_000;
             assertTrue(ms < 500, "back " + ms + " ms after the warm; its next re-dial was a second away");
             assertEquals(4, upstream.connections.get());
+        } finally {
+            endSecond.countDown();
         }
     }
 

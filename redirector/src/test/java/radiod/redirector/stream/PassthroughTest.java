@@ -371,18 +371,30 @@ class PassthroughTest {
         java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
         java.util.concurrent.atomic.AtomicReference<HttpServerRequest> held = new java.util.concurrent.atomic.AtomicReference<>();
         java.util.concurrent.atomic.AtomicBoolean gone = new java.util.concurrent.atomic.AtomicBoolean();
-        HttpServer icecast = vertx.createHttpServer().requestHandler(req -> {
-            if (asked.incrementAndGet() <= 3 || gone.get()) {
-                req.response().setStatusCode(404).end(); // the source not there yet
-            } else {
-                held.set(req); // Icecast answers a new listener only when its source loop turns
-            }
+        // The stand-in Icecast answers on the reader's own event loop: each 404 is back well within the reader's
+        // 10 ms wait for an answer (MountReader.WARM_SETTLE_MILLIS), as a local Icecast's is, however busy the machine.
+        io.vertx.core.Context loop = vertx.getOrCreateContext();
+        java.util.concurrent.CompletableFuture<HttpServer> listening = new java.util.concurrent.CompletableFuture<>();
+        loop.runOnContext(v -> {
+            HttpServer server = vertx.createHttpServer().requestHandler(req -> {
+                if (asked.incrementAndGet() <= 3 || gone.get()) {
+                    req.response().setStatusCode(404).end(); // the source not there yet
+                } else {
+                    held.set(req); // Icecast answers a new listener only when its source loop turns
+                }
+            });
+            server.listen(0, "127.0.0.1").onComplete(ar -> {
+                if (ar.succeeded()) {
+                    listening.complete(ar.result());
+                } else {
+                    listening.completeExceptionally(ar.cause());
+                }
+            });
         });
-        int upstream = icecast.listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS)
-                .actualPort();
+        HttpServer icecast = listening.get(5, TimeUnit.SECONDS);
+        int upstream = icecast.actualPort();
         try {
             front(upstream, QUICK);
-            io.vertx.core.Context loop = vertx.getOrCreateContext();
             java.util.concurrent.CompletableFuture<Void> registered = new java.util.concurrent.CompletableFuture<>();
             loop.runOnContext(v -> {
                 passthrough.servesOn(loop);
