@@ -135,7 +135,7 @@ public final class DrainNode extends EtcdCommand {
         Poll.until(wait, POLL_MILLIS, () -> {
             if (listeners[0] > 0) {
                 try {
-                    listeners[0] = etcd.snapshot().node(node).map(n -> n.listeners()).orElse(0);
+                    listeners[0] = etcd.node(node).map(n -> n.listeners()).orElse(0); // its one key
                 } catch (EtcdUnavailableException e) {
                     // the drain is written; keep the last count and try again while there is time
                 }

@@ -1,9 +1,12 @@
 package radiod.radioctl.connect;
 
+import java.util.Optional;
+
 import io.etcd.jetcd.Client;
 import radiod.cluster.admin.AdminTokens;
 import radiod.cluster.etcd.EtcdClients;
 import radiod.cluster.etcd.EtcdOptions;
+import radiod.cluster.model.NodeStatus;
 import radiod.cluster.mounts.DrainStore;
 import radiod.cluster.mounts.MountStore;
 import radiod.cluster.mounts.TitleStore;
@@ -68,6 +71,11 @@ public final class Connection implements AutoCloseable {
     /** Everything under the prefix but its secrets, read in one request. */
     public ClusterSnapshot snapshot() {
         return Snapshots.read(client, settings.etcd().keys(), settings.timeout().toMillis());
+    }
+
+    /** One node's published status (its one key, not the whole prefix): empty when it is not live. */
+    public Optional<NodeStatus> node(String name) {
+        return Snapshots.readNode(client, settings.etcd().keys(), name, settings.timeout().toMillis());
     }
 
     @Override
