@@ -10,6 +10,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /** Free loopback ports and simple reachability checks for tests. */
 public final class Ports {
@@ -19,18 +20,24 @@ public final class Ports {
     private static final int FIRST = 20000;
     private static final int END = 32000;
 
+    /** Where this JVM's walk through its slice starts (at random, so that runs differ), and how far it has come. */
+    private static final int START = ThreadLocalRandom.current().nextInt(END - FIRST);
+    private static final AtomicInteger DRAWN = new AtomicInteger();
+
     /**
      * A TCP (and, most likely, UDP) port that is free on {@code host} now. Ports are drawn from a
      * range away from the kernel's ephemeral range so that outgoing connections do not take them
      * between the check and the use. When a module runs its test classes in several JVMs at once
      * (system properties {@code radiod.fork} of {@code radiod.forks}, set by the build), each draws
      * from its own slice, so that a port a test frees to restart something on is not handed to the
-     * other JVM meanwhile.
+     * other JVM meanwhile. Within a JVM the slice is walked in turn, so that no port is handed out
+     * twice before the whole slice has been: ports drawn together (an etcd cluster's six) are never
+     * the same one, nor one that an earlier test's process may still be letting go of.
      */
     public static int free(String host) {
         int[] slice = slice(Integer.getInteger("radiod.fork", 1), Integer.getInteger("radiod.forks", 1));
         for (int attempt = 0; attempt < 200; attempt++) {
-            int port = ThreadLocalRandom.current().nextInt(slice[0], slice[1]);
+            int port = slice[0] + Math.floorMod(START + DRAWN.getAndIncrement(), slice[1] - slice[0]);
             try (ServerSocket s = new ServerSocket()) {
                 s.setReuseAddress(false);
                 s.bind(new InetSocketAddress(InetAddress.getByName(host), port));
