@@ -104,6 +104,15 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
         Etcdctl.run(ep, "auth", "enable");
     }
 
+    /**
+     * The leases etcd holds now ({@code etcdctl lease list}, as an operator would count them): one per radiod
+     * session and whatever else its clients granted and did not revoke or let expire.
+     */
+    public List<String> leases() {
+        String out = Etcdctl.run(endpointsCsv(), "lease", "list");
+        return out.lines().skip(1).map(String::strip).filter(l -> !l.isEmpty()).collect(Collectors.toList());
+    }
+
     @Override
     public void beforeAll(ExtensionContext context) {
         start();

@@ -44,6 +44,7 @@ import org.xbill.DNS.Type;
 import picocli.CommandLine;
 import radiod.cluster.model.Mount;
 import radiod.tests.harness.Encoder;
+import radiod.tests.harness.ProcessResources;
 import radiod.tests.harness.RadiodCluster;
 import radiod.tests.harness.RadiodProcess;
 import radiod.tests.harness.Streams;
@@ -68,7 +69,7 @@ class BadInputIT {
     static RadiodCluster cluster;
     static RadiodProcess node;
     static Encoder encoder;
-    static Resources baseline;
+    static ProcessResources baseline;
 
     @BeforeAll
     static void start() throws Exception {
@@ -83,7 +84,7 @@ class BadInputIT {
         for (int i = 0; i < 50; i++) {
             healthy();
         }
-        baseline = Resources.of(node.pid());
+        baseline = ProcessResources.of(node.pid());
         report("baseline " + baseline);
     }
 
@@ -528,42 +529,6 @@ class BadInputIT {
 
     // --------------------------------------------------------------------------------------------------- resources
 
-    /**
-     * What a process holds: threads and descriptors from /proc, and its live heap, the bytes of the objects still
-     * reachable after a full collection (jcmd's class histogram forces one and sums what survived).
-     */
-    record Resources(int threads, int fds, long liveHeapBytes) {
-        static Resources of(long pid) throws IOException, InterruptedException {
-            int threads = 0;
-            for (String l : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
-                if (l.startsWith("Threads:")) {
-                    threads = Integer.parseInt(l.replaceAll("[^0-9]", ""));
-                }
-            }
-            int fds;
-            try (var s = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
-                fds = (int) s.count();
-            }
-            return new Resources(threads, fds, liveHeap(pid));
-        }
-
-        /** The "Total" line of {@code jcmd <pid> GC.class_histogram}: bytes of live objects after a full GC. */
-        static long liveHeap(long pid) throws IOException, InterruptedException {
-            String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
-            Process p = new ProcessBuilder(jcmd, Long.toString(pid), "GC.class_histogram").redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS) && p.exitValue() == 0, "jcmd: " + out);
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^Total\\s+(\\d+)\\s+(\\d+)\\s*$").matcher(out);
-            assertTrue(m.find(), "no Total line in jcmd's histogram: " + out.substring(Math.max(0, out.length() - 500)));
-            return Long.parseLong(m.group(2));
-        }
-
-        @Override
-        public String toString() {
-            return threads + " threads, " + fds + " descriptors, " + liveHeapBytes / 1024 + " KiB live heap";
-        }
-    }
-
     /** Threads radiod may add after the baseline: Vert.x and JDK helpers started on first use. */
     static final int THREAD_SLACK = 4;
     /** Descriptors: connections still closing, a reopened log. 600 slowloris sockets leaked would be 60 times this. */
@@ -580,10 +545,10 @@ class BadInputIT {
     void afterEveryBatchNoThreadsDescriptorsOrMemoryWereLeaked() throws Exception {
         // Connections closed by the batches are gone once the server has seen the FINs and dropped them.
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofSeconds(1)).until(() -> {
-            Resources now = Resources.of(node.pid());
+            ProcessResources now = ProcessResources.of(node.pid());
             return now.fds() <= baseline.fds() + FD_SLACK && now.liveHeapBytes() <= baseline.liveHeapBytes() + HEAP_SLACK;
         });
-        Resources after = Resources.of(node.pid());
+        ProcessResources after = ProcessResources.of(node.pid());
         String seen = "before the batches: " + baseline + "; after them: " + after;
         report("resources " + seen);
         assertTrue(after.threads() <= baseline.threads() + THREAD_SLACK, "threads grew by more than " + THREAD_SLACK

@@ -1,0 +1,69 @@
+package radiod.tests.harness;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * What a process holds: threads and descriptors from /proc, and (for a JVM) its live heap, the bytes of the objects
+ * still reachable after a full collection (jcmd's class histogram forces one and sums what survived).
+ */
+public record ProcessResources(int threads, int fds, long liveHeapBytes) {
+    private static final Pattern TOTAL = Pattern.compile("(?m)^Total\\s+(\\d+)\\s+(\\d+)\\s*$");
+
+    /** Threads, descriptors and live heap of a JVM (a full collection in it). */
+    public static ProcessResources of(long pid) throws IOException, InterruptedException {
+        return new ProcessResources(threads(pid), fds(pid), liveHeap(pid));
+    }
+
+    /** Threads and descriptors of any process (live heap 0: not measured). */
+    public static ProcessResources withoutHeap(long pid) throws IOException {
+        return new ProcessResources(threads(pid), fds(pid), 0);
+    }
+
+    public static int threads(long pid) throws IOException {
+        return (int) status(pid, "Threads:");
+    }
+
+    /** Resident memory (VmRSS), in KiB. */
+    public static long rssKib(long pid) throws IOException {
+        return status(pid, "VmRSS:");
+    }
+
+    public static int fds(long pid) throws IOException {
+        try (var s = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
+            return (int) s.count();
+        }
+    }
+
+    private static long status(long pid, String field) throws IOException {
+        for (String l : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+            if (l.startsWith(field)) {
+                return Long.parseLong(l.replaceAll("[^0-9]", ""));
+            }
+        }
+        throw new IOException("no " + field + " in /proc/" + pid + "/status");
+    }
+
+    /** The "Total" line of {@code jcmd <pid> GC.class_histogram}: bytes of live objects after a full GC. */
+    public static long liveHeap(long pid) throws IOException, InterruptedException {
+        String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+        Process p = new ProcessBuilder(jcmd, Long.toString(pid), "GC.class_histogram").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0, "jcmd: " + out);
+        Matcher m = TOTAL.matcher(out);
+        assertTrue(m.find(), "no Total line in jcmd's histogram: " + out.substring(Math.max(0, out.length() - 500)));
+        return Long.parseLong(m.group(2));
+    }
+
+    @Override
+    public String toString() {
+        return threads + " threads, " + fds + " descriptors" + (liveHeapBytes > 0 ? ", " + liveHeapBytes / 1024 + " KiB live heap" : "");
+    }
+}
