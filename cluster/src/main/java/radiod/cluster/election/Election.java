@@ -133,7 +133,7 @@ public final class Election implements Component, EtcdSession.Listener {
     @Override
     public void leaseLost(long leaseId) {
         // At once, on the session's thread: the scheduler may be busy, and the lease may be about to expire.
-        depose(leaseId, "lease lost");
+        depose(leaseId, "lease lost", false);
     }
 
     /** One transaction: create the key under our lease if absent, else read it. On the scheduler's thread. */
@@ -202,7 +202,7 @@ public final class Election implements Component, EtcdSession.Listener {
             // Only a picture at least as new as our own write can say the key is no longer ours.
             boolean ours = kv != null && kv.getLease() == lease && kv.getModRevision() == heldRevision;
             if (!ours && seenRevision >= heldRevision) {
-                depose(lease, kv == null ? "the key was deleted" : "the key was overwritten");
+                depose(lease, kv == null ? "the key was deleted" : "the key was overwritten", false);
             }
         } else if (kv == null) {
             if (campaigning) {
@@ -213,11 +213,16 @@ public final class Election implements Component, EtcdSession.Listener {
         }
     }
 
-    private void depose(long lease, String why) {
+    /** @param resigning given up on purpose (closed: a mount deleted, a node stopping), not taken away */
+    private void depose(long lease, String why, boolean resigning) {
         if (lease == 0 || !heldUnder.compareAndSet(lease, 0)) {
             return;
         }
-        log.warn("deposed from {}: {}", name, why);
+        if (resigning) {
+            log.info("giving up {}: {}", name, why);
+        } else {
+            log.warn("deposed from {}: {}", name, why);
+        }
         listener.deposed();
         steps.post(this::campaign); // a deleted key may be ours again at once; otherwise this loses and waits
     }
@@ -254,7 +259,7 @@ public final class Election implements Component, EtcdSession.Listener {
         watch.close();
         long lease = heldUnder.get();
         long revision = heldRevision;
-        depose(lease, "resigning");
+        depose(lease, "closed", true);
         return resign(lease, revision);
     }
 

@@ -145,6 +145,34 @@ class ElectionAtRestIT {
         assertTrue(e.isLeader());
     }
 
+    /**
+     * A leader that gives its key up on purpose (its mount deleted, its node stopping) says so at INFO; one whose
+     * key is taken from it warns: an operator watching warnings sees faults, not the operator's own deletions.
+     */
+    @Test
+    void givingUpIsNoWarningLosingTheKeyIs() {
+        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(Election.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logged = new ch.qos.logback.core.read.ListAppender<>();
+        logged.start();
+        logger.addAppender(logged);
+        try {
+            ByteSequence key = Keys.bytes("/levels/transcoder");
+            Record record = new Record();
+            Election e = election(session(), key, "mine", record);
+            await().atMost(Duration.ofSeconds(5)).until(e::isLeader);
+            EtcdClients.await(client().getKVClient().delete(key), 3000, "delete");
+            await().atMost(Duration.ofSeconds(2)).until(() -> record.events.size() == 3);
+            e.close();
+            assertEquals(List.of("+", "-", "+", "-"), record.events);
+            List<String> lines = logged.list.stream().map(l -> l.getLevel() + " " + l.getFormattedMessage()).toList();
+            assertEquals(1, lines.stream().filter(l -> l.startsWith("WARN ")).count(), "warnings: " + lines);
+            assertTrue(lines.contains("WARN deposed from /levels/transcoder: the key was deleted"), lines.toString());
+            assertTrue(lines.contains("INFO giving up /levels/transcoder: closed"), lines.toString());
+        } finally {
+            logger.detachAppender(logged);
+        }
+    }
+
     @Test
     void anElectionStartsOnceAndClosingIsIdempotent() {
         Election e = election(session(), Keys.bytes("/once/master"), "x", new Record());
