@@ -16,6 +16,8 @@ import java.util.regex.Pattern;
  */
 public record ProcessResources(int threads, int fds, long liveHeapBytes) {
     private static final Pattern TOTAL = Pattern.compile("(?m)^Total\\s+(\\d+)\\s+(\\d+)\\s*$");
+    /** A histogram row: {@code   1:  12345  678901  java.lang.String (java.base@17)}. */
+    private static final Pattern ROW = Pattern.compile("(?m)^\\s*\\d+:\\s+(\\d+)\\s+(\\d+)\\s+(\\S+)");
 
     /** Threads, descriptors and live heap of a JVM (a full collection in it). */
     public static ProcessResources of(long pid) throws IOException, InterruptedException {
@@ -60,6 +62,32 @@ public record ProcessResources(int threads, int fds, long liveHeapBytes) {
         Matcher m = TOTAL.matcher(out);
         assertTrue(m.find(), "no Total line in jcmd's histogram: " + out.substring(Math.max(0, out.length() - 500)));
         return Long.parseLong(m.group(2));
+    }
+
+    /**
+     * Live bytes by class after a full GC ({@code jcmd <pid> GC.class_histogram}), for finding what grew between two
+     * moments.
+     */
+    public static java.util.Map<String, Long> histogram(long pid) throws IOException, InterruptedException {
+        String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+        Process p = new ProcessBuilder(jcmd, Long.toString(pid), "GC.class_histogram").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0, "jcmd: " + out);
+        java.util.Map<String, Long> bytes = new java.util.HashMap<>();
+        Matcher m = ROW.matcher(out);
+        while (m.find()) {
+            bytes.merge(m.group(3), Long.parseLong(m.group(2)), Long::sum);
+        }
+        return bytes;
+    }
+
+    /** The classes whose live bytes grew most from {@code before} to {@code after}, largest first, as "+bytes class". */
+    public static java.util.List<String> grown(java.util.Map<String, Long> before, java.util.Map<String, Long> after, int most) {
+        return after.entrySet().stream()
+                .map(e -> java.util.Map.entry(e.getKey(), e.getValue() - before.getOrDefault(e.getKey(), 0L)))
+                .filter(e -> e.getValue() > 0)
+                .sorted(java.util.Map.Entry.<String, Long>comparingByValue().reversed())
+                .limit(most).map(e -> "+" + e.getValue() + " " + e.getKey()).toList();
     }
 
     @Override

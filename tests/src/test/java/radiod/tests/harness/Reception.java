@@ -175,6 +175,28 @@ public final class Reception {
     }
 
     /**
+     * Where programme frames went missing since {@code from}: each hole as the frame before it, how many frames it
+     * lacks, and when the frame after it arrived (ms since the epoch). For a report: the times to look up in logs.
+     */
+    public synchronized java.util.List<String> holes(long from) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        long previous = -1;
+        for (int i = 0; i < frameCount; i++) {
+            if (frameAt[i] < from) {
+                previous = frameNo[i];
+                continue;
+            }
+            long n = frameNo[i];
+            if (previous >= 0 && n > previous + 1) {
+                out.add(String.format(java.util.Locale.ROOT, "%d frames (%.2f s) after frame %d, the next at %s", n - previous - 1,
+                        (n - previous - 1) * MarkedAudio.FRAME_SECONDS, previous, java.time.Instant.ofEpochMilli(frameAt[i])));
+            }
+            previous = Math.max(previous, n);
+        }
+        return out;
+    }
+
+    /**
      * Frames lost and replayed around one fault.
      *
      * @param before   the last programme frame the listener had before the fault
