@@ -198,7 +198,11 @@ public final class RadiodNode implements Component {
 
             @Override
             public void deposed() {
-                log.warn("this node is no longer the master");
+                if (view.current().isDrained(name)) {
+                    log.info("this node is no longer the master: it is drained, another takes over");
+                } else {
+                    log.warn("this node is no longer the master");
+                }
                 onControl(RadiodNode.this::reconcile);
                 statusChanged();
             }
