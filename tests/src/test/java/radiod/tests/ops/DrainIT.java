@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.net.HttpURLConnection;
 import java.net.URI;
 import java.time.Duration;
+import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -89,6 +90,11 @@ class DrainIT {
         cluster.putRaw("drain/" + drained.name(), Json.encodeString(new Drain("maintenance", System.currentTimeMillis())));
         await().atMost(Duration.ofSeconds(5)).until(() -> cluster.master().filter(m -> m != drained).isPresent());
         assertNotEquals(drained, cluster.master().orElseThrow());
+        // A handover the operator asked for is no fault: the old master says so at INFO and warns of nothing about it.
+        await().atMost(Duration.ofSeconds(5)).until(() -> drained.logText().lines()
+                .anyMatch(l -> l.matches(".* INFO .*RadiodNode - this node is no longer the master: it is drained.*")));
+        assertEquals(List.of(), drained.logText().lines().filter(l -> l.contains(" WARN ") && l.contains("master")).toList(),
+                "the drained master warned about its handover");
         await().atMost(Duration.ofSeconds(5)).until(() -> cluster.snapshot().node(drained.name()).map(n -> n.drained()).orElse(false));
         await().atMost(Duration.ofSeconds(5)).until(() -> !apex().contains(drained.address()));
         assertEquals(2, apex().size());
