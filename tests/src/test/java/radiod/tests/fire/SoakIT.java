@@ -191,6 +191,7 @@ class SoakIT {
         // The baseline of what each process holds: after the warm-up, so that what radiod creates on first use
         // (threads, pooled buffers, compiled paths) is in it.
         Fire.sleep(warmMs);
+        RadiodProcess masterBefore = fire.master();
         Map<String, ProcessResources> radiodBefore = new LinkedHashMap<>();
         Map<String, ProcessResources> icecastBefore = new LinkedHashMap<>();
         for (RadiodProcess n : fire.cluster.nodes()) {
@@ -219,7 +220,15 @@ class SoakIT {
         report("soak ran " + (stopped - start) / 1000 + " s: " + tally);
         report("radiod RSS (MiB, every 5 s): " + rss);
 
-        // Where it started: churn ended, every temporary mount deleted.
+        // Where it started: churn ended, every temporary mount deleted, and mastership back where it was (the
+        // master holds every mount's last 20 s of audio; a node is compared with itself in the same role).
+        if (fire.master() != masterBefore) {
+            List<RadiodProcess> others = fire.cluster.nodes().stream().filter(n -> n != masterBefore).toList();
+            others.forEach(n -> assertEquals(0, Radioctl.run(fire.cluster, "drain", n.name(), "--reason", "soak's end").exit()));
+            await().atMost(Duration.ofSeconds(10)).until(() -> fire.cluster.master().orElse(null) == masterBefore);
+            others.forEach(n -> assertEquals(0, Radioctl.run(fire.cluster, "undrain", n.name()).exit()));
+            report("mastership handed back to " + masterBefore.name());
+        }
         Map<String, ProcessResources> radiodAfter = new LinkedHashMap<>();
         Map<String, ProcessResources> icecastAfter = new LinkedHashMap<>();
         try {
