@@ -191,7 +191,7 @@ class SoakIT {
         // The baseline of what each process holds: after the warm-up, so that what radiod creates on first use
         // (threads, pooled buffers, compiled paths) is in it.
         Fire.sleep(warmMs);
-        RadiodProcess masterBefore = fire.master();
+        RadiodProcess masterBefore = currentMaster();
         Map<String, ProcessResources> radiodBefore = new LinkedHashMap<>();
         Map<String, ProcessResources> icecastBefore = new LinkedHashMap<>();
         for (RadiodProcess n : fire.cluster.nodes()) {
@@ -222,7 +222,7 @@ class SoakIT {
 
         // Where it started: churn ended, every temporary mount deleted, and mastership back where it was (the
         // master holds every mount's last 20 s of audio; a node is compared with itself in the same role).
-        if (fire.master() != masterBefore) {
+        if (currentMaster() != masterBefore) {
             List<RadiodProcess> others = fire.cluster.nodes().stream().filter(n -> n != masterBefore).toList();
             others.forEach(n -> assertEquals(0, Radioctl.run(fire.cluster, "drain", n.name(), "--reason", "soak's end").exit()));
             await().atMost(Duration.ofSeconds(10)).until(() -> fire.cluster.master().orElse(null) == masterBefore);
@@ -627,6 +627,12 @@ class SoakIT {
             }
         }
         return true;
+    }
+
+    /** The master, waiting out a handover in flight (a drain's takes a few tens of milliseconds). */
+    private static RadiodProcess currentMaster() {
+        return await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
+                .until(() -> fire.cluster.master().orElse(null), java.util.Objects::nonNull);
     }
 
     private static long icecast(RadiodProcess n) {
