@@ -21,11 +21,13 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
@@ -35,7 +37,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -214,7 +218,7 @@ class SoakIT {
         for (Thread t : workers) {
             t.join(60_000);
             assertTrue(!t.isAlive(), () -> t.getName() + " did not stop within 60 s of the soak's end, at "
-                    + java.util.Arrays.stream(t.getStackTrace()).map(String::valueOf).collect(java.util.stream.Collectors.joining("\n  ")));
+                    + Arrays.stream(t.getStackTrace()).map(String::valueOf).collect(Collectors.joining("\n  ")));
         }
         long stopped = System.currentTimeMillis();
         report("soak ran " + (stopped - start) / 1000 + " s: " + tally);
@@ -240,7 +244,7 @@ class SoakIT {
                 return within(radiodBefore, radiodAfter, icecastBefore, icecastAfter) && keys().equals(keysBefore)
                         && fire.etcd.leases().size() == leasesBefore.size() && listenersByNode().equals(listenersBefore);
             });
-        } catch (org.awaitility.core.ConditionTimeoutException e) {
+        } catch (ConditionTimeoutException e) {
             // the assertions below say which
         }
         report("after the soak: radiod " + radiodAfter + "; Icecast " + icecastAfter);
@@ -587,7 +591,7 @@ class SoakIT {
             try {
                 await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200))
                         .until(() -> fire.liquidsoaps(path).isEmpty());
-            } catch (org.awaitility.core.ConditionTimeoutException e) {
+            } catch (ConditionTimeoutException e) {
                 tally.problem("operator", "the liquidsoap of " + path + " still ran 15 s after its deletion: " + fire.liquidsoaps(path));
             }
         }
@@ -632,7 +636,7 @@ class SoakIT {
     /** The master, waiting out a handover in flight (a drain's takes a few tens of milliseconds). */
     private static RadiodProcess currentMaster() {
         return await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
-                .until(() -> fire.cluster.master().orElse(null), java.util.Objects::nonNull);
+                .until(() -> fire.cluster.master().orElse(null), Objects::nonNull);
     }
 
     private static long icecast(RadiodProcess n) {

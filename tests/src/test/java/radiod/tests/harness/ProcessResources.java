@@ -6,6 +6,9 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -55,38 +58,37 @@ public record ProcessResources(int threads, int fds, long liveHeapBytes) {
 
     /** The "Total" line of {@code jcmd <pid> GC.class_histogram}: bytes of live objects after a full GC. */
     public static long liveHeap(long pid) throws IOException, InterruptedException {
-        String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
-        Process p = new ProcessBuilder(jcmd, Long.toString(pid), "GC.class_histogram").redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0, "jcmd: " + out);
+        String out = classHistogram(pid);
         Matcher m = TOTAL.matcher(out);
         assertTrue(m.find(), "no Total line in jcmd's histogram: " + out.substring(Math.max(0, out.length() - 500)));
         return Long.parseLong(m.group(2));
     }
 
-    /**
-     * Live bytes by class after a full GC ({@code jcmd <pid> GC.class_histogram}), for finding what grew between two
-     * moments.
-     */
-    public static java.util.Map<String, Long> histogram(long pid) throws IOException, InterruptedException {
-        String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
-        Process p = new ProcessBuilder(jcmd, Long.toString(pid), "GC.class_histogram").redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0, "jcmd: " + out);
-        java.util.Map<String, Long> bytes = new java.util.HashMap<>();
-        Matcher m = ROW.matcher(out);
+    /** Live bytes by class after a full GC, for finding what grew between two moments. */
+    public static Map<String, Long> histogram(long pid) throws IOException, InterruptedException {
+        Map<String, Long> bytes = new HashMap<>();
+        Matcher m = ROW.matcher(classHistogram(pid));
         while (m.find()) {
             bytes.merge(m.group(3), Long.parseLong(m.group(2)), Long::sum);
         }
         return bytes;
     }
 
+    /** {@code jcmd <pid> GC.class_histogram}: a full collection in the process, then what survived, by class. */
+    private static String classHistogram(long pid) throws IOException, InterruptedException {
+        String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+        Process p = new ProcessBuilder(jcmd, Long.toString(pid), "GC.class_histogram").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0, "jcmd: " + out);
+        return out;
+    }
+
     /** The classes whose live bytes grew most from {@code before} to {@code after}, largest first, as "+bytes class". */
-    public static java.util.List<String> grown(java.util.Map<String, Long> before, java.util.Map<String, Long> after, int most) {
+    public static List<String> grown(Map<String, Long> before, Map<String, Long> after, int most) {
         return after.entrySet().stream()
-                .map(e -> java.util.Map.entry(e.getKey(), e.getValue() - before.getOrDefault(e.getKey(), 0L)))
+                .map(e -> Map.entry(e.getKey(), e.getValue() - before.getOrDefault(e.getKey(), 0L)))
                 .filter(e -> e.getValue() > 0)
-                .sorted(java.util.Map.Entry.<String, Long>comparingByValue().reversed())
+                .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
                 .limit(most).map(e -> "+" + e.getValue() + " " + e.getKey()).toList();
     }
 

@@ -1,7 +1,11 @@
 package radiod.tests.harness;
 
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
+import java.util.List;
+import java.util.Locale;
 
 /**
  * What one listener received, kept for measuring afterwards: when each read of audio bytes arrived (for the longest
@@ -178,8 +182,8 @@ public final class Reception {
      * Where programme frames went missing since {@code from}: each hole as the frame before it, how many frames it
      * lacks, and when the frame after it arrived (ms since the epoch). For a report: the times to look up in logs.
      */
-    public synchronized java.util.List<String> holes(long from) {
-        java.util.List<String> out = new java.util.ArrayList<>();
+    public synchronized List<String> holes(long from) {
+        List<String> out = new ArrayList<>();
         long previous = -1;
         for (int i = 0; i < frameCount; i++) {
             if (frameAt[i] < from) {
@@ -188,8 +192,8 @@ public final class Reception {
             }
             long n = frameNo[i];
             if (previous >= 0 && n > previous + 1) {
-                out.add(String.format(java.util.Locale.ROOT, "%d frames (%.2f s) after frame %d, the next at %s", n - previous - 1,
-                        (n - previous - 1) * MarkedAudio.FRAME_SECONDS, previous, java.time.Instant.ofEpochMilli(frameAt[i])));
+                out.add(String.format(Locale.ROOT, "%d frames (%.2f s) after frame %d, the next at %s", n - previous - 1,
+                        (n - previous - 1) * MarkedAudio.FRAME_SECONDS, previous, Instant.ofEpochMilli(frameAt[i])));
             }
             previous = Math.max(previous, n);
         }
@@ -211,7 +215,7 @@ public final class Reception {
 
         @Override
         public String toString() {
-            return String.format(java.util.Locale.ROOT, "%.2f s lost (%d frames of %d), %d replayed", lostSeconds(), lost,
+            return String.format(Locale.ROOT, "%.2f s lost (%d frames of %d), %d replayed", lostSeconds(), lost,
                     Math.max(0, highest - before), repeated);
         }
     }
