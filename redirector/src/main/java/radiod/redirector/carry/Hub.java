@@ -4,6 +4,8 @@ import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -14,7 +16,8 @@ import io.vertx.core.net.NetSocket;
 /**
  * One mount on the master: the audio its encoder's ingest brings (a ring of whole units with their session and
  * offset, bounded in bytes and age) and the pulls of every node that carry it to their Icecast. Confined to one
- * event loop (the source front's); {@link Hubs} makes and drops hubs.
+ * event loop (the source front's); {@link Hubs} makes and drops hubs, and calls {@link #expire()} every second so that
+ * a mount gone quiet lets go of its audio as one that streams does.
  *
  * <p>Invariants: a pull gets each byte of a session at most once and in order, starting exactly after the offset it
  * resumes from when the ring still holds it; every message starts and ends on a unit boundary; a pull that switches
@@ -30,6 +33,9 @@ final class Hub {
     static final long IN_USE_NANOS = 3_000_000_000L;
 
     final String mount;
+    private final LongSupplier nanos;
+    /** The bytes every hub of this node holds (the {@code radiod.carry.hub.bytes} gauge). */
+    private final AtomicLong held;
     private final Map<String, Session> sessions = new HashMap<>();
     private final Set<Puller> pullers = new LinkedHashSet<>();
     private Entry[] ring = new Entry[64];
@@ -39,8 +45,14 @@ final class Hub {
     private long totalBytes;
     private Session current;
 
-    Hub(String mount) {
+    /**
+     * @param nanos the clock that ages the ring ({@link System#nanoTime()} but in tests)
+     * @param held  where the bytes this hub holds are added and taken away
+     */
+    Hub(String mount, LongSupplier nanos, AtomicLong held) {
         this.mount = mount;
+        this.nanos = nanos;
+        this.held = held;
     }
 
     /** An encoder's stream as sent by an ingest (any node's source front). */
@@ -51,13 +63,14 @@ final class Hub {
         long headersOffset;
         long end = -1;
         long firstOffset = -1;
-        long lastDataNanos = System.nanoTime();
+        long lastDataNanos;
         long lastSeq = -1;
         NetSocket ingest;
 
-        Session(String id, String headerLines) {
+        Session(String id, String headerLines, long now) {
             this.id = id;
             this.headerLines = headerLines;
+            this.lastDataNanos = now;
         }
     }
 
@@ -88,7 +101,7 @@ final class Hub {
      */
     boolean mayIngest(String sessionId) {
         for (Session s : sessions.values()) {
-            if (!s.id.equals(sessionId) && s.ingest != null && System.nanoTime() - s.lastDataNanos < IN_USE_NANOS) {
+            if (!s.id.equals(sessionId) && s.ingest != null && nanos.getAsLong() - s.lastDataNanos < IN_USE_NANOS) {
                 return false;
             }
         }
@@ -104,15 +117,15 @@ final class Hub {
                 old.close();
             }
         }
-        Session s = sessions.computeIfAbsent(sessionId, id -> new Session(id, headerLines));
+        Session s = sessions.computeIfAbsent(sessionId, id -> new Session(id, headerLines, nanos.getAsLong()));
         s.ingest = socket;
-        s.lastDataNanos = System.nanoTime();
+        s.lastDataNanos = nanos.getAsLong();
         return s;
     }
 
     /** A session fed by the master itself (a relayed mount's upstream), not by an ingest connection. */
     Session attachUpstream(String sessionId, String headerLines) {
-        return sessions.computeIfAbsent(sessionId, id -> new Session(id, headerLines));
+        return sessions.computeIfAbsent(sessionId, id -> new Session(id, headerLines, nanos.getAsLong()));
     }
 
     void detachIngest(Session s, NetSocket socket) {
@@ -127,7 +140,7 @@ final class Hub {
     }
 
     void data(Session s, long offset, Buffer bytes) {
-        s.lastDataNanos = System.nanoTime();
+        s.lastDataNanos = nanos.getAsLong();
         if (bytes.length() == 0) {
             return;
         }
@@ -158,11 +171,12 @@ final class Hub {
             head = 0;
         }
         long seq = headSeq + size;
-        Entry e = new Entry(seq, s, offset, bytes, isEnd, System.nanoTime());
+        Entry e = new Entry(seq, s, offset, bytes, isEnd, nanos.getAsLong());
         ring[(head + size) % ring.length] = e;
         size++;
         if (bytes != null) {
             totalBytes += bytes.length();
+            held.addAndGet(bytes.length());
         }
         s.end = e.endOffset();
         if (s.firstOffset < 0) {
@@ -176,24 +190,39 @@ final class Hub {
         }
     }
 
+    /** Drops the oldest entries while the ring is over its bytes or its age, keeping the newest. */
     private void trim() {
-        long now = System.nanoTime();
-        while (size > 1) {
-            Entry first = ring[head];
-            if (totalBytes <= MAX_BYTES && now - first.atNanos() <= MAX_AGE_NANOS) {
-                break;
-            }
-            ring[head] = null;
-            head = (head + 1) % ring.length;
-            size--;
-            headSeq++;
-            if (first.bytes() != null) {
-                totalBytes -= first.bytes().length();
-            }
-            Session s = first.session();
-            if (s.lastSeq == first.seq() && s != current && s.ingest == null) {
-                sessions.remove(s.id);
-            }
+        long now = nanos.getAsLong();
+        while (size > 1 && (totalBytes > MAX_BYTES || now - ring[head].atNanos() > MAX_AGE_NANOS)) {
+            dropFirst();
+        }
+    }
+
+    /**
+     * Drops every entry older than the ring's age, the newest too: a mount whose audio stopped (its encoder gone, or
+     * between two of them) holds nothing after {@link #MAX_AGE_NANOS}. A pull that had everything stays where it is
+     * and gets the next audio; a pull from nothing gets no burst of audio that old.
+     */
+    void expire() {
+        long now = nanos.getAsLong();
+        while (size > 0 && now - ring[head].atNanos() > MAX_AGE_NANOS) {
+            dropFirst();
+        }
+    }
+
+    private void dropFirst() {
+        Entry first = ring[head];
+        ring[head] = null;
+        head = (head + 1) % ring.length;
+        size--;
+        headSeq++;
+        if (first.bytes() != null) {
+            totalBytes -= first.bytes().length();
+            held.addAndGet(-first.bytes().length());
+        }
+        Session s = first.session();
+        if (s.lastSeq == first.seq() && s != current && s.ingest == null) {
+            sessions.remove(s.id);
         }
     }
 
@@ -335,5 +364,11 @@ final class Hub {
             p.socket.close();
         }
         pullers.clear();
+        held.addAndGet(-totalBytes);
+        totalBytes = 0;
+        headSeq += size;
+        size = 0;
+        head = 0;
+        ring = new Entry[64];
     }
 }

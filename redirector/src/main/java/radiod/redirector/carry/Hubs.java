@@ -4,7 +4,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
+import java.util.function.LongSupplier;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,19 +45,32 @@ public final class Hubs {
     private final AtomicInteger ingests = new AtomicInteger();
     private final AtomicInteger pulls = new AtomicInteger();
     private final Counter bytesIn;
+    private final LongSupplier nanos;
+    private final AtomicLong held = new AtomicLong();
+    /** The timer that ages the hubs' rings while there are hubs, or -1. */
+    private long expiry = -1;
 
     /**
      * @param master whether this node's election says it is master right now
      * @param self   this node's name, in the ids of the sessions it makes itself (relayed mounts)
      */
     public Hubs(Vertx vertx, BooleanSupplier master, String self, MeterRegistry registry) {
+        this(vertx, master, self, registry, System::nanoTime);
+    }
+
+    /** @param nanos the clock that ages the hubs' rings ({@link System#nanoTime()} but in tests) */
+    Hubs(Vertx vertx, BooleanSupplier master, String self, MeterRegistry registry, LongSupplier nanos) {
         this.vertx = vertx;
+        this.nanos = nanos;
         this.master = master;
         this.self = self;
         Gauge.builder("radiod.carry.hub.ingests", ingests, AtomicInteger::get)
                 .description("encoders' streams arriving at this node as master").register(registry);
         Gauge.builder("radiod.carry.hub.pulls", pulls, AtomicInteger::get)
                 .description("nodes pulling mounts from this node as master").register(registry);
+        Gauge.builder("radiod.carry.hub.held", held, AtomicLong::get).baseUnit("bytes")
+                .description("recent audio this node as master holds for pulls to resume from (at most 20 s a mount)")
+                .register(registry);
         this.bytesIn = Counter.builder("radiod.proxied").tag("direction", "ingest").baseUnit("bytes")
                 .description("stream bytes proxied through this node, by direction").register(registry);
     }
@@ -71,7 +86,7 @@ public final class Hubs {
             answer(socket, "409 Conflict");
             return;
         }
-        Hub hub = hubs.computeIfAbsent(mount, Hub::new);
+        Hub hub = hub(mount);
         if (!hub.mayIngest(id)) {
             log.info("mount {}: ingest of session {} refused: another encoder streams to it", mount, id);
             answer(socket, "403 Forbidden");
@@ -140,7 +155,7 @@ public final class Hubs {
                 return;
             }
         }
-        Hub hub = hubs.computeIfAbsent(mount, Hub::new);
+        Hub hub = hub(mount);
         socket.write(Buffer.buffer("HTTP/1.1 200 OK\r\n\r\n"));
         Hub.Puller p = hub.addPuller(socket, resumeId, offset);
         pulls.incrementAndGet();
@@ -187,7 +202,7 @@ public final class Hubs {
                             .setConnectTimeout(5000).setIdleTimeout(30).setMaxInitialLineLength(1024)
                             .setMaxHeaderSize(16 * 1024));
                 }
-                Upstream u = new Upstream(vertx, upstreamClient, hubs.computeIfAbsent(m.path(), Hub::new), m.upstreamUrl(), self);
+                Upstream u = new Upstream(vertx, upstreamClient, hub(m.path()), m.upstreamUrl(), self);
                 upstreams.put(m.path(), u);
                 u.start();
             }
@@ -199,6 +214,28 @@ public final class Hubs {
         upstreams.clear();
         hubs.values().forEach(Hub::close);
         hubs.clear();
+        if (expiry >= 0) {
+            vertx.cancelTimer(expiry);
+            expiry = -1;
+        }
+    }
+
+    /**
+     * The mount's hub, made if needed. On the source front's event loop, as the timer it starts: every second while
+     * there are hubs, each lets go of audio older than its ring's age, whether or not more arrives.
+     */
+    private Hub hub(String mount) {
+        if (expiry < 0) {
+            expiry = vertx.setPeriodic(1000, id -> {
+                if (hubs.isEmpty()) {
+                    vertx.cancelTimer(id);
+                    expiry = -1;
+                } else {
+                    hubs.values().forEach(Hub::expire);
+                }
+            });
+        }
+        return hubs.computeIfAbsent(mount, m -> new Hub(m, nanos, held));
     }
 
     private static void answer(NetSocket socket, String status) {

@@ -1,0 +1,152 @@
+package radiod.redirector.carry;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.NetServer;
+
+/**
+ * The master's hubs on a real event loop, with real connections for an ingest and the pulls, and a clock the test
+ * moves: a mount whose encoder went away lets go of its audio on the hubs' own timer, and what pulls get afterwards.
+ */
+class HubsTest {
+    static final String HOST = "127.0.0.1";
+    static final String OK = "HTTP/1.1 200 OK\r\n\r\n";
+
+    final AtomicLong now = new AtomicLong(TimeUnit.SECONDS.toNanos(1_000));
+    Vertx vertx;
+    SimpleMeterRegistry registry;
+    Hubs hubs;
+    NetServer ingestPort;
+    NetServer pullPort;
+
+    @BeforeEach
+    void start() throws Exception {
+        vertx = Vertx.vertx();
+        registry = new SimpleMeterRegistry();
+        hubs = new Hubs(vertx, () -> true, "node1", registry, now::get);
+        // Both ports on one event loop, as the source front's single port is: the hubs are confined to it.
+        Context loop = vertx.getOrCreateContext();
+        CompletableFuture<Void> listening = new CompletableFuture<>();
+        loop.runOnContext(v -> {
+            ingestPort = vertx.createNetServer().connectHandler(socket -> {
+                socket.pause();
+                hubs.ingest(socket, "/live.mp3", Map.of(Hubs.SESSION_HEADER, "s" + socket.remoteAddress().port()),
+                        Buffer.buffer());
+            });
+            pullPort = vertx.createNetServer().connectHandler(socket -> {
+                socket.pause();
+                hubs.pull(socket, "/live.mp3", Map.of());
+            });
+            ingestPort.listen(0, HOST).compose(s -> pullPort.listen(0, HOST))
+                    .onSuccess(s -> listening.complete(null)).onFailure(listening::completeExceptionally);
+        });
+        listening.get(5, TimeUnit.SECONDS);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        vertx.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+    }
+
+    double held() {
+        return registry.get("radiod.carry.hub.held").gauge().value();
+    }
+
+    /** A node's pull: the messages it has been sent, decoded by a reader thread. */
+    static final class Pull implements AutoCloseable {
+        final Socket socket;
+        final List<Wire.Message> got = new CopyOnWriteArrayList<>();
+
+        Pull(int port) throws IOException {
+            socket = new Socket(HOST, port);
+            InputStream in = socket.getInputStream();
+            assertEquals(OK, new String(in.readNBytes(OK.length()), StandardCharsets.ISO_8859_1));
+            Wire.Decoder decoder = new Wire.Decoder(got::add);
+            Thread t = new Thread(() -> {
+                byte[] buf = new byte[8192];
+                try {
+                    for (int n; (n = in.read(buf)) > 0; ) {
+                        decoder.accept(Buffer.buffer(Arrays.copyOf(buf, n)));
+                    }
+                } catch (IOException e) {
+                    // closed
+                }
+            }, "pull-reader");
+            t.setDaemon(true);
+            t.start();
+        }
+
+        long dataEnd() {
+            return got.stream().filter(m -> m.type() == Wire.DATA).mapToLong(m -> m.offset() + m.payload().length())
+                    .max().orElse(0);
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
+    }
+
+    /** An encoder's ingest connection, which has sent {@code bytes} bytes of audio at offset 0; its session is "s" + its port. */
+    Socket ingest(int bytes) throws IOException {
+        Socket s = new Socket(HOST, ingestPort.actualPort());
+        assertEquals(OK, new String(s.getInputStream().readNBytes(OK.length()), StandardCharsets.ISO_8859_1));
+        s.getOutputStream().write(Wire.message(Wire.DATA, 0, Buffer.buffer(new byte[bytes])).getBytes());
+        s.getOutputStream().flush();
+        return s;
+    }
+
+    @Test
+    void aMountWhoseEncoderLeftLetsGoOfItsAudioAndPullsGetNoneOfItLater() throws Exception {
+        try (Pull early = new Pull(pullPort.actualPort())) {
+            Socket first = ingest(100_000);
+            String firstSession = "s" + first.getLocalPort();
+            await().atMost(Duration.ofSeconds(5)).until(() -> early.dataEnd() == 100_000 && held() == 100_000);
+            first.close(); // the encoder is gone: no more audio comes to this mount for now
+
+            now.addAndGet(TimeUnit.SECONDS.toNanos(21));
+            // The hubs' timer runs every second on their event loop.
+            await().atMost(Duration.ofMillis(2_500)).until(() -> held() == 0);
+
+            try (Pull late = new Pull(pullPort.actualPort()); Socket second = ingest(5_000)) {
+                String secondSession = "s" + second.getLocalPort();
+                await().atMost(Duration.ofSeconds(5)).until(() -> late.dataEnd() == 5_000 && early.got.size() == 4);
+                // The late pull gets no burst of the first encoder's 21-second-old audio: the second's first.
+                assertEquals(Wire.SESSION, late.got.get(0).type());
+                assertEquals(secondSession, Wire.sessionId(late.got.get(0)));
+                assertEquals(List.of(Wire.DATA), late.got.subList(1, late.got.size()).stream()
+                        .map(Wire.Message::type).distinct().toList());
+                // The early pull had all of the first; it goes on with the second as if nothing had been dropped.
+                assertEquals(firstSession, Wire.sessionId(early.got.get(0)));
+                assertEquals(Wire.DATA, early.got.get(1).type());
+                assertEquals(Wire.SESSION, early.got.get(2).type());
+                assertEquals(secondSession, Wire.sessionId(early.got.get(2)));
+                assertEquals(Wire.DATA, early.got.get(3).type());
+                assertEquals(0, early.got.get(3).offset());
+                assertEquals(5_000, held());
+            }
+        }
+    }
+}
