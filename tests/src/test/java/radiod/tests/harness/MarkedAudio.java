@@ -10,8 +10,10 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import radiod.testkit.audio.Mp3Frames;
 
 /**
@@ -32,16 +34,25 @@ public final class MarkedAudio {
             + " amix normalize=0, " + SECONDS + " s, stereo, libmp3lame 128k, no Xing, no ID3";
     private static MarkedAudio instance;
 
+    /** How long a copy of the programme for one encoder is kept: ffmpeg has it open by then (see {@link #rotated}). */
+    private static final long COPY_KEPT_MILLIS = 60_000;
+
     private final Path file;
+    private final byte[] data;
+    /** Where each frame starts in {@link #data}. */
+    private final int[] starts;
     private final Map<Long, Integer> byDigest;
     private final int frames;
     /** Wall-clock ms at which frame 0 of the first loop would have been sent. */
     private final long epoch;
+    private Path copies;
 
-    private MarkedAudio(Path file, Map<Long, Integer> byDigest, int frames) {
+    private MarkedAudio(Path file, byte[] data, int[] starts, Map<Long, Integer> byDigest) {
         this.file = file;
+        this.data = data;
+        this.starts = starts;
         this.byDigest = byDigest;
-        this.frames = frames;
+        this.frames = starts.length;
         this.epoch = System.currentTimeMillis();
     }
 
@@ -74,7 +85,9 @@ public final class MarkedAudio {
             byte[] data = Files.readAllBytes(file);
             List<byte[]> frames = Mp3Frames.split(data);
             Map<Long, Integer> byDigest = new HashMap<>(frames.size() * 2);
-            for (int i = 0; i < frames.size(); i++) {
+            int[] starts = new int[frames.size()];
+            for (int i = 0, at = 0; i < frames.size(); at += frames.get(i).length, i++) {
+                starts[i] = at;
                 if (byDigest.put(digest(frames.get(i), 0, frames.get(i).length), i) != null) {
                     throw new IllegalStateException(file + ": frame " + i + " repeats an earlier one; delete the file");
                 }
@@ -82,7 +95,7 @@ public final class MarkedAudio {
             if (frames.size() < SECONDS * 38) {
                 throw new IllegalStateException(file + " holds " + frames.size() + " frames; delete it to make it again");
             }
-            return new MarkedAudio(file, byDigest, frames.size());
+            return new MarkedAudio(file, data, starts, byDigest);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
@@ -132,8 +145,49 @@ public final class MarkedAudio {
 
     /** ffmpeg's input arguments that read the programme in real time from the frame on air now. */
     public List<String> ffmpegInput() {
-        long frame = Math.floorMod(frameAt(System.currentTimeMillis()), frames);
-        return List.of("-re", "-ss", String.format(java.util.Locale.ROOT, "%.3f", frame * FRAME_SECONDS),
-                "-stream_loop", "-1", "-i", file.toString());
+        return ffmpegInput((int) Math.floorMod(frameAt(System.currentTimeMillis()), frames));
+    }
+
+    /**
+     * ffmpeg's input arguments that read the programme in real time from the file's frame {@code frame}, looped: a
+     * copy of the file that starts at that frame and goes on round to the frame before it, so that its loop seam
+     * falls where the programme goes on anyway. Not {@code -ss} with {@code -stream_loop}: ffmpeg 5.1 then stops
+     * pacing at the first loop and sends about a whole loop (minutes of audio) within a second, an encoder no
+     * station has, which the soak took for audio lost by the cluster.
+     */
+    List<String> ffmpegInput(int frame) {
+        return List.of("-re", "-stream_loop", "-1", "-i", rotated(frame).toString());
+    }
+
+    /**
+     * The file's bytes from {@code frame}'s start to its end, then from its beginning to {@code frame}: byte for
+     * byte the same frames. Copies older than {@link #COPY_KEPT_MILLIS} are deleted first (the ffmpeg given one
+     * opened it within a second, and it reads an open file to the end of its run); the rest go when the JVM exits.
+     */
+    private synchronized Path rotated(int frame) {
+        try {
+            if (copies == null) {
+                copies = Files.createTempDirectory("radiod-programme-");
+                copies.toFile().deleteOnExit();
+            }
+            long now = System.currentTimeMillis();
+            try (Stream<Path> old = Files.list(copies)) {
+                for (Path p : old.toList()) {
+                    if (now - Files.getLastModifiedTime(p).toMillis() > COPY_KEPT_MILLIS) {
+                        Files.deleteIfExists(p);
+                    }
+                }
+            }
+            Path copy = Files.createTempFile(copies, String.format(Locale.ROOT, "from-%05d-", frame), ".mp3");
+            copy.toFile().deleteOnExit();
+            int cut = starts[frame];
+            try (var out = Files.newOutputStream(copy)) {
+                out.write(data, cut, data.length - cut);
+                out.write(data, 0, cut);
+            }
+            return copy;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 }
