@@ -34,7 +34,7 @@ final class Hub {
 
     final String mount;
     private final LongSupplier nanos;
-    /** The bytes every hub of this node holds (the {@code radiod.carry.hub.bytes} gauge). */
+    /** The bytes every hub of this node holds (the {@code radiod.carry.hub.held} gauge). */
     private final AtomicLong held;
     private final Map<String, Session> sessions = new HashMap<>();
     private final Set<Puller> pullers = new LinkedHashSet<>();
