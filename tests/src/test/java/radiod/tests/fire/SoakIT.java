@@ -20,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
@@ -136,7 +137,7 @@ class SoakIT {
         void problem(String kind, String detail) {
             long n = problemCounts.computeIfAbsent(kind, k -> new AtomicLong()).incrementAndGet();
             if (n <= 40) {
-                problems.add(kind + ": " + detail);
+                problems.add(Instant.now() + " " + kind + ": " + detail);
             }
         }
 
@@ -412,13 +413,14 @@ class SoakIT {
             return;
         }
         String location = ask.getHeaderField("Location");
+        String body = "";
         try (InputStream in = code < 400 ? ask.getInputStream() : ask.getErrorStream()) {
             if (in != null) {
-                in.readAllBytes(); // a redirect's or an error's short body
+                body = new String(in.readAllBytes(), StandardCharsets.UTF_8).strip(); // a redirect's or an error's short body
             }
         }
         if (code != 302 || location == null) {
-            tally.problem("redirect", entry.name() + " answered " + code + " for " + mount + " (" + agent + ")");
+            tally.problem("redirect", entry.name() + " answered " + code + " for " + mount + " (" + agent + "): " + body);
             return;
         }
         URI to = URI.create(location);
