@@ -44,6 +44,42 @@ public final class Streams {
         }
     }
 
+    /**
+     * Listens as a player would: whether the stream answers {@code 200} and brings {@code frames} chained MP3 frames
+     * within {@code timeoutMillis}, judged as each read arrives (not after a fixed number of bytes, which a live
+     * stream fills only in real time).
+     */
+    public static boolean heard(String url, int frames, int timeoutMillis) {
+        long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+        HttpURLConnection c = null;
+        try {
+            c = (HttpURLConnection) URI.create(url).toURL().openConnection();
+            c.setConnectTimeout(timeoutMillis);
+            c.setReadTimeout(timeoutMillis);
+            if (c.getResponseCode() != 200) {
+                return false;
+            }
+            java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+            byte[] buf = new byte[4096];
+            try (InputStream in = c.getInputStream()) {
+                int n;
+                while (System.nanoTime() < deadline && (n = in.read(buf)) > 0) {
+                    got.write(buf, 0, n);
+                    if (radiod.testkit.audio.Mp3Frames.chained(got.toByteArray()) >= frames) {
+                        return true;
+                    }
+                }
+            }
+            return false;
+        } catch (IOException e) {
+            return false;
+        } finally {
+            if (c != null) {
+                c.disconnect();
+            }
+        }
+    }
+
     public static void stop(Process p) {
         if (p != null) {
             p.destroyForcibly();
