@@ -96,6 +96,7 @@ public final class Passthrough implements StreamServer {
     private final Counter dropped;
     private final Counter resumed;
     private final Counter unreachable;
+    private final Counter proxyFallbacks;
     private final Counter notLive;
     private final Counter badAnswers;
     private volatile boolean closed;
@@ -165,6 +166,9 @@ public final class Passthrough implements StreamServer {
         this.unreachable = failures(registry, "unreachable");
         this.notLive = failures(registry, "not_live");
         this.badAnswers = failures(registry, "bad_answer");
+        this.proxyFallbacks = Counter.builder("radiod.passthrough.proxy.fallbacks")
+                .description("proxied listeners served from this node because the chosen node gave no stream")
+                .register(registry);
     }
 
     /** Where titles and bitrates come from (the cluster's view); until set, from the streams alone. */
@@ -300,6 +304,18 @@ public final class Passthrough implements StreamServer {
     @Override
     public void proxy(HttpServerRequest req, String mountPath, String host, int httpPort) {
         RemoteStream.start(this, req, mountPath, host, httpPort);
+    }
+
+    /**
+     * The chosen node gave a proxied listener no stream: serves it from this node instead (on the request's event
+     * loop, where the proxy's answer comes).
+     *
+     * @param why the failure's cause, or the status it answered
+     */
+    void proxyFailed(HttpServerRequest req, String mountPath, String node, String why) {
+        proxyFallbacks.increment();
+        log.info("proxied listener of {}: {} gave no stream ({}); serving it from this node", mountPath, node, why);
+        serve(req, mountPath);
     }
 
     /** This node's listener sessions: who listens now, and the access log. */

@@ -20,7 +20,9 @@ import io.vertx.core.http.RequestOptions;
  * relayed as it comes, over one connection of its own. Back-pressure both ways: while the listener's queue is full
  * the upstream is not read (so the other node sees a slow listener, and drops it if it stays so); the listener
  * leaving closes the upstream, the upstream ending ends the listener's stream (its player reconnects here and is
- * placed anew).
+ * placed anew). When that node gives no stream (no connection, a connection closed before its answer, an answer
+ * other than {@code 200}), the listener is served from this node's own Icecast instead: every node carries every
+ * mount, and such a player would not follow a {@code 503}'s advice anyway.
  */
 final class RemoteStream {
     private static final Logger log = LoggerFactory.getLogger(RemoteStream.class);
@@ -28,18 +30,22 @@ final class RemoteStream {
     private final Passthrough owner;
     private final HttpServerRequest req;
     private final HttpServerResponse resp;
+    private final String mountPath;
+    private final String node;
     private HttpClientResponse upstream;
     private boolean listenerGone;
     private boolean counted;
 
-    private RemoteStream(Passthrough owner, HttpServerRequest req) {
+    private RemoteStream(Passthrough owner, HttpServerRequest req, String mountPath, String node) {
         this.owner = owner;
         this.req = req;
         this.resp = req.response();
+        this.mountPath = mountPath;
+        this.node = node;
     }
 
     static void start(Passthrough owner, HttpServerRequest req, String mountPath, String host, int httpPort) {
-        RemoteStream s = new RemoteStream(owner, req);
+        RemoteStream s = new RemoteStream(owner, req, mountPath, host + ":" + httpPort);
         String query = req.query();
         String uri = "/_stream" + mountPath + (query == null ? "" : "?" + query);
         RequestOptions options = new RequestOptions().setHost(host).setPort(httpPort).setURI(uri).setMethod(req.method());
@@ -60,7 +66,6 @@ final class RemoteStream {
             if (ar.succeeded()) {
                 s.answered(ar.result());
             } else {
-                log.debug("stream {} from {}:{} failed: {}", mountPath, host, httpPort, ar.cause().toString());
                 s.refused(-1, ar.cause());
             }
         });
@@ -114,8 +119,7 @@ final class RemoteStream {
         if (listenerGone || resp.ended()) {
             return;
         }
-        ListenerStream l = new ListenerStream(req);
-        owner.refuse(l, req.path(), status, cause);
+        owner.proxyFailed(req, mountPath, node, status < 0 ? String.valueOf(cause) : "answered " + status);
     }
 
     private void upstreamEnded() {

@@ -18,6 +18,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.AbstractVerticle;
@@ -488,7 +490,7 @@ class PassthroughTest {
     }
 
     @Test
-    void aProxiedListenerGets503WhenTheChosenNodeIsUnreachable() throws Exception {
+    void aProxiedListenerGets503WhenNeitherTheChosenNodeNorThisNodesIcecastIsReachable() throws Exception {
         int closed;
         try (ServerSocket s = new ServerSocket(0)) {
             closed = s.getLocalPort();
@@ -497,6 +499,64 @@ class PassthroughTest {
         try (Listening l = Listening.open(port, Listening.get("/_proxy/" + closed + "/live.mp3", "HTTP/1.1"))) {
             assertEquals(503, l.status());
             assertEquals("2", l.header("Retry-After"));
+        }
+        assertEquals(1.0, registry.get("radiod.passthrough.proxy.fallbacks").counter().count());
+    }
+
+    /** How a chosen node can give a proxied listener no stream. */
+    enum NoStream {
+        /** Nothing listens on its port. */
+        UNREACHABLE,
+        /** It takes the connection and closes it before any answer (a node going down, say). */
+        CLOSED_BEFORE_ANSWER,
+        /** It takes the connection and resets it. */
+        RESET,
+        /** It answers 503. */
+        ANSWERS_503
+    }
+
+    @ParameterizedTest
+    @EnumSource(NoStream.class)
+    void aProxiedListenerIsServedFromThisNodeWhenTheChosenNodeGivesNoStream(NoStream how) throws Exception {
+        StubUpstream local = closing(StubUpstream.endless(OCTETS, StubUpstream.COUNTING, 1_000, 500, 20));
+        ServerSocket other = closing(new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress()));
+        int otherPort = other.getLocalPort();
+        java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+        if (how == NoStream.UNREACHABLE) {
+            other.close();
+        } else {
+            Thread t = new Thread(() -> {
+                while (!other.isClosed()) {
+                    try (java.net.Socket c = other.accept()) {
+                        asked.incrementAndGet();
+                        byte[] head = new byte[4096];
+                        c.getInputStream().read(head);
+                        switch (how) {
+                            case RESET -> c.setSoLinger(true, 0);
+                            case ANSWERS_503 -> c.getOutputStream().write(("HTTP/1.1 503 Service Unavailable\r\n"
+                                    + "Content-Length: 0\r\nRetry-After: 2\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                            default -> {
+                            }
+                        }
+                    } catch (java.io.IOException e) {
+                        return;
+                    }
+                }
+            }, "no-stream-node");
+            t.setDaemon(true);
+            t.start();
+        }
+        int port = front(local.port(), QUICK);
+        try (Listening l = Listening.open(port, Listening.get("/_proxy/" + otherPort + "/live.mp3", "HTTP/1.1",
+                "User-Agent: WinampMPEG/5.66"))) {
+            assertEquals(200, l.status(), l.head);
+            assertEquals("Test radio", l.header("icy-name"));
+            Listening.assertCounting(l.read(20_000));
+            assertEquals(how == NoStream.UNREACHABLE ? 0 : 1, asked.get(), "the chosen node was asked first");
+            assertEquals(1, passthrough.listeners(), "a listener of this node now");
+            assertEquals(0, passthrough.proxied());
+            assertEquals(1, local.exchanges.size());
+            assertEquals(1.0, registry.get("radiod.passthrough.proxy.fallbacks").counter().count());
         }
     }
 }
