@@ -338,9 +338,10 @@ public final class KeyWatch implements Component {
         }
     }
 
+    /** Closes the watch and ends its stream (jetcd's close alone leaves the stream open: {@link WatchStreams}). */
     private void closeWatcher() {
         if (watcher != null) {
-            watcher.close();
+            WatchStreams.close(watcher);
             watcher = null;
         }
     }

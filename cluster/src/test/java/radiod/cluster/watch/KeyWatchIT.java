@@ -240,4 +240,59 @@ class KeyWatchIT {
         await().atMost(Duration.ofSeconds(2)).until(() -> "3".equals(r.get("/compact/z")));
         assertEquals(2, w.resyncs());
     }
+    /** etcd's own count of open watch streams (its {@code /metrics}). */
+    private static long watchStreams() {
+        try {
+            java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+                    java.net.http.HttpRequest.newBuilder(java.net.URI.create(etcd.endpoints().get(0) + "/metrics"))
+                            .timeout(Duration.ofSeconds(3)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            return r.body().lines().filter(l -> l.startsWith("etcd_debugging_mvcc_watch_stream_total "))
+                    .mapToLong(l -> (long) Double.parseDouble(l.substring(l.indexOf(' ') + 1).trim())).findFirst()
+                    .orElseThrow(() -> new AssertionError("etcd's /metrics has no etcd_debugging_mvcc_watch_stream_total"));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * A closed watch, and a watch read again, leave no stream open at etcd (jetcd 0.8.5 only half-closes a watcher's
+     * stream, which etcd keeps open: {@link WatchStreams}).
+     */
+    @Test
+    void closingAWatchOrReadingAgainEndsItsStreamAtEtcd() {
+        Client c = client();
+        put(c, "/streams/k", "1");
+        long before = watchStreams();
+        List<KeyWatch> watches = new ArrayList<>();
+        List<Recorder> recorders = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            Recorder r = new Recorder();
+            KeyWatch w = watch(c, "/streams/", r, () -> 0.0);
+            w.start();
+            watches.add(w);
+            recorders.add(r);
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> recorders.stream().allMatch(r -> r.resynced == 1));
+        await("10 watch streams").atMost(Duration.ofSeconds(5))
+                .until(KeyWatchIT::watchStreams, org.hamcrest.Matchers.equalTo(before + 10));
+
+        // Read again five times: each re-read closes the watch it had and opens one.
+        KeyWatch first = watches.get(0);
+        for (int i = 1; i <= 5; i++) {
+            first.resyncSoon();
+            int expected = i + 1;
+            await().atMost(Duration.ofSeconds(5)).until(() -> recorders.get(0).resynced == expected);
+        }
+        put(c, "/streams/k", "2");
+        await().atMost(Duration.ofSeconds(5)).until(() -> "2".equals(recorders.get(0).get("/streams/k")));
+        await("10 watch streams after 5 re-reads").atMost(Duration.ofSeconds(5))
+                .until(KeyWatchIT::watchStreams, org.hamcrest.Matchers.equalTo(before + 10));
+
+        watches.forEach(KeyWatch::close);
+        await("the watch streams gone").atMost(Duration.ofSeconds(5))
+                .until(KeyWatchIT::watchStreams, org.hamcrest.Matchers.equalTo(before));
+    }
 }
