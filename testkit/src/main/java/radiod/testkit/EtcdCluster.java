@@ -156,6 +156,24 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
         return members.get(i);
     }
 
+    /**
+     * The watch streams etcd holds open now, summed over its running members (each member's
+     * {@code etcd_debugging_mvcc_watch_stream_total} on its {@code /metrics}): one for each watch a client keeps, as
+     * jetcd opens a stream per watch. Plain-text clusters only.
+     */
+    public long watchStreams() {
+        if (tls) {
+            throw new IllegalStateException("watchStreams() reads /metrics in plain text");
+        }
+        long sum = 0;
+        for (Member m : members) {
+            if (m.running()) {
+                sum += m.metric("etcd_debugging_mvcc_watch_stream_total");
+            }
+        }
+        return sum;
+    }
+
     /** Client endpoints of every member, e.g. {@code http://127.0.0.1:23791}. */
     public List<String> endpoints() {
         return members.stream().map(Member::endpoint).collect(Collectors.toList());
@@ -217,6 +235,23 @@ public final class EtcdCluster implements BeforeAllCallback, AfterAllCallback, A
 
         public int clientPort() {
             return clientPort;
+        }
+
+        /** A gauge or counter without labels from the member's {@code /metrics}. */
+        public long metric(String name) {
+            try {
+                java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+                        java.net.http.HttpRequest.newBuilder(java.net.URI.create(endpoint() + "/metrics"))
+                                .timeout(Duration.ofSeconds(3)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+                return r.body().lines().filter(l -> l.startsWith(name + " "))
+                        .mapToLong(l -> (long) Double.parseDouble(l.substring(name.length() + 1).trim())).findFirst()
+                        .orElseThrow(() -> new IllegalStateException(name + " is not on " + this.name + "'s /metrics"));
+            } catch (IOException e) {
+                throw new UncheckedIOException(name + " from " + this.name, e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
         }
 
         public synchronized boolean running() {

@@ -242,19 +242,7 @@ class KeyWatchIT {
     }
     /** etcd's own count of open watch streams (its {@code /metrics}). */
     private static long watchStreams() {
-        try {
-            java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
-                    java.net.http.HttpRequest.newBuilder(java.net.URI.create(etcd.endpoints().get(0) + "/metrics"))
-                            .timeout(Duration.ofSeconds(3)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
-            return r.body().lines().filter(l -> l.startsWith("etcd_debugging_mvcc_watch_stream_total "))
-                    .mapToLong(l -> (long) Double.parseDouble(l.substring(l.indexOf(' ') + 1).trim())).findFirst()
-                    .orElseThrow(() -> new AssertionError("etcd's /metrics has no etcd_debugging_mvcc_watch_stream_total"));
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        return etcd.watchStreams();
     }
 
     /**

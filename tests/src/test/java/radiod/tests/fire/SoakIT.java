@@ -75,8 +75,8 @@ import radiod.tests.harness.Streams;
  * {@code listeners} and {@code list-mounts}.</li>
  * </ul>
  * Afterwards, with the churn stopped: every radiod holds no more threads, descriptors or live heap than after the
- * warm-up (small stated slacks), every Icecast no more descriptors; etcd has the same keys and leases as before the
- * soak; the nodes count the listeners they counted before it; no liquidsoap of a deleted mount runs and no meter
+ * warm-up (small stated slacks), every Icecast no more descriptors; etcd has the same keys, leases and open watch
+ * streams as before the soak; the nodes count the listeners they counted before it; no liquidsoap of a deleted mount runs and no meter
  * names one; the last title is on every node's status page; no radiod logged an error, or a warning about what the
  * operator did (a mount deleted, a master drained). Throughout: no listener session and no encoder connection was
  * refused or went without audio; the long-lived players never reconnected, heard nothing twice and lost not one
@@ -165,10 +165,12 @@ class SoakIT {
         fire.settle(Duration.ofSeconds(30));
         Set<String> keysBefore = keys();
         List<String> leasesBefore = fire.etcd.leases();
+        long watchStreamsBefore = fire.etcd.watchStreams();
         Map<String, Integer> listenersBefore = listenersByNode();
         Map<String, Integer> connectionsBefore = fire.connections();
         Fire.Before b = fire.before();
-        report("before: " + keysBefore.size() + " keys, " + leasesBefore.size() + " leases, listeners " + listenersBefore);
+        report("before: " + keysBefore.size() + " keys, " + leasesBefore.size() + " leases, " + watchStreamsBefore
+                + " watch streams, listeners " + listenersBefore);
 
         Map<String, Integer> logFrom = new TreeMap<>();
         fire.cluster.nodes().forEach(n -> logFrom.put(n.name(), n.logText().length()));
@@ -243,7 +245,8 @@ class SoakIT {
                     icecastAfter.put(n.name(), ProcessResources.withoutHeap(icecast(n)));
                 }
                 return within(radiodBefore, radiodAfter, icecastBefore, icecastAfter) && keys().equals(keysBefore)
-                        && fire.etcd.leases().size() == leasesBefore.size() && listenersByNode().equals(listenersBefore);
+                        && fire.etcd.leases().size() == leasesBefore.size() && fire.etcd.watchStreams() == watchStreamsBefore
+                        && listenersByNode().equals(listenersBefore);
             });
         } catch (ConditionTimeoutException e) {
             // the assertions below say which
@@ -264,7 +267,9 @@ class SoakIT {
         }
         Set<String> keysAfter = keys();
         List<String> leasesAfter = fire.etcd.leases();
-        report("after: " + keysAfter.size() + " keys, " + leasesAfter.size() + " leases, listeners " + listenersByNode());
+        long watchStreamsAfter = fire.etcd.watchStreams();
+        report("after: " + keysAfter.size() + " keys, " + leasesAfter.size() + " leases, " + watchStreamsAfter
+                + " watch streams, listeners " + listenersByNode());
 
         // What the nodes logged during the soak (kept in target/ for a failure's story): warnings reported, errors none.
         Map<String, List<String>> errors = new TreeMap<>();
@@ -307,6 +312,8 @@ class SoakIT {
         }
         assertEquals(diff(keysBefore, keysAfter), diff(keysBefore, keysBefore), "etcd keys left behind or lost (- gone, + new)");
         assertEquals(leasesBefore.size(), leasesAfter.size(), "etcd leases before " + leasesBefore + ", after " + leasesAfter);
+        // One stream per watch kept (the view's, each election's): a closed watch's stream must end too.
+        assertEquals(watchStreamsBefore, watchStreamsAfter, "watch streams etcd holds open, before the soak and after it");
         assertEquals(listenersBefore, listenersByNode(), "listeners each node counts, before the soak and after it");
         assertEquals(Set.of(), tempMounts, "temporary mounts the operator could not delete");
         for (RadiodProcess n : fire.cluster.nodes()) {
