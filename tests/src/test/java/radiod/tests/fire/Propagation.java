@@ -3,9 +3,6 @@ package radiod.tests.fire;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.net.HttpURLConnection;
-import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -14,11 +11,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
-import radiod.tests.harness.MarkedAudio;
 import radiod.tests.harness.RadiodCluster;
 import radiod.tests.harness.RadiodProcess;
-import radiod.tests.harness.Reception;
 import radiod.tests.harness.SourceClient;
+import radiod.tests.harness.Streams;
 
 /**
  * One new mount, from {@code radioctl create-mount} to its audio on every node: a listener per node knocks on that
@@ -116,34 +112,9 @@ record Propagation(String mount, long radioctlMs, long delayMs, int status, Stri
         }
     }
 
-    /** One listen: whether the stream answered 200 and brought three whole frames of the programme. */
+    /** One listen of at most a second: whether the stream answered 200 and brought three chained MP3 frames. */
     private static boolean heard(String url, long deadline) {
-        HttpURLConnection c = null;
-        try {
-            c = (HttpURLConnection) URI.create(url).toURL().openConnection();
-            c.setConnectTimeout(500);
-            c.setReadTimeout(1000);
-            if (c.getResponseCode() != 200) {
-                return false;
-            }
-            Reception r = new Reception(MarkedAudio.get());
-            byte[] buf = new byte[4096];
-            try (InputStream in = c.getInputStream()) {
-                int got;
-                while (System.currentTimeMillis() < deadline && (got = in.read(buf)) > 0) {
-                    r.received(buf, 0, got, System.currentTimeMillis());
-                    if (r.frames() >= 3) {
-                        return true;
-                    }
-                }
-            }
-            return false;
-        } catch (IOException e) {
-            return false;
-        } finally {
-            if (c != null) {
-                c.disconnect();
-            }
-        }
+        long left = deadline - System.currentTimeMillis();
+        return left > 0 && Streams.heard(url, 3, (int) Math.min(1000, left));
     }
 }
