@@ -240,11 +240,6 @@ class KeyWatchIT {
         await().atMost(Duration.ofSeconds(2)).until(() -> "3".equals(r.get("/compact/z")));
         assertEquals(2, w.resyncs());
     }
-    /** etcd's own count of open watch streams (its {@code /metrics}). */
-    private static long watchStreams() {
-        return etcd.watchStreams();
-    }
-
     /**
      * A closed watch, and a watch read again, leave no stream open at etcd (jetcd 0.8.5 only half-closes a watcher's
      * stream, which etcd keeps open: {@link WatchStreams}).
@@ -253,7 +248,7 @@ class KeyWatchIT {
     void closingAWatchOrReadingAgainEndsItsStreamAtEtcd() {
         Client c = client();
         put(c, "/streams/k", "1");
-        long before = watchStreams();
+        long before = etcd.watchStreams();
         List<KeyWatch> watches = new ArrayList<>();
         List<Recorder> recorders = new ArrayList<>();
         for (int i = 0; i < 10; i++) {
@@ -265,7 +260,7 @@ class KeyWatchIT {
         }
         await().atMost(Duration.ofSeconds(5)).until(() -> recorders.stream().allMatch(r -> r.resynced == 1));
         await("10 watch streams").atMost(Duration.ofSeconds(5))
-                .until(KeyWatchIT::watchStreams, org.hamcrest.Matchers.equalTo(before + 10));
+                .until(etcd::watchStreams, org.hamcrest.Matchers.equalTo(before + 10));
 
         // Read again five times: each re-read closes the watch it had and opens one.
         KeyWatch first = watches.get(0);
@@ -277,10 +272,10 @@ class KeyWatchIT {
         put(c, "/streams/k", "2");
         await().atMost(Duration.ofSeconds(5)).until(() -> "2".equals(recorders.get(0).get("/streams/k")));
         await("10 watch streams after 5 re-reads").atMost(Duration.ofSeconds(5))
-                .until(KeyWatchIT::watchStreams, org.hamcrest.Matchers.equalTo(before + 10));
+                .until(etcd::watchStreams, org.hamcrest.Matchers.equalTo(before + 10));
 
         watches.forEach(KeyWatch::close);
         await("the watch streams gone").atMost(Duration.ofSeconds(5))
-                .until(KeyWatchIT::watchStreams, org.hamcrest.Matchers.equalTo(before));
+                .until(etcd::watchStreams, org.hamcrest.Matchers.equalTo(before));
     }
 }

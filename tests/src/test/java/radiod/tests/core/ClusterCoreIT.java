@@ -29,8 +29,8 @@ import radiod.testkit.encoder.Tone;
 /**
  * Three radiod processes, each with its own Icecast, on a real etcd: exactly one is master; the master's Icecast
  * takes the source and every relay's Icecast serves it; a new mount is served where every relay sends its listeners
- * within half a second of going live (the median of three); corrupt values in etcd are skipped; a killed master is replaced within the TTL plus a second and a
- * cleanly stopped one within a second, and the relays follow.
+ * within half a second of going live (the median of three); corrupt values in etcd are skipped; a killed master is
+ * replaced within the TTL plus a second and a cleanly stopped one within a second, and the relays follow.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ClusterCoreIT {

@@ -76,8 +76,8 @@ import radiod.tests.harness.Streams;
  * </ul>
  * Afterwards, with the churn stopped: every radiod holds no more threads, descriptors or live heap than after the
  * warm-up (small stated slacks), every Icecast no more descriptors; etcd has the same keys, leases and open watch
- * streams as before the soak; the nodes count the listeners they counted before it; no liquidsoap of a deleted mount runs and no meter
- * names one; the last title is on every node's status page; no radiod logged an error, or a warning about what the
+ * streams as before the soak; the nodes count the listeners they counted before it; no liquidsoap of a deleted
+ * mount runs and no meter names one; the last title is on every node's status page; no radiod logged an error, or a warning about what the
  * operator did (a mount deleted, a master drained). Throughout: no listener session and no encoder connection was
  * refused or went without audio; the long-lived players never reconnected, heard nothing twice and lost not one
  * frame (a drain hands mastership over with the encoder's audio replayed, and nothing else is a fault; every hole is
