@@ -260,7 +260,10 @@ public final class KeyWatch implements Component {
         if (fresh.isEmpty()) {
             return;
         }
-        revision = Math.max(last, response.getHeader().getRevision());
+        // The events' own revisions, not the header's: a watch catching up from far behind gets its events in
+        // batches of 1,000 revisions, each under a header naming etcd's current revision (etcd 3.4's syncWatchers);
+        // taken as read, it would drop every batch after the first as old news.
+        revision = last;
         long at = revision;
         deliver(() -> listener.changed(List.copyOf(fresh), at));
     }

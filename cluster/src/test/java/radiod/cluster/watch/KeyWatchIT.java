@@ -241,6 +241,47 @@ class KeyWatchIT {
         assertEquals(2, w.resyncs());
     }
     /**
+     * A watch that starts more than 1,000 revisions behind gets its events in batches of 1,000 revisions, each batch's
+     * header naming etcd's current revision (etcd 3.4's syncWatchers): the batches after the first must not be taken
+     * for old news.
+     */
+    @Test
+    void aWatchFarBehindGetsEveryBatchOfItsCatchUp() {
+        Client c = client();
+        Recorder r = new Recorder();
+        CountDownLatch release = new CountDownLatch(1);
+        r.holdFirstResync = release; // the watch starts after the first picture: 2,500 revisions behind
+        EtcdClients.await(c.getKVClient().get(Keys.bytes("/warm")), 3000, "warm-up read");
+        KeyWatch w = watch(c, "/behind/", r, () -> 0.0);
+        w.start();
+        await().atMost(Duration.ofSeconds(5)).until(() -> r.log.size() == 1);
+        int puts = 2_500;
+        List<java.util.concurrent.CompletableFuture<?>> pending = new ArrayList<>();
+        for (int i = 0; i < puts; i++) {
+            pending.add(c.getKVClient().put(Keys.bytes("/behind/k" + (i % 50)), Keys.bytes(Integer.toString(i))));
+            if (pending.size() == 100) {
+                java.util.concurrent.CompletableFuture.allOf(pending.toArray(java.util.concurrent.CompletableFuture[]::new))
+                        .orTimeout(10, TimeUnit.SECONDS).join();
+                pending.clear();
+            }
+        }
+        release.countDown();
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> r.log.size() == 1 + puts);
+        // The puts of a hundred were in flight together: etcd's order is the truth.
+        TreeMap<String, String> stored = new TreeMap<>();
+        EtcdClients.await(c.getKVClient().get(Keys.bytes("/behind/"), io.etcd.jetcd.options.GetOption.builder()
+                .isPrefix(true).build()), 3000, "read").getKvs()
+                .forEach(kv -> stored.put(kv.getKey().toString(), kv.getValue().toString()));
+        assertEquals(50, stored.size());
+        synchronized (r.picture) {
+            assertEquals(stored, r.picture);
+        }
+        assertEquals(List.of(), r.reasons);
+        assertEquals(1, w.resyncs());
+    }
+
+    /**
      * A closed watch, and a watch read again, leave no stream open at etcd (jetcd 0.8.5 only half-closes a watcher's
      * stream, which etcd keeps open: {@link WatchStreams}).
      */
