@@ -2,7 +2,9 @@ package radiod.controller.config;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -33,14 +35,47 @@ public record RadiodConfig(Node node, Etcd etcd, Http http, Source source, Dns d
         balancer = Objects.requireNonNullElseGet(balancer, () -> new Balancer(null, null, null));
         transcoder = Objects.requireNonNullElseGet(transcoder, () -> new Transcoder(null, null));
         tls = Objects.requireNonNullElseGet(tls, () -> new TlsPorts(0, 0, null, null, null));
-        int[] ports = tls.enabled() ? new int[] {http.port(), source.port(), icecast.port(), tls.httpsPort(), tls.sourcePort()}
-                : new int[] {http.port(), source.port(), icecast.port()};
-        String[] names = {"http.port", "source.port", "icecast.port", "tls.https_port", "tls.source_port"};
-        for (int i = 0; i < ports.length; i++) {
-            for (int j = i + 1; j < ports.length; j++) {
-                if (ports[i] == ports[j]) {
-                    throw new IllegalArgumentException(names[j] + ": " + ports[j] + " is already used by " + names[i]);
+        // DNS answers over TCP as well as UDP: its port must not be any of the other TCP ports either.
+        List<String> names = new ArrayList<>(List.of("http.port", "source.port", "icecast.port"));
+        List<Integer> ports = new ArrayList<>(List.of(http.port(), source.port(), icecast.port()));
+        if (tls.enabled()) {
+            names.addAll(List.of("tls.https_port", "tls.source_port"));
+            ports.addAll(List.of(tls.httpsPort(), tls.sourcePort()));
+        }
+        if (dns.enabled()) {
+            names.add("dns.port");
+            ports.add(dns.port());
+        }
+        for (int i = 0; i < ports.size(); i++) {
+            for (int j = i + 1; j < ports.size(); j++) {
+                if (ports.get(i).equals(ports.get(j))) {
+                    throw new IllegalArgumentException(names.get(j) + ": " + ports.get(j) + " is already used by "
+                            + names.get(i));
                 }
+            }
+        }
+        if (tls.enabled() && !dns.enabled()) {
+            // HTTPS redirects and ACME name nodes <node>.<zone> even when another server answers for the zone.
+            try {
+                DnsSettings.defaults(dns.zone());
+            } catch (IllegalArgumentException e) {
+                String m = e.getMessage();
+                throw new IllegalArgumentException((m.startsWith("dns.zone") ? m : "dns.zone: " + m)
+                        + " (with TLS it names the nodes: <node>.<zone>)");
+            }
+        }
+        if (dns.enabled()) {
+            // Nameserver names and the alias take precedence over node names in the zone (DnsSettings).
+            DnsSettings zone = dns.settings();
+            String own = node.name() + "." + zone.zone();
+            if (node.name().equals(zone.alias())) {
+                throw new IllegalArgumentException("node.name: '" + node.name() + "' is also dns.alias, which would "
+                        + "answer for " + own + " instead of this node: pick another name or alias");
+            }
+            if (zone.nameservers().stream().anyMatch(ns -> ns.name().equals(own))) {
+                throw new IllegalArgumentException("node.name: " + own + " is also a nameserver's name (dns.nameservers;"
+                        + " ns1.<zone> when none is given), which would answer for it instead of this node: pick "
+                        + "another name");
             }
         }
     }
@@ -60,6 +95,10 @@ public record RadiodConfig(Node node, Etcd etcd, Http http, Source source, Dns d
             for (String a : addresses) {
                 if (!IpLiterals.isIp(a)) {
                     throw new IllegalArgumentException("node.addresses: '" + a + "' is not an IPv4 or IPv6 address");
+                }
+                if (!IpLiterals.isReachable(a)) {
+                    throw new IllegalArgumentException("node.addresses: '" + a + "' is not an address other hosts can "
+                            + "reach this node at (a wildcard or multicast address; node.bind takes the wildcard)");
                 }
             }
             bind = Objects.requireNonNullElse(bind, addresses.get(0));
@@ -136,10 +175,15 @@ public record RadiodConfig(Node node, Etcd etcd, Http http, Source source, Dns d
     /** The authoritative DNS server. */
     public record Dns(Boolean enabled, int port, String zone, List<String> nameservers, int ttl, int maxAnswers,
                       String alias) {
+        /** The zone when none is configured: the example of the packaged radiod.yml. */
+        public static final String EXAMPLE_ZONE = "radio.example.org";
+
         public Dns {
             enabled = Objects.requireNonNullElse(enabled, Boolean.TRUE);
             port = Ports.orDefault("dns.port", port, 53);
-            zone = Objects.requireNonNullElse(zone, "radio.example.org");
+            // Lower case, no final dot: the names DNS, HTTPS redirects and ACME's order all use.
+            zone = Objects.requireNonNullElse(zone, EXAMPLE_ZONE).strip().toLowerCase(Locale.ROOT)
+                    .replaceAll("\\.+$", "");
             nameservers = list("dns.nameservers", nameservers, List.of());
             if (ttl == 0) {
                 ttl = 5;
@@ -155,9 +199,19 @@ public record RadiodConfig(Node node, Etcd etcd, Http http, Source source, Dns d
             }
             if (enabled) {
                 // What the DNS server is built from at start: zone, nameservers and alias must make a zone together.
-                DnsSettings.defaults(zone).withNameservers(nameservers).withNodeTtl(ttl).withMaxAnswers(maxAnswers)
-                        .withAlias(alias);
+                settings(zone, nameservers, ttl, maxAnswers, alias);
             }
+        }
+
+        /** The zone this section describes (its bind address and port are the node's business). */
+        public DnsSettings settings() {
+            return settings(zone, nameservers, ttl, maxAnswers, alias);
+        }
+
+        private static DnsSettings settings(String zone, List<String> nameservers, int ttl, int maxAnswers,
+                                            String alias) {
+            return DnsSettings.defaults(zone).withNameservers(nameservers).withNodeTtl(ttl).withMaxAnswers(maxAnswers)
+                    .withAlias(alias);
         }
     }
 
@@ -172,12 +226,16 @@ public record RadiodConfig(Node node, Etcd etcd, Http http, Source source, Dns d
     }
 
     public record Limits(int maxListeners, long maxBandwidthMbps) {
+        /** The largest bandwidth limit taken: far above any node, and its bits per second still fit a long. */
+        public static final long MAX_BANDWIDTH_MBPS = 1_000_000;
+
         public Limits {
             if (maxListeners < 0) {
                 throw new IllegalArgumentException("limits.max_listeners must be 0 (no limit) or more, got " + maxListeners);
             }
-            if (maxBandwidthMbps < 0) {
-                throw new IllegalArgumentException("limits.max_bandwidth_mbps must be 0 (no limit) or more, got " + maxBandwidthMbps);
+            if (maxBandwidthMbps < 0 || maxBandwidthMbps > MAX_BANDWIDTH_MBPS) {
+                throw new IllegalArgumentException("limits.max_bandwidth_mbps must be 0 (no limit) to "
+                        + MAX_BANDWIDTH_MBPS + " (1 Tbit/s), got " + maxBandwidthMbps);
             }
         }
     }

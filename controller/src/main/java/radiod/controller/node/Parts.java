@@ -203,9 +203,7 @@ final class Parts {
         sourceFront = parts.adopt(source);
         started.add(source.start());
         if (config.dns().enabled()) {
-            RadiodConfig.Dns d = config.dns();
-            DnsSettings settings = DnsSettings.defaults(d.zone()).withNameservers(d.nameservers()).withNodeTtl(d.ttl())
-                    .withMaxAnswers(d.maxAnswers()).withAlias(d.alias()).withListen(config.node().bind(), d.port());
+            DnsSettings settings = config.dns().settings().withListen(config.node().bind(), config.dns().port());
             started.add(parts.adopt(new DnsServer(vertx, settings, view::current, registry)).start());
         }
         try {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -111,6 +112,40 @@ class ConfigLoaderTest {
         assertError(MINIMAL + "balancer: {cluster_url: 'ftp://radio.example.org'}\n", "balancer.cluster_url: ");
         assertError(MINIMAL + "balancer: {pipeline: 'icecast_active,nope'}\n", "balancer.pipeline");
         assertMessage(MINIMAL + "dns: {enabled: false, zone: a..b}\n", "a disabled DNS server's zone is not used");
+    }
+
+    @Test
+    void settingsThatPassedTheLoaderAndBrokeTheNodeLaterAreNamed() throws Exception {
+        // DNS answers over TCP too: on the source port, Vert.x shared one socket and encoders met the DNS framing.
+        assertError(MINIMAL + "dns: {port: 8000}\n", "dns.port: 8000 is already used by source.port");
+        assertError(MINIMAL + "dns: {port: 80}\n", "dns.port: 80 is already used by http.port");
+        assertMessage(MINIMAL + "dns: {enabled: false, port: 8000}\n", "a disabled DNS server opens no port");
+        // Bits per second overflowed a long: the node's status was refused every second and it never joined.
+        assertError(MINIMAL + "limits: {max_bandwidth_mbps: 10000000000000}\n",
+                "limits.max_bandwidth_mbps must be 0 (no limit) to 1000000 (1 Tbit/s), got 10000000000000");
+        assertEquals(1_000_000, ConfigLoader.parse("t", MINIMAL + "limits: {max_bandwidth_mbps: 1000000}\n").limits()
+                .maxBandwidthMbps());
+        // Published, these sent listeners and peers to themselves.
+        for (String a : List.of("0.0.0.0", "::", "224.0.0.1", "ff02::1")) {
+            assertError("node:\n  name: n1\n  addresses: ['" + a + "']\n", "node.addresses: '" + a + "' is not an "
+                    + "address other hosts can reach");
+        }
+        assertEquals("0.0.0.0", ConfigLoader.parse("t", MINIMAL.replace("addresses:", "bind: 0.0.0.0\n  addresses:"))
+                .node().bind());
+        // One zone for DNS, HTTPS redirects and ACME: ACME ordered Radio.Example.org. and never matched its names.
+        assertEquals("radio.example.org", ConfigLoader.parse("t", MINIMAL + "dns: {zone: Radio.Example.org.}\n").dns()
+                .zone());
+        String files = "tls: {certificate_file: /c.pem, key_file: /k.pem}\n";
+        assertError(MINIMAL + "dns: {enabled: false, zone: 'x y'}\n" + files, "dns.zone");
+        assertEquals("radio.test", ConfigLoader.parse("t", MINIMAL + "dns: {enabled: false, zone: Radio.Test}\n" + files)
+                .dns().zone());
+        // The alias and the nameservers answer before node names: this node would have lost <node>.<zone>.
+        assertError(MINIMAL + "dns: {alias: node1}\n", "node.name: 'node1' is also dns.alias");
+        assertError("node:\n  name: ns1\n  addresses: [127.0.0.11]\n", "node.name: ns1.radio.example.org is also a "
+                + "nameserver's name");
+        assertError(MINIMAL + "dns: {zone: radio.test, nameservers: [node1.radio.test, ns2.radio.test]}\n",
+                "node.name: node1.radio.test is also a nameserver's name");
+        assertMessage(MINIMAL + "dns: {zone: radio.test, nameservers: [node1.elsewhere.test]}\n", "outside the zone");
     }
 
     @Test
