@@ -164,6 +164,31 @@ class HttpFrontTest {
     }
 
     @Test
+    void aMountWithDotsInsideItsNameIsRedirectedAndServedWhereDotSegmentsAreRefused() throws Exception {
+        // Icecast takes and serves /live..mp3 and MountPath allows it: a listener following the redirect got 400.
+        radiod.cluster.model.Mount dots = new radiod.cluster.model.Mount("/live..mp3", null, "pw", null, null, 0, 128,
+                null);
+        radiod.cluster.view.ClusterSnapshot base = FrontFixture.snapshot(List.of(
+                FrontFixture.node(1, true, 0, 100, Map.of("/live.mp3", 0, dots.path(), 0))));
+        Map<String, radiod.cluster.model.Mount> mounts = new HashMap<>(base.mounts());
+        mounts.put(dots.path(), dots);
+        front.view.set(new radiod.cluster.view.ClusterSnapshot(base.revision(), base.nodes(), base.master(), mounts,
+                base.transcoders(), base.drains(), base.titles(), base.kicks(), base.tls()));
+        HttpResponse<String> r = get("/live..mp3");
+        assertEquals(302, r.statusCode());
+        assertEquals("http://192.0.2.11:8080/_stream/live..mp3", r.headers().firstValue("Location").orElseThrow());
+        assertEquals(200, get("/_stream/live..mp3").statusCode());
+        assertEquals(Served.local(HttpMethod.GET, "/live..mp3", null), front.served.poll());
+        assertEquals(200, get("/live..mp3.m3u").statusCode());
+        for (String path : List.of("/_stream/live.mp3/..", "/_stream/./live.mp3", "/jazz/./other.ogg", "/jazz/.",
+                "/_stream/jazz/../live.mp3")) {
+            String answer = front.raw("GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            assertTrue(answer.startsWith("HTTP/1.1 400"), path + ": " + answer);
+        }
+        assertTrue(front.served.isEmpty());
+    }
+
+    @Test
     void playlistsPointAtTheMountsClusterUrl() throws Exception {
         HttpResponse<String> m3u = get("/live.mp3.m3u");
         assertEquals(200, m3u.statusCode());

@@ -170,7 +170,11 @@ public final class ListenerRoutes {
      * slashes or NULs, control characters.
      */
     static boolean isMalformed(String path) {
-        if (path == null || path.isEmpty() || path.charAt(0) != '/' || path.contains("..") || path.contains("//")) {
+        if (path == null || path.isEmpty() || path.charAt(0) != '/' || path.contains("//")) {
+            return true;
+        }
+        // Dot segments ("/../", "/./", a final "/..") only: a mount may have dots inside a name (/live..mp3).
+        if (path.endsWith("/.") || path.endsWith("/..") || path.contains("/./") || path.contains("/../")) {
             return true;
         }
         for (int i = 0; i < path.length(); i++) {
