@@ -51,7 +51,13 @@ public final class AdminApi {
         if (!authorized(req)) {
             return;
         }
-        String mount = req.getParam("mount");
+        String mount;
+        try {
+            mount = req.getParam("mount");
+        } catch (IllegalArgumentException e) { // a query string that does not decode (Netty's decoder: %zz)
+            Responses.text(req, 400, "the query string is not valid percent-encoding");
+            return;
+        }
         if (mount != null && !MountPath.isValid(mount)) {
             Responses.text(req, 400, "mount must be a mount path such as /live.mp3");
             return;

@@ -66,6 +66,10 @@ class AdminApiTest {
         assertTrue(body.path("listeners").isArray());
         assertEquals(200, get("?mount=/live.mp3", "bearer  " + TOKEN + " ").statusCode());
         assertEquals(400, get("?mount=../etc", "Bearer " + TOKEN).statusCode());
+        // A query that does not decode (java.net.URI refuses to send it): was 500 and a logged error.
+        String raw = radiod.redirector.FrontFixture.rawOn("127.0.0.1", server.actualPort(), "GET " + AdminApi.LISTENERS
+                + "?mount=%zz HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TOKEN + "\r\nConnection: close\r\n\r\n");
+        assertTrue(raw.startsWith("HTTP/1.1 400 "), raw);
     }
 
     @Test
