@@ -107,18 +107,21 @@ public final class MountStore {
     }
 
     /**
-     * Deletes a mount whatever its revision.
+     * Deletes a mount whatever its revision, and its title in the same transaction.
      *
      * @return whether there was one
      */
     public boolean delete(String path) {
         MountPath.validate(path);
-        return EtcdClients.await(client.getKVClient().delete(keys.mount(path)), options, "deleting mount " + path)
-                .getDeleted() > 0;
+        TxnResponse r = EtcdClients.await(client.getKVClient().txn()
+                .Then(Op.delete(keys.mount(path), DeleteOption.DEFAULT), Op.delete(keys.title(path), DeleteOption.DEFAULT))
+                .commit(), options, "deleting mount " + path);
+        return r.getDeleteResponses().get(0).getDeleted() > 0;
     }
 
     /**
-     * Deletes a mount, if it is still at the mod revision the caller read.
+     * Deletes a mount, if it is still at the mod revision the caller read, and its title in the same transaction (a
+     * title left behind would come back with a new mount of the same path).
      *
      * @throws MountChangedException if someone else changed or deleted the mount since
      */
@@ -127,7 +130,7 @@ public final class MountStore {
         ByteSequence key = keys.mount(path);
         TxnResponse r = EtcdClients.await(client.getKVClient().txn()
                 .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(expectedModRevision)))
-                .Then(Op.delete(key, DeleteOption.DEFAULT))
+                .Then(Op.delete(key, DeleteOption.DEFAULT), Op.delete(keys.title(path), DeleteOption.DEFAULT))
                 .Else(Op.get(key, GetOption.DEFAULT))
                 .commit(), options, "deleting mount " + path);
         if (!r.isSucceeded()) {

@@ -170,8 +170,11 @@ class MountStoreIT {
         store.update(live("/live.mp3", "two"), first);
         assertThrows(MountChangedException.class, () -> store.delete("/live.mp3", first));
         long current = store.get("/live.mp3").orElseThrow().modRevision();
+        putRaw("titles/live.mp3", "{\"title\":\"still here\"}");
         store.delete("/live.mp3", current);
         assertTrue(store.get("/live.mp3").isEmpty());
+        // The title goes in the same transaction: left behind, it would come back with a new /live.mp3.
+        assertTrue(keys.get("titles/live.mp3").isEmpty());
     }
 
     @Test
@@ -194,7 +197,10 @@ class MountStoreIT {
         CorruptMountException e = assertThrows(CorruptMountException.class, () -> store.get("/broken.mp3"));
         assertTrue(e.getMessage().startsWith("mount /broken.mp3 is stored corrupt at " + options.prefix()
                 + "mounts/broken.mp3"), e.getMessage());
+        putRaw("titles/broken.mp3", "{\"title\":\"still here\"}");
         assertTrue(store.delete("/broken.mp3"));
+        assertTrue(keys.get("titles/broken.mp3").isEmpty());
+        assertFalse(store.delete("/broken.mp3"));
     }
 
     @Test

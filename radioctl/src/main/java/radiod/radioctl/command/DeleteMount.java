@@ -61,8 +61,7 @@ public final class DeleteMount extends EtcdCommand {
                     + ": delete " + (dependents.size() > 1 ? "them" : "it") + " first, or use --force to delete "
                     + path + " anyway (" + (dependents.size() > 1 ? "they go" : "it goes") + " silent)");
         }
-        etcd.mounts().delete(path, mount.modRevision());
-        etcd.titles().delete(path);
+        etcd.mounts().delete(path, mount.modRevision()); // its title with it, in one transaction
         all.stream().filter(m -> path.equals(m.fallbackMount())).forEach(m ->
                 out.note(m.path() + " still names " + path + " as its fallback (`radioctl edit-mount " + m.path()
                         + " --no-fallback` removes it)"));
