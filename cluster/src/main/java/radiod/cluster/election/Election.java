@@ -67,13 +67,23 @@ public final class Election implements Component, EtcdSession.Listener {
     private final AtomicLong heldUnder = new AtomicLong();
     /** The revision at which we created the key (it is never rewritten while we hold it). */
     private volatile long heldRevision;
+    /**
+     * The lease of the key this election last created, and the revision that created it: unlike {@link #heldUnder},
+     * kept through a fence (etcd may still hold the key, and does for as long as the fenced lease is kept alive)
+     * until the watch sees the key gone or a resign deletes it; 0 when there is none.
+     */
+    private volatile long createdUnder;
+    private volatile long createdRevision;
     /** The key as the watch last saw it; null when absent. */
     private volatile KeyValue holder;
     // Owned by the scheduler's thread:
     private long seenRevision;
     private boolean campaigning;
     private boolean campaignAgain;
+    /** A campaign of this election got no answer: its put may have been applied, so a key under our lease is ours. */
+    private boolean unanswered;
     private final Backoff retries = Backoff.of(100, 2000);
+    private final Backoff resignRetries = Backoff.of(100, 2000);
 
     public Election(EtcdSession session, ByteSequence key, Supplier<byte[]> value, Listener listener) {
         this.session = session;
@@ -159,6 +169,7 @@ public final class Election implements Component, EtcdSession.Listener {
     private void campaigned(long lease, TxnResponse r, Throwable error) {
         campaigning = false;
         if (error != null) {
+            unanswered = true;
             if (lifecycle.isStarted()) {
                 long delay = retries.next();
                 log.debug("{}: campaign failed ({}); again in {} ms", name, error.toString(), delay);
@@ -170,19 +181,25 @@ public final class Election implements Component, EtcdSession.Listener {
         long revision = r.getHeader().getRevision();
         boolean won = r.isSucceeded();
         if (!won && !r.getGetResponses().isEmpty() && !r.getGetResponses().get(0).getKvs().isEmpty()) {
-            // An earlier attempt of ours may have succeeded after its response was lost.
+            // Ours, under the same lease: a key this election created before a fence that did not outlast the lease,
+            // or the put of a campaign whose answer was lost. Not a key another election of this node created (one
+            // closed and still resigning it, when the node was drained and made eligible again at once).
             KeyValue kv = r.getGetResponses().get(0).getKvs().get(0);
-            if (kv.getLease() == lease) {
+            if (kv.getLease() == lease && (unanswered || (kv.getModRevision() == createdRevision
+                    && createdUnder == lease))) {
                 won = true;
                 revision = kv.getModRevision();
             }
         }
+        unanswered = false;
         if (!won) {
             if (campaignAgain && holder == null) {
                 campaign(); // the watch saw the key go while we were asking
             }
             return;
         }
+        createdRevision = revision;
+        createdUnder = lease;
         if (!lifecycle.isStarted() || !session.isValid(lease)) {
             resign(lease, revision); // closed (or the lease lost) meanwhile: give it straight back
             return;
@@ -197,6 +214,11 @@ public final class Election implements Component, EtcdSession.Listener {
     private void seen(KeyValue kv, long revision) {
         holder = kv;
         seenRevision = Math.max(seenRevision, revision);
+        long created = createdUnder;
+        if (created != 0 && seenRevision >= createdRevision
+                && !(kv != null && kv.getLease() == created && kv.getModRevision() == createdRevision)) {
+            createdUnder = 0; // the key this election created is gone: nothing left to resign
+        }
         long lease = heldUnder.get();
         if (lease != 0) {
             // Only a picture at least as new as our own write can say the key is no longer ours.
@@ -227,29 +249,52 @@ public final class Election implements Component, EtcdSession.Listener {
         steps.post(this::campaign); // a deleted key may be ours again at once; otherwise this loses and waits
     }
 
-    /** Deletes the key if it is still the one created at {@code revision}; the caller has deposed already. */
+    /**
+     * Deletes the key if it is still the one created at {@code revision}; the caller has deposed already. The returned
+     * future completes with etcd's first answer or the first call's timeout; a call that got no answer is sent again,
+     * with backoff, for as long as the lease may hold the key (a lease kept alive would keep the role held by no one).
+     */
     private CompletableFuture<Void> resign(long lease, long revision) {
+        CompletableFuture<Void> first = new CompletableFuture<>();
         if (lease == 0) {
-            return CompletableFuture.completedFuture(null);
+            first.complete(null);
+        } else {
+            resignOnce(lease, revision, first);
         }
-        return session.client().getKVClient().txn()
+        return first;
+    }
+
+    private void resignOnce(long lease, long revision, CompletableFuture<Void> first) {
+        session.client().getKVClient().txn()
                 .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(revision)))
                 .Then(Op.delete(key, DeleteOption.DEFAULT))
                 .commit()
                 .orTimeout(callTimeout.toMillis(), TimeUnit.MILLISECONDS)
-                .handle((r, e) -> {
-                    if (e != null) {
-                        log.warn("{}: could not resign ({}); the key goes with the lease", name, e.toString());
-                    } else if (r.isSucceeded()) {
-                        log.info("resigned {}", name);
+                .whenComplete((r, e) -> {
+                    if (e == null) {
+                        if (r.isSucceeded()) {
+                            log.info("resigned {}", name);
+                        }
+                        if (createdRevision == revision) {
+                            createdUnder = 0;
+                        }
+                    } else if (!session.mayHold(lease)) {
+                        log.info("{}: could not resign ({}); the lease is given up, and the key goes with it", name,
+                                e.toString());
+                    } else {
+                        long delay = resignRetries.next();
+                        log.warn("{}: could not resign ({}); trying again in {} ms (the lease lives on)", name,
+                                e.toString(), delay);
+                        steps.after(delay, () -> resignOnce(lease, revision, first));
                     }
-                    return null;
+                    first.complete(null);
                 });
     }
 
     /**
-     * Stops campaigning and resigns: deposes at once, then deletes the key if it is still ours (compared on the
-     * revision that created it). Completes when etcd answered or the call timed out; never fails.
+     * Stops campaigning and resigns: deposes at once, then deletes the key if it is still the one this election
+     * created (compared on the revision that created it), even when a fence deposed it before (the fenced lease may
+     * live on). Completes when etcd answered or the first call timed out (later calls go on); never fails.
      */
     public CompletableFuture<Void> closeAsync() {
         if (!lifecycle.close()) {
@@ -257,9 +302,9 @@ public final class Election implements Component, EtcdSession.Listener {
         }
         session.removeListener(this);
         watch.close();
-        long lease = heldUnder.get();
-        long revision = heldRevision;
-        depose(lease, "closed", true);
+        long lease = createdUnder;
+        long revision = createdRevision;
+        depose(heldUnder.get(), "closed", true);
         return resign(lease, revision);
     }
 

@@ -183,6 +183,14 @@ public final class EtcdSession implements AutoCloseable {
         return l.isPresent() && l.getAsLong() == id;
     }
 
+    /**
+     * Whether {@code id} is still this session's lease, vouched for or only fenced: etcd may still hold keys bound
+     * to it, and they stay while the keep-alives go on. False once it is given up (revoked, or expired).
+     */
+    public boolean mayHold(long id) {
+        return id != 0 && leaseId == id;
+    }
+
     /** How many leases this session has been granted (1 in a calm life). */
     public long leasesGranted() {
         return leasesGranted;

@@ -162,6 +162,50 @@ class ElectionIT {
         }
     }
 
+    /**
+     * A master fenced (etcd silent for longer than the TTL less the margin, not long enough for the lease to expire)
+     * and drained meanwhile: its key must still go, or it stays on the lease that the keep-alives carry on once etcd
+     * answers, and no node is master for as long as the drained one runs.
+     */
+    @Test
+    void aMasterDrainedWhileFencedStillGivesUpTheKey() throws Exception {
+        EtcdOptions options = EtcdOptions.of(etcd.endpoints());
+        Duration ttl = Duration.ofSeconds(10); // keep-alives every 2 s, fenced 6 s after the last one succeeded
+        try (Client c1 = EtcdClients.connect(options); Client c2 = EtcdClients.connect(options)) {
+            EtcdSession s1 = new EtcdSession(c1, ttl).start();
+            EtcdSession s2 = new EtcdSession(c2, ttl).start();
+            Candidate e1 = new Candidate(s1, options.keys().master(), () -> "a".getBytes(StandardCharsets.UTF_8), quiet());
+            e1.start();
+            await().atMost(Duration.ofSeconds(5)).until(e1::isLeader);
+            Candidate e2 = new Candidate(s2, options.keys().master(), () -> "b".getBytes(StandardCharsets.UTF_8), quiet());
+            e2.start();
+            await().atMost(Duration.ofSeconds(5)).until(() -> s2.validLease().isPresent());
+            long lease = s1.validLease().orElseThrow();
+            etcd.member(0).pause();
+            long resumedAt;
+            try {
+                // The last keep-alive went at most 2 s before the pause: fenced within 6 s, expired no sooner than 8 s.
+                await().atMost(Duration.ofSeconds(7)).pollInterval(Duration.ofMillis(20)).until(() -> !e1.isLeader());
+                e1.setEligible(false); // drained while fenced: its election closes with nothing held
+                Thread.sleep(200); // the closing election's first resign meets the paused etcd
+            } finally {
+                etcd.member(0).resume();
+                resumedAt = System.nanoTime();
+            }
+            await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20)).until(e2::isLeader);
+            System.out.printf("the other node master %d ms after etcd answered again%n",
+                    Duration.ofNanos(System.nanoTime() - resumedAt).toMillis());
+            // A fence, not a loss: the drained node kept its lease, which would have kept the key.
+            assertTrue(s1.isValid(lease), "the drained node's lease lives on");
+            assertEquals(1, s1.leasesGranted());
+            assertFalse(e1.isLeader());
+            e2.close();
+            e1.close();
+            s1.close();
+            s2.close();
+        }
+    }
+
     private static Election.Listener counting(AtomicLong elected) {
         return new Election.Listener() {
             @Override
