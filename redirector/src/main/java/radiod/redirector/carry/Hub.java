@@ -31,6 +31,13 @@ final class Hub {
     static final long MAX_AGE_NANOS = 20_000_000_000L;
     /** Another encoder may take a mount whose ingest has sent nothing for this long. */
     static final long IN_USE_NANOS = 3_000_000_000L;
+    /**
+     * For this long after a hub is made (this node has just become master), an ingest whose encoder connected to the
+     * cluster earlier takes the mount from one whose encoder connected later: the ingests come back from their nodes
+     * in no particular order after a failover, and the encoder that was live before it must not lose the mount to one
+     * that connected during it (a DJ's software retrying on another node).
+     */
+    static final long TAKEOVER_GRACE_NANOS = 3_000_000_000L;
 
     final String mount;
     private final LongSupplier nanos;
@@ -44,6 +51,7 @@ final class Hub {
     private long headSeq;
     private long totalBytes;
     private Session current;
+    private final long madeNanos;
 
     /**
      * @param nanos the clock that ages the ring ({@link System#nanoTime()} but in tests)
@@ -53,6 +61,7 @@ final class Hub {
         this.mount = mount;
         this.nanos = nanos;
         this.held = held;
+        this.madeNanos = nanos.getAsLong();
     }
 
     /** An encoder's stream as sent by an ingest (any node's source front). */
@@ -66,6 +75,8 @@ final class Hub {
         long lastDataNanos;
         long lastSeq = -1;
         NetSocket ingest;
+        /** When its encoder connected to the cluster (wall clock, ms), as its node said; MAX_VALUE when not said. */
+        long sinceMillis = Long.MAX_VALUE;
 
         Session(String id, String headerLines, long now) {
             this.id = id;
@@ -97,28 +108,42 @@ final class Hub {
 
     /**
      * Whether an ingest for {@code sessionId} may feed this mount now: not while another session's ingest is
-     * connected and sent audio within {@link #IN_USE_NANOS}.
+     * connected and sent audio within {@link #IN_USE_NANOS}, unless this hub is new ({@link #TAKEOVER_GRACE_NANOS})
+     * and this session's encoder connected before that one's.
+     *
+     * @param sinceMillis when the session's encoder connected (wall clock, ms); {@code Long.MAX_VALUE} if unknown
      */
-    boolean mayIngest(String sessionId) {
+    boolean mayIngest(String sessionId, long sinceMillis) {
+        long now = nanos.getAsLong();
+        boolean grace = now - madeNanos < TAKEOVER_GRACE_NANOS;
         for (Session s : sessions.values()) {
-            if (!s.id.equals(sessionId) && s.ingest != null && nanos.getAsLong() - s.lastDataNanos < IN_USE_NANOS) {
+            if (!s.id.equals(sessionId) && s.ingest != null && now - s.lastDataNanos < IN_USE_NANOS
+                    && !(grace && sinceMillis < s.sinceMillis)) {
                 return false;
             }
         }
         return true;
     }
 
-    /** Attaches an ingest's connection; an older connection of the same session, or an idle other one, is closed. */
-    Session attachIngest(String sessionId, String headerLines, NetSocket socket) {
+    /**
+     * Attaches an ingest's connection; an older connection of the same session, or another one (idle, or taken over
+     * in the grace of a new hub), is closed.
+     */
+    Session attachIngest(String sessionId, long sinceMillis, String headerLines, NetSocket socket) {
         for (Session s : sessions.values()) {
             if (s.ingest != null && s.ingest != socket) {
                 NetSocket old = s.ingest;
                 s.ingest = null;
+                if (!s.id.equals(sessionId) && nanos.getAsLong() - s.lastDataNanos < IN_USE_NANOS) {
+                    log.info("mount {}: session {} takes the mount from session {}: its encoder connected earlier",
+                            mount, sessionId, s.id);
+                }
                 old.close();
             }
         }
         Session s = sessions.computeIfAbsent(sessionId, id -> new Session(id, headerLines, nanos.getAsLong()));
         s.ingest = socket;
+        s.sinceMillis = sinceMillis;
         s.lastDataNanos = nanos.getAsLong();
         return s;
     }

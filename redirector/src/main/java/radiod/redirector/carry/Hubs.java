@@ -35,6 +35,8 @@ public final class Hubs {
     private static final Logger log = LoggerFactory.getLogger(Hubs.class);
     static final String SESSION_HEADER = "x-radiod-session";
     static final String RESUME_HEADER = "x-radiod-resume";
+    /** When the ingest's encoder connected to the cluster (wall clock, ms since the epoch), as its node says. */
+    static final String SINCE_HEADER = "x-radiod-since";
 
     private final Vertx vertx;
     private final BooleanSupplier master;
@@ -86,13 +88,14 @@ public final class Hubs {
             answer(socket, "409 Conflict");
             return;
         }
+        long since = since(headers.get(SINCE_HEADER));
         Hub hub = hub(mount);
-        if (!hub.mayIngest(id)) {
+        if (!hub.mayIngest(id, since)) {
             log.info("mount {}: ingest of session {} refused: another encoder streams to it", mount, id);
             answer(socket, "403 Forbidden");
             return;
         }
-        Hub.Session session = hub.attachIngest(id, StreamHeaders.lines(headers), socket);
+        Hub.Session session = hub.attachIngest(id, since, StreamHeaders.lines(headers), socket);
         ingests.incrementAndGet();
         log.info("mount {}: ingest of session {} from {}", mount, id, socket.remoteAddress());
         Wire.Decoder decoder = new Wire.Decoder(m -> {
@@ -128,6 +131,16 @@ public final class Hubs {
             in.handle(rest);
         }
         socket.resume();
+    }
+
+    /** The since header's time, or {@code Long.MAX_VALUE} (never earlier than anyone) when absent or not a number. */
+    static long since(String value) {
+        try {
+            long since = value == null ? -1 : Long.parseLong(value.trim());
+            return since < 0 ? Long.MAX_VALUE : since;
+        } catch (NumberFormatException e) {
+            return Long.MAX_VALUE;
+        }
     }
 
     /** {@code PULL /mount}: the caller checked that the mount exists. */

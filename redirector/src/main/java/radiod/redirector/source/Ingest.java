@@ -67,6 +67,8 @@ final class Ingest {
     private final String headerLines;
     private final StreamFramer framer;
     private final RequestHead request;
+    /** When the encoder connected to this node: after a failover, the hub gives the mount to the earliest. */
+    private final long sinceMillis = System.currentTimeMillis();
 
     private Unit[] ring = new Unit[128];
     private int head;
@@ -255,7 +257,8 @@ final class Ingest {
             upstreamReady = false;
             String req = "INGEST " + mount + " HTTP/1.1\r\n"
                     + (authorization.isEmpty() ? "" : "Authorization: " + authorization + "\r\n")
-                    + "X-Radiod-Session: " + session + "\r\n" + headerLines + "\r\n";
+                    + "X-Radiod-Session: " + session + "\r\n" + "X-Radiod-Since: " + sinceMillis + "\r\n"
+                    + headerLines + "\r\n";
             s.write(Buffer.buffer(req, StandardCharsets.ISO_8859_1.name()));
             Buffer[] answer = {Buffer.buffer()};
             s.handler(chunk -> {

@@ -2,6 +2,7 @@ package radiod.redirector.carry;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -35,6 +36,8 @@ class HubsTest {
     static final String OK = "HTTP/1.1 200 OK\r\n\r\n";
 
     final AtomicLong now = new AtomicLong(TimeUnit.SECONDS.toNanos(1_000));
+    /** What an ingest from a local port says of when its encoder connected ({@code X-Radiod-Since}). */
+    final Map<Integer, String> sinceByPort = new java.util.concurrent.ConcurrentHashMap<>();
     Vertx vertx;
     SimpleMeterRegistry registry;
     Hubs hubs;
@@ -52,8 +55,9 @@ class HubsTest {
         loop.runOnContext(v -> {
             ingestPort = vertx.createNetServer().connectHandler(socket -> {
                 socket.pause();
-                hubs.ingest(socket, "/live.mp3", Map.of(Hubs.SESSION_HEADER, "s" + socket.remoteAddress().port()),
-                        Buffer.buffer());
+                int port = socket.remoteAddress().port();
+                hubs.ingest(socket, "/live.mp3", Map.of(Hubs.SESSION_HEADER, "s" + port,
+                        Hubs.SINCE_HEADER, sinceByPort.getOrDefault(port, "")), Buffer.buffer());
             });
             pullPort = vertx.createNetServer().connectHandler(socket -> {
                 socket.pause();
@@ -116,6 +120,64 @@ class HubsTest {
         s.getOutputStream().write(Wire.message(Wire.DATA, 0, Buffer.buffer(new byte[bytes])).getBytes());
         s.getOutputStream().flush();
         return s;
+    }
+
+    /** An ingest whose encoder connected at {@code sinceMillis}, and the first line of the hub's answer. */
+    Socket ingestSince(long sinceMillis, String expectedStatus) throws IOException {
+        Socket s = new Socket();
+        s.bind(new java.net.InetSocketAddress(HOST, 0));
+        sinceByPort.put(s.getLocalPort(), Long.toString(sinceMillis));
+        s.connect(new java.net.InetSocketAddress(HOST, ingestPort.actualPort()), 2000);
+        s.setSoTimeout(5000);
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int b = s.getInputStream().read();
+            assertTrue(b >= 0, "the answer ended early: " + head);
+            head.append((char) b);
+        }
+        assertTrue(head.toString().startsWith("HTTP/1.1 " + expectedStatus + "\r\n"), head.toString());
+        return s;
+    }
+
+    void sendAudio(Socket ingest, long offset, int bytes) throws IOException {
+        ingest.getOutputStream().write(Wire.message(Wire.DATA, offset, Buffer.buffer(new byte[bytes])).getBytes());
+        ingest.getOutputStream().flush();
+    }
+
+    /**
+     * After a failover the ingests come back to the new master in no particular order: one of an encoder that
+     * connected during the failover (a DJ's software retrying on another node) may come first. For the new hub's
+     * first seconds, the encoder that connected earlier (the one live before the failover) takes the mount back;
+     * after them, the mount is held by whoever streams, as always.
+     */
+    @Test
+    void aNewHubGivesTheMountToTheEncoderThatConnectedFirstNotToTheFirstIngest() throws Exception {
+        long failover = 1_700_000_000_000L;
+        try (Pull pull = new Pull(pullPort.actualPort());
+             Socket newcomer = ingestSince(failover + 500, "200 OK")) {
+            sendAudio(newcomer, 0, 1_000);
+            await().atMost(Duration.ofSeconds(5)).until(() -> pull.dataEnd() == 1_000);
+            now.addAndGet(TimeUnit.MILLISECONDS.toNanos(1_500)); // the live encoder's node redials within the grace
+            try (Socket live = ingestSince(failover - 3_600_000, "200 OK")) {
+                assertEquals(-1, newcomer.getInputStream().read(), "the newcomer's ingest is closed");
+                sendAudio(live, 0, 2_000);
+                String liveSession = "s" + live.getLocalPort();
+                await().atMost(Duration.ofSeconds(5)).until(() -> pull.got.stream()
+                        .anyMatch(m -> m.type() == Wire.SESSION && Wire.sessionId(m).equals(liveSession)));
+                // The newcomer's node dials again: refused, as any second encoder is.
+                ingestSince(failover + 500, "403 Forbidden").close();
+                // Past the grace, not even an earlier encoder takes a mount that streams.
+                now.addAndGet(Hub.TAKEOVER_GRACE_NANOS);
+                sendAudio(live, 2_000, 1_000);
+                await().atMost(Duration.ofSeconds(5)).until(() -> pull.dataEnd() == 3_000);
+                ingestSince(failover - 7_200_000, "403 Forbidden").close();
+                // An ingest that does not say when its encoder connected never takes a streaming mount.
+                assertEquals(Long.MAX_VALUE, Hubs.since(null));
+                assertEquals(Long.MAX_VALUE, Hubs.since("soon"));
+                assertEquals(Long.MAX_VALUE, Hubs.since("-5"));
+                assertEquals(Long.MAX_VALUE, Hubs.since("99999999999999999999"));
+            }
+        }
     }
 
     @Test
