@@ -2,6 +2,7 @@ package radiod.redirector.stream;
 
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -26,6 +27,8 @@ import radiod.redirector.access.ListenerSessions;
  */
 final class ListenerStream implements IcyFramer.Out {
     private static final Buffer NOTHING = Buffer.buffer(new byte[0]);
+    /** How long an ended stream's connection may take to write its last bytes before it is closed regardless. */
+    static final long END_GRACE_MILLIS = 5_000;
 
     final HttpServerRequest req;
     final HttpServerResponse resp;
@@ -205,7 +208,11 @@ final class ListenerStream implements IcyFramer.Out {
         }
     }
 
-    /** Ends the stream so that the player reconnects at once: the end of the body, then the connection closed. */
+    /**
+     * Ends the stream so that the player reconnects at once: the end of the body, then the connection closed. A
+     * player that has stopped reading (paused, or gone without a word) never takes the end of the body: its
+     * connection is closed anyway {@link #END_GRACE_MILLIS} later, whatever is still queued for it.
+     */
     void end() {
         if (resp.ended() || resp.closed()) {
             return;
@@ -215,6 +222,13 @@ final class ListenerStream implements IcyFramer.Out {
                 req.connection().close();
             }
         });
+        if (channel != null) {
+            channel.eventLoop().schedule(() -> {
+                if (channel.isOpen()) {
+                    drop();
+                }
+            }, END_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+        }
     }
 
     void text(int status, String message) {

@@ -113,12 +113,15 @@ class PassthroughHoldTest {
     static final Reply NOT_YET = new Reply("HTTP/1.0 404 Not Found\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1), null);
 
     void start(List<Reply> replies, Duration hold) throws Exception {
+        start(replies, PassthroughSettings.DEFAULTS.withHoldLimit(hold).withLinger(Duration.ofMillis(200)));
+    }
+
+    void start(List<Reply> replies, PassthroughSettings settings) throws Exception {
         vertx = Vertx.vertx();
         registry = new SimpleMeterRegistry();
         upstream = new Upstreams(replies);
-        passthrough = new Passthrough(vertx, registry, "127.0.0.1", upstream.socket.getLocalPort(),
-                PassthroughSettings.DEFAULTS.withHoldLimit(hold).withLinger(Duration.ofMillis(200)));
-        server = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
+        passthrough = new Passthrough(vertx, registry, "127.0.0.1", upstream.socket.getLocalPort(), settings);
+        server = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0).setSendBufferSize(16 * 1024))
                 .requestHandler(req -> {
                     passthrough.servesOn(Vertx.currentContext()); // as the front does on each of its event loops
                     passthrough.serve(req, "/live.mp3");
@@ -233,6 +236,33 @@ class PassthroughHoldTest {
             expected.writeBytes(b);
             assertArrayEquals(expected.toByteArray(), parsed.audio(), "audio intact and metadata where the listener expects it");
             assertEquals(List.of("StreamTitle='first';", "StreamTitle='second';"), parsed.titles());
+        }
+    }
+
+    /**
+     * A player that stopped reading shortly before the stream ended (paused, or gone without a word) and was not
+     * dropped yet (less than its queue behind) never takes the end of the body: closed anyway, not kept for as long
+     * as TCP keeps a silent peer (minutes) or a zero window (for ever), its session listed all along.
+     */
+    @Test
+    void aListenerThatStoppedReadingIsClosedSoonAfterTheStreamEnds() throws Exception {
+        CountDownLatch upstreamEnds = new CountDownLatch(1);
+        // A queue of 4 MB, so that the megabyte the listener does not read stays queued, not dropped.
+        PassthroughSettings d = PassthroughSettings.DEFAULTS;
+        start(List.of(reply("", counting(0, 1_000_000), upstreamEnds)), new PassthroughSettings(d.burstBytes(),
+                d.batch(), 4 << 20, Duration.ZERO, Duration.ofMillis(200)));
+        try (Listening stopped = Listening.open(server.actualPort(), Listening.get("/_stream/live.mp3", "HTTP/1.0"),
+                4096)) {
+            // All of it handed to the listener's connection, far more than its socket buffers take.
+            await().atMost(Duration.ofSeconds(5)).until(() -> passthrough.bytesSent() == 1_000_000);
+            assertEquals(1, passthrough.listeners());
+            long ended = System.nanoTime();
+            upstreamEnds.countDown();
+            await().atMost(Duration.ofMillis(ListenerStream.END_GRACE_MILLIS + 2_000)).pollInterval(Duration.ofMillis(50))
+                    .until(() -> passthrough.sessions().current(null).isEmpty()); // closed: the session finished
+            long after = Duration.ofNanos(System.nanoTime() - ended).toMillis();
+            assertTrue(after >= ListenerStream.END_GRACE_MILLIS - 100, "closed after " + after + " ms, not at once");
+            assertEquals(0, passthrough.listeners());
         }
     }
 
