@@ -3,6 +3,7 @@ package radiod.redirector.carry;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.Base64;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 import org.slf4j.Logger;
@@ -35,6 +36,11 @@ final class Feed {
      * stream (a quarter of a second at 128 kbit/s). What comes meanwhile is kept, as while connecting.
      */
     static final long FIRST_WRITE_MAX_MILLIS = 500;
+    /**
+     * How long the local Icecast may take nothing (the feed's write queue full throughout) before the feed leaves it
+     * and connects again: a hung Icecast would otherwise have the stream queued for it without end, at its bitrate.
+     */
+    static final long STALL_MILLIS = 10_000;
 
     private final Vertx vertx;
     private final NetClient client;
@@ -54,6 +60,9 @@ final class Feed {
     private long retryTimer = -1;
     private long firstWriteTimer = -1;
     private long generation;
+    private final long stallNanos;
+    /** Since when the connection's write queue has been full; -1 while it takes what it is given. */
+    private long stalledSinceNanos = -1;
 
     /**
      * @param ready            asked (on the event loop) each time the local Icecast takes the feed, the mount about
@@ -63,6 +72,13 @@ final class Feed {
      */
     Feed(Vertx vertx, NetClient client, String host, int port, String sourcePassword, String mount, Supplier<Buffer> preamble,
          Supplier<Future<?>> ready, Runnable onIcecastChanged) {
+        this(vertx, client, host, port, sourcePassword, mount, preamble, ready, onIcecastChanged, STALL_MILLIS);
+    }
+
+    /** @param stallMillis how long the local Icecast may take nothing before the feed connects again (tests) */
+    Feed(Vertx vertx, NetClient client, String host, int port, String sourcePassword, String mount, Supplier<Buffer> preamble,
+         Supplier<Future<?>> ready, Runnable onIcecastChanged, long stallMillis) {
+        this.stallNanos = TimeUnit.MILLISECONDS.toNanos(stallMillis);
         this.vertx = vertx;
         this.client = client;
         this.host = host;
@@ -109,7 +125,27 @@ final class Feed {
             return;
         }
         if (ready && pending.isEmpty() && firstWriteTimer < 0) {
-            socket.write(units);
+            NetSocket s = socket;
+            if (s.writeQueueFull()) {
+                long now = System.nanoTime();
+                if (stalledSinceNanos < 0) {
+                    stalledSinceNanos = now;
+                    s.drainHandler(v -> stalledSinceNanos = -1);
+                } else if (now - stalledSinceNanos > stallNanos) {
+                    log.warn("mount {}: the local Icecast took no audio for {} ms; leaving it and connecting again",
+                            mount, TimeUnit.NANOSECONDS.toMillis(now - stalledSinceNanos));
+                    stalledSinceNanos = -1;
+                    socket = null;
+                    ready = false;
+                    abort(s);
+                    onIcecastChanged.run();
+                    pending.add(units);
+                    pendingBytes += units.length();
+                    retry(generation, "it took no audio");
+                    return;
+                }
+            }
+            s.write(units);
             return;
         }
         pending.add(units);
@@ -162,6 +198,7 @@ final class Feed {
             }
             NetSocket s = ar.result();
             socket = s;
+            stalledSinceNanos = -1;
             String req = "PUT " + mount + " HTTP/1.1\r\nHost: " + host + ":" + port + "\r\nAuthorization: " + authorization
                     + "\r\nUser-Agent: radiod\r\n" + headerLines + "Expect: 100-continue\r\n\r\n";
             s.write(Buffer.buffer(req, StandardCharsets.ISO_8859_1.name()));
@@ -221,6 +258,18 @@ final class Feed {
         }
         pendingBytes = 0;
         onIcecastChanged.run();
+    }
+
+    /**
+     * Closes a connection now, dropping what is queued for it: {@link NetSocket#close()} would first wait for the
+     * queue to be written, which a peer that reads nothing never lets happen.
+     */
+    private static void abort(NetSocket s) {
+        if (s instanceof io.vertx.core.net.impl.ConnectionBase c) {
+            c.channel().close();
+        } else {
+            s.close();
+        }
     }
 
     private void cancelFirstWrite() {
