@@ -233,6 +233,15 @@ final class Hub {
         while (size > 0 && now - ring[head].atNanos() > MAX_AGE_NANOS) {
             dropFirst();
         }
+        // A session with no ingest and nothing in the ring is over: one whose last entry went while it was still the
+        // current one (an encoder gone, then the next one), or one that never sent audio. Each held its header lines
+        // and Ogg header pages (up to 1 MB) until this node stopped being master.
+        sessions.values().removeIf(s -> s.ingest == null && s != current && s.lastSeq < headSeq);
+    }
+
+    /** How many sessions the hub knows (tests). */
+    int sessions() {
+        return sessions.size();
     }
 
     private void dropFirst() {

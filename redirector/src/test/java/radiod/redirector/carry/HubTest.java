@@ -41,6 +41,26 @@ class HubTest {
     }
 
     @Test
+    void sessionsThatAreOverAreForgotten() {
+        // An encoder ends; its END goes from the ring after 20 s while it is still the mount's current session.
+        Hub.Session first = hub.attachIngest("s1", 1L, "content-type: audio/mpeg\r\n", null);
+        hub.data(first, 0, bytes(1_000));
+        hub.end(first, 1_000);
+        now.addAndGet(21 * SECOND);
+        hub.expire();
+        // An ingest that attached and never sent audio, then the next encoder.
+        hub.attachIngest("s2", 2L, "content-type: audio/mpeg\r\n", null);
+        Hub.Session third = hub.attachIngest("s3", 3L, "content-type: audio/mpeg\r\n", null);
+        hub.data(third, 0, bytes(1_000));
+        assertEquals(3, hub.sessions());
+        hub.expire();
+        assertEquals(1, hub.sessions(), "only the session with audio in the ring is left");
+        now.addAndGet(21 * SECOND);
+        hub.expire();
+        assertEquals(1, hub.sessions(), "the current session stays, for the next pull to find");
+    }
+
+    @Test
     void aStreamingMountKeepsTheRingsAge() {
         Hub.Session s = hub.attachUpstream("s1", "content-type: audio/mpeg\r\n");
         for (int i = 0; i < 30; i++) {
