@@ -65,17 +65,17 @@ public record RadiodConfig(Node node, Etcd etcd, Http http, Source source, Dns d
             }
         }
         if (dns.enabled()) {
-            // Nameserver names and the alias take precedence over node names in the zone (DnsSettings).
+            // The alias and nameservers with fixed addresses take precedence over node names in the zone.
             DnsSettings zone = dns.settings();
             String own = node.name() + "." + zone.zone();
             if (node.name().equals(zone.alias())) {
                 throw new IllegalArgumentException("node.name: '" + node.name() + "' is also dns.alias, which would "
                         + "answer for " + own + " instead of this node: pick another name or alias");
             }
-            if (zone.nameservers().stream().anyMatch(ns -> ns.name().equals(own))) {
-                throw new IllegalArgumentException("node.name: " + own + " is also a nameserver's name (dns.nameservers;"
-                        + " ns1.<zone> when none is given), which would answer for it instead of this node: pick "
-                        + "another name");
+            if (zone.nameservers().stream().anyMatch(ns -> ns.name().equals(own) && !ns.addresses().isEmpty())) {
+                throw new IllegalArgumentException("node.name: " + own + " is also a nameserver with fixed addresses "
+                        + "(dns.nameservers), which would answer for it instead of this node: leave its addresses out "
+                        + "(a nameserver named after a node answers with that node's) or pick another name");
             }
         }
     }

@@ -141,10 +141,12 @@ class ConfigLoaderTest {
                 .dns().zone());
         // The alias and the nameservers answer before node names: this node would have lost <node>.<zone>.
         assertError(MINIMAL + "dns: {alias: node1}\n", "node.name: 'node1' is also dns.alias");
-        assertError("node:\n  name: ns1\n  addresses: [127.0.0.11]\n", "node.name: ns1.radio.example.org is also a "
-                + "nameserver's name");
-        assertError(MINIMAL + "dns: {zone: radio.test, nameservers: [node1.radio.test, ns2.radio.test]}\n",
-                "node.name: node1.radio.test is also a nameserver's name");
+        assertError(MINIMAL + "dns: {zone: radio.test, nameservers: ['node1.radio.test=192.0.2.1', ns2.radio.test]}\n",
+                "node.name: node1.radio.test is also a nameserver with fixed addresses");
+        // As Ansible writes them: the nameservers are the nodes (each answers with its own addresses).
+        assertMessage(MINIMAL + "dns: {zone: radio.test, nameservers: [node1.radio.test, node2.radio.test]}\n",
+                "a nameserver named after the node");
+        assertMessage("node:\n  name: ns1\n  addresses: [127.0.0.11]\n", "the default nameserver ns1.<zone>");
         assertMessage(MINIMAL + "dns: {zone: radio.test, nameservers: [node1.elsewhere.test]}\n", "outside the zone");
     }
 

@@ -21,7 +21,9 @@ import org.xbill.DNS.TextParseException;
  * node in the cluster view (every node runs this server, so any node in the view can answer), shuffled, at most
  * {@code maxAnswers}. Give fixed addresses when they must match the glue registered in the parent zone; leave them
  * out and the default {@code ns1.<zone>} simply follows the cluster. Nameserver names outside the zone get no
- * glue and may not have addresses. Nameserver names and the alias take precedence over node names.
+ * glue and may not have addresses. A nameserver named after a node ({@code <node>.<zone>}, no fixed addresses)
+ * answers with that node's addresses while it is in the view. The alias, and nameservers with fixed addresses, take
+ * precedence over node names.
  *
  * @param zone        the cluster's zone, e.g. {@code radio.example.org}; stored in lower case, without the final dot
  * @param nameservers the zone's NS records; empty means {@code ns1.<zone>}

@@ -132,7 +132,14 @@ final class ZoneRecords {
                 continue;
             }
             Entry entry;
-            if (server.addresses().isEmpty()) {
+            // A nameserver named after a node (Ansible names every radiod node's <name>.<zone>) is that node: its
+            // name keeps answering that node's addresses (HTTPS redirects name it), and while it is in the view the
+            // glue is its own. Other names without addresses follow the cluster.
+            Set<Ip> node = byNode.get(server.name().substring(0, Math.max(0,
+                    server.name().length() - settings.zone().length() - 1)));
+            if (server.addresses().isEmpty() && node != null && !node.isEmpty()) {
+                entry = new Entry(HOST, tails(node, 4, nodeTtl), tails(node, 16, nodeTtl));
+            } else if (server.addresses().isEmpty()) {
                 entry = new Entry(POOL, tails(all, 4, nodeTtl), tails(all, 16, nodeTtl));
             } else {
                 Set<Ip> fixed = new LinkedHashSet<>();

@@ -166,6 +166,30 @@ class ZoneAnswererTest {
         assertEquals(Set.of("10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"), Answers.addresses(ask("ns1.radio.test.", Type.A)));
     }
 
+    /**
+     * Ansible names the zone's nameservers after the nodes (every radiod node's {@code <name>.<zone>}): such a name is
+     * still that node, in its answer and its glue, not the whole cluster (HTTPS redirects send a player to it).
+     */
+    @Test
+    void aNameserverNamedAfterANodeIsThatNode() throws IOException {
+        ZoneAnswerer nodes = new ZoneAnswerer(SETTINGS.withNameservers(List.of("node1.radio.test", "node2.radio.test",
+                "node9.radio.test")));
+        Message a = nodes.answer(query("node1.radio.test.", Type.A), THREE, 1232, Transport.UDP).message();
+        assertEquals(Set.of("10.0.0.1"), Answers.addresses(a));
+        Message aaaa = nodes.answer(query("node1.radio.test.", Type.AAAA), THREE, 1232, Transport.UDP).message();
+        assertEquals(Set.of("2001:db8:0:0:0:0:0:1"), Answers.addresses(aaaa));
+        Message m = nodes.answer(query("radio.test.", Type.NS), THREE, 1232, Transport.UDP).message();
+        Set<String> glue = new TreeSet<>();
+        m.getSection(Section.ADDITIONAL).forEach(r -> glue.add(r.getName() + " " + r.rdataToString()));
+        assertTrue(glue.containsAll(Set.of("node1.radio.test. 10.0.0.1", "node1.radio.test. 2001:db8:0:0:0:0:0:1",
+                "node2.radio.test. 10.0.0.2")), glue.toString());
+        assertTrue(glue.stream().noneMatch(g -> g.startsWith("node1.") && !g.contains("10.0.0.1")
+                && !g.contains("2001:db8")), glue.toString());
+        // A nameserver's node that is not in the view (gone, or not yet there): any node answers for it meanwhile.
+        assertEquals(Set.of("10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"),
+                Answers.addresses(nodes.answer(query("node9.radio.test.", Type.A), THREE, 1232, Transport.UDP).message()));
+    }
+
     @Test
     void nameserversWithFixedAddressesGetThemAsGlueAndOutOfZoneOnesGetNone() throws IOException {
         ZoneAnswerer fixed = new ZoneAnswerer(SETTINGS.withNameservers(List.of(
