@@ -2,6 +2,7 @@ package radiod.cluster.election;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -35,6 +36,9 @@ public final class Candidate implements Component {
     private volatile long holdOffUntilNanos;
     /** The running election, if any; replaced on the scheduler's thread (and cleared by close). */
     private volatile Election election;
+    /** The last election closed: the next one starts only once it has given back what it held (on the scheduler). */
+    private CompletableFuture<Void> previous = CompletableFuture.completedFuture(null);
+    private boolean waitingForPrevious;
     private ScheduledFuture<?> comeBack;
 
     public Candidate(EtcdSession session, ByteSequence key, Supplier<byte[]> value, Election.Listener listener) {
@@ -88,7 +92,17 @@ public final class Candidate implements Component {
         long wait = holdOffUntilNanos - System.nanoTime();
         boolean run = eligible && wait <= 0;
         Election current = election;
-        if (run && current == null) {
+        if (run && current == null && !previous.isDone()) {
+            // The election closed last is still giving its key back: one election of this node at a time, so that the
+            // next never takes a key the last one is deleting for its own (two masters until its watch said so).
+            if (!waitingForPrevious) {
+                waitingForPrevious = true;
+                previous.whenComplete((v, e) -> steps.post(() -> {
+                    waitingForPrevious = false;
+                    reconsider();
+                }));
+            }
+        } else if (run && current == null) {
             Election e = elections.get();
             election = e;
             e.start();
@@ -98,7 +112,7 @@ public final class Candidate implements Component {
         } else if (!run && current != null) {
             election = null;
             log.info("{}: standing aside ({})", name, eligible ? "holding off" : "not eligible");
-            current.closeAsync();
+            previous = current.closeAsync();
         }
         if (eligible && wait > 0 && comeBack == null) {
             comeBack = steps.after(TimeUnit.NANOSECONDS.toMillis(wait) + 1, () -> {

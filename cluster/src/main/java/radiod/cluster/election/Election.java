@@ -7,6 +7,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 
 import org.slf4j.Logger;
@@ -72,16 +73,18 @@ public final class Election implements Component, EtcdSession.Listener {
      * kept through a fence (etcd may still hold the key, and does for as long as the fenced lease is kept alive)
      * until the watch sees the key gone or a resign deletes it; 0 when there is none.
      */
-    private volatile long createdUnder;
-    private volatile long createdRevision;
+    private long createdUnder;
+    private long createdRevision;
     /** The key as the watch last saw it; null when absent. */
     private volatile KeyValue holder;
     // Owned by the scheduler's thread:
     private long seenRevision;
     private boolean campaigning;
     private boolean campaignAgain;
-    /** A campaign of this election got no answer: its put may have been applied, so a key under our lease is ours. */
-    private boolean unanswered;
+    /** The lease of a campaign that got no answer (its put may have been applied: a key under it is ours); or 0. */
+    private long unansweredLease;
+    /** Set once closed: completes when nothing this election put in etcd is left there (or its lease is gone). */
+    private final AtomicReference<CompletableFuture<Void>> cleanedUp = new AtomicReference<>();
     private final Backoff retries = Backoff.of(100, 2000);
     private final Backoff resignRetries = Backoff.of(100, 2000);
 
@@ -169,11 +172,13 @@ public final class Election implements Component, EtcdSession.Listener {
     private void campaigned(long lease, TxnResponse r, Throwable error) {
         campaigning = false;
         if (error != null) {
-            unanswered = true;
+            unansweredLease = lease;
             if (lifecycle.isStarted()) {
                 long delay = retries.next();
                 log.debug("{}: campaign failed ({}); again in {} ms", name, error.toString(), delay);
                 steps.after(delay, this::campaign);
+            } else {
+                cleanUp();
             }
             return;
         }
@@ -185,23 +190,29 @@ public final class Election implements Component, EtcdSession.Listener {
             // or the put of a campaign whose answer was lost. Not a key another election of this node created (one
             // closed and still resigning it, when the node was drained and made eligible again at once).
             KeyValue kv = r.getGetResponses().get(0).getKvs().get(0);
-            if (kv.getLease() == lease && (unanswered || (kv.getModRevision() == createdRevision
+            if (kv.getLease() == lease && (unansweredLease == lease || (kv.getModRevision() == createdRevision
                     && createdUnder == lease))) {
                 won = true;
                 revision = kv.getModRevision();
             }
         }
-        unanswered = false;
+        unansweredLease = 0;
         if (!won) {
-            if (campaignAgain && holder == null) {
+            if (!lifecycle.isStarted()) {
+                cleanUp();
+            } else if (campaignAgain && holder == null) {
                 campaign(); // the watch saw the key go while we were asking
             }
             return;
         }
         createdRevision = revision;
         createdUnder = lease;
-        if (!lifecycle.isStarted() || !session.isValid(lease)) {
-            resign(lease, revision); // closed (or the lease lost) meanwhile: give it straight back
+        if (!lifecycle.isStarted()) {
+            cleanUp(); // closed meanwhile: give it straight back
+            return;
+        }
+        if (!session.isValid(lease)) {
+            resign(lease, revision, null); // the lease lost meanwhile: give it back
             return;
         }
         heldRevision = revision;
@@ -250,62 +261,122 @@ public final class Election implements Component, EtcdSession.Listener {
     }
 
     /**
-     * Deletes the key if it is still the one created at {@code revision}; the caller has deposed already. The returned
-     * future completes with etcd's first answer or the first call's timeout; a call that got no answer is sent again,
-     * with backoff, for as long as the lease may hold the key (a lease kept alive would keep the role held by no one).
+     * Deletes the key if it is still the one created at {@code revision} (the caller has deposed already), then
+     * completes {@code done} (may be null). A call that gets no answer is sent again, with backoff, for as long as the
+     * lease may hold the key: a lease kept alive would keep the role held by no one. On the scheduler's thread.
      */
-    private CompletableFuture<Void> resign(long lease, long revision) {
-        CompletableFuture<Void> first = new CompletableFuture<>();
-        if (lease == 0) {
-            first.complete(null);
-        } else {
-            resignOnce(lease, revision, first);
+    private void resign(long lease, long revision, CompletableFuture<Void> done) {
+        if (heldUnder.get() == lease && heldRevision == revision) {
+            complete(done); // won back meanwhile (a fence that passed): not to be given away now
+            return;
         }
-        return first;
-    }
-
-    private void resignOnce(long lease, long revision, CompletableFuture<Void> first) {
         session.client().getKVClient().txn()
                 .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(revision)))
                 .Then(Op.delete(key, DeleteOption.DEFAULT))
                 .commit()
                 .orTimeout(callTimeout.toMillis(), TimeUnit.MILLISECONDS)
                 .whenComplete((r, e) -> {
-                    if (e == null) {
-                        if (r.isSucceeded()) {
-                            log.info("resigned {}", name);
-                        }
-                        if (createdRevision == revision) {
-                            createdUnder = 0;
-                        }
-                    } else if (!session.mayHold(lease)) {
-                        log.info("{}: could not resign ({}); the lease is given up, and the key goes with it", name,
-                                e.toString());
-                    } else {
-                        long delay = resignRetries.next();
-                        log.warn("{}: could not resign ({}); trying again in {} ms (the lease lives on)", name,
-                                e.toString(), delay);
-                        steps.after(delay, () -> resignOnce(lease, revision, first));
+                    if (!steps.post(() -> resigned(lease, revision, r, e, done))) {
+                        complete(done); // the node is stopping: its lease goes with it
                     }
-                    first.complete(null);
                 });
+    }
+
+    private void resigned(long lease, long revision, TxnResponse r, Throwable error, CompletableFuture<Void> done) {
+        if (error == null) {
+            if (r.isSucceeded()) {
+                log.info("resigned {}", name);
+            }
+            if (createdUnder == lease && createdRevision == revision) {
+                createdUnder = 0;
+            }
+            complete(done);
+        } else if (!session.mayHold(lease)) {
+            log.info("{}: could not resign ({}); the lease is given up, and the key goes with it", name,
+                    error.toString());
+            complete(done);
+        } else {
+            long delay = resignRetries.next();
+            log.warn("{}: could not resign ({}); trying again in {} ms (the lease lives on)", name, error.toString(),
+                    delay);
+            if (steps.after(delay, () -> resign(lease, revision, done)).isEmpty()) {
+                complete(done);
+            }
+        }
+    }
+
+    /**
+     * After a campaign of {@code lease} got no answer: reads the key and resigns it if it is under that lease (the
+     * put was applied after all). On the scheduler's thread.
+     */
+    private void resignIfUnder(long lease, CompletableFuture<Void> done) {
+        session.client().getKVClient().get(key)
+                .orTimeout(callTimeout.toMillis(), TimeUnit.MILLISECONDS)
+                .whenComplete((r, e) -> {
+                    boolean posted = steps.post(() -> {
+                        if (e == null) {
+                            Optional<KeyValue> kv = r.getKvs().stream().findFirst();
+                            if (kv.isPresent() && kv.get().getLease() == lease) {
+                                resign(lease, kv.get().getModRevision(), done);
+                            } else {
+                                complete(done);
+                            }
+                        } else if (!session.mayHold(lease)) {
+                            complete(done);
+                        } else if (steps.after(resignRetries.next(), () -> resignIfUnder(lease, done)).isEmpty()) {
+                            complete(done);
+                        }
+                    });
+                    if (!posted) {
+                        complete(done);
+                    }
+                });
+    }
+
+    /**
+     * Once closed, on the scheduler's thread: gives back the key this election created (even if a fence deposed it,
+     * as the fenced lease may live on), or the one a campaign that got no answer may have put; waits for a
+     * campaign still on its way first ({@link #campaigned} comes back here).
+     */
+    private void cleanUp() {
+        CompletableFuture<Void> done = cleanedUp.get();
+        if (done == null || done.isDone() || campaigning) {
+            return;
+        }
+        if (createdUnder != 0) {
+            resign(createdUnder, createdRevision, done);
+        } else if (unansweredLease != 0) {
+            resignIfUnder(unansweredLease, done);
+        } else {
+            done.complete(null);
+        }
+    }
+
+    private static void complete(CompletableFuture<Void> done) {
+        if (done != null) {
+            done.complete(null);
+        }
     }
 
     /**
      * Stops campaigning and resigns: deposes at once, then deletes the key if it is still the one this election
      * created (compared on the revision that created it), even when a fence deposed it before (the fenced lease may
-     * live on). Completes when etcd answered or the first call timed out (later calls go on); never fails.
+     * live on), or the one a campaign that got no answer may have put. Completes when nothing of this election is
+     * left in etcd, or its lease is gone; never fails. Calls after the first get the same future.
      */
     public CompletableFuture<Void> closeAsync() {
-        if (!lifecycle.close()) {
-            return CompletableFuture.completedFuture(null);
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        if (!cleanedUp.compareAndSet(null, done)) {
+            return cleanedUp.get();
         }
+        lifecycle.close();
         session.removeListener(this);
         watch.close();
-        long lease = createdUnder;
-        long revision = createdRevision;
         depose(heldUnder.get(), "closed", true);
-        return resign(lease, revision);
+        if (!steps.post(this::cleanUp)) {
+            done.complete(null);
+        }
+        return done;
     }
 
     /** Resigns at once (the key is deleted, not left to expire) and stops campaigning; waits for etcd, bounded. */
