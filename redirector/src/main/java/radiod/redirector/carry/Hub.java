@@ -117,8 +117,9 @@ final class Hub {
         long now = nanos.getAsLong();
         boolean grace = now - madeNanos < TAKEOVER_GRACE_NANOS;
         for (Session s : sessions.values()) {
+            // A holder that did not say when its encoder connected (a node of an older radiod) is never taken over.
             if (!s.id.equals(sessionId) && s.ingest != null && now - s.lastDataNanos < IN_USE_NANOS
-                    && !(grace && sinceMillis < s.sinceMillis)) {
+                    && !(grace && sinceMillis < s.sinceMillis && s.sinceMillis != Long.MAX_VALUE)) {
                 return false;
             }
         }

@@ -171,12 +171,20 @@ class HubsTest {
                 sendAudio(live, 2_000, 1_000);
                 await().atMost(Duration.ofSeconds(5)).until(() -> pull.dataEnd() == 3_000);
                 ingestSince(failover - 7_200_000, "403 Forbidden").close();
-                // An ingest that does not say when its encoder connected never takes a streaming mount.
+                // An ingest that does not say when its encoder connected is never taken over, nor takes a mount over.
                 assertEquals(Long.MAX_VALUE, Hubs.since(null));
                 assertEquals(Long.MAX_VALUE, Hubs.since("soon"));
                 assertEquals(Long.MAX_VALUE, Hubs.since("-5"));
                 assertEquals(Long.MAX_VALUE, Hubs.since("99999999999999999999"));
             }
+        }
+    }
+
+    /** During a rolling upgrade: a holder from a node that does not send X-Radiod-Since keeps its mount. */
+    @Test
+    void aHolderThatDoesNotSayWhenItsEncoderConnectedIsNotTakenOver() throws Exception {
+        try (Socket older = ingest(1_000)) { // no since: a node of an older radiod
+            ingestSince(1_000L, "403 Forbidden").close(); // within the new hub's grace, and connected "earlier"
         }
     }
 
