@@ -26,6 +26,12 @@ import io.vertx.core.http.RequestOptions;
  */
 final class RemoteStream {
     private static final Logger log = LoggerFactory.getLogger(RemoteStream.class);
+    /**
+     * How long a proxied player may take nothing (its queue full, so the other node's stream is not read) before it
+     * is dropped, as a local listener that falls behind is. Paused, the read does not see the other node close (it
+     * drops a listener that slow within seconds), so without this a stopped player kept both connections for ever.
+     */
+    static final long STALL_MILLIS = 10_000;
 
     private final Passthrough owner;
     private final HttpServerRequest req;
@@ -35,6 +41,7 @@ final class RemoteStream {
     private HttpClientResponse upstream;
     private boolean listenerGone;
     private boolean counted;
+    private long stallTimer = -1;
 
     private RemoteStream(Passthrough owner, HttpServerRequest req, String mountPath, String node) {
         this.owner = owner;
@@ -101,12 +108,21 @@ final class RemoteStream {
         resp.setWriteQueueMaxSize(owner.settings().queueBytes());
         counted = true;
         owner.proxiedChanged(1);
-        resp.drainHandler(v -> up.resume());
+        resp.drainHandler(v -> {
+            cancelStall();
+            up.resume();
+        });
         up.handler(chunk -> {
             owner.proxiedBytes(chunk.length());
             resp.write(chunk, null);
             if (resp.writeQueueFull()) {
                 up.pause();
+                if (stallTimer < 0) {
+                    stallTimer = owner.vertx().setTimer(STALL_MILLIS, t -> {
+                        stallTimer = -1;
+                        stalled();
+                    });
+                }
             }
         });
         up.exceptionHandler(e -> upstreamEnded());
@@ -120,6 +136,28 @@ final class RemoteStream {
             return;
         }
         owner.proxyFailed(req, mountPath, node, status < 0 ? String.valueOf(cause) : "answered " + status);
+    }
+
+    /** The player took nothing for {@link #STALL_MILLIS}: dropped now, whatever is queued for it. */
+    private void stalled() {
+        if (listenerGone || resp.closed()) {
+            return;
+        }
+        log.info("proxied listener of {} from {} took nothing for {} ms; dropped", mountPath, node, STALL_MILLIS);
+        owner.droppedOne();
+        io.netty.channel.Channel channel = ListenerChannels.of(req);
+        if (channel != null) {
+            channel.pipeline().firstContext().close(); // Vert.x's close would wait for the full queue to be written
+        } else {
+            resp.reset();
+        }
+    }
+
+    private void cancelStall() {
+        if (stallTimer >= 0) {
+            owner.vertx().cancelTimer(stallTimer);
+            stallTimer = -1;
+        }
     }
 
     private void upstreamEnded() {
@@ -136,6 +174,7 @@ final class RemoteStream {
 
     private void listenerClosed() {
         listenerGone = true;
+        cancelStall();
         uncount();
         if (upstream != null) {
             closeUpstream();

@@ -489,6 +489,30 @@ class PassthroughTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> other.open() == 0 && passthrough.proxied() == 0);
     }
 
+    /**
+     * A proxied player that stopped reading is dropped, as a local listener that falls behind is: paused, the read of
+     * the other node never saw that node drop it, and both connections stayed for as long as the player's.
+     */
+    @Test
+    void aProxiedPlayerThatStoppedReadingIsDroppedWithItsReadOfTheOtherNode() throws Exception {
+        StubUpstream other = closing(StubUpstream.endless("HTTP/1.1 200 OK\r\nContent-Type: audio/mpeg\r\n"
+                + "Connection: close\r\n\r\n", StubUpstream.COUNTING, 200_000, 16_000, 100));
+        StubUpstream local = closing(StubUpstream.endless(OCTETS, StubUpstream.COUNTING, 1_000, 500, 20));
+        int port = front(local.port(), QUICK);
+        try (Listening l = Listening.open(port, Listening.get("/_proxy/" + other.port() + "/live.mp3", "HTTP/1.0",
+                "User-Agent: WinampMPEG/5.66"), 4096)) {
+            assertEquals(200, l.status());
+            await().atMost(Duration.ofSeconds(5)).until(() -> passthrough.proxied() == 1);
+            long since = System.nanoTime();
+            await().atMost(Duration.ofMillis(RemoteStream.STALL_MILLIS + 5_000)).pollInterval(Duration.ofMillis(100))
+                    .until(() -> other.open() == 0 && passthrough.proxied() == 0);
+            long ms = Duration.ofNanos(System.nanoTime() - since).toMillis();
+            System.out.printf("a proxied player that stopped reading dropped after %d ms%n", ms);
+            assertEquals(1, passthrough.dropped());
+            assertEquals(0, local.exchanges.size(), "not served from here instead");
+        }
+    }
+
     @Test
     void aProxiedListenerGets503WhenNeitherTheChosenNodeNorThisNodesIcecastIsReachable() throws Exception {
         int closed;
