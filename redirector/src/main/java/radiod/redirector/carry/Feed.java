@@ -135,13 +135,10 @@ final class Feed {
                     log.warn("mount {}: the local Icecast took no audio for {} ms; leaving it and connecting again",
                             mount, TimeUnit.NANOSECONDS.toMillis(now - stalledSinceNanos));
                     stalledSinceNanos = -1;
-                    socket = null;
-                    ready = false;
+                    lost(s, generation, "it took no audio");
                     abort(s);
-                    onIcecastChanged.run();
                     pending.add(units);
                     pendingBytes += units.length();
-                    retry(generation, "it took no audio");
                     return;
                 }
             }
@@ -230,16 +227,19 @@ final class Feed {
                 }
             });
             s.exceptionHandler(e -> s.close());
-            s.closeHandler(v -> {
-                if (socket == s) {
-                    socket = null;
-                    ready = false;
-                    cancelFirstWrite();
-                    onIcecastChanged.run();
-                    retry(gen, "the local Icecast closed it");
-                }
-            });
+            s.closeHandler(v -> lost(s, gen, "the local Icecast closed it"));
         });
+    }
+
+    /** The connection {@code s} is gone (or being left): connect again, what comes meanwhile queued. */
+    private void lost(NetSocket s, long gen, String why) {
+        if (socket == s) {
+            socket = null;
+            ready = false;
+            cancelFirstWrite();
+            onIcecastChanged.run();
+            retry(gen, why);
+        }
     }
 
     /** The stream's first audio on this connection (once: {@code timer} is still the one waited on). */

@@ -39,6 +39,21 @@ final class ListenerChannels {
     }
 
     /**
+     * Closes a listener's connection at once, whatever is still queued for it (a graceful close would wait for a
+     * socket that takes nothing); its close handler does the rest.
+     *
+     * @param channel the request's channel ({@link #of}); null: the response is reset instead
+     */
+    static void abort(HttpServerRequest req, Channel channel) {
+        if (channel != null) {
+            // From the head of the pipeline: Vert.x's own handler would wait for the queue to be written first.
+            channel.pipeline().firstContext().close();
+        } else {
+            req.response().reset();
+        }
+    }
+
+    /**
      * Makes the connection a stream: removes the HTTP server's idle timeout, which would otherwise count only
      * what passes it (so not what {@link #bodyContext} writes) and cut a listener held silent longer than it. A
      * stream's listener is never idle; one that stops taking it is dropped by its queue, not by a timer.

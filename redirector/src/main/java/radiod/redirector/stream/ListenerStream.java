@@ -200,12 +200,7 @@ final class ListenerStream implements IcyFramer.Out {
      * would wait for a socket that takes nothing); its close handler does the rest.
      */
     void drop() {
-        if (channel != null) {
-            // From the head of the pipeline: Vert.x's own handler would wait for the queue to be written first.
-            channel.pipeline().firstContext().close();
-        } else {
-            resp.reset();
-        }
+        ListenerChannels.abort(req, channel);
     }
 
     /**

@@ -145,12 +145,7 @@ final class RemoteStream {
         }
         log.info("proxied listener of {} from {} took nothing for {} ms; dropped", mountPath, node, STALL_MILLIS);
         owner.droppedOne();
-        io.netty.channel.Channel channel = ListenerChannels.of(req);
-        if (channel != null) {
-            channel.pipeline().firstContext().close(); // Vert.x's close would wait for the full queue to be written
-        } else {
-            resp.reset();
-        }
+        ListenerChannels.abort(req, ListenerChannels.of(req));
     }
 
     private void cancelStall() {
