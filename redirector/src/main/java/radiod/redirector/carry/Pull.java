@@ -139,6 +139,7 @@ final class Pull {
                 return;
             }
             NetSocket s = ar.result();
+            PeerLinks.watch(s);
             socket = s;
             answered = false;
             String req = "PULL " + mount + " HTTP/1.1\r\n"
@@ -179,7 +180,12 @@ final class Pull {
                     s.close();
                 }
             });
-            s.exceptionHandler(e -> s.close());
+            s.exceptionHandler(e -> {
+                if (socket == s && answered) {
+                    log.info("mount {}: the link to master {} failed ({}); dialing again", mount, m.name(), e.getMessage());
+                }
+                s.close();
+            });
             s.closeHandler(v -> {
                 if (socket == s) {
                     socket = null;

@@ -13,6 +13,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetSocket;
 import radiod.cluster.model.MasterInfo;
+import radiod.redirector.carry.PeerLinks;
 import radiod.redirector.carry.StreamFramer;
 import radiod.redirector.carry.StreamHeaders;
 import radiod.redirector.carry.Wire;
@@ -253,6 +254,7 @@ final class Ingest {
                 return;
             }
             NetSocket s = ar.result();
+            PeerLinks.watch(s);
             upstream = s;
             upstreamReady = false;
             String req = "INGEST " + mount + " HTTP/1.1\r\n"
