@@ -25,11 +25,15 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 
 import radiod.cluster.etcd.Keys;
 import radiod.cluster.model.Json;
 import radiod.cluster.model.Mount;
+import radiod.redirector.carry.PeerLinks;
 import radiod.tests.harness.Encoder;
 import radiod.tests.harness.MarkedAudio;
 import radiod.tests.harness.Reception;
@@ -51,6 +55,7 @@ import radiod.tests.harness.RunsAlone;
  * closes the encoder, which reconnects to the majority.
  */
 @RunsAlone
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class PartitionIT {
     static final int TTL = 5;
     static final int HTTP_PORT = 8080;
@@ -344,6 +349,7 @@ class PartitionIT {
     }
 
     @Test
+    @Order(2)
     void theIsolatedMasterStepsDownTheMajorityElectsAnotherAndItRejoinsAsARelay() throws Exception {
         await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).ignoreExceptions().until(() ->
                 master(1) != null && in(1, "etcdctl", "--endpoints", endpoints(), "get", PREFIX + "nodes/", "--prefix", "--keys-only")
@@ -449,6 +455,108 @@ class PartitionIT {
         assertEquals(oldClaims[1], after[1], "the old master claimed mastership again after the partition healed");
     }
 
+    /**
+     * A partial partition: the path between one node and the master is cut (its packets on the master's source port
+     * dropped, both ways), while both still reach etcd and the rest, so no lease is lost and nothing is elected. The
+     * encoder streams to the cut node. Its ingest must give up on the master within {@link PeerLinks#DEAD_AFTER_MILLIS}
+     * and close the encoder once no master took the stream for the ingest's hold (10 s), so that it reconnects to
+     * the next node and the cluster hears it again; the master's hub must have let the cut ingest go by then, or it
+     * would refuse the encoder's new node. When the path is back, the cut node's pull, which heard nothing during
+     * the cut (it sends nothing, so only keep-alive probes notice), is on the master again at once: its Icecast
+     * serves the mount within 3 s. Before {@link PeerLinks}, both ends waited for TCP's own give-up, about 15 minutes.
+     */
+    @Test
+    @Order(3)
+    void aPathCutBetweenANodeAndTheMasterMovesTheEncoderAndHealsAtOnce() throws Exception {
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).ignoreExceptions().until(() ->
+                master(0) != null && in(0, "etcdctl", "--endpoints", endpoints(), "get", PREFIX + "nodes/", "--prefix", "--keys-only")
+                        .lines().filter(l -> !l.isBlank()).count() == 3);
+        int master = Integer.parseInt(masterRetrying(0).substring(4)) - 1;
+        int cutNode = (master + 1) % 3;
+        int other = (master + 2) % 3;
+        in(master, "etcdctl", "--endpoints", endpoints(), "put", new String(new Keys(PREFIX).mount(LIVE.path()).getBytes(),
+                StandardCharsets.UTF_8), Json.encodeString(LIVE));
+        if (encoder != null) {
+            encoder.close();
+        }
+        listeners.forEach(NamespaceListener::close);
+        listeners.clear();
+        int[] next = {cutNode};
+        java.util.concurrent.atomic.AtomicBoolean moving = new java.util.concurrent.atomic.AtomicBoolean();
+        encoder = new Encoder(() -> {
+            if (moving.get()) {
+                next[0] = (next[0] + 1) % 3;
+            }
+            return "icecast://source:" + LIVE.sourcePassword() + "@" + address(next[0]) + ":8000" + LIVE.path();
+        }, Duration.ofMillis(200), List.of("ip", "netns", "exec", BROADCASTER));
+        NamespaceListener listener = new NamespaceListener(BROADCASTER,
+                "http://" + address(other) + ":" + HTTP_PORT + "/_stream" + LIVE.path());
+        listeners.add(listener);
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() ->
+                listener.reception().frames() > 100 && System.currentTimeMillis() - listener.reception().lastAudio() < 1000
+                        && icecastServes(cutNode));
+        assertTrue(encoder.url().contains("@" + address(cutNode) + ":"), encoder.story());
+        int connectionsBefore = encoder.connections();
+
+        moving.set(true);
+        long cut = System.currentTimeMillis();
+        in(cutNode, "nft", "add table ip radiodcut { chain cutout { type filter hook output priority 0; ip daddr "
+                + address(master) + " tcp dport 8000 drop; }; chain cutin { type filter hook input priority 0; ip saddr "
+                + address(master) + " tcp sport 8000 drop; }; }");
+        long hold = 10_000; // Ingest.HOLD_NANOS: how long an encoder is kept with no master taking its stream
+        long bound = PeerLinks.DEAD_AFTER_MILLIS + hold + 3_000;
+        try {
+            await().atMost(Duration.ofMillis(bound + 20_000)).pollInterval(Duration.ofMillis(100)).until(() ->
+                    listener.reception().highestFrame() > listener.reception().lastFrameBefore(cut) + 40
+                            && System.currentTimeMillis() - listener.reception().lastAudio() < 1000);
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            fail("the cluster did not hear the encoder again within " + (bound + 20_000) + " ms of the path between "
+                    + "node" + (cutNode + 1) + " (its node) and the master being cut; encoder: " + encoder.story()
+                    + "; the listener last heard audio " + (System.currentTimeMillis() - listener.reception().lastAudio())
+                    + " ms ago");
+        }
+        long silence = listener.reception().longestSilence(cut, System.currentTimeMillis());
+        System.out.println("PARTIAL PARTITION node" + (cutNode + 1) + " cut from master node" + (master + 1)
+                + ": the listener on node" + (other + 1) + " was silent " + silence + " ms (bound " + bound + " ms); encoder: "
+                + encoder.story());
+        assertTrue(encoder.connections() > connectionsBefore, "the encoder was never moved off the cut node: " + encoder.story());
+        assertTrue(silence <= bound, "silent " + silence + " ms, bound " + bound + " ms: " + listener.reception().loss(cut));
+
+        // With nothing to carry, the cut node takes the mount off its Icecast (Pull.IDLE_NANOS, 15 s) ...
+        await("node" + (cutNode + 1) + " takes the mount off").atMost(Duration.ofSeconds(25)).pollInterval(Duration.ofMillis(500))
+                .until(() -> !icecastServes(cutNode));
+        // ... and the cut lasts 30 s, long enough for TCP's retransmissions to back off well beyond the bound below.
+        Thread.sleep(Math.max(0, cut + 30_000 - System.currentTimeMillis()));
+        long healed = System.currentTimeMillis();
+        in(cutNode, "nft", "delete table ip radiodcut");
+        // Each look reads the Icecast for up to a second: the time it began is when the mount was served.
+        long[] looked = {0};
+        try {
+            await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(100)).until(() -> {
+                looked[0] = System.currentTimeMillis();
+                return icecastServes(cutNode);
+            });
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            fail("node" + (cutNode + 1) + "'s Icecast did not serve the mount within 15 s of the path coming back");
+        }
+        long back = looked[0] - healed;
+        System.out.println("PARTIAL PARTITION healed: node" + (cutNode + 1) + "'s Icecast served the mount again after "
+                + back + " ms (bound 3,000 ms)");
+        assertTrue(back <= 3_000, "node" + (cutNode + 1) + "'s Icecast served the mount " + back + " ms after the path came back");
+    }
+
+    /** Whether node {@code i}'s own Icecast streams the live mount: some audio within a second, read in its namespace. */
+    static boolean icecastServes(int i) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("ip", "netns", "exec", NAMESPACES.get(i), "curl", "-s", "-m", "1", "-o", "/dev/null",
+                "-w", "%{size_download}", "http://127.0.0.1:8100" + LIVE.path()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        if (!p.waitFor(10, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            return false;
+        }
+        return out.matches("\\d+") && Long.parseLong(out) >= 8_192;
+    }
+
     /** curl's exit code for {@code url} from namespace {@code ns}: 0 served, 7 refused (nothing listens there). */
     static int curlExit(String ns, String url) throws IOException, InterruptedException {
         Process p = new ProcessBuilder("ip", "netns", "exec", ns, "curl", "-s", "-o", "/dev/null", "-m", "3", url)
@@ -469,6 +577,7 @@ class PartitionIT {
      * HTTP port serves the outsider. (An Icecast listening on the node's address would let both in.)
      */
     @Test
+    @Order(1)
     void icecastRefusesEveryOtherHostAndServesItsOwnRadiod() throws Exception {
         long checking = 0;
         for (int i = 0; i < 3; i++) {
