@@ -93,11 +93,17 @@ public final class AdminTokens {
                     String existing = r.getGetResponses().isEmpty() ? "" : r.getGetResponses().get(0).getKvs()
                             .stream().findFirst().map(AdminTokens::value).orElse("");
                     if (existing.isEmpty()) {
-                        throw new IllegalStateException(Keys.ADMIN_TOKEN + " in etcd is empty; delete it so that a "
-                                + "node creates a new one");
+                        throw new EmptyTokenException(options.keys().prefix() + Keys.ADMIN_TOKEN);
                     }
                     return existing;
                 });
+    }
+
+    /** The token's key exists but holds nothing (or only blanks): an operator's mistake no node mends by itself. */
+    public static final class EmptyTokenException extends IllegalStateException {
+        EmptyTokenException(String key) {
+            super(key + " in etcd is empty; delete it so that a node creates a new one");
+        }
     }
 
     private static String value(KeyValue kv) {

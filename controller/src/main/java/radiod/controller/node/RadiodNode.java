@@ -72,6 +72,8 @@ public final class RadiodNode implements Component {
     /** The cluster's admin token as last read from etcd, or null before the first read. */
     private volatile String adminToken;
     private final AtomicBoolean adminTokenReading = new AtomicBoolean();
+    /** The admin token key in etcd was found empty at the last read (warned once). */
+    private volatile boolean adminTokenEmpty;
     private final AtomicLong adminTokenReadAt = new AtomicLong();
 
     public RadiodNode(RadiodConfig config) {
@@ -242,9 +244,23 @@ public final class RadiodNode implements Component {
         }
         adminTokens.getOrCreate().whenComplete((token, e) -> {
             adminTokenReading.set(false);
+            Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+            if (cause instanceof AdminTokens.EmptyTokenException empty) {
+                // An operator's mistake that no node mends by itself: said once, until it is mended.
+                if (!adminTokenEmpty) {
+                    adminTokenEmpty = true;
+                    log.warn("{}; /_admin/ and radioctl's listener commands keep the last token meanwhile ({})",
+                            empty.getMessage(), adminToken == null ? "none yet" : "read before");
+                }
+                return;
+            }
             if (e != null) {
                 log.debug("cannot read the admin token yet: {}", e.toString());
                 return;
+            }
+            if (adminTokenEmpty) {
+                adminTokenEmpty = false;
+                log.info("the admin token in etcd is no longer empty");
             }
             adminTokenReadAt.set(now);
             if (!token.equals(adminToken)) {

@@ -466,6 +466,29 @@ class BadInputIT {
         assertTrue(node.logText().contains("corrupt"), "the corrupt values were not logged");
     }
 
+    /**
+     * An admin token emptied in etcd (blanks, by hand) is an operator's mistake no node mends by itself: the node says
+     * so at WARN, once while it lasts (it reads the key again every second meanwhile), and takes the new token a
+     * node creates once the key is deleted.
+     */
+    @Test
+    @Order(6)
+    void anEmptiedAdminTokenIsSaidOnceAtWarnAndReplacedOnceDeleted() {
+        String said = cluster.prefix() + "admin/token in etcd is empty";
+        cluster.putRaw("admin/token", "   ");
+        // The node reads a token it holds again every 10 s.
+        await("the node warns of the empty admin token").atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200))
+                .until(() -> node.logText().lines().anyMatch(l -> l.contains(" WARN ") && l.contains(said)));
+        cluster.deleteRaw("admin/token");
+        await("a new admin token").atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200))
+                .until(() -> node.logText().contains("the admin token in etcd is no longer empty"));
+        String log = node.logText();
+        assertTrue(log.contains("admin token changed in etcd"), "the node did not take the new token");
+        assertEquals(1, log.lines().filter(l -> l.contains(said)).count(), "said more than once:\n" + log.lines()
+                .filter(l -> l.contains(said)).toList());
+        report("etcd: an emptied admin token said once at WARN; a new one taken after the key's deletion");
+    }
+
     static int status(String url) throws IOException {
         HttpURLConnection c = (HttpURLConnection) URI.create(url).toURL().openConnection();
         c.setConnectTimeout(2000);
@@ -480,7 +503,7 @@ class BadInputIT {
     // ----------------------------------------------------------------------------------------------------- radioctl
 
     @Test
-    @Order(6)
+    @Order(7)
     void invalidRadioctlArgumentsFailClearlyAndChangeNothing() throws Exception {
         List<List<String>> invalid = List.of(
                 List.of("create-mount"), List.of("create-mount", "live.mp3"), List.of("create-mount", "/a b.mp3"),
@@ -541,7 +564,7 @@ class BadInputIT {
     static final long HEAP_SLACK = 4L << 20;
 
     @Test
-    @Order(7)
+    @Order(8)
     void afterEveryBatchNoThreadsDescriptorsOrMemoryWereLeaked() throws Exception {
         // Connections closed by the batches are gone once the server has seen the FINs and dropped them.
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofSeconds(1)).until(() -> {
