@@ -63,7 +63,7 @@ public final class Carrier implements AutoCloseable {
         this.icecastPort = icecastPort;
         this.icecastPassword = icecastPassword;
         this.context = vertx.getOrCreateContext();
-        this.pulls = vertx.createNetClient(PeerLinks.watched(new NetClientOptions().setConnectTimeout(1000).setTcpNoDelay(true)));
+        this.pulls = vertx.createNetClient(new NetClientOptions().setConnectTimeout(1000).setTcpNoDelay(true));
         this.feeds = vertx.createNetClient(new NetClientOptions().setConnectTimeout(2000).setTcpNoDelay(true));
         Gauge.builder("radiod.carry.pulls", () -> connected)
                 .description("mounts this node pulls from the master, connected now").register(registry);

@@ -95,6 +95,7 @@ public final class Hubs {
             answer(socket, "403 Forbidden");
             return;
         }
+        PeerLinks.watch(socket);
         Hub.Session session = hub.attachIngest(id, since, StreamHeaders.lines(headers), socket);
         ingests.incrementAndGet();
         log.info("mount {}: ingest of session {} from {}", mount, id, socket.remoteAddress());
@@ -169,6 +170,7 @@ public final class Hubs {
             }
         }
         Hub hub = hub(mount);
+        PeerLinks.watch(socket);
         socket.write(Buffer.buffer("HTTP/1.1 200 OK\r\n\r\n"));
         Hub.Puller p = hub.addPuller(socket, resumeId, offset);
         pulls.incrementAndGet();

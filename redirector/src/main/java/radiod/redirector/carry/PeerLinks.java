@@ -1,54 +1,64 @@
 package radiod.redirector.carry;
 
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.netty.channel.ChannelException;
 import io.netty.channel.epoll.EpollSocketChannel;
-import io.vertx.core.net.NetClientOptions;
-import io.vertx.core.net.NetServerOptions;
+import io.netty.channel.epoll.EpollSocketChannelConfig;
 import io.vertx.core.net.NetSocket;
 import io.vertx.core.net.impl.ConnectionBase;
 
 /**
- * The kernel's watch over the audio's connections between nodes (an ingest and a pull to the master's hub): a link
- * that carries nothing back for {@link #DEAD_AFTER_MILLIS} is given up, so that both ends dial again or move on.
+ * The kernel's watch over the audio's connections between nodes (an ingest and a pull, at both ends): a link that
+ * hears nothing from the other end for about {@link #DEAD_AFTER_MILLIS} is given up, so that its ends dial again or
+ * move on.
  *
  * <p>Without it, a path cut between two nodes with no reset (a partial partition: both still reach etcd, so nothing
- * moves) left each end waiting for TCP's own give-up, about 15 minutes: an ingest kept its encoder while the master
- * heard nothing, a pull waiting for data it would never get (it sends none, so it never noticed) never dialed again
- * when the path came back, and the master's hub kept the cut ingest as the mount's holder, refusing the encoder's
- * next node with {@code 403}. Now unacknowledged data older than the limit ({@code TCP_USER_TIMEOUT}) ends a
- * sending end, and keep-alive probes after {@link #IDLE_SECONDS} of silence, unanswered until the limit, end a
- * waiting one. A shorter loss passes; a longer one costs a redial, which resumes where it stopped (ingests replay
- * their buffer, pulls resume at their offset). Applies with the native transport (epoll), which radiod uses.
+ * is elected) left each end waiting for TCP's own give-up, about 15 minutes: an ingest kept its encoder while the
+ * master heard nothing, and a pull, which sends nothing and so never noticed, did not dial again when the path came
+ * back. Now data unacknowledged for the limit ({@code TCP_USER_TIMEOUT}) ends a sending end, and keep-alive probes
+ * from {@link #IDLE_SECONDS} of silence on, unanswered until the limit, end a waiting one (with a user timeout set,
+ * Linux ends the link at the limit whatever the probe count). A shorter loss passes; a longer one costs a redial,
+ * which resumes where it stopped (ingests replay their buffer, pulls resume at their offset).
  *
- * <p>A client's connection needs {@link #watch(NetSocket)} once connected: Vert.x 4.5 sets the keep-alive timing
- * on the sockets of servers only, and a client's probes would otherwise start after the system's two hours.
+ * <p>Set per connection, once it is known to be a link between nodes: the source port's encoders keep the system's
+ * defaults (an encoder's uplink that stalls for some seconds is waited for, up to the ingest's own idle limit).
+ * Vert.x 4.5 would set the keep-alive timing on servers' sockets only, and for all of a server's connections. Needs
+ * the native transport (epoll), which radiod uses on Linux; without it the links keep the system's defaults, said
+ * once at WARN.
  */
 public final class PeerLinks {
-    /** How long a link may go without an acknowledgement while it has data or probes out. */
+    private static final Logger log = LoggerFactory.getLogger(PeerLinks.class);
+    /** How long a link may go without hearing from the other end while it has data or probes out. */
     public static final int DEAD_AFTER_MILLIS = 5_000;
     static final int IDLE_SECONDS = 2;
     static final int PROBE_EVERY_SECONDS = 1;
-    static final int PROBES = 3;
+    private static final AtomicBoolean WARNED = new AtomicBoolean();
 
     private PeerLinks() {
     }
 
-    /** A client's options: keep-alive on, and the limit; its connections then need {@link #watch(NetSocket)}. */
-    public static NetClientOptions watched(NetClientOptions options) {
-        options.setTcpKeepAlive(true).setTcpUserTimeout(DEAD_AFTER_MILLIS);
-        return options;
-    }
-
-    /** On a connection made with {@link #watched(NetClientOptions)}: the keep-alive timing. */
+    /** Watches a link between nodes: {@code socket} is an ingest's or a pull's connection, at either end. */
     public static void watch(NetSocket socket) {
-        if (socket instanceof ConnectionBase c && c.channel() instanceof EpollSocketChannel ch) {
-            ch.config().setTcpKeepIdle(IDLE_SECONDS).setTcpKeepIntvl(PROBE_EVERY_SECONDS).setTcpKeepCnt(PROBES);
+        if (!(socket instanceof ConnectionBase c) || !(c.channel() instanceof EpollSocketChannel ch)) {
+            if (WARNED.compareAndSet(false, true)) {
+                log.warn("links between nodes keep the system's TCP timeouts (no native transport): a path cut between"
+                        + " this node and the master is noticed only when TCP gives up, after minutes");
+            }
+            return;
         }
-    }
-
-    public static NetServerOptions watched(NetServerOptions options) {
-        options.setTcpKeepAlive(true).setTcpKeepAliveIdleSeconds(IDLE_SECONDS)
-                .setTcpKeepAliveIntervalSeconds(PROBE_EVERY_SECONDS).setTcpKeepAliveCount(PROBES)
-                .setTcpUserTimeout(DEAD_AFTER_MILLIS);
-        return options;
+        try {
+            EpollSocketChannelConfig config = ch.config();
+            config.setKeepAlive(true);
+            config.setTcpKeepIdle(IDLE_SECONDS);
+            config.setTcpKeepIntvl(PROBE_EVERY_SECONDS);
+            config.setTcpUserTimeout(DEAD_AFTER_MILLIS);
+        } catch (ChannelException e) {
+            // closed meanwhile: its close handler takes it from here
+            log.debug("watching a link to {}: {}", socket.remoteAddress(), e.toString());
+        }
     }
 }

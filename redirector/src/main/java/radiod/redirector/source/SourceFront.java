@@ -29,7 +29,6 @@ import radiod.cluster.model.MasterInfo;
 import radiod.cluster.model.Mount;
 import radiod.cluster.view.ClusterSnapshot;
 import radiod.redirector.carry.Hubs;
-import radiod.redirector.carry.PeerLinks;
 import radiod.redirector.tls.ServerTls;
 
 /**
@@ -108,7 +107,7 @@ public final class SourceFront implements AutoCloseable {
         this.hubs = hubs;
         this.registry = registry;
         this.sessionPrefix = settings.nodeAddress().replace(' ', '_');
-        this.client = vertx.createNetClient(PeerLinks.watched(new NetClientOptions().setConnectTimeout(2000).setTcpNoDelay(true)));
+        this.client = vertx.createNetClient(new NetClientOptions().setConnectTimeout(2000).setTcpNoDelay(true));
         Gauge.builder("radiod.sources.active", sources, Set::size)
                 .description("encoders held by this node's source front").register(registry);
         Gauge.builder("radiod.sources.waiting", waiting, Set::size)
@@ -181,8 +180,7 @@ public final class SourceFront implements AutoCloseable {
         context = ctx;
         io.vertx.core.Promise<Void> bound = io.vertx.core.Promise.promise();
         ctx.runOnContext(v -> {
-            // The hub's ingests and pulls come here: a cut link is noticed (PeerLinks).
-            server = vertx.createNetServer(PeerLinks.watched(new NetServerOptions().setTcpNoDelay(true)));
+            server = vertx.createNetServer(new NetServerOptions().setTcpNoDelay(true));
             server.connectHandler(socket -> new Admission(socket).begin());
             checkTimer = vertx.setPeriodic(CHECK_MASTER_EVERY_MS, t -> viewChanged(view.get()));
             Future<Void> plain = server.listen(settings.port(), settings.bindHost()).<Void>mapEmpty()
