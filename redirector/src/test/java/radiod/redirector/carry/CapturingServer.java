@@ -3,6 +3,7 @@ package radiod.redirector.carry;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -80,7 +81,10 @@ public final class CapturingServer implements AutoCloseable {
         void start() {
             Thread t = new Thread(() -> {
                 byte[] buf = new byte[8192];
-                try (InputStream in = socket.getInputStream()) {
+                // Not closed here at the peer's end of stream: the test may still answer on it (a half-close), and
+                // closing it under the test's feet made a send racing the peer's close fail with "Socket is closed".
+                try {
+                    InputStream in = socket.getInputStream();
                     int n;
                     while ((n = in.read(buf)) >= 0) {
                         synchronized (received) {
@@ -180,8 +184,9 @@ public final class CapturingServer implements AutoCloseable {
 
         private void send(byte[] bytes) {
             try {
-                socket.getOutputStream().write(bytes);
-                socket.getOutputStream().flush();
+                OutputStream out = socket.getOutputStream();
+                out.write(bytes);
+                out.flush();
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
