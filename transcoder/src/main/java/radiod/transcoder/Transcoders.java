@@ -14,6 +14,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongSupplier;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -108,6 +109,12 @@ public final class Transcoders implements Component {
     private static final Logger log = LoggerFactory.getLogger(Transcoders.class);
     /** After giving up on a transcoder, leave it to the other nodes for this long. */
     static final Duration GIVE_UP_HOLD_OFF = Duration.ofSeconds(30);
+    /**
+     * A transcoder whose node has had no link to the master's hub for this long gives it up: its input does not
+     * come and its output goes nowhere. Longer than a master's failover (its links are down until the view names
+     * the next master: the TTL at most), so a failover never moves a transcoder.
+     */
+    static final Duration NO_LINK_GRACE = Duration.ofSeconds(10);
     /** A deposed transcoder gets this long after SIGTERM: the lease it ran under is about to expire. */
     static final Duration FENCE_GRACE = Duration.ofMillis(300);
     /** Re-check elections and processes this often, besides reacting to events. */
@@ -123,6 +130,8 @@ public final class Transcoders implements Component {
         Mount definition;
         long heldOffUntilNanos;
         boolean heldOff;
+        /** When this node last set out to run the slot's liquidsoap (it was not wanted before). */
+        long wantedSinceNanos;
 
         Slot(Mount mount) {
             this.path = mount.path();
@@ -140,7 +149,7 @@ public final class Transcoders implements Component {
 
                         @Override
                         public void gaveUp() {
-                            giveUp(Slot.this);
+                            giveUp(Slot.this, "liquidsoap keeps failing here");
                         }
                     });
             this.running = Gauge.builder("radiod.transcoder.running", process, p -> p.isRunning() ? 1 : 0)
@@ -179,11 +188,23 @@ public final class Transcoders implements Component {
     private final LiquidsoapScript.Endpoint sourceFront;
     /** Changed on the executor only; read by {@link #running()} from any thread. */
     private final Map<String, Slot> slots = new ConcurrentHashMap<>();
+    private final LongSupplier masterLinkDownSince;
     private final AtomicBoolean syncQueued = new AtomicBoolean();
     private volatile ClusterSnapshot view = ClusterSnapshot.EMPTY;
     private final Lifecycle lifecycle = new Lifecycle("transcoders");
 
     public Transcoders(EtcdSession session, Keys keys, String nodeName, Settings settings, MeterRegistry registry) {
+        this(session, keys, nodeName, settings, registry, () -> -1);
+    }
+
+    /**
+     * @param masterLinkDownSince since when ({@link System#nanoTime()}) this node has had no link up to the master's
+     *                            hub, or -1 while it has one (or has nothing to link, or no master is named): a
+     *                            transcoder here gives its mount up after {@link #NO_LINK_GRACE} without one
+     */
+    public Transcoders(EtcdSession session, Keys keys, String nodeName, Settings settings, MeterRegistry registry,
+                       LongSupplier masterLinkDownSince) {
+        this.masterLinkDownSince = Objects.requireNonNull(masterLinkDownSince, "masterLinkDownSince");
         this.session = session;
         this.keys = keys;
         this.nodeName = nodeName;
@@ -287,6 +308,16 @@ public final class Transcoders implements Component {
             return;
         }
         slot.heldOff = false;
+        long now = System.nanoTime();
+        if (!slot.process.isWanted()) {
+            slot.wantedSinceNanos = now;
+        }
+        long down = masterLinkDownSince.getAsLong();
+        if (down != -1 && now - Math.max(down, slot.wantedSinceNanos) > NO_LINK_GRACE.toNanos()) {
+            giveUp(slot, "this node has had no link to the master for " + NO_LINK_GRACE.toSeconds()
+                    + " s (its input does not come, its output reaches no one)");
+            return;
+        }
         try {
             slot.process.run(LiquidsoapScript.render(slot.definition, icecast, sourceFront, pid));
         } catch (IllegalArgumentException e) {
@@ -294,16 +325,27 @@ public final class Transcoders implements Component {
         }
     }
 
-    /** On the executor: liquidsoap keeps failing here, so let another node try. */
-    private void giveUp(Slot slot) {
+    /** On the executor: the transcoder cannot work here ({@code why}), so let another node try. */
+    private void giveUp(Slot slot, String why) {
         if (slots.get(slot.path) != slot) {
             return;
         }
-        log.warn("transcoder {}: resigning {} for {} s so that another node can try", slot.path, slot.election.key(),
-                GIVE_UP_HOLD_OFF.toSeconds());
+        log.warn("transcoder {}: {}; resigning {} for {} s so that another node can try", slot.path, why,
+                slot.election.key(), GIVE_UP_HOLD_OFF.toSeconds());
         slot.heldOff = true;
         slot.heldOffUntilNanos = System.nanoTime() + GIVE_UP_HOLD_OFF.toNanos();
-        slot.election.resign(GIVE_UP_HOLD_OFF);
+        // The election goes only once liquidsoap has exited, so that no two ever run (one that crashed has already).
+        slot.process.stop().whenComplete((v, e) -> {
+            try {
+                executor.execute(() -> {
+                    if (slots.get(slot.path) == slot) {
+                        slot.election.resign(GIVE_UP_HOLD_OFF);
+                    }
+                });
+            } catch (RejectedExecutionException closing) {
+                // closing: retire() releases the election
+            }
+        });
     }
 
     /** Stops the slots' liquidsoaps, waits for them to exit, then releases their elections (so no two ever overlap). */

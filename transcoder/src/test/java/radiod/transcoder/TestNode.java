@@ -3,6 +3,7 @@ package radiod.transcoder;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 
 import io.etcd.jetcd.Client;
 import io.micrometer.core.instrument.Gauge;
@@ -27,6 +28,8 @@ final class TestNode implements AutoCloseable {
     final ClusterView view;
     final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     final Transcoders transcoders;
+    /** What this node's link to the master's hub says (as a radiod node's Carrier would): -1 up, else down since. */
+    final AtomicLong masterLinkDownSince = new AtomicLong(-1);
 
     private TestNode(List<String> endpoints, String prefix, String name, Path dir, Endpoint icecast, Endpoint sourceFront,
                      Path liquidsoap, RestartPolicy policy, int ttl) {
@@ -37,7 +40,7 @@ final class TestNode implements AutoCloseable {
         session = new EtcdSession(client, Duration.ofSeconds(ttl));
         view = new ClusterView(client, options.keys(), options.callTimeout());
         transcoders = new Transcoders(session, options.keys(), name, new Transcoders.Settings(liquidsoap, dir, icecast.host(),
-                icecast.port(), sourceFront.host(), sourceFront.port(), policy), registry);
+                icecast.port(), sourceFront.host(), sourceFront.port(), policy), registry, masterLinkDownSince::get);
         view.addListener(transcoders::viewChanged);
         transcoders.start();
         session.start();

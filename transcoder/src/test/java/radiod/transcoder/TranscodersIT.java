@@ -319,6 +319,41 @@ class TranscodersIT {
         assertEquals(List.of(), bad.transcoders.running());
     }
 
+    /**
+     * A node whose link to the master's hub is down (a path cut between it and the master, while both reach etcd:
+     * nothing is elected) gives its transcoders up after {@link Transcoders#NO_LINK_GRACE}, not before, and another
+     * node runs them; never two at once.
+     */
+    @Test
+    void aNodeWithNoLinkToTheMasterGivesItsTranscoderUpAfterTheGraceAndAnotherNodeRunsIt() throws Exception {
+        Keys keys = new Keys("/t5/");
+        putMaster(keys, "master-a");
+        put(keys.mount(LIVE.path()), LIVE);
+        put(keys.mount(MP3_64.path()), MP3_64);
+        TestNode cut = node(keys, "cut");
+        await().atMost(Duration.ofSeconds(15)).until(() -> cut.transcoders.running().contains(MP3_64.path())
+                && front.hasSource(MP3_64.path()));
+        TestNode other = node(keys, "other");
+        Sampler sampler = sampler(List.of(MP3_64));
+
+        long down = System.nanoTime();
+        cut.masterLinkDownSince.set(down);
+        long grace = Transcoders.NO_LINK_GRACE.toMillis();
+        await().atMost(Duration.ofMillis(grace + 3_000)).pollInterval(Duration.ofMillis(50))
+                .until(() -> !cut.transcoders.running().contains(MP3_64.path()));
+        long gaveUp = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - down);
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
+                .until(() -> other.transcoders.running().contains(MP3_64.path()) && front.hasSource(MP3_64.path()));
+        long movedAfter = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - down);
+        System.out.printf("transcoder of a node with no link to the master: given up %d ms after the link went down "
+                + "(grace %d ms); the other node's liquidsoap on the source front %d ms after%n", gaveUp, grace, movedAfter);
+        assertTrue(gaveUp >= grace, "given up " + gaveUp + " ms after the link went down, before the grace of " + grace + " ms");
+        assertTrue(gaveUp <= grace + 2_000, "given up " + gaveUp + " ms after the link went down");
+        assertEquals(Optional.of("other"), owner(keys, MP3_64.path()));
+        assertEquals(List.of(), cut.transcoders.running());
+        sampler.assertNeverTwo();
+    }
+
     // --- helpers
 
     private TestNode node(Keys keys, String name) {

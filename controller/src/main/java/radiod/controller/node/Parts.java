@@ -219,7 +219,11 @@ final class Parts {
         String localIcecast = icecast.settings().localHost();
         transcoders = parts.start(new Transcoders(session, keys, node.name(),
                 new Transcoders.Settings(config.transcoder().liquidsoap(), config.transcoder().dir(),
-                        localIcecast, config.icecast().port(), localIcecast, config.source().port()), registry));
+                        localIcecast, config.icecast().port(), localIcecast, config.source().port()), registry,
+                () -> {
+                    Carrier c = carrier;
+                    return c == null ? -1 : c.masterLinkDownSince();
+                }));
         if (config.tls().acme() != null) {
             // The certificate in etcd, got and renewed by whichever node holds the ACME duty, onto this node's TLS
             // ports (they open with the first one). It resigns the duty with the node's other elections.

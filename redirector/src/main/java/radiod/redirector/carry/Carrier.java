@@ -51,6 +51,10 @@ public final class Carrier implements AutoCloseable {
     public record Session(String id, Map<String, String> headers, long since) {
     }
     private volatile int connected;
+    /** Whether the view names a master (whose hub the pulls dial). On the context. */
+    private boolean masterNamed;
+    /** Since when no pull has been connected while there are pulls and a master is named; -1 while one is. */
+    private volatile long linkDownSinceNanos = -1;
     private volatile Function<String, Future<?>> feedTaken = mount -> Future.succeededFuture();
 
     /**
@@ -116,6 +120,15 @@ public final class Carrier implements AutoCloseable {
         return onIcecast;
     }
 
+    /**
+     * Since when ({@link System#nanoTime()}) this node has had no link up to the master's hub: none of its pulls
+     * connected while the view names a master. -1 while one is, or while there is nothing to link (no mount, no
+     * master). Any thread.
+     */
+    public long masterLinkDownSince() {
+        return linkDownSinceNanos;
+    }
+
     /** The source session this node carries for the mount now, or empty. */
     public String session(String mount) {
         Session s = sessions.get(mount);
@@ -128,6 +141,7 @@ public final class Carrier implements AutoCloseable {
     }
 
     private void apply(ClusterSnapshot view) {
+        masterNamed = view.master().isPresent();
         Set<String> mounts = view.mounts().keySet();
         byMount.entrySet().removeIf(e -> {
             if (mounts.contains(e.getKey())) {
@@ -177,6 +191,11 @@ public final class Carrier implements AutoCloseable {
             }
         }
         connected = c;
+        if (c > 0 || byMount.isEmpty() || !masterNamed) {
+            linkDownSinceNanos = -1;
+        } else if (linkDownSinceNanos == -1) {
+            linkDownSinceNanos = System.nanoTime();
+        }
         if (!carried.equals(sessions)) {
             sessions = Map.copyOf(carried);
         }
