@@ -106,6 +106,15 @@ public record RadiodConfig(Node node, Etcd etcd, Http http, Source source, Dns d
                 throw new IllegalArgumentException("node.bind: '" + bind + "' is not an IPv4 or IPv6 address");
             }
         }
+
+        /**
+         * Where this node's own processes (its liquidsoaps) reach its public ports: the bind address, or the loopback
+         * of its family when that is a wildcard. Not 127.0.0.1 whatever the bind: a port bound to the node's address
+         * refuses connections to loopback.
+         */
+        public String ownAddress() {
+            return IpLiterals.isReachable(bind) ? bind : bind.contains(":") ? "::1" : "127.0.0.1";
+        }
     }
 
     /** How to reach etcd. */

@@ -219,7 +219,7 @@ final class Parts {
         String localIcecast = icecast.settings().localHost();
         transcoders = parts.start(new Transcoders(session, keys, node.name(),
                 new Transcoders.Settings(config.transcoder().liquidsoap(), config.transcoder().dir(),
-                        localIcecast, config.icecast().port(), localIcecast, config.source().port()), registry,
+                        localIcecast, config.icecast().port(), config.node().ownAddress(), config.source().port()), registry,
                 () -> {
                     Carrier c = carrier;
                     return c == null ? -1 : c.masterLinkDownSince();

@@ -132,6 +132,14 @@ class ConfigLoaderTest {
         }
         assertEquals("0.0.0.0", ConfigLoader.parse("t", MINIMAL.replace("addresses:", "bind: 0.0.0.0\n  addresses:"))
                 .node().bind());
+        // Where the node's liquidsoaps reach its source port: a port bound to the node's address refuses loopback.
+        assertEquals("127.0.0.1", ConfigLoader.parse("t", MINIMAL.replace("addresses:", "bind: 0.0.0.0\n  addresses:"))
+                .node().ownAddress());
+        assertEquals("::1", ConfigLoader.parse("t", MINIMAL.replace("addresses:", "bind: '::'\n  addresses:"))
+                .node().ownAddress());
+        assertEquals("192.0.2.7", ConfigLoader.parse("t", MINIMAL.replace("addresses:", "bind: 192.0.2.7\n  addresses:"))
+                .node().ownAddress());
+        assertEquals("127.0.0.11", ConfigLoader.parse("t", MINIMAL).node().ownAddress());
         // One zone for DNS, HTTPS redirects and ACME: ACME ordered Radio.Example.org. and never matched its names.
         assertEquals("radio.example.org", ConfigLoader.parse("t", MINIMAL + "dns: {zone: Radio.Example.org.}\n").dns()
                 .zone());
