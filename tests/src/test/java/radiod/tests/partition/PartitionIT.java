@@ -33,6 +33,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import radiod.cluster.etcd.Keys;
 import radiod.cluster.model.Json;
 import radiod.cluster.model.Mount;
+import radiod.cluster.model.Transcoding;
 import radiod.redirector.carry.PeerLinks;
 import radiod.tests.harness.Encoder;
 import radiod.tests.harness.MarkedAudio;
@@ -66,6 +67,8 @@ class PartitionIT {
     /** The broadcaster's (encoder and listeners) namespace. */
     static final String BROADCASTER = TAG + "b";
     static final Mount LIVE = new Mount("/live.mp3", "source", "partition-pw", null, null, 0, 128, null);
+    static final Mount LIVE_64 = new Mount("/live-64.mp3", "transcoder", "partition-64-pw", null, null, 0, 0,
+            new Transcoding(LIVE.path(), "mp3", 64, 44100, 2, null));
     static Path dir;
     static final List<Process> processes = new ArrayList<>();
     /** Per node: the last time it claimed mastership, and the first time, as sampled from its /status.json. */
@@ -80,18 +83,24 @@ class PartitionIT {
      */
     static final class NamespaceListener {
         private final String url;
-        private final Reception reception = new Reception(MarkedAudio.get());
+        private final Reception reception;
         private final Thread thread;
         private volatile boolean running = true;
         private volatile Process curl;
 
         NamespaceListener(String namespace, String url) {
+            this(namespace, url, MarkedAudio.get());
+        }
+
+        /** @param programme the programme its frames are placed on, or null (a transcoded mount: silence only) */
+        NamespaceListener(String namespace, String url, MarkedAudio programme) {
             this.url = url;
+            this.reception = new Reception(programme);
             thread = new Thread(() -> {
                 byte[] buf = new byte[8192];
                 while (running) {
                     try {
-                        curl = new ProcessBuilder("ip", "netns", "exec", namespace, "curl", "-sN", "--connect-timeout", "1",
+                        curl = new ProcessBuilder("ip", "netns", "exec", namespace, "curl", "-sNf", "--connect-timeout", "1",
                                 url).redirectError(ProcessBuilder.Redirect.DISCARD).start();
                         reception.reconnected();
                         try (var in = curl.getInputStream()) {
@@ -458,24 +467,48 @@ class PartitionIT {
     /**
      * A partial partition: the path between one node and the master is cut (its packets on the master's source port
      * dropped, both ways), while both still reach etcd and the rest, so no lease is lost and nothing is elected. The
-     * encoder streams to the cut node. Its ingest must give up on the master within {@link PeerLinks#DEAD_AFTER_MILLIS}
-     * and close the encoder once no master took the stream for the ingest's hold (10 s), so that it reconnects to
-     * the next node and the cluster hears it again; the master's hub must have let the cut ingest go by then, or it
-     * would refuse the encoder's new node. When the path is back, the cut node's pull, which heard nothing during
-     * the cut (it sends nothing, so only keep-alive probes notice), is on the master again at once: its Icecast
-     * serves the mount within 3 s. Before {@link PeerLinks}, both ends waited for TCP's own give-up, about 15 minutes.
+     * cut node holds the encoder and runs the transcoder of {@code /live-64.mp3}.
+     * <ul>
+     * <li>Its ingest gives up on the master within {@link PeerLinks#DEAD_AFTER_MILLIS} and closes the encoder once no
+     * master took the stream for the ingest's hold (10 s), so that it reconnects to the next node: the cluster hears
+     * it again within 18 s.</li>
+     * <li>The master lets the cut node's pulls go within the same limit.</li>
+     * <li>The cut node gives its transcoder up once it has had no link to the master for 10 s, and another node runs
+     * it: the transcoded mount is heard again within 20 s.</li>
+     * <li>When the path is back, the cut node's pull, which heard nothing during the cut (it sends nothing, so only
+     * keep-alive probes notice), is on the master again at once: its Icecast serves the mount within 3 s.</li>
+     * </ul>
+     * Before {@link PeerLinks}, both ends waited for TCP's own give-up, about 15 minutes, and the transcoded mount
+     * stayed silent for the whole cut.
      */
     @Test
     @Order(3)
-    void aPathCutBetweenANodeAndTheMasterMovesTheEncoderAndHealsAtOnce() throws Exception {
+    void aPathCutBetweenANodeAndTheMasterMovesTheEncoderAndTheTranscoderAndHealsAtOnce() throws Exception {
         await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).ignoreExceptions().until(() ->
                 master(0) != null && in(0, "etcdctl", "--endpoints", endpoints(), "get", PREFIX + "nodes/", "--prefix", "--keys-only")
                         .lines().filter(l -> !l.isBlank()).count() == 3);
+        Keys keys = new Keys(PREFIX);
+        for (Mount m : List.of(LIVE, LIVE_64)) {
+            in(0, "etcdctl", "--endpoints", endpoints(), "put", new String(keys.mount(m.path()).getBytes(), StandardCharsets.UTF_8),
+                    Json.encodeString(m));
+        }
+        String transcoderKey = new String(keys.transcoder(LIVE_64.path()).getBytes(), StandardCharsets.UTF_8);
+        String[] holder = {null};
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300)).ignoreExceptions()
+                .until(() -> (holder[0] = owner(transcoderKey)) != null);
+        String masterName = masterRetrying(0);
+        if (holder[0].equals(masterName)) {
+            // The cut node must not be the master: drained, the master hands over (the transcoder stays), then undrained.
+            String drainKey = new String(keys.drain(masterName).getBytes(), StandardCharsets.UTF_8);
+            in(0, "etcdctl", "--endpoints", endpoints(), "put", drainKey, "{\"reason\":\"partition test\",\"since\":0}");
+            await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(300)).ignoreExceptions()
+                    .until(() -> !masterName.equals(master(0)));
+            in(0, "etcdctl", "--endpoints", endpoints(), "del", drainKey);
+            assertEquals(holder[0], owner(transcoderKey), "the transcoder moved with the drain");
+        }
         int master = Integer.parseInt(masterRetrying(0).substring(4)) - 1;
-        int cutNode = (master + 1) % 3;
-        int other = (master + 2) % 3;
-        in(master, "etcdctl", "--endpoints", endpoints(), "put", new String(new Keys(PREFIX).mount(LIVE.path()).getBytes(),
-                StandardCharsets.UTF_8), Json.encodeString(LIVE));
+        int cutNode = Integer.parseInt(holder[0].substring(4)) - 1;
+        int other = 3 - master - cutNode;
         if (encoder != null) {
             encoder.close();
         }
@@ -489,16 +522,20 @@ class PartitionIT {
             }
             return "icecast://source:" + LIVE.sourcePassword() + "@" + address(next[0]) + ":8000" + LIVE.path();
         }, Duration.ofMillis(200), List.of("ip", "netns", "exec", BROADCASTER));
-        NamespaceListener listener = new NamespaceListener(BROADCASTER,
-                "http://" + address(other) + ":" + HTTP_PORT + "/_stream" + LIVE.path());
-        listeners.add(listener);
+        NamespaceListener live = new NamespaceListener(BROADCASTER,
+                "http://" + address(other) + ":" + HTTP_PORT + "/_stream" + LIVE.path(), MarkedAudio.get());
+        NamespaceListener transcoded = new NamespaceListener(BROADCASTER,
+                "http://" + address(other) + ":" + HTTP_PORT + "/_stream" + LIVE_64.path(), null);
+        listeners.add(live);
+        listeners.add(transcoded);
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() ->
-                listener.reception().frames() > 100 && System.currentTimeMillis() - listener.reception().lastAudio() < 1000
-                        && icecastServes(cutNode));
+                live.reception().frames() > 100 && System.currentTimeMillis() - live.reception().lastAudio() < 1000
+                        && System.currentTimeMillis() - transcoded.reception().lastAudio() < 1000 && icecastServes(cutNode));
         assertTrue(encoder.url().contains("@" + address(cutNode) + ":"), encoder.story());
+        assertEquals(holder[0], owner(transcoderKey));
         int connectionsBefore = encoder.connections();
-        // Every node pulls the mount from the master's hub, the master too.
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200)).until(() -> hubPulls(master) == 3);
+        // Every node pulls both mounts from the master's hub, the master too.
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200)).until(() -> hubPulls(master) == 6);
 
         moving.set(true);
         long cut = System.currentTimeMillis();
@@ -506,7 +543,7 @@ class PartitionIT {
                 + address(master) + " tcp dport 8000 drop; }; chain cutin { type filter hook input priority 0; ip saddr "
                 + address(master) + " tcp sport 8000 drop; }; }");
         try {
-            cutAndHeal(master, cutNode, other, listener, cut, connectionsBefore);
+            cutAndHeal(master, cutNode, other, live, transcoded, transcoderKey, cut, connectionsBefore);
         } finally {
             try {
                 in(cutNode, "nft", "delete table ip radiodcut");
@@ -516,30 +553,44 @@ class PartitionIT {
         }
     }
 
-    private static void cutAndHeal(int master, int cutNode, int other, NamespaceListener listener, long cut,
-                                   int connectionsBefore) throws Exception {
-        // The master's end of the cut pull has data out that is never acknowledged: it gives the link up too.
-        await("the master lets the cut node's pull go").atMost(Duration.ofMillis(PeerLinks.DEAD_AFTER_MILLIS + 3_000))
-                .pollInterval(Duration.ofMillis(200)).until(() -> hubPulls(master) == 2);
+    private static void cutAndHeal(int master, int cutNode, int other, NamespaceListener live, NamespaceListener transcoded,
+                                   String transcoderKey, long cut, int connectionsBefore) throws Exception {
+        // The master's ends of the cut pulls have data out that is never acknowledged: it gives those links up too.
+        await("the master lets the cut node's pulls go").atMost(Duration.ofMillis(PeerLinks.DEAD_AFTER_MILLIS + 3_000))
+                .pollInterval(Duration.ofMillis(200)).until(() -> hubPulls(master) == 4);
         long masterLetGo = System.currentTimeMillis() - cut;
         long hold = 10_000; // Ingest.HOLD_NANOS: how long an encoder is kept with no master taking its stream
         long bound = PeerLinks.DEAD_AFTER_MILLIS + hold + 3_000;
+        long noLinkGrace = 10_000; // Transcoders.NO_LINK_GRACE
+        long transcodedBound = PeerLinks.DEAD_AFTER_MILLIS + noLinkGrace + 5_000;
         try {
-            await().atMost(Duration.ofMillis(bound + 20_000)).pollInterval(Duration.ofMillis(100)).until(() ->
-                    listener.reception().highestFrame() > listener.reception().lastFrameBefore(cut) + 40
-                            && System.currentTimeMillis() - listener.reception().lastAudio() < 1000);
+            await().atMost(Duration.ofMillis(transcodedBound + 20_000)).pollInterval(Duration.ofMillis(100)).until(() ->
+                    live.reception().highestFrame() > live.reception().lastFrameBefore(cut) + 40
+                            && System.currentTimeMillis() - live.reception().lastAudio() < 1000
+                            // the transcoded mount went silent with the cut, and is heard again
+                            && transcoded.reception().longestSilence(cut, System.currentTimeMillis()) > 2_000
+                            && System.currentTimeMillis() - transcoded.reception().lastAudio() < 1000);
         } catch (org.awaitility.core.ConditionTimeoutException e) {
-            fail("the cluster did not hear the encoder again within " + (bound + 20_000) + " ms of the path between "
-                    + "node" + (cutNode + 1) + " (its node) and the master being cut; encoder: " + encoder.story()
-                    + "; the listener last heard audio " + (System.currentTimeMillis() - listener.reception().lastAudio())
-                    + " ms ago");
+            fail("the cluster did not hear the encoder and the transcoded mount again within " + (transcodedBound + 20_000)
+                    + " ms of the path between node" + (cutNode + 1) + " (the encoder's and the transcoder's node) and the"
+                    + " master being cut; encoder: " + encoder.story() + "; the listeners last heard audio "
+                    + (System.currentTimeMillis() - live.reception().lastAudio()) + " and "
+                    + (System.currentTimeMillis() - transcoded.reception().lastAudio()) + " ms ago; the transcoder is on "
+                    + owner(transcoderKey));
         }
-        long silence = listener.reception().longestSilence(cut, System.currentTimeMillis());
+        long now = System.currentTimeMillis();
+        long silence = live.reception().longestSilence(cut, now);
+        long transcodedSilence = transcoded.reception().longestSilence(cut, now);
+        String movedTo = owner(transcoderKey);
         System.out.println("PARTIAL PARTITION node" + (cutNode + 1) + " cut from master node" + (master + 1)
-                + ": the master let its pull go after " + masterLetGo + " ms; the listener on node" + (other + 1)
-                + " was silent " + silence + " ms (bound " + bound + " ms); encoder: " + encoder.story());
+                + ": the master let its pulls go after " + masterLetGo + " ms; on node" + (other + 1) + " the live mount was"
+                + " silent " + silence + " ms (bound " + bound + " ms), the transcoded one " + transcodedSilence + " ms (bound "
+                + transcodedBound + " ms, its transcoder now on " + movedTo + "); encoder: " + encoder.story());
         assertTrue(encoder.connections() > connectionsBefore, "the encoder was never moved off the cut node: " + encoder.story());
-        assertTrue(silence <= bound, "silent " + silence + " ms, bound " + bound + " ms: " + listener.reception().loss(cut));
+        assertTrue(silence <= bound, "silent " + silence + " ms, bound " + bound + " ms: " + live.reception().loss(cut));
+        assertNotEquals("node" + (cutNode + 1), movedTo, "the transcoder stayed on the cut node");
+        assertTrue(transcodedSilence <= transcodedBound, "the transcoded mount was silent " + transcodedSilence
+                + " ms, bound " + transcodedBound + " ms");
 
         // With nothing to carry, the cut node takes the mount off its Icecast (Pull.IDLE_NANOS, 15 s) ...
         await("node" + (cutNode + 1) + " takes the mount off").atMost(Duration.ofSeconds(25)).pollInterval(Duration.ofMillis(500))
@@ -562,7 +613,14 @@ class PartitionIT {
         System.out.println("PARTIAL PARTITION healed: node" + (cutNode + 1) + "'s Icecast served the mount again after "
                 + back + " ms (bound 3,000 ms)");
         assertTrue(back <= 3_000, "node" + (cutNode + 1) + "'s Icecast served the mount " + back + " ms after the path came back");
-        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(200)).until(() -> hubPulls(master) == 3);
+        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(200)).until(() -> hubPulls(master) == 6);
+    }
+
+    /** The node holding a transcoder's election ({@code transcoders/<mount>}), or null. */
+    static String owner(String transcoderKey) throws IOException, InterruptedException {
+        String v = in(0, "etcdctl", "--endpoints", endpoints(), "--command-timeout=2s", "get", transcoderKey, "--print-value-only");
+        Matcher m = Pattern.compile("\"node\":\"(node\\d)\"").matcher(v);
+        return m.find() ? m.group(1) : null;
     }
 
     /** The pulls node {@code i}'s hub serves now (its {@code radiod_carry_hub_pulls}), or -1 if it does not answer. */
