@@ -43,7 +43,9 @@ import radiod.transcoder.script.LiquidsoapScript;
  * source mount from this node's own Icecast and pushing to this node's own source front with the mount's
  * credentials, like any encoder. Neither depends on who is master (every node's Icecast carries every live
  * mount, and the source front holds an encoder across master changes), so a transcoder runs whether or not the
- * view names a master, and a master change neither changes its script nor restarts it.
+ * view names a master, and a master change neither changes its script nor restarts it. Both need this node's link
+ * to the master's hub, though: a node that has had none for {@link #noLinkGrace} (a path cut between it and the
+ * master) gives its transcoders up, so that a node with one runs them.
  *
  * <p>Invariant: liquidsoap runs here only while this node holds that mount's election (its lease vouched for).
  * Losing the election or the lease sends SIGTERM at once, on the thread that learns it; an election is released
@@ -110,9 +112,10 @@ public final class Transcoders implements Component {
     /** After giving up on a transcoder, leave it to the other nodes for this long. */
     static final Duration GIVE_UP_HOLD_OFF = Duration.ofSeconds(30);
     /**
-     * A transcoder whose node has had no link to the master's hub for this long gives it up: its input does not
-     * come and its output goes nowhere. Longer than a master's failover (its links are down until the view names
-     * the next master: the TTL at most), so a failover never moves a transcoder.
+     * A transcoder whose node has had no link to the master's hub for this long, or for the lease TTL and 5 s more
+     * when that is longer ({@link #noLinkGrace}), gives it up: its input does not come and its output goes nowhere.
+     * Longer than a master's failover (the links are down until the view names the next master: up to the TTL after
+     * the master went), so a failover never moves a transcoder.
      */
     static final Duration NO_LINK_GRACE = Duration.ofSeconds(10);
     /** A deposed transcoder gets this long after SIGTERM: the lease it ran under is about to expire. */
@@ -189,6 +192,7 @@ public final class Transcoders implements Component {
     /** Changed on the executor only; read by {@link #running()} from any thread. */
     private final Map<String, Slot> slots = new ConcurrentHashMap<>();
     private final LongSupplier masterLinkDownSince;
+    private final Duration noLinkGrace;
     private final AtomicBoolean syncQueued = new AtomicBoolean();
     private volatile ClusterSnapshot view = ClusterSnapshot.EMPTY;
     private final Lifecycle lifecycle = new Lifecycle("transcoders");
@@ -205,6 +209,7 @@ public final class Transcoders implements Component {
     public Transcoders(EtcdSession session, Keys keys, String nodeName, Settings settings, MeterRegistry registry,
                        LongSupplier masterLinkDownSince) {
         this.masterLinkDownSince = Objects.requireNonNull(masterLinkDownSince, "masterLinkDownSince");
+        this.noLinkGrace = noLinkGrace(session.ttl());
         this.session = session;
         this.keys = keys;
         this.nodeName = nodeName;
@@ -213,6 +218,12 @@ public final class Transcoders implements Component {
         this.sourceFront = settings.sourceFront();
         this.registry = registry;
         this.executor = DaemonThreads.scheduled("radiod-transcoders");
+    }
+
+    /** How long a transcoder may go without a link to the master before its node gives it up, for a lease TTL. */
+    static Duration noLinkGrace(Duration ttl) {
+        Duration afterFailover = ttl.plusSeconds(5);
+        return afterFailover.compareTo(NO_LINK_GRACE) > 0 ? afterFailover : NO_LINK_GRACE;
     }
 
     /** Begins the periodic look at elections and processes; views given before are acted on at the first. */
@@ -313,8 +324,8 @@ public final class Transcoders implements Component {
             slot.wantedSinceNanos = now;
         }
         long down = masterLinkDownSince.getAsLong();
-        if (down != -1 && now - Math.max(down, slot.wantedSinceNanos) > NO_LINK_GRACE.toNanos()) {
-            giveUp(slot, "this node has had no link to the master for " + NO_LINK_GRACE.toSeconds()
+        if (down != -1 && now - Math.max(down, slot.wantedSinceNanos) > noLinkGrace.toNanos()) {
+            giveUp(slot, "this node has had no link to the master for " + noLinkGrace.toSeconds()
                     + " s (its input does not come, its output reaches no one)");
             return;
         }
@@ -334,8 +345,10 @@ public final class Transcoders implements Component {
                 slot.election.key(), GIVE_UP_HOLD_OFF.toSeconds());
         slot.heldOff = true;
         slot.heldOffUntilNanos = System.nanoTime() + GIVE_UP_HOLD_OFF.toNanos();
-        // The election goes only once liquidsoap has exited, so that no two ever run (one that crashed has already).
-        slot.process.stop().whenComplete((v, e) -> {
+        // The election goes only once liquidsoap has exited, so that no two ever run (one that crashed has already);
+        // one that does not exit in time is left to the lease, which still fences it, as retire() does.
+        slot.process.stop().orTimeout(settings.restarts().stopGrace().toMillis() + 2000, TimeUnit.MILLISECONDS)
+                .whenComplete((v, e) -> {
             try {
                 executor.execute(() -> {
                     if (slots.get(slot.path) == slot) {

@@ -321,7 +321,7 @@ class TranscodersIT {
 
     /**
      * A node whose link to the master's hub is down (a path cut between it and the master, while both reach etcd:
-     * nothing is elected) gives its transcoders up after {@link Transcoders#NO_LINK_GRACE}, not before, and another
+     * nothing is elected) gives its transcoders up after {@link Transcoders#noLinkGrace}, not before, and another
      * node runs them; never two at once.
      */
     @Test
@@ -338,7 +338,7 @@ class TranscodersIT {
 
         long down = System.nanoTime();
         cut.masterLinkDownSince.set(down);
-        long grace = Transcoders.NO_LINK_GRACE.toMillis();
+        long grace = Transcoders.noLinkGrace(Duration.ofSeconds(TTL)).toMillis();
         await().atMost(Duration.ofMillis(grace + 3_000)).pollInterval(Duration.ofMillis(50))
                 .until(() -> !cut.transcoders.running().contains(MP3_64.path()));
         long gaveUp = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - down);

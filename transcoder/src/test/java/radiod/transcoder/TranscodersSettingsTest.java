@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
+import java.time.Duration;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
@@ -40,6 +41,15 @@ class TranscodersSettingsTest {
         refused("sourceHost", () -> new Transcoders.Settings(LIQUIDSOAP, DIR, "127.0.0.1", 8100, "[::1]", 8001));
         refused("sourceHost", () -> new Transcoders.Settings(LIQUIDSOAP, DIR, "127.0.0.1", 8100, "::", 8001));
         refused("sourcePort", () -> new Transcoders.Settings(LIQUIDSOAP, DIR, "127.0.0.1", 8100, "127.0.0.1", 70000));
+    }
+
+    /** Longer than any failover: with a long lease TTL the next master comes only after it. */
+    @Test
+    void theGraceWithoutALinkToTheMasterOutlastsAFailover() {
+        assertEquals(Duration.ofSeconds(10), Transcoders.noLinkGrace(Duration.ofSeconds(3)));
+        assertEquals(Duration.ofSeconds(10), Transcoders.noLinkGrace(Duration.ofSeconds(5)));
+        assertEquals(Duration.ofSeconds(35), Transcoders.noLinkGrace(Duration.ofSeconds(30)));
+        assertEquals(Duration.ofSeconds(65), Transcoders.noLinkGrace(Duration.ofSeconds(60)));
     }
 
     private static void refused(String field, Executable e) {

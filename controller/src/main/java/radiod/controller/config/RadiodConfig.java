@@ -108,12 +108,12 @@ public record RadiodConfig(Node node, Etcd etcd, Http http, Source source, Dns d
         }
 
         /**
-         * Where this node's own processes (its liquidsoaps) reach its public ports: the bind address, or the loopback
-         * of its family when that is a wildcard. Not 127.0.0.1 whatever the bind: a port bound to the node's address
-         * refuses connections to loopback.
+         * Where this node's own processes (its liquidsoaps) reach its public ports: the bind address, or 127.0.0.1
+         * when that is a wildcard (a {@code ::} socket takes IPv4 too, and ::1 fails where IPv6 is switched off).
+         * Not 127.0.0.1 whatever the bind: a port bound to the node's address refuses connections to loopback.
          */
         public String ownAddress() {
-            return IpLiterals.isReachable(bind) ? bind : bind.contains(":") ? "::1" : "127.0.0.1";
+            return IpLiterals.isReachable(bind) ? bind : "127.0.0.1";
         }
     }
 

@@ -249,8 +249,8 @@ public final class RadiodNode implements Component {
                 // An operator's mistake that no node mends by itself: said once, until it is mended.
                 if (!adminTokenEmpty) {
                     adminTokenEmpty = true;
-                    log.warn("{}; /_admin/ and radioctl's listener commands keep the last token meanwhile ({})",
-                            empty.getMessage(), adminToken == null ? "none yet" : "read before");
+                    log.warn("{}; until then this node's /_admin/ keeps the token it read before ({}), and radioctl's"
+                            + " listener commands fail", empty.getMessage(), adminToken == null ? "none yet" : "it has one");
                 }
                 return;
             }
