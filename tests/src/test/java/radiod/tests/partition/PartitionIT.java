@@ -373,14 +373,8 @@ class PartitionIT {
                 StandardCharsets.UTF_8), Json.encodeString(LIVE));
         // Until the cut it knocks on the master only (a brand-new mount may refuse it for a moment); from the cut on,
         // each new connection goes to the next host.
-        int[] next = {isolated};
         java.util.concurrent.atomic.AtomicBoolean moving = new java.util.concurrent.atomic.AtomicBoolean();
-        encoder = new Encoder(() -> {
-            if (moving.get()) {
-                next[0] = (next[0] + 1) % 3;
-            }
-            return "icecast://source:" + LIVE.sourcePassword() + "@" + address(next[0]) + ":8000" + LIVE.path();
-        }, Duration.ofMillis(200), List.of("ip", "netns", "exec", BROADCASTER));
+        encoder = encoder(isolated, moving);
         for (int i = 0; i < 3; i++) {
             if (i != isolated) {
                 listeners.add(new NamespaceListener(BROADCASTER, "http://" + address(i) + ":" + HTTP_PORT + "/_stream" + LIVE.path()));
@@ -514,14 +508,8 @@ class PartitionIT {
         }
         listeners.forEach(NamespaceListener::close);
         listeners.clear();
-        int[] next = {cutNode};
         java.util.concurrent.atomic.AtomicBoolean moving = new java.util.concurrent.atomic.AtomicBoolean();
-        encoder = new Encoder(() -> {
-            if (moving.get()) {
-                next[0] = (next[0] + 1) % 3;
-            }
-            return "icecast://source:" + LIVE.sourcePassword() + "@" + address(next[0]) + ":8000" + LIVE.path();
-        }, Duration.ofMillis(200), List.of("ip", "netns", "exec", BROADCASTER));
+        encoder = encoder(cutNode, moving);
         NamespaceListener live = new NamespaceListener(BROADCASTER,
                 "http://" + address(other) + ":" + HTTP_PORT + "/_stream" + LIVE.path(), MarkedAudio.get());
         NamespaceListener transcoded = new NamespaceListener(BROADCASTER,
@@ -614,6 +602,20 @@ class PartitionIT {
                 + back + " ms (bound 3,000 ms)");
         assertTrue(back <= 3_000, "node" + (cutNode + 1) + "'s Icecast served the mount " + back + " ms after the path came back");
         await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(200)).until(() -> hubPulls(master) == 6);
+    }
+
+    /**
+     * A libshout-style encoder in the broadcaster's namespace on node {@code first}'s source port; once {@code moving}
+     * is set, each new connection goes to the next host, as one given the cluster's name would.
+     */
+    static Encoder encoder(int first, java.util.concurrent.atomic.AtomicBoolean moving) {
+        int[] next = {first};
+        return new Encoder(() -> {
+            if (moving.get()) {
+                next[0] = (next[0] + 1) % 3;
+            }
+            return "icecast://source:" + LIVE.sourcePassword() + "@" + address(next[0]) + ":8000" + LIVE.path();
+        }, Duration.ofMillis(200), List.of("ip", "netns", "exec", BROADCASTER));
     }
 
     /** The node holding a transcoder's election ({@code transcoders/<mount>}), or null. */
