@@ -204,7 +204,7 @@ public final class Transcoders implements Component {
     /**
      * @param masterLinkDownSince since when ({@link System#nanoTime()}) this node has had no link up to the master's
      *                            hub, or -1 while it has one (or has nothing to link, or no master is named): a
-     *                            transcoder here gives its mount up after {@link #NO_LINK_GRACE} without one
+     *                            transcoder here gives its mount up after {@link #noLinkGrace} without one
      */
     public Transcoders(EtcdSession session, Keys keys, String nodeName, Settings settings, MeterRegistry registry,
                        LongSupplier masterLinkDownSince) {
@@ -348,17 +348,20 @@ public final class Transcoders implements Component {
         // The election goes only once liquidsoap has exited, so that no two ever run (one that crashed has already);
         // one that does not exit in time is left to the lease, which still fences it, as retire() does.
         slot.process.stop().orTimeout(settings.restarts().stopGrace().toMillis() + 2000, TimeUnit.MILLISECONDS)
-                .whenComplete((v, e) -> {
-            try {
-                executor.execute(() -> {
-                    if (slots.get(slot.path) == slot) {
-                        slot.election.resign(GIVE_UP_HOLD_OFF);
-                    }
-                });
-            } catch (RejectedExecutionException closing) {
-                // closing: retire() releases the election
-            }
-        });
+                .whenComplete((v, e) -> resignGivenUp(slot));
+    }
+
+    /** Once the given-up slot's liquidsoap has exited (or was given the time to): its election goes, on the executor. */
+    private void resignGivenUp(Slot slot) {
+        try {
+            executor.execute(() -> {
+                if (slots.get(slot.path) == slot) {
+                    slot.election.resign(GIVE_UP_HOLD_OFF);
+                }
+            });
+        } catch (RejectedExecutionException closing) {
+            // closing: retire() releases the election
+        }
     }
 
     /** Stops the slots' liquidsoaps, waits for them to exit, then releases their elections (so no two ever overlap). */
