@@ -95,11 +95,11 @@ public final class EtcdConnection implements Client {
     /**
      * Tells whoever waits out a backoff of their own that etcd answers again after an outage, on the same client:
      * a watch whose re-read failed while etcd had no quorum would otherwise read again only when its delay (up to
-     * its cap, seconds) runs out, and its node would act on an old picture meanwhile. The node's lease session calls
-     * this when it holds a lease again.
+     * its cap, seconds) runs out, and one whose re-read is still out would wait for that read's timeout first; its
+     * node would act on an old picture meanwhile. The node's lease session calls this when it holds a lease again.
      */
     public void answersAgain(String why) {
-        log.info("etcd answers again ({}): watches waiting to read again read now", why);
+        log.info("etcd answers again ({}): watches not watching read again now", why);
         tell(answeringListeners);
     }
 

@@ -105,11 +105,12 @@ public final class KeyWatch implements Component {
     private final Lifecycle lifecycle;
     /**
      * Reads again at once when the node's etcd client is rebuilt (other members, or renewed: the old one's watch is
-     * gone); when etcd answers again after an outage, a re-read that failed meanwhile is brought forward.
+     * gone); when etcd answers again after an outage, a re-read that failed meanwhile, or is still waiting for its
+     * answer, is done again now.
      */
     private final Runnable onReconnect = this::resyncSoon;
-    /** Brings a waiting re-read forward when etcd answers again on the same client (a working watch is left alone). */
-    private final Runnable onAnswersAgain = this::readNowIfWaiting;
+    /** Reads again now when etcd answers again on the same client, unless the watch works. */
+    private final Runnable onAnswersAgain = this::readNowIfNotWatching;
 
     // Owned by the scheduler's thread:
     private Watch.Watcher watcher;
@@ -120,6 +121,8 @@ public final class KeyWatch implements Component {
     private long watchingSinceNanos;
     private boolean progressRequested;
     private boolean resyncScheduled;
+    /** A read has been sent and its answer (or failure) not yet taken in. */
+    private boolean reading;
     /**
      * The re-read waiting out its delay, cancelled when one is brought forward or the watch closes (on the scheduler's
      * one thread, so a cancelled one cannot be running).
@@ -188,12 +191,20 @@ public final class KeyWatch implements Component {
         });
     }
 
-    /** A re-read waiting out its backoff is done now; a watch that works, or a read in flight, is left alone. */
-    private void readNowIfWaiting() {
+    /**
+     * A re-read waiting out its backoff is done now, and so is one still waiting for its answer: that read was sent
+     * while etcd did not answer (a member without a leader holds it), so it may fail only at its timeout and then
+     * back off, seconds after etcd answers; a new read supersedes it (its answer, if it comes, is dropped). A watch
+     * that works is left alone.
+     */
+    private void readNowIfNotWatching() {
         steps.post(() -> {
             if (resyncScheduled) {
                 dropPendingResync();
                 scheduleResync(0);
+            } else if (reading && lifecycle.isStarted()) {
+                log.info("watch {}: etcd answers again while a read is out; reading again now", name);
+                resync();
             }
         });
     }
@@ -206,6 +217,7 @@ public final class KeyWatch implements Component {
         long gen = ++generation;
         closeWatcher();
         resyncAttempts++;
+        reading = true;
         GetOption options = prefix ? GetOption.builder().isPrefix(true).build() : GetOption.DEFAULT;
         timed(client.getKVClient().get(key, options))
                 .whenComplete((r, e) -> steps.post(() -> read(gen, r, e)));
@@ -215,6 +227,7 @@ public final class KeyWatch implements Component {
         if (gen != generation || !lifecycle.isStarted()) {
             return;
         }
+        reading = false;
         if (error != null) {
             retry("reading failed: " + describe(error));
             return;

@@ -5,9 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledExecutorService;
@@ -22,6 +29,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
+import io.etcd.jetcd.KV;
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.options.PutOption;
 import io.etcd.jetcd.watch.WatchEvent;
@@ -282,6 +290,110 @@ class EtcdSessionFencingIT {
                 watch.close();
                 session.close();
                 DaemonThreads.stop(scheduler, Duration.ofSeconds(2));
+            }
+        }
+    }
+
+    /**
+     * A watch's re-read sent while etcd had no quorum can still be out when etcd answers again, and then fail only at
+     * its timeout (FireIT's quorum loss saw one fail 150 ms after the node's new lease, and back off 4.8 s more: that
+     * node's mounts came back 5 s after the others'). When told etcd answers, the watch reads again at once; the
+     * read that was out is superseded, its answer dropped when it comes.
+     */
+    @Test
+    void aWatchWhoseReadIsStillOutWhenEtcdAnswersAgainReadsAgainAtOnce() {
+        HeldRead held = new HeldRead();
+        ScheduledExecutorService scheduler = DaemonThreads.scheduled("test-watch");
+        try (EtcdConnection client = new EtcdConnection(etcd.endpoints(),
+                endpoints -> held.around(EtcdClients.connect(EtcdOptions.of(endpoints))))) {
+            ByteSequence key = Keys.bytes("/out/k");
+            EtcdClients.await(client.getKVClient().put(key, Keys.bytes("1")), 5000, "put");
+            Map<String, String> seen = new ConcurrentHashMap<>();
+            AtomicLong resyncs = new AtomicLong();
+            // Calls and re-reads with 30 s to spare: whatever the watch does within a second is the signal's doing.
+            KeyWatch.Timing slow = new KeyWatch.Timing(Duration.ofSeconds(30), Duration.ofSeconds(10),
+                    Duration.ofSeconds(25), Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofSeconds(2));
+            KeyWatch watch = new KeyWatch(client, Keys.bytes("/out/"), true, scheduler, slow, new KeyWatch.Listener() {
+                @Override
+                public void resynced(List<KeyValue> kvs, long revision) {
+                    resyncs.incrementAndGet();
+                    seen.clear();
+                    kvs.forEach(kv -> seen.put(kv.getKey().toString(StandardCharsets.UTF_8), kv.getValue().toString(StandardCharsets.UTF_8)));
+                }
+
+                @Override
+                public void changed(List<WatchEvent> events, long revision) {
+                    events.forEach(e -> seen.put(e.getKeyValue().getKey().toString(StandardCharsets.UTF_8), e.getKeyValue().getValue().toString(StandardCharsets.UTF_8)));
+                }
+            });
+            try {
+                watch.start();
+                await().atMost(Duration.ofSeconds(5)).until(() -> "1".equals(seen.get("/out/k")));
+                held.holdNext();
+                watch.resyncSoon(); // a re-read, whose answer stays out as one sent to a member without a leader would
+                await().atMost(Duration.ofSeconds(5)).until(held::holding);
+                EtcdClients.await(client.getKVClient().put(key, Keys.bytes("2")), 5000, "put");
+
+                long told = System.nanoTime();
+                client.answersAgain("the test");
+                await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(5))
+                        .until(() -> "2".equals(seen.get("/out/k")));
+                System.out.printf("with a read still out, the watch read again %d ms after etcd answered%n",
+                        Duration.ofNanos(System.nanoTime() - told).toMillis());
+                assertTrue(held.holding(), "read again before the read that was out ended");
+                assertEquals(2, resyncs.get());
+
+                held.release(); // its answer, from before the put, comes now and is dropped
+                EtcdClients.await(client.getKVClient().put(key, Keys.bytes("3")), 5000, "put");
+                await().atMost(Duration.ofSeconds(5)).until(() -> "3".equals(seen.get("/out/k")));
+                assertEquals(2, resyncs.get(), "the superseded read's answer was not delivered");
+                assertEquals(3, watch.resyncAttempts());
+            } finally {
+                watch.close();
+                DaemonThreads.stop(scheduler, Duration.ofSeconds(2));
+            }
+        }
+    }
+
+    /** Around a real client: the next read asked for is sent to etcd, and its answer held until released. */
+    private static final class HeldRead {
+        private final AtomicBoolean holdNext = new AtomicBoolean();
+        private final CompletableFuture<Void> released = new CompletableFuture<>();
+        private volatile boolean holding;
+
+        void holdNext() {
+            holdNext.set(true);
+        }
+
+        boolean holding() {
+            return holding && !released.isDone();
+        }
+
+        void release() {
+            released.complete(null);
+        }
+
+        Client around(Client real) {
+            KV kv = (KV) Proxy.newProxyInstance(
+                    getClass().getClassLoader(), new Class<?>[] {KV.class}, (proxy, method, args) -> {
+                        Object answer = invoke(real.getKVClient(), method, args);
+                        if (method.getName().equals("get") && holdNext.compareAndSet(true, false)) {
+                            holding = true;
+                            return ((CompletableFuture<?>) answer)
+                                    .thenCombine(released, (r, v) -> r);
+                        }
+                        return answer;
+                    });
+            return (Client) Proxy.newProxyInstance(getClass().getClassLoader(),
+                    new Class<?>[] {Client.class},
+                    (proxy, method, args) -> method.getName().equals("getKVClient") ? kv : invoke(real, method, args));
+        }
+
+        private static Object invoke(Object target, Method method, Object[] args) throws Throwable {
+            try {
+                return method.invoke(target, args);
+            } catch (InvocationTargetException e) {
+                throw e.getCause();
             }
         }
     }
