@@ -80,6 +80,8 @@ public final class EtcdSession implements AutoCloseable {
     private boolean toldLost;
     private volatile boolean closed;
     private volatile long leasesGranted;
+    /** A grant failed since the last lease was granted (or since the start): etcd did not answer. Session thread. */
+    private boolean grantFailed;
     /** Leases given up whose revoke etcd has not answered yet. */
     private final Set<Long> unrevoked = ConcurrentHashMap.newKeySet();
     /** Of those, the ones with a revoke in flight, and the call. */
@@ -220,6 +222,7 @@ public final class EtcdSession implements AutoCloseable {
                     Math.max(callTimeoutMillis, 1000), "granting a lease").getID();
         } catch (EtcdUnavailableException e) {
             log.warn("{}; retrying", e.getMessage());
+            grantFailed = true;
             pause(periodNanos);
             return;
         }
@@ -242,7 +245,12 @@ public final class EtcdSession implements AutoCloseable {
         }
         if (leasesGranted > 1) {
             answersAgain("a new lease after the last was lost");
+        } else if (grantFailed) {
+            // A node started while etcd had no quorum (a whole cluster booting after a power cut): its watches began
+            // before its first lease, failed and backed off as they would in any outage.
+            answersAgain("the first lease, after etcd did not answer");
         }
+        grantFailed = false;
     }
 
     /** After an outage: the node's watches read again now, not when their own backoff runs out. */

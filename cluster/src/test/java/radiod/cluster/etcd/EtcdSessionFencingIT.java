@@ -295,6 +295,71 @@ class EtcdSessionFencingIT {
     }
 
     /**
+     * A node that starts while etcd does not answer (a whole cluster booting after a power cut, etcd still without a
+     * leader): its watches start before its first lease, fail and back off (30 s here). Its first lease tells them
+     * etcd answers, as a new lease after a lost one does.
+     */
+    @Test
+    void aWatchStartedBeforeEtcdAnswersReadsOnTheSessionsFirstLease() {
+        ScheduledExecutorService scheduler = DaemonThreads.scheduled("test-watch");
+        etcd.member(0).stop();
+        boolean restarted = false;
+        try (EtcdConnection client = EtcdConnection.open(EtcdOptions.of(etcd.endpoints()))) {
+            EtcdSession session = new EtcdSession(client, TTL, System::nanoTime);
+            AtomicLong grantedAt = new AtomicLong();
+            session.addListener(new EtcdSession.Listener() {
+                @Override
+                public void leaseGranted(long leaseId) {
+                    grantedAt.compareAndSet(0, System.nanoTime());
+                }
+
+                @Override
+                public void leaseLost(long leaseId) {
+                }
+            });
+            KeyWatch.Timing slow = new KeyWatch.Timing(Duration.ofMillis(300), Duration.ofMillis(300),
+                    Duration.ofMillis(800), Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofSeconds(2));
+            List<Long> retries = new CopyOnWriteArrayList<>();
+            KeyWatch watch = new KeyWatch(client, Keys.bytes("/boot/"), true, scheduler, slow, new KeyWatch.Listener() {
+                @Override
+                public void resynced(List<KeyValue> kvs, long revision) {
+                }
+
+                @Override
+                public void changed(List<WatchEvent> events, long revision) {
+                }
+
+                @Override
+                public void retrying(long delayMillis, String why) {
+                    retries.add(delayMillis);
+                }
+            });
+            try {
+                watch.start(); // before the session, as the node starts its view
+                session.start();
+                await().atMost(Duration.ofSeconds(5)).until(() -> !retries.isEmpty() && session.leasesGranted() == 0);
+                assertTrue(retries.get(0) >= 15_000, "the watch waits out a long backoff: " + retries);
+                etcd.member(0).restart();
+                restarted = true;
+                await().atMost(Duration.ofSeconds(20)).until(() -> grantedAt.get() != 0);
+                long granted = grantedAt.get();
+                assertEquals(1, session.leasesGranted());
+                await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(5)).until(() -> watch.resyncs() == 1);
+                System.out.printf("the watch started before etcd answered read %d ms after the first lease (its backoff"
+                        + " said %d ms)%n", Duration.ofNanos(System.nanoTime() - granted).toMillis(), retries.get(0));
+            } finally {
+                watch.close();
+                session.close();
+                DaemonThreads.stop(scheduler, Duration.ofSeconds(2));
+            }
+        } finally {
+            if (!restarted) {
+                etcd.member(0).restart();
+            }
+        }
+    }
+
+    /**
      * A watch's re-read sent while etcd had no quorum can still be out when etcd answers again, and then fail only at
      * its timeout (FireIT's quorum loss saw one fail 150 ms after the node's new lease, and back off 4.8 s more: that
      * node's mounts came back 5 s after the others'). When told etcd answers, the watch reads again at once; the
