@@ -198,13 +198,14 @@ public final class RefusedPeers implements AutoCloseable {
      */
     private void revoke(NodeStatus judged, long refusedMillis) {
         String peer = judged.name();
+        long lease = 0;
         try {
             GetResponse r = EtcdClients.await(client.getKVClient().get(keys.node(peer)), options, "get node " + peer);
             if (r.getKvs().isEmpty()) {
                 return;
             }
             KeyValue kv = r.getKvs().get(0);
-            long lease = kv.getLease();
+            lease = kv.getLease();
             Optional<NodeStatus> now = Json.decode(kv.getKey().toString(), kv.getValue().getBytes(), NodeStatus.class);
             if (now.isEmpty() || !now.get().instance().equals(judged.instance())
                     || now.get().updatedAt() != judged.updatedAt()) {
@@ -226,6 +227,9 @@ public final class RefusedPeers implements AutoCloseable {
                 // Expired, or revoked by another peer meanwhile: what the revoke was for has happened.
                 log.info("peer {}: its lease is gone already", peer);
             } else {
+                // Tried again when the refusals have been judged again (etcd may have missed a beat), not left to
+                // the lease's own expiry, a TTL or more away.
+                revoked.remove(lease);
                 log.info("peer {}: could not revoke its lease (etcd unreachable?): {}", peer, e.getMessage());
             }
         }

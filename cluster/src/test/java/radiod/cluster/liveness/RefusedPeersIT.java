@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -14,10 +16,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.AfterEach;
@@ -26,7 +30,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import io.etcd.jetcd.Client;
+import io.etcd.jetcd.Lease;
 import io.etcd.jetcd.options.PutOption;
+import io.grpc.Status;
 import radiod.cluster.etcd.EtcdClients;
 import radiod.cluster.etcd.EtcdOptions;
 import radiod.cluster.etcd.Keys;
@@ -145,6 +151,54 @@ class RefusedPeersIT {
             await().atMost(Duration.ofSeconds(2)).until(() -> peers.revocations() == 1);
             assertFalse(EtcdClients.await(client.getKVClient().get(options.keys().master()), options, "get").getCount() > 0,
                     "the master key under the same lease is gone too");
+        }
+    }
+
+    /**
+     * A revoke etcd does not answer (a blip of its own at that moment) is tried again when the refusals have been
+     * judged again, not left to the lease's expiry (60 s here; the TTL in a cluster).
+     */
+    @Test
+    void aRevokeThatFailedIsTriedAgain() {
+        peer.set(status("node2", "127.0.0.1", Ports.free("127.0.0.1"), "a", 1)); // nothing listens: the kernel refuses
+        peerPublished(peer.get());
+        AtomicInteger revokes = new AtomicInteger();
+        Lease realLease = client.getLeaseClient();
+        Lease failingOnce = (Lease) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {Lease.class},
+                (proxy, method, args) -> {
+                    if (method.getName().equals("revoke") && revokes.incrementAndGet() == 1) {
+                        return CompletableFuture.failedFuture(Status.UNAVAILABLE.withDescription("the test's blip")
+                                .asRuntimeException());
+                    }
+                    try {
+                        return method.invoke(realLease, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        Client failingClient = (Client) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {Client.class},
+                (proxy, method, args) -> {
+                    if (method.getName().equals("getLeaseClient")) {
+                        return failingOnce;
+                    }
+                    try {
+                        return method.invoke(client, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        try (RefusedPeers peers = new RefusedPeers(failingClient, options, this::view, "node1", recording(RefusedPeers::connect))
+                .start()) {
+            long start = System.nanoTime();
+            await().atMost(Duration.ofSeconds(4)).pollInterval(Duration.ofMillis(20)).until(() -> revokes.get() >= 1);
+            assertTrue(peerKeysPresent(), "the first revoke failed");
+            // Judged again a refusal period later, and revoked.
+            await().atMost(Duration.ofMillis(RefusedPeers.REFUSED_FOR_MILLIS + 1000)).pollInterval(Duration.ofMillis(50))
+                    .until(() -> !peerKeysPresent());
+            System.out.println("RefusedPeersIT: lease revoked at the second try, " + (System.nanoTime() - start) / 1_000_000
+                    + " ms after the start");
+            assertEquals(2, revokes.get());
+            await().atMost(Duration.ofSeconds(2)).until(() -> peers.revocations() == 1);
         }
     }
 
