@@ -80,8 +80,12 @@ public final class EtcdSession implements AutoCloseable {
     private boolean toldLost;
     private volatile boolean closed;
     private volatile long leasesGranted;
-    /** A grant failed since the last lease was granted (or since the start): etcd did not answer. Session thread. */
-    private boolean grantFailed;
+    /**
+     * A grant or keep-alive failed since the listeners of {@link EtcdConnection#answersAgain} were last told (or since
+     * the start): etcd did not answer. Owned by the session's thread.
+     */
+    private boolean unanswered;
+    private volatile long keepAlivesFailed;
     /** Leases given up whose revoke etcd has not answered yet. */
     private final Set<Long> unrevoked = ConcurrentHashMap.newKeySet();
     /** Of those, the ones with a revoke in flight, and the call. */
@@ -198,6 +202,11 @@ public final class EtcdSession implements AutoCloseable {
         return leasesGranted;
     }
 
+    /** How many keep-alives etcd did not answer (or answered with an error other than "not found"). */
+    public long keepAlivesFailed() {
+        return keepAlivesFailed;
+    }
+
     private void run() {
         while (!closed) {
             try {
@@ -222,7 +231,7 @@ public final class EtcdSession implements AutoCloseable {
                     Math.max(callTimeoutMillis, 1000), "granting a lease").getID();
         } catch (EtcdUnavailableException e) {
             log.warn("{}; retrying", e.getMessage());
-            grantFailed = true;
+            unanswered = true;
             pause(periodNanos);
             return;
         }
@@ -245,16 +254,16 @@ public final class EtcdSession implements AutoCloseable {
         }
         if (leasesGranted > 1) {
             answersAgain("a new lease after the last was lost");
-        } else if (grantFailed) {
+        } else if (unanswered) {
             // A node started while etcd had no quorum (a whole cluster booting after a power cut): its watches began
             // before its first lease, failed and backed off as they would in any outage.
             answersAgain("the first lease, after etcd did not answer");
         }
-        grantFailed = false;
     }
 
     /** After an outage: the node's watches read again now, not when their own backoff runs out. */
     private void answersAgain(String why) {
+        unanswered = false;
         if (client instanceof EtcdConnection c) {
             c.answersAgain(why);
         }
@@ -287,6 +296,11 @@ public final class EtcdSession implements AutoCloseable {
             long until = alive - marginNanos;
             if (validLease().isPresent()) {
                 validUntilNanos = until;
+                if (unanswered) {
+                    // An outage shorter than the fence (an etcd leader election; with a long TTL, seconds): the
+                    // watches it broke read again now.
+                    answersAgain("a keep-alive answered after failed ones");
+                }
             } else if (until - clock.getAsLong() > 0) {
                 // Fenced for a while (an etcd leader election, a stalled disk, a paused process), but etcd held the
                 // lease throughout, so nothing bound to it went and no one else can hold a key on it: vouch for it
@@ -300,6 +314,8 @@ public final class EtcdSession implements AutoCloseable {
                 return;
             }
             log.warn("{}", e.getMessage());
+            unanswered = true;
+            keepAlivesFailed++;
         }
         if (!validLease().isPresent()) {
             fence(id, "no keep-alive succeeded within the TTL less the safety margin");

@@ -221,6 +221,26 @@ class EtcdSessionFencingIT {
         }
     }
 
+    /** A watch on {@code prefix} whose re-reads back off 15–30 s, each delay added to {@code retries}. */
+    private static KeyWatch slowWatch(Client client, String prefix, ScheduledExecutorService scheduler, List<Long> retries) {
+        KeyWatch.Timing slow = new KeyWatch.Timing(Duration.ofMillis(300), Duration.ofMillis(300),
+                Duration.ofMillis(800), Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofSeconds(2));
+        return new KeyWatch(client, Keys.bytes(prefix), true, scheduler, slow, new KeyWatch.Listener() {
+            @Override
+            public void resynced(List<KeyValue> kvs, long revision) {
+            }
+
+            @Override
+            public void changed(List<WatchEvent> events, long revision) {
+            }
+
+            @Override
+            public void retrying(long delayMillis, String why) {
+                retries.add(delayMillis);
+            }
+        });
+    }
+
     /**
      * A watch whose re-read failed while etcd was away waits out its backoff (a 30 s one here) unless told etcd
      * answers again: the session tells it when it holds a lease again, on the same client (no probe renews it), be it
@@ -246,23 +266,8 @@ class EtcdSessionFencingIT {
                 public void leaseLost(long leaseId) {
                 }
             });
-            KeyWatch.Timing slow = new KeyWatch.Timing(Duration.ofMillis(300), Duration.ofMillis(300),
-                    Duration.ofMillis(800), Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofSeconds(2));
             List<Long> retries = new CopyOnWriteArrayList<>();
-            KeyWatch watch = new KeyWatch(client, Keys.bytes("/answers/"), true, scheduler, slow, new KeyWatch.Listener() {
-                @Override
-                public void resynced(List<KeyValue> kvs, long revision) {
-                }
-
-                @Override
-                public void changed(List<WatchEvent> events, long revision) {
-                }
-
-                @Override
-                public void retrying(long delayMillis, String why) {
-                    retries.add(delayMillis);
-                }
-            });
+            KeyWatch watch = slowWatch(client, "/answers/", scheduler, retries);
             try {
                 // A cold client first: the watch's first read has only 300 ms, and a failed one would wait 30 s.
                 EtcdClients.await(client.getKVClient().get(Keys.bytes("/answers/")), 5000, "warm-up read");
@@ -295,6 +300,45 @@ class EtcdSessionFencingIT {
     }
 
     /**
+     * An outage shorter than the fence (an etcd leader election; seconds with a long TTL) breaks the watches but never
+     * fences the lease (the test's clock stands still): the first keep-alive answered after failed ones tells them.
+     */
+    @Test
+    void aWatchBrokenByAnOutageShorterThanTheFenceReadsAgainAtTheFirstKeepAliveAnswered() {
+        ScheduledExecutorService scheduler = DaemonThreads.scheduled("test-watch");
+        try (EtcdConnection client = EtcdConnection.open(EtcdOptions.of(etcd.endpoints()))) {
+            EtcdSession session = new EtcdSession(client, TTL, now::get);
+            ConcurrentLinkedQueue<String> told = told(session);
+            List<Long> retries = new CopyOnWriteArrayList<>();
+            KeyWatch watch = slowWatch(client, "/short/", scheduler, retries);
+            try {
+                EtcdClients.await(client.getKVClient().get(Keys.bytes("/short/")), 5000, "warm-up read");
+                session.start();
+                watch.start();
+                await().atMost(Duration.ofSeconds(5)).until(() -> session.validLease().isPresent() && watch.resyncs() == 1);
+                etcd.member(0).stop();
+                try {
+                    await().atMost(Duration.ofSeconds(5)).until(() -> !retries.isEmpty() && session.keepAlivesFailed() > 0);
+                } finally {
+                    etcd.member(0).restart();
+                }
+                long back = System.nanoTime();
+                assertTrue(retries.get(0) >= 15_000, "the watch waits out a long backoff: " + retries);
+                // Less than the shortest backoff drawn (15 s): only the keep-alive's signal reads again this soon.
+                await().atMost(Duration.ofSeconds(14)).pollInterval(Duration.ofMillis(5)).until(() -> watch.resyncs() >= 2);
+                System.out.printf("after a short outage the watch read again %d ms after etcd was restarted (its backoff"
+                        + " said %d ms)%n", Duration.ofNanos(System.nanoTime() - back).toMillis(), retries.get(0));
+                assertEquals(1, session.leasesGranted());
+                assertEquals(1, told.size(), "never fenced: " + told);
+            } finally {
+                watch.close();
+                session.close();
+                DaemonThreads.stop(scheduler, Duration.ofSeconds(2));
+            }
+        }
+    }
+
+    /**
      * A node that starts while etcd does not answer (a whole cluster booting after a power cut, etcd still without a
      * leader): its watches start before its first lease, fail and back off (30 s here). Its first lease tells them
      * etcd answers, as a new lease after a lost one does.
@@ -317,23 +361,8 @@ class EtcdSessionFencingIT {
                 public void leaseLost(long leaseId) {
                 }
             });
-            KeyWatch.Timing slow = new KeyWatch.Timing(Duration.ofMillis(300), Duration.ofMillis(300),
-                    Duration.ofMillis(800), Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofSeconds(2));
             List<Long> retries = new CopyOnWriteArrayList<>();
-            KeyWatch watch = new KeyWatch(client, Keys.bytes("/boot/"), true, scheduler, slow, new KeyWatch.Listener() {
-                @Override
-                public void resynced(List<KeyValue> kvs, long revision) {
-                }
-
-                @Override
-                public void changed(List<WatchEvent> events, long revision) {
-                }
-
-                @Override
-                public void retrying(long delayMillis, String why) {
-                    retries.add(delayMillis);
-                }
-            });
+            KeyWatch watch = slowWatch(client, "/boot/", scheduler, retries);
             try {
                 watch.start(); // before the session, as the node starts its view
                 session.start();
