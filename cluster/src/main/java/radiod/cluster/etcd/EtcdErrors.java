@@ -43,6 +43,18 @@ public final class EtcdErrors {
         return false;
     }
 
+    /**
+     * etcd answered the call, with a definite no (the lease or key does not exist, the caller may not, the request is
+     * wrong): asking again will not change it. Anything else (a timeout, no leader, unreachable) may go another way
+     * when asked again.
+     */
+    public static boolean isAnswered(Throwable t) {
+        return switch (code(t)) {
+            case NOT_FOUND, PERMISSION_DENIED, UNAUTHENTICATED, INVALID_ARGUMENT, FAILED_PRECONDITION -> true;
+            default -> false;
+        };
+    }
+
     /** etcd refused the caller: bad credentials, or a role that does not allow the request. */
     public static boolean isDenied(Throwable t) {
         Status.Code c = code(t);

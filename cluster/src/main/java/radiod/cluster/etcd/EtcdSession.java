@@ -82,10 +82,11 @@ public final class EtcdSession implements AutoCloseable {
     private volatile long leasesGranted;
     /**
      * A grant or keep-alive failed since the listeners of {@link EtcdConnection#answersAgain} were last told (or since
-     * the start): etcd did not answer. Owned by the session's thread.
+     * the start): etcd did not answer (a call failed by a client rebuild does not count: the rebuild tells them
+     * itself). Owned by the session's thread.
      */
     private boolean unanswered;
-    private volatile long keepAlivesFailed;
+    private volatile long unansweredCalls;
     /** Leases given up whose revoke etcd has not answered yet. */
     private final Set<Long> unrevoked = ConcurrentHashMap.newKeySet();
     /** Of those, the ones with a revoke in flight, and the call. */
@@ -99,7 +100,7 @@ public final class EtcdSession implements AutoCloseable {
     private volatile CompletableFuture<?> inFlight;
     private final Runnable wakeUp = () -> {
         // What went to the old client is failed now (and sent again on the new one), not waited for until it times out.
-        IllegalStateException rebuilt = new IllegalStateException("the node's etcd client was rebuilt");
+        ClientRebuilt rebuilt = new ClientRebuilt();
         CompletableFuture<?> call = inFlight;
         if (call != null) {
             call.completeExceptionally(rebuilt);
@@ -107,6 +108,22 @@ public final class EtcdSession implements AutoCloseable {
         revoking.values().forEach(revoke -> revoke.completeExceptionally(rebuilt));
         wake.release();
     };
+
+    /** What a call sent to the old client fails with when the node's client is rebuilt: not etcd failing to answer. */
+    private static final class ClientRebuilt extends IllegalStateException {
+        ClientRebuilt() {
+            super("the node's etcd client was rebuilt");
+        }
+    }
+
+    private static boolean rebuilt(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof ClientRebuilt) {
+                return true;
+            }
+        }
+        return false;
+    }
 
     /**
      * @param ttl the lease TTL (whole seconds, at least 2); keep-alives go every TTL/5 and the lease is
@@ -202,9 +219,9 @@ public final class EtcdSession implements AutoCloseable {
         return leasesGranted;
     }
 
-    /** How many keep-alives etcd did not answer (or answered with an error other than "not found"). */
-    public long keepAlivesFailed() {
-        return keepAlivesFailed;
+    /** How many grants and keep-alives etcd did not answer (or answered with an error other than "not found"). */
+    public long unansweredCalls() {
+        return unansweredCalls;
     }
 
     private void run() {
@@ -231,7 +248,7 @@ public final class EtcdSession implements AutoCloseable {
                     Math.max(callTimeoutMillis, 1000), "granting a lease").getID();
         } catch (EtcdUnavailableException e) {
             log.warn("{}; retrying", e.getMessage());
-            unanswered = true;
+            notAnswered(e);
             pause(periodNanos);
             return;
         }
@@ -258,6 +275,13 @@ public final class EtcdSession implements AutoCloseable {
             // A node started while etcd had no quorum (a whole cluster booting after a power cut): its watches began
             // before its first lease, failed and backed off as they would in any outage.
             answersAgain("the first lease, after etcd did not answer");
+        }
+    }
+
+    private void notAnswered(Throwable e) {
+        if (!rebuilt(e)) {
+            unanswered = true;
+            unansweredCalls++;
         }
     }
 
@@ -314,8 +338,7 @@ public final class EtcdSession implements AutoCloseable {
                 return;
             }
             log.warn("{}", e.getMessage());
-            unanswered = true;
-            keepAlivesFailed++;
+            notAnswered(e);
         }
         if (!validLease().isPresent()) {
             fence(id, "no keep-alive succeeded within the TTL less the safety margin");
@@ -398,7 +421,7 @@ public final class EtcdSession implements AutoCloseable {
                     unrevoked.remove(id);
                     log.info("revoked etcd lease {}, given up earlier: what was bound to it is gone now, not at its expiry",
                             Long.toHexString(id));
-                } else if (answered(t)) {
+                } else if (EtcdErrors.isAnswered(t)) {
                     unrevoked.remove(id); // expired already (not found), or not ours to revoke: nothing more to do
                     log.debug("revoke of {}: {}", Long.toHexString(id), t.toString());
                 }
@@ -408,13 +431,6 @@ public final class EtcdSession implements AutoCloseable {
     }
 
     /** Whether a failed call was answered by etcd (a verdict), rather than not reaching it or not heard back in time. */
-    private static boolean answered(Throwable t) {
-        return switch (EtcdErrors.code(t)) {
-            case NOT_FOUND, PERMISSION_DENIED, UNAUTHENTICATED, INVALID_ARGUMENT, FAILED_PRECONDITION -> true;
-            default -> false;
-        };
-    }
-
     /** How many leases given up still wait for etcd to answer their revoke. For tests. */
     int unrevokedLeases() {
         return unrevoked.size();

@@ -226,9 +226,11 @@ public final class RefusedPeers implements AutoCloseable {
             if (EtcdErrors.isNotFound(e)) {
                 // Expired, or revoked by another peer meanwhile: what the revoke was for has happened.
                 log.info("peer {}: its lease is gone already", peer);
+            } else if (EtcdErrors.isAnswered(e)) {
+                log.warn("peer {}: etcd refused to revoke its lease: {}", peer, e.getMessage());
             } else {
-                // Tried again when the refusals have been judged again (etcd may have missed a beat), not left to
-                // the lease's own expiry, a TTL or more away.
+                // Not answered (etcd may have missed a beat): tried again when the refusals have been judged again,
+                // not left to the lease's own expiry, a TTL or more away.
                 revoked.remove(lease);
                 log.info("peer {}: could not revoke its lease (etcd unreachable?): {}", peer, e.getMessage());
             }

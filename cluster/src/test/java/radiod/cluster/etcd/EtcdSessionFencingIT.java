@@ -221,10 +221,14 @@ class EtcdSessionFencingIT {
         }
     }
 
-    /** A watch on {@code prefix} whose re-reads back off 15–30 s, each delay added to {@code retries}. */
-    private static KeyWatch slowWatch(Client client, String prefix, ScheduledExecutorService scheduler, List<Long> retries) {
+    /**
+     * A watch on {@code prefix} whose re-reads back off {@code backoff}/2 to {@code backoff}, each delay added to
+     * {@code retries}.
+     */
+    private static KeyWatch slowWatch(Client client, String prefix, ScheduledExecutorService scheduler, Duration backoff,
+                                      List<Long> retries) {
         KeyWatch.Timing slow = new KeyWatch.Timing(Duration.ofMillis(300), Duration.ofMillis(300),
-                Duration.ofMillis(800), Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofSeconds(2));
+                Duration.ofMillis(800), backoff, backoff, Duration.ofSeconds(2));
         return new KeyWatch(client, Keys.bytes(prefix), true, scheduler, slow, new KeyWatch.Listener() {
             @Override
             public void resynced(List<KeyValue> kvs, long revision) {
@@ -267,7 +271,7 @@ class EtcdSessionFencingIT {
                 }
             });
             List<Long> retries = new CopyOnWriteArrayList<>();
-            KeyWatch watch = slowWatch(client, "/answers/", scheduler, retries);
+            KeyWatch watch = slowWatch(client, "/answers/", scheduler, Duration.ofSeconds(30), retries);
             try {
                 // A cold client first: the watch's first read has only 300 ms, and a failed one would wait 30 s.
                 EtcdClients.await(client.getKVClient().get(Keys.bytes("/answers/")), 5000, "warm-up read");
@@ -310,7 +314,7 @@ class EtcdSessionFencingIT {
             EtcdSession session = new EtcdSession(client, TTL, now::get);
             ConcurrentLinkedQueue<String> told = told(session);
             List<Long> retries = new CopyOnWriteArrayList<>();
-            KeyWatch watch = slowWatch(client, "/short/", scheduler, retries);
+            KeyWatch watch = slowWatch(client, "/short/", scheduler, Duration.ofSeconds(60), retries);
             try {
                 EtcdClients.await(client.getKVClient().get(Keys.bytes("/short/")), 5000, "warm-up read");
                 session.start();
@@ -318,13 +322,13 @@ class EtcdSessionFencingIT {
                 await().atMost(Duration.ofSeconds(5)).until(() -> session.validLease().isPresent() && watch.resyncs() == 1);
                 etcd.member(0).stop();
                 try {
-                    await().atMost(Duration.ofSeconds(5)).until(() -> !retries.isEmpty() && session.keepAlivesFailed() > 0);
+                    await().atMost(Duration.ofSeconds(5)).until(() -> !retries.isEmpty() && session.unansweredCalls() > 0);
                 } finally {
                     etcd.member(0).restart();
                 }
                 long back = System.nanoTime();
-                assertTrue(retries.get(0) >= 15_000, "the watch waits out a long backoff: " + retries);
-                // Less than the shortest backoff drawn (15 s): only the keep-alive's signal reads again this soon.
+                assertTrue(retries.get(0) >= 30_000, "the watch waits out a long backoff: " + retries);
+                // Far less than the shortest backoff drawn (30 s): only the keep-alive's signal reads again this soon.
                 await().atMost(Duration.ofSeconds(14)).pollInterval(Duration.ofMillis(5)).until(() -> watch.resyncs() >= 2);
                 System.out.printf("after a short outage the watch read again %d ms after etcd was restarted (its backoff"
                         + " said %d ms)%n", Duration.ofNanos(System.nanoTime() - back).toMillis(), retries.get(0));
@@ -362,12 +366,13 @@ class EtcdSessionFencingIT {
                 }
             });
             List<Long> retries = new CopyOnWriteArrayList<>();
-            KeyWatch watch = slowWatch(client, "/boot/", scheduler, retries);
+            KeyWatch watch = slowWatch(client, "/boot/", scheduler, Duration.ofSeconds(60), retries);
             try {
                 watch.start(); // before the session, as the node starts its view
                 session.start();
-                await().atMost(Duration.ofSeconds(5)).until(() -> !retries.isEmpty() && session.leasesGranted() == 0);
-                assertTrue(retries.get(0) >= 15_000, "the watch waits out a long backoff: " + retries);
+                await().atMost(Duration.ofSeconds(5)).until(() -> !retries.isEmpty() && session.unansweredCalls() > 0);
+                assertEquals(0, session.leasesGranted());
+                assertTrue(retries.get(0) >= 30_000, "the watch waits out a long backoff: " + retries);
                 etcd.member(0).restart();
                 restarted = true;
                 await().atMost(Duration.ofSeconds(20)).until(() -> grantedAt.get() != 0);

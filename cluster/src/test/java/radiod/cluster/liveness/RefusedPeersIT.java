@@ -193,7 +193,7 @@ class RefusedPeersIT {
             await().atMost(Duration.ofSeconds(4)).pollInterval(Duration.ofMillis(20)).until(() -> revokes.get() >= 1);
             assertTrue(peerKeysPresent(), "the first revoke failed");
             // Judged again a refusal period later, and revoked.
-            await().atMost(Duration.ofMillis(RefusedPeers.REFUSED_FOR_MILLIS + 1000)).pollInterval(Duration.ofMillis(50))
+            await().atMost(Duration.ofMillis(RefusedPeers.REFUSED_FOR_MILLIS + 2500)).pollInterval(Duration.ofMillis(50))
                     .until(() -> !peerKeysPresent());
             System.out.println("RefusedPeersIT: lease revoked at the second try, " + (System.nanoTime() - start) / 1_000_000
                     + " ms after the start");
