@@ -35,8 +35,13 @@ public final class EtcdErrors {
 
     /** A watch or read asked for a revision etcd has compacted away: re-read, then watch from the new revision. */
     public static boolean isCompacted(Throwable t) {
+        return isCausedBy(t, CompactedException.class);
+    }
+
+    /** {@code t} or one of its causes is a {@code type}. */
+    public static boolean isCausedBy(Throwable t, Class<? extends Throwable> type) {
         for (Throwable c : chain(t)) {
-            if (c instanceof CompactedException) {
+            if (type.isInstance(c)) {
                 return true;
             }
         }
@@ -63,12 +68,7 @@ public final class EtcdErrors {
 
     /** The peer's host answered the TCP connection with a reset: up, but nothing listens there. */
     public static boolean isConnectionRefused(Throwable t) {
-        for (Throwable c : chain(t)) {
-            if (c instanceof ConnectException) {
-                return true;
-            }
-        }
-        return false;
+        return isCausedBy(t, ConnectException.class);
     }
 
     private static Optional<Status.Code> status(Throwable t) {

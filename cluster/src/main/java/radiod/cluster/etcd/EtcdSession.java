@@ -116,15 +116,6 @@ public final class EtcdSession implements AutoCloseable {
         }
     }
 
-    private static boolean rebuilt(Throwable t) {
-        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
-            if (c instanceof ClientRebuilt) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     /**
      * @param ttl the lease TTL (whole seconds, at least 2); keep-alives go every TTL/5 and the lease is
      *            given up 2×TTL/5 before it could expire
@@ -279,7 +270,7 @@ public final class EtcdSession implements AutoCloseable {
     }
 
     private void notAnswered(Throwable e) {
-        if (!rebuilt(e)) {
+        if (!EtcdErrors.isCausedBy(e, ClientRebuilt.class)) {
             unanswered = true;
             unansweredCalls++;
         }
@@ -430,7 +421,6 @@ public final class EtcdSession implements AutoCloseable {
         }
     }
 
-    /** Whether a failed call was answered by etcd (a verdict), rather than not reaching it or not heard back in time. */
     /** How many leases given up still wait for etcd to answer their revoke. For tests. */
     int unrevokedLeases() {
         return unrevoked.size();

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.net.ConnectException;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
 
 import org.junit.jupiter.api.Test;
 
@@ -48,6 +49,23 @@ class EtcdErrorsTest {
         assertFalse(EtcdErrors.isCompacted(EtcdExceptionFactory.newEtcdException(ErrorCode.OUT_OF_RANGE, "compacted")));
         assertTrue(EtcdErrors.isConnectionRefused(new RuntimeException(new ConnectException("x"))));
         assertFalse(EtcdErrors.isConnectionRefused(new RuntimeException("Connection refused")));
+    }
+
+    @Test
+    void aDefiniteNoIsAnsweredAndATimeoutOrNoLeaderIsNot() {
+        assertTrue(EtcdErrors.isAnswered(new EtcdUnavailableException("revoke", Status.PERMISSION_DENIED.asRuntimeException())));
+        assertTrue(EtcdErrors.isAnswered(EtcdExceptionFactory.newEtcdException(ErrorCode.NOT_FOUND, "lease not found")));
+        assertFalse(EtcdErrors.isAnswered(new EtcdUnavailableException("revoke", Status.UNAVAILABLE.asRuntimeException())));
+        assertFalse(EtcdErrors.isAnswered(new EtcdUnavailableException("revoke: etcd did not answer within 1000 ms",
+                new TimeoutException())));
+        assertFalse(EtcdErrors.isAnswered(new IllegalStateException("the node's etcd client was rebuilt")));
+    }
+
+    @Test
+    void aCauseIsFoundByTypeAnywhereInTheChain() {
+        var deep = new EtcdUnavailableException("keeping lease alive", new ExecutionException(new IllegalStateException("x")));
+        assertTrue(EtcdErrors.isCausedBy(deep, IllegalStateException.class));
+        assertFalse(EtcdErrors.isCausedBy(deep, ConnectException.class));
     }
 
     @Test

@@ -5,9 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Method;
-import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -35,6 +32,7 @@ import io.etcd.jetcd.options.PutOption;
 import io.etcd.jetcd.watch.WatchEvent;
 import radiod.cluster.watch.KeyWatch;
 import radiod.lifecycle.DaemonThreads;
+import radiod.testkit.Delegate;
 import radiod.testkit.EtcdCluster;
 
 /**
@@ -473,27 +471,16 @@ class EtcdSessionFencingIT {
         }
 
         Client around(Client real) {
-            KV kv = (KV) Proxy.newProxyInstance(
-                    getClass().getClassLoader(), new Class<?>[] {KV.class}, (proxy, method, args) -> {
-                        Object answer = invoke(real.getKVClient(), method, args);
-                        if (method.getName().equals("get") && holdNext.compareAndSet(true, false)) {
-                            holding = true;
-                            return ((CompletableFuture<?>) answer)
-                                    .thenCombine(released, (r, v) -> r);
-                        }
-                        return answer;
-                    });
-            return (Client) Proxy.newProxyInstance(getClass().getClassLoader(),
-                    new Class<?>[] {Client.class},
-                    (proxy, method, args) -> method.getName().equals("getKVClient") ? kv : invoke(real, method, args));
-        }
-
-        private static Object invoke(Object target, Method method, Object[] args) throws Throwable {
-            try {
-                return method.invoke(target, args);
-            } catch (InvocationTargetException e) {
-                throw e.getCause();
-            }
+            KV kv = Delegate.of(KV.class, real.getKVClient(), (method, args, call) -> {
+                Object answer = call.call();
+                if (method.getName().equals("get") && holdNext.compareAndSet(true, false)) {
+                    holding = true;
+                    return ((CompletableFuture<?>) answer).thenCombine(released, (r, v) -> r);
+                }
+                return answer;
+            });
+            return Delegate.of(Client.class, real,
+                    (method, args, call) -> method.getName().equals("getKVClient") ? kv : call.call());
         }
     }
 }

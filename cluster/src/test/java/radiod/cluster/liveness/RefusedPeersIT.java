@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Proxy;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -39,6 +37,7 @@ import radiod.cluster.etcd.Keys;
 import radiod.cluster.model.Json;
 import radiod.cluster.model.NodeStatus;
 import radiod.cluster.view.ClusterSnapshot;
+import radiod.testkit.Delegate;
 import radiod.testkit.EtcdCluster;
 import radiod.testkit.Ports;
 import radiod.testkit.etcd.EtcdPrefix;
@@ -163,30 +162,12 @@ class RefusedPeersIT {
         peer.set(status("node2", "127.0.0.1", Ports.free("127.0.0.1"), "a", 1)); // nothing listens: the kernel refuses
         peerPublished(peer.get());
         AtomicInteger revokes = new AtomicInteger();
-        Lease realLease = client.getLeaseClient();
-        Lease failingOnce = (Lease) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {Lease.class},
-                (proxy, method, args) -> {
-                    if (method.getName().equals("revoke") && revokes.incrementAndGet() == 1) {
-                        return CompletableFuture.failedFuture(Status.UNAVAILABLE.withDescription("the test's blip")
-                                .asRuntimeException());
-                    }
-                    try {
-                        return method.invoke(realLease, args);
-                    } catch (InvocationTargetException e) {
-                        throw e.getCause();
-                    }
-                });
-        Client failingClient = (Client) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {Client.class},
-                (proxy, method, args) -> {
-                    if (method.getName().equals("getLeaseClient")) {
-                        return failingOnce;
-                    }
-                    try {
-                        return method.invoke(client, args);
-                    } catch (InvocationTargetException e) {
-                        throw e.getCause();
-                    }
-                });
+        Lease failingOnce = Delegate.of(Lease.class, client.getLeaseClient(), (method, args, call) ->
+                method.getName().equals("revoke") && revokes.incrementAndGet() == 1
+                        ? CompletableFuture.failedFuture(Status.UNAVAILABLE.withDescription("the test's blip").asRuntimeException())
+                        : call.call());
+        Client failingClient = Delegate.of(Client.class, client,
+                (method, args, call) -> method.getName().equals("getLeaseClient") ? failingOnce : call.call());
         try (RefusedPeers peers = new RefusedPeers(failingClient, options, this::view, "node1", recording(RefusedPeers::connect))
                 .start()) {
             long start = System.nanoTime();
