@@ -132,16 +132,64 @@ public final class TlsStore {
      */
     public OptionalLong save(TlsCertificate certificate, TlsKey key, AcmeStatus status, Collection<String> challengeIds,
                              long holderRevision) {
+        var r = EtcdClients.await(client.getKVClient().txn()
+                .If(new Cmp(keys.acmeHolder(), Cmp.Op.EQUAL, CmpTarget.createRevision(holderRevision)))
+                .Then(certificateOps(certificate, key, status, challengeIds))
+                .commit(), options, "storing the certificate");
+        return r.isSucceeded() ? OptionalLong.of(r.getHeader().getRevision()) : OptionalLong.empty();
+    }
+
+    /** What {@link #saveUnlessNewer} did, and the revision the stored certificate has. */
+    public record Saved(Outcome outcome, long revision) {
+        public enum Outcome {
+            /** Written now. */
+            STORED,
+            /** Already there: an earlier write whose answer was lost had been applied. */
+            ALREADY,
+            /** Not written: a certificate issued after it is stored. */
+            NEWER
+        }
+    }
+
+    /**
+     * Stores the certificate, its key and the status as {@link #save} does, deleting the challenges, but guarded by
+     * the stored certificate instead of the duty: written unless the same certificate (by serial) or one issued after
+     * it is stored, compared on the stored one's revision so that a write in between is seen. For a certificate whose
+     * first write found the duty moved or got no answer: the CA issued it, and it is as good as any.
+     */
+    public Saved saveUnlessNewer(TlsCertificate certificate, TlsKey key, AcmeStatus status,
+                                 Collection<String> challengeIds) {
+        while (true) {
+            Optional<KeyValue> current = EtcdClients.await(client.getKVClient().get(keys.tlsCertificate()), options,
+                    "reading the certificate").getKvs().stream().findFirst();
+            long seen = current.map(KeyValue::getModRevision).orElse(0L);
+            Optional<TlsCertificate> stored = current.flatMap(kv -> decode(kv, TlsCertificate.class));
+            if (stored.isPresent() && stored.get().serial().equals(certificate.serial())) {
+                return new Saved(Saved.Outcome.ALREADY, seen);
+            }
+            if (stored.isPresent() && stored.get().notBefore() > certificate.notBefore()) {
+                return new Saved(Saved.Outcome.NEWER, seen);
+            }
+            var r = EtcdClients.await(client.getKVClient().txn()
+                    .If(new Cmp(keys.tlsCertificate(), Cmp.Op.EQUAL, CmpTarget.modRevision(seen)))
+                    .Then(certificateOps(certificate, key, status, challengeIds))
+                    .commit(), options, "storing the certificate");
+            if (r.isSucceeded()) {
+                return new Saved(Saved.Outcome.STORED, r.getHeader().getRevision());
+            }
+            // Another certificate was stored between the read and the write: look again.
+        }
+    }
+
+    /** The certificate's transaction: it, its key and the status written, the challenges deleted. */
+    private Op[] certificateOps(TlsCertificate certificate, TlsKey key, AcmeStatus status,
+                                Collection<String> challengeIds) {
         List<Op> ops = new ArrayList<>();
         ops.add(Op.put(keys.tlsCertificate(), ByteSequence.from(Json.encode(certificate)), PutOption.DEFAULT));
         ops.add(Op.put(keys.tlsKey(), ByteSequence.from(Json.encode(key)), PutOption.DEFAULT));
         ops.add(Op.put(keys.tlsStatus(), ByteSequence.from(Json.encode(status)), PutOption.DEFAULT));
         challengeIds.forEach(id -> ops.add(Op.delete(keys.acmeChallenge(id), DeleteOption.DEFAULT)));
-        var r = EtcdClients.await(client.getKVClient().txn()
-                .If(new Cmp(keys.acmeHolder(), Cmp.Op.EQUAL, CmpTarget.createRevision(holderRevision)))
-                .Then(ops.toArray(Op[]::new))
-                .commit(), options, "storing the certificate");
-        return r.isSucceeded() ? OptionalLong.of(r.getHeader().getRevision()) : OptionalLong.empty();
+        return ops.toArray(Op[]::new);
     }
 
     private static <T> Optional<T> decode(KeyValue kv, Class<T> type) {

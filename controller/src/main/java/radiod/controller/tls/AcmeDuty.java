@@ -93,12 +93,27 @@ public final class AcmeDuty implements AutoCloseable {
     private final AtomicLong attemptNumber = new AtomicLong();
     private final Counter successes;
     private final Counter failures;
+    private final Counter etcdInterruptions;
     private final Timer successTime;
     private final Timer failureTime;
     private volatile boolean closed;
     /** Owned by the duty's thread: the status this node last wrote, and the revision the view must reach first. */
     private AcmeStatus lastStatus;
     private long awaitRevision;
+    /** Owned by the duty's thread: a certificate the CA issued that etcd has not taken yet, or null. */
+    private Unsaved unsaved;
+    /** Owned by the duty's thread: attempts in a row that etcd cut short, and when to try again after the last. */
+    private int etcdCuts;
+    private long etcdRetryAtNanos;
+
+    /** The first wait, and the longest, after an attempt that etcd cut short (at most the CA backoff's own). */
+    static final Duration ETCD_RETRY_FIRST = Duration.ofSeconds(5);
+    static final Duration ETCD_RETRY_CAP = Duration.ofMinutes(5);
+
+    /** An issued certificate with what its transaction writes besides it, and when its attempt began. */
+    private record Unsaved(TlsCertificate certificate, TlsKey key, AcmeStatus status, List<String> challengeIds,
+                           long startedNanos) {
+    }
 
     /**
      * @param options the etcd options (prefix, call timeout) the session's client was made with
@@ -133,6 +148,8 @@ public final class AcmeDuty implements AutoCloseable {
         this.successes = Counter.builder("radiod.acme.attempts").tag("outcome", "success")
                 .description("Attempts of this node to obtain the cluster's certificate from the ACME CA").register(registry);
         this.failures = Counter.builder("radiod.acme.attempts").tag("outcome", "failure")
+                .description("Attempts of this node to obtain the cluster's certificate from the ACME CA").register(registry);
+        this.etcdInterruptions = Counter.builder("radiod.acme.attempts").tag("outcome", "etcd_unavailable")
                 .description("Attempts of this node to obtain the cluster's certificate from the ACME CA").register(registry);
         this.successTime = Timer.builder("radiod.acme.attempt.duration").tag("outcome", "success")
                 .description("How long this node's ACME attempts took").register(registry);
@@ -175,10 +192,18 @@ public final class AcmeDuty implements AutoCloseable {
     }
 
     private void tick() {
-        if (closed || !election.isLeader()) {
+        if (closed) {
             return;
         }
         try {
+            if (unsaved != null) {
+                // Held or not: the CA issued it, and ordering another would spend the CA's duplicate limit.
+                storeUnsaved();
+                return;
+            }
+            if (!election.isLeader() || (etcdCuts > 0 && System.nanoTime() - etcdRetryAtNanos < 0)) {
+                return;
+            }
             ClusterSnapshot snapshot = view.current();
             if (snapshot.revision() == 0 || snapshot.revision() < awaitRevision) {
                 // No picture yet (a node elected before its view's first read would see no certificate), or
@@ -235,19 +260,33 @@ public final class AcmeDuty implements AutoCloseable {
             AcmeStatus ok = new AcmeStatus(node, started, AcmeStatus.OK, "",
                     RenewalPolicy.renewAt(certificate, settings.renewBefore()), 0, System.currentTimeMillis(),
                     renewHandled);
-            OptionalLong stored = store.save(certificate, key, ok, challengeIds, holderRevision.getAsLong());
-            if (stored.isEmpty()) {
-                log.warn("acme: the duty moved to another node before the certificate was stored; it is dropped");
-                withdraw(challengeIds);
+            etcdCuts = 0;
+            unsaved = new Unsaved(certificate, key, ok, List.copyOf(challengeIds), startedNanos);
+            OptionalLong stored;
+            try {
+                stored = store.save(certificate, key, ok, challengeIds, holderRevision.getAsLong());
+            } catch (EtcdUnavailableException e) {
+                log.warn("acme: the CA issued the certificate (serial {}) but etcd did not answer its write: {}; it is"
+                        + " kept and stored once etcd answers, not ordered again", certificate.serial(), e.getMessage());
                 return;
             }
-            lastStatus = ok;
-            awaitRevision = stored.getAsLong();
-            successes.increment();
-            successTime.record(System.nanoTime() - startedNanos, TimeUnit.NANOSECONDS);
-            log.info("acme: stored the certificate for {} (serial {}, issued by {}, expires {}) after {} ms",
-                    certificate.names(), certificate.serial(), certificate.issuer(),
-                    Instant.ofEpochMilli(certificate.notAfter()), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startedNanos));
+            if (stored.isEmpty()) {
+                log.warn("acme: this node lost the duty before the certificate (serial {}) was stored; storing it"
+                        + " unless a newer one is there", certificate.serial());
+                storeUnsaved();
+                return;
+            }
+            stored(unsaved, stored.getAsLong());
+        } catch (EtcdUnavailableException e) {
+            // etcd, not the CA: no failure in tls/status (whose backoff doubles to an hour), a short wait of its own.
+            etcdCuts++;
+            long wait = RenewalPolicy.backoffMillis(etcdCuts, min(ETCD_RETRY_FIRST, timing.backoffInitial()),
+                    min(ETCD_RETRY_CAP, timing.backoffCap()), ThreadLocalRandom.current().nextDouble());
+            etcdRetryAtNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(wait);
+            etcdInterruptions.increment();
+            log.warn("acme: attempt cut short by etcd ({} in a row): {}; not a CA failure, trying again in {} ms",
+                    etcdCuts, e.getMessage(), wait);
+            withdraw(challengeIds);
         } catch (AcmeOrder.Deposed e) {
             log.warn("acme: attempt abandoned: {}", e.getMessage());
             withdraw(challengeIds);
@@ -276,6 +315,59 @@ public final class AcmeDuty implements AutoCloseable {
             write(new AcmeStatus(node, started, AcmeStatus.FAILED, why, System.currentTimeMillis() + wait, failed,
                     lastSuccess, renewHandled));
         }
+    }
+
+    /**
+     * Stores the certificate the CA issued and etcd has not taken, unless a newer one is stored meanwhile (a later
+     * holder's): whether or not this node still holds the duty, since its certificate is as good as any. Keeps it for
+     * the next tick while etcd does not answer, and drops it once it has expired.
+     */
+    private void storeUnsaved() {
+        Unsaved u = unsaved;
+        if (u.certificate().notAfter() <= System.currentTimeMillis()) {
+            log.warn("acme: the certificate the CA issued (serial {}) expired before etcd took it; it is dropped",
+                    u.certificate().serial());
+            unsaved = null;
+            return;
+        }
+        TlsStore.Saved saved;
+        try {
+            saved = store.saveUnlessNewer(u.certificate(), u.key(), u.status(), u.challengeIds());
+        } catch (EtcdUnavailableException e) {
+            log.debug("acme: etcd still does not take the certificate (serial {}): {}", u.certificate().serial(),
+                    e.getMessage());
+            return;
+        }
+        switch (saved.outcome()) {
+            case STORED -> stored(u, saved.revision());
+            case ALREADY -> {
+                log.info("acme: the certificate (serial {}) was stored after all: etcd took the write whose answer"
+                        + " was lost", u.certificate().serial());
+                stored(u, saved.revision());
+            }
+            case NEWER -> {
+                log.warn("acme: a newer certificate than the one the CA issued here (serial {}) is stored; it is"
+                        + " dropped", u.certificate().serial());
+                unsaved = null;
+                withdraw(u.challengeIds());
+            }
+        }
+    }
+
+    private void stored(Unsaved u, long revision) {
+        unsaved = null;
+        lastStatus = u.status();
+        awaitRevision = Math.max(awaitRevision, revision);
+        successes.increment();
+        successTime.record(System.nanoTime() - u.startedNanos(), TimeUnit.NANOSECONDS);
+        TlsCertificate c = u.certificate();
+        log.info("acme: stored the certificate for {} (serial {}, issued by {}, expires {}) after {} ms", c.names(),
+                c.serial(), c.issuer(), Instant.ofEpochMilli(c.notAfter()),
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - u.startedNanos()));
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
     }
 
     /** When the CA asked to be tried again, if it did (a rate limit, a server busy). */

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.security.cert.CertPathValidator;
 import java.security.cert.CertificateFactory;
 import java.security.cert.PKIXParameters;
@@ -17,7 +18,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.AfterAll;
@@ -35,6 +39,7 @@ import radiod.cluster.etcd.EtcdOptions;
 import radiod.cluster.tls.AcmeStatus;
 import radiod.cluster.tls.RenewRequest;
 import radiod.cluster.tls.TlsCertificate;
+import radiod.cluster.tls.TlsKey;
 import radiod.cluster.tls.TlsState;
 import radiod.cluster.tls.TlsStore;
 import radiod.cluster.view.ClusterSnapshot;
@@ -253,5 +258,113 @@ class AcmeDutyIT {
         assertEquals("", ok.error());
         assertEquals(1.0, p.attempts("success"));
         assertNotNull(tls().certificate().orElseThrow().serial());
+    }
+
+    /** The serials of the certificates the duty tried to write, in order, and when it first did. */
+    static final class Writes {
+        final List<String> serials = new CopyOnWriteArrayList<>();
+        final AtomicInteger lost = new AtomicInteger();
+
+        String first() {
+            return serials.get(0);
+        }
+    }
+
+    Participant participantWhoseCertificateWrites(String name, Writes writes, CertificateWrites.Hand hand) {
+        Participant p = new Participant(name, options, ZONE, settings(), TIMING, real -> CertificateWrites.around(real,
+                k -> k.endsWith("tls/certificate"), (put, commit) -> {
+                    writes.serials.add(CertificateWrites.certificate(put).orElseThrow().serial());
+                    return hand.commit(put, commit);
+                }));
+        participants.add(p);
+        return p;
+    }
+
+    /** The certificate the CA issued is the one stored, the only one ordered; the attempt counted once, as a success. */
+    void assertStoredOnceAsIssued(Participant p, Writes writes) {
+        TlsState stored = tlsWhen(t -> t.certificate().isPresent() && t.status()
+                .map(st -> st.outcome().equals(AcmeStatus.OK)).orElse(false));
+        assertEquals(writes.first(), stored.certificate().orElseThrow().serial(), "the certificate the CA issued first");
+        assertEquals(Set.of(writes.first()), Set.copyOf(writes.serials), "no other certificate was ordered");
+        assertEquals(0, stored.status().orElseThrow().failures());
+        assertEquals(1.0, p.attempts("success"));
+        assertEquals(0.0, p.attempts("failure"), "etcd's silence is not the CA's failure");
+        await().atMost(Duration.ofSeconds(10)).until(() -> tls().challenges().isEmpty());
+        await().atMost(Duration.ofSeconds(30)).until(() -> writes.first().equals(p.servedSerial()));
+    }
+
+    @Test
+    void aCertificateWhoseWritesEtcdDidNotAnswerIsStoredWhenItAnswersAndNoOtherIsOrdered() {
+        Writes writes = new Writes();
+        // The first three writes of the certificate never reach etcd: the holder's own, then two of the retries.
+        Participant p = participantWhoseCertificateWrites("node1", writes, (put, commit) ->
+                writes.lost.getAndIncrement() < 3
+                        ? CompletableFuture.failedFuture(new IOException("test: etcd gives no answer"))
+                        : commit.send());
+        assertStoredOnceAsIssued(p, writes);
+        assertTrue(writes.serials.size() >= 4, "written again until etcd took it: " + writes.serials.size());
+    }
+
+    @Test
+    void aCertificateWhoseWriteEtcdAppliedButWhoseAnswerWasLostIsKeptAsStored() {
+        Writes writes = new Writes();
+        Participant p = participantWhoseCertificateWrites("node1", writes, (put, commit) -> {
+            if (writes.lost.getAndIncrement() > 0) {
+                return commit.send();
+            }
+            commit.send().get(10, TimeUnit.SECONDS); // applied by etcd; its answer is lost on the way back
+            return CompletableFuture.failedFuture(new IOException("test: the answer is lost"));
+        });
+        assertStoredOnceAsIssued(p, writes);
+        assertEquals(1, writes.serials.size(), "seen as stored, not written again");
+    }
+
+    @Test
+    void aCertificateIssuedToANodeThatLostTheDutyIsStoredUnlessANewerOneIs() {
+        Writes writes = new Writes();
+        // Between the CA's issuance and the write, the duty's key goes (the holder lost it): the write's guard fails.
+        Participant p = participantWhoseCertificateWrites("node1", writes, (put, commit) -> {
+            if (writes.lost.getAndIncrement() == 0) {
+                EtcdClients.await(client.getKVClient().delete(store.keys().acmeHolder()), options, "test");
+            }
+            return commit.send();
+        });
+        assertStoredOnceAsIssued(p, writes);
+        assertEquals(2, writes.serials.size(), "the guarded write, then the one guarded by the stored certificate");
+
+        // A certificate older than the stored one is never written over it.
+        TlsCertificate stored = tls().certificate().orElseThrow();
+        TlsCertificate older = new TlsCertificate(stored.chain(), stored.names(), stored.issuer(),
+                stored.notBefore() - 1, stored.notAfter() - 1, "0ld", "node9", stored.at());
+        TlsStore.Saved saved = store.saveUnlessNewer(older, new TlsKey("-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----", "0ld"),
+                tls().status().orElseThrow(), List.of());
+        assertEquals(TlsStore.Saved.Outcome.NEWER, saved.outcome());
+        assertEquals(stored.serial(), store.certificate().orElseThrow().serial());
+    }
+
+    @Test
+    void anAttemptEtcdCutShortIsTriedAgainWithinSecondsAndIsNotCountedAsTheCasFailure() {
+        // Production's CA backoff (30 s, doubling to an hour): a cut counted as the CA's failure would wait 15–30 s.
+        AcmeDuty.Timing timing = new AcmeDuty.Timing(Duration.ofSeconds(30), Duration.ofHours(1), TIMING.propagation(),
+                TIMING.validation(), TIMING.order(), TIMING.http(), TIMING.tick());
+        List<Long> challengeWrites = new CopyOnWriteArrayList<>();
+        Participant p = new Participant("node1", options, ZONE, settings(), timing, real -> CertificateWrites.around(
+                real, k -> k.contains("acme/challenges/"), (put, commit) -> {
+                    challengeWrites.add(System.nanoTime());
+                    return challengeWrites.size() == 1
+                            ? CompletableFuture.failedFuture(new IOException("test: etcd gives no answer"))
+                            : commit.send();
+                }));
+        participants.add(p);
+        AcmeStatus ok = tlsWhen(t -> t.certificate().isPresent() && t.status()
+                .map(st -> st.outcome().equals(AcmeStatus.OK)).orElse(false)).status().orElseThrow();
+        long againMillis = TimeUnit.NANOSECONDS.toMillis(challengeWrites.get(1) - challengeWrites.get(0));
+        System.out.printf("figure: an attempt etcd cut short was tried again %d ms later (bound %d ms)%n", againMillis,
+                AcmeDuty.ETCD_RETRY_FIRST.toMillis() + 500);
+        assertTrue(againMillis <= AcmeDuty.ETCD_RETRY_FIRST.toMillis() + 500, againMillis + " ms");
+        assertEquals(0, ok.failures());
+        assertEquals(1.0, p.attempts("etcd_unavailable"));
+        assertEquals(0.0, p.attempts("failure"));
+        assertEquals(1.0, p.attempts("success"));
     }
 }

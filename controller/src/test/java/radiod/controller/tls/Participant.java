@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.UnaryOperator;
 
 import io.etcd.jetcd.Client;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -33,8 +34,14 @@ final class Participant implements AutoCloseable {
     private volatile boolean closed;
 
     Participant(String name, EtcdOptions options, String zone, AcmeSettings settings, AcmeDuty.Timing timing) {
+        this(name, options, zone, settings, timing, UnaryOperator.identity());
+    }
+
+    /** @param wrap what the node's etcd client goes through (a test's faults), as its session, view and duty see it */
+    Participant(String name, EtcdOptions options, String zone, AcmeSettings settings, AcmeDuty.Timing timing,
+                UnaryOperator<Client> wrap) {
         this.name = name;
-        this.client = EtcdClients.connect(options);
+        this.client = wrap.apply(EtcdClients.connect(options));
         this.session = new EtcdSession(client, Duration.ofSeconds(3));
         this.view = new ClusterView(client, options.keys(), Duration.ofSeconds(2));
         view.start();
