@@ -55,9 +55,12 @@ import radiod.lifecycle.DaemonThreads;
  * attempt: the account key from {@code secret/acme/account} (made once), an order, the challenge records into
  * {@code acme/challenges/} on this node's lease (so they go if it dies), a wait until this node's view has them (every
  * node's DNS answers from its view), the CA's validation, a CSR with a fresh key, and the chain and key stored in one
- * transaction that also deletes the challenges, guarded by the holder key's revision (a node that lost the duty writes
- * nothing). A failed attempt is recorded in {@code tls/status} and retried after an exponential backoff with jitter
- * (30 s doubling to 1 h by default) that a later holder keeps to; a new renewal request skips the wait once.
+ * transaction that also deletes the challenges, guarded by the holder key's revision. A certificate that write missed
+ * (the duty moved, or etcd did not answer) is kept and written again, guarded by the stored certificate instead, never
+ * over a newer one: the CA issued it, and ordering another would spend the CA's duplicate-certificate limit. A failed
+ * attempt is recorded in {@code tls/status} and retried after an exponential backoff with jitter (30 s doubling to 1 h
+ * by default) that a later holder keeps to; a new renewal request skips the wait once. An attempt etcd cut short is not
+ * the CA's failure: it is retried after a backoff of its own (5 s doubling to 5 min).
  *
  * <p>Attempts run on the duty's own thread; nothing here blocks the view, the election or an event loop.
  */

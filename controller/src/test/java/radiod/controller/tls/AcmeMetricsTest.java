@@ -29,7 +29,8 @@ class AcmeMetricsTest {
             new CertificateLoader((chain, key, origin) -> { }, options.prefix(), registry).close();
             String scrape = registry.scrape();
             for (String line : List.of("radiod_acme_attempts_total{outcome=\"success\"} 0.0",
-                    "radiod_acme_attempts_total{outcome=\"failure\"} 0.0", "radiod_acme_holder 0.0",
+                    "radiod_acme_attempts_total{outcome=\"failure\"} 0.0",
+                    "radiod_acme_attempts_total{outcome=\"etcd_unavailable\"} 0.0", "radiod_acme_holder 0.0",
                     "radiod_acme_consecutive_failures 0.0", "radiod_acme_certificate_not_after_seconds NaN",
                     "radiod_acme_attempt_duration_seconds_count{outcome=\"failure\"} 0",
                     "radiod_acme_certificate_loads_total{outcome=\"applied\"} 0.0",
