@@ -55,6 +55,14 @@ public final class EtcdSession implements AutoCloseable {
     }
 
     private static final Logger log = LoggerFactory.getLogger(EtcdSession.class);
+    /**
+     * The least time between the starts of two grants while etcd does not answer them, whatever the TTL: a node without
+     * a lease holds nothing, and etcd turns a grant away cheaply while it has no quorum.
+     */
+    static final long GRANT_EVERY_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
+    /** A grant's timeout: the keep-alive period (TTL/5), but at least 1 s and at most 2 s. */
+    static final long GRANT_TIMEOUT_MIN_MILLIS = 1000;
+    static final long GRANT_TIMEOUT_MAX_MILLIS = 2000;
 
     private final Client client;
     private final long ttlSeconds;
@@ -80,6 +88,9 @@ public final class EtcdSession implements AutoCloseable {
     private boolean toldLost;
     private volatile boolean closed;
     private volatile long leasesGranted;
+    /** Grants in a row that failed, and when the first of them was sent. Owned by the session's thread. */
+    private int grantsFailed;
+    private long grantsFailingSinceNanos;
     /**
      * A grant or keep-alive failed since the listeners of {@link EtcdConnection#answersAgain} were last told (or since
      * the start): etcd did not answer (a call failed by a client rebuild does not count: the rebuild tells them
@@ -236,12 +247,26 @@ public final class EtcdSession implements AutoCloseable {
         long id;
         try {
             id = EtcdClients.await(inFlight(client.getLeaseClient().grant(ttlSeconds)),
-                    Math.max(callTimeoutMillis, 1000), "granting a lease").getID();
+                    Math.min(Math.max(callTimeoutMillis, GRANT_TIMEOUT_MIN_MILLIS), GRANT_TIMEOUT_MAX_MILLIS),
+                    "granting a lease").getID();
         } catch (EtcdUnavailableException e) {
-            log.warn("{}; retrying", e.getMessage());
+            if (grantsFailed++ == 0) {
+                grantsFailingSinceNanos = sent;
+                log.warn("{}; trying again every {} ms until etcd answers", e.getMessage(),
+                        TimeUnit.NANOSECONDS.toMillis(GRANT_EVERY_NANOS));
+            } else {
+                log.debug("{}; retrying", e.getMessage());
+            }
             notAnswered(e);
-            pause(periodNanos);
+            // A grant that timed out has waited already: the next goes at once. Not a keep-alive period (TTL/5) as
+            // before, which at TTL 5 was a second more without a lease once etcd's quorum came back.
+            pause(Math.max(0, GRANT_EVERY_NANOS - (clock.getAsLong() - sent)));
             return;
+        }
+        if (grantsFailed > 0) {
+            log.info("etcd granted a lease after {} grants it did not answer, {} ms", grantsFailed,
+                    TimeUnit.NANOSECONDS.toMillis(clock.getAsLong() - grantsFailingSinceNanos));
+            grantsFailed = 0;
         }
         if (closed) {
             revokeQuietly(List.of(id));

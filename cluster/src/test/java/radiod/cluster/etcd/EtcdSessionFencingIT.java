@@ -18,6 +18,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -28,8 +29,10 @@ import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KV;
 import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.Lease;
 import io.etcd.jetcd.options.PutOption;
 import io.etcd.jetcd.watch.WatchEvent;
+import io.grpc.Status;
 import radiod.cluster.watch.KeyWatch;
 import radiod.lifecycle.DaemonThreads;
 import radiod.testkit.Delegate;
@@ -389,6 +392,77 @@ class EtcdSessionFencingIT {
                 etcd.member(0).restart();
             }
         }
+    }
+
+    /**
+     * While etcd turns grants away (no quorum: "no leader") or leaves them unanswered, a node without a lease asks again
+     * every 250 ms, or at once after one that timed out: not after a keep-alive period, TTL/5 (a second at TTL 5, 6 s
+     * here at TTL 30), which it spent without a lease after etcd's quorum was back.
+     */
+    @Test
+    void aNodeWithoutALeaseAsksEtcdAgainWithinAQuarterSecondWhateverTheTtl() {
+        enum Mode { REFUSE, HANG, ANSWER }
+        AtomicReference<Mode> mode = new AtomicReference<>(Mode.REFUSE);
+        List<Long> refused = new CopyOnWriteArrayList<>();
+        List<Long> hung = new CopyOnWriteArrayList<>();
+        try (Client real = EtcdClients.connect(EtcdOptions.of(etcd.endpoints()))) {
+            Lease lease = Delegate.of(Lease.class, real.getLeaseClient(), (method, args, call) -> {
+                if (!method.getName().equals("grant")) {
+                    return call.call();
+                }
+                switch (mode.get()) {
+                    case REFUSE -> {
+                        refused.add(System.nanoTime());
+                        return CompletableFuture.failedFuture(
+                                Status.UNAVAILABLE.withDescription("etcdserver: no leader").asRuntimeException());
+                    }
+                    case HANG -> {
+                        hung.add(System.nanoTime());
+                        return new CompletableFuture<>(); // etcd holds it: the session's timeout ends it
+                    }
+                    default -> {
+                        return call.call();
+                    }
+                }
+            });
+            Client client = Delegate.of(Client.class, real,
+                    (method, args, call) -> method.getName().equals("getLeaseClient") ? lease : call.call());
+            EtcdClients.await(real.getKVClient().get(Keys.bytes("/warm")), 5000, "a first call: the channel is up");
+            EtcdSession session = new EtcdSession(client, Duration.ofSeconds(30), System::nanoTime).start();
+            try {
+                await().atMost(Duration.ofSeconds(5)).until(() -> refused.size() >= 5);
+                mode.set(Mode.HANG);
+                await().atMost(Duration.ofSeconds(10)).until(() -> hung.size() >= 3);
+                long answered = System.nanoTime();
+                mode.set(Mode.ANSWER);
+                await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(5))
+                        .until(() -> session.validLease().isPresent());
+                long leaseAfter = System.nanoTime() - answered;
+                long refusedEvery = maxGap(refused);
+                long hungEvery = maxGap(hung);
+                System.out.printf("grants refused every %d ms at most, grants timed out every %d ms at most; a lease %d ms"
+                        + " after etcd answered (TTL 30 s: a keep-alive period is 6 s)%n", refusedEvery / 1_000_000,
+                        hungEvery / 1_000_000, leaseAfter / 1_000_000);
+                assertTrue(refusedEvery <= EtcdSession.GRANT_EVERY_NANOS + TimeUnit.MILLISECONDS.toNanos(100),
+                        "refused grants asked again within 250 ms: " + refusedEvery / 1_000_000 + " ms");
+                assertTrue(hungEvery <= TimeUnit.MILLISECONDS.toNanos(EtcdSession.GRANT_TIMEOUT_MAX_MILLIS + 100),
+                        "a grant that timed out (2 s) is followed at once: " + hungEvery / 1_000_000 + " ms");
+                // The grant out when etcd answered again waits out its timeout; the next is answered.
+                assertTrue(leaseAfter <= TimeUnit.MILLISECONDS.toNanos(EtcdSession.GRANT_TIMEOUT_MAX_MILLIS + 1000),
+                        leaseAfter / 1_000_000 + " ms");
+                assertEquals(1, session.leasesGranted());
+            } finally {
+                session.close();
+            }
+        }
+    }
+
+    private static long maxGap(List<Long> times) {
+        long max = 0;
+        for (int i = 1; i < times.size(); i++) {
+            max = Math.max(max, times.get(i) - times.get(i - 1));
+        }
+        return max;
     }
 
     /**
