@@ -24,14 +24,20 @@ public final class Delegate {
         Object handle(Method method, Object[] args, Real real) throws Throwable;
     }
 
+    /**
+     * The stand-in. A call that returns the real object itself (a builder's chaining: a jetcd {@code Txn}'s {@code If},
+     * {@code Then}, {@code Else}) returns the stand-in instead, so that the rest of the chain still comes through it.
+     */
     public static <T> T of(Class<T> type, T real, Handler handler) {
-        return type.cast(Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[] {type},
-                (proxy, method, args) -> handler.handle(method, args, () -> {
-                    try {
-                        return method.invoke(real, args);
-                    } catch (InvocationTargetException e) {
-                        throw e.getCause();
-                    }
-                })));
+        return type.cast(Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[] {type}, (proxy, method, args) -> {
+            Object r = handler.handle(method, args, () -> {
+                try {
+                    return method.invoke(real, args);
+                } catch (InvocationTargetException e) {
+                    throw e.getCause();
+                }
+            });
+            return r == real ? proxy : r;
+        }));
     }
 }

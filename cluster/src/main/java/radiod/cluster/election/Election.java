@@ -140,7 +140,10 @@ public final class Election implements Component, EtcdSession.Listener {
 
     @Override
     public void leaseGranted(long leaseId) {
-        steps.post(this::campaign);
+        steps.post(() -> {
+            retries.reset(); // a new lease is a new start: not the backoff its predecessor's failures grew
+            campaign();
+        });
     }
 
     @Override
@@ -173,7 +176,12 @@ public final class Election implements Component, EtcdSession.Listener {
         campaigning = false;
         if (error != null) {
             unansweredLease = lease;
-            if (lifecycle.isStarted()) {
+            if (lifecycle.isStarted() && session.validLease().orElse(lease) != lease) {
+                // Sent under a lease given up since (its leaseGranted found this campaign still out): campaign under
+                // the new one now, not after a backoff that the outage grew to 2 s.
+                log.debug("{}: campaign under a lease given up since failed ({}); again now", name, error.toString());
+                campaign();
+            } else if (lifecycle.isStarted()) {
                 long delay = retries.next();
                 log.debug("{}: campaign failed ({}); again in {} ms", name, error.toString(), delay);
                 steps.after(delay, this::campaign);

@@ -16,16 +16,25 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
+import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
+import io.etcd.jetcd.KV;
+import io.etcd.jetcd.Txn;
+import io.grpc.Status;
 import radiod.cluster.etcd.EtcdClients;
 import radiod.cluster.etcd.EtcdOptions;
 import radiod.cluster.etcd.EtcdSession;
+import radiod.cluster.etcd.Keys;
+import radiod.testkit.Delegate;
 import radiod.testkit.EtcdCluster;
 
 /** The master election against a real etcd, with contenders in their own processes where they must die. */
@@ -131,6 +140,92 @@ class ElectionIT {
             System.out.printf("leader again; leases granted: %d%n", session.leasesGranted());
             election.close();
             session.close();
+        }
+    }
+
+    /**
+     * A campaign still out when the session's lease is replaced (etcd dropped the lease it was sent under) is followed by
+     * one under the new lease as soon as it fails: not after the backoff that failed campaigns before it grew (up to
+     * 2 s), nor is the new lease's campaign swallowed by the one still out. TTL 2: the session notices the revoke
+     * within a keep-alive period (0.4 s), before the campaign's timeout (0.5 s), so the campaign is out at the new lease.
+     */
+    @Test
+    void aCampaignStillOutWhenTheLeaseIsReplacedIsFollowedAtOnceUnderTheNewLease() throws Exception {
+        enum Mode { FAIL, HOLD, ANSWER }
+        AtomicReference<Mode> mode = new AtomicReference<>(Mode.FAIL);
+        AtomicInteger failed = new AtomicInteger();
+        AtomicLong heldAt = new AtomicLong();
+        AtomicLong electedAt = new AtomicLong();
+        EtcdOptions options = EtcdOptions.of(etcd.endpoints());
+        ByteSequence key = Keys.bytes("/election-it/lease-replaced");
+        try (Client real = EtcdClients.connect(options)) {
+            EtcdSession[] session = new EtcdSession[1];
+            KV kv = Delegate.of(KV.class, real.getKVClient(), (method, args, call) -> !method.getName().equals("txn")
+                    ? call.call() : Delegate.of(Txn.class, (Txn) call.call(), (m, a, c) -> {
+                            if (!m.getName().equals("commit")) {
+                                return c.call(); // the builder: If, Then, Else
+                            }
+                            switch (mode.get()) {
+                                case FAIL -> {
+                                    failed.incrementAndGet();
+                                    return CompletableFuture.failedFuture(
+                                            Status.UNAVAILABLE.withDescription("the test's etcd").asRuntimeException());
+                                }
+                                case HOLD -> {
+                                    if (heldAt.compareAndSet(0, System.nanoTime())) {
+                                        // etcd drops the lease this campaign was sent under: the session gets a new one.
+                                        real.getLeaseClient().revoke(session[0].validLease().orElseThrow());
+                                    }
+                                    return new CompletableFuture<>(); // no answer: the campaign's timeout ends it
+                                }
+                                default -> {
+                                    return c.call();
+                                }
+                            }
+                        }));
+            Client client = Delegate.of(Client.class, real,
+                    (method, args, call) -> method.getName().equals("getKVClient") ? kv : call.call());
+            session[0] = new EtcdSession(client, Duration.ofSeconds(2));
+            session[0].addListener(new EtcdSession.Listener() {
+                @Override
+                public void leaseGranted(long leaseId) {
+                    if (heldAt.get() != 0) {
+                        mode.set(Mode.ANSWER); // etcd answers under the new lease
+                    }
+                }
+
+                @Override
+                public void leaseLost(long leaseId) {
+                }
+            });
+            session[0].start();
+            Election election = new Election(session[0], key, () -> "replaced".getBytes(StandardCharsets.UTF_8),
+                    new Election.Listener() {
+                        @Override
+                        public void elected() {
+                            electedAt.set(System.nanoTime());
+                        }
+
+                        @Override
+                        public void deposed() {
+                        }
+                    });
+            try {
+                election.start();
+                // Five campaigns without an answer: the backoff's ceiling is at its 2 s cap.
+                await().atMost(Duration.ofSeconds(10)).until(() -> failed.get() >= 5);
+                mode.set(Mode.HOLD);
+                await().atMost(Duration.ofSeconds(5)).until(() -> mode.get() == Mode.ANSWER);
+                assertEquals(2, session[0].leasesGranted(), "a new lease while the campaign was out");
+                await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(5)).until(election::isLeader);
+                long after = Duration.ofNanos(electedAt.get() - heldAt.get()).toMillis();
+                System.out.printf("a campaign out at the new lease: elected %d ms after it was sent (its timeout 500 ms)%n",
+                        after);
+                assertTrue(after <= 800, "elected " + after + " ms after the campaign that was out; the timeout is 500 ms");
+            } finally {
+                election.close();
+                session[0].close();
+            }
         }
     }
 

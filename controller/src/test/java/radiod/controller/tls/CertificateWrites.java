@@ -47,8 +47,7 @@ final class CertificateWrites {
 
     private static Txn txn(Txn real, Predicate<String> key, Hand hand) {
         Op.PutOp[] named = new Op.PutOp[1];
-        Txn[] self = new Txn[1];
-        self[0] = Delegate.of(Txn.class, real, (method, args, call) -> {
+        return Delegate.of(Txn.class, real, (method, args, call) -> {
             if (method.getName().equals("Then")) {
                 for (Object op : (Object[]) args[0]) {
                     if (op instanceof Op.PutOp put && named[0] == null && key.test(key(put))) {
@@ -61,10 +60,8 @@ final class CertificateWrites {
                 Commit send = () -> (CompletableFuture<TxnResponse>) call.call();
                 return hand.commit(named[0], send);
             }
-            Object r = call.call();
-            return r == real ? self[0] : r;
+            return call.call();
         });
-        return self[0];
     }
 
     /** The key an operation writes (jetcd keeps it to itself). */
