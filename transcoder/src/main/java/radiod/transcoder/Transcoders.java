@@ -374,13 +374,13 @@ public final class Transcoders implements Component {
             log.warn("transcoders: liquidsoap did not exit in time ({}); releasing the elections anyway: the lease "
                     + "still fences them", e.toString());
         }
-        List<CompletableFuture<Void>> released = new ArrayList<>();
+        // All resign at once, each waited for, bounded, by its close() (the same resignation): no thread per election.
+        retired.forEach(s -> s.election.closeAsync());
         for (Slot s : retired) {
-            released.add(CompletableFuture.runAsync(s.election::close));
+            s.election.close();
             registry.remove(s.restarts);
             registry.remove(s.running);
         }
-        released.forEach(CompletableFuture::join);
     }
 
     /** Stops every liquidsoap, waits for them to exit, and releases every election. */

@@ -40,6 +40,9 @@ public final class Candidate implements Component {
     private CompletableFuture<Void> previous = CompletableFuture.completedFuture(null);
     private boolean waitingForPrevious;
     private ScheduledFuture<?> comeBack;
+    /** Set by the first {@link #closeAsync}: the election it closed (or null), and its resignation. */
+    private volatile Election closing;
+    private volatile CompletableFuture<Void> closed = CompletableFuture.completedFuture(null);
 
     public Candidate(EtcdSession session, ByteSequence key, Supplier<byte[]> value, Election.Listener listener) {
         this.name = key.toString(StandardCharsets.UTF_8);
@@ -122,16 +125,36 @@ public final class Candidate implements Component {
         }
     }
 
-    /** Resigns at once if elected (the key is deleted, not left to expire) and stops running. */
+    /**
+     * Resigns at once if elected (the key is deleted, not left to expire) and stops running, without waiting: completes
+     * when the running election, if any, has given back what it held (see {@link Election#closeAsync}). Calls after the
+     * first get the same future.
+     */
+    public CompletableFuture<Void> closeAsync() {
+        if (lifecycle.close()) {
+            Election e = election;
+            election = null;
+            closing = e;
+            closed = e == null ? CompletableFuture.completedFuture(null) : e.closeAsync();
+        }
+        return closed;
+    }
+
+    /**
+     * As {@link #closeAsync}, waiting for etcd as {@link Election#close} does, bounded; also for a resignation that an
+     * earlier {@link #closeAsync} began (several candidates closed at once, then each waited for).
+     */
     @Override
     public void close() {
-        if (!lifecycle.close()) {
-            return;
-        }
         Election e = election;
-        election = null;
-        if (e != null) {
-            e.close();
+        CompletableFuture<Void> done = closeAsync();
+        Election waitedFor = e != null ? e : closing;
+        if (waitedFor != null) {
+            try {
+                done.get(waitedFor.closeWaitMillis(), TimeUnit.MILLISECONDS);
+            } catch (Exception x) {
+                log.debug("{}: close: {}", name, x.toString());
+            }
         }
     }
 

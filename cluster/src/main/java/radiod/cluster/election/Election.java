@@ -391,10 +391,15 @@ public final class Election implements Component, EtcdSession.Listener {
     @Override
     public void close() {
         try {
-            closeAsync().get(callTimeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
+            closeAsync().get(closeWaitMillis(), TimeUnit.MILLISECONDS);
         } catch (Exception e) {
             log.debug("{}: close: {}", name, e.toString());
         }
+    }
+
+    /** How long {@link #close} waits for etcd: a call's timeout and a second. */
+    long closeWaitMillis() {
+        return callTimeout.toMillis() + 1000;
     }
 
     @Override

@@ -15,8 +15,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -254,6 +256,57 @@ class ElectionIT {
             e1.close();
             s1.close();
             s2.close();
+        }
+    }
+
+    /**
+     * Candidates closed together (a node's transcoders retired at once) resign in parallel, started by
+     * {@code closeAsync}, and each {@code close()} after that still waits for its own resignation: when it returns,
+     * the key is gone from etcd.
+     */
+    @Test
+    void candidatesClosedTogetherEachWaitForTheirResignation() throws Exception {
+        EtcdOptions options = EtcdOptions.of(etcd.endpoints());
+        try (Client real = EtcdClients.connect(options)) {
+            // Once closing, each transaction reaches etcd 300 ms late: a close() that did not wait would return first.
+            AtomicBoolean slow = new AtomicBoolean();
+            KV kv = Delegate.of(KV.class, real.getKVClient(), (method, args, call) -> !method.getName().equals("txn")
+                    ? call.call() : Delegate.of(Txn.class, (Txn) call.call(), (m, a, c) -> {
+                        if (!m.getName().equals("commit") || !slow.get()) {
+                            return c.call();
+                        }
+                        return CompletableFuture.runAsync(() -> { },
+                                CompletableFuture.delayedExecutor(300, TimeUnit.MILLISECONDS, Runnable::run))
+                                .thenCompose(v -> {
+                                    try {
+                                        @SuppressWarnings("unchecked")
+                                        CompletableFuture<Object> sent = (CompletableFuture<Object>) c.call();
+                                        return sent;
+                                    } catch (Throwable t) {
+                                        return CompletableFuture.failedFuture(t);
+                                    }
+                                });
+                    }));
+            Client client = Delegate.of(Client.class, real,
+                    (method, args, call) -> method.getName().equals("getKVClient") ? kv : call.call());
+            EtcdSession session = new EtcdSession(client, Duration.ofSeconds(TTL)).start();
+            List<Candidate> candidates = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                Candidate c = new Candidate(session, Keys.bytes("/election-it/together/" + i),
+                        () -> "x".getBytes(StandardCharsets.UTF_8), quiet());
+                c.start();
+                candidates.add(c);
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> candidates.stream().allMatch(Candidate::isLeader));
+            slow.set(true);
+            candidates.forEach(Candidate::closeAsync);
+            for (Candidate c : candidates) {
+                c.close();
+                assertEquals(0, EtcdClients.await(real.getKVClient().get(Keys.bytes(c.key())), options, "get")
+                        .getCount(), c.key() + " is gone when close() returns");
+            }
+            assertTrue(candidates.get(0).closeAsync().isDone(), "the same resignation, done");
+            session.close();
         }
     }
 

@@ -70,8 +70,10 @@ final class NodeTitles implements TitleDesk {
         lane.writing = true;
         long wait = lane.lastWriteMillis + MIN_SPACING_MILLIS - System.currentTimeMillis();
         CompletableFuture<Void> start = wait <= 0 ? CompletableFuture.completedFuture(null)
+                // Run on the JDK's delay thread itself: without an executor, a 2-core host would start a thread
+                // ("Thread-N") for each spaced write.
                 : CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(wait,
-                java.util.concurrent.TimeUnit.MILLISECONDS));
+                java.util.concurrent.TimeUnit.MILLISECONDS, Runnable::run));
         start.thenCompose(v -> store.set(mount, t)).whenComplete((v, e) -> {
             if (e == null) {
                 done.complete(null);
