@@ -183,6 +183,37 @@ class RefusedPeersIT {
         }
     }
 
+    /**
+     * A revoke etcd refuses outright (this node's etcd user may not revoke: a role without the lease permission) is
+     * not sent again at each judgement: asking again will not change etcd's answer, and the lease expires by itself.
+     */
+    @Test
+    void aRevokeEtcdRefusesIsNotSentAgain() {
+        peer.set(status("node2", "127.0.0.1", Ports.free("127.0.0.1"), "a", 1)); // nothing listens: the kernel refuses
+        peerPublished(peer.get());
+        AtomicInteger revokes = new AtomicInteger();
+        Lease refusing = Delegate.of(Lease.class, client.getLeaseClient(), (method, args, call) -> {
+            if (!method.getName().equals("revoke")) {
+                return call.call();
+            }
+            revokes.incrementAndGet();
+            return CompletableFuture.failedFuture(Status.PERMISSION_DENIED
+                    .withDescription("etcdserver: permission denied").asRuntimeException());
+        });
+        Client refusingClient = Delegate.of(Client.class, client,
+                (method, args, call) -> method.getName().equals("getLeaseClient") ? refusing : call.call());
+        try (RefusedPeers peers = new RefusedPeers(refusingClient, options, this::view, "node1",
+                recording(RefusedPeers::connect)).start()) {
+            await().atMost(Duration.ofSeconds(4)).pollInterval(Duration.ofMillis(20)).until(() -> revokes.get() >= 1);
+            // Two more judgements of the still-refusing peer: a retry would come at the first (≈1.5 s).
+            await().during(Duration.ofMillis(2 * RefusedPeers.REFUSED_FOR_MILLIS + 500))
+                    .atMost(Duration.ofMillis(2 * RefusedPeers.REFUSED_FOR_MILLIS + 2000))
+                    .pollInterval(Duration.ofMillis(50)).until(() -> revokes.get() == 1);
+            assertTrue(peerKeysPresent(), "refused: the lease and its keys stay until it expires");
+            assertEquals(0, peers.revocations());
+        }
+    }
+
     @Test
     void aLivePeerWhoseHttpListensOnAnotherAddressThanItsFirstIsNeverRevoked() throws Exception {
         // Its HTTP server is bound to 127.0.0.2 only; its first published address, 127.0.0.1, refuses that port.
