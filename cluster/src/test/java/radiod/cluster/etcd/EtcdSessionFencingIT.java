@@ -17,6 +17,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -463,6 +464,55 @@ class EtcdSessionFencingIT {
             max = Math.max(max, times.get(i) - times.get(i - 1));
         }
         return max;
+    }
+
+    /**
+     * A keep-alive failed by a rebuild of the node's client (it went to the old client, which is closed) is not etcd
+     * failing to answer: it is not counted, and the keep-alive answered next on the new client does not tell the
+     * watches that etcd answers again (the rebuild has them read again itself; telling them too made each read twice).
+     */
+    @Test
+    void aKeepAliveFailedByARebuildOfTheClientIsNotEtcdFailingToAnswer() {
+        AtomicBoolean hold = new AtomicBoolean();
+        AtomicInteger held = new AtomicInteger();
+        List<AtomicInteger> keepAlives = new CopyOnWriteArrayList<>();
+        try (EtcdConnection client = new EtcdConnection(etcd.endpoints(), endpoints -> {
+            Client real = EtcdClients.connect(EtcdOptions.of(endpoints));
+            AtomicInteger sent = new AtomicInteger();
+            keepAlives.add(sent);
+            boolean first = keepAlives.size() == 1;
+            Lease lease = Delegate.of(Lease.class, real.getLeaseClient(), (method, args, call) -> {
+                if (method.getName().equals("keepAliveOnce")) {
+                    sent.incrementAndGet();
+                    if (first && hold.get()) {
+                        held.incrementAndGet();
+                        return new CompletableFuture<>(); // out when the client is rebuilt
+                    }
+                }
+                return call.call();
+            });
+            return Delegate.of(Client.class, real,
+                    (method, args, call) -> method.getName().equals("getLeaseClient") ? lease : call.call());
+        })) {
+            AtomicInteger toldAnswersAgain = new AtomicInteger();
+            client.onAnswersAgain(toldAnswersAgain::incrementAndGet);
+            EtcdSession session = new EtcdSession(client, TTL, System::nanoTime).start();
+            try {
+                await().atMost(Duration.ofSeconds(5)).until(() -> keepAlives.get(0).get() >= 1);
+                hold.set(true);
+                await().atMost(Duration.ofSeconds(3)).until(() -> held.get() == 1);
+                client.renew("the test");
+                // The next two keep-alives go to the new client: the first answered, and the one after it is sent
+                // only once the session has acted on that answer.
+                await().atMost(Duration.ofSeconds(5)).until(() -> keepAlives.size() == 2 && keepAlives.get(1).get() >= 2);
+                assertEquals(0, session.unansweredCalls(), "a call the rebuild failed is not etcd's silence");
+                assertEquals(0, toldAnswersAgain.get(), "nothing to tell: etcd never failed to answer");
+                assertEquals(1, session.leasesGranted());
+                assertTrue(session.validLease().isPresent());
+            } finally {
+                session.close();
+            }
+        }
     }
 
     /**
