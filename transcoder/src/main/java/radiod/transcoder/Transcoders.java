@@ -374,10 +374,9 @@ public final class Transcoders implements Component {
             log.warn("transcoders: liquidsoap did not exit in time ({}); releasing the elections anyway: the lease "
                     + "still fences them", e.toString());
         }
-        // All resign at once, each waited for, bounded, by its close() (the same resignation): no thread per election.
-        retired.forEach(s -> s.election.closeAsync());
+        // All resign at once and are waited for together, bounded once: no thread per election.
+        Candidate.closeAll(retired.stream().map(s -> s.election).toList());
         for (Slot s : retired) {
-            s.election.close();
             registry.remove(s.restarts);
             registry.remove(s.running);
         }

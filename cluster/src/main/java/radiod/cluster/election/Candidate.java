@@ -2,9 +2,13 @@ package radiod.cluster.election;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
 import org.slf4j.Logger;
@@ -40,9 +44,10 @@ public final class Candidate implements Component {
     private CompletableFuture<Void> previous = CompletableFuture.completedFuture(null);
     private boolean waitingForPrevious;
     private ScheduledFuture<?> comeBack;
-    /** Set by the first {@link #closeAsync}: the election it closed (or null), and its resignation. */
-    private volatile Election closing;
-    private volatile CompletableFuture<Void> closed = CompletableFuture.completedFuture(null);
+    /** Completed once the election running at the first {@link #closeAsync}, if any, has given back what it held. */
+    private final CompletableFuture<Void> closed = new CompletableFuture<>();
+    /** How long a close waits for that: the closed election's bound; 0 when none was running. */
+    private volatile long closeWaitMillis;
 
     public Candidate(EtcdSession session, ByteSequence key, Supplier<byte[]> value, Election.Listener listener) {
         this.name = key.toString(StandardCharsets.UTF_8);
@@ -134,27 +139,35 @@ public final class Candidate implements Component {
         if (lifecycle.close()) {
             Election e = election;
             election = null;
-            closing = e;
-            closed = e == null ? CompletableFuture.completedFuture(null) : e.closeAsync();
+            if (e == null) {
+                closed.complete(null);
+            } else {
+                closeWaitMillis = e.closeWaitMillis();
+                e.closeAsync().whenComplete((v, x) -> closed.complete(null));
+            }
         }
         return closed;
     }
 
-    /**
-     * As {@link #closeAsync}, waiting for etcd as {@link Election#close} does, bounded; also for a resignation that an
-     * earlier {@link #closeAsync} began (several candidates closed at once, then each waited for).
-     */
+    /** As {@link #closeAsync}, waiting for etcd as {@link Election#close} does, bounded. */
     @Override
     public void close() {
-        Election e = election;
-        CompletableFuture<Void> done = closeAsync();
-        Election waitedFor = e != null ? e : closing;
-        if (waitedFor != null) {
-            try {
-                done.get(waitedFor.closeWaitMillis(), TimeUnit.MILLISECONDS);
-            } catch (Exception x) {
-                log.debug("{}: close: {}", name, x.toString());
-            }
+        closeAll(List.of(this));
+    }
+
+    /**
+     * Closes them all at once and waits for their resignations together, bounded as one {@link #close()} is: when etcd
+     * does not answer, a node retiring many candidates waits that bound once, not once for each.
+     */
+    public static void closeAll(Collection<Candidate> candidates) {
+        CompletableFuture<?>[] done = candidates.stream().map(Candidate::closeAsync).toArray(CompletableFuture[]::new);
+        long wait = candidates.stream().mapToLong(c -> c.closeWaitMillis).max().orElse(0);
+        try {
+            CompletableFuture.allOf(done).get(wait, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException x) {
+            Thread.currentThread().interrupt();
+        } catch (TimeoutException | ExecutionException x) {
+            log.debug("closing {} candidate(s): {}", done.length, x.toString());
         }
     }
 

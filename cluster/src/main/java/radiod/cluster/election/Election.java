@@ -141,7 +141,9 @@ public final class Election implements Component, EtcdSession.Listener {
     @Override
     public void leaseGranted(long leaseId) {
         steps.post(() -> {
-            retries.reset(); // a new lease is a new start: not the backoff its predecessor's failures grew
+            // A new lease is a new start: a campaign still out under the old one (which kept this one from being sent)
+            // is followed within 100 ms of its failure, not after the backoff (up to 2 s) the outage grew.
+            retries.reset();
             campaign();
         });
     }
@@ -176,12 +178,7 @@ public final class Election implements Component, EtcdSession.Listener {
         campaigning = false;
         if (error != null) {
             unansweredLease = lease;
-            if (lifecycle.isStarted() && session.validLease().orElse(lease) != lease) {
-                // Sent under a lease given up since (its leaseGranted found this campaign still out): campaign under
-                // the new one now, not after a backoff that the outage grew to 2 s.
-                log.debug("{}: campaign under a lease given up since failed ({}); again now", name, error.toString());
-                campaign();
-            } else if (lifecycle.isStarted()) {
+            if (lifecycle.isStarted()) {
                 long delay = retries.next();
                 log.debug("{}: campaign failed ({}); again in {} ms", name, error.toString(), delay);
                 steps.after(delay, this::campaign);

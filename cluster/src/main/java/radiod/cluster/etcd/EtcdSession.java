@@ -11,7 +11,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.LongSupplier;
 
 import org.slf4j.Logger;
@@ -60,9 +62,14 @@ public final class EtcdSession implements AutoCloseable {
      * a lease holds nothing, and etcd turns a grant away cheaply while it has no quorum.
      */
     static final long GRANT_EVERY_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
-    /** A grant's timeout: the keep-alive period (TTL/5), but at least 1 s and at most 2 s. */
+    /**
+     * A first grant's timeout: the keep-alive period (TTL/5), but at least 1 s and at most 2 s; doubled after each
+     * that timed out, up to the period.
+     */
     static final long GRANT_TIMEOUT_MIN_MILLIS = 1000;
     static final long GRANT_TIMEOUT_MAX_MILLIS = 2000;
+    /** While grants keep failing, a WARN line this often (DEBUG between). */
+    static final long GRANT_WARN_EVERY_NANOS = TimeUnit.SECONDS.toNanos(30);
 
     private final Client client;
     private final long ttlSeconds;
@@ -88,9 +95,14 @@ public final class EtcdSession implements AutoCloseable {
     private boolean toldLost;
     private volatile boolean closed;
     private volatile long leasesGranted;
-    /** Grants in a row that failed, and when the first of them was sent. Owned by the session's thread. */
+    /**
+     * Grants in a row that failed, when the first of them was sent, when that was last logged at WARN, and the next
+     * grant's timeout. Owned by the session's thread.
+     */
     private int grantsFailed;
     private long grantsFailingSinceNanos;
+    private long grantWarnedNanos;
+    private long grantTimeoutMillis;
     /**
      * A grant or keep-alive failed since the listeners of {@link EtcdConnection#answersAgain} were last told (or since
      * the start): etcd did not answer (a call failed by a client rebuild does not count: the rebuild tells them
@@ -146,6 +158,7 @@ public final class EtcdSession implements AutoCloseable {
         this.periodNanos = TimeUnit.SECONDS.toNanos(ttlSeconds) / 5;
         this.marginNanos = 2 * periodNanos;
         this.callTimeoutMillis = TimeUnit.NANOSECONDS.toMillis(periodNanos);
+        this.grantTimeoutMillis = firstGrantTimeoutMillis();
         this.thread = new Thread(this::run, "radiod-lease");
         this.thread.setDaemon(true);
     }
@@ -246,25 +259,37 @@ public final class EtcdSession implements AutoCloseable {
         long sent = clock.getAsLong();
         long id;
         try {
-            id = EtcdClients.await(inFlight(client.getLeaseClient().grant(ttlSeconds)),
-                    Math.min(Math.max(callTimeoutMillis, GRANT_TIMEOUT_MIN_MILLIS), GRANT_TIMEOUT_MAX_MILLIS),
+            id = EtcdClients.await(inFlight(client.getLeaseClient().grant(ttlSeconds)), grantTimeoutMillis,
                     "granting a lease").getID();
         } catch (EtcdUnavailableException e) {
+            long now = clock.getAsLong();
+            boolean refused = EtcdErrors.isAnswered(e); // asked again at once, etcd would say the same
             if (grantsFailed++ == 0) {
                 grantsFailingSinceNanos = sent;
-                log.warn("{}; trying again every {} ms until etcd answers", e.getMessage(),
-                        TimeUnit.NANOSECONDS.toMillis(GRANT_EVERY_NANOS));
+            }
+            if (grantsFailed == 1 || now - grantWarnedNanos >= GRANT_WARN_EVERY_NANOS) {
+                grantWarnedNanos = now;
+                log.warn("{}; {} grant(s) in a row for {} ms; trying again until etcd answers", e.getMessage(),
+                        grantsFailed, TimeUnit.NANOSECONDS.toMillis(now - grantsFailingSinceNanos));
             } else {
                 log.debug("{}; retrying", e.getMessage());
             }
             notAnswered(e);
-            // A grant that timed out has waited already: the next goes at once. Not a keep-alive period (TTL/5) as
-            // before, which at TTL 5 was a second more without a lease once etcd's quorum came back.
-            pause(Math.max(0, GRANT_EVERY_NANOS - (clock.getAsLong() - sent)));
+            if (e.getCause() instanceof TimeoutException) {
+                // A slow disk or a distant member may need longer: doubled up to the keep-alive period (TTL/5).
+                grantTimeoutMillis = Math.min(grantTimeoutMillis * 2, Math.max(callTimeoutMillis, GRANT_TIMEOUT_MIN_MILLIS));
+            }
+            // A grant that timed out has waited already: the next goes at once, or within [125, 250] ms of the last
+            // (nodes turned away together do not come back in step). Not a keep-alive period (TTL/5) as before, a
+            // second more without a lease at TTL 5 once etcd's quorum was back; but that for a refusal.
+            long every = refused ? periodNanos
+                    : GRANT_EVERY_NANOS / 2 + (long) (ThreadLocalRandom.current().nextDouble() * GRANT_EVERY_NANOS / 2);
+            pause(Math.max(0, every - (now - sent)));
             return;
         }
+        grantTimeoutMillis = firstGrantTimeoutMillis();
         if (grantsFailed > 0) {
-            log.info("etcd granted a lease after {} grants it did not answer, {} ms", grantsFailed,
+            log.info("etcd granted a lease after {} grants in a row it did not, {} ms", grantsFailed,
                     TimeUnit.NANOSECONDS.toMillis(clock.getAsLong() - grantsFailingSinceNanos));
             grantsFailed = 0;
         }
@@ -292,6 +317,10 @@ public final class EtcdSession implements AutoCloseable {
             // before its first lease, failed and backed off as they would in any outage.
             answersAgain("the first lease, after etcd did not answer");
         }
+    }
+
+    private long firstGrantTimeoutMillis() {
+        return Math.min(Math.max(callTimeoutMillis, GRANT_TIMEOUT_MIN_MILLIS), GRANT_TIMEOUT_MAX_MILLIS);
     }
 
     private void notAnswered(Throwable e) {

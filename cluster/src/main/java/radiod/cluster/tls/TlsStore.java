@@ -19,6 +19,7 @@ import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
 import radiod.cluster.etcd.EtcdClients;
 import radiod.cluster.etcd.EtcdOptions;
+import radiod.cluster.etcd.EtcdUnavailableException;
 import radiod.cluster.etcd.Keys;
 import radiod.cluster.model.Json;
 
@@ -146,7 +147,7 @@ public final class TlsStore {
             STORED,
             /** Already there: an earlier write whose answer was lost had been applied. */
             ALREADY,
-            /** Not written: a certificate issued after it is stored. */
+            /** Not written: a certificate issued after it (or at the same moment) is stored. */
             NEWER
         }
     }
@@ -159,7 +160,7 @@ public final class TlsStore {
      */
     public Saved saveUnlessNewer(TlsCertificate certificate, TlsKey key, AcmeStatus status,
                                  Collection<String> challengeIds) {
-        while (true) {
+        for (int tries = 1; ; tries++) {
             Optional<KeyValue> current = EtcdClients.await(client.getKVClient().get(keys.tlsCertificate()), options,
                     "reading the certificate").getKvs().stream().findFirst();
             long seen = current.map(KeyValue::getModRevision).orElse(0L);
@@ -167,7 +168,7 @@ public final class TlsStore {
             if (stored.isPresent() && stored.get().serial().equals(certificate.serial())) {
                 return new Saved(Saved.Outcome.ALREADY, seen);
             }
-            if (stored.isPresent() && stored.get().notBefore() > certificate.notBefore()) {
+            if (stored.isPresent() && stored.get().notBefore() >= certificate.notBefore()) {
                 return new Saved(Saved.Outcome.NEWER, seen);
             }
             var r = EtcdClients.await(client.getKVClient().txn()
@@ -177,7 +178,10 @@ public final class TlsStore {
             if (r.isSucceeded()) {
                 return new Saved(Saved.Outcome.STORED, r.getHeader().getRevision());
             }
-            // Another certificate was stored between the read and the write: look again.
+            // Another certificate was stored between the read and the write: look again (few ever write it).
+            if (tries == 10) {
+                throw new EtcdUnavailableException("storing the certificate: it changed under each of 10 writes", null);
+            }
         }
     }
 

@@ -105,6 +105,9 @@ public final class AcmeDuty implements AutoCloseable {
     private long awaitRevision;
     /** Owned by the duty's thread: a certificate the CA issued that etcd has not taken yet, or null. */
     private Unsaved unsaved;
+    private long unsavedWarnedNanos = System.nanoTime();
+    /** While etcd does not take an issued certificate, a WARN line this often (DEBUG between). */
+    static final long UNSAVED_WARN_EVERY_NANOS = TimeUnit.MINUTES.toNanos(1);
     /** Owned by the duty's thread: attempts in a row that etcd cut short, and when to try again after the last. */
     private int etcdCuts;
     private long etcdRetryAtNanos;
@@ -303,6 +306,7 @@ public final class AcmeDuty implements AutoCloseable {
                 withdraw(challengeIds);
                 return;
             }
+            etcdCuts = 0; // the attempt reached the CA: etcd answered throughout
             int failed = failedBefore + 1;
             long wait = RenewalPolicy.backoffMillis(failed, timing.backoffInitial(), timing.backoffCap(),
                     ThreadLocalRandom.current().nextDouble());
@@ -337,8 +341,16 @@ public final class AcmeDuty implements AutoCloseable {
         try {
             saved = store.saveUnlessNewer(u.certificate(), u.key(), u.status(), u.challengeIds());
         } catch (EtcdUnavailableException e) {
-            log.debug("acme: etcd still does not take the certificate (serial {}): {}", u.certificate().serial(),
-                    e.getMessage());
+            long now = System.nanoTime();
+            if (now - unsavedWarnedNanos >= UNSAVED_WARN_EVERY_NANOS) {
+                unsavedWarnedNanos = now;
+                log.warn("acme: etcd still does not take the certificate the CA issued (serial {}, expires {}): {};"
+                        + " trying again every tick", u.certificate().serial(),
+                        Instant.ofEpochMilli(u.certificate().notAfter()), e.getMessage());
+            } else {
+                log.debug("acme: etcd still does not take the certificate (serial {}): {}", u.certificate().serial(),
+                        e.getMessage());
+            }
             return;
         }
         switch (saved.outcome()) {
@@ -490,6 +502,11 @@ public final class AcmeDuty implements AutoCloseable {
     public void close() {
         closed = true;
         DaemonThreads.stop(thread, Duration.ofSeconds(5));
+        Unsaved u = unsaved;
+        if (u != null) {
+            log.warn("acme: stopping with a certificate the CA issued that etcd never took (serial {}); the next holder"
+                    + " orders another", u.certificate().serial());
+        }
         election.close();
     }
 }
