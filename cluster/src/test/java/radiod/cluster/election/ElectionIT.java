@@ -296,13 +296,7 @@ class ElectionIT {
             Client client = Delegate.of(Client.class, real,
                     (method, args, call) -> method.getName().equals("getKVClient") ? kv : call.call());
             EtcdSession session = new EtcdSession(client, Duration.ofSeconds(TTL)).start();
-            List<Candidate> candidates = new ArrayList<>();
-            for (int i = 0; i < 3; i++) {
-                Candidate c = new Candidate(session, Keys.bytes("/election-it/together/" + i),
-                        () -> "x".getBytes(StandardCharsets.UTF_8), quiet());
-                c.start();
-                candidates.add(c);
-            }
+            List<Candidate> candidates = threeCandidates(session, "/election-it/together/");
             await().atMost(Duration.ofSeconds(5)).until(() -> candidates.stream().allMatch(Candidate::isLeader));
             slow.set(true);
             candidates.forEach(Candidate::closeAsync);
@@ -314,13 +308,7 @@ class ElectionIT {
             assertTrue(candidates.get(0).closeAsync().isDone(), "the same resignation, done");
 
             // etcd silent to the resignations: closed together, they are waited for once, not once each.
-            List<Candidate> more = new ArrayList<>();
-            for (int i = 0; i < 3; i++) {
-                Candidate c = new Candidate(session, Keys.bytes("/election-it/silent/" + i),
-                        () -> "x".getBytes(StandardCharsets.UTF_8), quiet());
-                c.start();
-                more.add(c);
-            }
+            List<Candidate> more = threeCandidates(session, "/election-it/silent/");
             slow.set(false);
             await().atMost(Duration.ofSeconds(5)).until(() -> more.stream().allMatch(Candidate::isLeader));
             silent.set(true);
@@ -333,6 +321,18 @@ class ElectionIT {
             assertTrue(took <= one + 500, took + " ms: waited once, not three times");
             session.close();
         }
+    }
+
+    /** Three started candidates on one session, for the keys {@code prefix} 0, 1 and 2. */
+    private static List<Candidate> threeCandidates(EtcdSession session, String prefix) {
+        List<Candidate> candidates = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            Candidate c = new Candidate(session, Keys.bytes(prefix + i), () -> "x".getBytes(StandardCharsets.UTF_8),
+                    quiet());
+            c.start();
+            candidates.add(c);
+        }
+        return candidates;
     }
 
     /**
