@@ -463,6 +463,38 @@ class EtcdSessionFencingIT {
         }
     }
 
+    /** A grant etcd refuses outright (permission denied) is asked again a keep-alive period later, not every 250 ms. */
+    @Test
+    void aGrantEtcdRefusesOutrightIsAskedAgainAKeepAlivePeriodLater() {
+        List<Long> refused = new CopyOnWriteArrayList<>();
+        try (Client real = EtcdClients.connect(EtcdOptions.of(etcd.endpoints()))) {
+            Lease lease = Delegate.of(Lease.class, real.getLeaseClient(), (method, args, call) -> {
+                if (!method.getName().equals("grant")) {
+                    return call.call();
+                }
+                refused.add(System.nanoTime());
+                return CompletableFuture.failedFuture(
+                        Status.PERMISSION_DENIED.withDescription("etcdserver: permission denied").asRuntimeException());
+            });
+            Client client = Delegate.of(Client.class, real,
+                    (method, args, call) -> method.getName().equals("getLeaseClient") ? lease : call.call());
+            EtcdSession session = new EtcdSession(client, TTL, System::nanoTime).start();
+            try {
+                await().atMost(Duration.ofSeconds(10)).until(() -> refused.size() >= 3);
+                long least = Long.MAX_VALUE;
+                for (int i = 1; i < refused.size(); i++) {
+                    least = Math.min(least, refused.get(i) - refused.get(i - 1));
+                }
+                System.out.printf("grants refused outright: asked again every %d ms at least (TTL/5: 1000 ms)%n",
+                        least / 1_000_000);
+                assertTrue(least >= TimeUnit.MILLISECONDS.toNanos(950), least / 1_000_000 + " ms");
+                assertEquals(0, session.leasesGranted());
+            } finally {
+                session.close();
+            }
+        }
+    }
+
     private static long maxGap(List<Long> times) {
         long max = 0;
         for (int i = 1; i < times.size(); i++) {

@@ -105,7 +105,8 @@ public final class AcmeDuty implements AutoCloseable {
     private long awaitRevision;
     /** Owned by the duty's thread: a certificate the CA issued that etcd has not taken yet, or null. */
     private Unsaved unsaved;
-    private long unsavedWarnedNanos = System.nanoTime();
+    /** When etcd's silence about {@link #unsaved} was last logged at WARN (its first failed write is). */
+    private long unsavedWarnedNanos;
     /** While etcd does not take an issued certificate, a WARN line this often (DEBUG between). */
     static final long UNSAVED_WARN_EVERY_NANOS = TimeUnit.MINUTES.toNanos(1);
     /** Owned by the duty's thread: attempts in a row that etcd cut short, and when to try again after the last. */
@@ -268,6 +269,7 @@ public final class AcmeDuty implements AutoCloseable {
                     renewHandled);
             etcdCuts = 0;
             unsaved = new Unsaved(certificate, key, ok, List.copyOf(challengeIds), startedNanos);
+            unsavedWarnedNanos = System.nanoTime();
             OptionalLong stored;
             try {
                 stored = store.save(certificate, key, ok, challengeIds, holderRevision.getAsLong());
