@@ -22,4 +22,16 @@ public record MasterInfo(String name, List<String> addresses, int icecastPort, i
     public String address() {
         return addresses.get(0);
     }
+
+    /**
+     * This master as node {@code node} dials it: at {@code ownAddress} (where that node's own ports answer) when the
+     * master is that node itself, as published otherwise. A node's published address may be a NAT's, which the node
+     * cannot reach from inside without hairpin NAT; its peers can.
+     */
+    public MasterInfo dialedBy(String node, String ownAddress) {
+        if (node == null || ownAddress == null || !name.equals(node) || address().equals(ownAddress)) {
+            return this;
+        }
+        return new MasterInfo(name, List.of(ownAddress), icecastPort, sourcePort, httpPort, electedAt);
+    }
 }

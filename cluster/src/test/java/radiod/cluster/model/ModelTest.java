@@ -2,6 +2,7 @@ package radiod.cluster.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -140,5 +141,16 @@ class ModelTest {
         assertEquals("[2001:db8::1]:8080", Endpoint.listening("::", both, 8080).orElseThrow().toString());
         assertEquals("192.0.2.1:8080", Endpoint.listening("::", List.of("192.0.2.1"), 8080).orElseThrow().toString());
         assertTrue(Endpoint.listening("0.0.0.0", List.of("2001:db8::1"), 8080).isEmpty());
+    }
+
+    @Test
+    void aMasterIsDialedAtItsPublishedAddressExceptByItself() {
+        MasterInfo m = new MasterInfo("node1", List.of("203.0.113.10", "2001:db8::10"), 8100, 8000, 8080, 7);
+        MasterInfo own = m.dialedBy("node1", "10.0.0.5");
+        assertEquals(new MasterInfo("node1", List.of("10.0.0.5"), 8100, 8000, 8080, 7), own);
+        assertEquals("10.0.0.5", own.address());
+        assertSame(m, m.dialedBy("node2", "10.0.0.6"), "a peer dials the published address");
+        assertSame(m, m.dialedBy("node1", "203.0.113.10"), "a node bound to its published address");
+        assertSame(m, m.dialedBy(null, null), "a node that has not said who it is");
     }
 }

@@ -172,6 +172,9 @@ final class Parts {
         Carrier carried = parts.adopt(new Carrier(vertx, localIcecast, config.icecast().port(),
                 icecast.settings().sourcePassword(), registry));
         carrier = carried;
+        // As master, its own pulls and encoders go to its own source port, not to a published address that may be
+        // a NAT's (unreachable from inside without hairpin NAT)
+        carried.selfAt(node.name(), config.node().ownAddress());
         carried.onFeedTaken(mount -> {
             icecast.pollSoon(); // Icecast's status catches up (listeners, bandwidth, and a mount it drops)
             return passthrough.warm(mount); // and this node's reads of it are at Icecast before its first audio
@@ -195,6 +198,7 @@ final class Parts {
         SourceFront source = new SourceFront(vertx, SourceFrontSettings.of(bind, config.source().port(),
                 config.node().addresses().get(0), config.http().port()), node.actionableView(),
                 () -> session.validLease().isEmpty(), new Hubs(vertx, node.isMaster(), node.name(), registry), registry);
+        source.selfAt(node.name(), config.node().ownAddress());
         if (config.tls().enabled()) {
             source.tls(tls, config.tls().sourcePort(), https().base(node.name()));
         }

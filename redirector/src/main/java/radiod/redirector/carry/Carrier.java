@@ -2,6 +2,7 @@ package radiod.redirector.carry;
 
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Function;
@@ -16,6 +17,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetClientOptions;
+import radiod.cluster.model.MasterInfo;
 import radiod.cluster.view.ClusterSnapshot;
 
 /**
@@ -56,6 +58,8 @@ public final class Carrier implements AutoCloseable {
     /** Since when no pull has been connected while there are pulls and a master is named; -1 while one is. */
     private volatile long linkDownSinceNanos = -1;
     private volatile Function<String, Future<?>> feedTaken = mount -> Future.succeededFuture();
+    private volatile String selfName;
+    private volatile String selfAddress;
 
     /**
      * @param icecastHost     this node's Icecast
@@ -74,6 +78,15 @@ public final class Carrier implements AutoCloseable {
         Gauge.builder("radiod.carry.feeds", () -> live.size())
                 .description("mounts this node feeds to its Icecast").register(registry);
         this.timer = vertx.setPeriodic(1000, t -> context.runOnContext(v -> tick()));
+    }
+
+    /**
+     * This node's name and the address its own source port answers on: while it is the master, its pulls dial
+     * that address, not the one it publishes (which may be a NAT's, unreachable from inside without hairpin NAT).
+     */
+    public void selfAt(String node, String ownAddress) {
+        selfName = node;
+        selfAddress = ownAddress;
     }
 
     /**
@@ -136,8 +149,8 @@ public final class Carrier implements AutoCloseable {
     }
 
     /** The session this node carries for the mount now, if any. */
-    public java.util.Optional<Session> sessionOf(String mount) {
-        return java.util.Optional.ofNullable(sessions.get(mount));
+    public Optional<Session> sessionOf(String mount) {
+        return Optional.ofNullable(sessions.get(mount));
     }
 
     private void apply(ClusterSnapshot view) {
@@ -151,12 +164,13 @@ public final class Carrier implements AutoCloseable {
             e.getValue().close();
             return true;
         });
+        Optional<MasterInfo> master = view.master().map(m -> m.dialedBy(selfName, selfAddress));
         for (String mount : mounts) {
             Pull p = byMount.computeIfAbsent(mount, m -> new Pull(vertx, pulls, m,
                     (path, preamble) -> new Feed(vertx, feeds, icecastHost, icecastPort, icecastPassword, path, preamble,
                             () -> fed(path), () -> context.runOnContext(v -> refresh())),
                     this::refresh));
-            p.follow(view.master());
+            p.follow(master);
         }
         refresh();
     }

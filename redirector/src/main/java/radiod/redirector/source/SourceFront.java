@@ -76,6 +76,8 @@ public final class SourceFront implements AutoCloseable {
     private final Set<Admission> waiting = ConcurrentHashMap.newKeySet();
     private final Ingest.Host ingestHost;
     private final String sessionPrefix;
+    private volatile String selfName;
+    private volatile String selfAddress;
     private final Counter bytes;
     private final Counter metadataUpdates;
     private final Map<String, Counter> authFailures = new ConcurrentHashMap<>();
@@ -121,7 +123,7 @@ public final class SourceFront implements AutoCloseable {
         this.ingestHost = new Ingest.Host() {
             @Override
             public Optional<MasterInfo> master() {
-                return view.get().master();
+                return dialed(view.get().master());
             }
 
             @Override
@@ -255,6 +257,20 @@ public final class SourceFront implements AutoCloseable {
             }
             hubs.viewChanged(snapshot.mounts());
         });
+    }
+
+    /**
+     * This node's name and the address its own source port answers on: while it is the master, the encoders it
+     * holds are sent to that address, not to the one it publishes (which may be a NAT's, unreachable from inside
+     * without hairpin NAT).
+     */
+    public void selfAt(String node, String ownAddress) {
+        selfName = node;
+        selfAddress = ownAddress;
+    }
+
+    private Optional<MasterInfo> dialed(Optional<MasterInfo> master) {
+        return master.map(m -> m.dialedBy(selfName, selfAddress));
     }
 
     /** Source connections kept waiting, unanswered, for their mount, this node's lease or a master to be in the view. */
@@ -577,7 +593,7 @@ public final class SourceFront implements AutoCloseable {
                         "this node is cut off from the cluster; retry, or use another node");
                 return false;
             }
-            Optional<MasterInfo> master = snapshot.master();
+            Optional<MasterInfo> master = dialed(snapshot.master());
             if (master.isEmpty() && waited < settings.masterWait().toNanos()) {
                 holding(req, "no master is elected yet", settings.masterWait());
                 admitAgain(req, rest, arrived);

@@ -20,6 +20,7 @@ public final class RadiodProcess {
     private final List<String> etcdEndpoints;
     private final Path config;
     private final Path log;
+    private volatile String published;
     private Process process;
     private final List<String> unexpectedExits = new java.util.ArrayList<>();
 
@@ -45,6 +46,16 @@ public final class RadiodProcess {
         return log;
     }
 
+    /**
+     * Publishes {@code address} as the node's address ({@code node.addresses}) while it still listens on its own
+     * ({@code node.bind}): a node behind a NAT, whose public address its own ports do not answer on. Set before
+     * {@link #start()}.
+     */
+    public RadiodProcess publishAs(String address) {
+        this.published = address;
+        return this;
+    }
+
     /** The node's access log (one line per finished listener session). */
     public Path accessLog() {
         return cluster.dir().resolve(name + "-access.log");
@@ -62,7 +73,7 @@ public final class RadiodProcess {
         return """
                 node:
                   name: %s
-                  addresses: [%s]
+                  addresses: [%s]%s
                 etcd:
                   endpoints: [%s]
                   prefix: %s
@@ -79,7 +90,8 @@ public final class RadiodProcess {
                   dir: %s
                 transcoder:
                   dir: %s
-                %s""".formatted(name, address, String.join(", ", etcdEndpoints), cluster.prefix(),
+                %s""".formatted(name, published == null ? address : published,
+                published == null ? "" : "\n  bind: " + address, String.join(", ", etcdEndpoints), cluster.prefix(),
                 cluster.ttl(), cluster.access().yaml(), cluster.httpPort, accessLog(), cluster.sourcePort, cluster.dnsPort,
                 cluster.dnsNameservers().stream().map(ns -> "'" + ns + "'").collect(java.util.stream.Collectors.joining(", ")),
                 cluster.ttl(), cluster.icecastPort,
