@@ -73,7 +73,12 @@ final class Pull {
         }
         MasterInfo m = master.get();
         if (target != null && same(target, m) && (socket != null || redialTimer >= 0 || connecting)) {
-            return;
+            boolean newTerm = m.electedAt() != target.electedAt();
+            target = m;
+            if (!newTerm || socket != null || connecting) {
+                return;
+            }
+            // the same node elected again while a redial waits out its backoff: its new term's hub is up now
         }
         target = m;
         attempt = 0;

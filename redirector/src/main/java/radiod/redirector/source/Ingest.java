@@ -178,13 +178,21 @@ final class Ingest {
             return;
         }
         Optional<MasterInfo> m = host.master();
-        if (m.isPresent() && (target == null || !SourceFront.sameMaster(m.get(), target))) {
+        if (m.isEmpty()) {
+            return;
+        }
+        if (target == null || !SourceFront.sameMaster(m.get(), target)) {
             if (target != null) {
                 log.info("source for {}: master is now {}; sending the stream there", mount, m.get().name());
             }
             dial(m.get());
-        } else if (m.isPresent() && upstream == null && !connecting && redialTimer < 0) {
-            dial(m.get());
+            return;
+        }
+        boolean newTerm = m.get().electedAt() != target.electedAt();
+        if (upstream == null && !connecting && (redialTimer < 0 || newTerm)) {
+            dial(m.get()); // a redial waiting out its backoff goes now if the same node was elected again
+        } else if (newTerm) {
+            target = m.get();
         }
     }
 

@@ -73,6 +73,8 @@ public final class CapturingServer implements AutoCloseable {
         private final Socket socket;
         private final ByteArrayOutputStream received = new ByteArrayOutputStream();
         private volatile boolean peerClosed;
+        /** When the server accepted it ({@link System#nanoTime()}). */
+        public final long acceptedNanos = System.nanoTime();
 
         Connection(Socket socket) {
             this.socket = socket;

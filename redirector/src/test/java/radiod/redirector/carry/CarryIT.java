@@ -95,8 +95,13 @@ class CarryIT {
     }
 
     static ClusterSnapshot view(CapturingServer master, Mount mount) {
+        return view(master, mount, 1);
+    }
+
+    /** The view naming {@code master}, elected at {@code electedAt} (a new value: the same node elected again). */
+    static ClusterSnapshot view(CapturingServer master, Mount mount, long electedAt) {
         return new ClusterSnapshot(1, Map.of(), Optional.of(new MasterInfo("hub-" + master.port(), List.of(HOST), 8000,
-                master.port(), 8080, 1)), Map.of(mount.path(), mount), Map.of(), Map.of());
+                master.port(), 8080, electedAt)), Map.of(mount.path(), mount), Map.of(), Map.of());
     }
 
     static Buffer bytes(byte[] b, int from, int to) {
@@ -172,6 +177,28 @@ class CarryIT {
         assertEquals(1, taken.get(), "one feed taken throughout");
         assertEquals(1, hub2.connections().size());
         assertEquals(2, hub1.connections().size());
+    }
+
+    /**
+     * A master whose hub turns pulls away (it lost its lease and is campaigning again) pushes the pull's redial
+     * backoff to half a second; when the same node is elected again, the pull goes at once, not when the backoff ends.
+     */
+    @Test
+    void aPullWaitingOutItsBackoffDialsAtOnceWhenTheSameNodeIsElectedAgain() throws Exception {
+        carrier.viewChanged(view(hub1, MP3, 1));
+        for (int i = 0; i < 5; i++) { // redials after 50, 100, 200, 300 ms, then 500
+            CapturingServer.Connection refused = hub1.awaitHead(i);
+            refused.send("HTTP/1.1 503 Service Unavailable\r\n\r\n");
+            await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(2)).until(refused::peerClosed);
+        }
+        // The pull closed the fifth: its closing (and its 500 ms redial) is on the event loop ahead of this view.
+        long elected = System.nanoTime();
+        carrier.viewChanged(view(hub1, MP3, 2));
+        await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(2)).until(() -> hub1.connections().size() > 5);
+        long ms = (hub1.connections().get(5).acceptedNanos - elected) / 1_000_000;
+        System.out.printf("measured: pull dialed %d ms after the same node was elected again%n", ms);
+        assertTrue(ms <= 100, "the pull waited " + ms + " ms for its backoff");
+        assertEquals(6, hub1.connections().size());
     }
 
     @Test

@@ -107,7 +107,12 @@ class SourceFrontTest {
 
     /** A master whose hub (source port) is at HOST:sourcePort. */
     static MasterInfo master(String name, int sourcePort) {
-        return new MasterInfo(name, List.of(HOST), 8000, sourcePort, 8080, 1);
+        return master(name, sourcePort, 1);
+    }
+
+    /** As {@link #master(String, int)}, elected at {@code electedAt} (a new value: the same node elected again). */
+    static MasterInfo master(String name, int sourcePort, long electedAt) {
+        return new MasterInfo(name, List.of(HOST), 8000, sourcePort, 8080, electedAt);
     }
 
     static ClusterSnapshot snapshot(MasterInfo master) {
@@ -543,6 +548,36 @@ class SourceFrontTest {
             assertEquals(1, front.activeSources());
             assertEquals(2, masterA.connections().size());
             assertTrue(masterB.connections().isEmpty());
+        }
+    }
+
+    /**
+     * The master's hub dropped the ingest and turns it away (the node lost its lease and campaigns again): the redial
+     * backoff grows to half a second. When the same node is elected again, the ingest goes at once.
+     */
+    @Test
+    void anIngestWaitingOutItsBackoffDialsAtOnceWhenTheSameNodeIsElectedAgain() throws Exception {
+        Admitted e = admitAtA();
+        try (Socket s = e.encoder()) {
+            sendMp3(s, 0, 10_000);
+            e.upstream().close();
+            for (int i = 1; i <= 4; i++) { // redials after 50, 100, 200, 400 ms, then 500
+                CapturingServer.Connection refused = masterA.awaitHead(i);
+                refused.send("HTTP/1.1 409 Conflict\r\n\r\n");
+                await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(2)).until(refused::peerClosed);
+            }
+            long elected = System.nanoTime();
+            moveView(master("node1", masterA.port(), 2));
+            await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(2))
+                    .until(() -> masterA.connections().size() > 5);
+            long ms = (masterA.connections().get(5).acceptedNanos - elected) / 1_000_000;
+            System.out.printf("measured: ingest dialed %d ms after the same node was elected again%n", ms);
+            assertTrue(ms <= 100, "the ingest waited " + ms + " ms for its backoff");
+            CapturingServer.Connection again = masterA.awaitHead(5);
+            assertEquals(e.session(), again.header("x-radiod-session"));
+            again.send(OK);
+            await().atMost(Duration.ofSeconds(5)).until(() -> again.dataEnd() > 8_500);
+            assertEquals(1, front.activeSources());
         }
     }
 
