@@ -19,6 +19,8 @@ public final class IcecastConfig {
     static final int BURST_BYTES = 65_536;
     /** Per-source queue: a listener that falls this far behind (about a minute at 128 kbit/s) is dropped. */
     static final int QUEUE_BYTES = 1_048_576;
+    /** Bytes of MP3 between two in-stream titles for players that ask for them: Icecast's default. */
+    static final int ICY_METADATA_INTERVAL = 16_000;
 
     /**
      * Connections radiod holds to its Icecast besides one per mount of each kind below: the passthrough's pool of
@@ -116,6 +118,12 @@ public final class IcecastConfig {
             // Listeners move back as soon as the mount's own source returns.
             tag(x, 2, "fallback-override", 1);
         }
+        // Icecast's own default interval, given here so that Icecast never reads it from the source's request: its
+        // housekeeping thread re-applies a declared mount's settings about once a second after any source comes or
+        // goes, and may reach a source whose own thread is tearing it down, whose request is gone (client NULL); an
+        // MP3 mount without this setting then crashes Icecast 2.4.4 (SIGSEGV in format_mp3_apply_settings).
+        // IcecastFallbackRaceIT holds the teardown in that window.
+        tag(x, 2, "mp3-metadata-interval", ICY_METADATA_INTERVAL);
         x.append("  </mount>\n");
     }
 

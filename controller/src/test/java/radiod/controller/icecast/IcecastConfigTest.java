@@ -103,7 +103,9 @@ class IcecastConfigTest {
         assertEquals("/jazz.mp3", text(jazz, "mount-name"));
         assertEquals("/live.mp3", text(jazz, "fallback-mount"));
         assertEquals("1", text(jazz, "fallback-override"), "listeners move back when the feed returns");
-        assertEquals(List.of("mount-name", "fallback-mount", "fallback-override"), childNames(jazz),
+        assertEquals("16000", text(jazz, "mp3-metadata-interval"),
+                "Icecast's default, so that Icecast never reads it from a leaving source's request (IcecastFallbackRaceIT)");
+        assertEquals(List.of("mount-name", "fallback-mount", "fallback-override", "mp3-metadata-interval"), childNames(jazz),
                 "no username, password or max-listeners: the global source password applies");
     }
 
