@@ -19,7 +19,10 @@ public final class IcecastConfig {
     static final int BURST_BYTES = 65_536;
     /** Per-source queue: a listener that falls this far behind (about a minute at 128 kbit/s) is dropped. */
     static final int QUEUE_BYTES = 1_048_576;
-    /** Bytes of MP3 between two in-stream titles for players that ask for them: Icecast's default. */
+    /**
+     * Bytes of MP3 between two in-stream titles in what Icecast serves to radiod's passthrough (which frames the
+     * titles for players at its own interval): Icecast's default.
+     */
     static final int ICY_METADATA_INTERVAL = 16_000;
 
     /**

@@ -171,10 +171,10 @@ final class Parts {
         vertx.setPeriodic(1000, t -> sampleBandwidth());
         Carrier carried = parts.adopt(new Carrier(vertx, localIcecast, config.icecast().port(),
                 icecast.settings().sourcePassword(), registry));
-        carrier = carried;
         // As master, its own pulls and encoders go to its own source port, not to a published address that may be
         // a NAT's (unreachable from inside without hairpin NAT)
         carried.selfAt(node.name(), config.node().ownAddress());
+        carrier = carried;
         carried.onFeedTaken(mount -> {
             icecast.pollSoon(); // Icecast's status catches up (listeners, bandwidth, and a mount it drops)
             return passthrough.warm(mount); // and this node's reads of it are at Icecast before its first audio

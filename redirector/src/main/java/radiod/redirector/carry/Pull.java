@@ -73,9 +73,8 @@ final class Pull {
         }
         MasterInfo m = master.get();
         if (target != null && same(target, m) && (socket != null || redialTimer >= 0 || connecting)) {
-            boolean newTerm = m.electedAt() != target.electedAt();
-            target = m;
-            if (!newTerm || socket != null || connecting) {
+            // target stays the object being dialed: the dial's completion knows its own by identity
+            if (m.electedAt() == target.electedAt() || socket != null || connecting) {
                 return;
             }
             // the same node elected again while a redial waits out its backoff: its new term's hub is up now

@@ -190,9 +190,10 @@ final class Ingest {
         }
         boolean newTerm = m.get().electedAt() != target.electedAt();
         if (upstream == null && !connecting && (redialTimer < 0 || newTerm)) {
-            dial(m.get()); // a redial waiting out its backoff goes now if the same node was elected again
-        } else if (newTerm) {
-            target = m.get();
+            if (newTerm) {
+                dialAttempt = 0; // the same node elected again: a redial waiting out its backoff goes now
+            }
+            dial(m.get());
         }
     }
 
