@@ -21,8 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import radiod.cluster.model.Mount;
 import radiod.controller.icecast.IcecastClient.Listener;
+import radiod.lifecycle.process.ProcessLiveness;
 import radiod.testkit.Ports;
 import radiod.testkit.Processes;
 import radiod.testkit.encoder.Tone;
@@ -44,9 +44,6 @@ import radiod.testkit.encoder.Tone;
 class IcecastFallbackRaceIT {
     private static final Logger log = LoggerFactory.getLogger(IcecastFallbackRaceIT.class);
     static final String HOST = "127.0.0.1";
-    static final Mount LIVE = new Mount("/live.mp3", "source", "live-Pw-1", null, null, 0, 128, null);
-    /** Declared in icecast.xml, for its fallback. */
-    static final Mount SHOW = new Mount("/show.mp3", "dj", "show-Pw-2", null, "/live.mp3", 0, 128, null);
     static final long HOLD_MILLIS = 3_000;
 
     @TempDir
@@ -72,8 +69,9 @@ class IcecastFallbackRaceIT {
                 + "' exec /usr/bin/icecast2 \"$@\"\n");
         Files.setPosixFilePermissions(wrapper, PosixFilePermissions.fromString("rwxr-xr-x"));
 
-        node = new IcecastSupervisor(IcecastSettings.of(tmp.resolve("node"), HOST, Ports.free(HOST), HOST).withBinary(wrapper));
-        node.apply(IcecastPlan.of(IcecastSupervisorIT.view("node1", LIVE, SHOW)));
+        node = new IcecastSupervisor(IcecastSettings.of(tmp.resolve("node"), HOST, Ports.free(HOST), HOST)
+                .withBinary(wrapper));
+        node.apply(IcecastPlan.of(IcecastSupervisorIT.VIEW));
         node.start();
         await().atMost(Duration.ofSeconds(5)).until(() -> node.stats().up());
         assertTrue(Files.readString(node.settings().configFile()).contains("<mount-name>/show.mp3</mount-name>"));
@@ -81,11 +79,11 @@ class IcecastFallbackRaceIT {
         long starts = node.starts();
 
         feed("/live.mp3", 440);
-        await().atMost(Duration.ofSeconds(5)).until(() -> live("/live.mp3"));
+        await().atMost(Duration.ofSeconds(5)).until(() -> IcecastSupervisorIT.live(node, "/live.mp3"));
         Process show = feed("/show.mp3", 660);
-        await().atMost(Duration.ofSeconds(5)).until(() -> live("/show.mp3"));
+        await().atMost(Duration.ofSeconds(5)).until(() -> IcecastSupervisorIT.live(node, "/show.mp3"));
         try (Listener l = Listener.open(HOST, node.settings().port(), "/show.mp3")) {
-            await().atMost(Duration.ofSeconds(2)).until(() -> listeners("/show.mp3") == 1);
+            await().atMost(Duration.ofSeconds(2)).until(() -> IcecastSupervisorIT.listeners(node, "/show.mp3") == 1);
 
             Files.writeString(holdDir.resolve("hold"), Long.toString(HOLD_MILLIS));
             Processes.stop(show, Duration.ofSeconds(3));
@@ -95,22 +93,26 @@ class IcecastFallbackRaceIT {
             Files.delete(holdDir.resolve("hold")); // one hold only
             feed("/poke.mp3", 330); // a new source: the housekeeping thread re-applies the mounts within a second
             await("the new source on Icecast").atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(20))
-                    .until(() -> !alive(pid) || live("/poke.mp3"));
+                    .until(() -> !ProcessLiveness.isAlive(pid) || IcecastSupervisorIT.live(node, "/poke.mp3"));
             long poked = System.nanoTime();
             await("the hold's end").atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
-                    .until(() -> Files.exists(holdDir.resolve("released")) || !alive(pid));
+                    .until(() -> Files.exists(holdDir.resolve("released")) || !ProcessLiveness.isAlive(pid));
             long ms = (System.nanoTime() - held) / 1_000_000;
-            assertTrue(alive(pid), "Icecast (pid " + pid + ") died " + ms + " ms into the hold, while a new source came");
+            assertTrue(ProcessLiveness.isAlive(pid),
+                    "Icecast (pid " + pid + ") died " + ms + " ms into the hold, while a new source came");
             long afterPoke = (System.nanoTime() - poked) / 1_000_000;
             log.info("measured: the leaving source was held {} ms, {} ms of it after the new source was on Icecast",
                     ms, afterPoke);
             // Icecast's housekeeping comes by within its 1 s tick of the new source: the hold must have outlasted it,
             // or nothing reached the held source and this run showed nothing.
-            assertTrue(afterPoke >= 1_200, "the hold ended " + afterPoke + " ms after the new source came: too soon to tell");
+            assertTrue(afterPoke >= 1_200,
+                    "the hold ended " + afterPoke + " ms after the new source came: too soon to tell");
 
             await("the listener on the fallback").atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(50))
-                    .until(() -> !alive(pid) || listeners("/live.mp3") == 1);
-            assertTrue(alive(pid), () -> "Icecast (pid " + pid + ") died after the hold: " + errorLog());
+                    .until(() -> !ProcessLiveness.isAlive(pid)
+                            || IcecastSupervisorIT.listeners(node, "/live.mp3") == 1);
+            assertTrue(ProcessLiveness.isAlive(pid),
+                    () -> "Icecast (pid " + pid + ") died after the hold: " + errorLog());
             assertEquals(starts, node.starts(), "Icecast was not restarted");
             long at = l.received();
             await("audio from the fallback").atMost(Duration.ofSeconds(3)).until(() -> l.received() >= at + 8192);
@@ -124,25 +126,6 @@ class IcecastFallbackRaceIT {
         } catch (IOException e) {
             return e.toString();
         }
-    }
-
-    /** Whether the process runs (a zombie, a crashed Icecast not reaped yet, does not). */
-    static boolean alive(long pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-            char state = stat.charAt(stat.lastIndexOf(')') + 2);
-            return state != 'Z' && state != 'X';
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    boolean live(String mount) {
-        return new IcecastStatusReader(node.settings()).read().listenersByMount().containsKey(mount);
-    }
-
-    int listeners(String mount) {
-        return new IcecastStatusReader(node.settings()).read().listenersByMount().getOrDefault(mount, -1);
     }
 
     Process feed(String mount, int hertz) throws IOException {
