@@ -91,7 +91,13 @@ public final class FrontFixture implements AutoCloseable {
 
     /** A node with the mounts live, {@code 192.0.2.1N} as its address. */
     public static NodeStatus node(int n, boolean up, int listeners, int maxListeners, Map<String, Integer> byMount) {
-        return new NodeStatus("node" + n, List.of("192.0.2.1" + n), 8080, 8000, 8100 + n, 53, up, false, n == 1, listeners,
+        return node(n, up, false, listeners, maxListeners, byMount);
+    }
+
+    /** As {@link #node(int, boolean, int, int, Map)}, drained as its own status says. */
+    public static NodeStatus node(int n, boolean up, boolean drained, int listeners, int maxListeners,
+                                  Map<String, Integer> byMount) {
+        return new NodeStatus("node" + n, List.of("192.0.2.1" + n), 8080, 8000, 8100 + n, 53, up, drained, n == 1, listeners,
                 byMount, listeners * 128_000L, 100_000_000L, maxListeners, n == 2 ? List.of("/live-64.mp3") : List.of(), "0.1.0",
                 1000);
     }
@@ -105,11 +111,16 @@ public final class FrontFixture implements AutoCloseable {
     }
 
     public static ClusterSnapshot snapshot(List<NodeStatus> nodes) {
+        return snapshot(nodes, Map.of());
+    }
+
+    /** As {@link #snapshot(List)}, with these nodes' drains in etcd. */
+    public static ClusterSnapshot snapshot(List<NodeStatus> nodes, Map<String, Drain> drains) {
         Map<String, NodeStatus> byName = new java.util.HashMap<>();
         nodes.forEach(n -> byName.put(n.name(), n));
         return new ClusterSnapshot(42, byName,
                 Optional.of(new MasterInfo(SELF, List.of("192.0.2.11"), 8101, 8000, 8080, 1)),
-                Map.of(LIVE.path(), LIVE, OTHER.path(), OTHER), Map.of(), Map.<String, Drain>of());
+                Map.of(LIVE.path(), LIVE, OTHER.path(), OTHER), Map.of(), drains);
     }
 
     /** Sends raw request bytes and reads the whole answer (the request should ask to close the connection). */

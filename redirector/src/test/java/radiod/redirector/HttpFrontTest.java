@@ -24,6 +24,9 @@ import org.junit.jupiter.api.Test;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import io.vertx.core.http.HttpMethod;
+import radiod.cluster.model.Drain;
+import radiod.cluster.model.NodeStatus;
+import radiod.cluster.view.ClusterSnapshot;
 import radiod.redirector.FrontFixture.Served;
 
 /**
@@ -154,13 +157,57 @@ class HttpFrontTest {
 
     @Test
     void streamPathsServeTheLocalIcecastForKnownMountsOnly() throws Exception {
-        front.view.set(FrontFixture.cluster(false, true, false)); // whatever the balancer says
+        // This node serves it, whatever the balancer would say: node2 has fewer listeners, node3 none.
+        front.view.set(FrontFixture.cluster(true, true, true));
         HttpResponse<String> r = get("/_stream/live.mp3?token=1");
         assertEquals(200, r.statusCode());
         assertEquals(Served.local(HttpMethod.GET, "/live.mp3", "token=1"), front.served.poll());
         assertEquals(404, get("/_stream/nope.mp3").statusCode());
         assertEquals(404, get("/_stream/").statusCode());
         assertTrue(front.served.isEmpty());
+    }
+
+    /**
+     * A player comes back to the {@code /_stream/} URL it holds. When this node's own status says it cannot serve the
+     * mount (its Icecast down, the mount not live here, drained) and another node can, it goes there; when none can,
+     * it is served here as before (the passthrough holds it while Icecast comes back).
+     */
+    @Test
+    void aStreamPathThisNodeCannotServeSendsThePlayerToANodeThatCan() throws Exception {
+        java.util.function.Function<NodeStatus, ClusterSnapshot> withSelf = self -> FrontFixture.snapshot(List.of(self,
+                FrontFixture.node(2, true, 5, 100, Map.of("/live.mp3", 5)),
+                FrontFixture.node(3, false, 0, 100, Map.of("/live.mp3", 0))));
+        NodeStatus icecastDown = FrontFixture.node(1, false, 10, 100, Map.of("/live.mp3", 7));
+        NodeStatus notLiveHere = FrontFixture.node(1, true, 10, 100, Map.of("/jazz/other.ogg", 3));
+        NodeStatus drained = FrontFixture.node(1, true, true, 10, 100, Map.of("/live.mp3", 7));
+        for (NodeStatus self : List.of(icecastDown, notLiveHere, drained)) {
+            front.view.set(withSelf.apply(self));
+            HttpResponse<String> r = get("/_stream/live.mp3?token=1");
+            assertEquals(302, r.statusCode(), self.toString());
+            assertEquals("http://192.0.2.12:8080/_stream/live.mp3?token=1", r.headers().firstValue("Location").orElseThrow());
+            r = send("HEAD", "/_stream/live.mp3");
+            assertEquals(302, r.statusCode());
+            // A player that does not follow redirects gets it proxied from there.
+            r = get("/_stream/live.mp3", "User-Agent", "WinampMPEG/5.66, Ultravox/2.1");
+            assertEquals(200, r.statusCode());
+            assertEquals("192.0.2.12:8080", r.headers().firstValue("X-Fake-Upstream").orElseThrow());
+            assertEquals(new Served(HttpMethod.GET, "/live.mp3", "192.0.2.12:8080", null), front.served.poll());
+            assertTrue(front.served.isEmpty());
+        }
+        // No other node can: served here, as before.
+        front.view.set(FrontFixture.snapshot(List.of(icecastDown,
+                FrontFixture.node(2, true, 5, 100, Map.of("/jazz/other.ogg", 0)),
+                FrontFixture.node(3, false, 0, 100, Map.of("/live.mp3", 0)))));
+        assertEquals(200, get("/_stream/live.mp3").statusCode());
+        assertEquals(Served.local(HttpMethod.GET, "/live.mp3", null), front.served.poll());
+        // A drain of this node in the view, not yet in its own status: sent away too.
+        front.view.set(FrontFixture.snapshot(List.of(FrontFixture.node(1, true, 10, 100, Map.of("/live.mp3", 7)),
+                FrontFixture.node(2, true, 5, 100, Map.of("/live.mp3", 5))), Map.of("node1", new Drain("kernel update", 1))));
+        assertEquals(302, get("/_stream/live.mp3").statusCode());
+        // This node not in the view (no lease): served here.
+        front.view.set(FrontFixture.snapshot(List.of(FrontFixture.node(2, true, 5, 100, Map.of("/live.mp3", 5)))));
+        assertEquals(200, get("/_stream/live.mp3").statusCode());
+        assertEquals(Served.local(HttpMethod.GET, "/live.mp3", null), front.served.poll());
     }
 
     @Test

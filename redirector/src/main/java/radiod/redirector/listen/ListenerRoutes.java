@@ -120,12 +120,17 @@ public final class ListenerRoutes {
         } else {
             // Redirected even when the chosen node is this one: the player then holds a URL of its node, and
             // reconnects there (after a restart, say) instead of asking the balancer again and moving around.
-            metrics.count(Outcome.REDIRECT, node.name());
-            String query = req.query();
-            String location = locationBase(node, req.isSSL()) + STREAM_PREFIX + path + (query == null ? "" : "?" + query);
-            req.response().setStatusCode(302).putHeader(Responses.LOCATION, location)
-                    .putHeader(Responses.CACHE_CONTROL, Responses.NO_CACHE).putHeader(Responses.CONTENT_LENGTH, ZERO).end();
+            redirect(req, node, path);
         }
+    }
+
+    /** 302 to {@code node}'s {@code /_stream/} of the mount, keeping the query string; counted as a redirect. */
+    private void redirect(HttpServerRequest req, NodeStatus node, String mountPath) {
+        metrics.count(Outcome.REDIRECT, node.name());
+        String query = req.query();
+        String location = locationBase(node, req.isSSL()) + STREAM_PREFIX + mountPath + (query == null ? "" : "?" + query);
+        req.response().setStatusCode(302).putHeader(Responses.LOCATION, location)
+                .putHeader(Responses.CACHE_CONTROL, Responses.NO_CACHE).putHeader(Responses.CONTENT_LENGTH, ZERO).end();
     }
 
     /**
@@ -156,13 +161,47 @@ public final class ListenerRoutes {
                 : "http://" + Responses.hostForUrl(node.address()) + ':' + node.httpPort();
     }
 
-    /** {@code /_stream/<mount>}: the mount from this node's own Icecast, whatever the balancer would say. */
+    /**
+     * {@code /_stream/<mount>}: the mount from this node's own Icecast, whatever the balancer would say, while this
+     * node can serve it. A player holds this URL and comes back to it (after a dropped connection, a restart of this
+     * node's Icecast), so when this node's own published status says it cannot serve the mount now (its Icecast down,
+     * the mount not live here, drained) and another node can, the player is sent there as a listener of the mount
+     * would be; otherwise it is served here (held while Icecast comes back, or refused as before).
+     */
     private void stream(HttpServerRequest req, ClusterSnapshot snapshot, String mountPath) {
-        if (!snapshot.mounts().containsKey(mountPath)) {
+        Mount mount = snapshot.mounts().get(mountPath);
+        if (mount == null) {
             Responses.text(req, 404, "no such mount: " + mountPath);
             return;
         }
-        streams.serve(req, mountPath);
+        NodeStatus elsewhere = elsewhere(req, snapshot, mount);
+        if (elsewhere == null) {
+            streams.serve(req, mountPath);
+        } else if (agents.needsProxy(req.getHeader(HttpHeaders.USER_AGENT))) {
+            metrics.count(Outcome.PROXY, elsewhere.name());
+            streams.proxy(req, mountPath, elsewhere.address(), elsewhere.httpPort());
+        } else {
+            redirect(req, elsewhere, mountPath);
+        }
+    }
+
+    /**
+     * The node a request for this node's {@code /_stream/} of {@code mount} goes to instead, or null to serve it here:
+     * null while this node's own status in the view says it can serve the mount (or is not in the view: no lease),
+     * and when the balancer's choice is not another node that, by its status, can.
+     */
+    private NodeStatus elsewhere(HttpServerRequest req, ClusterSnapshot snapshot, Mount mount) {
+        NodeStatus me = snapshot.nodes().get(self);
+        if (me == null || canServe(snapshot, me, mount)) {
+            return null;
+        }
+        Optional<NodeStatus> chosen = req.method() == HttpMethod.HEAD ? pipeline.preview(snapshot, mount)
+                : pipeline.choose(snapshot, mount);
+        return chosen.filter(n -> !n.name().equals(self) && canServe(snapshot, n, mount)).orElse(null);
+    }
+
+    private static boolean canServe(ClusterSnapshot snapshot, NodeStatus node, Mount mount) {
+        return node.icecastUp() && node.hasMount(mount.path()) && !node.drained() && !snapshot.isDrained(node.name());
     }
 
     /**

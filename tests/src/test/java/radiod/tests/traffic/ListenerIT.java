@@ -145,6 +145,56 @@ class ListenerIT {
         assertTrue(proxiedToStalled < 200_000, "a stalled listener made the node take " + proxiedToStalled + " bytes");
     }
 
+    /**
+     * A player holds a node's {@code /_stream/} URL and comes back to it. When that node's Icecast hangs (stopped
+     * here), the node publishes it down, and the player coming back is sent to a node that serves the mount: mpv,
+     * given the hung node's URL, plays.
+     */
+    @Test
+    void aPlayerComingBackToANodeWhoseIcecastHangsIsSentToANodeThatServesTheMount() throws Exception {
+        RadiodProcess master = cluster.master().orElseThrow();
+        RadiodProcess hung = cluster.nodes().stream().filter(n -> n != master).findFirst().orElseThrow();
+        long icecast = hung.icecast().orElseThrow().pid();
+        signal("STOP", icecast);
+        try {
+            long stopped = System.nanoTime();
+            await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
+                    .until(() -> !cluster.snapshot().node(hung.name()).orElseThrow().icecastUp());
+            System.out.printf("measured: the node published its hung Icecast down %d ms after it stopped%n",
+                    (System.nanoTime() - stopped) / 1_000_000);
+            java.net.HttpURLConnection c = (java.net.HttpURLConnection) java.net.URI.create(
+                    hung.httpUrl("/_stream/live.mp3?k=1")).toURL().openConnection();
+            c.setInstanceFollowRedirects(false);
+            c.setConnectTimeout(2000);
+            c.setReadTimeout(5000);
+            assertEquals(302, c.getResponseCode());
+            String location = c.getHeaderField("Location");
+            c.disconnect();
+            assertTrue(location.endsWith(":" + cluster.httpPort + "/_stream/live.mp3?k=1")
+                    && !location.contains("//" + hung.address() + ":"), location);
+            try (radiod.tests.harness.Mpv mpv = new radiod.tests.harness.Mpv(hung.httpUrl("/_stream/live.mp3"))) {
+                await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200))
+                        .until(() -> mpv.playingSamples() >= 10);
+                assertEquals(0, mpv.decoderErrors(), mpv.logTail());
+            }
+        } finally {
+            signal("CONT", icecast);
+        }
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
+                .until(() -> cluster.snapshot().node(hung.name()).map(n -> n.icecastUp() && n.hasMount("/live.mp3")).orElse(false));
+        // Back up, the node serves its own stream again.
+        java.net.HttpURLConnection c = (java.net.HttpURLConnection) java.net.URI.create(
+                hung.httpUrl("/_stream/live.mp3")).toURL().openConnection();
+        c.setInstanceFollowRedirects(false);
+        c.setReadTimeout(5000);
+        assertEquals(200, c.getResponseCode());
+        c.disconnect();
+    }
+
+    static void signal(String signal, long pid) throws Exception {
+        assertEquals(0, new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).inheritIO().start().waitFor());
+    }
+
     @Test
     void icyMetadataIsPassedThrough() throws Exception {
         RadiodProcess node = cluster.node(2);
