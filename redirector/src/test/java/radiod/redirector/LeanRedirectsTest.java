@@ -208,7 +208,10 @@ class LeanRedirectsTest {
 
     @Test
     void keepAliveConnectionsGetEveryAnswerAndPipelinedRequestsAnswersInOrder() throws Exception {
-        view = FrontFixture.cluster(false, true, false);
+        // This node full (the balancer sends listeners to node2) but serving its own /_stream/.
+        view = FrontFixture.snapshot(java.util.List.of(
+                FrontFixture.node(1, true, 100, 100, java.util.Map.of("/live.mp3", 100)),
+                FrontFixture.node(2, true, 5, 100, java.util.Map.of("/live.mp3", 5))));
         long before = front.leanRedirects();
         String three = "GET /live.mp3 HTTP/1.1\r\nHost: x\r\n\r\n".repeat(3);
         String raw = pipelined(three, 3);
