@@ -24,13 +24,16 @@ public final class Streams {
         return cmd;
     }
 
-    /** Reads up to {@code bytes} of a stream; returns what came (possibly less on EOF or error). */
+    /**
+     * Reads up to {@code bytes} of a stream; returns what came (possibly less on EOF or error). A mount's URL follows
+     * the redirect; a node's own {@code /_stream/} does not ({@link #ownStream}).
+     */
     public static byte[] read(String url, int bytes, int timeoutMillis) {
         try {
             HttpURLConnection c = (HttpURLConnection) URI.create(url).toURL().openConnection();
             c.setConnectTimeout(timeoutMillis);
             c.setReadTimeout(timeoutMillis);
-            c.setInstanceFollowRedirects(true);
+            c.setInstanceFollowRedirects(!ownStream(url));
             if (c.getResponseCode() != 200) {
                 return new byte[0];
             }
@@ -45,6 +48,14 @@ public final class Streams {
     }
 
     /**
+     * Whether {@code url} is a node's own stream ({@code /_stream/}): the tests that read one ask whether that node
+     * serves the mount, and a node that cannot sends the player on with a 302, which is then not that node's audio.
+     */
+    static boolean ownStream(String url) {
+        return url.contains("/_stream/");
+    }
+
+    /**
      * Listens as a player would: whether the stream answers {@code 200} and brings {@code frames} chained MP3 frames
      * within {@code timeoutMillis}, judged as each read arrives (not after a fixed number of bytes, which a live
      * stream fills only in real time).
@@ -56,6 +67,7 @@ public final class Streams {
             c = (HttpURLConnection) URI.create(url).toURL().openConnection();
             c.setConnectTimeout(timeoutMillis);
             c.setReadTimeout(timeoutMillis);
+            c.setInstanceFollowRedirects(!ownStream(url));
             if (c.getResponseCode() != 200) {
                 return false;
             }

@@ -99,11 +99,21 @@ class DrainIT {
         await().atMost(Duration.ofSeconds(5)).until(() -> !apex().contains(drained.address()));
         assertEquals(2, apex().size());
         // The encoder came in through the drained node's source port: a plain ffmpeg, which never reconnects, must
-        // not have been dropped (the node lives on, only its roles move), and every node still serves its audio.
+        // not have been dropped (the node lives on, only its roles move), and the other nodes serve its audio.
         assertTrue(encoder.alive(), "draining its node dropped the encoder: " + encoder.story());
-        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(100)).until(() ->
-                cluster.nodes().stream().allMatch(n -> Mp3Frames.isMp3(Streams.read(n.httpUrl("/_stream/live.mp3"), 8192, 2000))));
+        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(100)).until(() -> cluster.nodes().stream()
+                .filter(n -> n != drained).allMatch(n -> Mp3Frames.isMp3(Streams.read(n.httpUrl("/_stream/live.mp3"), 8192, 2000))));
         assertTrue(encoder.alive(), "draining its node dropped the encoder: " + encoder.story());
+        // A player coming back to the drained node's own stream URL is sent on to a node that is not drained, and hears
+        // the mount there.
+        HttpURLConnection back = (HttpURLConnection) URI.create(drained.httpUrl("/_stream/live.mp3")).toURL().openConnection();
+        back.setInstanceFollowRedirects(false);
+        assertEquals(302, back.getResponseCode());
+        String onTo = back.getHeaderField("Location");
+        back.disconnect();
+        assertTrue(onTo.contains("/_stream/live.mp3") && !onTo.contains("//" + drained.address() + ":"), onTo);
+        assertTrue(Mp3Frames.isMp3(Streams.read(drained.httpUrl("/live.mp3"), 8192, 3000)));
+        assertTrue(Mp3Frames.isMp3(Streams.read(onTo, 8192, 3000)), onTo);
 
         // 60 listeners asking three nodes: none is sent to the drained node
         for (int i = 0; i < 60; i++) {
