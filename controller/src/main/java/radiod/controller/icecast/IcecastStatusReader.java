@@ -4,9 +4,11 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.ConnectException;
 import java.net.HttpURLConnection;
 import java.net.MalformedURLException;
 import java.net.Proxy;
+import java.net.SocketTimeoutException;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -78,6 +80,7 @@ public final class IcecastStatusReader {
     private long adminReadAt;
     private long measuredBps;
     private boolean adminFailureLogged;
+    private boolean unanswered;
 
     /** Bitrates from the streams themselves. */
     public IcecastStatusReader(IcecastSettings settings) {
@@ -100,9 +103,12 @@ public final class IcecastStatusReader {
     /** One status read; {@link IcecastStats#DOWN} when Icecast does not answer with its status. */
     public synchronized IcecastStats read() {
         List<Source> sources;
+        unanswered = false;
         try {
             sources = parseStatusJson(get(statusUrl, null));
         } catch (IOException | IllegalArgumentException e) {
+            // Nothing within the timeouts, or the port closed: not an answer, unlike an HTTP error or a bad document.
+            unanswered = e instanceof SocketTimeoutException || e instanceof ConnectException;
             return down();
         }
         long now = System.nanoTime();
@@ -111,6 +117,14 @@ public final class IcecastStatusReader {
             measuredBps = measure(now);
         }
         return stats(sources, bitsPerSecondOfMount, measuredBps);
+    }
+
+    /**
+     * Whether the last {@link #read} got no answer at all: its connection refused, or nothing (or not all of it)
+     * within the timeouts. An Icecast that answers with an error or a document radiod cannot read is not silent.
+     */
+    public synchronized boolean lastReadUnanswered() {
+        return unanswered;
     }
 
     private IcecastStats down() {
@@ -177,7 +191,7 @@ public final class IcecastStatusReader {
                 throw new IOException("answer over " + MAX_ANSWER_BYTES + " bytes");
             }
             if (System.nanoTime() - deadline > 0) {
-                throw new IOException("answer not complete within " + (CONNECT_TIMEOUT_MILLIS + READ_TIMEOUT_MILLIS) + " ms");
+                throw new SocketTimeoutException("answer not complete within " + (CONNECT_TIMEOUT_MILLIS + READ_TIMEOUT_MILLIS) + " ms");
             }
         }
         return out.toByteArray();

@@ -33,7 +33,8 @@ import radiod.lifecycle.process.Supervisor;
 /**
  * Runs this node's Icecast: writes icecast.xml for the current plan, starts Icecast, reloads it with SIGHUP when
  * the rendered config changes (never a restart: sources and listeners stay connected), restarts it with backoff
- * (0.5 s doubling to 10 s, back to 0.5 s once it has stayed up 10 s) when it dies, and polls its status.
+ * (0.5 s doubling to 10 s, back to 0.5 s once it has stayed up 10 s) when it dies, and polls its status; an Icecast
+ * that stops answering for {@value #HUNG_MILLIS} ms is killed and restarted the same way.
  *
  * <p>Invariant: once the running Icecast has answered (so its SIGHUP handler is installed), it has loaded or been
  * sent SIGHUP for the config file on disk, and that file is the rendering of the last applied plan. Process and
@@ -51,6 +52,13 @@ public final class IcecastSupervisor implements AutoCloseable {
      */
     private static final long FAST_POLL_MILLIS = 50;
     private static final long FAST_AFTER_NUDGE_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /**
+     * An Icecast that is running but has not answered a status read (no answer at all, not an error) for this long is
+     * hung, a deadlock say: it is killed, and started again as after a crash. Shorter than the passthrough's 15 s hold
+     * of its listeners, so that they hear the restarted Icecast; far longer than any answer of a loaded Icecast
+     * (a read gives up after 1.5 s).
+     */
+    static final long HUNG_MILLIS = 10_000;
 
     private final IcecastSettings settings;
     private final IcecastStatusReader reader;
@@ -61,6 +69,10 @@ public final class IcecastSupervisor implements AutoCloseable {
     private final ScheduledExecutorService poller;
     private final Supervisor process;
     private final AtomicLong reloads = new AtomicLong();
+    private final AtomicLong hangKills = new AtomicLong();
+    /** The process whose status reads go unanswered, and since when (the first such read's start); poller thread. */
+    private long silentPid = -1;
+    private long silentSinceNanos;
     private final Object publishLock = new Object();
 
     private volatile long readyPid = -1;
@@ -286,9 +298,13 @@ public final class IcecastSupervisor implements AutoCloseable {
 
     private void poll() {
         OptionalLong pid = process.pid();
+        long asked = System.nanoTime();
         IcecastStats next = pid.isPresent() ? reader.read() : IcecastStats.DOWN;
         if (pid.isEmpty() || !pid.equals(process.pid())) {
             next = IcecastStats.DOWN; // it died while we asked: do not publish the old process's answer
+            silentPid = -1;
+        } else {
+            watchForHang(pid.getAsLong(), !next.up() && reader.lastReadUnanswered(), asked);
         }
         if (next.up() && readyPid != pid.getAsLong()) {
             // Answering HTTP means Icecast's main loop runs, so its SIGHUP handler is in place (before that, a
@@ -297,6 +313,32 @@ public final class IcecastSupervisor implements AutoCloseable {
             onControl(this::reloadIfNeeded);
         }
         publish(next);
+    }
+
+    /** On the poller's thread, after each read of a running Icecast: kills it once it has been silent {@link #HUNG_MILLIS}. */
+    private void watchForHang(long pid, boolean silent, long asked) {
+        if (!silent) {
+            silentPid = -1;
+            return;
+        }
+        if (silentPid != pid) {
+            silentPid = pid;
+            silentSinceNanos = asked;
+        }
+        long silentMillis = (System.nanoTime() - silentSinceNanos) / 1_000_000;
+        if (silentMillis >= HUNG_MILLIS && !lifecycle.isClosed()) {
+            log.warn("icecast {} (pid {}): no answer for {} ms; it hangs, so it is killed and started again", where,
+                    pid, silentMillis);
+            silentPid = -1;
+            if (pid == process.pid().orElse(-1) && signal(pid, "KILL")) {
+                hangKills.incrementAndGet();
+            }
+        }
+    }
+
+    /** Icecasts killed because they stopped answering (see {@link #HUNG_MILLIS}). */
+    public long hangKills() {
+        return hangKills.get();
     }
 
     private void publish(IcecastStats next) {

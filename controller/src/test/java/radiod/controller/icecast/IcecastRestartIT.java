@@ -2,6 +2,7 @@ package radiod.controller.icecast;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -24,6 +25,7 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import radiod.cluster.model.Mount;
 import radiod.controller.icecast.IcecastPlan.MountPlan;
+import radiod.lifecycle.process.ProcessLiveness;
 import radiod.testkit.Ports;
 import radiod.testkit.Processes;
 import radiod.testkit.encoder.RetryingEncoder;
@@ -77,6 +79,39 @@ class IcecastRestartIT {
             assertEquals(200, IcecastClient.sourcePut(HOST, s.port(), LIVE.path(), "source", s.sourcePassword()),
                     "the restarted Icecast takes feeds with the same random password");
             assertEquals(PLAN, icecast.plan());
+        }
+    }
+
+    /**
+     * An Icecast that hangs (stopped here: its kernel still takes connections, nothing answers) is killed once it has
+     * not answered for {@link IcecastSupervisor#HUNG_MILLIS}, not before, and started again.
+     */
+    @Test
+    void aHungIcecastIsKilledOnceItHasBeenSilentTenSecondsAndStartedAgain() {
+        IcecastSettings s = settings();
+        try (IcecastSupervisor icecast = new IcecastSupervisor(s).start()) {
+            await().atMost(Duration.ofSeconds(5)).until(() -> icecast.stats().up());
+            long first = icecast.pid().orElseThrow();
+
+            long stopped = System.nanoTime();
+            Processes.signal(first, "STOP");
+
+            await().atMost(Duration.ofSeconds(3)).until(() -> !icecast.stats().up());
+            await().atMost(Duration.ofMillis(IcecastSupervisor.HUNG_MILLIS + 10_000)).pollInterval(Duration.ofMillis(20))
+                    .until(() -> icecast.pid().orElse(first) != first);
+            long killedMs = (System.nanoTime() - stopped) / 1_000_000;
+            await().atMost(Duration.ofSeconds(5)).until(() -> icecast.stats().up());
+            long upMs = (System.nanoTime() - stopped) / 1_000_000;
+            System.out.printf("measured: a stopped Icecast replaced %d ms after it stopped, answering again after %d ms%n",
+                    killedMs, upMs);
+            assertTrue(killedMs >= IcecastSupervisor.HUNG_MILLIS, "killed after " + killedMs + " ms of silence");
+            // The first unanswered read starts within a poll period (0.5 s) of the stop; 10 s from its start, the read
+            // that ends after them (1.5 s at most) kills; the restart follows 0.5-0.6 s later.
+            assertTrue(killedMs <= IcecastSupervisor.HUNG_MILLIS + 3_000, "a hung Icecast was left " + killedMs + " ms");
+            assertEquals(1, icecast.hangKills());
+            assertEquals(2, icecast.starts());
+            assertTrue(answers(s));
+            assertFalse(ProcessLiveness.isAlive(first), "the hung one is gone");
         }
     }
 

@@ -178,13 +178,20 @@ class IcecastStatusReaderTest {
         IcecastStatusReader reader = new IcecastStatusReader(settings);
 
         IcecastStats up = reader.read();
+        assertFalse(reader.lastReadUnanswered());
         statusCode.set(503); // a good body under an error status is not believed
         IcecastStats failing = reader.read();
+        assertFalse(reader.lastReadUnanswered(), "an error is an answer: Icecast is not hung");
         statusCode.set(200);
         status.set("<html>garbage</html>");
         IcecastStats garbage = reader.read();
-        IcecastStats silent = new IcecastStatusReader(IcecastSettings.of(Path.of("/nonexistent"), host, Ports.free(host), host))
-                .read();
+        assertFalse(reader.lastReadUnanswered(), "a document radiod cannot read is an answer: Icecast is not hung");
+        IcecastStatusReader refused = new IcecastStatusReader(IcecastSettings.of(Path.of("/nonexistent"), host,
+                Ports.free(host), host));
+        IcecastStats silent = refused.read();
+        assertTrue(refused.lastReadUnanswered(), "a refused connection is no answer");
+        reader.read();
+        assertFalse(reader.lastReadUnanswered());
 
         assertEquals(Map.of("/live.mp3", 3, "/jazz.mp3", 2), up.listenersByMount());
         assertTrue(up.up());
@@ -226,8 +233,21 @@ class IcecastStatusReaderTest {
             IcecastStats s = reader.read();
             long ms = (System.nanoTime() - start) / 1_000_000;
             assertEquals(IcecastStats.DOWN, s);
+            assertTrue(reader.lastReadUnanswered(), "an answer never finished is no answer");
             long bound = 500 + IcecastStatusReader.READ_TIMEOUT_MILLIS + 500; // connect + read, and a margin for a busy machine
             assertTrue(ms <= bound, "a trickling answer held the poll " + ms + " ms (bound " + bound + " ms)");
+        }
+    }
+
+    /** A hung Icecast: its kernel takes the connection, nothing reads the request. */
+    @Test
+    void aConnectionNobodyAnswersIsNoAnswer() throws Exception {
+        String host = "127.0.0.1";
+        try (ServerSocket deaf = new ServerSocket(0, 1, InetAddress.getByName(host))) {
+            IcecastStatusReader reader = new IcecastStatusReader(IcecastSettings.of(Path.of("/nonexistent"), host,
+                    deaf.getLocalPort(), host));
+            assertEquals(IcecastStats.DOWN, reader.read());
+            assertTrue(reader.lastReadUnanswered());
         }
     }
 
