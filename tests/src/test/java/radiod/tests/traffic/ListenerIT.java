@@ -178,7 +178,8 @@ class ListenerIT {
                 assertEquals(0, mpv.decoderErrors(), mpv.logTail());
             }
         } finally {
-            signal("CONT", icecast);
+            // Still stopped, unless its supervisor found it hung (10 s) and replaced it.
+            new ProcessBuilder("kill", "-CONT", Long.toString(icecast)).inheritIO().start().waitFor();
         }
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
                 .until(() -> cluster.snapshot().node(hung.name()).map(n -> n.icecastUp() && n.hasMount("/live.mp3")).orElse(false));
