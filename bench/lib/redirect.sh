@@ -35,6 +35,8 @@ http {
     uwsgi_temp_path $1/nginx;
     scgi_temp_path $1/nginx;
     keepalive_requests 1000000;
+    # radiod's 302 carries it too (web players read the stream across origins).
+    add_header Access-Control-Allow-Origin *;
     server {
         listen $3:$4;
         location / { return 302 http://192.0.2.12:8080/_stream/live.mp3; }

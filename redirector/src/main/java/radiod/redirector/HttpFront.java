@@ -83,8 +83,6 @@ public final class HttpFront implements AutoCloseable {
     private final AtomicInteger openSecure = new AtomicInteger();
     private final java.util.List<Meter> gauges = new java.util.ArrayList<>();
     private static final CharSequence JSON_UTF8 = HttpHeaders.createOptimized("application/json; charset=utf-8");
-    private static final CharSequence ACCESS_CONTROL_ALLOW_ORIGIN = HttpHeaders.createOptimized("Access-Control-Allow-Origin");
-    private static final CharSequence ANY_ORIGIN = HttpHeaders.createOptimized("*");
     private final Map<String, Integer> peaks = new ConcurrentHashMap<>();
     private final long started = System.currentTimeMillis();
     private volatile Function<String, Optional<IcecastStatusJson.Stream>> streams = m -> Optional.empty();
@@ -273,6 +271,9 @@ public final class HttpFront implements AutoCloseable {
 
     private void handle(HttpServerRequest req, Router router) {
         HttpMethod method = req.method();
+        if (method == HttpMethod.OPTIONS && listeners.preflight(req, req.path())) {
+            return;
+        }
         if (method != HttpMethod.GET && method != HttpMethod.HEAD) {
             req.response().putHeader(Responses.ALLOW, GET_HEAD);
             Responses.text(req, 405, "only GET and HEAD are served here");
@@ -340,7 +341,7 @@ public final class HttpFront implements AutoCloseable {
 
     private void statusJson(RoutingContext ctx) {
         ctx.response().putHeader(Responses.CONTENT_TYPE, JSON).putHeader(Responses.CACHE_CONTROL, Responses.NO_CACHE)
-                .putHeader(ACCESS_CONTROL_ALLOW_ORIGIN, ANY_ORIGIN).end(Json.encodeString(status(ctx)));
+                .putHeader(Responses.ALLOW_ORIGIN, Responses.ANY_ORIGIN).end(Json.encodeString(status(ctx)));
     }
 
     /** The status with each mount's URL as the asker reached the cluster (https over HTTPS). */
@@ -356,7 +357,7 @@ public final class HttpFront implements AutoCloseable {
         String body = IcecastStatusJson.render(status, snapshot, streams,
                 Playlists.baseUrl(settings, https, ctx.request(), snapshot), settings.nodeName(), version, started);
         ctx.response().putHeader(Responses.CONTENT_TYPE, JSON_UTF8).putHeader(Responses.CACHE_CONTROL, Responses.NO_CACHE)
-                .putHeader(ACCESS_CONTROL_ALLOW_ORIGIN, ANY_ORIGIN).end(body);
+                .putHeader(Responses.ALLOW_ORIGIN, Responses.ANY_ORIGIN).end(body);
     }
 
     /** Where {@code /status-json.xsl} learns each mount's stream (its encoder's headers, its start). */

@@ -210,6 +210,36 @@ class HttpFrontTest {
         assertEquals(Served.local(HttpMethod.GET, "/live.mp3", null), front.served.poll());
     }
 
+    /**
+     * A station's web player on its own site reads the stream with {@code fetch} and {@code Icy-MetaData: 1} for its
+     * titles: the browser asks first ({@code OPTIONS}), then must be allowed to read the redirect, the stream and its
+     * {@code icy-metaint}. Other paths take no {@code OPTIONS}.
+     */
+    @Test
+    void webPlayersOnOtherSitesMayReadTheListenersAnswers() throws Exception {
+        front.view.set(FrontFixture.cluster(false, true, false));
+        for (String path : List.of("/live.mp3", "/_stream/live.mp3", "/live.mp3.m3u", "/jazz/other.ogg.pls")) {
+            HttpResponse<String> r = send("OPTIONS", path, "Origin", "https://www.station.example",
+                    "Access-Control-Request-Method", "GET", "Access-Control-Request-Headers", "icy-metadata");
+            assertEquals(204, r.statusCode(), path);
+            assertEquals("*", r.headers().firstValue("Access-Control-Allow-Origin").orElseThrow(), path);
+            assertTrue(r.headers().firstValue("Access-Control-Allow-Methods").orElseThrow().contains("GET"), path);
+            assertTrue(r.headers().firstValue("Access-Control-Allow-Headers").orElseThrow().toLowerCase()
+                    .contains("icy-metadata"), path);
+        }
+        assertTrue(front.served.isEmpty(), "a preflight is no listener");
+        for (String path : List.of("/nope.mp3", "/status.json", "/metrics", "/_stream/nope.mp3")) {
+            assertEquals(405, send("OPTIONS", path).statusCode(), path);
+        }
+        HttpResponse<String> redirect = get("/live.mp3", "Origin", "https://www.station.example");
+        assertEquals(302, redirect.statusCode());
+        assertEquals("*", redirect.headers().firstValue("Access-Control-Allow-Origin").orElseThrow());
+        assertEquals("*", get("/live.mp3.m3u").headers().firstValue("Access-Control-Allow-Origin").orElseThrow());
+        // The lean path's bytes too (a plain GET).
+        String raw = front.raw("GET /live.mp3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        assertTrue(raw.contains("\r\nAccess-Control-Allow-Origin: *\r\n"), raw);
+    }
+
     @Test
     void aMountWithDotsInsideItsNameIsRedirectedAndServedWhereDotSegmentsAreRefused() throws Exception {
         // Icecast takes and serves /live..mp3 and MountPath allows it: a listener following the redirect got 400.

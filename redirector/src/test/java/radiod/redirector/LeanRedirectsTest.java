@@ -145,7 +145,7 @@ class LeanRedirectsTest {
         // Exactly the header lines the Vert.x path writes (HttpFrontTest's HTTP/1.0 case shows that one).
         String raw = pipelined("GET /jazz/other.ogg HTTP/1.1\r\nHost: x\r\n\r\n", 1);
         assertEquals("HTTP/1.1 302 Found\r\nLocation: http://192.0.2.12:8080/_stream/jazz/other.ogg\r\n"
-                + "Cache-Control: no-cache\r\nContent-Length: 0\r\n\r\n", raw);
+                + "Cache-Control: no-cache\r\nAccess-Control-Allow-Origin: *\r\nContent-Length: 0\r\n\r\n", raw);
         assertEquals(before + 2, front.leanRedirects());
     }
 
@@ -157,7 +157,7 @@ class LeanRedirectsTest {
     void answersMadeOnceFollowTheNodesAddressAndEveryMountGetsItsOwn() throws Exception {
         view = FrontFixture.cluster(false, true, false);
         String ask = "GET /live.mp3 HTTP/1.1\r\nHost: x\r\n\r\n";
-        String tail = "\r\nCache-Control: no-cache\r\nContent-Length: 0\r\n\r\n";
+        String tail = "\r\nCache-Control: no-cache\r\nAccess-Control-Allow-Origin: *\r\nContent-Length: 0\r\n\r\n";
         long before = front.leanRedirects();
         assertEquals("HTTP/1.1 302 Found\r\nLocation: http://192.0.2.12:8080/_stream/live.mp3" + tail, pipelined(ask, 1));
         NodeStatus node2 = FrontFixture.node(2, true, 5, 100, Map.of("/live.mp3", 5));
@@ -181,7 +181,7 @@ class LeanRedirectsTest {
             for (int i = 0; i < 100; i++) {
                 String path = "/m" + i + ".mp3";
                 String keep = "HTTP/1.0 302 Found\r\nLocation: http://192.0.2.14:8080/_stream" + path
-                        + "\r\nCache-Control: no-cache\r\nContent-Length: 0\r\nconnection: keep-alive\r\n\r\n";
+                        + "\r\nCache-Control: no-cache\r\nAccess-Control-Allow-Origin: *\r\nContent-Length: 0\r\nconnection: keep-alive\r\n\r\n";
                 assertEquals(keep + keep, pipelined(("GET " + path + " HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").repeat(2), 2));
             }
         }
@@ -193,7 +193,7 @@ class LeanRedirectsTest {
     void playersThatCloseTheConnectionAndHttp10GetVertxsBytesOnTheLeanPathToo() throws Exception {
         view = FrontFixture.cluster(false, true, false);
         long before = front.leanRedirects();
-        String location = "Location: http://192.0.2.12:8080/_stream/live.mp3\r\nCache-Control: no-cache\r\nContent-Length: 0\r\n";
+        String location = "Location: http://192.0.2.12:8080/_stream/live.mp3\r\nCache-Control: no-cache\r\nAccess-Control-Allow-Origin: *\r\nContent-Length: 0\r\n";
         // As ffmpeg and mpv ask: answered, then closed (rawOn reads to the end of the connection); what follows is not read.
         assertEquals("HTTP/1.1 302 Found\r\n" + location + "connection: close\r\n\r\n", FrontFixture.rawOn(HOST, port,
                 "GET /live.mp3 HTTP/1.1\r\nUser-Agent: Lavf/59.27.100\r\nAccept: */*\r\nRange: bytes=0-\r\n"
@@ -379,7 +379,7 @@ class LeanRedirectsTest {
         timed.start().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         byte[] get = "GET /live.mp3 HTTP/1.1\r\nHost: x\r\nUser-Agent: mpv 0.35.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
         byte[] answer = ("HTTP/1.1 302 Found\r\nLocation: http://192.0.2.12:8080/_stream/live.mp3\r\n"
-                + "Cache-Control: no-cache\r\nContent-Length: 0\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+                + "Cache-Control: no-cache\r\nAccess-Control-Allow-Origin: *\r\nContent-Length: 0\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
         try (Socket s = new Socket()) {
             s.connect(new InetSocketAddress(HOST, ownPort), 2000);
             s.setSoTimeout(10_000);
@@ -425,7 +425,7 @@ class LeanRedirectsTest {
         byte[] get = "GET /live.mp3 HTTP/1.1\r\nHost: x\r\nUser-Agent: mpv 0.35.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
         side.read(get);
         assertEquals("HTTP/1.1 302 Found\r\nLocation: http://192.0.2.12:8080/_stream/live.mp3\r\n"
-                + "Cache-Control: no-cache\r\nContent-Length: 0\r\n\r\n", side.written());
+                + "Cache-Control: no-cache\r\nAccess-Control-Allow-Origin: *\r\nContent-Length: 0\r\n\r\n", side.written());
         assertEquals(1, side.lean.answeredFromBytes());
         // Where Vert.x's idle timeout sits: one read, the raw reader's note of activity, which goes no further.
         assertEquals(List.of("radiod-lean-raw-activity"), behindDecoder);

@@ -33,7 +33,7 @@ import io.netty.incubator.channel.uring.IOUringServerSocketChannel;
 public final class NettyFloorServer {
     /** radiod's lean answer for {@code GET /live.mp3} to node2 of {@link RedirectBenchServer}'s cluster, byte for byte. */
     static final byte[] ANSWER = ("HTTP/1.1 302 Found\r\nLocation: http://192.0.2.12:8080/_stream/live.mp3\r\n"
-            + "Cache-Control: no-cache\r\nContent-Length: 0\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+            + "Cache-Control: no-cache\r\nAccess-Control-Allow-Origin: *\r\nContent-Length: 0\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
 
     private NettyFloorServer() {
     }

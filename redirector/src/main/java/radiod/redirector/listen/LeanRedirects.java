@@ -82,11 +82,11 @@ public final class LeanRedirects {
     private static final String NAME = "radiod-lean-redirect";
     private static final byte[] STATUS_11 = ascii("HTTP/1.1 302 Found\r\nLocation: ");
     private static final byte[] STATUS_10 = ascii("HTTP/1.0 302 Found\r\nLocation: ");
-    private static final byte[] TAIL = ascii("\r\nCache-Control: no-cache\r\nContent-Length: 0\r\n\r\n");
+    private static final byte[] TAIL = ascii("\r\nCache-Control: no-cache\r\nAccess-Control-Allow-Origin: *\r\nContent-Length: 0\r\n\r\n");
     /** As Vert.x ends the answer to an HTTP/1.1 request with {@code Connection: close} (ffmpeg's and mpv's). */
-    private static final byte[] TAIL_CLOSE = ascii("\r\nCache-Control: no-cache\r\nContent-Length: 0\r\nconnection: close\r\n\r\n");
+    private static final byte[] TAIL_CLOSE = ascii("\r\nCache-Control: no-cache\r\nAccess-Control-Allow-Origin: *\r\nContent-Length: 0\r\nconnection: close\r\n\r\n");
     /** As Vert.x ends the answer to an HTTP/1.0 request with {@code Connection: keep-alive}. */
-    private static final byte[] TAIL_KEEP = ascii("\r\nCache-Control: no-cache\r\nContent-Length: 0\r\nconnection: keep-alive\r\n\r\n");
+    private static final byte[] TAIL_KEEP = ascii("\r\nCache-Control: no-cache\r\nAccess-Control-Allow-Origin: *\r\nContent-Length: 0\r\nconnection: keep-alive\r\n\r\n");
 
     private final ListenerRoutes routes;
     private final Supplier<ClusterSnapshot> view;

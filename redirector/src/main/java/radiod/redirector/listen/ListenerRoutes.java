@@ -130,7 +130,27 @@ public final class ListenerRoutes {
         String query = req.query();
         String location = locationBase(node, req.isSSL()) + STREAM_PREFIX + mountPath + (query == null ? "" : "?" + query);
         req.response().setStatusCode(302).putHeader(Responses.LOCATION, location)
-                .putHeader(Responses.CACHE_CONTROL, Responses.NO_CACHE).putHeader(Responses.CONTENT_LENGTH, ZERO).end();
+                .putHeader(Responses.CACHE_CONTROL, Responses.NO_CACHE).putHeader(Responses.ALLOW_ORIGIN, Responses.ANY_ORIGIN)
+                .putHeader(Responses.CONTENT_LENGTH, ZERO).end();
+    }
+
+    /**
+     * An {@code OPTIONS} request (a browser's preflight) of {@code path}: answered for a listener's URLs (a mount, its
+     * {@code /_stream/}, its playlists); false, nothing answered, for any other path.
+     */
+    public boolean preflight(HttpServerRequest req, String path) {
+        if (path == null || isMalformed(path)) {
+            return false;
+        }
+        ClusterSnapshot snapshot = view.get();
+        String lower = path.toLowerCase(Locale.ROOT);
+        String mount = path.startsWith(STREAM_PREFIX + "/") ? path.substring(STREAM_PREFIX.length())
+                : lower.endsWith(Playlists.M3U) || lower.endsWith(Playlists.PLS) ? path.substring(0, path.length() - 4) : path;
+        if (!snapshot.mounts().containsKey(mount) && !snapshot.mounts().containsKey(path)) {
+            return false;
+        }
+        Responses.preflight(req);
+        return true;
     }
 
     /**

@@ -38,9 +38,11 @@ public final class Playlists {
         String title = mount.substring(1);
         if (extension.equals(M3U)) {
             req.response().putHeader(Responses.CONTENT_TYPE, M3U_TYPE).putHeader(Responses.CACHE_CONTROL, Responses.NO_CACHE)
+                    .putHeader(Responses.ALLOW_ORIGIN, Responses.ANY_ORIGIN)
                     .end("#EXTM3U\n#EXTINF:-1," + title + "\n" + url + "\n");
         } else {
             req.response().putHeader(Responses.CONTENT_TYPE, PLS_TYPE).putHeader(Responses.CACHE_CONTROL, Responses.NO_CACHE)
+                    .putHeader(Responses.ALLOW_ORIGIN, Responses.ANY_ORIGIN)
                     .end("[playlist]\nNumberOfEntries=1\nFile1=" + url + "\nTitle1=" + title + "\nLength1=-1\nVersion=2\n");
         }
     }

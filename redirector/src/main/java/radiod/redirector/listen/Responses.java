@@ -16,6 +16,23 @@ public final class Responses {
     public static final CharSequence RETRY_AFTER = HttpHeaders.createOptimized("Retry-After");
     public static final CharSequence ALLOW = HttpHeaders.createOptimized("Allow");
     public static final CharSequence NO_CACHE = HttpHeaders.createOptimized("no-cache");
+    /**
+     * Cross-origin reads of a listener's answers (a station's web player on its own site, reading the stream with
+     * {@code fetch} for its ICY titles): any origin, as Icecast's stock config allows.
+     */
+    public static final CharSequence ALLOW_ORIGIN = HttpHeaders.createOptimized("Access-Control-Allow-Origin");
+    public static final CharSequence ANY_ORIGIN = HttpHeaders.createOptimized("*");
+    public static final CharSequence EXPOSE_HEADERS = HttpHeaders.createOptimized("Access-Control-Expose-Headers");
+    /** The stream's headers a web player reads: {@code icy-metaint} to find the titles, the station's own. */
+    public static final CharSequence STREAM_HEADERS = HttpHeaders.createOptimized(
+            "icy-metaint, icy-br, icy-name, icy-description, icy-genre, icy-url, icy-pub, ice-audio-info");
+    static final CharSequence ALLOW_METHODS = HttpHeaders.createOptimized("Access-Control-Allow-Methods");
+    static final CharSequence ALLOW_HEADERS = HttpHeaders.createOptimized("Access-Control-Allow-Headers");
+    static final CharSequence MAX_AGE = HttpHeaders.createOptimized("Access-Control-Max-Age");
+    static final CharSequence LISTENER_METHODS = HttpHeaders.createOptimized("GET, HEAD, OPTIONS");
+    /** What a web player adds to its request: the ICY titles, a range (some media stacks send one). */
+    static final CharSequence LISTENER_HEADERS = HttpHeaders.createOptimized("Icy-MetaData, Range");
+    static final CharSequence A_DAY = HttpHeaders.createOptimized("86400");
     static final CharSequence TEXT = HttpHeaders.createOptimized("text/plain; charset=utf-8");
 
     private Responses() {
@@ -24,6 +41,16 @@ public final class Responses {
     public static void text(HttpServerRequest req, int status, String message) {
         req.response().setStatusCode(status).putHeader(CONTENT_TYPE, TEXT)
                 .putHeader(CACHE_CONTROL, NO_CACHE).end(message + "\n");
+    }
+
+    /**
+     * The answer to a browser's preflight (an {@code OPTIONS} with {@code Access-Control-Request-Method}) of a
+     * listener's URL: a web player may GET it with {@code Icy-MetaData}.
+     */
+    static void preflight(HttpServerRequest req) {
+        req.response().setStatusCode(204).putHeader(ALLOW_ORIGIN, ANY_ORIGIN).putHeader(ALLOW_METHODS, LISTENER_METHODS)
+                .putHeader(ALLOW_HEADERS, LISTENER_HEADERS).putHeader(MAX_AGE, A_DAY).putHeader(ALLOW, LISTENER_METHODS)
+                .end();
     }
 
     /** An address as the host part of a URL: IPv6 literals in brackets. */

@@ -13,6 +13,7 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
 import radiod.redirector.access.ListenerSessions;
+import radiod.redirector.listen.Responses;
 
 /**
  * One listener's response, fed by its mount's reader on the listener's event loop: the reader queues a batch with
@@ -80,6 +81,8 @@ final class ListenerStream implements IcyFramer.Out {
         if (metaint > 0 && wantsMetadata) {
             resp.putHeader("icy-metaint", Integer.toString(metaint));
         }
+        // A web player on the station's site reads the stream and its titles across origins, as with a stock Icecast.
+        resp.headers().set(Responses.ALLOW_ORIGIN, Responses.ANY_ORIGIN).set(Responses.EXPOSE_HEADERS, Responses.STREAM_HEADERS);
         if (req.method() == HttpMethod.HEAD) {
             resp.end();
             return;

@@ -210,6 +210,62 @@ class ListenerIT {
         }
     }
 
+    /**
+     * A station's web player on the station's own site (another origin) plays the mount with {@code fetch} and
+     * {@code Icy-MetaData: 1}, as icecast-metadata-player does for its titles: headless Chromium, through the
+     * preflight, the redirect and the stream, reads {@code icy-metaint} and the audio.
+     */
+    @Test
+    void aWebPlayerOnTheStationsSiteReadsTheStreamAndItsTitlesAcrossOrigins() throws Exception {
+        String chromium = "/usr/bin/chromium";
+        assertTrue(Files.isExecutable(Path.of(chromium)), "Debian's chromium is needed (bin/test installs it)");
+        String stream = cluster.node(0).httpUrl("/live.mp3");
+        String page = "<!doctype html><html><body><pre id=out>waiting</pre><script>\n"
+                + "(async () => {\n"
+                + "  const out = document.getElementById('out');\n"
+                + "  try {\n"
+                + "    const r = await fetch('" + stream + "', {headers: {'Icy-MetaData': '1'}});\n"
+                + "    const reader = r.body.getReader();\n"
+                + "    let n = 0;\n"
+                + "    while (n < 16384) { const c = await reader.read(); if (c.done) break; n += c.value.length; }\n"
+                + "    reader.cancel();\n"
+                + "    out.textContent = 'status=' + r.status + ' url=' + r.url + ' metaint=' + r.headers.get('icy-metaint')\n"
+                + "        + ' type=' + r.headers.get('content-type') + ' bytes=' + n;\n"
+                + "  } catch (e) { out.textContent = 'failed: ' + e; }\n"
+                + "})();\n"
+                + "</script></body></html>";
+        com.sun.net.httpserver.HttpServer site = com.sun.net.httpserver.HttpServer.create(
+                new InetSocketAddress("127.0.0.1", 0), 0);
+        site.createContext("/", x -> {
+            byte[] body = page.getBytes(StandardCharsets.UTF_8);
+            x.getResponseHeaders().set("Content-Type", "text/html; charset=utf-8");
+            x.sendResponseHeaders(200, body.length);
+            try (OutputStream out = x.getResponseBody()) {
+                out.write(body);
+            }
+        });
+        site.start();
+        try {
+            String url = "http://127.0.0.1:" + site.getAddress().getPort() + "/player.html";
+            Process p = new ProcessBuilder(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--user-data-dir=" + Files.createTempDirectory("radiod-chromium-"), "--virtual-time-budget=20000",
+                    "--dump-dom", url).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            String dom = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+            Matcher m = Pattern.compile("status=(\\d+) url=(\\S+) metaint=(\\S+) type=(\\S+) bytes=(\\d+)").matcher(dom);
+            assertTrue(m.find(), "the web player could not read the stream:\n" + dom);
+            System.out.println("measured: web player read " + m.group(0));
+            assertEquals("200", m.group(1));
+            assertTrue(m.group(2).contains("/_stream/live.mp3"), "not through the redirect: " + m.group(2));
+            assertTrue(m.group(3).matches("\\d+"), "icy-metaint not readable: " + m.group(3));
+            assertEquals("audio/mpeg", m.group(4));
+            assertTrue(Integer.parseInt(m.group(5)) >= 16384, m.group(0));
+        } finally {
+            site.stop(0);
+        }
+    }
+
     @Test
     void theStatusPageRendersInHeadlessChromiumWithTheClustersNodesAndMounts() throws Exception {
         String chromium = "/usr/bin/chromium";
