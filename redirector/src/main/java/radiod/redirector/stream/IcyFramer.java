@@ -93,9 +93,12 @@ final class IcyFramer {
             pos += n;
             audioLeft -= n;
             if (audioLeft == 0) {
+                // The version before the block: a title that changes between the two reads is then sent again at the
+                // next interval (its version is newer than the one kept), never skipped for this listener.
+                long version = metadata.version();
                 ByteBuf block = metadata.block();
-                if (block != null && metadata.version() != sentVersion) {
-                    sentVersion = metadata.version();
+                if (block != null && version != sentVersion) {
+                    sentVersion = version;
                     out.write(block, block.readerIndex(), block.readableBytes());
                 } else {
                     out.write(EMPTY_BLOCK, 0, 1);

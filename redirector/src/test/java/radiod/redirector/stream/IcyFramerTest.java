@@ -105,7 +105,7 @@ class IcyFramerTest {
     }
 
     /** A mount's metadata as a reader holds it. */
-    static final class Current implements IcyFramer.Metadata {
+    static class Current implements IcyFramer.Metadata {
         ByteBuf block;
         long version;
 
@@ -181,6 +181,34 @@ class IcyFramerTest {
         assertEquals(List.of("StreamTitle='first';", "StreamTitle='second';"), parsed.titles());
         // ten blocks: two with titles, eight empty (one byte each)
         assertEquals(sound.length + 8 + 2 * metadataBlock("first").length, out.bytes.size());
+    }
+
+    /**
+     * A title that changes while a listener's block is being chosen (another thread wrote the cluster's title between
+     * the framer's reads of the version and the block): the listener gets the new title at the latest one interval
+     * later, never keeps the old one until the next change.
+     */
+    @Test
+    void aTitleChangingWhileABlockIsChosenIsNotLostForTheListener() {
+        Current racing = new Current() {
+            int reads;
+
+            @Override
+            public long version() {
+                long v = super.version();
+                if (++reads == 1) {
+                    set("Song B"); // lands right after the first interval's first read
+                }
+                return v;
+            }
+        };
+        racing.set("Song A");
+        IcyFramer framer = new IcyFramer(1000);
+        Collect out = new Collect();
+        byte[] audio = audio(4000, 5);
+        framer.audio(Unpooled.wrappedBuffer(audio), 0, audio.length, racing, out);
+        List<String> titles = parse(out.bytes.toByteArray(), 1000).titles();
+        assertEquals("StreamTitle='Song B';", titles.get(titles.size() - 1), "the last title the listener got: " + titles);
     }
 
     @Test
