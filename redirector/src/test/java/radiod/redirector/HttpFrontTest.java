@@ -200,6 +200,11 @@ class HttpFrontTest {
                 FrontFixture.node(3, false, 0, 100, Map.of("/live.mp3", 0)))));
         assertEquals(200, get("/_stream/live.mp3").statusCode());
         assertEquals(Served.local(HttpMethod.GET, "/live.mp3", null), front.served.poll());
+        // A peer proxying a player from this node's /_stream/ is served here, never sent on again.
+        front.view.set(withSelf.apply(icecastDown));
+        HttpResponse<String> viaPeer = get("/_stream/live.mp3", "User-Agent", "WinampMPEG/5.66", "Via", "1.1 radiod");
+        assertEquals(200, viaPeer.statusCode());
+        assertEquals(Served.local(HttpMethod.GET, "/live.mp3", null), front.served.poll());
         // A drain of this node in the view, not yet in its own status: sent away too.
         front.view.set(FrontFixture.snapshot(List.of(FrontFixture.node(1, true, 10, 100, Map.of("/live.mp3", 7)),
                 FrontFixture.node(2, true, 5, 100, Map.of("/live.mp3", 5))), Map.of("node1", new Drain("kernel update", 1))));
@@ -234,6 +239,18 @@ class HttpFrontTest {
         HttpResponse<String> redirect = get("/live.mp3", "Origin", "https://www.station.example");
         assertEquals(302, redirect.statusCode());
         assertEquals("*", redirect.headers().firstValue("Access-Control-Allow-Origin").orElseThrow());
+        // Vert.x's path: a HEAD, and a /_stream/ this node sends on (its Icecast is down in this view).
+        assertEquals("*", send("HEAD", "/live.mp3").headers().firstValue("Access-Control-Allow-Origin").orElseThrow());
+        HttpResponse<String> sentOn = get("/_stream/live.mp3");
+        assertEquals(302, sentOn.statusCode());
+        assertEquals("*", sentOn.headers().firstValue("Access-Control-Allow-Origin").orElseThrow());
+        // A refusal a web player can read, with when to retry.
+        front.view.set(FrontFixture.cluster(false, false, false));
+        HttpResponse<String> refused = get("/live.mp3");
+        assertEquals(503, refused.statusCode());
+        assertEquals("*", refused.headers().firstValue("Access-Control-Allow-Origin").orElseThrow());
+        assertEquals("Retry-After", refused.headers().firstValue("Access-Control-Expose-Headers").orElseThrow());
+        front.view.set(FrontFixture.cluster(false, true, false));
         assertEquals("*", get("/live.mp3.m3u").headers().firstValue("Access-Control-Allow-Origin").orElseThrow());
         // The lean path's bytes too (a plain GET).
         String raw = front.raw("GET /live.mp3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");

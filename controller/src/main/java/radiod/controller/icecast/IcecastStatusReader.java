@@ -107,7 +107,8 @@ public final class IcecastStatusReader {
         try {
             sources = parseStatusJson(get(statusUrl, null));
         } catch (IOException | IllegalArgumentException e) {
-            // Nothing within the timeouts, or the port closed: not an answer, unlike an HTTP error or a bad document.
+            // Nothing within the timeouts before the status line, or the port closed: no answer at all. An HTTP
+            // error, a bad document or an answer that came too slowly are answers (Icecast is not hung).
             unanswered = e instanceof SocketTimeoutException || e instanceof ConnectException;
             return down();
         }
@@ -120,8 +121,8 @@ public final class IcecastStatusReader {
     }
 
     /**
-     * Whether the last {@link #read} got no answer at all: its connection refused, or nothing (or not all of it)
-     * within the timeouts. An Icecast that answers with an error or a document radiod cannot read is not silent.
+     * Whether the last {@link #read} got no answer at all: its connection refused, or no status line within the
+     * timeouts. An Icecast that answers with an error, a document radiod cannot read, or too slowly is not silent.
      */
     public synchronized boolean lastReadUnanswered() {
         return unanswered;
@@ -158,8 +159,14 @@ public final class IcecastStatusReader {
             c.setRequestProperty("Authorization", authorization);
         }
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CONNECT_TIMEOUT_MILLIS + READ_TIMEOUT_MILLIS);
+        int code;
         try {
-            int code = c.getResponseCode();
+            code = c.getResponseCode();
+        } catch (IOException e) {
+            c.disconnect();
+            throw e;
+        }
+        try {
             if (code != 200) {
                 try (InputStream error = c.getErrorStream()) { // read to the end: the connection can be kept alive
                     if (error != null) {
@@ -173,7 +180,14 @@ public final class IcecastStatusReader {
             }
         } catch (IOException e) {
             c.disconnect(); // not kept alive half read
-            throw e;
+            throw e instanceof SocketTimeoutException ? new SlowAnswer(e.getMessage()) : e;
+        }
+    }
+
+    /** Icecast began its answer (its status line came) but did not finish it in time: slow, not silent. */
+    static final class SlowAnswer extends IOException {
+        SlowAnswer(String message) {
+            super(message);
         }
     }
 
@@ -191,7 +205,7 @@ public final class IcecastStatusReader {
                 throw new IOException("answer over " + MAX_ANSWER_BYTES + " bytes");
             }
             if (System.nanoTime() - deadline > 0) {
-                throw new SocketTimeoutException("answer not complete within " + (CONNECT_TIMEOUT_MILLIS + READ_TIMEOUT_MILLIS) + " ms");
+                throw new SlowAnswer("answer not complete within " + (CONNECT_TIMEOUT_MILLIS + READ_TIMEOUT_MILLIS) + " ms");
             }
         }
         return out.toByteArray();

@@ -70,9 +70,10 @@ public final class IcecastSupervisor implements AutoCloseable {
     private final Supervisor process;
     private final AtomicLong reloads = new AtomicLong();
     private final AtomicLong hangKills = new AtomicLong();
-    /** The process whose status reads go unanswered, and since when (the first such read's start); poller thread. */
+    /** The process whose status reads go unanswered, since when (the first such read's start), how many; poller thread. */
     private long silentPid = -1;
     private long silentSinceNanos;
+    private int silentReads;
     private final Object publishLock = new Object();
 
     private volatile long readyPid = -1;
@@ -315,7 +316,11 @@ public final class IcecastSupervisor implements AutoCloseable {
         publish(next);
     }
 
-    /** On the poller's thread, after each read of a running Icecast: kills it once it has been silent {@link #HUNG_MILLIS}. */
+    /**
+     * On the poller's thread, after each read of a running Icecast: kills it once reads started {@link #HUNG_MILLIS}
+     * apart (three at least) have all gone unanswered. Measured between the reads' starts, so that one read that
+     * spans a stall of radiod itself (a long pause of its JVM, of its VM) can never decide alone.
+     */
     private void watchForHang(long pid, boolean silent, long asked) {
         if (!silent) {
             silentPid = -1;
@@ -324,14 +329,16 @@ public final class IcecastSupervisor implements AutoCloseable {
         if (silentPid != pid) {
             silentPid = pid;
             silentSinceNanos = asked;
+            silentReads = 0;
         }
-        long silentMillis = (System.nanoTime() - silentSinceNanos) / 1_000_000;
-        if (silentMillis >= HUNG_MILLIS && !lifecycle.isClosed()) {
-            log.warn("icecast {} (pid {}): no answer for {} ms; it hangs, so it is killed and started again", where,
-                    pid, silentMillis);
+        silentReads++;
+        long silentMillis = (asked - silentSinceNanos) / 1_000_000;
+        if (silentMillis >= HUNG_MILLIS && silentReads >= 3 && !lifecycle.isClosed()) {
             silentPid = -1;
-            if (pid == process.pid().orElse(-1) && signal(pid, "KILL")) {
+            if (process.kill(pid)) {
                 hangKills.incrementAndGet();
+                log.warn("icecast {} (pid {}): no answer for {} ms ({} reads); it hangs, so it was killed and is started"
+                        + " again", where, pid, silentMillis, silentReads);
             }
         }
     }

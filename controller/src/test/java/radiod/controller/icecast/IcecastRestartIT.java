@@ -105,9 +105,9 @@ class IcecastRestartIT {
             System.out.printf("measured: a stopped Icecast replaced %d ms after it stopped, answering again after %d ms%n",
                     killedMs, upMs);
             assertTrue(killedMs >= IcecastSupervisor.HUNG_MILLIS, "killed after " + killedMs + " ms of silence");
-            // The first unanswered read starts within a poll period (0.5 s) of the stop; 10 s from its start, the read
-            // that ends after them (1.5 s at most) kills; the restart follows 0.5-0.6 s later.
-            assertTrue(killedMs <= IcecastSupervisor.HUNG_MILLIS + 3_000, "a hung Icecast was left " + killedMs + " ms");
+            // The first unanswered read starts within a poll period (0.5 s) of the stop; the first read started 10 s
+            // after it kills when it ends (a poll gap and up to 1.5 s later); the restart follows 0.5-0.6 s after that.
+            assertTrue(killedMs <= IcecastSupervisor.HUNG_MILLIS + 5_000, "a hung Icecast was left " + killedMs + " ms");
             assertEquals(1, icecast.hangKills());
             assertEquals(2, icecast.starts());
             assertTrue(answers(s));

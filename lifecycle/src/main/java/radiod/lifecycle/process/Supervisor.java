@@ -171,6 +171,20 @@ public final class Supervisor implements AutoCloseable {
         }
     }
 
+    /**
+     * SIGKILL to the running child if it is still the process {@code pid} (a hung one, say); its exit is then handled
+     * as a crash: restarted under the policy. False, and nothing sent, when that child is gone: the JDK never signals
+     * a process it has reaped, so a reused pid is never hit.
+     */
+    public synchronized boolean kill(long pid) {
+        Process p = process;
+        if (p == null || p.pid() != pid || !p.isAlive()) {
+            return false;
+        }
+        p.destroyForcibly();
+        return true;
+    }
+
     /** Whether a child runs (one being stopped included; a zombie not). */
     public synchronized boolean isRunning() {
         return process != null && process.isAlive() && ProcessLiveness.isAlive(process.pid());

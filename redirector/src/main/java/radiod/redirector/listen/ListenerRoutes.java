@@ -208,16 +208,27 @@ public final class ListenerRoutes {
     /**
      * The node a request for this node's {@code /_stream/} of {@code mount} goes to instead, or null to serve it here:
      * null while this node's own status in the view says it can serve the mount (or is not in the view: no lease),
-     * and when the balancer's choice is not another node that, by its status, can.
+     * when a peer proxies the request (it is never sent on twice), and when the balancer's choice is not another node that,
+     * by its status, can.
      */
     private NodeStatus elsewhere(HttpServerRequest req, ClusterSnapshot snapshot, Mount mount) {
         NodeStatus me = snapshot.nodes().get(self);
-        if (me == null || canServe(snapshot, me, mount)) {
+        if (me == null || canServe(snapshot, me, mount) || proxiedByAPeer(req)) {
             return null;
         }
         Optional<NodeStatus> chosen = req.method() == HttpMethod.HEAD ? pipeline.preview(snapshot, mount)
                 : pipeline.choose(snapshot, mount);
         return chosen.filter(n -> !n.name().equals(self) && canServe(snapshot, n, mount)).orElse(null);
+    }
+
+    /** A peer proxying a player asks for this node's {@code /_stream/} with {@link Responses#PEER_VIA}. */
+    private static boolean proxiedByAPeer(HttpServerRequest req) {
+        for (String via : req.headers().getAll(Responses.VIA)) {
+            if (via.contains(Responses.PEER_VIA)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean canServe(ClusterSnapshot snapshot, NodeStatus node, Mount mount) {

@@ -33,14 +33,21 @@ public final class Responses {
     /** What a web player adds to its request: the ICY titles, a range (some media stacks send one). */
     static final CharSequence LISTENER_HEADERS = HttpHeaders.createOptimized("Icy-MetaData, Range");
     static final CharSequence A_DAY = HttpHeaders.createOptimized("86400");
+    public static final CharSequence VIA = HttpHeaders.createOptimized("Via");
+    /**
+     * A node proxying a player from a peer's {@code /_stream/} says so in {@code Via}: the peer then serves it itself,
+     * never sends it on, so a proxied stream never goes round between nodes whose views differ for a moment.
+     */
+    public static final String PEER_VIA = "1.1 radiod";
     static final CharSequence TEXT = HttpHeaders.createOptimized("text/plain; charset=utf-8");
 
     private Responses() {
     }
 
+    /** A text answer; a web player may read it (a 503 and its {@code Retry-After}, a 404) as it reads the stream. */
     public static void text(HttpServerRequest req, int status, String message) {
-        req.response().setStatusCode(status).putHeader(CONTENT_TYPE, TEXT)
-                .putHeader(CACHE_CONTROL, NO_CACHE).end(message + "\n");
+        req.response().setStatusCode(status).putHeader(CONTENT_TYPE, TEXT).putHeader(CACHE_CONTROL, NO_CACHE)
+                .putHeader(ALLOW_ORIGIN, ANY_ORIGIN).putHeader(EXPOSE_HEADERS, RETRY_AFTER).end(message + "\n");
     }
 
     /**

@@ -234,7 +234,8 @@ final class ListenerStream implements IcyFramer.Out {
             return;
         }
         resp.setStatusCode(status).putHeader("Content-Type", "text/plain; charset=utf-8")
-                .putHeader("Cache-Control", "no-cache").end(message + "\n");
+                .putHeader("Cache-Control", "no-cache").putHeader(Responses.ALLOW_ORIGIN, Responses.ANY_ORIGIN)
+                .putHeader(Responses.EXPOSE_HEADERS, Responses.RETRY_AFTER).end(message + "\n");
         if (session != null) {
             session.finished(status, 0);
         }

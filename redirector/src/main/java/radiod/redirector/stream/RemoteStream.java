@@ -14,6 +14,7 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
+import radiod.redirector.listen.Responses;
 
 /**
  * A listener of another node, for a player that does not follow redirects: that node's {@code /_stream<mount>}
@@ -62,6 +63,7 @@ final class RemoteStream {
                 options.addHeader(h.getKey(), h.getValue());
             }
         }
+        options.putHeader(Responses.VIA, Responses.PEER_VIA);
         if (req.remoteAddress() != null) {
             String prior = in.get("X-Forwarded-For");
             String listener = req.remoteAddress().hostAddress();

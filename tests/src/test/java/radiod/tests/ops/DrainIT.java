@@ -104,6 +104,8 @@ class DrainIT {
         await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(100)).until(() -> cluster.nodes().stream()
                 .filter(n -> n != drained).allMatch(n -> Mp3Frames.isMp3(Streams.read(n.httpUrl("/_stream/live.mp3"), 8192, 2000))));
         assertTrue(encoder.alive(), "draining its node dropped the encoder: " + encoder.story());
+        // The drained node's own Icecast still carries the mount, for the listeners it keeps.
+        assertTrue(Mp3Frames.isMp3(Streams.read(drained.icecastUrl("/live.mp3"), 8192, 3000)));
         // A player coming back to the drained node's own stream URL is sent on to a node that is not drained, and hears
         // the mount there.
         HttpURLConnection back = (HttpURLConnection) URI.create(drained.httpUrl("/_stream/live.mp3")).toURL().openConnection();
