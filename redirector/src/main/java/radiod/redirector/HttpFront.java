@@ -360,6 +360,11 @@ public final class HttpFront implements AutoCloseable {
                 .putHeader(Responses.ALLOW_ORIGIN, Responses.ANY_ORIGIN).end(body);
     }
 
+    /** How the listener routes learn that this node's Icecast is out of service (see {@link ListenerRoutes}). */
+    public void icecastOutOfService(BooleanSupplier outOfService) {
+        listeners.icecastOutOfService(outOfService);
+    }
+
     /** Where {@code /status-json.xsl} learns each mount's stream (its encoder's headers, its start). */
     public void streams(Function<String, Optional<IcecastStatusJson.Stream>> streams, String version) {
         this.streams = streams;

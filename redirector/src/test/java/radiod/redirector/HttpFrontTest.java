@@ -55,6 +55,7 @@ class HttpFrontTest {
     void reset() {
         front.served.clear();
         front.master.set(false);
+        front.icecastOutOfService.set(false);
     }
 
     static HttpResponse<String> get(String pathAndQuery, String... headers) throws Exception {
@@ -168,19 +169,22 @@ class HttpFrontTest {
     }
 
     /**
-     * A player comes back to the {@code /_stream/} URL it holds. When this node's own status says it cannot serve the
-     * mount (its Icecast down, the mount not live here, drained) and another node can, it goes there; when none can,
-     * it is served here as before (the passthrough holds it while Icecast comes back).
+     * A player comes back to the {@code /_stream/} URL it holds. When this node serves nothing (its Icecast out of
+     * service, drained) and another node can serve the mount, it goes there; when none can, or what this node's status
+     * shows is passing (its Icecast starting or restarting, the mount not live here yet), it is served here as before.
      */
     @Test
     void aStreamPathThisNodeCannotServeSendsThePlayerToANodeThatCan() throws Exception {
         java.util.function.Function<NodeStatus, ClusterSnapshot> withSelf = self -> FrontFixture.snapshot(List.of(self,
                 FrontFixture.node(2, true, 5, 100, Map.of("/live.mp3", 5)),
                 FrontFixture.node(3, false, 0, 100, Map.of("/live.mp3", 0))));
+        NodeStatus up = FrontFixture.node(1, true, 10, 100, Map.of("/live.mp3", 7));
         NodeStatus icecastDown = FrontFixture.node(1, false, 10, 100, Map.of("/live.mp3", 7));
         NodeStatus notLiveHere = FrontFixture.node(1, true, 10, 100, Map.of("/jazz/other.ogg", 3));
         NodeStatus drained = FrontFixture.node(1, true, true, 10, 100, Map.of("/live.mp3", 7));
-        for (NodeStatus self : List.of(icecastDown, notLiveHere, drained)) {
+        for (boolean outOfService : List.of(true, false)) {
+            front.icecastOutOfService.set(outOfService);
+            NodeStatus self = outOfService ? icecastDown : drained;
             front.view.set(withSelf.apply(self));
             HttpResponse<String> r = get("/_stream/live.mp3?token=1");
             assertEquals(302, r.statusCode(), self.toString());
@@ -194,7 +198,16 @@ class HttpFrontTest {
             assertEquals(new Served(HttpMethod.GET, "/live.mp3", "192.0.2.12:8080", null), front.served.poll());
             assertTrue(front.served.isEmpty());
         }
+        // Passing states are served here: an Icecast down in the view but not out of service (starting, restarting
+        // after a crash), a mount not live here yet.
+        front.icecastOutOfService.set(false);
+        for (NodeStatus self : List.of(icecastDown, notLiveHere)) {
+            front.view.set(withSelf.apply(self));
+            assertEquals(200, get("/_stream/live.mp3").statusCode(), self.toString());
+            assertEquals(Served.local(HttpMethod.GET, "/live.mp3", null), front.served.poll());
+        }
         // No other node can: served here, as before.
+        front.icecastOutOfService.set(true);
         front.view.set(FrontFixture.snapshot(List.of(icecastDown,
                 FrontFixture.node(2, true, 5, 100, Map.of("/jazz/other.ogg", 0)),
                 FrontFixture.node(3, false, 0, 100, Map.of("/live.mp3", 0)))));
@@ -205,21 +218,20 @@ class HttpFrontTest {
         HttpResponse<String> viaPeer = get("/_stream/live.mp3", "User-Agent", "WinampMPEG/5.66", "Via", "1.1 radiod");
         assertEquals(200, viaPeer.statusCode());
         assertEquals(Served.local(HttpMethod.GET, "/live.mp3", null), front.served.poll());
-        // A drain of this node in the view, not yet in its own status: sent away too.
-        front.view.set(FrontFixture.snapshot(List.of(FrontFixture.node(1, true, 10, 100, Map.of("/live.mp3", 7)),
-                FrontFixture.node(2, true, 5, 100, Map.of("/live.mp3", 5))), Map.of("node1", new Drain("kernel update", 1))));
-        assertEquals(302, get("/_stream/live.mp3").statusCode());
-        // This node not in the view (no lease): served here.
+        // This node not in the view (no lease), its Icecast out of service: sent on all the same.
         front.view.set(FrontFixture.snapshot(List.of(FrontFixture.node(2, true, 5, 100, Map.of("/live.mp3", 5)))));
+        assertEquals(302, get("/_stream/live.mp3").statusCode());
+        // A drain of this node in the view, not yet in its own status: sent on too.
+        front.icecastOutOfService.set(false);
+        front.view.set(FrontFixture.snapshot(List.of(up, FrontFixture.node(2, true, 5, 100, Map.of("/live.mp3", 5))),
+                Map.of("node1", new Drain("kernel update", 1))));
+        assertEquals(302, get("/_stream/live.mp3").statusCode());
+        // In service: served here.
+        front.view.set(withSelf.apply(up));
         assertEquals(200, get("/_stream/live.mp3").statusCode());
         assertEquals(Served.local(HttpMethod.GET, "/live.mp3", null), front.served.poll());
     }
 
-    /**
-     * A station's web player on its own site reads the stream with {@code fetch} and {@code Icy-MetaData: 1} for its
-     * titles: the browser asks first ({@code OPTIONS}), then must be allowed to read the redirect, the stream and its
-     * {@code icy-metaint}. Other paths take no {@code OPTIONS}.
-     */
     @Test
     void webPlayersOnOtherSitesMayReadTheListenersAnswers() throws Exception {
         front.view.set(FrontFixture.cluster(false, true, false));
@@ -239,9 +251,11 @@ class HttpFrontTest {
         HttpResponse<String> redirect = get("/live.mp3", "Origin", "https://www.station.example");
         assertEquals(302, redirect.statusCode());
         assertEquals("*", redirect.headers().firstValue("Access-Control-Allow-Origin").orElseThrow());
-        // Vert.x's path: a HEAD, and a /_stream/ this node sends on (its Icecast is down in this view).
+        // Vert.x's path: a HEAD, and a /_stream/ this node sends on (its Icecast out of service).
         assertEquals("*", send("HEAD", "/live.mp3").headers().firstValue("Access-Control-Allow-Origin").orElseThrow());
+        front.icecastOutOfService.set(true);
         HttpResponse<String> sentOn = get("/_stream/live.mp3");
+        front.icecastOutOfService.set(false);
         assertEquals(302, sentOn.statusCode());
         assertEquals("*", sentOn.headers().firstValue("Access-Control-Allow-Origin").orElseThrow());
         // A refusal a web player can read, with when to retry.

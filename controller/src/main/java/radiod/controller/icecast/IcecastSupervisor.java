@@ -59,6 +59,12 @@ public final class IcecastSupervisor implements AutoCloseable {
      * (a read gives up after 1.5 s).
      */
     static final long HUNG_MILLIS = 10_000;
+    /**
+     * How long an Icecast that was up has been down before it is out of service ({@link #outOfService}): longer than a
+     * crash's restart (0.5 s and its start), so that players coming back meanwhile are held for it as before; a hung or
+     * crash-looping one is out of service after this.
+     */
+    public static final long OUT_OF_SERVICE_MILLIS = 2_000;
 
     private final IcecastSettings settings;
     private final IcecastStatusReader reader;
@@ -81,6 +87,9 @@ public final class IcecastSupervisor implements AutoCloseable {
     /** The one poll scheduled; confined to the poller's thread. */
     private ScheduledFuture<?> nextPoll;
     private volatile IcecastStats stats = IcecastStats.DOWN;
+    /** Whether Icecast has answered in this process's life, and since when it has not (0 while up); publishLock. */
+    private volatile boolean everUp;
+    private volatile long downSinceNanos;
     private volatile IcecastPlan plan = IcecastPlan.EMPTY;
     // Confined to the control thread:
     private String renderedConfig;
@@ -343,6 +352,17 @@ public final class IcecastSupervisor implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether this node's Icecast, up before in this process's life, has been down for {@link #OUT_OF_SERVICE_MILLIS}
+     * (crashed and not back, hung, crash-looping). False while it starts for the first time, and during a restart
+     * after a crash: what is coming back soon is not out of service. Any thread.
+     */
+    public boolean outOfService() {
+        long since = downSinceNanos;
+        return everUp && !stats.up() && since != 0
+                && System.nanoTime() - since >= TimeUnit.MILLISECONDS.toNanos(OUT_OF_SERVICE_MILLIS);
+    }
+
     /** Icecasts killed because they stopped answering (see {@link #HUNG_MILLIS}). */
     public long hangKills() {
         return hangKills.get();
@@ -357,6 +377,12 @@ public final class IcecastSupervisor implements AutoCloseable {
     private void publishLocked(IcecastStats next) {
         IcecastStats before = stats;
         stats = next;
+        if (next.up()) {
+            everUp = true;
+            downSinceNanos = 0;
+        } else if (before.up()) {
+            downSinceNanos = System.nanoTime();
+        }
         if (before.up() != next.up() || !before.listenersByMount().keySet().equals(next.listenersByMount().keySet())) {
             log.info("icecast {}: {}; live mounts {}", where, next.up() ? "up" : "down",
                     new TreeSet<>(next.listenersByMount().keySet()));

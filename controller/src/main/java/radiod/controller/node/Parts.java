@@ -194,6 +194,7 @@ final class Parts {
         }
         http.streams(m -> carried.sessionOf(m).map(c -> new IcecastStatusJson.Stream(c.headers(), c.since())),
                 RadiodNode.VERSION);
+        http.icecastOutOfService(icecast::outOfService);
         started.add(parts.adopt(http).start());
         SourceFront source = new SourceFront(vertx, SourceFrontSettings.of(bind, config.source().port(),
                 config.node().addresses().get(0), config.http().port()), node.actionableView(),

@@ -68,6 +68,7 @@ class IcecastRestartIT {
             Processes.signal(first, "KILL");
 
             await().atMost(Duration.ofSeconds(3)).until(() -> !icecast.stats().up());
+            assertFalse(icecast.outOfService(), "a crash's restart is not out of service");
             await().atMost(Duration.ofSeconds(5)).until(() -> icecast.stats().up());
             assertNotEquals(first, icecast.pid().orElseThrow());
             assertTrue(answers(s));
@@ -97,13 +98,19 @@ class IcecastRestartIT {
             Processes.signal(first, "STOP");
 
             await().atMost(Duration.ofSeconds(3)).until(() -> !icecast.stats().up());
+            assertFalse(icecast.outOfService(), "down a moment: not out of service yet");
+            // Out of service once down OUT_OF_SERVICE_MILLIS (players coming back are then sent to other nodes).
+            await().atMost(Duration.ofMillis(IcecastSupervisor.OUT_OF_SERVICE_MILLIS + 3_000)).pollInterval(Duration.ofMillis(20))
+                    .until(icecast::outOfService);
+            long outMs = (System.nanoTime() - stopped) / 1_000_000;
+            assertTrue(outMs >= IcecastSupervisor.OUT_OF_SERVICE_MILLIS, "out of service " + outMs + " ms after the stop");
             await().atMost(Duration.ofMillis(IcecastSupervisor.HUNG_MILLIS + 10_000)).pollInterval(Duration.ofMillis(20))
                     .until(() -> icecast.pid().orElse(first) != first);
             long killedMs = (System.nanoTime() - stopped) / 1_000_000;
             await().atMost(Duration.ofSeconds(5)).until(() -> icecast.stats().up());
             long upMs = (System.nanoTime() - stopped) / 1_000_000;
-            System.out.printf("measured: a stopped Icecast replaced %d ms after it stopped, answering again after %d ms%n",
-                    killedMs, upMs);
+            System.out.printf("measured: a stopped Icecast out of service %d ms after it stopped, replaced after %d ms,"
+                    + " answering again after %d ms%n", outMs, killedMs, upMs);
             assertTrue(killedMs >= IcecastSupervisor.HUNG_MILLIS, "killed after " + killedMs + " ms of silence");
             // The first unanswered read starts within a poll period (0.5 s) of the stop; the first read started 10 s
             // after it kills when it ends (a poll gap and up to 1.5 s later); the restart follows 0.5-0.6 s after that.
@@ -111,6 +118,7 @@ class IcecastRestartIT {
             assertEquals(1, icecast.hangKills());
             assertEquals(2, icecast.starts());
             assertTrue(answers(s));
+            assertFalse(icecast.outOfService(), "back in service");
             assertFalse(ProcessLiveness.isAlive(first), "the hung one is gone");
         }
     }

@@ -41,6 +41,7 @@ public final class ListenerRoutes {
     private final String self;
     private final CharSequence retryAfter;
     private volatile HttpsSettings https;
+    private volatile java.util.function.BooleanSupplier icecastOutOfService = () -> false;
 
     public ListenerRoutes(HttpFrontSettings settings, Supplier<ClusterSnapshot> view, Pipeline pipeline,
                           StreamServer streams, FrontMetrics metrics) {
@@ -53,6 +54,14 @@ public final class ListenerRoutes {
         this.playlists = new Playlists(settings);
         this.self = settings.nodeName();
         this.retryAfter = HttpHeaders.createOptimized(Integer.toString(settings.retryAfterSeconds()));
+    }
+
+    /**
+     * Whether this node's own Icecast is out of service: down for a while after it was up (crashed and not back,
+     * hung), not merely starting or restarting. Told by the node; never, until then.
+     */
+    public void icecastOutOfService(java.util.function.BooleanSupplier outOfService) {
+        this.icecastOutOfService = outOfService;
     }
 
     /** Where requests that came over HTTPS are sent ({@code https://<node>.<zone>[:port]}); null: no HTTPS port. */
@@ -183,10 +192,13 @@ public final class ListenerRoutes {
 
     /**
      * {@code /_stream/<mount>}: the mount from this node's own Icecast, whatever the balancer would say, while this
-     * node can serve it. A player holds this URL and comes back to it (after a dropped connection, a restart of this
-     * node's Icecast), so when this node's own published status says it cannot serve the mount now (its Icecast down,
-     * the mount not live here, drained) and another node can, the player is sent there as a listener of the mount
-     * would be; otherwise it is served here (held while Icecast comes back, or refused as before).
+     * node is in service. A player holds this URL and comes back to it (after a dropped connection, a restart of this
+     * node's Icecast), so when this node serves nothing now (its Icecast out of service: down for a while after it was
+     * up, hung; or the node drained) and another node can serve the mount, the player is sent there as a listener of
+     * the mount would be; otherwise it is served here (held while the mount comes, or refused as before).
+     * What passes is not a reason: a node starting or stopping, an Icecast restarting after a crash, a mount not live
+     * here yet. Those are over within a second or two, and a player sent away from a node just restarted would meet
+     * the next node's restart in a rolling one (FireIT).
      */
     private void stream(HttpServerRequest req, ClusterSnapshot snapshot, String mountPath) {
         Mount mount = snapshot.mounts().get(mountPath);
@@ -207,13 +219,15 @@ public final class ListenerRoutes {
 
     /**
      * The node a request for this node's {@code /_stream/} of {@code mount} goes to instead, or null to serve it here:
-     * null while this node's own status in the view says it can serve the mount (or is not in the view: no lease),
+     * null while this node is in service (its Icecast not out of service, not drained by its own status in the view or
+     * by a drain in the view),
      * when a peer proxies the request (it is never sent on twice), and when the balancer's choice is not another node that,
      * by its status, can.
      */
     private NodeStatus elsewhere(HttpServerRequest req, ClusterSnapshot snapshot, Mount mount) {
         NodeStatus me = snapshot.nodes().get(self);
-        if (me == null || canServe(snapshot, me, mount) || proxiedByAPeer(req)) {
+        boolean drained = snapshot.isDrained(self) || me != null && me.drained();
+        if (!drained && !icecastOutOfService.getAsBoolean() || proxiedByAPeer(req)) {
             return null;
         }
         Optional<NodeStatus> chosen = req.method() == HttpMethod.HEAD ? pipeline.preview(snapshot, mount)
@@ -231,6 +245,7 @@ public final class ListenerRoutes {
         return false;
     }
 
+    /** By its status: its Icecast up, the mount live there, not drained (by its own status or by a drain in the view). */
     private static boolean canServe(ClusterSnapshot snapshot, NodeStatus node, Mount mount) {
         return node.icecastUp() && node.hasMount(mount.path()) && !node.drained() && !snapshot.isDrained(node.name());
     }
