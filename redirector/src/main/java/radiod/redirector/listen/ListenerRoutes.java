@@ -2,6 +2,7 @@ package radiod.redirector.listen;
 
 import java.util.Locale;
 import java.util.Optional;
+import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 import io.vertx.core.http.HttpHeaders;
@@ -41,7 +42,7 @@ public final class ListenerRoutes {
     private final String self;
     private final CharSequence retryAfter;
     private volatile HttpsSettings https;
-    private volatile java.util.function.BooleanSupplier icecastOutOfService = () -> false;
+    private volatile BooleanSupplier icecastOutOfService = () -> false;
 
     public ListenerRoutes(HttpFrontSettings settings, Supplier<ClusterSnapshot> view, Pipeline pipeline,
                           StreamServer streams, FrontMetrics metrics) {
@@ -60,7 +61,7 @@ public final class ListenerRoutes {
      * Whether this node's own Icecast is out of service: down for a while after it was up (crashed and not back,
      * hung), not merely starting or restarting. Told by the node; never, until then.
      */
-    public void icecastOutOfService(java.util.function.BooleanSupplier outOfService) {
+    public void icecastOutOfService(BooleanSupplier outOfService) {
         this.icecastOutOfService = outOfService;
     }
 
@@ -219,10 +220,9 @@ public final class ListenerRoutes {
 
     /**
      * The node a request for this node's {@code /_stream/} of {@code mount} goes to instead, or null to serve it here:
-     * null while this node is in service (its Icecast not out of service, not drained by its own status in the view or
-     * by a drain in the view),
-     * when a peer proxies the request (it is never sent on twice), and when the balancer's choice is not another node that,
-     * by its status, can.
+     * null while this node is in service (its Icecast not out of service, and not drained by its own status or by a
+     * drain in the view), when a peer proxies the request (it is never sent on twice), and when the balancer's choice
+     * is not another node that, by its status, can.
      */
     private NodeStatus elsewhere(HttpServerRequest req, ClusterSnapshot snapshot, Mount mount) {
         NodeStatus me = snapshot.nodes().get(self);

@@ -233,9 +233,7 @@ final class ListenerStream implements IcyFramer.Out {
         if (resp.ended() || resp.closed() || resp.headWritten()) {
             return;
         }
-        resp.setStatusCode(status).putHeader("Content-Type", "text/plain; charset=utf-8")
-                .putHeader("Cache-Control", "no-cache").putHeader(Responses.ALLOW_ORIGIN, Responses.ANY_ORIGIN)
-                .putHeader(Responses.EXPOSE_HEADERS, Responses.RETRY_AFTER).end(message + "\n");
+        Responses.text(req, status, message);
         if (session != null) {
             session.finished(status, 0);
         }

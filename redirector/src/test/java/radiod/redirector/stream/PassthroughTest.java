@@ -285,6 +285,9 @@ class PassthroughTest {
             assertEquals(503, l.status());
             assertEquals("2", l.header("Retry-After"));
             assertNull(l.header("icy-name"));
+            // A web player may read the refusal and when to retry.
+            assertEquals("*", l.header("Access-Control-Allow-Origin"));
+            assertEquals("Retry-After", l.header("Access-Control-Expose-Headers"));
         }
         assertEquals(1.0, registry.get("radiod.passthrough.failures").tag("reason", "unreachable").counter().count());
         await().atMost(Duration.ofSeconds(5)).until(() -> passthrough.readers() == 0);
