@@ -23,7 +23,9 @@ import radiod.redirector.listen.Responses;
  * leaving closes the upstream, the upstream ending ends the listener's stream (its player reconnects here and is
  * placed anew). When that node gives no stream (no connection, a connection closed before its answer, an answer
  * other than {@code 200}), the listener is served from this node's own Icecast instead: every node carries every
- * mount, and such a player would not follow a {@code 503}'s advice anyway.
+ * mount, and such a player would not follow a {@code 503}'s advice anyway. A node that takes the connection and says
+ * nothing (its radiod stopped or frozen, still in the view until its lease ends) gives no stream either: without an
+ * answer within {@link #ANSWER_MILLIS} the request is given up and the listener served here.
  */
 final class RemoteStream {
     private static final Logger log = LoggerFactory.getLogger(RemoteStream.class);
@@ -33,6 +35,13 @@ final class RemoteStream {
      * drops a listener that slow within seconds), so without this a stopped player kept both connections for ever.
      */
     static final long STALL_MILLIS = 10_000;
+    /**
+     * How long the chosen node has to answer (connection, request, response head) before the listener is served
+     * from this node instead. A node in service answers within milliseconds, or within the 2 s its passthrough asks
+     * its own Icecast again for a mount just going live; a frozen or unreachable one would otherwise keep the player
+     * silent for the client's connect timeout (10 s) or its read timeout (20 s).
+     */
+    static final long ANSWER_MILLIS = 3_000;
 
     private final Passthrough owner;
     private final HttpServerRequest req;
@@ -43,6 +52,11 @@ final class RemoteStream {
     private boolean listenerGone;
     private boolean counted;
     private long stallTimer = -1;
+    private long answerTimer = -1;
+    /** The request to the chosen node, once made. */
+    private HttpClientRequest request;
+    /** Answered, refused or given up: what comes after is only closed. */
+    private boolean decided;
 
     private RemoteStream(Passthrough owner, HttpServerRequest req, String mountPath, String node) {
         this.owner = owner;
@@ -71,13 +85,48 @@ final class RemoteStream {
         }
         s.resp.closeHandler(v -> s.listenerClosed());
         s.resp.exceptionHandler(e -> log.debug("proxied listener: {}", e.toString()));
-        owner.remoteRequest(options).compose(HttpClientRequest::send).onComplete(ar -> {
+        s.answerTimer = owner.vertx().setTimer(ANSWER_MILLIS, t -> s.unanswered());
+        owner.remoteRequest(options).compose(r -> {
+            s.request = r;
+            if (s.decided) { // given up while the connection was being made
+                r.reset();
+            }
+            return r.send();
+        }).onComplete(ar -> {
+            if (s.decided) {
+                if (ar.succeeded()) {
+                    ar.result().request().connection().close();
+                }
+                return;
+            }
+            s.decided = true;
+            s.cancelAnswerTimer();
             if (ar.succeeded()) {
                 s.answered(ar.result());
             } else {
                 s.refused(-1, ar.cause());
             }
         });
+    }
+
+    /** No answer from the chosen node within {@link #ANSWER_MILLIS}: given up, and the listener served here. */
+    private void unanswered() {
+        answerTimer = -1;
+        if (decided) {
+            return;
+        }
+        decided = true;
+        if (request != null) {
+            request.reset();
+        }
+        refused(-1, new java.util.concurrent.TimeoutException("no answer within " + ANSWER_MILLIS + " ms"));
+    }
+
+    private void cancelAnswerTimer() {
+        if (answerTimer >= 0) {
+            owner.vertx().cancelTimer(answerTimer);
+            answerTimer = -1;
+        }
     }
 
     private void answered(HttpClientResponse up) {
@@ -172,6 +221,13 @@ final class RemoteStream {
     private void listenerClosed() {
         listenerGone = true;
         cancelStall();
+        cancelAnswerTimer();
+        if (!decided) {
+            decided = true;
+            if (request != null) {
+                request.reset();
+            }
+        }
         uncount();
         if (upstream != null) {
             closeUpstream();

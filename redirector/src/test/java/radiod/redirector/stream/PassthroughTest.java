@@ -539,7 +539,9 @@ class PassthroughTest {
         /** It takes the connection and resets it. */
         RESET,
         /** It answers 503. */
-        ANSWERS_503
+        ANSWERS_503,
+        /** It takes the connection and the request and says nothing (its radiod frozen, say). */
+        SILENT
     }
 
     @ParameterizedTest
@@ -549,6 +551,7 @@ class PassthroughTest {
         ServerSocket other = closing(new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress()));
         int otherPort = other.getLocalPort();
         java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicLong silentUntil = new java.util.concurrent.atomic.AtomicLong();
         if (how == NoStream.UNREACHABLE) {
             other.close();
         } else {
@@ -562,6 +565,12 @@ class PassthroughTest {
                             case RESET -> c.setSoLinger(true, 0);
                             case ANSWERS_503 -> c.getOutputStream().write(("HTTP/1.1 503 Service Unavailable\r\n"
                                     + "Content-Length: 0\r\nRetry-After: 2\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                            case SILENT -> { // until the proxying node gives up and closes
+                                while (c.getInputStream().read(head) >= 0) {
+                                    // nothing said back
+                                }
+                                silentUntil.set(System.nanoTime());
+                            }
                             default -> {
                             }
                         }
@@ -574,9 +583,18 @@ class PassthroughTest {
             t.start();
         }
         int port = front(local.port(), QUICK);
+        long asking = System.nanoTime();
         try (Listening l = Listening.open(port, Listening.get("/_proxy/" + otherPort + "/live.mp3", "HTTP/1.1",
                 "User-Agent: WinampMPEG/5.66"))) {
+            long headMillis = (System.nanoTime() - asking) / 1_000_000;
             assertEquals(200, l.status(), l.head);
+            if (how == NoStream.SILENT) {
+                // Given up after ANSWER_MILLIS (not the client's 20 s read timeout), and the silent node's connection closed.
+                System.out.printf("a silent chosen node: the listener served from this node after %d ms%n", headMillis);
+                assertTrue(headMillis >= RemoteStream.ANSWER_MILLIS && headMillis <= RemoteStream.ANSWER_MILLIS + 1_000,
+                        headMillis + " ms");
+                await().atMost(Duration.ofSeconds(2)).until(() -> silentUntil.get() != 0);
+            }
             assertEquals("Test radio", l.header("icy-name"));
             Listening.assertCounting(l.read(20_000));
             assertEquals(how == NoStream.UNREACHABLE ? 0 : 1, asked.get(), "the chosen node was asked first");

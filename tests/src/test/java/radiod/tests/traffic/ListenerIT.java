@@ -183,6 +183,54 @@ class ListenerIT {
                 .until(() -> Streams.heard(hung.httpUrl("/_stream/live.mp3"), 3, 2000));
     }
 
+    /**
+     * A node whose radiod is frozen (stopped here: a stuck JVM, a machine paging) stays in the view until its lease
+     * ends. A player that does not follow redirects, proxied to it meanwhile, is served by the node it asked once the
+     * frozen one has not answered for 3 s, instead of waiting for the proxy's read timeout (20 s) in silence. Nine
+     * such players (ffmpeg as Winamp), started together right after the freeze, each decode a second of audio.
+     */
+    @Test
+    void aPlayerProxiedToAFrozenNodeIsServedByTheNodeItAskedWithinTheAnswerBound() throws Exception {
+        RadiodProcess master = cluster.master().orElseThrow();
+        RadiodProcess frozen = cluster.nodes().stream().filter(n -> n != master).findFirst().orElseThrow();
+        String fallbacks = "radiod_passthrough_proxy_fallbacks_total";
+        double before = metric(master, fallbacks);
+        long radiod = frozen.pid();
+        signal("STOP", radiod);
+        List<Process> players = new ArrayList<>();
+        List<Long> took = new ArrayList<>();
+        try {
+            long start = System.nanoTime();
+            List<CompletableFuture<Long>> done = new ArrayList<>();
+            for (int i = 0; i < 9; i++) {
+                Process p = new ProcessBuilder("ffmpeg", "-nostdin", "-loglevel", "error", "-user_agent",
+                        "WinampMPEG/5.66", "-i", master.httpUrl("/live.mp3?player=" + i), "-t", "1", "-f", "null", "-")
+                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+                players.add(p);
+                done.add(p.onExit().thenApply(x -> (System.nanoTime() - start) / 1_000_000));
+            }
+            for (int i = 0; i < players.size(); i++) {
+                took.add(done.get(i).get(25, TimeUnit.SECONDS));
+                assertEquals(0, players.get(i).exitValue());
+            }
+        } finally {
+            players.forEach(Process::destroyForcibly);
+            signal("CONT", radiod);
+        }
+        double servedHere = metric(master, fallbacks) - before;
+        long slowest = took.stream().mapToLong(Long::longValue).max().orElseThrow();
+        System.out.printf("measured: 9 proxied players with a frozen node in the view: %.0f served by the node they"
+                + " asked after the frozen one gave no answer; each decoded 1 s of audio within %s ms of the start%n",
+                servedHere, took);
+        assertTrue(servedHere >= 1, "no player was proxied to the frozen node: the test proved nothing");
+        // 3 s for the frozen node's answer, then ffmpeg's probe and a second of audio from the node's burst.
+        assertTrue(slowest <= 5_000, "slowest player " + slowest + " ms");
+        // The frozen node comes back and serves its own stream again.
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+                .until(() -> cluster.snapshot().node(frozen.name()).map(n -> n.hasMount("/live.mp3")).orElse(false)
+                        && Streams.heard(frozen.httpUrl("/_stream/live.mp3"), 3, 2000));
+    }
+
     /** Where {@code node} sends a request for {@code path} with a 302, or null when it answers otherwise. */
     static String sentTo(RadiodProcess node, String path) throws Exception {
         java.net.HttpURLConnection c = (java.net.HttpURLConnection) java.net.URI.create(node.httpUrl(path)).toURL()
