@@ -76,6 +76,10 @@ public final class IcecastSupervisor implements AutoCloseable {
     private final Supervisor process;
     private final AtomicLong reloads = new AtomicLong();
     private final AtomicLong hangKills = new AtomicLong();
+    /** Restarts after Icecast died by itself, and after the watchdog killed it (its kill not yet followed by a start). */
+    private final AtomicLong crashRestarts = new AtomicLong();
+    private final AtomicLong hangRestarts = new AtomicLong();
+    private volatile boolean killedForHang;
     /** The process whose status reads go unanswered, since when (the first such read's start), how many; poller thread. */
     private long silentPid = -1;
     private long silentSinceNanos;
@@ -123,6 +127,14 @@ public final class IcecastSupervisor implements AutoCloseable {
                     public void started(Process p, boolean restart) {
                         loadedConfig = renderedConfig; // on the control thread: it starts with the file on disk
                         readyPid = -1;
+                        if (restart) {
+                            if (killedForHang) {
+                                killedForHang = false;
+                                hangRestarts.incrementAndGet();
+                            } else {
+                                crashRestarts.incrementAndGet();
+                            }
+                        }
                     }
 
                     @Override
@@ -344,10 +356,13 @@ public final class IcecastSupervisor implements AutoCloseable {
         long silentMillis = (asked - silentSinceNanos) / 1_000_000;
         if (silentMillis >= HUNG_MILLIS && silentReads >= 3 && !lifecycle.isClosed()) {
             silentPid = -1;
+            killedForHang = true; // before the kill: its restart may come before kill() returns
             if (process.kill(pid)) {
                 hangKills.incrementAndGet();
                 log.warn("icecast {} (pid {}): no answer for {} ms ({} reads); it hangs, so it was killed and is started"
                         + " again", where, pid, silentMillis, silentReads);
+            } else {
+                killedForHang = false; // no longer the running one: nothing killed
             }
         }
     }
@@ -361,6 +376,16 @@ public final class IcecastSupervisor implements AutoCloseable {
         long since = downSinceNanos;
         return everUp && !stats.up() && since != 0
                 && System.nanoTime() - since >= TimeUnit.MILLISECONDS.toNanos(OUT_OF_SERVICE_MILLIS);
+    }
+
+    /** Icecasts started again after one died by itself (a crash, an OOM kill, a kill by someone else). */
+    public long crashRestarts() {
+        return crashRestarts.get();
+    }
+
+    /** Icecasts started again after one was killed for not answering ({@link #HUNG_MILLIS}). */
+    public long hangRestarts() {
+        return hangRestarts.get();
     }
 
     /** Icecasts killed because they stopped answering (see {@link #HUNG_MILLIS}). */

@@ -2,8 +2,10 @@ package radiod.controller.node;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
@@ -32,6 +34,23 @@ final class NodeMetrics {
         this.listeners = MultiGauge.builder("radiod.listeners")
                 .description("listeners streaming from this node (its passthrough sessions), per mount")
                 .register(registry);
+    }
+
+    /**
+     * {@code radiod_icecast_restarts_total{reason}}: restarts of this node's Icecast after it died ({@code crash}) and
+     * after radiod killed it for not answering ({@code hang}). An Icecast that hangs at every start is up most of the
+     * time, so {@code radiod_icecast_up} alone would not show it.
+     *
+     * @param crashes restarts after it died by itself
+     * @param hangs   restarts after radiod killed it for not answering
+     */
+    void icecastRestarts(MeterRegistry registry, LongSupplier crashes, LongSupplier hangs) {
+        String description = "restarts of this node's Icecast: after it died (crash), or after radiod killed it for not "
+                + "answering (hang)";
+        FunctionCounter.builder("radiod.icecast.restarts", crashes, LongSupplier::getAsLong).tag("reason", "crash")
+                .description(description).register(registry);
+        FunctionCounter.builder("radiod.icecast.restarts", hangs, LongSupplier::getAsLong).tag("reason", "hang")
+                .description(description).register(registry);
     }
 
     /** Refreshes the per-mount rows (mounts come and go). */

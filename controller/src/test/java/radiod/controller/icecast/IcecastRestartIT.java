@@ -73,6 +73,8 @@ class IcecastRestartIT {
             assertNotEquals(first, icecast.pid().orElseThrow());
             assertTrue(answers(s));
             assertEquals(2, icecast.starts());
+            assertEquals(1, icecast.crashRestarts());
+            assertEquals(0, icecast.hangRestarts());
             assertTrue(changes.get() >= 3, "told of up, down and up again, got " + changes.get());
             assertEquals(401, IcecastClient.status(HOST, s.port(), "/admin/stats", "admin", "wrong"));
             assertEquals(200, IcecastClient.status(HOST, s.port(), "/admin/stats", "admin", s.adminPassword()));
@@ -117,6 +119,8 @@ class IcecastRestartIT {
             assertTrue(killedMs <= IcecastSupervisor.HUNG_MILLIS + 5_000, "a hung Icecast was left " + killedMs + " ms");
             assertEquals(1, icecast.hangKills());
             assertEquals(2, icecast.starts());
+            assertEquals(1, icecast.hangRestarts(), "counted as a hang's restart");
+            assertEquals(0, icecast.crashRestarts(), "not as a crash's");
             assertTrue(answers(s));
             assertFalse(icecast.outOfService(), "back in service");
             assertFalse(ProcessLiveness.isAlive(first), "the hung one is gone");

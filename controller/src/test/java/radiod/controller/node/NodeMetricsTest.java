@@ -21,6 +21,7 @@ class NodeMetricsTest {
         NodeMetrics metrics = new NodeMetrics(registry,
                 () -> new Parts.Usage(true, 3, Map.of("/live.mp3", 3), 3 * 128_000L));
         metrics.refresh();
+        metrics.icecastRestarts(registry, () -> 2, () -> 1);
         // As the source front and the passthrough register it, and the carrier's hubs themselves.
         Counter.builder(NodeMetrics.PROXIED).tag("direction", "source").baseUnit("bytes").register(registry).increment(10);
         Vertx vertx = Vertx.vertx();
@@ -33,6 +34,8 @@ class NodeMetricsTest {
         assertTrue(text.contains("\nradiod_bandwidth_bytes_per_second 48000.0\n"), text);
         assertTrue(text.contains("\nradiod_listeners{mount=\"/live.mp3\"} 3.0\n"), text);
         assertTrue(text.contains("\nradiod_icecast_up 1.0\n"), text);
+        assertTrue(text.contains("\nradiod_icecast_restarts_total{reason=\"crash\"} 2.0\n"), text);
+        assertTrue(text.contains("\nradiod_icecast_restarts_total{reason=\"hang\"} 1.0\n"), text);
         assertTrue(text.contains("\nradiod_proxied_bytes_total{direction=\"source\"} 10.0\n"), text);
         assertTrue(text.contains("\nradiod_proxied_bytes_total{direction=\"ingest\"} 0.0\n"), text);
         assertFalse(text.contains("bits"), text);
