@@ -365,6 +365,11 @@ public final class HttpFront implements AutoCloseable {
         listeners.icecastOutOfService(outOfService);
     }
 
+    /** How the listener routes learn how long a mount has been lost from this node's Icecast ({@link ListenerRoutes}). */
+    public void mountLostMillis(java.util.function.ToLongFunction<String> lostMillis) {
+        listeners.mountLostMillis(lostMillis);
+    }
+
     /** Where {@code /status-json.xsl} learns each mount's stream (its encoder's headers, its start). */
     public void streams(Function<String, Optional<IcecastStatusJson.Stream>> streams, String version) {
         this.streams = streams;

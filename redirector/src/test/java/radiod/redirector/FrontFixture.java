@@ -57,6 +57,8 @@ public final class FrontFixture implements AutoCloseable {
     public final AtomicBoolean master = new AtomicBoolean();
     /** What the node says of its own Icecast: out of service (down a while after it was up, hung). */
     public final AtomicBoolean icecastOutOfService = new AtomicBoolean();
+    /** What the node says of its mounts: how long each, live here before, has been missing from its Icecast (ms). */
+    public final java.util.Map<String, Long> mountLost = new java.util.concurrent.ConcurrentHashMap<>();
     public final ConcurrentLinkedQueue<Served> served = new ConcurrentLinkedQueue<>();
     public final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     public final Vertx vertx;
@@ -85,6 +87,7 @@ public final class FrontFixture implements AutoCloseable {
         front = new HttpFront(vertx, new HttpFrontSettings(SELF, HOST, port, null, null, clusterUrl, 7, ICECAST_HOST,
                 ICECAST_PORT, 2), view::get, master::get, fake, registry);
         front.icecastOutOfService(icecastOutOfService::get);
+        front.mountLostMillis(mount -> mountLost.getOrDefault(mount, 0L));
         front.start().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
 

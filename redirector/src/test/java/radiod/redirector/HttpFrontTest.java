@@ -28,6 +28,7 @@ import radiod.cluster.model.Drain;
 import radiod.cluster.model.NodeStatus;
 import radiod.cluster.view.ClusterSnapshot;
 import radiod.redirector.FrontFixture.Served;
+import radiod.redirector.listen.ListenerRoutes;
 
 /**
  * The listener HTTP front: redirects to the chosen node's passthrough keeping the query string, proxies players that
@@ -230,6 +231,43 @@ class HttpFrontTest {
         front.view.set(withSelf.apply(up));
         assertEquals(200, get("/_stream/live.mp3").statusCode());
         assertEquals(Served.local(HttpMethod.GET, "/live.mp3", null), front.served.poll());
+    }
+
+    /**
+     * A node cut from the master (it still reaches etcd) loses its mounts from its Icecast, which stays up. A player
+     * coming back to it for a mount that was live here and has been missing for {@link ListenerRoutes#MOUNT_LOST_MILLIS}
+     * goes to a node that serves it; missing for less (a relay reconnecting), or never live here, it is served here.
+     */
+    @Test
+    void aPlayerComingBackForAMountThisNodeLostIsSentToANodeThatServesIt() throws Exception {
+        NodeStatus notLiveHere = FrontFixture.node(1, true, 10, 100, Map.of("/jazz/other.ogg", 3));
+        front.view.set(FrontFixture.snapshot(List.of(notLiveHere,
+                FrontFixture.node(2, true, 5, 100, Map.of("/live.mp3", 5)),
+                FrontFixture.node(3, false, 0, 100, Map.of("/live.mp3", 0)))));
+        try {
+            for (long lost : List.of(0L, ListenerRoutes.MOUNT_LOST_MILLIS - 1)) {
+                front.mountLost.put("/live.mp3", lost);
+                assertEquals(200, get("/_stream/live.mp3").statusCode(), lost + " ms");
+                assertEquals(Served.local(HttpMethod.GET, "/live.mp3", null), front.served.poll());
+            }
+            front.mountLost.put("/live.mp3", ListenerRoutes.MOUNT_LOST_MILLIS);
+            HttpResponse<String> r = get("/_stream/live.mp3?token=2");
+            assertEquals(302, r.statusCode());
+            assertEquals("http://192.0.2.12:8080/_stream/live.mp3?token=2", r.headers().firstValue("Location").orElseThrow());
+            // Only that mount: another one live here is served here.
+            assertEquals(200, get("/_stream/jazz/other.ogg").statusCode());
+            assertEquals(Served.local(HttpMethod.GET, "/jazz/other.ogg", null), front.served.poll());
+            // A peer's proxied request is served here all the same.
+            assertEquals(200, get("/_stream/live.mp3", "User-Agent", "WinampMPEG/5.66", "Via", "1.1 radiod").statusCode());
+            assertEquals(Served.local(HttpMethod.GET, "/live.mp3", null), front.served.poll());
+            // No other node serves it: served here, as before.
+            front.view.set(FrontFixture.snapshot(List.of(notLiveHere,
+                    FrontFixture.node(2, true, 5, 100, Map.of("/jazz/other.ogg", 0)))));
+            assertEquals(200, get("/_stream/live.mp3").statusCode());
+            assertEquals(Served.local(HttpMethod.GET, "/live.mp3", null), front.served.poll());
+        } finally {
+            front.mountLost.clear();
+        }
     }
 
     @Test

@@ -9,10 +9,12 @@ import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.UserPrincipalLookupService;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -80,6 +82,8 @@ public final class IcecastSupervisor implements AutoCloseable {
     private final AtomicLong crashRestarts = new AtomicLong();
     private final AtomicLong hangRestarts = new AtomicLong();
     private volatile boolean killedForHang;
+    /** When each mount was last seen live on this Icecast ({@link System#nanoTime()}), in this process's life. */
+    private final Map<String, Long> lastLive = new ConcurrentHashMap<>();
     /** The process whose status reads go unanswered, since when (the first such read's start), how many; poller thread. */
     private long silentPid = -1;
     private long silentSinceNanos;
@@ -378,6 +382,18 @@ public final class IcecastSupervisor implements AutoCloseable {
                 && System.nanoTime() - since >= TimeUnit.MILLISECONDS.toNanos(OUT_OF_SERVICE_MILLIS);
     }
 
+    /**
+     * How long {@code mount}, live on this Icecast earlier in this process's life, has been missing from it (while it
+     * was down too); 0 while it is live, and for a mount never live here (a node just started, a new mount). Any thread.
+     */
+    public long mountLostMillis(String mount) {
+        if (stats.listenersByMount().containsKey(mount)) {
+            return 0;
+        }
+        Long seen = lastLive.get(mount);
+        return seen == null ? 0 : (System.nanoTime() - seen) / 1_000_000;
+    }
+
     /** Icecasts started again after one died by itself (a crash, an OOM kill, a kill by someone else). */
     public long crashRestarts() {
         return crashRestarts.get();
@@ -402,6 +418,8 @@ public final class IcecastSupervisor implements AutoCloseable {
     private void publishLocked(IcecastStats next) {
         IcecastStats before = stats;
         stats = next;
+        long now = System.nanoTime();
+        next.listenersByMount().keySet().forEach(mount -> lastLive.put(mount, now));
         if (next.up()) {
             everUp = true;
             downSinceNanos = 0;

@@ -197,6 +197,7 @@ final class Parts {
         http.streams(m -> carried.sessionOf(m).map(c -> new IcecastStatusJson.Stream(c.headers(), c.since())),
                 RadiodNode.VERSION);
         http.icecastOutOfService(icecast::outOfService);
+        http.mountLostMillis(icecast::mountLostMillis);
         started.add(parts.adopt(http).start());
         SourceFront source = new SourceFront(vertx, SourceFrontSettings.of(bind, config.source().port(),
                 config.node().addresses().get(0), config.http().port()), node.actionableView(),

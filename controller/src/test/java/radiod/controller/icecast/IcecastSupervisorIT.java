@@ -235,6 +235,34 @@ class IcecastSupervisorIT {
         }
     }
 
+    /**
+     * How long a mount live here before has been missing (what sends players coming back for it to a node that serves
+     * it): 0 for a mount never live here and while it is live, then the time since the supervisor last saw it live.
+     */
+    @Test
+    void aMountThatWasLiveHereIsCountedLostFromWhenItWasLastSeen() throws Exception {
+        String mount = "/lost.mp3";
+        assertEquals(0, node1.mountLostMillis(mount), "never live here");
+        Process feed = feed(node1, mount, 660);
+        long stopping;
+        try {
+            await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(20))
+                    .until(() -> node1.stats().listenersByMount().containsKey(mount));
+            assertEquals(0, node1.mountLostMillis(mount), "live");
+        } finally {
+            stopping = System.nanoTime();
+            stop(feed);
+        }
+        await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(20))
+                .until(() -> !node1.stats().listenersByMount().containsKey(mount));
+        // Last seen live by a poll (every 0.5 s) no earlier than one period before the stop: lost since then, growing.
+        long lost = node1.mountLostMillis(mount);
+        long sinceStop = millisSince(stopping);
+        assertTrue(lost > 0 && lost <= sinceStop + 500, lost + " ms lost, " + sinceStop + " ms since the stop began");
+        await().atMost(Duration.ofSeconds(2)).until(() -> node1.mountLostMillis(mount) >= lost + 1_000);
+        assertEquals(0, node1.mountLostMillis("/live.mp3"), "another mount, live");
+    }
+
     @Test
     void aFeedWithTheGlobalPasswordIsTakenAtOnceForAMountNotInTheConfigWithoutAReload() throws Exception {
         String mount = "/new.mp3";

@@ -3,6 +3,7 @@ package radiod.redirector.listen;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.function.BooleanSupplier;
+import java.util.function.ToLongFunction;
 import java.util.function.Supplier;
 
 import io.vertx.core.http.HttpHeaders;
@@ -43,6 +44,13 @@ public final class ListenerRoutes {
     private final CharSequence retryAfter;
     private volatile HttpsSettings https;
     private volatile BooleanSupplier icecastOutOfService = () -> false;
+    private volatile ToLongFunction<String> mountLostMillis = mount -> 0;
+    /**
+     * How long a mount that was live on this node's Icecast must have been missing from it before players coming back
+     * to it are sent to a node that serves it: longer than a relay's reconnection or an Icecast's crash restart (a
+     * second or two), far shorter than what a player held here would otherwise get (silence, then a 404).
+     */
+    public static final long MOUNT_LOST_MILLIS = 5_000;
 
     public ListenerRoutes(HttpFrontSettings settings, Supplier<ClusterSnapshot> view, Pipeline pipeline,
                           StreamServer streams, FrontMetrics metrics) {
@@ -63,6 +71,15 @@ public final class ListenerRoutes {
      */
     public void icecastOutOfService(BooleanSupplier outOfService) {
         this.icecastOutOfService = outOfService;
+    }
+
+    /**
+     * How long each mount, live on this node's Icecast before, has been missing from it while it answers (a node cut
+     * from the master loses its mounts there, its Icecast up); 0 while it is live, or was never live here. Told by the
+     * node; never, until then.
+     */
+    public void mountLostMillis(ToLongFunction<String> lostMillis) {
+        this.mountLostMillis = lostMillis;
     }
 
     /** Where requests that came over HTTPS are sent ({@code https://<node>.<zone>[:port]}); null: no HTTPS port. */
@@ -227,7 +244,8 @@ public final class ListenerRoutes {
     private NodeStatus elsewhere(HttpServerRequest req, ClusterSnapshot snapshot, Mount mount) {
         NodeStatus me = snapshot.nodes().get(self);
         boolean drained = snapshot.isDrained(self) || me != null && me.drained();
-        if (!drained && !icecastOutOfService.getAsBoolean() || proxiedByAPeer(req)) {
+        if (!drained && !icecastOutOfService.getAsBoolean() && mountLostMillis.applyAsLong(mount.path()) < MOUNT_LOST_MILLIS
+                || proxiedByAPeer(req)) {
             return null;
         }
         Optional<NodeStatus> chosen = req.method() == HttpMethod.HEAD ? pipeline.preview(snapshot, mount)

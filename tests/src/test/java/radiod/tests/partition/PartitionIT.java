@@ -583,6 +583,20 @@ class PartitionIT {
         // With nothing to carry, the cut node takes the mount off its Icecast (Pull.IDLE_NANOS, 15 s) ...
         await("node" + (cutNode + 1) + " takes the mount off").atMost(Duration.ofSeconds(25)).pollInterval(Duration.ofMillis(500))
                 .until(() -> !icecastServes(cutNode));
+        long off = System.currentTimeMillis();
+        // A player coming back to the cut node's own stream URL is sent to a node that serves the mount once the mount
+        // has been lost there for ListenerRoutes.MOUNT_LOST_MILLIS (before: held there in silence, then a 404), and
+        // hears it there.
+        String streamUrl = "http://" + address(cutNode) + ":" + HTTP_PORT + "/_stream" + LIVE.path();
+        String[] sentTo = {null};
+        await("node" + (cutNode + 1) + " sends a returning player on").atMost(Duration.ofMillis(
+                        radiod.redirector.listen.ListenerRoutes.MOUNT_LOST_MILLIS + 3_000)).pollInterval(Duration.ofMillis(200))
+                .until(() -> (sentTo[0] = redirectedTo(streamUrl)) != null);
+        System.out.println("PARTIAL PARTITION node" + (cutNode + 1) + " sends a player coming back for the mount it lost to "
+                + sentTo[0] + ", " + (System.currentTimeMillis() - off) + " ms after its Icecast was seen without it");
+        assertFalse(sentTo[0].contains("//" + address(cutNode) + ":"), sentTo[0]);
+        String heard = fromBroadcaster("curl", "-s", "-L", "-m", "2", "-o", "/dev/null", "-w", "%{size_download}", streamUrl);
+        assertTrue(heard.matches("\\d+") && Long.parseLong(heard) >= 8_192, "heard " + heard + " bytes after the redirect");
         // ... and the cut lasts 30 s, long enough for TCP's retransmissions to back off well beyond the bound below.
         Thread.sleep(Math.max(0, cut + 30_000 - System.currentTimeMillis()));
         long healed = System.currentTimeMillis();
@@ -646,6 +660,24 @@ class PartitionIT {
             return false;
         }
         return out.matches("\\d+") && Long.parseLong(out) >= 8_192;
+    }
+
+    /** Where {@code url} redirects a player in the broadcaster's namespace to (a 302's Location), or null. */
+    static String redirectedTo(String url) throws IOException, InterruptedException {
+        String out = fromBroadcaster("curl", "-s", "-m", "2", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", url);
+        return out.startsWith("302 ") ? out.substring(4) : null;
+    }
+
+    /** A command's output in the broadcaster's namespace, whatever it exits with (curl -m on a stream exits 28). */
+    static String fromBroadcaster(String... cmd) throws IOException, InterruptedException {
+        List<String> all = new ArrayList<>(List.of("ip", "netns", "exec", BROADCASTER));
+        all.addAll(List.of(cmd));
+        Process p = new ProcessBuilder(all).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        if (!p.waitFor(10, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+        }
+        return out;
     }
 
     /** curl's exit code for {@code url} from namespace {@code ns}: 0 served, 7 refused (nothing listens there). */
