@@ -78,10 +78,12 @@ public final class IcecastSupervisor implements AutoCloseable {
     private final Supervisor process;
     private final AtomicLong reloads = new AtomicLong();
     private final AtomicLong hangKills = new AtomicLong();
-    /** Restarts after Icecast died by itself, and after the watchdog killed it (its kill not yet followed by a start). */
+    /** Restarts after Icecast died by itself, and after the watchdog killed it. */
     private final AtomicLong crashRestarts = new AtomicLong();
     private final AtomicLong hangRestarts = new AtomicLong();
-    private volatile boolean killedForHang;
+    /** The pid the watchdog is killing (-1: none), and whether the last exit was that kill (for the next start). */
+    private volatile long hangKillPid = -1;
+    private volatile boolean lastExitWasHangKill;
     /** When each mount was last seen live on this Icecast ({@link System#nanoTime()}), in this process's life. */
     private final Map<String, Long> lastLive = new ConcurrentHashMap<>();
     /** The process whose status reads go unanswered, since when (the first such read's start), how many; poller thread. */
@@ -132,17 +134,18 @@ public final class IcecastSupervisor implements AutoCloseable {
                         loadedConfig = renderedConfig; // on the control thread: it starts with the file on disk
                         readyPid = -1;
                         if (restart) {
-                            if (killedForHang) {
-                                killedForHang = false;
-                                hangRestarts.incrementAndGet();
-                            } else {
-                                crashRestarts.incrementAndGet();
-                            }
+                            (lastExitWasHangKill ? hangRestarts : crashRestarts).incrementAndGet();
                         }
+                        lastExitWasHangKill = false;
                     }
 
                     @Override
                     public void crashed(Optional<Process> p, Optional<Duration> restartIn) {
+                        long killed = hangKillPid;
+                        lastExitWasHangKill = killed >= 0 && p.map(x -> x.pid() == killed).orElse(false);
+                        if (lastExitWasHangKill) {
+                            hangKillPid = -1;
+                        }
                         readyPid = -1;
                         publish(IcecastStats.DOWN);
                     }
@@ -360,13 +363,13 @@ public final class IcecastSupervisor implements AutoCloseable {
         long silentMillis = (asked - silentSinceNanos) / 1_000_000;
         if (silentMillis >= HUNG_MILLIS && silentReads >= 3 && !lifecycle.isClosed()) {
             silentPid = -1;
-            killedForHang = true; // before the kill: its restart may come before kill() returns
+            hangKillPid = pid; // before the kill: its exit may be handled before kill() returns
             if (process.kill(pid)) {
                 hangKills.incrementAndGet();
                 log.warn("icecast {} (pid {}): no answer for {} ms ({} reads); it hangs, so it was killed and is started"
                         + " again", where, pid, silentMillis, silentReads);
             } else {
-                killedForHang = false; // no longer the running one: nothing killed
+                hangKillPid = -1; // no longer the running one: nothing killed
             }
         }
     }

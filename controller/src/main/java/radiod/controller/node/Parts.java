@@ -197,7 +197,13 @@ final class Parts {
         http.streams(m -> carried.sessionOf(m).map(c -> new IcecastStatusJson.Stream(c.headers(), c.since())),
                 RadiodNode.VERSION);
         http.icecastOutOfService(icecast::outOfService);
-        http.mountLostMillis(icecast::mountLostMillis);
+        // Only while this node's lease is vouched for (etcd has quorum and answers it): a view etcd no longer updates
+        // (a quorum lost, this node cut from etcd) still shows the peers' mounts after their Icecasts dropped them,
+        // and players would be sent from node to node.
+        http.mountLostMillis(mount -> {
+            long lost = icecast.mountLostMillis(mount);
+            return lost > 0 && session.validLease().isPresent() ? lost : 0;
+        });
         started.add(parts.adopt(http).start());
         SourceFront source = new SourceFront(vertx, SourceFrontSettings.of(bind, config.source().port(),
                 config.node().addresses().get(0), config.http().port()), node.actionableView(),

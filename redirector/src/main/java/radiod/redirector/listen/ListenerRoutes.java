@@ -74,9 +74,9 @@ public final class ListenerRoutes {
     }
 
     /**
-     * How long each mount, live on this node's Icecast before, has been missing from it while it answers (a node cut
-     * from the master loses its mounts there, its Icecast up); 0 while it is live, or was never live here. Told by the
-     * node; never, until then.
+     * How long each mount, live on this node's Icecast earlier in this process, has been missing from it (a node cut
+     * from the master loses its mounts there, its Icecast up); 0 while it is live, if it was never live here, and
+     * while the node cannot vouch for its view (its lease). Told by the node; never, until then.
      */
     public void mountLostMillis(ToLongFunction<String> lostMillis) {
         this.mountLostMillis = lostMillis;
@@ -212,11 +212,12 @@ public final class ListenerRoutes {
      * {@code /_stream/<mount>}: the mount from this node's own Icecast, whatever the balancer would say, while this
      * node is in service. A player holds this URL and comes back to it (after a dropped connection, a restart of this
      * node's Icecast), so when this node serves nothing now (its Icecast out of service: down for a while after it was
-     * up, hung; or the node drained) and another node can serve the mount, the player is sent there as a listener of
+     * up, hung; or the node drained), or nothing of that mount (live here before and missing for
+     * {@link #MOUNT_LOST_MILLIS}), and another node can serve the mount, the player is sent there as a listener of
      * the mount would be; otherwise it is served here (held while the mount comes, or refused as before).
-     * What passes is not a reason: a node starting or stopping, an Icecast restarting after a crash, a mount not live
-     * here yet. Those are over within a second or two, and a player sent away from a node just restarted would meet
-     * the next node's restart in a rolling one (FireIT).
+     * What passes is not a reason: a node starting or stopping, an Icecast restarting after a crash, a mount never live
+     * here yet or lost for less. Those are over within a second or two, and a player sent away from a node just
+     * restarted would meet the next node's restart in a rolling one (FireIT).
      */
     private void stream(HttpServerRequest req, ClusterSnapshot snapshot, String mountPath) {
         Mount mount = snapshot.mounts().get(mountPath);
@@ -237,9 +238,9 @@ public final class ListenerRoutes {
 
     /**
      * The node a request for this node's {@code /_stream/} of {@code mount} goes to instead, or null to serve it here:
-     * null while this node is in service (its Icecast not out of service, and not drained by its own status or by a
-     * drain in the view), when a peer proxies the request (it is never sent on twice), and when the balancer's choice
-     * is not another node that, by its status, can.
+     * null while this node is in service for the mount (its Icecast not out of service, the mount not lost here for
+     * {@link #MOUNT_LOST_MILLIS}, and not drained by its own status or by a drain in the view), when a peer proxies the
+     * request (it is never sent on twice), and when the balancer's choice is not another node that, by its status, can.
      */
     private NodeStatus elsewhere(HttpServerRequest req, ClusterSnapshot snapshot, Mount mount) {
         NodeStatus me = snapshot.nodes().get(self);

@@ -6,6 +6,7 @@ import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
@@ -53,7 +54,7 @@ final class RemoteStream {
     private boolean counted;
     private long stallTimer = -1;
     private long answerTimer = -1;
-    /** The request to the chosen node, once made. */
+    /** The request to the chosen node, once sent (a reset then closes its connection). */
     private HttpClientRequest request;
     /** Answered, refused or given up: what comes after is only closed. */
     private boolean decided;
@@ -87,10 +88,11 @@ final class RemoteStream {
         s.resp.exceptionHandler(e -> log.debug("proxied listener: {}", e.toString()));
         s.answerTimer = owner.vertx().setTimer(ANSWER_MILLIS, t -> s.unanswered());
         owner.remoteRequest(options).compose(r -> {
-            s.request = r;
-            if (s.decided) { // given up while the connection was being made
-                r.reset();
+            if (s.decided) { // given up (or the listener gone) while the connection was being made: never used
+                r.connection().close();
+                return Future.failedFuture("given up");
             }
+            s.request = r;
             return r.send();
         }).onComplete(ar -> {
             if (s.decided) {
