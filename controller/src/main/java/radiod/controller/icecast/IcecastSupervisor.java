@@ -137,14 +137,17 @@ public final class IcecastSupervisor implements AutoCloseable {
                             (lastExitWasHangKill ? hangRestarts : crashRestarts).incrementAndGet();
                         }
                         lastExitWasHangKill = false;
+                        hangKillPid = -1;
                     }
 
                     @Override
                     public void crashed(Optional<Process> p, Optional<Duration> restartIn) {
-                        long killed = hangKillPid;
-                        lastExitWasHangKill = killed >= 0 && p.map(x -> x.pid() == killed).orElse(false);
-                        if (lastExitWasHangKill) {
-                            hangKillPid = -1;
+                        if (p.isPresent()) { // else a start that failed: the restart it retries keeps its reason
+                            long killed = hangKillPid;
+                            lastExitWasHangKill = killed >= 0 && p.get().pid() == killed;
+                            if (lastExitWasHangKill) {
+                                hangKillPid = -1;
+                            }
                         }
                         readyPid = -1;
                         publish(IcecastStats.DOWN);

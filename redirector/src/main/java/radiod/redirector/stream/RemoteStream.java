@@ -89,6 +89,7 @@ final class RemoteStream {
         s.answerTimer = owner.vertx().setTimer(ANSWER_MILLIS, t -> s.unanswered());
         owner.remoteRequest(options).compose(r -> {
             if (s.decided) { // given up (or the listener gone) while the connection was being made: never used
+                r.exceptionHandler(e -> log.debug("proxied listener of {}: unsent request to {} closed", mountPath, s.node));
                 r.connection().close();
                 return Future.failedFuture("given up");
             }

@@ -190,7 +190,7 @@ class ListenerIT {
      * players (User-Agent: Winamp's), started together right after the freeze, each get 8 kB of MP3 (each goes to the
      * frozen node with a chance of one in three: none of 18 does once in ~1,500 runs). Plain clients, timed to their
      * first audio: 18 ffmpeg processes starting at once on two cores take 2 s by themselves (measured), which would
-     * hide the bound; mpv and ffmpeg as Winamp play through the same proxy in the other tests.
+     * hide the bound. One ffmpeg as Winamp plays beside them, untimed.
      */
     @Test
     void aPlayerProxiedToAFrozenNodeIsServedByTheNodeItAskedWithinTheAnswerBound() throws Exception {
@@ -200,19 +200,29 @@ class ListenerIT {
         String fallbacks = "radiod_passthrough_proxy_fallbacks_total";
         double before = metric(master, fallbacks);
         long radiod = frozen.pid();
-        signal("STOP", radiod);
         List<Long> took = new ArrayList<>();
         java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(18);
+        Process ffmpeg = null;
         try {
+            signal("STOP", radiod);
             List<CompletableFuture<Long>> players = new ArrayList<>();
             for (int i = 0; i < 18; i++) {
                 String url = master.httpUrl("/live.mp3?player=" + i);
                 players.add(CompletableFuture.supplyAsync(() -> firstAudioMillis(url, "WinampMPEG/5.66"), threads));
             }
+            // And a real player as Winamp, untimed: it decodes a second of audio wherever it was sent.
+            ffmpeg = new ProcessBuilder("ffmpeg", "-nostdin", "-loglevel", "error", "-user_agent", "WinampMPEG/5.66",
+                    "-i", master.httpUrl("/live.mp3?player=ffmpeg"), "-t", "1", "-f", "null", "-")
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             for (CompletableFuture<Long> p : players) {
                 took.add(p.get(30, TimeUnit.SECONDS));
             }
+            assertTrue(ffmpeg.waitFor(25, TimeUnit.SECONDS), "ffmpeg as Winamp decoded no second of audio in 25 s");
+            assertEquals(0, ffmpeg.exitValue());
         } finally {
+            if (ffmpeg != null) {
+                ffmpeg.destroyForcibly();
+            }
             threads.shutdownNow();
             signal("CONT", radiod);
         }
@@ -236,6 +246,7 @@ class ListenerIT {
         try {
             java.net.HttpURLConnection c = (java.net.HttpURLConnection) java.net.URI.create(url).toURL().openConnection();
             c.setRequestProperty("User-Agent", userAgent);
+            c.setInstanceFollowRedirects(false); // proxied, not redirected: a 302 is no audio
             c.setConnectTimeout(5_000);
             c.setReadTimeout(25_000);
             try (InputStream in = c.getInputStream()) {
