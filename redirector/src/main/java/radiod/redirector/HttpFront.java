@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.function.ToLongFunction;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -366,7 +367,7 @@ public final class HttpFront implements AutoCloseable {
     }
 
     /** How the listener routes learn how long a mount has been lost from this node's Icecast ({@link ListenerRoutes}). */
-    public void mountLostMillis(java.util.function.ToLongFunction<String> lostMillis) {
+    public void mountLostMillis(ToLongFunction<String> lostMillis) {
         listeners.mountLostMillis(lostMillis);
     }
 

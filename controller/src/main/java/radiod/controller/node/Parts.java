@@ -144,8 +144,7 @@ final class Parts {
         // The listeners' connections close with Vert.x: their sessions are logged before the log closes.
         parts.adopt(this::closeVertx);
         NodeMetrics nodeMetrics = new NodeMetrics(registry, this::usage);
-        IcecastSupervisor supervised = icecast;
-        nodeMetrics.icecastRestarts(registry, supervised::crashRestarts, supervised::hangRestarts);
+        nodeMetrics.icecastRestarts(registry, icecast::crashRestarts, icecast::hangRestarts);
         vertx.setPeriodic(1000, t -> nodeMetrics.refresh());
         tls.meters(registry);
         new JvmMemoryMetrics().bindTo(registry);

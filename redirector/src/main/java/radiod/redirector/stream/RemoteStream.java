@@ -115,14 +115,24 @@ final class RemoteStream {
     /** No answer from the chosen node within {@link #ANSWER_MILLIS}: given up, and the listener served here. */
     private void unanswered() {
         answerTimer = -1;
+        if (giveUp()) {
+            refused(-1, new java.util.concurrent.TimeoutException("no answer within " + ANSWER_MILLIS + " ms"));
+        }
+    }
+
+    /**
+     * Gives the request to the chosen node up, if nothing was decided yet: a sent one is reset (its connection
+     * closed), one still being made is closed when it comes. False when it was answered, refused or given up before.
+     */
+    private boolean giveUp() {
         if (decided) {
-            return;
+            return false;
         }
         decided = true;
         if (request != null) {
             request.reset();
         }
-        refused(-1, new java.util.concurrent.TimeoutException("no answer within " + ANSWER_MILLIS + " ms"));
+        return true;
     }
 
     private void cancelAnswerTimer() {
@@ -225,12 +235,7 @@ final class RemoteStream {
         listenerGone = true;
         cancelStall();
         cancelAnswerTimer();
-        if (!decided) {
-            decided = true;
-            if (request != null) {
-                request.reset();
-            }
-        }
+        giveUp();
         uncount();
         if (upstream != null) {
             closeUpstream();
