@@ -97,6 +97,8 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
     static final long WARM_RETRY_MILLIS = 10;
     static final long WARM_RETRY_MAX_MILLIS = 200;
     static final long WARM_SETTLE_MILLIS = 10;
+    /** How many times a wait for an answer that ended late is made again (see {@link #settleAfter}). */
+    static final int WARM_SETTLE_RETRIES = 5;
     /** Until when (ms, {@link #now()}) a 404 is asked again instead of ending the read; the next wait for that. */
     private long warmUntil;
     private long warmRetry = WARM_RETRY_MILLIS;
@@ -142,9 +144,28 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
             req.response().onComplete(this::answered);
             req.end().onComplete(written -> {
                 if (written.succeeded()) {
-                    owner.vertx().setTimer(WARM_SETTLE_MILLIS, t -> settled(request));
+                    settleAfter(request, 0);
                 }
             });
+        });
+    }
+
+    /**
+     * Waits {@link #WARM_SETTLE_MILLIS} for the request's answer. A wait that ends more than half of that late found
+     * this event loop busy or its thread off the CPU (a starved machine, a collection): an answer that came meanwhile
+     * may sit unread in the socket, and Netty runs a due timer before it reads. So it waits once more (up to
+     * {@link #WARM_SETTLE_RETRIES} times), and the loop reads what came before that wait ends.
+     */
+    private void settleAfter(long request, int retries) {
+        long due = System.nanoTime() + WARM_SETTLE_MILLIS * 1_000_000;
+        owner.vertx().setTimer(WARM_SETTLE_MILLIS, t -> {
+            long late = System.nanoTime() - due;
+            if (late > WARM_SETTLE_MILLIS * 500_000 && retries < WARM_SETTLE_RETRIES && request == requests
+                    && answeredRequest < request) {
+                settleAfter(request, retries + 1);
+            } else {
+                settled(request);
+            }
         });
     }
 
