@@ -67,9 +67,9 @@ final class ListenerChannels {
     }
 
     /**
-     * Where to write body bytes that are already framed for the wire (a whole chunk, for a chunked response) so
-     * that they skip the HTTP encoder and every handler after it: the encoder's own context. Null when there is
-     * none (write through the whole pipeline then).
+     * Where to write body bytes of a response that is not chunked (its bytes go on the wire as they are) so that
+     * they skip the HTTP encoder and every handler after it: the encoder's own context. Null when there is none
+     * (write through the whole pipeline then).
      */
     static ChannelHandlerContext bodyContext(Channel channel) {
         return channel.pipeline().context(HttpResponseEncoder.class);

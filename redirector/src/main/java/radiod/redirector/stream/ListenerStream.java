@@ -8,6 +8,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
@@ -87,10 +88,24 @@ final class ListenerStream implements IcyFramer.Out {
             resp.end();
             return;
         }
+        untilClose(req);
+    }
+
+    /**
+     * An HTTP/1.x stream's body as Icecast sends it: the bytes as they are, no chunks, {@code Connection: close}, the
+     * body's end the connection's close (every stream ends that way). Players on small devices often read no
+     * chunked body, and Icecast never sends one. Vert.x refuses an HTTP/1.1 body with neither a length nor chunks at
+     * its first write: a {@code Transfer-Encoding} set here lets the head through, and is taken out just before the
+     * head is written (Netty then passes the body on as it is).
+     */
+    static void untilClose(HttpServerRequest req) {
+        HttpServerResponse resp = req.response();
         if (req.version() == HttpVersion.HTTP_1_0) {
-            resp.putHeader("Connection", "close");
+            resp.putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
         } else if (req.version() == HttpVersion.HTTP_1_1) {
-            resp.setChunked(true);
+            resp.putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
+            resp.putHeader(HttpHeaders.TRANSFER_ENCODING, HttpHeaders.IDENTITY);
+            resp.headersEndHandler(v -> resp.headers().remove(HttpHeaders.TRANSFER_ENCODING));
         }
     }
 
@@ -124,19 +139,18 @@ final class ListenerStream implements IcyFramer.Out {
     }
 
     /**
-     * Queues a batch: {@code length} stream bytes at {@code dataIndex} of {@code frame}, which holds them framed as
-     * one HTTP chunk (its size line before, CRLF after), shared by every listener of the batch. A listener gets a
-     * slice of it as it is, past the HTTP encoder (one buffer, no copy, no encoding), unless one of its ICY
-     * metadata blocks falls in the batch (about one batch in four at 128 kbit/s): then the bytes go through the
-     * encoder in pieces, the block in its place.
+     * Queues a batch: {@code length} stream bytes at {@code dataIndex} of {@code batch}, shared by every listener of
+     * the batch. A listener gets a slice of it as it is, past the HTTP encoder (one buffer, no copy, no encoding),
+     * unless one of its ICY metadata blocks falls in the batch (about one batch in four at 128 kbit/s): then the
+     * bytes go through the encoder in pieces, the block in its place.
      */
-    void batch(ByteBuf frame, int dataIndex, int length, IcyFramer.Metadata metadata) {
-        if (framed == null || icy != null && !icy.passes(length)) {
-            audio(frame, dataIndex, length, metadata);
+    void batch(ByteBuf batch, int dataIndex, int length, IcyFramer.Metadata metadata) {
+        if (framed == null || chunked || icy != null && !icy.passes(length)) {
+            audio(batch, dataIndex, length, metadata);
             return;
         }
         bytes += length;
-        framed.write(chunked ? frame.retainedDuplicate() : frame.retainedSlice(dataIndex, length), framed.voidPromise());
+        framed.write(batch.retainedSlice(dataIndex, length), framed.voidPromise());
     }
 
     /** Queues stream bytes (audio, or Ogg header pages), with metadata blocks where this listener's count puts them. */

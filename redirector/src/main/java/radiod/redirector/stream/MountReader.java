@@ -1,7 +1,6 @@
 package radiod.redirector.stream;
 
 import java.net.ConnectException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -443,12 +442,9 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
         if (pending.isEmpty() || state == State.CLOSED) {
             return;
         }
-        // The batch as one HTTP chunk (size line, bytes, CRLF): written as it is to chunked listeners, its bytes
-        // alone to the others.
-        byte[] sizeLine = (Integer.toHexString(pendingBytes) + "\r\n").getBytes(StandardCharsets.US_ASCII);
-        ByteBuf batch = ByteBufAllocator.DEFAULT.directBuffer(sizeLine.length + pendingBytes + 2);
+        // The batch in one buffer, shared by every listener (each writes a slice of it).
+        ByteBuf batch = ByteBufAllocator.DEFAULT.directBuffer(pendingBytes);
         try {
-            batch.writeBytes(sizeLine);
             int start = batch.writerIndex();
             for (StreamFramer.Piece p : pending) {
                 int n = p.bytes().length();
@@ -459,7 +455,6 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
                 batch.writeBytes(scratch, 0, n);
             }
             int length = pendingBytes;
-            batch.writeByte('\r').writeByte('\n');
             List<ListenerStream> behind = null;
             for (int i = count - 1; i >= 0; i--) {
                 ListenerStream l = listeners[i];

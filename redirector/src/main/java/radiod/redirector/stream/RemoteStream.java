@@ -164,11 +164,7 @@ final class RemoteStream {
             resp.end();
             return;
         }
-        if (req.version() == HttpVersion.HTTP_1_0) {
-            resp.putHeader("Connection", "close");
-        } else if (req.version() == HttpVersion.HTTP_1_1) {
-            resp.setChunked(true);
-        }
+        ListenerStream.untilClose(req);
         resp.setWriteQueueMaxSize(owner.settings().queueBytes());
         counted = true;
         owner.proxiedChanged(1);
