@@ -1,5 +1,6 @@
 package radiod.redirector.stream;
 
+import java.util.Date;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -7,6 +8,7 @@ import java.util.concurrent.TimeUnit;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.DateFormatter;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
@@ -79,6 +81,7 @@ final class ListenerStream implements IcyFramer.Out {
         for (Map.Entry<String, String> h : upstreamHeaders) {
             resp.headers().add(h.getKey(), h.getValue());
         }
+        resp.headers().set(HttpHeaders.DATE, now());
         if (metaint > 0 && wantsMetadata) {
             resp.putHeader("icy-metaint", Integer.toString(metaint));
         }
@@ -89,6 +92,14 @@ final class ListenerStream implements IcyFramer.Out {
             return;
         }
         untilClose(req);
+    }
+
+    /**
+     * The {@code Date} of a listener's answer: now, not Icecast's (a reader keeps the head Icecast gave it when it
+     * connected, maybe hours ago; the {@code Date} of a peer's answer is the moment it answered this node).
+     */
+    static String now() {
+        return DateFormatter.format(new Date());
     }
 
     /**

@@ -63,7 +63,7 @@ public final class Passthrough implements StreamServer {
             "accept-language");
     /** Upstream response headers that are about that connection, not the stream, and Icecast's Server. */
     static final Set<String> NOT_RETURNED = Set.of("connection", "keep-alive", "transfer-encoding",
-            "content-length", "proxy-authenticate", "proxy-connection", "upgrade", "te", "trailer", "server");
+            "content-length", "proxy-authenticate", "proxy-connection", "upgrade", "te", "trailer", "server", "date");
 
     private final Vertx vertx;
     private final String icecastHost;

@@ -10,6 +10,7 @@ import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
@@ -159,6 +160,7 @@ final class RemoteStream {
                 resp.headers().add(h.getKey(), h.getValue());
             }
         }
+        resp.headers().set(HttpHeaders.DATE, ListenerStream.now());
         if (req.method() == HttpMethod.HEAD) {
             closeUpstream();
             resp.end();

@@ -37,10 +37,12 @@ import radiod.testkit.Ports;
  * slow listeners dropped, counts, and the proxy for players that do not follow redirects.
  */
 class PassthroughTest {
+    /** A Date long gone, as a reader's head from Icecast has after hours of the mount. */
+    static final String OLD_DATE = "Thu, 01 Jan 2026 00:00:00 GMT";
     static final String OCTETS = "HTTP/1.0 200 OK\r\nServer: Icecast 2.4.4\r\nContent-Type: application/octet-stream\r\n"
             + "Cache-Control: no-cache, no-store\r\nicy-name: Test radio\r\n\r\n";
     static final String OCTETS_ICY = "HTTP/1.0 200 OK\r\nServer: Icecast 2.4.4\r\nContent-Type: application/octet-stream\r\n"
-            + "icy-name: Test radio\r\nicy-metaint: 1000\r\n\r\n";
+            + "Date: " + OLD_DATE + "\r\nicy-name: Test radio\r\nicy-metaint: 1000\r\n\r\n";
     static final String MP3 = "HTTP/1.0 200 OK\r\nServer: Icecast 2.4.4\r\nContent-Type: audio/mpeg\r\nicy-br: 128\r\n\r\n";
     static final PassthroughSettings QUICK = PassthroughSettings.DEFAULTS.withLinger(Duration.ofMillis(300))
             .withHoldLimit(Duration.ZERO);
@@ -149,6 +151,7 @@ class PassthroughTest {
             assertEquals("Test radio", plain.header("icy-name"));
             assertNull(plain.header("Server"), "Icecast's Server header is not returned");
             assertNull(plain.header("icy-metaint"), "no metadata for a player that did not ask");
+            assertFreshDate(plain);
             // As Icecast sends it: the bytes as they are until the connection closes, no chunks (players on small
             // devices often read no chunked body).
             assertTrue(plain.head.startsWith("HTTP/1.1 200 OK\r\n"), plain.head);
@@ -449,6 +452,15 @@ class PassthroughTest {
         }
     }
 
+    /** The answer's Date is now (one Date header), not the one Icecast (or the peer) gave with the stream's head. */
+    static void assertFreshDate(Listening l) {
+        assertEquals(1, l.head.toLowerCase(Locale.ROOT).split("\r\ndate:", -1).length - 1, l.head);
+        java.time.Instant date = java.time.ZonedDateTime.parse(l.header("Date"),
+                java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
+        long off = Math.abs(java.time.Duration.between(date, java.time.Instant.now()).toSeconds());
+        assertTrue(off <= 5, "Date " + l.header("Date") + " is " + off + " s from now");
+    }
+
     /** Holds the calling thread (an event loop, in a stand-in) for this long, as a starved machine would. */
     private static void stall(long millis) {
         long until = System.nanoTime() + millis * 1_000_000;
@@ -505,7 +517,7 @@ class PassthroughTest {
     void aPlayerThatDoesNotFollowRedirectsIsProxiedFromTheChosenNodesStreamPath() throws Exception {
         StubUpstream local = closing(StubUpstream.endless(OCTETS, StubUpstream.COUNTING, 1_000, 500, 20));
         StubUpstream other = closing(StubUpstream.endless("HTTP/1.1 200 OK\r\nContent-Type: audio/mpeg\r\nicy-name: Other\r\n"
-                + "Connection: close\r\n\r\n", StubUpstream.COUNTING, 1_000, 500, 20));
+                + "Date: " + OLD_DATE + "\r\nConnection: close\r\n\r\n", StubUpstream.COUNTING, 1_000, 500, 20));
         int port = front(local.port(), QUICK);
         try (Listening l = Listening.open(port, Listening.get("/_proxy/" + other.port() + "/live.mp3?x=1", "HTTP/1.1",
                 "Icy-MetaData: 1", "User-Agent: WinampMPEG/5.66", "Cookie: secret=1"))) {
@@ -514,6 +526,7 @@ class PassthroughTest {
             assertFalse(l.chunked, l.head);
             assertNull(l.header("Transfer-Encoding"), l.head);
             assertEquals("close", l.header("Connection"), l.head);
+            assertFreshDate(l);
             Listening.assertCounting(l.read(20_000));
             String asked = other.exchanges.get(0).requestHead.toLowerCase(Locale.ROOT);
             assertTrue(asked.startsWith("get /_stream/live.mp3?x=1 http/1.1\r\n"), asked);
