@@ -62,6 +62,13 @@ public final class Passthrough implements StreamServer {
     static final Set<String> FORWARDED = Set.of("icy-metadata", "user-agent", "range", "accept", "referer",
             "accept-language");
     /** Upstream response headers that are about that connection, not the stream, and Icecast's Server. */
+    /**
+     * Connections to the local Icecast at most: a read per mount and event loop (500 mounts on two loops), one-off
+     * heads. A request that finds them all taken waits for one at most {@link #LOCAL_WAIT_MILLIS} (connecting
+     * included), and its listeners are then answered 503 with a {@code Retry-After}, not held in silence for good.
+     */
+    static final int LOCAL_POOL = 1000;
+    static final long LOCAL_WAIT_MILLIS = 5_000;
     static final Set<String> NOT_RETURNED = Set.of("connection", "keep-alive", "transfer-encoding",
             "content-length", "proxy-authenticate", "proxy-connection", "upgrade", "te", "trailer", "server", "date");
 
@@ -127,6 +134,12 @@ public final class Passthrough implements StreamServer {
      */
     public Passthrough(Vertx vertx, MeterRegistry registry, String icecastHost, int icecastPort,
                        PassthroughSettings settings, ListenerSessions sessions) {
+        this(vertx, registry, icecastHost, icecastPort, settings, sessions, LOCAL_POOL);
+    }
+
+    /** @param localPool connections to the local Icecast at most (its reads, one-off heads) */
+    Passthrough(Vertx vertx, MeterRegistry registry, String icecastHost, int icecastPort,
+                PassthroughSettings settings, ListenerSessions sessions, int localPool) {
         if (icecastHost == null || icecastHost.isBlank()) {
             throw new IllegalArgumentException("the local Icecast's address is missing");
         }
@@ -138,8 +151,8 @@ public final class Passthrough implements StreamServer {
         this.icecastPort = icecastPort;
         this.settings = settings;
         this.sessions = sessions;
-        this.local = vertx.createHttpClient(clientOptions(5_000), new PoolOptions().setHttp1MaxSize(1000)
-                .setMaxWaitQueueSize(1000));
+        this.local = vertx.createHttpClient(clientOptions(5_000), new PoolOptions().setHttp1MaxSize(localPool)
+                .setMaxWaitQueueSize(localPool));
         // A proxied listener has its own upstream connection to the chosen node (one per listener, never reused).
         this.remote = vertx.createHttpClient(clientOptions(10_000), new PoolOptions().setHttp1MaxSize(20_000)
                 .setMaxWaitQueueSize(20_000));
@@ -396,11 +409,12 @@ public final class Passthrough implements StreamServer {
 
     Future<HttpClientRequest> upstreamRequest(String mountPath) {
         return local.request(new RequestOptions().setHost(icecastHost).setPort(icecastPort).setMethod(HttpMethod.GET)
-                .setURI(mountPath).putHeader("Icy-MetaData", "1").putHeader("User-Agent", USER_AGENT));
+                .setURI(mountPath).putHeader("Icy-MetaData", "1").putHeader("User-Agent", USER_AGENT)
+                .setConnectTimeout(LOCAL_WAIT_MILLIS));
     }
 
     Future<HttpClientRequest> localRequest(RequestOptions options) {
-        return local.request(options.setHost(icecastHost).setPort(icecastPort));
+        return local.request(options.setHost(icecastHost).setPort(icecastPort).setConnectTimeout(LOCAL_WAIT_MILLIS));
     }
 
     Future<HttpClientRequest> remoteRequest(RequestOptions options) {

@@ -38,12 +38,17 @@ final class Listening implements AutoCloseable {
 
     /** The same with a small receive buffer (bytes), for a listener that will stop reading. */
     static Listening open(int port, String request, int receiveBuffer) throws IOException {
+        return open(port, request, receiveBuffer, 5000);
+    }
+
+    /** The same, waiting up to {@code timeoutMillis} for each read (the head's included). */
+    static Listening open(int port, String request, int receiveBuffer, int timeoutMillis) throws IOException {
         Socket s = new Socket();
         if (receiveBuffer > 0) {
             s.setReceiveBufferSize(receiveBuffer);
         }
         s.connect(new InetSocketAddress("127.0.0.1", port), 2000);
-        s.setSoTimeout(5000);
+        s.setSoTimeout(timeoutMillis);
         s.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
         s.getOutputStream().flush();
         InputStream in = s.getInputStream();

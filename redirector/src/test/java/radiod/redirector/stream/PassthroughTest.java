@@ -29,6 +29,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
+import radiod.redirector.access.ListenerSessions;
 import radiod.testkit.Ports;
 
 /**
@@ -466,6 +467,35 @@ class PassthroughTest {
         long until = System.nanoTime() + millis * 1_000_000;
         while (System.nanoTime() < until) {
             Thread.onSpinWait();
+        }
+    }
+
+    /**
+     * A node at its limit of connections to its Icecast (500 mounts read on each of two event loops): a listener of
+     * one more mount is answered 503 with a Retry-After once its read has waited for a connection for 5 s, not held
+     * in silence for as long as the others play. Here the limit is one connection, the first mount's read.
+     */
+    @Test
+    void aReadThatFindsEveryConnectionToIcecastTakenIsRefusedAfterItsWaitNotHeldForGood() throws Exception {
+        StubUpstream up = closing(StubUpstream.endless(OCTETS, StubUpstream.COUNTING, 1_000, 500, 20));
+        registry = new SimpleMeterRegistry();
+        passthrough = new Passthrough(vertx, registry, "127.0.0.1", up.port(), QUICK, ListenerSessions.unlogged("-"), 1);
+        server = vertx.createHttpServer(frontOptions()).requestHandler(this::route);
+        int port = server.listen().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS).actualPort();
+        try (Listening a = Listening.open(port, Listening.get("/_stream/a.mp3", "HTTP/1.1"))) {
+            assertEquals(200, a.status());
+            a.read(1_000);
+            long start = System.nanoTime();
+            try (Listening b = Listening.open(port, Listening.get("/_stream/b.mp3", "HTTP/1.1"), 0,
+                    (int) Passthrough.LOCAL_WAIT_MILLIS + 5_000)) {
+                long ms = (System.nanoTime() - start) / 1_000_000;
+                assertEquals(503, b.status(), b.head);
+                assertEquals("2", b.header("Retry-After"), b.head);
+                assertTrue(ms >= Passthrough.LOCAL_WAIT_MILLIS - 50 && ms < Passthrough.LOCAL_WAIT_MILLIS + 1_000,
+                        "refused after " + ms + " ms");
+            }
+            Listening.assertCounting(a.read(10_000)); // the first mount's listener plays on
+            assertEquals(1, up.exchanges.size(), "the second read never had a connection");
         }
     }
 
