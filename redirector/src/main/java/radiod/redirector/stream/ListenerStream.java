@@ -54,6 +54,9 @@ final class ListenerStream implements IcyFramer.Out {
     boolean stalled;
     boolean gone;
 
+    /** The access log's status for a listener who left before it was answered (nginx's). */
+    static final int LEFT_UNANSWERED = 499;
+
     /** Not a listener session: a HEAD, or a proxied listener's error answer. */
     ListenerStream(HttpServerRequest req) {
         this(req, null);
@@ -251,6 +254,16 @@ final class ListenerStream implements IcyFramer.Out {
                     drop();
                 }
             }, END_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /**
+     * The listener left before its answer (its node still asking Icecast for the mount): its session ends with
+     * {@link #LEFT_UNANSWERED}, no bytes, as nginx logs a client that closed its request.
+     */
+    void leftUnanswered() {
+        if (session != null && !resp.headWritten()) {
+            session.finished(LEFT_UNANSWERED, 0);
         }
     }
 

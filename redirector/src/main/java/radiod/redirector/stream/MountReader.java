@@ -253,6 +253,7 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
         l.gone = true;
         if (l.index < 0) {
             waiting.remove(l);
+            l.leftUnanswered();
         } else {
             int i = l.index;
             ListenerStream last = listeners[--count];

@@ -60,11 +60,15 @@ class ListenerSessionsTest {
 
     int front(StubUpstream upstream) throws Exception {
         up = upstream;
+        return front(up.port());
+    }
+
+    int front(int upstreamPort) throws Exception {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         log = AccessLog.open(dir.resolve("access.log"), registry);
         // 127.0.0.1 (the test's own address) is a trusted proxy: X-Forwarded-For names the listener.
         sessions = new ListenerSessions("node1", new ClientAddresses(List.of("127.0.0.0/8"), () -> ClusterSnapshot.EMPTY), log);
-        passthrough = new Passthrough(vertx, registry, "127.0.0.1", up.port(), PassthroughTest.QUICK, sessions);
+        passthrough = new Passthrough(vertx, registry, "127.0.0.1", upstreamPort, PassthroughTest.QUICK, sessions);
         server = vertx.createHttpServer(PassthroughTest.frontOptions())
                 .requestHandler(req -> passthrough.serve(req, req.path().substring("/_stream".length())));
         return server.listen().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS).actualPort();
@@ -106,6 +110,24 @@ class ListenerSessionsTest {
         long bytes = Long.parseLong(line.split("\" 200 ")[1].split(" ")[0]);
         assertTrue(bytes >= 20_000, line);
         assertEquals(1, logText().lines().count());
+    }
+
+    @Test
+    void aListenerWhoLeavesBeforeItsAnswerIsLoggedWith499() throws Exception {
+        // An Icecast that takes the node's request and says nothing yet (its source loop has not turned).
+        try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            int port = front(silent.getLocalPort());
+            try (java.net.Socket player = new java.net.Socket("127.0.0.1", port)) {
+                player.getOutputStream().write(Listening.get("/_stream/live.mp3", "HTTP/1.1", "User-Agent: impatient")
+                        .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+                await().atMost(Duration.ofSeconds(5)).until(() -> passthrough.readers() == 1);
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> logText().contains("\n"));
+            String line = logText().strip();
+            assertTrue(line.contains("] \"GET /_stream/live.mp3 HTTP/1.1\" 499 0 \"-\" \"impatient\" "), line);
+            assertEquals(1, logText().lines().count());
+            assertEquals(0, sessions.size());
+        }
     }
 
     @Test
