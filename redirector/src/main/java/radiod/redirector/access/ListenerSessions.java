@@ -14,7 +14,8 @@ import radiod.cluster.model.ListenerSession;
  * This node's listener sessions: the ones streaming now (for {@code /_admin/listeners}), and each finished one
  * written to the access log, if there is one. A session is opened when a listener's request for a stream comes,
  * counted from then, listed from when its stream starts, and finished once, with the status it got: 200 when its
- * stream ends (whoever ends it), or the error it was answered with instead (404, 503, …).
+ * stream ends (whoever ends it), the error it was answered with instead (404, 503, …), or 499 when the listener
+ * left before any answer.
  *
  * <p>A session's own calls come from its listener's event loop; {@link #current} may be called from any thread.
  */

@@ -27,7 +27,8 @@ import radiod.redirector.listen.Responses;
  * {@link ListenerChannels} reaches it, else copied into one Vert.x write per batch.
  *
  * <p>A listener's session, when it has one, is finished with 200 when the connection of its started stream
- * closes (whatever closed it: the player, the reader, a drop), or with the error it was answered instead.
+ * closes (whatever closed it: the player, the reader, a drop), with the error it was answered instead, or with
+ * 499 when the player left before any answer.
  */
 final class ListenerStream implements IcyFramer.Out {
     private static final Buffer NOTHING = Buffer.buffer(new byte[0]);
@@ -37,8 +38,12 @@ final class ListenerStream implements IcyFramer.Out {
     final HttpServerRequest req;
     final HttpServerResponse resp;
     private final Channel channel;
-    /** Where to write whole chunks (or, for HTTP/1.0, plain body bytes) that skip the HTTP encoder, or null. */
+    /** Where to write body bytes that skip the HTTP encoder, or null. */
     private ChannelHandlerContext framed;
+    /**
+     * Whether Vert.x chunks this response after all ({@link #untilClose} means it never does): its bytes then go
+     * through the encoder, which frames them.
+     */
     private boolean chunked;
     private final boolean wantsMetadata;
     /** The listener's session (the registry and the access log), or null when it is not a listener session. */
@@ -107,20 +112,29 @@ final class ListenerStream implements IcyFramer.Out {
 
     /**
      * An HTTP/1.x stream's body as Icecast sends it: the bytes as they are, no chunks, {@code Connection: close}, the
-     * body's end the connection's close (every stream ends that way). Players on small devices often read no
-     * chunked body, and Icecast never sends one. Vert.x refuses an HTTP/1.1 body with neither a length nor chunks at
-     * its first write: a {@code Transfer-Encoding} set here lets the head through, and is taken out just before the
-     * head is written (Netty then passes the body on as it is).
+     * body's end the connection's close (every stream ends that way: {@link #end}, {@code RemoteStream}). Players on
+     * small devices often read no chunked body, and Icecast never sends one.
+     * <ul>
+     * <li>Vert.x refuses an HTTP/1.1 body with neither a length nor chunks at its first write: a
+     * {@code Transfer-Encoding} set here lets the head through, and is taken out just before the head is written
+     * (Netty then passes the body on as it is).</li>
+     * <li>Vert.x answers an HTTP/1.0 request that asked for keep-alive with {@code Connection: keep-alive}, set just
+     * before that point too: {@code close} is put back there.</li>
+     * <li>A response has one headers-end handler, and this takes it: nothing on a listener's stream (Vert.x Web's
+     * {@code RoutingContext.addHeadersEndHandler} among them) may set another.</li>
+     * </ul>
      */
     static void untilClose(HttpServerRequest req) {
         HttpServerResponse resp = req.response();
-        if (req.version() == HttpVersion.HTTP_1_0) {
-            resp.putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
-        } else if (req.version() == HttpVersion.HTTP_1_1) {
-            resp.putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
-            resp.putHeader(HttpHeaders.TRANSFER_ENCODING, HttpHeaders.IDENTITY);
-            resp.headersEndHandler(v -> resp.headers().remove(HttpHeaders.TRANSFER_ENCODING));
+        if (req.version() != HttpVersion.HTTP_1_0 && req.version() != HttpVersion.HTTP_1_1) {
+            return; // HTTP/2: a stream's end is its own frame
         }
+        resp.putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
+        if (req.version() == HttpVersion.HTTP_1_1) {
+            resp.putHeader(HttpHeaders.TRANSFER_ENCODING, HttpHeaders.IDENTITY);
+        }
+        resp.headersEndHandler(v -> resp.headers().remove(HttpHeaders.TRANSFER_ENCODING)
+                .set(HttpHeaders.CONNECTION, HttpHeaders.CLOSE));
     }
 
     boolean wantsMetadata() {

@@ -96,8 +96,6 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
     static final long WARM_RETRY_MILLIS = 10;
     static final long WARM_RETRY_MAX_MILLIS = 200;
     static final long WARM_SETTLE_MILLIS = 10;
-    /** How many times a wait for an answer that ended late is made again (see {@link #settleAfter}). */
-    static final int WARM_SETTLE_RETRIES = 5;
     /** Until when (ms, {@link #now()}) a 404 is asked again instead of ending the read; the next wait for that. */
     private long warmUntil;
     private long warmRetry = WARM_RETRY_MILLIS;
@@ -143,29 +141,20 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
             req.response().onComplete(this::answered);
             req.end().onComplete(written -> {
                 if (written.succeeded()) {
-                    settleAfter(request, 0);
+                    settleAfter(request);
                 }
             });
         });
     }
 
     /**
-     * Waits {@link #WARM_SETTLE_MILLIS} for the request's answer. A wait that ends more than half of that late found
-     * this event loop busy or its thread off the CPU (a starved machine, a collection): an answer that came meanwhile
-     * may sit unread in the socket, and Netty runs a due timer before it reads. So it waits once more (up to
-     * {@link #WARM_SETTLE_RETRIES} times), and the loop reads what came before that wait ends.
+     * Waits {@link #WARM_SETTLE_MILLIS} for the request's answer, then one more turn of the event loop: Netty runs a
+     * due timer after the reads of its turn, so an answer that came while the loop was busy (another channel's
+     * reads, a stand-in on the same loop) or its thread off the CPU (a starved machine, a collection) would still be
+     * unread in the socket. The second, 1 ms wait lets the loop read before the request counts as unanswered.
      */
-    private void settleAfter(long request, int retries) {
-        long due = System.nanoTime() + WARM_SETTLE_MILLIS * 1_000_000;
-        owner.vertx().setTimer(WARM_SETTLE_MILLIS, t -> {
-            long late = System.nanoTime() - due;
-            if (late > WARM_SETTLE_MILLIS * 500_000 && retries < WARM_SETTLE_RETRIES && request == requests
-                    && answeredRequest < request) {
-                settleAfter(request, retries + 1);
-            } else {
-                settled(request);
-            }
-        });
+    private void settleAfter(long request) {
+        owner.vertx().setTimer(WARM_SETTLE_MILLIS, t -> owner.vertx().setTimer(1, t2 -> settled(request)));
     }
 
     /** A request written {@link #WARM_SETTLE_MILLIS} ago: if it is still the latest and unanswered, it is asked for. */
@@ -210,7 +199,13 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
     /** A new listener (GET) of this mount on this loop. */
     void add(ListenerStream l) {
         cancelLinger();
-        l.resp.closeHandler(v -> leave(l));
+        l.resp.closeHandler(v -> {
+            boolean unanswered = !l.gone && l.index < 0;
+            leave(l);
+            if (unanswered) {
+                l.leftUnanswered(); // the player left while this read still asked Icecast for the mount
+            }
+        });
         l.resp.exceptionHandler(e -> log.debug("listener of {}: {}", mount, e.toString()));
         if (state == State.CONNECTING) {
             waiting.add(l);
@@ -253,7 +248,6 @@ final class MountReader implements IcySplitter.Sink, IcyFramer.Metadata {
         l.gone = true;
         if (l.index < 0) {
             waiting.remove(l);
-            l.leftUnanswered();
         } else {
             int i = l.index;
             ListenerStream last = listeners[--count];

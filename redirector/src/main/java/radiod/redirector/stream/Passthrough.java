@@ -61,7 +61,6 @@ public final class Passthrough implements StreamServer {
     /** Request headers a listener's player sends that a proxied upstream should see too. */
     static final Set<String> FORWARDED = Set.of("icy-metadata", "user-agent", "range", "accept", "referer",
             "accept-language");
-    /** Upstream response headers that are about that connection, not the stream, and Icecast's Server. */
     /**
      * Connections to the local Icecast at most: a read per mount and event loop (500 mounts on two loops), one-off
      * heads. A request that finds them all taken waits for one at most {@link #LOCAL_WAIT_MILLIS} (connecting
@@ -69,6 +68,10 @@ public final class Passthrough implements StreamServer {
      */
     static final int LOCAL_POOL = 1000;
     static final long LOCAL_WAIT_MILLIS = 5_000;
+    /**
+     * Upstream response headers that are about that connection, not the stream, Icecast's Server, and its Date (a
+     * listener's answer gets its own).
+     */
     static final Set<String> NOT_RETURNED = Set.of("connection", "keep-alive", "transfer-encoding",
             "content-length", "proxy-authenticate", "proxy-connection", "upgrade", "te", "trailer", "server", "date");
 
@@ -78,6 +81,7 @@ public final class Passthrough implements StreamServer {
     private final PassthroughSettings settings;
     private final ListenerSessions sessions;
     private final HttpClient local;
+    private final long localWaitMillis;
     private final HttpClient remote;
     /**
      * Per event loop, its readers by mount; each map is used on its loop's thread only. (Keyed by thread: Vert.x
@@ -134,12 +138,15 @@ public final class Passthrough implements StreamServer {
      */
     public Passthrough(Vertx vertx, MeterRegistry registry, String icecastHost, int icecastPort,
                        PassthroughSettings settings, ListenerSessions sessions) {
-        this(vertx, registry, icecastHost, icecastPort, settings, sessions, LOCAL_POOL);
+        this(vertx, registry, icecastHost, icecastPort, settings, sessions, LOCAL_POOL, LOCAL_WAIT_MILLIS);
     }
 
-    /** @param localPool connections to the local Icecast at most (its reads, one-off heads) */
+    /**
+     * @param localPool      connections to the local Icecast at most (its reads, one-off heads)
+     * @param localWaitMillis how long a request to it waits for one of them at most
+     */
     Passthrough(Vertx vertx, MeterRegistry registry, String icecastHost, int icecastPort,
-                PassthroughSettings settings, ListenerSessions sessions, int localPool) {
+                PassthroughSettings settings, ListenerSessions sessions, int localPool, long localWaitMillis) {
         if (icecastHost == null || icecastHost.isBlank()) {
             throw new IllegalArgumentException("the local Icecast's address is missing");
         }
@@ -151,6 +158,7 @@ public final class Passthrough implements StreamServer {
         this.icecastPort = icecastPort;
         this.settings = settings;
         this.sessions = sessions;
+        this.localWaitMillis = localWaitMillis;
         this.local = vertx.createHttpClient(clientOptions(5_000), new PoolOptions().setHttp1MaxSize(localPool)
                 .setMaxWaitQueueSize(localPool));
         // A proxied listener has its own upstream connection to the chosen node (one per listener, never reused).
@@ -410,18 +418,18 @@ public final class Passthrough implements StreamServer {
     Future<HttpClientRequest> upstreamRequest(String mountPath) {
         return local.request(new RequestOptions().setHost(icecastHost).setPort(icecastPort).setMethod(HttpMethod.GET)
                 .setURI(mountPath).putHeader("Icy-MetaData", "1").putHeader("User-Agent", USER_AGENT)
-                .setConnectTimeout(LOCAL_WAIT_MILLIS));
+                .setConnectTimeout(localWaitMillis));
     }
 
     Future<HttpClientRequest> localRequest(RequestOptions options) {
-        return local.request(options.setHost(icecastHost).setPort(icecastPort).setConnectTimeout(LOCAL_WAIT_MILLIS));
+        return local.request(options.setHost(icecastHost).setPort(icecastPort).setConnectTimeout(localWaitMillis));
     }
 
     Future<HttpClientRequest> remoteRequest(RequestOptions options) {
         return remote.request(options);
     }
 
-    /** Icecast's response headers as a listener gets them: no hop-by-hop ones, no Server, no icy-metaint. */
+    /** Icecast's response headers as a listener gets them: no hop-by-hop ones, no Server, no Date, no icy-metaint. */
     List<Map.Entry<String, String>> listenerHeaders(MultiMap upstream) {
         List<Map.Entry<String, String>> out = new ArrayList<>();
         for (Map.Entry<String, String> h : upstream) {

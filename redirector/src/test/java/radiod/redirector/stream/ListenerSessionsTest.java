@@ -130,6 +130,28 @@ class ListenerSessionsTest {
         }
     }
 
+    /** A listener still waiting when the node stops is answered 503, and logged so, once: it did not leave. */
+    @Test
+    void aWaitingListenerRefusedAsTheNodeStopsIsLoggedWith503Once() throws Exception {
+        try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            int port = front(silent.getLocalPort());
+            try (java.net.Socket player = new java.net.Socket("127.0.0.1", port)) {
+                player.setSoTimeout(5_000);
+                player.getOutputStream().write(Listening.get("/_stream/live.mp3", "HTTP/1.1", "User-Agent: patient")
+                        .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+                await().atMost(Duration.ofSeconds(5)).until(() -> passthrough.readers() == 1);
+                passthrough.close();
+                byte[] head = new byte[12];
+                new java.io.DataInputStream(player.getInputStream()).readFully(head);
+                assertEquals("HTTP/1.1 503", new String(head, java.nio.charset.StandardCharsets.ISO_8859_1));
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> logText().contains("\n"));
+            String line = logText().strip();
+            assertTrue(line.contains("] \"GET /_stream/live.mp3 HTTP/1.1\" 503 "), line);
+            await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2)).until(() -> logText().lines().count() == 1);
+        }
+    }
+
     @Test
     void aListenerAnsweredWithAnErrorIsLoggedWithIt() throws Exception {
         int port = front(StubUpstream.ending("HTTP/1.0 404 File Not Found\r\nServer: Icecast 2.4.4\r\n"
