@@ -38,13 +38,8 @@ final class ListenerStream implements IcyFramer.Out {
     final HttpServerRequest req;
     final HttpServerResponse resp;
     private final Channel channel;
-    /** Where to write body bytes that skip the HTTP encoder, or null. */
+    /** Where to write body bytes that skip the HTTP encoder (never chunked: {@link #untilClose}), or null. */
     private ChannelHandlerContext framed;
-    /**
-     * Whether Vert.x chunks this response after all ({@link #untilClose} means it never does): its bytes then go
-     * through the encoder, which frames them.
-     */
-    private boolean chunked;
     private final boolean wantsMetadata;
     /** The listener's session (the registry and the access log), or null when it is not a listener session. */
     private final ListenerSessions.Session session;
@@ -152,7 +147,6 @@ final class ListenerStream implements IcyFramer.Out {
         if (channel != null) {
             ListenerChannels.streaming(channel);
             framed = ListenerChannels.bodyContext(channel);
-            chunked = resp.isChunked();
         }
         if (session != null) {
             session.streaming();
@@ -173,7 +167,7 @@ final class ListenerStream implements IcyFramer.Out {
      * bytes go through the encoder in pieces, the block in its place.
      */
     void batch(ByteBuf batch, int dataIndex, int length, IcyFramer.Metadata metadata) {
-        if (framed == null || chunked || icy != null && !icy.passes(length)) {
+        if (framed == null || icy != null && !icy.passes(length)) {
             audio(batch, dataIndex, length, metadata);
             return;
         }

@@ -2,6 +2,7 @@ package radiod.redirector.stream;
 
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.TimeoutException;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -117,7 +118,7 @@ final class RemoteStream {
     private void unanswered() {
         answerTimer = -1;
         if (giveUp()) {
-            refused(-1, new java.util.concurrent.TimeoutException("no answer within " + ANSWER_MILLIS + " ms"));
+            refused(-1, new TimeoutException("no answer within " + ANSWER_MILLIS + " ms"));
         }
     }
 
