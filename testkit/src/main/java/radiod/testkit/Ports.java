@@ -27,15 +27,16 @@ public final class Ports {
     /**
      * A TCP (and, most likely, UDP) port that is free on {@code host} now. Ports are drawn from a
      * range away from the kernel's ephemeral range so that outgoing connections do not take them
-     * between the check and the use. When a module runs its test classes in several JVMs at once
-     * (system properties {@code radiod.fork} of {@code radiod.forks}, set by the build), each draws
-     * from its own slice, so that a port a test frees to restart something on is not handed to the
-     * other JVM meanwhile. Within a JVM the slice is walked in turn, so that no port is handed out
+     * between the check and the use. Modules the build may test side by side ({@code mvn -T 2}) draw
+     * from their own lanes (system properties {@code radiod.lane} of {@code radiod.lanes}), and when a
+     * module runs its test classes in several JVMs at once ({@code radiod.fork} of
+     * {@code radiod.forks}), each draws from its own slice of the lane, so that a port a test frees to
+     * restart something on is not handed to another JVM meanwhile. Within a JVM the slice is walked in turn, so that no port is handed out
      * twice before the whole slice has been: ports drawn together (an etcd cluster's six) are never
      * the same one, nor one that an earlier test's process may still be letting go of.
      */
     public static int free(String host) {
-        int[] slice = slice(Integer.getInteger("radiod.fork", 1), Integer.getInteger("radiod.forks", 1));
+        int[] slice = ownSlice();
         for (int attempt = 0; attempt < 200; attempt++) {
             int port = slice[0] + Math.floorMod(START + DRAWN.getAndIncrement(), slice[1] - slice[0]);
             try (ServerSocket s = new ServerSocket()) {
@@ -53,13 +54,28 @@ public final class Ports {
         throw new IllegalStateException("no free port on " + host);
     }
 
-    /** The ports [first, end) of JVM {@code fork} (1-based) of {@code forks}; the whole range for one, or bad values. */
-    static int[] slice(int fork, int forks) {
-        if (forks <= 1 || fork < 1 || fork > forks) {
-            return new int[] {FIRST, END};
+    /** This JVM's ports [first, end), from the system properties the build sets. */
+    static int[] ownSlice() {
+        return slice(Integer.getInteger("radiod.lane", 1), Integer.getInteger("radiod.lanes", 1),
+                Integer.getInteger("radiod.fork", 1), Integer.getInteger("radiod.forks", 1));
+    }
+
+    /**
+     * The ports [first, end) of JVM {@code fork} (1-based) of {@code forks} in lane {@code lane} (1-based) of
+     * {@code lanes}: the lane's share of the whole range, then the fork's share of the lane. One lane or one fork,
+     * or a bad value, takes the whole of what it splits.
+     */
+    static int[] slice(int lane, int lanes, int fork, int forks) {
+        int[] range = split(FIRST, END, lane, lanes);
+        return split(range[0], range[1], fork, forks);
+    }
+
+    private static int[] split(int first, int end, int part, int parts) {
+        if (parts <= 1 || part < 1 || part > parts) {
+            return new int[] {first, end};
         }
-        int size = (END - FIRST) / forks;
-        return new int[] {FIRST + (fork - 1) * size, FIRST + fork * size};
+        int size = (end - first) / parts;
+        return new int[] {first + (part - 1) * size, first + part * size};
     }
 
     /** Whether host:port can be bound now, for TCP and UDP. */
