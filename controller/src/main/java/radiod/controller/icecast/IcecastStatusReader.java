@@ -4,7 +4,6 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.ConnectException;
 import java.net.HttpURLConnection;
 import java.net.MalformedURLException;
 import java.net.Proxy;
@@ -107,9 +106,9 @@ public final class IcecastStatusReader {
         try {
             sources = parseStatusJson(get(statusUrl, null));
         } catch (IOException | IllegalArgumentException e) {
-            // Nothing within the timeouts before the status line, or the port closed: no answer at all. An HTTP
-            // error, a bad document or an answer that came too slowly are answers (Icecast is not hung).
-            unanswered = e instanceof SocketTimeoutException || e instanceof ConnectException;
+            // No status line (see NoAnswer): no answer at all. An HTTP error, a bad document or an answer that came
+            // too slowly are answers (Icecast is not hung).
+            unanswered = e instanceof NoAnswer;
             return down();
         }
         long now = System.nanoTime();
@@ -121,8 +120,8 @@ public final class IcecastStatusReader {
     }
 
     /**
-     * Whether the last {@link #read} got no answer at all: its connection refused, or no status line within the
-     * timeouts. An Icecast that answers with an error, a document radiod cannot read, or too slowly is not silent.
+     * Whether the last {@link #read} got no answer at all: its connection refused, closed or reset before a status line,
+     * or no status line within the timeouts. An Icecast that answers with an error, a document radiod cannot read, or too slowly is not silent.
      */
     public synchronized boolean lastReadUnanswered() {
         return unanswered;
@@ -164,7 +163,7 @@ public final class IcecastStatusReader {
             code = c.getResponseCode();
         } catch (IOException e) {
             c.disconnect();
-            throw e;
+            throw new NoAnswer(e);
         }
         try {
             if (code != 200) {
@@ -181,6 +180,16 @@ public final class IcecastStatusReader {
         } catch (IOException e) {
             c.disconnect(); // not kept alive half read
             throw e instanceof SocketTimeoutException ? new SlowAnswer(e.getMessage()) : e;
+        }
+    }
+
+    /**
+     * No status line came: the connection refused, nothing within the timeouts, or the connection closed or reset
+     * before it. An Icecast that takes connections and drops them unanswered serves no one either.
+     */
+    static final class NoAnswer extends IOException {
+        NoAnswer(IOException cause) {
+            super(cause.toString(), cause);
         }
     }
 

@@ -247,6 +247,39 @@ class IcecastStatusReaderTest {
         }
     }
 
+    /**
+     * An Icecast that takes each connection, reads the request and drops it, closed or reset, before a status line:
+     * it serves no one, and reads of it count as unanswered, so the supervisor's watchdog restarts it.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aConnectionDroppedBeforeTheStatusLineIsNoAnswer(boolean reset) throws Exception {
+        String host = "127.0.0.1";
+        try (ServerSocket dropper = new ServerSocket(0, 8, InetAddress.getByName(host))) {
+            AtomicInteger dropped = new AtomicInteger();
+            Thread t = new Thread(() -> {
+                while (!dropper.isClosed()) {
+                    try (Socket s = dropper.accept()) {
+                        s.getInputStream().read(new byte[4096]);
+                        if (reset) {
+                            s.setSoLinger(true, 0);
+                        }
+                        dropped.incrementAndGet();
+                    } catch (IOException e) {
+                        // closed at the test's end
+                    }
+                }
+            }, "dropper");
+            t.setDaemon(true);
+            t.start();
+            IcecastStatusReader reader = new IcecastStatusReader(IcecastSettings.of(Path.of("/nonexistent"), host,
+                    dropper.getLocalPort(), host));
+            assertEquals(IcecastStats.DOWN, reader.read());
+            assertTrue(reader.lastReadUnanswered(), reset ? "reset" : "closed");
+            assertTrue(dropped.get() >= 1, "the request reached the stand-in");
+        }
+    }
+
     /** A hung Icecast: its kernel takes the connection, nothing reads the request. */
     @Test
     void aConnectionNobodyAnswersIsNoAnswer() throws Exception {
