@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -84,7 +85,11 @@ public final class IcecastSupervisor implements AutoCloseable {
     /** The pid the watchdog is killing (-1: none), and whether the last exit was that kill (for the next start). */
     private volatile long hangKillPid = -1;
     private volatile boolean lastExitWasHangKill;
-    /** When each mount was last seen live on this Icecast ({@link System#nanoTime()}), in this process's life. */
+    /**
+     * When each mount was last seen live on this Icecast ({@link System#nanoTime()}), in this process's life: the
+     * mounts of the plan, and those live now (a feed for a mount the config does not name). A mount that is neither
+     * goes at the next plan ({@link #forgetMountsGone}).
+     */
     private final Map<String, Long> lastLive = new ConcurrentHashMap<>();
     /** The process whose status reads go unanswered, since when (the first such read's start), how many; poller thread. */
     private long silentPid = -1;
@@ -236,7 +241,10 @@ public final class IcecastSupervisor implements AutoCloseable {
         if (lifecycle.isClosed()) {
             return false;
         }
-        plan = next;
+        synchronized (publishLock) {
+            plan = next;
+            forgetMountsGone(next);
+        }
         if (renderedConfig == null) {
             return true; // not started yet: start() writes this plan's config
         }
@@ -254,6 +262,22 @@ public final class IcecastSupervisor implements AutoCloseable {
         log.info("icecast {}: config now {}", where, next);
         reloadIfNeeded();
         return true;
+    }
+
+    /**
+     * Forgets when mounts were live that the cluster's config no longer names and that are not live now: no listener
+     * route asks about a mount outside the config, so each mount name ever fed here would otherwise stay for the
+     * process's life. Under publishLock, so that a poll in flight does not add back a mount just forgotten.
+     */
+    private void forgetMountsGone(IcecastPlan next) {
+        Map<String, Integer> live = stats.listenersByMount();
+        lastLive.keySet().removeIf(mount -> !live.containsKey(mount)
+                && next.mounts().stream().noneMatch(m -> m.path().equals(mount)));
+    }
+
+    /** The mounts whose last time live this supervisor keeps (for tests). */
+    Set<String> mountsRemembered() {
+        return Set.copyOf(lastLive.keySet());
     }
 
     /** The last plan given to {@link #apply}. */

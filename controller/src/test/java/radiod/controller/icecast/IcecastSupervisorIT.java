@@ -264,6 +264,39 @@ class IcecastSupervisorIT {
         assertEquals(0, node1.mountLostMillis("/live.mp3"), "another mount, live");
     }
 
+    /**
+     * A node keeps when each mount was last live for as long as the config names it, and forgets it at the next plan
+     * once the config does not: each mount name ever fed here would otherwise stay for the process's life.
+     */
+    @Test
+    void aMountGoneFromTheConfigAndNotLiveIsForgottenAtTheNextPlan() throws Exception {
+        Mount kept = new Mount("/kept.mp3", "source", "kept-Pw-4", null, null, 0, 128, null);
+        String gone = "/gone.mp3";
+        Process keptFeed = feed(node2, kept.path(), 770);
+        Process goneFeed = feed(node2, gone, 880);
+        try {
+            await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(20)).until(() ->
+                    node2.stats().listenersByMount().keySet().containsAll(List.of(kept.path(), gone)));
+        } finally {
+            stop(keptFeed);
+            stop(goneFeed);
+        }
+        await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(20)).until(() ->
+                node2.mountLostMillis(kept.path()) > 0 && node2.mountLostMillis(gone) > 0);
+        assertTrue(node2.mountsRemembered().containsAll(List.of(kept.path(), gone, LIVE.path())));
+
+        applied(node2.apply(IcecastPlan.of(view("node1", LIVE, SHOW, kept))));
+        assertEquals(0, node2.mountLostMillis(gone), "forgotten: as if never live here");
+        assertTrue(node2.mountLostMillis(kept.path()) > 0, "still in the config: still lost");
+        assertFalse(node2.mountsRemembered().contains(gone));
+        assertTrue(node2.mountsRemembered().containsAll(List.of(LIVE.path(), kept.path())));
+
+        applied(node2.apply(IcecastPlan.of(VIEW)));
+        assertEquals(0, node2.mountLostMillis(kept.path()));
+        assertFalse(node2.mountsRemembered().contains(kept.path()));
+        assertTrue(node2.mountsRemembered().contains(LIVE.path()), "live");
+    }
+
     @Test
     void aFeedWithTheGlobalPasswordIsTakenAtOnceForAMountNotInTheConfigWithoutAReload() throws Exception {
         String mount = "/new.mp3";
