@@ -424,11 +424,30 @@ class PassthroughTest {
      * holds it 2 ms past the reader's 10 ms wait, or 30 ms), so the wait ends with the answer still unread in the
      * socket. Netty runs a due timer after the reads of its turn: without one more turn before it counts, the first
      * request counted as asked, and the feed went on with the mount not there.
+     *
+     * <p>Up to three tries, one of which must count exactly. A machine busy with network traffic can hand the 404 to
+     * the reader's socket milliseconds after the stand-in wrote it (the kernel's loopback delivery deferred to its
+     * softirq thread), past any wait: 1 run of 60 miscounted under two busy loops and two loopback pumps, and 1 of
+     * 120 with a 5 ms turn. Without the extra turn every try fails: the 404 is written after the 10 ms wait, on the
+     * same loop.
      */
     @ParameterizedTest
     @ValueSource(longs = {MountReader.WARM_SETTLE_MILLIS + 2, 30})
     void aWarmReadOnABusyLoopReadsTheLate404BeforeItCountsAsAsked(long stallMillis) throws Exception {
-        warmReadAsksAgainOnA404(stallMillis);
+        for (int attempt = 1; ; attempt++) {
+            try {
+                warmReadAsksAgainOnA404(stallMillis);
+                return;
+            } catch (org.opentest4j.AssertionFailedError e) {
+                if (attempt == 3) {
+                    throw e;
+                }
+                System.out.println("try " + attempt + " of 3 miscounted (" + e.getMessage() + "): again");
+                stop();
+                server = null;
+                passthrough = null;
+            }
+        }
     }
 
     private void warmReadAsksAgainOnA404(long stallMillis) throws Exception {
@@ -505,11 +524,11 @@ class PassthroughTest {
     /**
      * A node at its limit of connections to its Icecast (500 mounts read on each of two event loops): a listener of
      * one more mount is answered 503 with a Retry-After once its read has waited for a connection for 5 s, not held
-     * in silence for as long as the others play. Here the limit is one connection, the first mount's read, and the
-     * wait 1 s.
+     * in silence for as long as the others play; a HEAD of a mount no reader holds likewise. Here the limit is one
+     * connection, the first mount's read, and the wait 1 s.
      */
     @Test
-    void aReadThatFindsEveryConnectionToIcecastTakenIsRefusedAfterItsWaitNotHeldForGood() throws Exception {
+    void aReadOrHeadThatFindsEveryConnectionToIcecastTakenIsRefusedAfterItsWaitNotHeldForGood() throws Exception {
         StubUpstream up = closing(StubUpstream.endless(OCTETS, StubUpstream.COUNTING, 1_000, 500, 20));
         registry = new SimpleMeterRegistry();
         long wait = 1_000; // the node's is Passthrough.LOCAL_WAIT_MILLIS, 5 s
@@ -529,8 +548,16 @@ class PassthroughTest {
                         + ms + " ms (the wait " + wait + " ms)");
                 assertTrue(ms >= wait - 50 && ms < wait + 1_000, "refused after " + ms + " ms");
             }
+            // A HEAD of a mount no reader holds asks Icecast once for the headers (OneOffHead): the same wait.
+            long headStart = System.nanoTime();
+            try (Listening h = Listening.open(port, "HEAD /_stream/c.mp3 HTTP/1.1\r\nHost: x\r\n\r\n", 0, 10_000)) {
+                long ms = (System.nanoTime() - headStart) / 1_000_000;
+                assertEquals(503, h.status(), h.head);
+                assertEquals("2", h.header("Retry-After"), h.head);
+                assertTrue(ms >= wait - 50 && ms < wait + 1_000, "HEAD refused after " + ms + " ms");
+            }
             Listening.assertCounting(a.read(10_000)); // the first mount's listener plays on
-            assertEquals(1, up.exchanges.size(), "the second read never had a connection");
+            assertEquals(1, up.exchanges.size(), "neither the second read nor the HEAD ever had a connection");
         }
     }
 
