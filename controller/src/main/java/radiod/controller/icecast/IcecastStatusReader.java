@@ -4,6 +4,7 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.ConnectException;
 import java.net.HttpURLConnection;
 import java.net.MalformedURLException;
 import java.net.Proxy;
@@ -120,8 +121,9 @@ public final class IcecastStatusReader {
     }
 
     /**
-     * Whether the last {@link #read} got no answer at all: its connection refused, closed or reset before a status line,
-     * or no status line within the timeouts. An Icecast that answers with an error, a document radiod cannot read, or too slowly is not silent.
+     * Whether the last {@link #read} got no answer at all: its connection refused, closed or reset before the answer's
+     * head, or no head within the timeouts. An Icecast that answers with an error, a document radiod cannot read, or
+     * too slowly is not silent.
      */
     public synchronized boolean lastReadUnanswered() {
         return unanswered;
@@ -158,6 +160,17 @@ public final class IcecastStatusReader {
             c.setRequestProperty("Authorization", authorization);
         }
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CONNECT_TIMEOUT_MILLIS + READ_TIMEOUT_MILLIS);
+        try {
+            c.connect();
+        } catch (ConnectException | SocketTimeoutException e) {
+            c.disconnect();
+            throw new NoAnswer(e); // refused, or not taken in time
+        } catch (IOException e) {
+            // This side's own failure (no descriptor left, no route): it says nothing of Icecast, whose watchdog must
+            // not kill it for radiod's trouble.
+            c.disconnect();
+            throw e;
+        }
         int code;
         try {
             code = c.getResponseCode();
@@ -184,8 +197,9 @@ public final class IcecastStatusReader {
     }
 
     /**
-     * No status line came: the connection refused, nothing within the timeouts, or the connection closed or reset
-     * before it. An Icecast that takes connections and drops them unanswered serves no one either.
+     * No answer's head (status line and headers) came: the connection refused or not taken in time, nothing within the
+     * read timeout, or the connection closed or reset before it. An Icecast that takes connections and drops them
+     * unanswered serves no one either. A failure to open this side's socket is not one.
      */
     static final class NoAnswer extends IOException {
         NoAnswer(IOException cause) {
@@ -193,7 +207,7 @@ public final class IcecastStatusReader {
         }
     }
 
-    /** Icecast began its answer (its status line came) but did not finish it in time: slow, not silent. */
+    /** Icecast began its answer (its head came) but did not finish its body in time: slow, not silent. */
     static final class SlowAnswer extends IOException {
         SlowAnswer(String message) {
             super(message);
