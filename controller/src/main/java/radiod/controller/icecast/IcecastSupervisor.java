@@ -9,6 +9,7 @@ import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.UserPrincipalLookupService;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -271,8 +272,9 @@ public final class IcecastSupervisor implements AutoCloseable {
      */
     private void forgetMountsGone(IcecastPlan next) {
         Map<String, Integer> live = stats.listenersByMount();
-        lastLive.keySet().removeIf(mount -> !live.containsKey(mount)
-                && next.mounts().stream().noneMatch(m -> m.path().equals(mount)));
+        Set<String> named = new HashSet<>();
+        next.mounts().forEach(m -> named.add(m.path()));
+        lastLive.keySet().removeIf(mount -> !live.containsKey(mount) && !named.contains(mount));
     }
 
     /** The mounts whose last time live this supervisor keeps (for tests). */
