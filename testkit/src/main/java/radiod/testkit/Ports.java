@@ -31,9 +31,10 @@ public final class Ports {
      * from their own lanes (system properties {@code radiod.lane} of {@code radiod.lanes}), and when a
      * module runs its test classes in several JVMs at once ({@code radiod.fork} of
      * {@code radiod.forks}), each draws from its own slice of the lane, so that a port a test frees to
-     * restart something on is not handed to another JVM meanwhile. Within a JVM the slice is walked in turn, so that no port is handed out
-     * twice before the whole slice has been: ports drawn together (an etcd cluster's six) are never
-     * the same one, nor one that an earlier test's process may still be letting go of.
+     * restart something on is not handed to another JVM meanwhile. Within a JVM the slice is walked
+     * in turn, so that no port is handed out twice before the whole slice has been: ports drawn
+     * together (an etcd cluster's six) are never the same one, nor one that an earlier test's process
+     * may still be letting go of.
      */
     public static int free(String host) {
         int[] slice = ownSlice();

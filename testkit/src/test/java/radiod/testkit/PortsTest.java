@@ -3,6 +3,8 @@ package radiod.testkit;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.BitSet;
+
 import org.junit.jupiter.api.Test;
 
 class PortsTest {
@@ -30,7 +32,7 @@ class PortsTest {
         assertArrayEquals(new int[] {29000, 32000}, Ports.slice(4, 4, 1, 1));
         assertArrayEquals(new int[] {23000, 24500}, Ports.slice(2, 4, 1, 2));
         assertArrayEquals(new int[] {24500, 26000}, Ports.slice(2, 4, 2, 2));
-        java.util.BitSet taken = new java.util.BitSet();
+        BitSet taken = new BitSet();
         for (int lane = 1; lane <= 4; lane++) {
             for (int fork = 1; fork <= 2; fork++) {
                 int[] s = Ports.slice(lane, 4, fork, 2);

@@ -107,7 +107,7 @@ public final class IcecastStatusReader {
         try {
             sources = parseStatusJson(get(statusUrl, null));
         } catch (IOException | IllegalArgumentException e) {
-            // No status line (see NoAnswer): no answer at all. An HTTP error, a bad document or an answer that came
+            // No answer's head (see NoAnswer): no answer at all. An HTTP error, a bad document or an answer that came
             // too slowly are answers (Icecast is not hung).
             unanswered = e instanceof NoAnswer;
             return down();

@@ -426,11 +426,10 @@ class PassthroughTest {
      * request counted as asked, and the feed went on with the mount not there.
      *
      * <p>Up to three tries, one of which must count exactly (the test above too, where the 404 has the whole wait to
-     * arrive). A machine busy with network traffic can hand the 404 to
-     * the reader's socket milliseconds after the stand-in wrote it (the kernel's loopback delivery deferred to its
-     * softirq thread), past any wait: 1 run of 60 miscounted under two busy loops and two loopback pumps, and 1 of
-     * 120 with a 5 ms turn. Without the extra turn every try fails: the 404 is written after the 10 ms wait, on the
-     * same loop.
+     * arrive). A machine busy with network traffic can hand the 404 to the reader's socket milliseconds after the
+     * stand-in wrote it (the kernel's loopback delivery deferred to its softirq thread), past any wait: 1 run of 60
+     * miscounted under two busy loops and two loopback pumps, and 1 of 120 with a 5 ms turn. Without the extra turn
+     * every try fails: the 404 is written after the 10 ms wait, on the same loop.
      */
     @ParameterizedTest
     @ValueSource(longs = {MountReader.WARM_SETTLE_MILLIS + 2, 30})
