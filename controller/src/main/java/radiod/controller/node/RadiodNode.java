@@ -186,7 +186,7 @@ public final class RadiodNode implements Component {
                 .register(local.registry());
         presence = parts.adopt(new Presence(session, keys, name, this::status, Duration.ofSeconds(1)).start());
         local.startDuties(parts, session, view, keys);
-        election = parts.start(new Candidate(session, keys.master(), () -> {
+        Candidate candidate = new Candidate(session, keys.master(), () -> {
             MasterInfo info = masterInfo();
             claimed = info;
             return Json.encode(info);
@@ -200,7 +200,9 @@ public final class RadiodNode implements Component {
 
             @Override
             public void deposed() {
-                if (view.current().isDrained(name)) {
+                if (!lifecycle.isStarted()) {
+                    log.info("this node is no longer the master: it is stopping, another takes over");
+                } else if (view.current().isDrained(name)) {
                     log.info("this node is no longer the master: it is drained, another takes over");
                 } else {
                     log.warn("this node is no longer the master");
@@ -208,7 +210,11 @@ public final class RadiodNode implements Component {
                 onControl(RadiodNode.this::reconcile);
                 statusChanged();
             }
-        }));
+        });
+        // Not a candidate until the view has been read: a node drained while it was down would otherwise run at once,
+        // and win when it starts first, to hand over as soon as it read its drain (see reconcile).
+        candidate.setEligible(false);
+        election = parts.start(candidate);
         view.addListener(s -> onControl(this::reconcile));
         refused.start();
         control.scheduleWithFixedDelay(this::reconcile, 0, 1, TimeUnit.SECONDS);
@@ -223,8 +229,7 @@ public final class RadiodNode implements Component {
         }
         try {
             ClusterSnapshot v = view.current();
-            boolean drained = v.isDrained(name);
-            election.setEligible(!drained);
+            election.setEligible(v.revision() > 0 && !v.isDrained(name));
             local.reconcile(actionableView(), isMaster());
         } catch (RuntimeException e) {
             log.error("reconcile failed", e);

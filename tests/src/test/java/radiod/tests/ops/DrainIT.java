@@ -12,6 +12,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -25,9 +27,16 @@ import org.xbill.DNS.Section;
 import org.xbill.DNS.SimpleResolver;
 import org.xbill.DNS.Type;
 
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.Watch;
+import io.etcd.jetcd.options.WatchOption;
+import io.etcd.jetcd.watch.WatchEvent;
 import radiod.cluster.model.Drain;
 import radiod.cluster.model.Json;
+import radiod.cluster.model.MasterInfo;
 import radiod.cluster.model.Mount;
+import radiod.cluster.model.NodeStatus;
 import radiod.tests.harness.PlainEncoder;
 import radiod.tests.harness.RadiodCluster;
 import radiod.tests.harness.RadiodProcess;
@@ -87,13 +96,15 @@ class DrainIT {
             return cluster.snapshot().nodes().values().stream().allMatch(n -> n.hasMount("/live.mp3"));
         });
 
+        int logMark = drained.logText().length();
         cluster.putRaw("drain/" + drained.name(), Json.encodeString(new Drain("maintenance", System.currentTimeMillis())));
         await().atMost(Duration.ofSeconds(5)).until(() -> cluster.master().filter(m -> m != drained).isPresent());
         assertNotEquals(drained, cluster.master().orElseThrow());
         // A handover the operator asked for is no fault: the old master says so at INFO and warns of nothing about it.
-        await().atMost(Duration.ofSeconds(5)).until(() -> drained.logText().lines()
+        await().atMost(Duration.ofSeconds(5)).until(() -> drained.logText().substring(logMark).lines()
                 .anyMatch(l -> l.matches(".* INFO .*RadiodNode - this node is no longer the master: it is drained.*")));
-        assertEquals(List.of(), drained.logText().lines().filter(l -> l.contains(" WARN ") && l.contains("master")).toList(),
+        assertEquals(List.of(), drained.logText().substring(logMark).lines()
+                        .filter(l -> l.contains(" WARN ") && l.contains("master")).toList(),
                 "the drained master warned about its handover");
         await().atMost(Duration.ofSeconds(5)).until(() -> cluster.snapshot().node(drained.name()).map(n -> n.drained()).orElse(false));
         await().atMost(Duration.ofSeconds(5)).until(() -> !apex().contains(drained.address()));
@@ -137,5 +148,51 @@ class DrainIT {
         cluster.deleteRaw("drain/" + drained.name());
         await().atMost(Duration.ofSeconds(5)).until(() -> apex().contains(drained.address()));
         assertFalse(cluster.snapshot().node(drained.name()).orElseThrow().drained());
+    }
+
+    /**
+     * A node drained while it was down never campaigns when it starts, even alone: it used to run for master before it
+     * had read the view that says it is drained, and a node starting first at a whole-cluster start could win and hand
+     * over a moment later (two elections, and a master that is not eligible).
+     */
+    @Test
+    void aNodeDrainedBeforeItStartsNeverRunsForMaster() throws Exception {
+        RadiodProcess master = cluster.awaitReady(Duration.ofSeconds(30));
+        int logMark = master.logText().length();
+        cluster.nodes().forEach(RadiodProcess::stop);
+        await().atMost(Duration.ofSeconds(10)).until(() -> cluster.snapshot().master().isEmpty());
+        // A master stopped by its operator hands over at INFO, as a drained one does, and warns of nothing.
+        List<String> said = master.logText().substring(logMark).lines().filter(l -> l.contains("no longer the master")).toList();
+        assertEquals(1, said.size(), said.toString());
+        assertTrue(said.get(0).matches(".* INFO .*RadiodNode - this node is no longer the master: it is stopping.*"), said.get(0));
+        RadiodProcess drained = cluster.node(0);
+        RadiodProcess other = cluster.node(1);
+        cluster.putRaw("drain/" + drained.name(), Json.encodeString(new Drain("maintenance", System.currentTimeMillis())));
+        Client client = cluster.etcdClient();
+        ByteSequence masterKey = cluster.etcdOptions().keys().master();
+        long from = client.getKVClient().get(masterKey).get(5, TimeUnit.SECONDS).getHeader().getRevision() + 1;
+        // Every write to the master key from here on, in revision order.
+        List<String> holders = new CopyOnWriteArrayList<>();
+        try (Watch.Watcher history = client.getWatchClient().watch(masterKey, WatchOption.builder().withRevision(from).build(),
+                Watch.listener(response -> response.getEvents().forEach(e -> holders.add(
+                        e.getEventType() == WatchEvent.EventType.PUT
+                                ? Json.decodeStrict(e.getKeyValue().getValue().getBytes(), MasterInfo.class).name()
+                                : "(deleted)"))))) {
+            drained.start();
+            // Up, with the view read: it publishes itself as drained.
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+                    .until(() -> cluster.snapshot().node(drained.name()).map(NodeStatus::drained).orElse(false));
+            other.start();
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+                    .until(() -> holders.contains(other.name()));
+            assertEquals(List.of(other.name()), holders, "the master key's writes since the drained node started");
+            assertEquals(other.name(), cluster.snapshot().master().orElseThrow().name());
+        } finally {
+            cluster.deleteRaw("drain/" + drained.name());
+            cluster.start();
+        }
+        cluster.awaitReady(Duration.ofSeconds(30));
+        await().atMost(Duration.ofSeconds(10)).until(() -> cluster.nodes().stream()
+                .allMatch(n -> cluster.snapshot().node(n.name()).map(st -> !st.drained()).orElse(false)));
     }
 }
