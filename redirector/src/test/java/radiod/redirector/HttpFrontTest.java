@@ -139,6 +139,35 @@ class HttpFrontTest {
         assertEquals("7", r.headers().firstValue("Retry-After").orElseThrow());
     }
 
+    /**
+     * Before the node has read its view from etcd (starting, or started while etcd is down), no path is known to be no
+     * mount: a player asking for one, or coming back to its stream path, is asked to retry (a 404 stops many players
+     * for good); the node's own pages still answer.
+     */
+    @Test
+    void aViewNotReadYetAsksPlayersToComeBackInsteadOf404() throws Exception {
+        front.view.set(ClusterSnapshot.EMPTY);
+        for (String path : List.of("/live.mp3", "/nope.mp3", "/_stream/live.mp3", "/live.mp3.m3u")) {
+            for (String method : List.of("GET", "HEAD")) {
+                HttpResponse<String> r = send(method, path);
+                assertEquals(503, r.statusCode(), method + " " + path);
+                assertEquals("7", r.headers().firstValue("Retry-After").orElseThrow(), method + " " + path);
+            }
+        }
+        assertTrue(get("/nope.mp3").body().contains("not read the cluster's state"));
+        // A web player on another site: its preflight is answered, and it may read the 503 (and come back).
+        assertEquals(204, send("OPTIONS", "/live.mp3", "Origin", "https://www.station.example",
+                "Access-Control-Request-Method", "GET").statusCode());
+        assertEquals(405, send("OPTIONS", "/metrics").statusCode());
+        HttpResponse<String> cors = get("/live.mp3", "Origin", "https://www.station.example");
+        assertEquals(503, cors.statusCode());
+        assertEquals("*", cors.headers().firstValue("Access-Control-Allow-Origin").orElseThrow());
+        assertEquals(200, get("/status.json").statusCode());
+        assertTrue(front.served.isEmpty());
+        front.view.set(FrontFixture.cluster(true, true, true));
+        assertEquals(404, get("/nope.mp3").statusCode());
+    }
+
     @Test
     void headGetsTheSameAnswersWithoutABody() throws Exception {
         front.view.set(FrontFixture.cluster(false, true, false));

@@ -185,6 +185,12 @@ public final class ZoneAnswerer {
                 || q.qtype == Type.AXFR || q.qtype == Type.IXFR) {
             return finish(r, q, Rcode.REFUSED, limit, maxUdpSize, q.edns);
         }
+        if (view == null || view.revision() == 0) {
+            // Nothing read from etcd yet (a node starting, or started while etcd is down): no answer in the zone is
+            // known. SERVFAIL, not authoritative, so that a resolver asks another nameserver and caches no NXDOMAIN
+            // or NODATA that would hide the station for the negative TTL.
+            return finish(r, q, Rcode.SERVFAIL, limit, maxUdpSize, q.edns);
+        }
         w.authoritative();
         ZoneRecords.Entry entry = z.lookup(q.wire, Query.HEADER, q.nameEnd);
         if (entry == null) {

@@ -127,13 +127,32 @@ class ZoneAnswererTest {
     @Test
     void theApexWithNoLiveNodeIsNodataNotNxdomain() throws IOException {
         ClusterSnapshot none = Snapshots.of(7, Snapshots.node("node1", false, false, "10.0.0.1"));
-        for (ClusterSnapshot view : List.of(none, ClusterSnapshot.EMPTY)) {
+        for (ClusterSnapshot view : List.of(none, Snapshots.of(8))) {
             Message m = ask(query("radio.test.", Type.A), view);
             assertEquals(Rcode.NOERROR, m.getRcode());
             assertTrue(m.getSection(Section.ANSWER).isEmpty());
             assertTrue(m.getHeader().getFlag(Flags.AA));
             assertSoaInAuthority(m);
         }
+    }
+
+    /**
+     * Before the node has read its view from etcd (starting, or started while etcd is down) it knows no answer in the
+     * zone: SERVFAIL without AA, so a resolver asks another nameserver and caches no NODATA or NXDOMAIN; a name
+     * outside the zone is still refused.
+     */
+    @Test
+    void aViewNotReadYetIsServfailNotAnAuthoritativeNoOrNodata() throws IOException {
+        for (String name : List.of("radio.test.", "node1.radio.test.", "nosuch.radio.test.")) {
+            for (int type : new int[] {Type.A, Type.AAAA, Type.SOA, Type.NS}) {
+                Message m = ask(query(name, type), ClusterSnapshot.EMPTY);
+                assertEquals(Rcode.SERVFAIL, m.getRcode(), name + " " + Type.string(type));
+                assertFalse(m.getHeader().getFlag(Flags.AA), name + " " + Type.string(type));
+                assertTrue(m.getSection(Section.ANSWER).isEmpty() && m.getSection(Section.AUTHORITY).isEmpty());
+            }
+        }
+        assertEquals(Rcode.REFUSED, ask(query("other.example.", Type.A), ClusterSnapshot.EMPTY).getRcode());
+        assertEquals(Rcode.NOERROR, ask(query("node1.radio.test.", Type.A), THREE).getRcode());
     }
 
     @Test

@@ -96,6 +96,15 @@ public final class ListenerRoutes {
             return;
         }
         ClusterSnapshot snapshot = view.get();
+        if (snapshot.revision() == 0 && mayNameAMount(path)) {
+            // Nothing read from etcd yet (a node starting, or started while etcd is down): which mounts exist is not
+            // known, and a 404 stops many players for good. They are asked to come back instead.
+            metrics.count(Outcome.UNAVAILABLE, null);
+            req.response().putHeader(Responses.RETRY_AFTER, retryAfter);
+            Responses.text(req, 503, "this node has not read the cluster's state from etcd yet; retry in "
+                    + settings.retryAfterSeconds() + " s");
+            return;
+        }
         Mount mount = snapshot.mounts().get(path);
         if (mount != null) {
             listen(req, snapshot, mount);
@@ -119,6 +128,18 @@ public final class ListenerRoutes {
         } else {
             Responses.text(req, 404, "not found");
         }
+    }
+
+    /** Whether the path could name a mount: itself, its {@code /_stream/} path or a playlist of it. */
+    private static boolean mayNameAMount(String path) {
+        return MountPath.isValid(namedMount(path));
+    }
+
+    /** The mount a listener's URL names: the path itself, or the mount of its {@code /_stream/} path or playlist. */
+    private static String namedMount(String path) {
+        String lower = path.toLowerCase(Locale.ROOT);
+        return path.startsWith(STREAM_PREFIX + "/") ? path.substring(STREAM_PREFIX.length())
+                : lower.endsWith(Playlists.M3U) || lower.endsWith(Playlists.PLS) ? path.substring(0, path.length() - 4) : path;
     }
 
     /**
@@ -170,10 +191,10 @@ public final class ListenerRoutes {
             return false;
         }
         ClusterSnapshot snapshot = view.get();
-        String lower = path.toLowerCase(Locale.ROOT);
-        String mount = path.startsWith(STREAM_PREFIX + "/") ? path.substring(STREAM_PREFIX.length())
-                : lower.endsWith(Playlists.M3U) || lower.endsWith(Playlists.PLS) ? path.substring(0, path.length() - 4) : path;
-        if (!snapshot.mounts().containsKey(mount) && !snapshot.mounts().containsKey(path)) {
+        String mount = namedMount(path);
+        boolean known = snapshot.mounts().containsKey(mount) || snapshot.mounts().containsKey(path);
+        // Before the view is read, answered for anything that may name a mount: the request then gets its 503.
+        if (!known && !(snapshot.revision() == 0 && MountPath.isValid(mount))) {
             return false;
         }
         Responses.preflight(req);

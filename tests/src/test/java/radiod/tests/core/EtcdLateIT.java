@@ -1,0 +1,98 @@
+package radiod.tests.core;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.HttpURLConnection;
+import java.net.URI;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.Flags;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Rcode;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.SimpleResolver;
+import org.xbill.DNS.Type;
+
+import radiod.cluster.model.Mount;
+import radiod.tests.harness.RadiodCluster;
+import radiod.tests.harness.RadiodProcess;
+import radiod.testkit.EtcdCluster;
+
+/**
+ * A node that starts before etcd answers (a site powered up again, etcd slower than radiod) opens its ports but knows
+ * nothing of the cluster yet. It must say so, not answer as if the cluster had no nodes and no mounts: SERVFAIL to DNS
+ * (a resolver asks another nameserver and caches no NODATA for the negative TTL) and 503 with Retry-After to players
+ * (a 404 stops many of them for good). Once etcd answers it serves as usual.
+ */
+class EtcdLateIT {
+    @RegisterExtension
+    static final EtcdCluster etcd = EtcdCluster.single();
+
+    @Test
+    void aNodeStartedBeforeEtcdAnswersAsksResolversAndPlayersToComeBack() throws Exception {
+        try (RadiodCluster cluster = new RadiodCluster(etcd, 1, 3)) {
+            cluster.putMount(new Mount("/live.mp3", "source", "late-pw", null, null, 0, 128, null));
+            RadiodProcess node = cluster.node(0);
+            etcd.member(0).stop();
+            try {
+                node.start();
+                // The first answer its DNS port gives, once it is open.
+                AtomicReference<Message> first = new AtomicReference<>();
+                await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50))
+                        .until(() -> ask(cluster, node, "radio.test.", first));
+                assertEquals(Rcode.SERVFAIL, first.get().getRcode(), first.get().toString());
+                assertFalse(first.get().getHeader().getFlag(Flags.AA));
+                AtomicReference<Message> ownName = new AtomicReference<>();
+                assertTrue(ask(cluster, node, node.name() + ".radio.test.", ownName), "a second query, unanswered");
+                assertEquals(Rcode.SERVFAIL, ownName.get().getRcode(), ownName.get().toString());
+                for (String path : new String[] {"/live.mp3", "/nope.mp3", "/_stream/live.mp3"}) {
+                    HttpURLConnection c = get(node.httpUrl(path));
+                    assertEquals(503, c.getResponseCode(), path);
+                    assertTrue(c.getHeaderField("Retry-After") != null, path);
+                    c.disconnect();
+                }
+                assertTrue(node.running(), "radiod waits for etcd, it does not exit");
+            } finally {
+                etcd.member(0).start();
+            }
+            cluster.awaitReady(Duration.ofSeconds(30));
+            AtomicReference<Message> after = new AtomicReference<>();
+            assertTrue(ask(cluster, node, "radio.test.", after));
+            assertEquals(Rcode.NOERROR, after.get().getRcode(), after.get().toString());
+            assertTrue(after.get().getHeader().getFlag(Flags.AA));
+            HttpURLConnection c = get(node.httpUrl("/nope.mp3"));
+            assertEquals(404, c.getResponseCode());
+            c.disconnect();
+        }
+    }
+
+    /** One A query to the node's DNS port; false when nothing answered within 300 ms. */
+    private static boolean ask(RadiodCluster cluster, RadiodProcess node, String name, AtomicReference<Message> answer) {
+        try {
+            SimpleResolver r = new SimpleResolver(node.address());
+            r.setPort(cluster.dnsPort);
+            r.setTimeout(Duration.ofMillis(300));
+            answer.set(r.send(Message.newQuery(Record.newRecord(Name.fromString(name), Type.A, DClass.IN))));
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static HttpURLConnection get(String url) throws IOException {
+        HttpURLConnection c = (HttpURLConnection) URI.create(url).toURL().openConnection();
+        c.setInstanceFollowRedirects(false);
+        c.setConnectTimeout(3000);
+        c.setReadTimeout(3000);
+        return c;
+    }
+}
