@@ -553,6 +553,22 @@ public final class SourceFront implements AutoCloseable {
             long waited = System.nanoTime() - arrived;
             ClusterSnapshot snapshot = view.get();
             Optional<Mount> mount = snapshot.mount(req.path());
+            if (mount.isEmpty() && snapshot.revision() == 0) {
+                // Nothing read from etcd yet (a node starting, or started while etcd is down): the mount may well
+                // exist. Held as a fenced node holds a source, then asked to come back; never a 404, which an
+                // encoder takes as a wrong mount.
+                if (waited < settings.fencedWait().toNanos()) {
+                    holding(req, "this node has not read the cluster's state from etcd yet", settings.fencedWait());
+                    admitAgain(req, rest, arrived);
+                    return true;
+                }
+                rejected("fenced", true);
+                log.info("source for {} from {} refused: this node has not read the cluster's state from etcd yet",
+                        req.path(), socket.remoteAddress());
+                reply(socket, "503 Service Unavailable", "Retry-After: 2\r\n",
+                        "this node has not read the cluster's state yet; retry, or use another node");
+                return false;
+            }
             if (mount.isEmpty() && waited < UNKNOWN_MOUNT_WAIT_NANOS) {
                 admitAgain(req, rest, arrived);
                 return true;

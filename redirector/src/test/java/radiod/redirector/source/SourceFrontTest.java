@@ -347,6 +347,35 @@ class SourceFrontTest {
     }
 
     /**
+     * A node that has not read its view yet (starting, or started while etcd is down) does not know the mount: the
+     * encoder is held as on a fenced node, then asked to come back with a 503, never refused with a 404; held, it
+     * streams once the view comes.
+     */
+    @Test
+    void aViewNotReadYetHoldsTheEncoderThenGets503Never404() throws Exception {
+        ClusterSnapshot known = view.get();
+        view.set(ClusterSnapshot.EMPTY);
+        long t0 = System.nanoTime();
+        String answer = exchange(SOURCE_LIVE);
+        long heldMs = (System.nanoTime() - t0) / 1_000_000;
+        assertTrue(answer.startsWith("HTTP/1.0 503 "), answer);
+        assertTrue(answer.contains("\r\nRetry-After: "), answer);
+        assertTrue(heldMs >= WAIT.toMillis(), "refused after " + heldMs + " ms, before the wait for the view ended");
+        assertEquals(0.0, failures("unknown_mount"));
+        assertEquals(1.0, rejections("fenced"));
+        try (Socket s = connect()) {
+            send(s, SOURCE_LIVE);
+            assertNothingAnsweredFor(s, UNANSWERED_MILLIS);
+            assertHeldWithoutContactingAMaster();
+            moveView(known.master().orElseThrow());
+            CapturingServer.Connection hub = masterA.awaitHead(0);
+            assertTrue(hub.head().startsWith("INGEST /live.mp3 HTTP/1.1\r\n"), hub.head());
+            hub.send(OK);
+            assertEquals("HTTP/1.0 200 OK\r\n\r\n", read(s, "HTTP/1.0 200 OK\r\n\r\n"));
+        }
+    }
+
+    /**
      * An encoder that arrives while no master is elected (the cluster electing one, or this node just started) is
      * held unanswered, not refused, and streams to the master the moment the view names one: a plain ffmpeg, which
      * never reconnects, would otherwise be lost.

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.net.HttpURLConnection;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicReference;
@@ -23,6 +25,7 @@ import org.xbill.DNS.SimpleResolver;
 import org.xbill.DNS.Type;
 
 import radiod.cluster.model.Mount;
+import radiod.tests.harness.PlainEncoder;
 import radiod.tests.harness.RadiodCluster;
 import radiod.tests.harness.RadiodProcess;
 import radiod.testkit.EtcdCluster;
@@ -31,7 +34,8 @@ import radiod.testkit.EtcdCluster;
  * A node that starts before etcd answers (a site powered up again, etcd slower than radiod) opens its ports but knows
  * nothing of the cluster yet. It must say so, not answer as if the cluster had no nodes and no mounts: SERVFAIL to DNS
  * (a resolver asks another nameserver and caches no NODATA for the negative TTL) and 503 with Retry-After to players
- * (a 404 stops many of them for good). Once etcd answers it serves as usual.
+ * (a 404 stops many of them for good); an encoder is held, then gets 503, not 404. Once etcd answers it serves as
+ * usual.
  */
 class EtcdLateIT {
     @RegisterExtension
@@ -59,6 +63,26 @@ class EtcdLateIT {
                     assertEquals(503, c.getResponseCode(), path);
                     assertTrue(c.getHeaderField("Retry-After") != null, path);
                     c.disconnect();
+                }
+                // An encoder (a plain ffmpeg) is held as on a fenced node, then asked to come back: a 503, never
+                // the 404 of a mount that does not exist.
+                await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50)).until(() -> {
+                    try (Socket s = new Socket()) {
+                        s.connect(new InetSocketAddress(node.address(), cluster.sourcePort), 300);
+                        return true;
+                    } catch (IOException e) {
+                        return false;
+                    }
+                });
+                PlainEncoder encoder = new PlainEncoder("icecast://source:late-pw@" + node.address() + ":"
+                        + cluster.sourcePort + "/live.mp3");
+                try {
+                    await().atMost(Duration.ofSeconds(10)).until(() -> !encoder.alive());
+                    String story = encoder.story();
+                    assertTrue(story.contains("HTTP error 503") || story.contains("5XX Server Error"), story);
+                    assertFalse(story.contains("404"), story);
+                } finally {
+                    encoder.close();
                 }
                 assertTrue(node.running(), "radiod waits for etcd, it does not exit");
             } finally {
