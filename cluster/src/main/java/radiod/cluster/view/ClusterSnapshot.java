@@ -96,6 +96,14 @@ public record ClusterSnapshot(long revision, Map<String, NodeStatus> nodes, Opti
         return Optional.ofNullable(mounts.get(path));
     }
 
+    /**
+     * Whether this picture comes from etcd: false only for {@link #EMPTY}, what a node has before its first read
+     * (etcd's revisions start at 1). Until then no answer about the cluster is known, not even "there is nothing".
+     */
+    public boolean isRead() {
+        return revision > 0;
+    }
+
     public boolean isDrained(String node) {
         return drains.containsKey(node);
     }

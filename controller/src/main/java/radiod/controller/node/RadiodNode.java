@@ -229,7 +229,7 @@ public final class RadiodNode implements Component {
         }
         try {
             ClusterSnapshot v = view.current();
-            election.setEligible(v.revision() > 0 && !v.isDrained(name));
+            election.setEligible(v.isRead() && !v.isDrained(name));
             local.reconcile(actionableView(), isMaster());
         } catch (RuntimeException e) {
             log.error("reconcile failed", e);

@@ -212,7 +212,7 @@ public final class AcmeDuty implements AutoCloseable {
                 return;
             }
             ClusterSnapshot snapshot = view.current();
-            if (snapshot.revision() == 0 || snapshot.revision() < awaitRevision) {
+            if (!snapshot.isRead() || snapshot.revision() < awaitRevision) {
                 // No picture yet (a node elected before its view's first read would see no certificate), or
                 // this node's last write is not in its view yet: decide on what it wrote, not before it.
                 return;

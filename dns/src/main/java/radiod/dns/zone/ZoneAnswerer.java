@@ -185,7 +185,7 @@ public final class ZoneAnswerer {
                 || q.qtype == Type.AXFR || q.qtype == Type.IXFR) {
             return finish(r, q, Rcode.REFUSED, limit, maxUdpSize, q.edns);
         }
-        if (view == null || view.revision() == 0) {
+        if (view == null || !view.isRead()) {
             // Nothing read from etcd yet (a node starting, or started while etcd is down): no answer in the zone is
             // known. SERVFAIL, not authoritative, so that a resolver asks another nameserver and caches no NXDOMAIN
             // or NODATA that would hide the station for the negative TTL.

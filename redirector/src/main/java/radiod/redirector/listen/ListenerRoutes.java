@@ -96,7 +96,7 @@ public final class ListenerRoutes {
             return;
         }
         ClusterSnapshot snapshot = view.get();
-        if (snapshot.revision() == 0 && mayNameAMount(path)) {
+        if (!snapshot.isRead() && mayNameAMount(path)) {
             // Nothing read from etcd yet (a node starting, or started while etcd is down): which mounts exist is not
             // known, and a 404 stops many players for good. They are asked to come back instead.
             metrics.count(Outcome.UNAVAILABLE, null);
@@ -194,7 +194,7 @@ public final class ListenerRoutes {
         String mount = namedMount(path);
         boolean known = snapshot.mounts().containsKey(mount) || snapshot.mounts().containsKey(path);
         // Before the view is read, answered for anything that may name a mount: the request then gets its 503.
-        if (!known && !(snapshot.revision() == 0 && MountPath.isValid(mount))) {
+        if (!known && (snapshot.isRead() || !MountPath.isValid(mount))) {
             return false;
         }
         Responses.preflight(req);

@@ -553,7 +553,7 @@ public final class SourceFront implements AutoCloseable {
             long waited = System.nanoTime() - arrived;
             ClusterSnapshot snapshot = view.get();
             Optional<Mount> mount = snapshot.mount(req.path());
-            if (mount.isEmpty() && snapshot.revision() == 0) {
+            if (mount.isEmpty() && !snapshot.isRead()) {
                 // Nothing read from etcd yet (a node starting, or started while etcd is down): the mount may well
                 // exist. Held as a fenced node holds a source, then asked to come back; never a 404, which an
                 // encoder takes as a wrong mount.

@@ -7,11 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.net.HttpURLConnection;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.net.URI;
 import java.time.Duration;
-import java.util.concurrent.atomic.AtomicReference;
+import java.util.Optional;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -29,6 +27,7 @@ import radiod.tests.harness.PlainEncoder;
 import radiod.tests.harness.RadiodCluster;
 import radiod.tests.harness.RadiodProcess;
 import radiod.testkit.EtcdCluster;
+import radiod.testkit.Ports;
 
 /**
  * A node that starts before etcd answers (a site powered up again, etcd slower than radiod) opens its ports but knows
@@ -50,14 +49,12 @@ class EtcdLateIT {
             try {
                 node.start();
                 // The first answer its DNS port gives, once it is open.
-                AtomicReference<Message> first = new AtomicReference<>();
-                await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50))
-                        .until(() -> ask(cluster, node, "radio.test.", first));
-                assertEquals(Rcode.SERVFAIL, first.get().getRcode(), first.get().toString());
-                assertFalse(first.get().getHeader().getFlag(Flags.AA));
-                AtomicReference<Message> ownName = new AtomicReference<>();
-                assertTrue(ask(cluster, node, node.name() + ".radio.test.", ownName), "a second query, unanswered");
-                assertEquals(Rcode.SERVFAIL, ownName.get().getRcode(), ownName.get().toString());
+                Message first = await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50))
+                        .until(() -> ask(cluster, node, "radio.test."), Optional::isPresent).orElseThrow();
+                assertEquals(Rcode.SERVFAIL, first.getRcode(), first.toString());
+                assertFalse(first.getHeader().getFlag(Flags.AA));
+                Message ownName = ask(cluster, node, node.name() + ".radio.test.").orElseThrow();
+                assertEquals(Rcode.SERVFAIL, ownName.getRcode(), ownName.toString());
                 for (String path : new String[] {"/live.mp3", "/nope.mp3", "/_stream/live.mp3"}) {
                     HttpURLConnection c = get(node.httpUrl(path));
                     assertEquals(503, c.getResponseCode(), path);
@@ -66,14 +63,8 @@ class EtcdLateIT {
                 }
                 // An encoder (a plain ffmpeg) is held as on a fenced node, then asked to come back: a 503, never
                 // the 404 of a mount that does not exist.
-                await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50)).until(() -> {
-                    try (Socket s = new Socket()) {
-                        s.connect(new InetSocketAddress(node.address(), cluster.sourcePort), 300);
-                        return true;
-                    } catch (IOException e) {
-                        return false;
-                    }
-                });
+                await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
+                        .until(() -> Ports.accepts(node.address(), cluster.sourcePort));
                 PlainEncoder encoder = new PlainEncoder("icecast://source:late-pw@" + node.address() + ":"
                         + cluster.sourcePort + "/live.mp3");
                 try {
@@ -89,26 +80,24 @@ class EtcdLateIT {
                 etcd.member(0).start();
             }
             cluster.awaitReady(Duration.ofSeconds(30));
-            AtomicReference<Message> after = new AtomicReference<>();
-            assertTrue(ask(cluster, node, "radio.test.", after));
-            assertEquals(Rcode.NOERROR, after.get().getRcode(), after.get().toString());
-            assertTrue(after.get().getHeader().getFlag(Flags.AA));
+            Message after = ask(cluster, node, "radio.test.").orElseThrow();
+            assertEquals(Rcode.NOERROR, after.getRcode(), after.toString());
+            assertTrue(after.getHeader().getFlag(Flags.AA));
             HttpURLConnection c = get(node.httpUrl("/nope.mp3"));
             assertEquals(404, c.getResponseCode());
             c.disconnect();
         }
     }
 
-    /** One A query to the node's DNS port; false when nothing answered within 300 ms. */
-    private static boolean ask(RadiodCluster cluster, RadiodProcess node, String name, AtomicReference<Message> answer) {
+    /** One A query to the node's DNS port; empty when nothing answered within 300 ms. */
+    private static Optional<Message> ask(RadiodCluster cluster, RadiodProcess node, String name) {
         try {
             SimpleResolver r = new SimpleResolver(node.address());
             r.setPort(cluster.dnsPort);
             r.setTimeout(Duration.ofMillis(300));
-            answer.set(r.send(Message.newQuery(Record.newRecord(Name.fromString(name), Type.A, DClass.IN))));
-            return true;
+            return Optional.of(r.send(Message.newQuery(Record.newRecord(Name.fromString(name), Type.A, DClass.IN))));
         } catch (IOException e) {
-            return false;
+            return Optional.empty();
         }
     }
 

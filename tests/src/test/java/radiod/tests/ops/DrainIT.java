@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -32,6 +31,7 @@ import io.etcd.jetcd.Client;
 import io.etcd.jetcd.Watch;
 import io.etcd.jetcd.options.WatchOption;
 import io.etcd.jetcd.watch.WatchEvent;
+import radiod.cluster.etcd.EtcdClients;
 import radiod.cluster.model.Drain;
 import radiod.cluster.model.Json;
 import radiod.cluster.model.MasterInfo;
@@ -170,7 +170,8 @@ class DrainIT {
         cluster.putRaw("drain/" + drained.name(), Json.encodeString(new Drain("maintenance", System.currentTimeMillis())));
         Client client = cluster.etcdClient();
         ByteSequence masterKey = cluster.etcdOptions().keys().master();
-        long from = client.getKVClient().get(masterKey).get(5, TimeUnit.SECONDS).getHeader().getRevision() + 1;
+        long from = EtcdClients.await(client.getKVClient().get(masterKey), cluster.etcdOptions(), "get the master key")
+                .getHeader().getRevision() + 1;
         // Every write to the master key from here on, in revision order.
         List<String> holders = new CopyOnWriteArrayList<>();
         try (Watch.Watcher history = client.getWatchClient().watch(masterKey, WatchOption.builder().withRevision(from).build(),
