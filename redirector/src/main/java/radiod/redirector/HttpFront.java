@@ -354,6 +354,14 @@ public final class HttpFront implements AutoCloseable {
     /** Icecast 2.4's {@code /status-json.xsl}, with the cluster's counts, for widgets written for Icecast. */
     private void icecastStatusJson(RoutingContext ctx) {
         ClusterSnapshot snapshot = view.get();
+        if (!snapshot.isRead()) {
+            // Icecast's shape cannot say "not known yet": an empty icestats would show every mount off air. A widget
+            // keeps what it showed, or says it could not ask, as it does when Icecast itself is restarting.
+            ctx.response().putHeader(Responses.RETRY_AFTER, Integer.toString(settings.retryAfterSeconds()));
+            Responses.text(ctx.request(), 503, "this node has not read the cluster's state from etcd yet; retry in "
+                    + settings.retryAfterSeconds() + " s");
+            return;
+        }
         ClusterStatus status = status(snapshot);
         String body = IcecastStatusJson.render(status, snapshot, streams,
                 Playlists.baseUrl(settings, https, ctx.request(), snapshot), settings.nodeName(), version, started);

@@ -162,10 +162,23 @@ class HttpFrontTest {
         HttpResponse<String> cors = get("/live.mp3", "Origin", "https://www.station.example");
         assertEquals(503, cors.statusCode());
         assertEquals("*", cors.headers().firstValue("Access-Control-Allow-Origin").orElseThrow());
-        assertEquals(200, get("/status.json").statusCode());
+        // The node's own pages answer, and say that the empty cluster they show is not known yet, not absent.
+        HttpResponse<String> json = get("/status.json");
+        assertEquals(200, json.statusCode());
+        assertTrue(json.body().contains("\"revision\":0,\"read\":false"), json.body());
+        assertTrue(get("/").body().contains("id=\"unread\""));
+        assertTrue(get("/").body().contains("not read from etcd yet"));
+        // Icecast's shape has no "not known": an empty icestats would show every mount off air to a widget.
+        HttpResponse<String> icecast = get("/status-json.xsl");
+        assertEquals(503, icecast.statusCode());
+        assertEquals("7", icecast.headers().firstValue("Retry-After").orElseThrow());
+        assertEquals("*", icecast.headers().firstValue("Access-Control-Allow-Origin").orElseThrow());
         assertTrue(front.served.isEmpty());
         front.view.set(FrontFixture.cluster(true, true, true));
         assertEquals(404, get("/nope.mp3").statusCode());
+        assertTrue(get("/status.json").body().contains("\"read\":true"));
+        assertFalse(get("/").body().contains("id=\"unread\""));
+        assertEquals(200, get("/status-json.xsl").statusCode());
     }
 
     @Test

@@ -459,7 +459,16 @@ public final class SourceFront implements AutoCloseable {
                 metadataRefused(req, e);
                 return;
             }
-            Optional<Mount> mount = view.get().mount(mountPath);
+            ClusterSnapshot snapshot = view.get();
+            Optional<Mount> mount = snapshot.mount(mountPath);
+            if (mount.isEmpty() && !snapshot.isRead()) {
+                // Nothing read from etcd yet: whether the mount exists is not known. As for a source here, never a
+                // 404, which an encoder takes for a wrong mount.
+                rejected("fenced", true);
+                reply(socket, "503 Service Unavailable", "Retry-After: 2\r\n",
+                        "this node has not read the cluster's state from etcd yet; retry");
+                return;
+            }
             if (mount.isEmpty()) {
                 metadataRefused(req, new MetadataUpdate.Refused("404 File Not Found", "no mount " + mountPath));
                 return;

@@ -18,12 +18,14 @@ import radiod.cluster.view.ClusterSnapshot;
  * @param selfIsMaster   whether the node answering acts as master right now, by its own account
  * @param master         the holder of the {@code master} key in the view, or null when there is none
  * @param revision       etcd revision of the view
+ * @param read           whether the node answering has read the cluster from etcd yet ({@link ClusterSnapshot#isRead});
+ *                       until it has, its nodes and mounts are not known, and the empty lists below say nothing
  * @param totalListeners listeners across the cluster, all mounts
  * @param nodes          live nodes, by name
  * @param mounts         defined mounts, by path
  */
-public record ClusterStatus(String self, boolean selfIsMaster, String master, long revision, int totalListeners,
-                            List<Node> nodes, List<MountRow> mounts) {
+public record ClusterStatus(String self, boolean selfIsMaster, String master, long revision, boolean read,
+                            int totalListeners, List<Node> nodes, List<MountRow> mounts) {
 
     /**
      * @param role          {@code master} for the holder of the master key, else {@code relay}
@@ -97,6 +99,6 @@ public record ClusterStatus(String self, boolean selfIsMaster, String master, lo
                     Math.max(total, peaks.getOrDefault(m.path(), 0)), baseUrl == null ? null : baseUrl + m.path()));
         }
         return new ClusterStatus(self, selfIsMaster, s.master().map(mi -> mi.name()).orElse(null), s.revision(),
-                totalListeners, nodes, mounts);
+                s.isRead(), totalListeners, nodes, mounts);
     }
 }

@@ -25,17 +25,23 @@ public final class StatusPage {
                 .append(".tag{display:inline-block;padding:0 .55em;border-radius:1em;font-size:.85em;font-weight:600}")
                 .append(".up{background:#ddf4e4;color:#13652f}.down{background:#fde2e1;color:#a1130d}")
                 .append(".drained{background:#fff1d6;color:#8a5200}.master{background:#dfe9ff;color:#1f3f99}")
-                .append(".relay{background:#eceff3;color:#444}.self{font-weight:700}.none{color:#999}</style></head><body>\n");
+                .append(".relay{background:#eceff3;color:#444}.self{font-weight:700}.none{color:#999}")
+                .append(".unread{background:#fde2e1;color:#a1130d;padding:.5em .8em;border-radius:.3em}</style></head><body>\n");
         h.append("<h1>radiod cluster</h1>\n<p class=\"meta\">Served by <b>").append(esc(s.self())).append("</b> (")
                 .append(s.selfIsMaster() ? "master" : "relay").append(") · master: <b id=\"master\">")
                 .append(s.master() == null ? "none elected" : esc(s.master())).append("</b> · ")
                 .append(s.nodes().size()).append(s.nodes().size() == 1 ? " node" : " nodes").append(" · ")
                 .append(s.totalListeners()).append(" listeners · etcd revision ").append(s.revision()).append("</p>\n");
+        if (!s.read()) {
+            h.append("<p class=\"unread\" id=\"unread\">This node has not read the cluster from etcd yet (etcd does not")
+                    .append(" answer it): the nodes and mounts are not known here, not absent. Ask another node.</p>\n");
+        }
 
         h.append("<h2>Nodes</h2>\n<table id=\"nodes\"><tr><th>node</th><th>role</th><th>state</th><th>address</th>")
                 .append("<th>listeners</th><th>bandwidth used / limit</th><th>transcoders</th></tr>\n");
         if (s.nodes().isEmpty()) {
-            h.append("<tr><td colspan=\"7\" class=\"none\">no node has published its status</td></tr>\n");
+            h.append("<tr><td colspan=\"7\" class=\"none\">")
+                    .append(s.read() ? "no node has published its status" : "not read from etcd yet").append("</td></tr>\n");
         }
         for (ClusterStatus.Node n : s.nodes()) {
             h.append("<tr><td").append(n.name().equals(s.self()) ? " class=\"self\"" : "").append('>').append(esc(n.name()))
@@ -57,7 +63,8 @@ public final class StatusPage {
         }
         h.append("<th>cluster total</th></tr>\n");
         if (s.mounts().isEmpty()) {
-            h.append("<tr><td colspan=\"").append(s.nodes().size() + 3).append("\" class=\"none\">no mount defined</td></tr>\n");
+            h.append("<tr><td colspan=\"").append(s.nodes().size() + 3).append("\" class=\"none\">")
+                    .append(s.read() ? "no mount defined" : "not read from etcd yet").append("</td></tr>\n");
         }
         for (ClusterStatus.MountRow m : s.mounts()) {
             h.append("<tr><td>");

@@ -890,6 +890,24 @@ class SourceFrontTest {
         assertEquals(List.of(), kept);
     }
 
+    /** Before the node's first read of etcd, whether a mount exists is not known: a title gets 503, never 404. */
+    @Test
+    void anUpdateBeforeTheViewIsReadGets503NotTheUnknownMounts404() throws Exception {
+        desk();
+        ClusterSnapshot known = view.get();
+        view.set(ClusterSnapshot.EMPTY);
+        String answer = exchange("GET /admin/metadata?mode=updinfo&mount=/live.mp3&song=a HTTP/1.0\r\nAuthorization: "
+                + basic("source", "s3cret") + "\r\n\r\n");
+        assertTrue(answer.startsWith("HTTP/1.0 503 "), answer);
+        assertTrue(answer.contains("\r\nRetry-After: "), answer);
+        assertTrue(answer.contains("not read the cluster's state"), answer);
+        assertEquals(1.0, rejections("fenced"));
+        assertEquals(List.of(), kept);
+        view.set(known);
+        assertTrue(exchange("GET /admin/metadata?mode=updinfo&mount=/nope.mp3&song=a HTTP/1.0\r\nAuthorization: "
+                + basic("source", "s3cret") + "\r\n\r\n").startsWith("HTTP/1.0 404 "));
+    }
+
     @Test
     void anUpdateFromTheEncodersOwnNodeCarriesItsSession() throws Exception {
         desk();

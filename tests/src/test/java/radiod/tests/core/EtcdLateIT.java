@@ -55,12 +55,15 @@ class EtcdLateIT {
                 assertFalse(first.getHeader().getFlag(Flags.AA));
                 Message ownName = ask(cluster, node, node.name() + ".radio.test.").orElseThrow();
                 assertEquals(Rcode.SERVFAIL, ownName.getRcode(), ownName.toString());
-                for (String path : new String[] {"/live.mp3", "/nope.mp3", "/_stream/live.mp3"}) {
+                // Players, and widgets written for Icecast (whose shape cannot say "not known yet").
+                for (String path : new String[] {"/live.mp3", "/nope.mp3", "/_stream/live.mp3", "/status-json.xsl"}) {
                     HttpURLConnection c = get(node.httpUrl(path));
                     assertEquals(503, c.getResponseCode(), path);
                     assertTrue(c.getHeaderField("Retry-After") != null, path);
                     c.disconnect();
                 }
+                // The node's own status answers, and says its empty cluster is not read yet.
+                assertTrue(body(node.httpUrl("/status.json")).contains("\"read\":false"));
                 // An encoder (a plain ffmpeg) is held as on a fenced node, then asked to come back: a 503, never
                 // the 404 of a mount that does not exist.
                 await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
@@ -85,6 +88,17 @@ class EtcdLateIT {
             assertTrue(after.getHeader().getFlag(Flags.AA));
             HttpURLConnection c = get(node.httpUrl("/nope.mp3"));
             assertEquals(404, c.getResponseCode());
+            c.disconnect();
+            assertTrue(body(node.httpUrl("/status.json")).contains("\"read\":true"));
+        }
+    }
+
+    private static String body(String url) throws IOException {
+        HttpURLConnection c = get(url);
+        try (java.io.InputStream in = c.getInputStream()) {
+            assertEquals(200, c.getResponseCode(), url);
+            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        } finally {
             c.disconnect();
         }
     }
