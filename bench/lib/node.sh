@@ -39,16 +39,17 @@ bench_etcd() {
     return 1
 }
 
-# bench_node_config ADDR NAME: $WORK/node.yml for a node on ADDR with free ports; sets HTTP and SOURCE.
+# bench_node_config ADDR NAME: $WORK/node.yml for a node on ADDR with free ports; sets HTTP, SOURCE and DNS.
 bench_node_config() {
     HTTP=$(bench_free_port "$1")
     SOURCE=$(bench_free_port "$1")
+    DNS=$(bench_free_port "$1")
     cat >"$WORK/node.yml" <<YAML
 node: {name: $2, addresses: [$1]}
 etcd: {endpoints: ['$ENDPOINT']}
 http: {port: $HTTP}
 source: {port: $SOURCE}
-dns: {port: $(bench_free_port "$1"), zone: radio.test, nameservers: [ns1.radio.test]}
+dns: {port: $DNS, zone: radio.test, nameservers: [ns1.radio.test]}
 icecast: {port: $(bench_free_port "$1"), dir: $WORK/icecast}
 transcoder: {dir: $WORK/transcoders}
 YAML
