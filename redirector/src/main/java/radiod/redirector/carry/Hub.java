@@ -160,9 +160,21 @@ final class Hub {
         }
     }
 
+    /**
+     * The header pages of the session's current chain (an Ogg stream's; a chained stream sends new ones per chain),
+     * at {@code offset} in it. Every pull on the session gets them now, whether or not its ring entries carry them:
+     * a node keeps them to start its feed with when it reconnects to its Icecast, which drops the pages of a stream
+     * whose headers it has not had.
+     */
     void headers(Session s, long offset, Buffer block) {
         s.oggHeaders = block;
         s.headersOffset = offset;
+        Buffer message = Wire.message(Wire.HEADERS, offset, block);
+        for (Puller p : pullers) {
+            if (p.session == s) {
+                write(p, message);
+            }
+        }
     }
 
     void data(Session s, long offset, Buffer bytes) {
@@ -357,9 +369,12 @@ final class Hub {
                     p.offset = -1;
                 }
                 write(p, Wire.session(s.id, e.offset(), s.headerLines));
-                if (!resumed && s.oggHeaders.length() > 0 && e.offset() > s.headersOffset) {
+                if (!resumed && s.oggHeaders.length() > 0) {
+                    // Before the audio: the pull starts its feed with them, and keeps them for a reconnect.
                     write(p, Wire.message(Wire.HEADERS, s.headersOffset, s.oggHeaders));
-                    p.skipBelow = s.headersOffset + s.oggHeaders.length();
+                    if (e.offset() > s.headersOffset) {
+                        p.skipBelow = s.headersOffset + s.oggHeaders.length();
+                    }
                 }
             }
             if (e.end()) {

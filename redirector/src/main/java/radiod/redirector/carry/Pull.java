@@ -50,7 +50,11 @@ final class Pull {
     private String sessionLines;
     private long sessionSince;
     private long offset = -1;
+    /** The header pages the feed starts with when it reconnects to Icecast: those of the chain it is in. */
     private Buffer oggHeaders = Buffer.buffer();
+    /** Header pages of a chain whose pages this pull has not written yet, and where they end; null: none. */
+    private Buffer nextHeaders;
+    private long nextHeadersEnd;
     private boolean sessionFresh;
     private long lastDataNanos;
 
@@ -216,13 +220,22 @@ final class Pull {
                 sessionSince = System.currentTimeMillis();
                 offset = m.offset();
                 oggHeaders = Buffer.buffer();
+                nextHeaders = null;
                 sessionFresh = true;
                 if (feed.isOpen() && !sameType(feed.headerLines(), lines)) {
                     feed.close(); // another kind of stream: a new source on Icecast
                 }
             }
             case Wire.HEADERS -> {
-                oggHeaders = m.payload();
+                if (offset <= m.offset()) {
+                    // Its pages come in the audio: they become the preamble once they have been written, not
+                    // before (a reconnect meanwhile is still in the chain before them).
+                    nextHeaders = m.payload();
+                    nextHeadersEnd = m.offset() + m.payload().length();
+                    return;
+                }
+                oggHeaders = m.payload(); // a chain this pull joined in its middle: the hub sends its pages first
+                nextHeaders = null;
                 if (sessionFresh && feed.isOpen()) {
                     feed.write(m.payload()); // a new chain in the same source
                 }
@@ -251,6 +264,10 @@ final class Pull {
                 }
                 feed.write(bytes);
                 offset = end;
+                if (nextHeaders != null && offset >= nextHeadersEnd) {
+                    oggHeaders = nextHeaders;
+                    nextHeaders = null;
+                }
                 sessionFresh = false;
                 lastDataNanos = System.nanoTime();
                 onData.run();

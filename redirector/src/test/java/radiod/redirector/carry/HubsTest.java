@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -217,6 +218,39 @@ class HubsTest {
                 assertEquals(0, early.got.get(3).offset());
                 assertEquals(5_000, held());
             }
+        }
+    }
+
+    /**
+     * A pull that takes a session from its first byte (a relay pulls before the encoder comes: the usual case) gets
+     * the header pages of an Ogg stream as a message too, and those of each new chain, whatever its ring entries
+     * carry: its node starts its feed with them whenever it reconnects to its Icecast (restarted, stalled).
+     */
+    @Test
+    void aPullFromASessionsStartGetsTheHeaderPagesOfEachChain() throws Exception {
+        try (Pull pull = new Pull(pullPort.actualPort()); Socket ingest = ingest(0)) {
+            Buffer first = Buffer.buffer("first chain's header pages");
+            Buffer second = Buffer.buffer("second chain's header pages");
+            OutputStream out = ingest.getOutputStream();
+            // As an ingest sends them: the header pages in the audio, and the block once the first audio page follows.
+            out.write(Wire.message(Wire.DATA, 0, first).getBytes());
+            out.write(Wire.message(Wire.HEADERS, 0, first).getBytes());
+            out.write(Wire.message(Wire.DATA, first.length(), Buffer.buffer(new byte[1_000])).getBytes());
+            out.flush();
+            long secondAt = first.length() + 1_000;
+            await().atMost(Duration.ofSeconds(5)).until(() -> pull.dataEnd() == secondAt);
+            out.write(Wire.message(Wire.DATA, secondAt, second).getBytes());
+            out.write(Wire.message(Wire.HEADERS, secondAt, second).getBytes());
+            out.write(Wire.message(Wire.DATA, secondAt + second.length(), Buffer.buffer(new byte[500])).getBytes());
+            out.flush();
+            await().atMost(Duration.ofSeconds(5)).until(() -> pull.dataEnd() == secondAt + second.length() + 500);
+            List<Wire.Message> headers = pull.got.stream().filter(m -> m.type() == Wire.HEADERS).toList();
+            assertEquals(List.of(0L, secondAt), headers.stream().map(Wire.Message::offset).toList());
+            assertEquals(first, headers.get(0).payload());
+            assertEquals(second, headers.get(1).payload());
+            // The audio is as sent, once: the header pages in it are not left out or sent twice.
+            assertEquals(secondAt + second.length() + 500, pull.got.stream().filter(m -> m.type() == Wire.DATA)
+                    .mapToLong(m -> m.payload().length()).sum());
         }
     }
 }

@@ -152,11 +152,28 @@ class TrafficIT {
     void ices2WithLibshoutSendsOggVorbisThroughTheSourcePort() throws Exception {
         Path dir = Files.createTempDirectory("radiod-ices-");
         RadiodProcess feeder = nonMaster(0);
-        encoder = Ices2.play(dir, Ices2.oggFile(dir, 20), feeder.address(), cluster.sourcePort, OGG.path(),
+        // One chain for the whole test (ices2 plays the file once): no new header pages come after the start.
+        encoder = Ices2.play(dir, Ices2.oggFile(dir, 40), feeder.address(), cluster.sourcePort, OGG.path(),
                 OGG.sourcePassword());
         try {
             awaitLiveOnMaster("/ices.ogg");
-            listenerGetsDecodableAudio(nonMaster(1), "/ices.ogg", "vorbis");
+            RadiodProcess relay = nonMaster(1);
+            listenerGetsDecodableAudio(relay, "/ices.ogg", "vorbis");
+            // The relay's Icecast dies and is started again. Its node feeds it the stream again, starting with the
+            // chain's header pages: Icecast drops the pages of an Ogg stream whose headers it has not had, and a
+            // listener could not decode them anyway. Its pull took the session from its first byte, before the hub
+            // knew the headers.
+            ProcessHandle before = relay.icecast().orElseThrow();
+            before.destroyForcibly();
+            await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(100)).until(() ->
+                    relay.icecast().map(h -> h.pid() != before.pid()).orElse(false)
+                            && Streams.read(relay.icecastUrl("/ices.ogg"), 1, 1000).length > 0);
+            byte[] heard = Streams.read(relay.icecastUrl("/ices.ogg"), 8_192, 5000);
+            assertTrue(heard.length >= 58, "heard " + heard.length + " bytes from the restarted Icecast");
+            assertEquals("OggS", new String(heard, 0, 4, StandardCharsets.ISO_8859_1));
+            assertEquals(2, heard[5] & 0x02, "the first page begins the logical stream (BOS)");
+            assertEquals("\u0001vorbis", new String(heard, 28, 7, StandardCharsets.ISO_8859_1),
+                    "its first packet is the Vorbis identification header");
         } finally {
             encoder.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
             await().atMost(Duration.ofSeconds(15)).until(() ->
