@@ -56,6 +56,9 @@ final class Ingest {
         void closed(Ingest ingest);
 
         void bytesIn(int n);
+
+        /** The encoder was turned away ({@code radiod_source_rejected_total{reason}}). */
+        void rejected(String reason);
     }
 
     private final Vertx vertx;
@@ -313,6 +316,7 @@ final class Ingest {
             case 403 -> {
                 if (!answered) {
                     answered = true;
+                    host.rejected("in_use");
                     SourceFront.reply(encoder, "403 Forbidden", "", "Mountpoint in use");
                     finish();
                 } else {

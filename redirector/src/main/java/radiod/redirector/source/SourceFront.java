@@ -143,6 +143,11 @@ public final class SourceFront implements AutoCloseable {
             public void bytesIn(int n) {
                 bytes.increment(n);
             }
+
+            @Override
+            public void rejected(String reason) {
+                SourceFront.this.rejected(reason, true);
+            }
         };
         this.metadataUpdates = Counter.builder("radiod.source.metadata.updates")
                 .description("song titles taken from encoders on this node's source port").register(registry);

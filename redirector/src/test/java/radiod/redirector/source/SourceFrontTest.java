@@ -519,6 +519,7 @@ class SourceFrontTest {
         }
         await().atMost(Duration.ofSeconds(5)).until(() -> front.activeSources() == 0);
         assertEquals(1, masterA.connections().size());
+        assertEquals(1.0, rejections("in_use"));
     }
 
     @Test
