@@ -86,6 +86,8 @@ final class Parts {
     private IcecastSupervisor icecast;
     private Vertx vertx;
     private volatile SourceFront sourceFront;
+    /** Set once the fronts start (on the thread that starts them); used on the control thread. */
+    private volatile StaleTitles staleTitles;
     private volatile Carrier carrier;
     private volatile Passthrough passthrough;
     private volatile long bandwidthBps;
@@ -211,8 +213,9 @@ final class Parts {
         if (config.tls().enabled()) {
             source.tls(tls, config.tls().sourcePort(), https().base(node.name()));
         }
-        source.titles(new NodeTitles(new TitleStore(session.client(), config.etcd().options()), node.name(),
-                carried::session));
+        TitleStore titleStore = new TitleStore(session.client(), config.etcd().options());
+        source.titles(new NodeTitles(titleStore, node.name(), carried::session));
+        staleTitles = new StaleTitles(titleStore::clearIfSession);
         sourceFront = parts.adopt(source);
         started.add(source.start());
         if (config.dns().enabled()) {
@@ -301,6 +304,10 @@ final class Parts {
     /** On the control thread: bring every part in line with the actionable view. */
     void reconcile(ClusterSnapshot view, boolean master) {
         icecast.apply(IcecastPlan.of(view));
+        StaleTitles stale = staleTitles;
+        if (stale != null) {
+            stale.check(view, master, System.nanoTime());
+        }
         Transcoders t = transcoders;
         if (t != null) {
             t.viewChanged(view);

@@ -1,0 +1,78 @@
+package radiod.controller.node;
+
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import radiod.cluster.model.Mount;
+import radiod.cluster.model.NodeStatus;
+import radiod.cluster.model.Title;
+import radiod.cluster.view.ClusterSnapshot;
+
+/**
+ * On the master: takes away an encoder's song title once no node has held its source session for
+ * {@link #GRACE_NANOS}. The encoder's own node removes it when the encoder leaves ({@link NodeTitles#gone}); this
+ * covers the times it cannot: that node died (kill, power), etcd did not answer its removal, or a write of the title
+ * was still on its way when the encoder left. Without it, listeners would hear the last song's title for as long as
+ * the mount exists, over a later encoder that sends none.
+ *
+ * <p>Titles set by hand (no session) stay. So do those of relayed mounts: their session is the master's pull of the
+ * upstream, which no node lists among its encoders. Confined to the control thread.
+ */
+final class StaleTitles {
+    private static final Logger log = LoggerFactory.getLogger(StaleTitles.class);
+    /** Longer than a node takes to list a new encoder in its status (its next write, ≤ 1 s). */
+    static final long GRACE_NANOS = TimeUnit.SECONDS.toNanos(5);
+
+    /** Removes the mount's title if it is still the session's; true when it did. */
+    private final BiFunction<String, String, CompletableFuture<Boolean>> clearIfSession;
+    /** Since when (nanos) each title's session ("mount\nsession") has been held by no node, while this node is master. */
+    private final Map<String, Long> unheldSince = new HashMap<>();
+
+    StaleTitles(BiFunction<String, String, CompletableFuture<Boolean>> clearIfSession) {
+        this.clearIfSession = clearIfSession;
+    }
+
+    /** Once a second, on the control thread; {@code master}: whether this node acts as master now. */
+    void check(ClusterSnapshot view, boolean master, long nowNanos) {
+        if (!master || !view.isRead()) {
+            unheldSince.clear(); // a new master waits the grace out afresh
+            return;
+        }
+        Set<String> held = new HashSet<>();
+        for (NodeStatus n : view.nodes().values()) {
+            n.sources().forEach((mount, session) -> held.add(mount + "\n" + session));
+        }
+        Set<String> unheld = new HashSet<>();
+        for (Map.Entry<String, Title> e : view.titles().entrySet()) {
+            String mount = e.getKey();
+            String session = e.getValue().session();
+            Mount m = view.mounts().get(mount);
+            String key = mount + "\n" + session;
+            if (session.isEmpty() || (m != null && m.upstreamUrl() != null) || held.contains(key)) {
+                continue;
+            }
+            unheld.add(key);
+            long since = unheldSince.computeIfAbsent(key, k -> nowNanos);
+            if (nowNanos - since >= GRACE_NANOS) {
+                unheldSince.put(key, nowNanos); // if this removal does not take, the next one after another grace
+                clearIfSession.apply(mount, session).whenComplete((removed, failure) -> {
+                    if (failure != null) {
+                        log.warn("title of {} not removed after its encoder left: {}", mount, failure.toString());
+                    } else if (removed) {
+                        log.info("title of {} removed: no node has held its encoder (session {}) for {} s", mount,
+                                session, TimeUnit.NANOSECONDS.toSeconds(GRACE_NANOS));
+                    }
+                });
+            }
+        }
+        unheldSince.keySet().retainAll(unheld);
+    }
+}
