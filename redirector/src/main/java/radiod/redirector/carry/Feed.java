@@ -250,7 +250,7 @@ final class Feed {
         vertx.cancelTimer(timer);
         firstWriteTimer = -1;
         Buffer pre = preamble.get();
-        if (pre != null && pre.length() > 0 && !startsWith(pending.peekFirst(), pre)) {
+        if (pre != null && pre.length() > 0 && !startsWith(pending, pre)) {
             s.write(pre);
         }
         while (!pending.isEmpty()) {
@@ -279,8 +279,23 @@ final class Feed {
         }
     }
 
-    private static boolean startsWith(Buffer b, Buffer prefix) {
-        return b != null && b.length() >= prefix.length() && b.getBuffer(0, prefix.length()).equals(prefix);
+    /**
+     * Whether what is queued begins with {@code prefix}, across the queued pieces: a session's header pages come as
+     * one piece per page, so a feed whose first connection queued them would otherwise get them twice.
+     */
+    static boolean startsWith(java.util.Collection<Buffer> queued, Buffer prefix) {
+        int at = 0;
+        for (Buffer b : queued) {
+            int n = Math.min(b.length(), prefix.length() - at);
+            if (!b.getBuffer(0, n).equals(prefix.getBuffer(at, at + n))) {
+                return false;
+            }
+            at += n;
+            if (at == prefix.length()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void retry(long gen, String why) {

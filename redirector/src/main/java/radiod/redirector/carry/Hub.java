@@ -292,6 +292,10 @@ final class Hub {
         } else if (s != null) {
             p.session = s;
             p.offset = offset;
+            if (s.oggHeaders.length() > 0) {
+                // Its chain may have changed while it was away: the pull keeps them if its audio passes them.
+                write(p, Wire.message(Wire.HEADERS, s.headersOffset, s.oggHeaders));
+            }
             for (long q = headSeq; q < headSeq + size; q++) {
                 Entry e = at(q);
                 if (e.session() == s && e.endOffset() > offset) {
@@ -369,10 +373,11 @@ final class Hub {
                     p.offset = -1;
                 }
                 write(p, Wire.session(s.id, e.offset(), s.headerLines));
-                if (!resumed && s.oggHeaders.length() > 0) {
-                    // Before the audio: the pull starts its feed with them, and keeps them for a reconnect.
+                if (s.oggHeaders.length() > 0) {
+                    // Before the audio: the pull starts its feed with them, and keeps them for a reconnect (a
+                    // resumed pull too: its chain may have changed while it was away).
                     write(p, Wire.message(Wire.HEADERS, s.headersOffset, s.oggHeaders));
-                    if (e.offset() > s.headersOffset) {
+                    if (!resumed && e.offset() > s.headersOffset) {
                         p.skipBelow = s.headersOffset + s.oggHeaders.length();
                     }
                 }

@@ -1,6 +1,7 @@
 package radiod.redirector.carry;
 
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -286,6 +287,45 @@ class CarryIT {
             assertEquals("", HeardAudio.decodeErrors(whole, dir), "ffmpeg -v error decoding what the listener heard");
             String probe = HeardAudio.probe(whole, dir);
             assertTrue(probe.startsWith("vorbis,"), probe);
+        }
+    }
+
+    /**
+     * What the feed writes on its first connection, seen by a stand-in Icecast: the header pages of a session pulled
+     * from its first byte come one message each (and the hub's block of them after), and the feed sends them once.
+     */
+    @Test
+    void aFeedsFirstConnectionSendsTheHeaderPagesOnceWhenTheyCameOneMessageEach() throws Exception {
+        byte[] ogg = Files.readAllBytes(Ices2.oggFile(dir, 20));
+        StreamFramer framer = StreamFramer.forContentType("application/ogg");
+        framer.accept(Buffer.buffer(ogg));
+        Buffer headers = framer.headers();
+        List<Integer> headerPages = pageStarts(ogg).stream().filter(p -> p < headers.length()).toList();
+        assertTrue(headerPages.size() >= 2, "header pages: " + headerPages);
+        try (CapturingServer standIn = new CapturingServer(HOST)) {
+            Carrier toStandIn = new Carrier(vertx, HOST, standIn.port(), "pw", new SimpleMeterRegistry());
+            try {
+                toStandIn.viewChanged(view(hub1, OGG));
+                CapturingServer.Connection c = hub1.awaitHead(0);
+                c.send(OK);
+                c.send(Wire.session("o4", 0, "content-type: application/ogg\r\n"));
+                for (int i = 0; i < headerPages.size(); i++) {
+                    int end = i + 1 < headerPages.size() ? headerPages.get(i + 1) : headers.length();
+                    c.send(Wire.message(Wire.DATA, headerPages.get(i), bytes(ogg, headerPages.get(i), end)));
+                }
+                c.send(Wire.message(Wire.HEADERS, 0, headers));
+                int audio = 20_000;
+                c.send(Wire.message(Wire.DATA, headers.length(), bytes(ogg, headers.length(), headers.length() + audio)));
+                CapturingServer.Connection feed = standIn.awaitHead(0);
+                feed.send("HTTP/1.1 100 Continue\r\n\r\n");
+                int head = feed.head().length();
+                await().atMost(Duration.ofSeconds(5)).until(() -> feed.bytes().length - head >= headers.length() + audio);
+                byte[] body = Arrays.copyOfRange(feed.bytes(), head, feed.bytes().length);
+                assertArrayEquals(Arrays.copyOf(ogg, headers.length() + audio), body,
+                        "the stream as the encoder sent it, its header pages once");
+            } finally {
+                toStandIn.close();
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 package radiod.redirector.carry;
 
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -106,5 +107,16 @@ class FeedTest {
             queued += n;
         }
         assertTrue(queued < written.get(), queued + " of " + written.get() + " bytes reached the hung Icecast");
+    }
+
+    @Test
+    void aPreambleIsFoundAcrossTheQueuedPieces() {
+        Buffer pre = Buffer.buffer("OggS-id|OggS-setup|");
+        assertTrue(Feed.startsWith(List.of(Buffer.buffer("OggS-id|"), Buffer.buffer("OggS-setup|"),
+                Buffer.buffer("audio")), pre));
+        assertTrue(Feed.startsWith(List.of(Buffer.buffer("OggS-id|OggS-setup|audio")), pre));
+        assertFalse(Feed.startsWith(List.of(Buffer.buffer("OggS-id|")), pre), "only part of it is queued");
+        assertFalse(Feed.startsWith(List.of(Buffer.buffer("audio"), Buffer.buffer("OggS-id|OggS-setup|")), pre));
+        assertFalse(Feed.startsWith(List.of(), pre));
     }
 }

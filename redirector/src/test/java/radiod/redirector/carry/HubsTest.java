@@ -39,6 +39,8 @@ class HubsTest {
     final AtomicLong now = new AtomicLong(TimeUnit.SECONDS.toNanos(1_000));
     /** What an ingest from a local port says of when its encoder connected ({@code X-Radiod-Since}). */
     final Map<Integer, String> sinceByPort = new java.util.concurrent.ConcurrentHashMap<>();
+    /** What a pull from a local port says it resumes ({@code X-Radiod-Resume: <session> <offset>}). */
+    final Map<Integer, String> resumeByPort = new java.util.concurrent.ConcurrentHashMap<>();
     Vertx vertx;
     SimpleMeterRegistry registry;
     Hubs hubs;
@@ -62,7 +64,8 @@ class HubsTest {
             });
             pullPort = vertx.createNetServer().connectHandler(socket -> {
                 socket.pause();
-                hubs.pull(socket, "/live.mp3", Map.of());
+                String resume = resumeByPort.get(socket.remoteAddress().port());
+                hubs.pull(socket, "/live.mp3", resume == null ? Map.of() : Map.of(Hubs.RESUME_HEADER, resume));
             });
             ingestPort.listen(0, HOST).compose(s -> pullPort.listen(0, HOST))
                     .onSuccess(s -> listening.complete(null)).onFailure(listening::completeExceptionally);
@@ -85,7 +88,24 @@ class HubsTest {
         final List<Wire.Message> got = new CopyOnWriteArrayList<>();
 
         Pull(int port) throws IOException {
-            socket = new Socket(HOST, port);
+            this(new Socket(HOST, port));
+        }
+
+        /** A pull that resumes {@code resume} ("session offset"), as a node's pull does after losing its hub. */
+        Pull(int port, Map<Integer, String> resumeByPort, String resume) throws IOException {
+            this(resumed(port, resumeByPort, resume));
+        }
+
+        private static Socket resumed(int port, Map<Integer, String> resumeByPort, String resume) throws IOException {
+            Socket s = new Socket();
+            s.bind(new java.net.InetSocketAddress(HOST, 0));
+            resumeByPort.put(s.getLocalPort(), resume);
+            s.connect(new java.net.InetSocketAddress(HOST, port), 2000);
+            return s;
+        }
+
+        private Pull(Socket connected) throws IOException {
+            socket = connected;
             InputStream in = socket.getInputStream();
             assertEquals(OK, new String(in.readNBytes(OK.length()), StandardCharsets.ISO_8859_1));
             Wire.Decoder decoder = new Wire.Decoder(got::add);
@@ -251,6 +271,35 @@ class HubsTest {
             // The audio is as sent, once: the header pages in it are not left out or sent twice.
             assertEquals(secondAt + second.length() + 500, pull.got.stream().filter(m -> m.type() == Wire.DATA)
                     .mapToLong(m -> m.payload().length()).sum());
+        }
+    }
+
+    /** A pull that comes back resuming a session gets its current chain's header pages too: it may have changed. */
+    @Test
+    void aResumingPullGetsTheSessionsHeaderPages() throws Exception {
+        try (Socket ingest = ingest(0)) {
+            String session = "s" + ingest.getLocalPort();
+            Buffer chain = Buffer.buffer("the current chain's header pages");
+            OutputStream out = ingest.getOutputStream();
+            out.write(Wire.message(Wire.DATA, 0, Buffer.buffer(new byte[1_000])).getBytes());
+            out.write(Wire.message(Wire.DATA, 1_000, chain).getBytes());
+            out.write(Wire.message(Wire.HEADERS, 1_000, chain).getBytes());
+            out.write(Wire.message(Wire.DATA, 1_000 + chain.length(), Buffer.buffer(new byte[500])).getBytes());
+            out.flush();
+            long end = 1_000 + chain.length() + 500;
+            try (Pull early = new Pull(pullPort.actualPort())) {
+                await().atMost(Duration.ofSeconds(5)).until(() -> early.dataEnd() == end);
+            }
+            // It had the first 400 bytes before its hub went away, before the chain began.
+            try (Pull back = new Pull(pullPort.actualPort(), resumeByPort, session + " 400")) {
+                await().atMost(Duration.ofSeconds(5)).until(() -> back.dataEnd() == end);
+                List<Wire.Message> headers = back.got.stream().filter(m -> m.type() == Wire.HEADERS).toList();
+                assertEquals(1, headers.size(), "the chain's header pages: " + back.got);
+                assertEquals(1_000L, headers.get(0).offset());
+                assertEquals(chain, headers.get(0).payload());
+                assertEquals(400L, back.got.stream().filter(m -> m.type() == Wire.DATA).mapToLong(Wire.Message::offset)
+                        .min().orElseThrow(), "it resumes where it was");
+            }
         }
     }
 }
