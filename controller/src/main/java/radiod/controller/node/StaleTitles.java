@@ -17,11 +17,15 @@ import radiod.cluster.model.Title;
 import radiod.cluster.view.ClusterSnapshot;
 
 /**
- * On the master: takes away an encoder's song title once no node has held its source session for
- * {@link #GRACE_NANOS}. The encoder's own node removes it when the encoder leaves ({@link NodeTitles#gone}); this
- * covers the times it cannot: that node died (kill, power), etcd did not answer its removal, or a write of the title
- * was still on its way when the encoder left. Without it, listeners would hear the last song's title for as long as
- * the mount exists, over a later encoder that sends none.
+ * On the master: takes away an encoder's song title once no node has held any encoder of the mount for
+ * {@link #GRACE_NANOS}. The encoder's own node removes it when the encoder leaves
+ * ({@link NodeTitles#gone}); this covers the times it cannot: that node died (kill, power), etcd did not answer its
+ * removal, or a write of the title was still on its way when the encoder left. Without it, listeners would hear the
+ * last song's title for as long as the mount exists, over a later encoder that sends none.
+ *
+ * <p>While another encoder holds the mount the title stays: an update that reached a node other than the encoder's
+ * is written with the session that node carries, which can still be the previous one for a moment after the encoder
+ * reconnected elsewhere; that title is the live encoder's.
  *
  * <p>Titles set by hand (no session) stay. So do those of relayed mounts: their session is the master's pull of the
  * upstream, which no node lists among its encoders. Confined to the control thread.
@@ -33,7 +37,10 @@ final class StaleTitles {
 
     /** Removes the mount's title if it is still the session's; true when it did. */
     private final BiFunction<String, String, CompletableFuture<Boolean>> clearIfSession;
-    /** Since when (nanos) each title's session ("mount\nsession") has been held by no node, while this node is master. */
+    /**
+     * Since when (nanos) each title ("mount\nsession") has had no encoder of its mount held by any node, while this
+     * node is master.
+     */
     private final Map<String, Long> unheldSince = new HashMap<>();
 
     StaleTitles(BiFunction<String, String, CompletableFuture<Boolean>> clearIfSession) {
@@ -46,9 +53,9 @@ final class StaleTitles {
             unheldSince.clear(); // a new master waits the grace out afresh
             return;
         }
-        Set<String> held = new HashSet<>();
+        Set<String> streamed = new HashSet<>(); // mounts some node holds an encoder of
         for (NodeStatus n : view.nodes().values()) {
-            n.sources().forEach((mount, session) -> held.add(mount + "\n" + session));
+            streamed.addAll(n.sources().keySet());
         }
         Set<String> unheld = new HashSet<>();
         for (Map.Entry<String, Title> e : view.titles().entrySet()) {
@@ -56,7 +63,7 @@ final class StaleTitles {
             String session = e.getValue().session();
             Mount m = view.mounts().get(mount);
             String key = mount + "\n" + session;
-            if (session.isEmpty() || (m != null && m.upstreamUrl() != null) || held.contains(key)) {
+            if (session.isEmpty() || (m != null && m.upstreamUrl() != null) || streamed.contains(mount)) {
                 continue;
             }
             unheld.add(key);
@@ -67,8 +74,8 @@ final class StaleTitles {
                     if (failure != null) {
                         log.warn("title of {} not removed after its encoder left: {}", mount, failure.toString());
                     } else if (removed) {
-                        log.info("title of {} removed: no node has held its encoder (session {}) for {} s", mount,
-                                session, TimeUnit.NANOSECONDS.toSeconds(GRACE_NANOS));
+                        log.info("title of {} removed: no node has held an encoder of it for {} s (its encoder's"
+                                + " session was {})", mount, TimeUnit.NANOSECONDS.toSeconds(GRACE_NANOS), session);
                     }
                 });
             }

@@ -90,4 +90,18 @@ class StaleTitlesTest {
         }
         assertEquals(List.of(), cleared);
     }
+
+    @Test
+    void whileAnotherEncoderHoldsTheMountItsTitleStays() {
+        // The encoder reconnected elsewhere (a new session); a title sent at once to a third node was written with
+        // the session that node still carried: the old one. It is the live encoder's title.
+        long t = 1_000 * SECOND;
+        for (int i = 0; i < 20; i++) {
+            stale.check(view(Map.of(LIVE.path(), "s2")), true, t + i * SECOND);
+        }
+        assertEquals(List.of(), cleared);
+        stale.check(view(Map.of()), true, t + 20 * SECOND); // that encoder gone too: the grace from here
+        stale.check(view(Map.of()), true, t + 25 * SECOND);
+        assertEquals(List.of("/live.mp3 s1"), cleared);
+    }
 }
