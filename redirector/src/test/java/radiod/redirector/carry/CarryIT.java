@@ -254,9 +254,7 @@ class CarryIT {
     @Test
     void anOggStreamPulledFromItsMiddleStartsWithItsHeaderPagesAndDecodes() throws Exception {
         byte[] ogg = Files.readAllBytes(Ices2.oggFile(dir, 20));
-        StreamFramer framer = StreamFramer.forContentType("application/ogg");
-        framer.accept(Buffer.buffer(ogg));
-        Buffer headers = framer.headers();
+        Buffer headers = headerPages(ogg);
         assertTrue(headers.length() > 0 && headers.getBytes().length < 10_000, "header pages: " + headers.length());
         List<Integer> pages = pageStarts(ogg);
         // A pull from nothing while the session is 10 s in: the hub sends the session, its headers, and a burst
@@ -297,9 +295,7 @@ class CarryIT {
     @Test
     void aFeedsFirstConnectionSendsTheHeaderPagesOnceWhenTheyCameOneMessageEach() throws Exception {
         byte[] ogg = Files.readAllBytes(Ices2.oggFile(dir, 20));
-        StreamFramer framer = StreamFramer.forContentType("application/ogg");
-        framer.accept(Buffer.buffer(ogg));
-        Buffer headers = framer.headers();
+        Buffer headers = headerPages(ogg);
         List<Integer> headerPages = pageStarts(ogg).stream().filter(p -> p < headers.length()).toList();
         assertTrue(headerPages.size() >= 2, "header pages: " + headerPages);
         try (CapturingServer standIn = new CapturingServer(HOST)) {
@@ -457,6 +453,13 @@ class CarryIT {
             assertTrue(!carrier.onIcecast().contains(MP3.path()), "still counted: " + carrier.onIcecast());
             await().atMost(Duration.ofSeconds(5)).until(listener::ended);
         }
+    }
+
+    /** The header pages of an Ogg stream, as the framer finds them. */
+    static Buffer headerPages(byte[] ogg) {
+        StreamFramer framer = StreamFramer.forContentType("application/ogg");
+        framer.accept(Buffer.buffer(ogg));
+        return framer.headers();
     }
 
     static List<Integer> pageStarts(byte[] ogg) {
