@@ -38,6 +38,8 @@ final class Hub {
      * that connected during it (a DJ's software retrying on another node).
      */
     static final long TAKEOVER_GRACE_NANOS = 3_000_000_000L;
+    /** How many sessions a pull has left it remembers where it was in. */
+    static final int MAX_HAD = 4;
 
     final String mount;
     private final LongSupplier nanos;
@@ -100,6 +102,17 @@ final class Hub {
         long nextSeq;
         long skipBelow = -1;
         boolean paused;
+        /**
+         * Where this pull is in the sessions it has left (or resumed and not yet been given): a session that comes
+         * back to the ring (an encoder that takes its mount back in a new hub's grace, its ingest sending its
+         * retained audio) continues from there rather than from its ring's first byte, which the node has written.
+         */
+        final Map<String, Long> had = new java.util.LinkedHashMap<>() {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
+                return size() > MAX_HAD;
+            }
+        };
 
         Puller(NetSocket socket) {
             this.socket = socket;
@@ -289,6 +302,7 @@ final class Hub {
         if (resumeId != null && s == null) {
             p.waitingFor = resumeId;
             p.offset = offset;
+            p.had.put(resumeId, offset);
         } else if (s != null) {
             p.session = s;
             p.offset = offset;
@@ -365,14 +379,18 @@ final class Hub {
                         continue;
                     }
                 }
-                boolean resumed = s.id.equals(p.waitingFor);
+                if (p.session != null && p.offset >= 0) {
+                    p.had.put(p.session.id, p.offset);
+                }
+                Long had = p.had.remove(s.id);
+                boolean resumed = had != null;
                 p.waitingFor = null;
                 p.session = s;
                 p.skipBelow = -1;
-                if (!resumed) {
-                    p.offset = -1;
-                }
-                write(p, Wire.session(s.id, e.offset(), s.headerLines));
+                p.offset = resumed ? had : -1;
+                // A resumed session starts at the pull's offset: a node that carried another one since takes it as
+                // joined there, and starts with its chain's header pages.
+                write(p, Wire.session(s.id, resumed ? Math.max(e.offset(), p.offset) : e.offset(), s.headerLines));
                 if (s.oggHeaders.length() > 0) {
                     // Before the audio: the pull starts its feed with them, and keeps them for a reconnect (a
                     // resumed pull too: its chain may have changed while it was away).

@@ -57,6 +57,17 @@ final class Pull {
     private long nextHeadersEnd;
     private boolean sessionFresh;
     private long lastDataNanos;
+    /**
+     * How far this node wrote the last few sessions it left: one that comes back (after a failover, the encoder live
+     * before it takes its mount back from one that connected during it, and its ingest sends its retained audio again)
+     * continues from there, whichever hub or connection it comes back through.
+     */
+    private final java.util.Map<String, Long> had = new java.util.LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(java.util.Map.Entry<String, Long> eldest) {
+            return size() > Hub.MAX_HAD;
+        }
+    };
 
     Pull(Vertx vertx, NetClient client, String mount, FeedFactory feeds, Runnable onData) {
         this.vertx = vertx;
@@ -215,10 +226,14 @@ final class Pull {
                 if (sessionId != null) {
                     log.info("mount {}: new source session {}", mount, id);
                 }
+                if (sessionId != null && offset >= 0) {
+                    had.put(sessionId, offset);
+                }
+                Long wrote = had.remove(id);
                 sessionId = id;
                 sessionLines = lines;
                 sessionSince = System.currentTimeMillis();
-                offset = m.offset();
+                offset = wrote == null ? m.offset() : Math.max(m.offset(), wrote);
                 oggHeaders = Buffer.buffer();
                 nextHeaders = null;
                 sessionFresh = true;

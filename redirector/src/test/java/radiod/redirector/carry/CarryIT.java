@@ -326,6 +326,53 @@ class CarryIT {
     }
 
     /**
+     * After a failover, an encoder that connected during it (session n2) held the mount for a moment; then the
+     * encoder live before it (n1) took it back, and its ingest sent its retained audio again from the first byte. The
+     * node writes n1's audio from where it had written it to, not what its listeners heard before again, though the
+     * node's pull reconnected in between and names only n2 when it resumes.
+     */
+    @Test
+    void aSessionThatComesBackAfterAnotherContinuesWhereTheNodeWasNotFromItsStart() throws Exception {
+        try (CapturingServer standIn = new CapturingServer(HOST)) {
+            Carrier toStandIn = new Carrier(vertx, HOST, standIn.port(), "pw", new SimpleMeterRegistry());
+            try {
+                toStandIn.viewChanged(view(hub1, MP3));
+                CapturingServer.Connection c1 = hub1.awaitHead(0);
+                c1.send(OK);
+                int a = 12_000;
+                int c = 5_000;
+                int b = 30_000;
+                c1.send(Wire.session("n1", 0, "content-type: audio/mpeg\r\n"));
+                c1.send(Wire.message(Wire.DATA, 0, bytes(mp3, 0, a)));
+                c1.send(Wire.session("n2", 0, "content-type: audio/mpeg\r\n"));
+                c1.send(Wire.message(Wire.DATA, 0, bytes(mp3, 0, c)));
+                CapturingServer.Connection feed = standIn.awaitHead(0);
+                feed.send("HTTP/1.1 100 Continue\r\n\r\n");
+                int head = feed.head().length();
+                await().atMost(Duration.ofSeconds(5)).until(() -> feed.bytes().length - head >= a + c);
+                c1.close();
+                CapturingServer.Connection c2 = hub1.awaitHead(1);
+                assertEquals("PULL /c.mp3 HTTP/1.1\r\nX-Radiod-Resume: n2 " + c + "\r\n\r\n", c2.head());
+                c2.send(OK);
+                c2.send(Wire.session("n1", 0, "content-type: audio/mpeg\r\n"));
+                c2.send(Wire.message(Wire.DATA, 0, bytes(mp3, 0, b)));
+                await().atMost(Duration.ofSeconds(5)).until(() -> feed.bytes().length - head >= a + c + (b - a));
+                c2.send(Wire.message(Wire.DATA, b, bytes(mp3, b, b + 1_000))); // and what follows, after it
+                await().atMost(Duration.ofSeconds(5)).until(() -> feed.bytes().length - head >= a + c + (b - a) + 1_000);
+                byte[] body = Arrays.copyOfRange(feed.bytes(), head, feed.bytes().length);
+                java.io.ByteArrayOutputStream expected = new java.io.ByteArrayOutputStream();
+                expected.write(mp3, 0, a);
+                expected.write(mp3, 0, c);
+                expected.write(mp3, a, b + 1_000 - a);
+                assertEquals(expected.size(), body.length, "n1's first " + a + " bytes written twice?");
+                assertArrayEquals(expected.toByteArray(), body);
+            } finally {
+                toStandIn.close();
+            }
+        }
+    }
+
+    /**
      * A new mount at a low bitrate (4,000 bytes a second after a 5,600-byte burst, as an encoder that sends a little
      * ahead): Icecast 2.4 sends a new listener audio only after three more reads of the source, 1,400 bytes each,
      * which at this rate is over a second after the burst. The node's read of the mount, asked for when its feed is

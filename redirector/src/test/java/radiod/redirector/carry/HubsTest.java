@@ -147,6 +147,11 @@ class HubsTest {
     Socket ingestSince(long sinceMillis, String expectedStatus) throws IOException {
         Socket s = new Socket();
         s.bind(new java.net.InetSocketAddress(HOST, 0));
+        return ingestSince(s, sinceMillis, expectedStatus);
+    }
+
+    /** The same from a socket bound already (its session, "s" + its port, known before it connects). */
+    Socket ingestSince(Socket s, long sinceMillis, String expectedStatus) throws IOException {
         sinceByPort.put(s.getLocalPort(), Long.toString(sinceMillis));
         s.connect(new java.net.InetSocketAddress(HOST, ingestPort.actualPort()), 2000);
         s.setSoTimeout(5000);
@@ -198,6 +203,50 @@ class HubsTest {
                 assertEquals(Long.MAX_VALUE, Hubs.since("-5"));
                 assertEquals(Long.MAX_VALUE, Hubs.since("99999999999999999999"));
             }
+        }
+    }
+
+    /**
+     * The takeover with a node's pull that resumes the live encoder's session: it had that encoder's audio up to
+     * 3,000 from the old master, took the newcomer's meanwhile, and then gets the live encoder's audio from 3,000 on
+     * when its ingest brings its retained ring (from 0): not those 3,000 bytes again, which its listeners heard.
+     */
+    @Test
+    void aPullThatHadTheEncoderWhoTakesTheMountBackGetsNoneOfItsAudioAgain() throws Exception {
+        long failover = 1_700_000_000_000L;
+        Socket live = new Socket();
+        live.bind(new java.net.InetSocketAddress(HOST, 0));
+        String liveSession = "s" + live.getLocalPort();
+        try (live; Pull pull = new Pull(pullPort.actualPort(), resumeByPort, liveSession + " 3000");
+             Socket newcomer = ingestSince(failover + 500, "200 OK")) {
+            sendAudio(newcomer, 0, 1_000);
+            await().atMost(Duration.ofSeconds(5)).until(() -> pull.dataEnd() == 1_000);
+            now.addAndGet(TimeUnit.MILLISECONDS.toNanos(1_500));
+            ingestSince(live, failover - 3_600_000, "200 OK");
+            // Its ingest's retained audio, from the encoder's first byte: an Ogg stream's header pages, then the rest.
+            Buffer pages = Buffer.buffer(new byte[500]);
+            OutputStream out = live.getOutputStream();
+            out.write(Wire.message(Wire.DATA, 0, pages).getBytes());
+            out.write(Wire.message(Wire.HEADERS, 0, pages).getBytes());
+            out.flush();
+            sendAudio(live, 500, 4_500);
+            await().atMost(Duration.ofSeconds(5)).until(() -> pull.got.stream()
+                    .anyMatch(m -> m.type() == Wire.DATA && m.offset() + m.payload().length() == 5_000));
+            int back = 0;
+            while (!(pull.got.get(back).type() == Wire.SESSION && Wire.sessionId(pull.got.get(back)).equals(liveSession))) {
+                back++;
+            }
+            List<Wire.Message> after = pull.got.subList(back, pull.got.size());
+            String seen = after.stream().map(m -> m.type() + "@" + m.offset() + "+" + m.payload().length()).toList().toString();
+            assertEquals(3_000L, after.get(0).offset(), "the session starts where the pull was: " + seen);
+            assertEquals(3_000L, after.stream().filter(m -> m.type() == Wire.DATA).mapToLong(Wire.Message::offset)
+                    .min().orElseThrow(), "its audio too: " + seen);
+            assertEquals(2_000L, after.stream().filter(m -> m.type() == Wire.DATA)
+                    .mapToLong(m -> m.payload().length()).sum());
+            // Its node has carried another stream since: it writes the chain's header pages before the pages from 3,000.
+            assertEquals(Wire.HEADERS, after.get(1).type(), seen);
+            assertEquals(0L, after.get(1).offset());
+            assertEquals(500, after.get(1).payload().length());
         }
     }
 
