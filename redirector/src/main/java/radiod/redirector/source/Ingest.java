@@ -71,6 +71,8 @@ final class Ingest {
     private final String headerLines;
     private final StreamFramer framer;
     private final RequestHead request;
+    /** The source front's event loop, where it is made, and which alone touches it. */
+    private final io.vertx.core.Context loop = Vertx.currentContext();
     /** When the encoder connected to this node: after a failover, the hub gives the mount to the earliest. */
     private final long sinceMillis = System.currentTimeMillis();
 
@@ -472,6 +474,7 @@ final class Ingest {
     }
 
     private void finish() {
+        assert Vertx.currentContext() == loop : "an ingest is confined to its source front's event loop";
         if (closed) {
             return;
         }

@@ -88,6 +88,8 @@ public final class SourceFront implements AutoCloseable {
     private ServerTls tls;
     private int tlsPort;
     private String httpsBase;
+    /** How long {@link #close()} waits for the front's event loop to close its sources and hubs. */
+    static final long CLOSE_WAIT_MS = 2_000;
     /** The TLS source port's server, on the front's context; null until it is open. */
     private NetServer tlsServer;
     private Runnable tlsRegistration;
@@ -251,6 +253,9 @@ public final class SourceFront implements AutoCloseable {
             return;
         }
         context.runOnContext(v -> {
+            if (closing) {
+                return; // the hubs are closed: a view that came after must not make them again
+            }
             for (Ingest i : Set.copyOf(sources)) {
                 Long kicked = snapshot.kicks().get(i.mount);
                 if (kicked != null && kicked > i.admittedRevision()) {
@@ -718,10 +723,41 @@ public final class SourceFront implements AutoCloseable {
         }
     }
 
-    /** Stops accepting, and closes every piped source. */
+    /**
+     * Stops accepting, and closes every piped source: on the front's event loop, which owns the ingests and hubs (this
+     * is called from radiod's shutdown thread), waiting up to {@link #CLOSE_WAIT_MS} for it.
+     */
     @Override
     public void close() {
         closing = true;
+        io.vertx.core.Context ctx = context;
+        if (ctx == null || Vertx.currentContext() == ctx) {
+            closeOnLoop();
+            return;
+        }
+        java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
+        ctx.runOnContext(v -> {
+            try {
+                closeOnLoop();
+                done.complete(null);
+            } catch (Throwable e) {
+                done.completeExceptionally(e);
+                throw e;
+            }
+        });
+        if (io.vertx.core.Context.isOnEventLoopThread()) {
+            return; // another event loop (maybe this very thread) must not wait for it
+        }
+        try {
+            done.get(CLOSE_WAIT_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            log.warn("source front: closing on its event loop: {}", e.toString());
+        }
+    }
+
+    private void closeOnLoop() {
         if (tlsRegistration != null) {
             tlsRegistration.run();
         }

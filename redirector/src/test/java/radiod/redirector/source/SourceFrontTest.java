@@ -506,6 +506,25 @@ class SourceFrontTest {
         assertEquals(0, registry.get("radiod.sources.active").gauge().value());
     }
 
+    /**
+     * radiod's shutdown thread closes the front: the ingests and hubs are its event loop's (an ingest asserts it), and
+     * by the time close returns every encoder has been closed and the master's hub has been let go.
+     */
+    @Test
+    void closingFromAnotherThreadClosesEveryEncoderOnTheFrontsLoopBeforeItReturns() throws Exception {
+        Admitted e = admitAtA();
+        try (Socket s = e.encoder()) {
+            sendMp3(s, 0, mp3.length / 4);
+            await().atMost(Duration.ofSeconds(5)).until(() -> e.upstream().dataEnd() > 0);
+            assertEquals(1, front.activeSources());
+            front.close();
+            assertEquals(0, front.activeSources(), "closed before close() returned");
+            s.setSoTimeout(5_000);
+            assertEquals(-1, s.getInputStream().read(), "the encoder's connection is closed");
+            await().atMost(Duration.ofSeconds(5)).until(e.upstream()::peerClosed);
+        }
+    }
+
     @Test
     void masterAnswering403GetsTheEncoderA403() throws Exception {
         try (Socket s = connect()) {
