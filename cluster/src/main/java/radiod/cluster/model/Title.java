@@ -9,13 +9,19 @@ import java.util.Objects;
  *
  * @param title   the title as listeners see it (UTF-8, no control characters, at most {@value #MAX_BYTES} bytes)
  * @param session the source session it was sent for, or empty when set by hand; when that session's encoder leaves,
- *                the title goes with it
+ *                the title goes with it. {@link #SOME_ENCODER} when the node that took the update knew no session of
+ *                the mount yet: the title goes once no node holds an encoder of the mount
  * @param by      who set it: the node that took the update, or {@code radioctl}
  * @param at      when, epoch milliseconds
  */
 public record Title(String title, String session, String by, long at) {
     /** ICY carries at most 4080 bytes of metadata; a title is kept well inside that. */
     public static final int MAX_BYTES = 1024;
+    /**
+     * The session of an encoder's title whose node knew none of the mount's yet (its encoder had just connected to
+     * another node): never a real session's id, which is {@code <address>-<time>-<n>}.
+     */
+    public static final String SOME_ENCODER = "?";
 
     public Title {
         title = Objects.requireNonNullElse(title, "");

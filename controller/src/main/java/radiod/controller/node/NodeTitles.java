@@ -2,6 +2,7 @@ package radiod.controller.node;
 
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 
@@ -25,8 +26,10 @@ final class NodeTitles implements TitleDesk {
 
     private final TitleStore store;
     private final String node;
-    /** The session this node carries for a mount, when the encoder is not on this node. */
+    /** The session this node carries for a mount, when the encoder is not on this node; empty if none. */
     private final Function<String, String> carriedSession;
+    /** The sessions nodes list as their encoders' for a mount (the view). */
+    private final Function<String, Set<String>> listedSessions;
     /** One per mount that has had a title from this node (a handful), kept for the spacing. */
     private final Map<String, Lane> lanes = new HashMap<>();
 
@@ -37,15 +40,34 @@ final class NodeTitles implements TitleDesk {
         CompletableFuture<Void> nextDone;
     }
 
-    NodeTitles(TitleStore store, String node, Function<String, String> carriedSession) {
+    NodeTitles(TitleStore store, String node, Function<String, String> carriedSession,
+               Function<String, Set<String>> listedSessions) {
         this.store = store;
         this.node = node;
         this.carriedSession = carriedSession;
+        this.listedSessions = listedSessions;
     }
 
+    /**
+     * {@inheritDoc} An update from an encoder on another node is tied to the session this node carries while no node
+     * lists another one for the mount (a node keeps the last session it carried after its encoder left), else to one
+     * a node lists; knowing none (the encoder connected elsewhere a moment ago), to {@link Title#SOME_ENCODER}, never
+     * to none: a title with no session is one set by hand, which nothing takes away.
+     */
     @Override
     public CompletableFuture<Void> set(String mount, String title, String session) {
-        String s = session.isEmpty() ? carriedSession.apply(mount) : session;
+        String s = session;
+        if (s.isEmpty()) {
+            String carried = carriedSession.apply(mount);
+            Set<String> listed = listedSessions.apply(mount);
+            if (!carried.isEmpty() && (listed.isEmpty() || listed.contains(carried))) {
+                s = carried;
+            } else if (!listed.isEmpty()) {
+                s = listed.stream().sorted().findFirst().orElseThrow();
+            } else {
+                s = Title.SOME_ENCODER;
+            }
+        }
         Title t = new Title(title, s, node, System.currentTimeMillis());
         synchronized (lanes) {
             Lane lane = lanes.computeIfAbsent(mount, m -> new Lane());

@@ -214,8 +214,10 @@ final class Parts {
             source.tls(tls, config.tls().sourcePort(), https().base(node.name()));
         }
         TitleStore titleStore = new TitleStore(session.client(), config.etcd().options());
-        source.titles(new NodeTitles(titleStore, node.name(), carried::session));
-        staleTitles = new StaleTitles(titleStore::clearIfSession);
+        source.titles(new NodeTitles(titleStore, node.name(), carried::session, mount -> node.view().get().nodes()
+                .values().stream().map(n -> n.sources().getOrDefault(mount, "")).filter(s -> !s.isEmpty())
+                .collect(java.util.stream.Collectors.toSet())));
+        staleTitles = new StaleTitles(node.name(), titleStore::clearIfSession);
         sourceFront = parts.adopt(source);
         started.add(source.start());
         if (config.dns().enabled()) {

@@ -28,12 +28,20 @@ import radiod.cluster.view.ClusterSnapshot;
  * reconnected elsewhere; that title is the live encoder's.
  *
  * <p>Titles set by hand (no session) stay. So do those of relayed mounts: their session is the master's pull of the
- * upstream, which no node lists among its encoders. Confined to the control thread.
+ * upstream, which no node lists among its encoders. Nor is anything judged from a view that is behind etcd
+ * ({@link #BEHIND_NANOS}). Confined to the control thread.
  */
 final class StaleTitles {
     private static final Logger log = LoggerFactory.getLogger(StaleTitles.class);
     /** Longer than a node takes to list a new encoder in its status (its next write, ≤ 1 s). */
     static final long GRACE_NANOS = TimeUnit.SECONDS.toNanos(5);
+    /**
+     * A view that has brought no new status of this node's own (published every second, ≤ 2 s apart when etcd is
+     * slow) for this long is behind etcd (its watch stalled or being read again, or this node cannot publish): it may
+     * not show a new encoder's node listing it, so nothing is judged from it, and the grace starts afresh once it is
+     * current.
+     */
+    static final long BEHIND_NANOS = TimeUnit.SECONDS.toNanos(3);
 
     /** Removes the mount's title if it is still the session's; true when it did. */
     private final BiFunction<String, String, CompletableFuture<Boolean>> clearIfSession;
@@ -43,14 +51,26 @@ final class StaleTitles {
      */
     private final Map<String, Long> unheldSince = new HashMap<>();
 
-    StaleTitles(BiFunction<String, String, CompletableFuture<Boolean>> clearIfSession) {
+    private final String self;
+    /** This node's own status as the view last showed a new one ({@code updatedAt}), and when (nanos) it came. */
+    private long ownUpdatedAt = Long.MIN_VALUE;
+    private long ownSeenNanos;
+
+    /** @param self this node's name: how often its own status comes back in the view says how current the view is */
+    StaleTitles(String self, BiFunction<String, String, CompletableFuture<Boolean>> clearIfSession) {
+        this.self = self;
         this.clearIfSession = clearIfSession;
     }
 
     /** Once a second, on the control thread; {@code master}: whether this node acts as master now. */
     void check(ClusterSnapshot view, boolean master, long nowNanos) {
-        if (!master || !view.isRead()) {
-            unheldSince.clear(); // a new master waits the grace out afresh
+        NodeStatus me = view.nodes().get(self);
+        if (me != null && me.updatedAt() != ownUpdatedAt) {
+            ownUpdatedAt = me.updatedAt();
+            ownSeenNanos = nowNanos;
+        }
+        if (!master || !view.isRead() || me == null || nowNanos - ownSeenNanos > BEHIND_NANOS) {
+            unheldSince.clear(); // a new master, or a view current again, waits the grace out afresh
             return;
         }
         Set<String> streamed = new HashSet<>(); // mounts some node holds an encoder of
