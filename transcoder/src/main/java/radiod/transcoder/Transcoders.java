@@ -329,10 +329,20 @@ public final class Transcoders implements Component {
                     + " s (its input does not come, its output reaches no one)");
             return;
         }
+        String script;
         try {
-            slot.process.run(LiquidsoapScript.render(slot.definition, icecast, sourceFront, pid));
+            script = LiquidsoapScript.render(slot.definition, icecast, sourceFront, pid);
         } catch (IllegalArgumentException e) {
             log.error("transcoder {}: cannot run: {}", slot.path, e.getMessage());
+            return;
+        }
+        // The leader check and the start are one step under the process's lock, which deposed() takes to stop it,
+        // after the election stopped saying leader: a deposition between them would otherwise start liquidsoap
+        // again, and only the next sync would stop it, with the 2 s grace rather than the fence's 300 ms.
+        synchronized (slot.process) {
+            if (slot.election.isLeader()) {
+                slot.process.run(script);
+            }
         }
     }
 
