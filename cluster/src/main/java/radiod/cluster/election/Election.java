@@ -222,6 +222,12 @@ public final class Election implements Component, EtcdSession.Listener {
         }
         heldRevision = revision;
         heldUnder.set(lease);
+        if (!lifecycle.isStarted()) {
+            // closeAsync ran between the check above and the set, and found nothing held to depose: this does it
+            // (never both: each takes heldUnder from the lease to 0), and the cleanUp it posted gives the key back.
+            depose(lease, "closed", true);
+            return;
+        }
         log.info("elected: holding {}", name);
         listener.elected();
     }
