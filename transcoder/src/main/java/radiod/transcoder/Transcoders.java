@@ -336,14 +336,10 @@ public final class Transcoders implements Component {
             log.error("transcoder {}: cannot run: {}", slot.path, e.getMessage());
             return;
         }
-        // The leader check and the start are one step under the process's lock, which deposed() takes to stop it,
-        // after the election stopped saying leader: a deposition between them would otherwise start liquidsoap
-        // again, and only the next sync would stop it, with the 2 s grace rather than the fence's 300 ms.
-        synchronized (slot.process) {
-            if (slot.election.isLeader()) {
-                slot.process.run(script);
-            }
-        }
+        // The leader check and the start are one step under the process's lock, which deposed()'s stop takes after
+        // the election stopped saying leader: a deposition between them would otherwise start liquidsoap again, and
+        // only the next sync would stop it, with the 2 s grace rather than the fence's 300 ms.
+        slot.process.runIf(slot.election::isLeader, script);
     }
 
     /** On the executor: the transcoder cannot work here ({@code why}), so let another node try. */

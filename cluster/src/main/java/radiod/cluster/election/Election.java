@@ -222,10 +222,16 @@ public final class Election implements Component, EtcdSession.Listener {
         }
         heldRevision = revision;
         heldUnder.set(lease);
+        // closeAsync or leaseLost may have come between the checks above and the set, and found nothing held to
+        // depose: this does it (never both: each takes heldUnder from the lease to 0). A close's posted cleanUp gives
+        // the key back; a lost lease's key is given back here, as above.
         if (!lifecycle.isStarted()) {
-            // closeAsync ran between the check above and the set, and found nothing held to depose: this does it
-            // (never both: each takes heldUnder from the lease to 0), and the cleanUp it posted gives the key back.
             depose(lease, "closed", true);
+            return;
+        }
+        if (!session.isValid(lease)) {
+            depose(lease, "lease lost", false);
+            resign(lease, revision, null);
             return;
         }
         log.info("elected: holding {}", name);

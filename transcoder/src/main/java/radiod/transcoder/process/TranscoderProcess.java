@@ -121,6 +121,16 @@ public final class TranscoderProcess {
         supervisor.run();
     }
 
+    /**
+     * {@link #run} if {@code condition} holds, checked under the lock {@link #stop(Duration)} takes: a stop that
+     * follows the condition turning false cannot come between the check and the start.
+     */
+    public synchronized void runIf(java.util.function.BooleanSupplier condition, String script) {
+        if (condition.getAsBoolean()) {
+            run(script);
+        }
+    }
+
     /** Stops liquidsoap (SIGTERM, then SIGKILL after the policy's grace); completes once it has exited. */
     public CompletableFuture<Void> stop() {
         return stop(policy.stopGrace());
