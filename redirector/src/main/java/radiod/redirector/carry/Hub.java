@@ -41,6 +41,16 @@ final class Hub {
     /** How many sessions a pull has left it remembers where it was in. */
     static final int MAX_HAD = 4;
 
+    /** Where a pull was in each session it left (session id → offset), the last {@link #MAX_HAD} only. */
+    static Map<String, Long> hadMap() {
+        return new java.util.LinkedHashMap<>() {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
+                return size() > MAX_HAD;
+            }
+        };
+    }
+
     final String mount;
     private final LongSupplier nanos;
     /** The bytes every hub of this node holds (the {@code radiod.carry.hub.held} gauge). */
@@ -107,12 +117,7 @@ final class Hub {
          * back to the ring (an encoder that takes its mount back in a new hub's grace, its ingest sending its
          * retained audio) continues from there rather than from its ring's first byte, which the node has written.
          */
-        final Map<String, Long> had = new java.util.LinkedHashMap<>() {
-            @Override
-            protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
-                return size() > MAX_HAD;
-            }
-        };
+        final Map<String, Long> had = hadMap();
 
         Puller(NetSocket socket) {
             this.socket = socket;

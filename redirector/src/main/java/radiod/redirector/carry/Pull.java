@@ -62,12 +62,7 @@ final class Pull {
      * before it takes its mount back from one that connected during it, and its ingest sends its retained audio again)
      * continues from there, whichever hub or connection it comes back through.
      */
-    private final java.util.Map<String, Long> had = new java.util.LinkedHashMap<>() {
-        @Override
-        protected boolean removeEldestEntry(java.util.Map.Entry<String, Long> eldest) {
-            return size() > Hub.MAX_HAD;
-        }
-    };
+    private final java.util.Map<String, Long> had = Hub.hadMap();
 
     Pull(Vertx vertx, NetClient client, String mount, FeedFactory feeds, Runnable onData) {
         this.vertx = vertx;
